@@ -1,0 +1,1 @@
+"""The curation pipeline: sources, stages, recipes and exports."""

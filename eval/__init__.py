@@ -1,0 +1,1 @@
+"""Benchmarks: loaders for the real formats, prompts, scoring, metrics and reports."""

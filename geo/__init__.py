@@ -1,0 +1,1 @@
+"""Vision-language geometry: images, processors, collators, VL SFT / DPO, generated problems."""

@@ -1,0 +1,119 @@
+"""The ``redstar`` command: one dispatcher, one module per subcommand.
+
+Each subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int`` and imports
+its heavy dependencies inside ``run`` so ``redstar --help`` stays fast. Commands whose module
+is not installed are not listed. ``sft`` and ``dpo`` configs with ``modality: vision`` are
+dispatched to the vision-language recipes in ``geo``; this is the only place ``redstar``
+reaches into the other packages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+# name -> (module, vision module or None, one-line help)
+COMMANDS: dict[str, tuple[str, str | None, str]] = {
+    "verify": ("redstar.verify.cli", None, "grade responses against gold answers (math, choice, code)"),
+    "eval": ("eval.cli", None, "score a model or stored responses on MATH-Hard, AIME, GeoQA, MathVista-GEO, ..."),
+    "curate": ("data_recipes.cli", None, "run a curation recipe: problems in, SFT / preference / RL rows out"),
+    "sft": ("redstar.train.sft_cli", "geo.sft_cli", "supervised fine-tuning (text, or image+text with modality: vision)"),
+    "dpo": ("redstar.train.dpo_cli", "geo.dpo_cli", "direct preference optimisation on preference rows"),
+    "rl": ("redstar.rl.cli", None, "export data to OpenRLHF and launch DPO / PPO / REINFORCE++ / GRPO jobs"),
+    "rm": ("redstar.rm.cli", None, "train an outcome reward model and score samples"),
+    "ask": ("redstar.ask", None, "ask a model one question (the embedded default by default)"),
+    "demo": ("data_recipes.demo", None, "run the whole pipeline on the embedded default model, on CPU"),
+}
+
+EPILOG = """examples:
+  redstar demo --out runs/demo
+  redstar ask "What is 7 * 8? Put the answer in \\boxed{}."
+  redstar verify --input cases.jsonl --output verdicts.jsonl --workers 2
+  redstar curate data_recipes/recipes/redstar_math.yaml --out runs/math
+  redstar sft configs/sft.yaml optim.lr=3e-6
+  redstar eval --benchmark aime24 --data path/to/aime24.jsonl --model runs/sft/final --out runs/eval
+
+run 'redstar COMMAND --help' for each command's options and an example."""
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _vision_config(argv: list[str]) -> bool:
+    """True when the first positional argument is a YAML config that says ``modality: vision``."""
+    import yaml
+
+    for arg in argv:
+        if arg.endswith((".yaml", ".yml")) and Path(arg).is_file():
+            try:
+                data = yaml.safe_load(Path(arg).read_text()) or {}
+            except yaml.YAMLError:
+                return False
+            return isinstance(data, dict) and data.get("modality") == "vision"
+    return any(a in ("modality=vision",) for a in argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redstar",
+        description="redstar: curate long chain-of-thought data, train (SFT, DPO, RL) and evaluate "
+                    "math reasoning models, text and vision-language.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, _vision, help_text) in COMMANDS.items():
+        if _available(module):
+            sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return 0
+    if argv[0] == "--version":
+        from redstar import __version__
+
+        print(__version__)
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS or not _available(COMMANDS[name][0]):
+        parser.print_usage(sys.stderr)
+        print(f"redstar: unknown command {name!r}; run 'redstar --help' for the list", file=sys.stderr)
+        return 2
+    module_name, vision_module, help_text = COMMANDS[name]
+    if vision_module and _vision_config(rest) and _available(vision_module):
+        module_name = vision_module
+    module = importlib.import_module(module_name)
+    sub = argparse.ArgumentParser(
+        prog=f"redstar {name}", description=(module.__doc__ or help_text).strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    module.add_arguments(sub)
+    args = sub.parse_args(rest)
+    from redstar.config import ConfigError
+    from redstar.records import RowError
+
+    try:
+        return int(module.run(args) or 0)
+    except (ConfigError, RowError, FileNotFoundError) as e:
+        # Bad input is the user's to fix: say what and where, without a traceback.
+        print(f"redstar {name}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

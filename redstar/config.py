@@ -1,0 +1,190 @@
+"""Typed configs: dataclasses are the schema, YAML holds the values, ``key=value`` overrides.
+
+    cfg = load_config(SFTConfig, "recipes/sft.yaml", ["optim.lr=3e-6", "data.max_len=4096"])
+
+Unknown keys are an error that names the key and where it came from (the YAML file or the
+command line); values are checked against the field types. ``save_config`` writes the resolved
+config next to a checkpoint so later stages can inherit from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A config value or key is wrong; the message names the key and its source."""
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` and convert where lossless (int -> float)."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key, source)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(f"{source}: '{key}' = {value!r} does not match {_type_name(tp)}")
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{source}: '{key}' = {value!r} must be one of {list(args)}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: '{key}' must be a mapping, got {value!r}")
+        return _build(tp, value, source, prefix=key + ".")
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{source}: '{key}' must be a list, got {value!r}")
+        inner = args[0] if args else Any
+        out = [_coerce(v, inner, f"{key}[{i}]", source) for i, v in enumerate(value)]
+        return out if origin is list else tuple(out)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: '{key}' must be a mapping, got {value!r}")
+        vt = args[1] if len(args) == 2 else Any
+        return {k: _coerce(v, vt, f"{key}.{k}", source) for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{source}: '{key}' must be a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{source}: '{key}' must be an integer, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: '{key}' must be true or false, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{source}: '{key}' must be a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def _build(cls: type[T], data: dict, source: str, prefix: str = "") -> T:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key '{prefix}{unknown[0]}' for {cls.__name__} "
+            f"(known: {', '.join(sorted(fields))})"
+        )
+    kwargs = {k: _coerce(v, hints[k], prefix + k, source) for k, v in data.items()}
+    missing = [
+        n for n, f in fields.items()
+        if n not in kwargs and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+    ]
+    if missing:
+        raise ConfigError(f"{source}: missing required key '{prefix}{missing[0]}'")
+    return cls(**kwargs)
+
+
+def from_dict(cls: type[T], data: dict, source: str = "<dict>") -> T:
+    """Build a config dataclass from a plain mapping, checking keys and types."""
+    return _build(cls, dict(data or {}), source)
+
+
+def to_dict(cfg: Any) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def read_yaml(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b.c=value`` -> (["a", "b", "c"], value parsed as YAML, so 3e-6 is a float)."""
+    if "=" not in text:
+        raise ConfigError(f"command line: override {text!r} must look like key=value")
+    key, raw = text.split("=", 1)
+    key = key.strip().lstrip("-")
+    if not key:
+        raise ConfigError(f"command line: override {text!r} has an empty key")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(cls: type, data: dict, overrides: list[str]) -> dict:
+    """Apply ``key=value`` strings to a raw mapping; keys must exist in the schema ``cls``."""
+    data = dict(data)
+    for text in overrides:
+        path, value = parse_override(text)
+        node, schema = data, cls
+        for i, part in enumerate(path):
+            names = {f.name: f for f in dataclasses.fields(schema)} if dataclasses.is_dataclass(schema) else None
+            if names is not None and part not in names:
+                raise ConfigError(
+                    f"command line: unknown key '{'.'.join(path[:i + 1])}' for {schema.__name__} "
+                    f"(known: {', '.join(sorted(names))})"
+                )
+            if i == len(path) - 1:
+                node[part] = value
+                break
+            hint = typing.get_type_hints(schema)[part] if names is not None else Any
+            for arg in (hint, *typing.get_args(hint)):
+                if dataclasses.is_dataclass(arg):
+                    schema = arg
+                    break
+            else:
+                schema = Any
+            child = node.get(part)
+            child = dict(child) if isinstance(child, dict) else {}
+            node[part] = child
+            node = child
+    return data
+
+
+def load_config(cls: type[T], path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> T:
+    """Load ``path`` (YAML) into dataclass ``cls`` and apply ``key=value`` overrides."""
+    data = read_yaml(path) if path else {}
+    source = str(path) if path else "<defaults>"
+    # Validate the file alone first so an unknown key names the file, not the command line.
+    _build(cls, data, source)
+    data = apply_overrides(cls, data, list(overrides or []))
+    return _build(cls, data, source if not overrides else f"{source} + command line")
+
+
+def save_config(cfg: Any, path: str | os.PathLike) -> None:
+    from redstar.dataio import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))

@@ -1,0 +1,262 @@
+"""Reading and writing row files: JSONL, JSON, Parquet, HF datasets (hub id or local path).
+
+    for row in read_rows("data/train.jsonl"): ...          # a bad line raises, naming file:line
+    stats = ReadStats(); rows = list(read_rows(p, skip_bad=True, stats=stats))  # skip and count
+    write_jsonl("out/sft.jsonl", rows)                     # atomic: temp file + rename
+
+Rows are plain dicts. ``read_rows(..., schema=SFTRow)`` also checks each row against a
+record type from ``redstar.records`` and reports the failing line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redstar.records import RowError
+
+
+@dataclass
+class ReadStats:
+    """What a read kept and skipped, and why (``skipped_where`` lists 'file:line: reason')."""
+
+    read: int = 0
+    skipped: int = 0
+    skipped_where: list[str] = field(default_factory=list)
+
+    def skip(self, where: str, reason: str) -> None:
+        self.skipped += 1
+        if len(self.skipped_where) < 1000:
+            self.skipped_where.append(f"{where}: {reason}")
+
+    def summary(self) -> str:
+        text = f"read {self.read} rows, skipped {self.skipped}"
+        if self.skipped_where:
+            text += " (first: " + self.skipped_where[0] + ")"
+        return text
+
+
+# ----------------------------------------------------------------------------- writing
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
+    """Open a temp file beside ``path``; on success fsync and rename it over ``path``.
+
+    A crash mid-write leaves the previous file (or none) in place, never half a file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_open(path) as f:
+        f.write(text)
+
+
+def _to_jsonable(row: Any) -> Any:
+    return row.to_row() if hasattr(row, "to_row") else row
+
+
+def write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> int:
+    """Write rows (dicts or records) to ``path`` atomically; returns the row count."""
+    n = 0
+    with atomic_open(path) as f:
+        for row in rows:
+            f.write(json.dumps(_to_jsonable(row), ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_parquet(path: str | os.PathLike, rows: Iterable[Any]) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist([_to_jsonable(r) for r in rows])
+    with atomic_open(path, "wb") as f:
+        pq.write_table(table, f)
+    return table.num_rows
+
+
+def write_rows(path: str | os.PathLike, rows: Iterable[Any]) -> int:
+    """Write by extension: ``.parquet`` or JSONL (anything else)."""
+    return write_parquet(path, rows) if str(path).endswith(".parquet") else write_jsonl(path, rows)
+
+
+# ----------------------------------------------------------------------------- reading
+
+def _check(row: Any, where: str, schema: type | None) -> dict:
+    if not isinstance(row, dict):
+        raise RowError(f"expected a JSON object, got {type(row).__name__}", where)
+    if schema is not None:
+        try:
+            schema.from_row(row)
+        except RowError as e:
+            raise RowError(str(e), where) from None
+    return row
+
+
+def _iter_jsonl(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise RowError(f"malformed JSON ({e.msg} at column {e.colno})", where) from None
+                row = _check(row, where, schema)
+            except RowError as e:
+                if not skip_bad:
+                    raise
+                stats.skip(where, str(e).removeprefix(where + ": "))
+                continue
+            stats.read += 1
+            yield row
+
+
+def _iter_records(records: Iterable[Any], label: str, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+    for i, row in enumerate(records):
+        where = f"{label}[{i}]"
+        try:
+            row = _check(row, where, schema)
+        except RowError as e:
+            if not skip_bad:
+                raise
+            stats.skip(where, str(e).removeprefix(where + ": "))
+            continue
+        stats.read += 1
+        yield row
+
+
+def _iter_parquet(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    offset = 0
+    for batch in pf.iter_batches(batch_size=1024):
+        rows = batch.to_pylist()
+        for i, row in enumerate(rows):
+            where = f"{path}:row {offset + i}"
+            try:
+                row = _check(row, where, schema)
+            except RowError as e:
+                if not skip_bad:
+                    raise
+                stats.skip(where, str(e).removeprefix(where + ": "))
+                continue
+            stats.read += 1
+            yield row
+        offset += len(rows)
+
+
+def _iter_json(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        # A .json file may hold JSON lines; fall back to reading it that way.
+        if e.msg == "Extra data":
+            yield from _iter_jsonl(path, schema, skip_bad, stats)
+            return
+        raise RowError(f"malformed JSON ({e.msg} at line {e.lineno}, column {e.colno})", str(path)) from None
+    if isinstance(data, dict):
+        # {"id": {...}, ...} (MathVista style) or {"data": [...]} wrappers.
+        if "data" in data and isinstance(data["data"], list):
+            data = data["data"]
+        elif all(isinstance(v, dict) for v in data.values()):
+            data = [dict(v, **({"_key": k} if "_key" not in v else {})) for k, v in data.items()]
+        else:
+            data = [data]
+    if not isinstance(data, list):
+        raise RowError("a JSON file must hold a list of objects or a mapping of objects", str(path))
+    yield from _iter_records(data, str(path), schema, skip_bad, stats)
+
+
+def _is_hf_saved_dataset(path: Path) -> bool:
+    return (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists()
+
+
+def _iter_dir(path: Path, split: str | None, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+    if _is_hf_saved_dataset(path):
+        import datasets
+
+        ds = datasets.load_from_disk(str(path))
+        if isinstance(ds, datasets.DatasetDict):
+            ds = ds[split or ("train" if "train" in ds else next(iter(ds)))]
+        yield from _iter_records(ds, str(path), schema, skip_bad, stats)
+        return
+    files = sorted(p for p in path.rglob("*") if p.suffix in (".jsonl", ".parquet", ".json") and p.is_file())
+    if split:
+        files = [p for p in files if split in p.name or split in p.parent.name] or files
+    if not files:
+        raise FileNotFoundError(f"{path}: no .jsonl, .json or .parquet files in this directory")
+    for p in files:
+        yield from _iter_file(p, schema, skip_bad, stats)
+
+
+def _iter_file(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+    if path.suffix == ".parquet":
+        return _iter_parquet(path, schema, skip_bad, stats)
+    if path.suffix == ".json":
+        return _iter_json(path, schema, skip_bad, stats)
+    return _iter_jsonl(path, schema, skip_bad, stats)
+
+
+def looks_like_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not name.startswith((".", "/", "~"))
+
+
+def read_rows(
+    source: str | os.PathLike,
+    *,
+    split: str | None = None,
+    schema: type | None = None,
+    skip_bad: bool = False,
+    stats: ReadStats | None = None,
+    name: str | None = None,
+) -> Iterator[dict]:
+    """Yield rows from a JSONL/JSON/Parquet file, a directory of them, a saved HF dataset,
+    or a hub dataset id (``owner/name``, optionally with ``split`` and config ``name``).
+
+    A malformed row raises ``RowError`` naming ``file:line``; with ``skip_bad=True`` it is
+    skipped and counted in ``stats`` instead.
+    """
+    stats = stats if stats is not None else ReadStats()
+    path = Path(source).expanduser()
+    if path.is_file():
+        return _iter_file(path, schema, skip_bad, stats)
+    if path.is_dir():
+        return _iter_dir(path, split, schema, skip_bad, stats)
+    if looks_like_hub_id(str(source)):
+        import datasets
+
+        ds = datasets.load_dataset(str(source), name, split=split or "train")
+        return _iter_records(ds, str(source), schema, skip_bad, stats)
+    raise FileNotFoundError(f"{source}: no such file or directory (and not a hub dataset id 'owner/name')")
+
+
+def read_jsonl(path: str | os.PathLike, **kwargs) -> list[dict]:
+    return list(read_rows(path, **kwargs))
