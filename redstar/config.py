@@ -69,6 +69,12 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
         vt = args[1] if len(args) == 2 else Any
         return {k: _coerce(v, vt, f"{key}.{k}", source) for k, v in value.items()}
     if tp is float:
+        if isinstance(value, str):
+            # YAML 1.1 reads '3e-6' (no dot) as a string; accept it as the number it means.
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{source}: '{key}' must be a number, got {value!r}")
         return float(value)

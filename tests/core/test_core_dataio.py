@@ -1,0 +1,85 @@
+import json
+import os
+
+import pytest
+
+from redstar.dataio import ReadStats, atomic_open, read_rows, write_jsonl, write_rows
+from redstar.records import Problem, RowError, SFTRow
+
+
+def test_jsonl_malformed_line_names_file_and_line(tmp_path):
+    p = tmp_path / "rows.jsonl"
+    p.write_text('{"a": 1}\n\n{"a": 2\n{"a": 3}\n')
+    with pytest.raises(RowError) as e:
+        list(read_rows(p))
+    assert f"{p}:3" in str(e.value)
+
+
+def test_jsonl_skip_bad_counts(tmp_path):
+    p = tmp_path / "rows.jsonl"
+    p.write_text('{"a": 1}\nnot json\n[1, 2]\n{"a": 4}\n')
+    stats = ReadStats()
+    rows = list(read_rows(p, skip_bad=True, stats=stats))
+    assert [r["a"] for r in rows] == [1, 4]
+    assert stats.read == 2 and stats.skipped == 2
+    assert stats.skipped_where[0].startswith(f"{p}:2")
+
+
+def test_schema_check_reports_line(tmp_path):
+    p = tmp_path / "sft.jsonl"
+    good = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    bad = {"messages": [{"role": "user", "content": "q"}]}
+    p.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(RowError, match=r"sft.jsonl:2: SFT row: the last message must be the assistant"):
+        list(read_rows(p, schema=SFTRow))
+
+
+def test_parquet_json_and_dir_roundtrip(tmp_path):
+    rows = [{"id": str(i), "question": f"q{i}", "answer": str(i)} for i in range(5)]
+    write_rows(tmp_path / "d" / "a.parquet", rows)
+    (tmp_path / "d" / "b.json").write_text(json.dumps(rows[:2]))
+    assert list(read_rows(tmp_path / "d" / "a.parquet", schema=Problem)) == rows
+    assert len(list(read_rows(tmp_path / "d"))) == 7
+
+
+def test_hf_saved_dataset(tmp_path):
+    import datasets
+
+    datasets.Dataset.from_list([{"x": 1}, {"x": 2}]).save_to_disk(str(tmp_path / "ds"))
+    assert [r["x"] for r in read_rows(tmp_path / "ds")] == [1, 2]
+
+
+def test_missing_source_is_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_rows(tmp_path / "missing.jsonl")
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    p = tmp_path / "out.jsonl"
+    write_jsonl(p, [{"a": 1}])
+
+    def rows():
+        yield {"a": 2}
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        write_jsonl(p, rows())
+    assert [json.loads(x) for x in p.read_text().splitlines()] == [{"a": 1}]
+    assert [f for f in os.listdir(tmp_path) if f != "out.jsonl"] == []  # no temp files left
+
+
+def test_atomic_open_binary(tmp_path):
+    with atomic_open(tmp_path / "x.bin", "wb") as f:
+        f.write(b"\x00\x01")
+    assert (tmp_path / "x.bin").read_bytes() == b"\x00\x01"
+
+
+def test_problem_schema_errors():
+    with pytest.raises(RowError, match="empty answer"):
+        Problem.from_row({"id": 1, "question": "q", "answer": " "})
+    with pytest.raises(RowError, match="needs tests"):
+        Problem.from_row({"id": 1, "question": "q", "domain": "code"})
+    with pytest.raises(RowError, match="domain"):
+        Problem.from_row({"id": 1, "question": "q", "answer": "1", "domain": "poetry"})
+    p = Problem.from_row({"id": 7, "question": "q", "answer": 25})
+    assert p.id == "7" and p.answer == "25" and p.images == []
