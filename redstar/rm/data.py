@@ -1,0 +1,235 @@
+"""Reward-model training data from curation samples, and the encoding every RM call shares.
+
+    questions = load_questions("runs/math/problems.jsonl")
+    stats = GroupStats()
+    groups = build_groups(read_rows("runs/math/samples.jsonl", schema=Sample), questions,
+                          n=6, sort_by=None, seed=0, stats=stats)
+    batch = GroupCollator(PairEncoder(tok, max_len=4096))(groups[:4])
+
+AceMath trains its reward model on 6 responses per problem, as balanced as the verifier labels
+allow between correct and incorrect ones, and drops problems whose responses are all correct or
+all wrong: they hold no (positive, negative) pair, so the Bradley-Terry loss learns nothing
+from them. The optional score-sorted selection takes the top-k positives and the bottom-k
+negatives by a reference score already on the samples (``scores[KEY]``, e.g. an earlier reward
+model), which gives the clearest pairs.
+
+A (question, response) pair is encoded with the tokenizer's chat template (user turn, assistant
+turn), exactly as the policy saw it. Too long a pair keeps the start of the prompt (at most half
+the budget) and the *end* of the response: the reward is read at the last token, and the final
+answer lives there.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import torch
+
+from redstar.records import RowError
+
+
+@dataclass
+class Group:
+    """The responses to one problem picked for training; ``labels[j]`` is True if correct."""
+
+    problem_id: str
+    question: str
+    responses: list[str]
+    labels: list[bool]
+
+
+@dataclass
+class GroupStats:
+    problems: int = 0
+    groups: int = 0
+    responses: int = 0
+    positives: int = 0
+    dropped_all_correct: int = 0
+    dropped_all_wrong: int = 0
+    skipped_no_verdict: int = 0
+    duplicates: int = 0
+
+    def summary(self) -> str:
+        return (f"{self.problems} problems -> {self.groups} groups, {self.responses} responses "
+                f"({self.positives} correct); dropped {self.dropped_all_correct} all-correct and "
+                f"{self.dropped_all_wrong} all-wrong problems; skipped {self.skipped_no_verdict} samples "
+                f"without a verdict and {self.duplicates} duplicate responses")
+
+
+# ----------------------------------------------------------------------------- questions
+
+def load_questions(problems_path) -> dict[str, str]:
+    """problem id -> question text, from a Problem file (JSONL / JSON / Parquet / dir)."""
+    from redstar.dataio import read_rows
+    from redstar.records import Problem
+
+    return {str(r["id"]): r["question"] for r in read_rows(problems_path, schema=Problem)}
+
+
+def question_of(row: dict, questions: dict[str, str] | None) -> str:
+    """The question a sample answers: from the problems mapping, else a ``question`` field on
+    the sample row itself."""
+    pid = str(row["problem_id"])
+    if questions and pid in questions:
+        return questions[pid]
+    q = row.get("question")
+    if isinstance(q, str) and q:
+        return q
+    where = "the problems file" if questions else "the sample (no problems file given)"
+    raise RowError(f"sample for problem {pid!r}: no question for it in {where}")
+
+
+# ----------------------------------------------------------------------------- grouping
+
+def balanced_split(n_pos: int, n_neg: int, n: int) -> tuple[int, int]:
+    """How many (positives, negatives) a group of at most ``n`` takes: half and half where
+    both kinds are plentiful, the rest filled from the other kind where one runs short."""
+    size = min(n, n_pos + n_neg)
+    k = min(n_pos, size // 2 if n_pos >= n_neg else (size + 1) // 2)
+    m = min(n_neg, size - k)
+    k = min(n_pos, size - m)
+    return k, m
+
+
+def _ref_score(row: dict, key: str) -> float:
+    value = (row.get("scores") or {}).get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RowError(f"sample for problem {row['problem_id']!r} has no numeric scores[{key!r}] "
+                       f"to sort by (got {value!r})")
+    return float(value)
+
+
+def build_groups(samples: Iterable[dict], questions: dict[str, str] | None = None, n: int = 6,
+                 sort_by: str | None = None, seed: int = 0, stats: GroupStats | None = None) -> list[Group]:
+    """One group per problem with at least one correct and one incorrect response.
+
+    ``samples``: Sample rows (dicts) with ``verdict.correct``; rows without a verdict are
+    skipped and counted. ``sort_by``: a key of ``scores`` to take the top-k positives and
+    bottom-k negatives by, instead of a seeded random choice.
+    """
+    if n < 2:
+        raise ValueError(f"a group needs at least 2 responses, got n={n}")
+    stats = stats if stats is not None else GroupStats()
+    by_problem: dict[str, dict] = {}
+    for row in samples:
+        verdict = row.get("verdict")
+        if not isinstance(verdict, dict) or verdict.get("correct") is None:
+            stats.skipped_no_verdict += 1
+            continue
+        pid = str(row["problem_id"])
+        entry = by_problem.setdefault(pid, {"rows": [], "seen": set(), "question": None})
+        if row["response"] in entry["seen"]:
+            stats.duplicates += 1  # an identical response adds no pair, only weight
+            continue
+        entry["seen"].add(row["response"])
+        if entry["question"] is None:
+            entry["question"] = question_of(row, questions)
+        entry["rows"].append(row)
+
+    groups = []
+    for pid, entry in by_problem.items():
+        stats.problems += 1
+        pos = [r for r in entry["rows"] if bool(r["verdict"]["correct"])]
+        neg = [r for r in entry["rows"] if not bool(r["verdict"]["correct"])]
+        if not neg:
+            stats.dropped_all_correct += 1
+            continue
+        if not pos:
+            stats.dropped_all_wrong += 1
+            continue
+        k, m = balanced_split(len(pos), len(neg), n)
+        if sort_by:
+            pos = sorted(pos, key=lambda r: _ref_score(r, sort_by), reverse=True)[:k]  # top-k
+            neg = sorted(neg, key=lambda r: _ref_score(r, sort_by))[:m]  # bottom-k
+            chosen = pos + neg
+        else:
+            rng = random.Random(f"{seed}:{pid}")  # stable whatever the row order
+            chosen = rng.sample(pos, k) + rng.sample(neg, m)
+        random.Random(f"{seed}:{pid}:order").shuffle(chosen)
+        labels = [bool(r["verdict"]["correct"]) for r in chosen]
+        groups.append(Group(pid, entry["question"], [r["response"] for r in chosen], labels))
+        stats.groups += 1
+        stats.responses += len(chosen)
+        stats.positives += sum(labels)
+    return groups
+
+
+# ----------------------------------------------------------------------------- encoding
+
+@dataclass
+class PairEncoder:
+    """(question, response) -> token ids, through the chat template, truncated as the module
+    docstring says. ``truncated`` counts the pairs that had to be cut."""
+
+    tokenizer: object
+    max_len: int = 4096
+    truncated: int = 0
+    _prompts: dict = field(default_factory=dict, repr=False)
+
+    def _split_text(self, question: str, response: str) -> tuple[str, str]:
+        tok = self.tokenizer
+        if getattr(tok, "chat_template", None):
+            user = [{"role": "user", "content": question}]
+            prompt = tok.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+            full = tok.apply_chat_template(user + [{"role": "assistant", "content": response}], tokenize=False)
+            if full.startswith(prompt):
+                return prompt, full[len(prompt):]
+        return question + "\n\n", response
+
+    def __call__(self, question: str, response: str) -> list[int]:
+        tok = self.tokenizer
+        prompt_text, response_text = self._split_text(question, response)
+        if prompt_text not in self._prompts:
+            if len(self._prompts) > 10000:
+                self._prompts.clear()
+            self._prompts[prompt_text] = tok(prompt_text, add_special_tokens=False)["input_ids"]
+        prompt = self._prompts[prompt_text]
+        answer = tok(response_text, add_special_tokens=False)["input_ids"]
+        if len(prompt) + len(answer) <= self.max_len:
+            return prompt + answer
+        self.truncated += 1
+        prompt = prompt[: self.max_len // 2]
+        keep = self.max_len - len(prompt)
+        return prompt + (answer[-keep:] if keep > 0 else [])
+
+
+def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad to (B, T) input_ids and attention_mask."""
+    T = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), T), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+        mask[i, : len(s)] = 1
+    return ids, mask
+
+
+class GroupCollator:
+    """list[Group] -> batch. All responses go through the model in one flat batch; ``slots``
+    puts each score back in its group for the listwise loss.
+
+        input_ids, attention_mask: (R, T)   R = responses in the batch
+        slots:  (G, n_max) long, index into R, -1 for padding
+        labels: (G, n_max) bool
+    """
+
+    def __init__(self, encoder: PairEncoder):
+        self.encoder = encoder
+        self.pad_id = encoder.tokenizer.pad_token_id
+
+    def __call__(self, groups: list[Group]) -> dict:
+        seqs, slot_rows, label_rows = [], [], []
+        for g in groups:
+            slot_rows.append(list(range(len(seqs), len(seqs) + len(g.responses))))
+            label_rows.append(list(g.labels))
+            seqs.extend(self.encoder(g.question, r) for r in g.responses)
+        n_max = max(len(s) for s in slot_rows)
+        slots = torch.full((len(groups), n_max), -1, dtype=torch.long)
+        labels = torch.zeros((len(groups), n_max), dtype=torch.bool)
+        for i, (s, lab) in enumerate(zip(slot_rows, label_rows)):
+            slots[i, : len(s)] = torch.tensor(s)
+            labels[i, : len(lab)] = torch.tensor(lab)
+        input_ids, attention_mask = pad_batch(seqs, self.pad_id)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "slots": slots, "labels": labels}

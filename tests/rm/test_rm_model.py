@@ -1,0 +1,78 @@
+"""Reward model: head on the last kept token, Hugging Face save/reload, batching invariance."""
+
+import json
+
+import pytest
+import torch
+
+from redstar.models import tiny_causal_lm
+from redstar.rm.data import PairEncoder, pad_batch
+from redstar.rm.model import META_FILE, RewardModel
+from redstar.rm.score import RewardScorer
+
+PAIRS = [("What is 2 + 3?", "2 + 3 = 5, so the answer is \\boxed{5}."),
+         ("What is 2 + 3?", "Hmm, 2 + 3 = 6. \\boxed{6}"),
+         ("Let $f(x) = x^2$. Find f(3).", "f(3) = 9. The answer is \\boxed{9}, checked twice over.")]
+
+
+def _batch(tok):
+    enc = PairEncoder(tok, max_len=256)
+    return pad_batch([enc(q, r) for q, r in PAIRS], tok.pad_token_id)
+
+
+@pytest.mark.parametrize("head", ["seqcls", "wrapper"])
+def test_save_reload_gives_identical_scores(tmp_path, head):
+    rm, tok = RewardModel.from_causal_lm(*tiny_causal_lm(seed=1), head=head)
+    rm.eval()
+    ids, mask = _batch(tok)  # (3, T)
+    with torch.no_grad():
+        before = rm(ids, mask)  # (3,)
+    assert before.shape == (3,) and before.dtype == torch.float32
+    rm.save_pretrained(tmp_path / "rm", tok)
+    meta = json.loads((tmp_path / "rm" / META_FILE).read_text())
+    assert meta["format"] == ("sequence_classification" if head == "seqcls" else "backbone_head")
+    again, tok2 = RewardModel.from_pretrained(tmp_path / "rm")
+    with torch.no_grad():
+        after = again(*_batch(tok2))
+    assert torch.equal(before, after)
+
+
+def test_seqcls_checkpoint_matches_transformers_classifier(tmp_path):
+    """Other stacks read the checkpoint with AutoModelForSequenceClassification: same numbers."""
+    from transformers import AutoModelForSequenceClassification
+
+    rm, tok = RewardModel.from_causal_lm(*tiny_causal_lm(seed=2))
+    rm.save_pretrained(tmp_path / "rm", tok)
+    hf = AutoModelForSequenceClassification.from_pretrained(tmp_path / "rm").eval()
+    ids, mask = _batch(tok)
+    with torch.no_grad():
+        ours = rm.eval()(ids, mask)
+        theirs = hf(input_ids=ids, attention_mask=mask).logits.squeeze(-1)
+    torch.testing.assert_close(ours, theirs)
+
+
+def test_backbone_is_the_causal_lm_and_padding_does_not_change_scores():
+    causal, tok = tiny_causal_lm(seed=3)
+    rm, _ = RewardModel.from_causal_lm(causal, tok)
+    for name, p in causal.model.state_dict().items():
+        assert torch.equal(p, rm.body.state_dict()[name])
+    scorer = RewardScorer(rm, tok, batch_size=3, progress=False, device="cpu")
+    batched = scorer.score([q for q, _ in PAIRS], [r for _, r in PAIRS])
+    one_by_one = [RewardScorer(rm, tok, batch_size=1, progress=False, device="cpu").score([q], [r])[0]
+                  for q, r in PAIRS]
+    assert batched == pytest.approx(one_by_one, abs=1e-5)
+
+
+def test_truncation_keeps_prompt_start_and_response_end():
+    _, tok = tiny_causal_lm()
+    enc = PairEncoder(tok, max_len=40)
+    long = "step " * 200 + "so the answer is \\boxed{7}."
+    ids = enc("What is 3 + 4?", long)
+    assert len(ids) == 40 and enc.truncated == 1
+    text = tok.decode(ids)
+    assert text.startswith("<|im_start|>system") and text.endswith("\\boxed{7}.<|im_end|>\n")
+
+
+def test_missing_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        RewardModel.from_pretrained(tmp_path)
