@@ -11,7 +11,7 @@ allow between correct and incorrect ones, and drops problems whose responses are
 all wrong: they hold no (positive, negative) pair, so the Bradley-Terry loss learns nothing
 from them. The optional score-sorted selection takes the top-k positives and the bottom-k
 negatives by a reference score already on the samples (``scores[KEY]``, e.g. an earlier reward
-model), which gives the clearest pairs.
+model): AceMath draws from the top-14 positives and bottom-14 negatives of Qwen2.5-Math-RM.
 
 A (question, response) pair is encoded with the tokenizer's chat template (user turn, assistant
 turn), exactly as the policy saw it. Too long a pair keeps the start of the prompt (at most half
@@ -102,12 +102,14 @@ def _ref_score(row: dict, key: str) -> float:
 
 
 def build_groups(samples: Iterable[dict], questions: dict[str, str] | None = None, n: int = 6,
-                 sort_by: str | None = None, seed: int = 0, stats: GroupStats | None = None) -> list[Group]:
+                 sort_by: str | None = None, sort_pool: int = 14, seed: int = 0,
+                 stats: GroupStats | None = None) -> list[Group]:
     """One group per problem with at least one correct and one incorrect response.
 
     ``samples``: Sample rows (dicts) with ``verdict.correct``; rows without a verdict are
-    skipped and counted. ``sort_by``: a key of ``scores`` to take the top-k positives and
-    bottom-k negatives by, instead of a seeded random choice.
+    skipped and counted. Without ``sort_by`` the k positives and n-k negatives are a seeded
+    random choice; with ``sort_by`` (a key of ``scores``) they are drawn from the
+    ``sort_pool`` highest-scored positives and lowest-scored negatives.
     """
     if n < 2:
         raise ValueError(f"a group needs at least 2 responses, got n={n}")
@@ -140,13 +142,13 @@ def build_groups(samples: Iterable[dict], questions: dict[str, str] | None = Non
             stats.dropped_all_wrong += 1
             continue
         k, m = balanced_split(len(pos), len(neg), n)
+        rng = random.Random(f"{seed}:{pid}")  # stable whatever the row order
         if sort_by:
-            pos = sorted(pos, key=lambda r: _ref_score(r, sort_by), reverse=True)[:k]  # top-k
-            neg = sorted(neg, key=lambda r: _ref_score(r, sort_by))[:m]  # bottom-k
-            chosen = pos + neg
-        else:
-            rng = random.Random(f"{seed}:{pid}")  # stable whatever the row order
-            chosen = rng.sample(pos, k) + rng.sample(neg, m)
+            # AceMath: random picks from the top-`sort_pool` positives and the bottom-`sort_pool`
+            # negatives by the reference score (sort_pool 0: exactly the top-k / bottom-k).
+            pos = sorted(pos, key=lambda r: _ref_score(r, sort_by), reverse=True)[:max(k, sort_pool)]
+            neg = sorted(neg, key=lambda r: _ref_score(r, sort_by))[:max(m, sort_pool)]
+        chosen = rng.sample(pos, k) + rng.sample(neg, m)
         random.Random(f"{seed}:{pid}:order").shuffle(chosen)
         labels = [bool(r["verdict"]["correct"]) for r in chosen]
         groups.append(Group(pid, entry["question"], [r["response"] for r in chosen], labels))
