@@ -1,0 +1,131 @@
+"""Resumable checkpoints and the final Hugging Face export.
+
+A checkpoint ``<out>/checkpoints/step-000120/`` holds everything needed to continue a killed
+run at the same step and data position with the same random streams:
+
+    trainer_state.json   step, epoch, micro-batch index in the epoch, tokens seen, config hash
+    model.pt / optim.pt  torch backend (rank 0 writes; ranks hold identical copies)
+    ds/                  DeepSpeed backend: its own sharded model + optimizer states
+    sched.pt             LR scheduler
+    rng-rank{r}.pt       python / torch / cuda RNG of every rank
+
+It is written to ``step-000120.tmp`` and renamed when complete, so a kill mid-save leaves the
+previous checkpoint as the latest. The final model is exported with ``save_pretrained``
+(safetensors) plus tokenizer, chat template, the resolved config and a model card; ZeRO-3
+shards are gathered into full weights on the way out.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import torch
+
+from redstar.train.distributed import barrier
+
+STATE_FILE = "trainer_state.json"
+
+
+def _rng_state() -> dict:
+    state = {"python": random.getstate(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def latest_checkpoint(ckpt_root: str | Path) -> Path | None:
+    """The newest complete ``step-*`` directory (temporary ``.tmp`` ones are ignored)."""
+    root = Path(ckpt_root)
+    if not root.is_dir():
+        return None
+    done = sorted(p for p in root.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp")
+                  and (p / STATE_FILE).is_file())
+    return done[-1] if done else None
+
+
+def save_checkpoint(ckpt_root: str | Path, backend, scheduler, state: dict, keep_last: int = 2) -> Path:
+    """Collective: every rank calls it. Returns the final directory."""
+    root = Path(ckpt_root)
+    final = root / f"step-{state['step']:06d}"
+    tmp = root / (final.name + ".tmp")
+    dist = backend.dist
+    if dist.is_main:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+    barrier()
+    if backend.kind == "deepspeed":
+        backend.model.save_checkpoint(str(tmp / "ds"), tag="ds")
+    elif dist.is_main:
+        torch.save(backend.module.state_dict(), tmp / "model.pt")
+        torch.save(backend.optimizer.state_dict(), tmp / "optim.pt")
+    torch.save(_rng_state(), tmp / f"rng-rank{dist.rank}.pt")
+    barrier()
+    if dist.is_main:
+        torch.save(scheduler.state_dict(), tmp / "sched.pt")
+        (tmp / STATE_FILE).write_text(json.dumps(state, indent=1))
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+        olds = sorted(p for p in root.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp"))
+        for old in olds[:-keep_last] if keep_last > 0 else []:
+            shutil.rmtree(old, ignore_errors=True)
+    barrier()
+    return final
+
+
+def load_checkpoint(path: str | Path, backend, scheduler) -> dict:
+    """Restore model, optimizer, scheduler and this rank's RNG; returns the trainer state."""
+    path = Path(path)
+    state = json.loads((path / STATE_FILE).read_text())
+    if backend.kind == "deepspeed":
+        backend.model.load_checkpoint(str(path / "ds"), tag="ds", load_optimizer_states=True,
+                                      load_lr_scheduler_states=False)
+    else:
+        backend.module.load_state_dict(torch.load(path / "model.pt", map_location="cpu", weights_only=True))
+        backend.optimizer.load_state_dict(torch.load(path / "optim.pt", map_location="cpu", weights_only=True))
+    scheduler.load_state_dict(torch.load(path / "sched.pt", weights_only=False))
+    rng = path / f"rng-rank{backend.dist.rank}.pt"
+    if rng.is_file():
+        _set_rng_state(torch.load(rng, weights_only=False))
+    return state
+
+
+def export_pretrained(backend, tokenizer, out_dir: str | Path, resolved_config=None,
+                      model_card: str | None = None) -> Path | None:
+    """Write the final model as a Hugging Face directory (collective; rank 0 writes).
+
+    ``resolved_config`` (a config dataclass) is stored as ``redstar_config.yaml`` so a later
+    stage can inherit from it; ``model_card`` becomes README.md."""
+    from redstar.config import save_config
+
+    state = backend.state_dict_for_export()       # gathers ZeRO-3 shards (collective)
+    out = Path(out_dir)
+    if backend.dist.is_main:
+        tmp = out.with_name(out.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        model = backend.module
+        model.save_pretrained(tmp, state_dict=state, safe_serialization=True)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        if resolved_config is not None:
+            save_config(resolved_config, tmp / "redstar_config.yaml")
+        if model_card:
+            (tmp / "README.md").write_text(model_card)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    barrier()
+    return out if backend.dist.is_main else None

@@ -1,0 +1,266 @@
+"""The training loop, written once for SFT, DPO and reward models; the loss is pluggable.
+
+    trainer = Trainer(model, loss_fn, loader, TrainConfig(lr=1e-5, grad_accum=4), out_dir="runs/x",
+                      tokenizer=tok, run_config=cfg)
+    summary = trainer.train()         # resumes from out_dir/checkpoints when one exists
+
+``loss_fn(model, batch) -> (loss_sum, n_targets, metrics)``: the *sum* of the loss over the
+batch's targets (tokens for SFT, pairs for DPO, groups for a reward model), their number, and
+any extra floats to log. ``loader`` is a :class:`PlanLoader`: a deterministic per-epoch plan
+of micro-batches (lists of item indices) plus a collate function, so the data position is
+just (epoch, micro-batch index) and a resumed run continues exactly where it stopped. The
+count used for normalisation comes from ``batch["num_targets"]`` (set by the collators in
+packing.py; DPO / RM collators set it to their pair / group count) before any forward pass,
+so every micro-batch back-propagates ``loss_sum * world / N_step`` (loss.scale_for_backward).
+
+Per step it logs loss (mean over the step's targets), lr, grad norm, tokens/s, target
+tokens/s and MFU (6N per token plus causal attention, against ``peak_tflops``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal, Sequence
+
+import torch
+
+from redstar.train.checkpoint import export_pretrained, latest_checkpoint, load_checkpoint, save_checkpoint
+from redstar.train.distributed import Backend, DistInfo, deepspeed_config, init_distributed
+from redstar.train.loss import global_target_count, scale_for_backward
+from redstar.train.tracking import MetricsLogger, plot_loss
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and infrastructure settings shared by every recipe."""
+    lr: float = 1e-5
+    min_lr_ratio: float = 0.0            # cosine floor as a fraction of lr
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
+    epochs: int = 1
+    max_steps: int = 0                   # > 0 caps the run (overrides epochs)
+    grad_accum: int = 1                  # micro-batches per optimizer step per rank
+    max_grad_norm: float = 1.0
+    dtype: Literal["float32", "bfloat16"] = "bfloat16"
+    gradient_checkpointing: bool = True
+    seed: int = 42
+    device: str = "auto"                 # auto | cpu | cuda
+    strategy: Literal["auto", "torch", "deepspeed"] = "auto"   # auto: torch (DP when WORLD_SIZE > 1)
+    zero_stage: int = 2                  # deepspeed only: 2 or 3
+    offload: bool = False                # deepspeed only: optimizer (and ZeRO-3 params) on CPU
+    deepspeed_config: str = ""           # optional JSON merged under the settings above
+    save_every: int = 0                  # steps between resumable checkpoints (0: none mid-run)
+    keep_last: int = 2
+    resume: bool = True                  # continue from the newest checkpoint in out_dir
+    log_every: int = 1
+    tensorboard: bool = True
+    wandb_project: str = ""              # W&B when set and wandb is installed
+    peak_tflops: float = 0.0             # 0: known GPUs auto, else MFU is not reported
+    progress: bool = True
+
+
+class PlanLoader:
+    """``dataset[i]`` items, a plan ``plan_fn(epoch) -> list of micro-batches (index lists)``
+    and ``collate_fn(items) -> batch``. Ranks take interleaved micro-batches of the same plan;
+    the plan is cut to a multiple of ``world_size * grad_accum`` so ranks stay in step."""
+
+    def __init__(self, dataset: Sequence, plan_fn: Callable[[int], list[list[int]]], collate_fn: Callable):
+        self.dataset, self.plan_fn, self.collate_fn = dataset, plan_fn, collate_fn
+
+    def rank_plan(self, epoch: int, rank: int, world_size: int, grad_accum: int) -> list[list[int]]:
+        plan = self.plan_fn(epoch)
+        usable = len(plan) - len(plan) % (world_size * grad_accum)
+        return plan[:usable][rank::world_size]
+
+    def batch(self, indices: list[int]) -> dict:
+        return self.collate_fn([self.dataset[i] for i in indices])
+
+
+def count_targets(batch: dict) -> int:
+    if "num_targets" in batch:
+        return int(batch["num_targets"])
+    return int((batch["labels"] != -100).sum())
+
+
+def _lr_lambda(cfg: TrainConfig, total: int):
+    warm = int(round(cfg.warmup_ratio * total))
+
+    def f(step: int) -> float:
+        if warm > 0 and step < warm:
+            return (step + 1) / warm
+        if cfg.schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warm) / max(1, total - warm))
+        if cfg.schedule == "linear":
+            return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * (1 - progress)
+        return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return f
+
+
+def peak_flops(cfg: TrainConfig, device: str) -> float:
+    """Dense bf16 peak FLOP/s for MFU: the configured value, or a known GPU's datasheet."""
+    if cfg.peak_tflops > 0:
+        return cfg.peak_tflops * 1e12
+    if device.startswith("cuda"):
+        name = torch.cuda.get_device_name(device)
+        for key, tflops in (("H200", 989), ("H100", 989), ("A100", 312), ("L40", 181), ("A10", 125)):
+            if key in name:
+                return tflops * 1e12
+    return 0.0
+
+
+def matmul_params(model) -> int:
+    """Parameters that take part in a matmul per token (6N rule): all, minus the input
+    embedding when it is not tied to the output head."""
+    n = sum(p.numel() for p in model.parameters())
+    emb, head = model.get_input_embeddings(), model.get_output_embeddings()
+    if emb is not None and (head is None or head.weight is not emb.weight):
+        n -= emb.weight.numel()
+    return n
+
+
+def batch_flops(model, batch: dict, n_params: int) -> float:
+    """Training FLOPs of one micro-batch: 6N per token plus causal attention
+    (fwd 2 * 2 * d * L^2 / 2 per layer, x3 with backward) summed over samples."""
+    ids = batch["input_ids"]
+    if "cu_seqlens" in batch:
+        cu = batch["cu_seqlens"].tolist()
+        sq = sum((b - a) ** 2 for a, b in zip(cu, cu[1:]))
+    elif "attention_mask" in batch:
+        sq = int((batch["attention_mask"].sum(-1) ** 2).sum())
+    else:
+        sq = ids.shape[0] * ids.shape[1] ** 2
+    c = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    head_dim = getattr(c, "head_dim", None)
+    d = c.num_attention_heads * head_dim if head_dim else c.hidden_size   # q/k/v width
+    return 6.0 * n_params * ids.numel() + 6.0 * c.num_hidden_layers * d * sq
+
+
+def _to_device(batch: dict, device: str) -> dict:
+    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) and k != "cu_seqlens" else v)
+            for k, v in batch.items()}
+
+
+class Trainer:
+    def __init__(self, model, loss_fn: Callable, loader: PlanLoader, cfg: TrainConfig, out_dir: str | Path,
+                 tokenizer=None, run_config=None, model_card: Callable[[dict], str] | None = None,
+                 dist: DistInfo | None = None, param_groups: list[dict] | None = None):
+        self.cfg, self.loss_fn, self.loader = cfg, loss_fn, loader
+        self.out_dir = Path(out_dir)
+        self.tokenizer, self.run_config, self.model_card = tokenizer, run_config, model_card
+        self.dist = dist or init_distributed(cfg.device)
+        torch.manual_seed(cfg.seed)
+        if cfg.gradient_checkpointing:
+            enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+            enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "config"):
+            model.config.use_cache = False
+        strategy = cfg.strategy if cfg.strategy != "auto" else "torch"
+        groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+        self.n_params = matmul_params(model)
+        if strategy == "deepspeed":
+            import json
+
+            base = json.loads(Path(cfg.deepspeed_config).read_text()) if cfg.deepspeed_config else None
+            ds = deepspeed_config(cfg.zero_stage, cfg.grad_accum, self.dist.world_size, cfg.dtype,
+                                  cfg.max_grad_norm, cfg.offload, base)
+            model.to(self.dist.device)
+            opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+            from redstar.train.distributed import DeepSpeedBackend
+
+            self.backend = DeepSpeedBackend(model, opt, self.dist, ds)
+            self.autocast = False          # DeepSpeed holds bf16 weights with fp32 masters itself
+            inner = opt
+        else:
+            model.to(self.dist.device)     # fp32 master weights; bf16 compute under autocast
+            opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+            self.backend = Backend(model, opt, self.dist, cfg.max_grad_norm)
+            self.autocast = cfg.dtype == "bfloat16"
+            inner = opt
+        self.steps_per_epoch = len(loader.rank_plan(0, self.dist.rank, self.dist.world_size, cfg.grad_accum)) // cfg.grad_accum
+        if self.steps_per_epoch == 0:
+            raise ValueError(f"not enough data for one optimizer step: {len(loader.plan_fn(0))} micro-batches "
+                             f"for {self.dist.world_size} rank(s) x grad_accum {cfg.grad_accum}")
+        self.total_steps = cfg.max_steps if cfg.max_steps > 0 else cfg.epochs * self.steps_per_epoch
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(inner, _lr_lambda(cfg, self.total_steps))
+        self.state = {"step": 0, "epoch": 0, "micro": 0, "tokens": 0, "targets": 0}
+
+    # -------------------------------------------------------------------------------- loop
+    def train(self) -> dict:
+        cfg, dist = self.cfg, self.dist
+        ckpt_root = self.out_dir / "checkpoints"
+        if cfg.resume and (last := latest_checkpoint(ckpt_root)) is not None:
+            self.state = load_checkpoint(last, self.backend, self.scheduler)
+            if dist.is_main:
+                print(f"resumed from {last} (step {self.state['step']}, epoch {self.state['epoch']}, "
+                      f"micro-batch {self.state['micro']})")
+        from redstar.config import to_dict
+
+        logger = MetricsLogger(self.out_dir, dist.is_main, cfg.tensorboard, cfg.wandb_project,
+                               config=to_dict(self.run_config) if self.run_config is not None else None)
+        peak = peak_flops(cfg, dist.device)
+        from tqdm import tqdm
+
+        bar = tqdm(total=self.total_steps, initial=self.state["step"], desc="train", unit="step",
+                   disable=not (cfg.progress and dist.is_main))
+        model = self.backend.loss_model
+        model.train()
+        last_loss = float("nan")
+        while self.state["step"] < self.total_steps:
+            plan = self.loader.rank_plan(self.state["epoch"], dist.rank, dist.world_size, cfg.grad_accum)
+            while self.state["micro"] + cfg.grad_accum <= len(plan) and self.state["step"] < self.total_steps:
+                t0 = time.perf_counter()
+                micro = [self.loader.batch(plan[self.state["micro"] + j]) for j in range(cfg.grad_accum)]
+                n_step = global_target_count([count_targets(b) for b in micro], dist.device)
+                loss_total, tokens, flops, extra = 0.0, 0, 0.0, {}
+                for b in micro:
+                    tokens += b["input_ids"].numel()
+                    flops += batch_flops(model, b, self.n_params)
+                    b = _to_device(b, dist.device)
+                    with torch.autocast(device_type=dist.device.split(":")[0], dtype=torch.bfloat16,
+                                        enabled=self.autocast):
+                        loss_sum, _n, metrics = self.loss_fn(model, b)
+                    self.backend.backward(scale_for_backward(loss_sum, n_step, dist.world_size))
+                    loss_total += float(loss_sum.detach())
+                    for k, v in (metrics or {}).items():
+                        extra[k] = extra.get(k, 0.0) + float(v) / cfg.grad_accum
+                grad_norm = self.backend.step()
+                lr = self.scheduler.get_last_lr()[0]
+                self.scheduler.step()
+                # one all-reduce for the logged numbers: loss sum, tokens, flops
+                agg = torch.tensor([loss_total, tokens, flops], dtype=torch.float64, device=dist.device)
+                if dist.world_size > 1:
+                    torch.distributed.all_reduce(agg)
+                dt = time.perf_counter() - t0
+                last_loss = agg[0].item() / max(n_step, 1)
+                self.state["step"] += 1
+                self.state["micro"] += cfg.grad_accum
+                self.state["tokens"] += int(agg[1].item())
+                self.state["targets"] += n_step
+                if self.state["step"] % cfg.log_every == 0 or self.state["step"] == self.total_steps:
+                    row = {"loss": last_loss, "lr": lr, "grad_norm": grad_norm, "epoch": self.state["epoch"],
+                           "tokens_per_s": agg[1].item() / dt, "target_tokens_per_s": n_step / dt,
+                           "step_time_s": dt, **extra}
+                    if peak > 0:
+                        row["mfu"] = agg[2].item() / dt / (peak * dist.world_size)
+                    logger.log(self.state["step"], row)
+                    bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{row['tokens_per_s']:.0f}")
+                bar.update(1)
+                if cfg.save_every > 0 and self.state["step"] % cfg.save_every == 0 \
+                        and self.state["step"] < self.total_steps:
+                    save_checkpoint(ckpt_root, self.backend, self.scheduler, dict(self.state), cfg.keep_last)
+            if self.state["micro"] + cfg.grad_accum > len(plan):
+                self.state["epoch"] += 1
+                self.state["micro"] = 0
+        bar.close()
+        logger.close()
+        final = export_pretrained(self.backend, self.tokenizer, self.out_dir / "final", self.run_config,
+                                  self.model_card(dict(self.state)) if self.model_card else None)
+        if dist.is_main:
+            plot_loss(self.out_dir / "metrics.jsonl", self.out_dir / "loss.png")
+        return {**self.state, "final_loss": last_loss, "final_dir": str(final) if final else None}

@@ -1,0 +1,157 @@
+"""Token-level cross-entropy and its normalisation, written once for SFT, DPO and RM recipes.
+
+Two rules live here:
+
+1. **Normalise by target tokens over the whole optimizer step.** A step sees several
+   micro-batches (gradient accumulation) on several ranks; each holds a different number of
+   target tokens. Averaging per micro-batch weights a short sample's tokens more than a long
+   one's, and the result changes with how the batch is split. Instead every micro-batch
+   returns the *sum* of its token losses, the step's total target count ``N`` is summed over
+   micro-batches and all-reduced over ranks, and each micro-batch back-propagates
+   ``loss_sum * world_size / N`` (``world_size`` cancels the mean that DDP / DeepSpeed take
+   over ranks). The step's gradient is then exactly d(sum of all token losses / N), whatever
+   the split: see :func:`scale_for_backward`.
+
+2. **Never hold the full [tokens, vocab] logits.** With a 150k vocabulary a 32k-token pack
+   needs 19.7 GB of fp32 logits (plus as much again for their gradient).
+   :func:`linear_cross_entropy` takes the final hidden states and the output embedding and
+   works through the target tokens in chunks, computing each chunk's loss and its gradient
+   in one pass, so the peak is one [chunk, vocab] block. Liger's fused kernel is used instead
+   when it is installed and the tensors are on a GPU.
+"""
+
+from __future__ import annotations
+
+import torch
+
+IGNORE_INDEX = -100
+
+
+class _ChunkedLinearCE(torch.autograd.Function):
+    """sum_t CE(hidden[t] @ weight.T, labels[t]) with gradients computed chunk by chunk in the
+    forward pass (the same trick as Liger's fused linear cross-entropy), so backward only
+    scales the stored gradients: no [N, V] tensor ever exists."""
+
+    @staticmethod
+    def forward(ctx, hidden, weight, labels, chunk_size: int):
+        # hidden [N, H] (targets only), weight [V, H], labels [N]
+        n = hidden.shape[0]
+        ctx.weight_dtype = weight.dtype
+        need_h, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_h = torch.empty_like(hidden) if need_h else None
+        grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_w else None
+        total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+        for start in range(0, n, chunk_size):
+            h = hidden[start:start + chunk_size]                       # [c, H]
+            y = labels[start:start + chunk_size]                       # [c]
+            logits = (h @ weight.t()).float()                          # [c, V] fp32
+            lse = torch.logsumexp(logits, dim=-1)                      # [c]
+            total += (lse - logits.gather(1, y[:, None]).squeeze(1)).sum()
+            if need_h or need_w:
+                # d CE / d logits = softmax - onehot; reuse the logits buffer in place
+                grad_logits = logits.sub_(lse[:, None]).exp_()         # [c, V]
+                grad_logits[torch.arange(len(y), device=y.device), y] -= 1.0
+                g = grad_logits.to(hidden.dtype)
+                if need_h:
+                    grad_h[start:start + chunk_size] = g @ weight
+                if need_w:
+                    grad_w += g.t().float() @ h.float()
+                del grad_logits, g
+            del logits
+        ctx.save_for_backward(grad_h if need_h else None, grad_w if need_w else None)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad_h, grad_w = ctx.saved_tensors
+        gh = grad_h * grad_out.to(grad_h.dtype) if grad_h is not None else None
+        gw = (grad_w * grad_out).to(ctx.weight_dtype) if grad_w is not None else None
+        return gh, gw, None, None
+
+
+
+def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
+                         chunk_size: int | None = None, bias: torch.Tensor | None = None,
+                         impl: str = "auto") -> tuple[torch.Tensor, int]:
+    """Sum of next-token cross-entropy over positions whose label is not -100.
+
+    hidden [..., H] final hidden states, weight [V, H] the output embedding, labels [...]
+    already aligned with hidden (shifted). Returns (loss_sum fp32 scalar, n_targets).
+    ``impl``: "auto" (liger on GPU when installed, else chunked), "chunked", "liger", "naive"
+    (full logits; for tests and for comparison only). ``chunk_size`` defaults to keep one
+    chunk's fp32 logits near 256 MB.
+    """
+    h = hidden.reshape(-1, hidden.shape[-1])                           # [N, H]
+    y = labels.reshape(-1)                                             # [N]
+    keep = y != IGNORE_INDEX
+    n = int(keep.sum())
+    if n == 0:
+        # keep the graph connected so every rank runs the same backward (DDP / ZeRO hooks)
+        return (h.sum() * 0.0 + weight.sum() * 0.0).float(), 0
+    h, y = h[keep], y[keep]                                            # [n, H], [n]
+    if impl == "auto":
+        impl = "liger" if (h.is_cuda and _has_liger() and bias is None) else "chunked"
+    if impl == "naive" or bias is not None:
+        logits = torch.nn.functional.linear(h, weight, bias).float()   # [n, V]
+        return torch.nn.functional.cross_entropy(logits, y, reduction="sum"), n
+    if impl == "liger":
+        from liger_kernel.transformers import LigerFusedLinearCrossEntropyLoss
+
+        return LigerFusedLinearCrossEntropyLoss(reduction="sum")(weight, h, y).float(), n
+    if chunk_size is None:
+        chunk_size = max(16, (256 * 2**20) // (4 * weight.shape[0]))
+    return _ChunkedLinearCE.apply(h, weight, y, int(chunk_size)), n
+
+
+def _has_liger() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("liger_kernel") is not None
+
+
+# ----------------------------------------------------------------------------- normalisation
+
+def global_target_count(counts, device: torch.device | str = "cpu") -> int:
+    """Total target tokens of one optimizer step: summed over this rank's micro-batches
+    (``counts``, ints) and all-reduced over the data-parallel ranks."""
+    total = torch.tensor(float(sum(int(c) for c in counts)), dtype=torch.float64, device=device)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.all_reduce(total)
+    return int(total.item())
+
+
+def scale_for_backward(loss_sum: torch.Tensor, global_count: int, world_size: int = 1) -> torch.Tensor:
+    """The tensor to back-propagate for one micro-batch: ``loss_sum * world_size / N``.
+
+    With ``N`` = :func:`global_target_count` of the step and gradients averaged over
+    ``world_size`` ranks (DDP, DeepSpeed), the accumulated gradient equals the gradient of the
+    mean token loss over the whole step, independent of the micro-batch split."""
+    return loss_sum * (float(world_size) / max(int(global_count), 1))
+
+
+def causal_lm_loss(model, batch: dict, impl: str = "auto") -> tuple[torch.Tensor, int, dict]:
+    """The default ``loss_fn`` for SFT: next-token cross-entropy summed over target tokens.
+
+    ``batch`` holds ``input_ids`` [B, T], ``labels`` [B, T] already shifted (see
+    packing.collate_packed), and ``position_ids`` (packed) or ``attention_mask`` (padded).
+    The decoder runs without its LM head; :func:`linear_cross_entropy` applies the head chunk
+    by chunk. Returns (loss_sum, n_targets, metrics)."""
+    kwargs = {k: batch[k] for k in ("input_ids", "position_ids", "attention_mask") if k in batch}
+    decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.model
+    hidden = decoder(**kwargs, use_cache=False).last_hidden_state     # [B, T, H]
+    head = model.get_output_embeddings()
+    if _is_zero3_partitioned(head.weight):
+        # ZeRO-3 holds only a shard of the head outside its forward: run the module itself.
+        logits = head(hidden).float()                                  # [B, T, V]
+        y = batch["labels"].reshape(-1)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y,
+                                                 ignore_index=IGNORE_INDEX, reduction="sum")
+        n = int((y != IGNORE_INDEX).sum())
+    else:
+        loss, n = linear_cross_entropy(hidden, head.weight, batch["labels"],
+                                       bias=getattr(head, "bias", None), impl=impl)
+    return loss, n, {}
+
+
+def _is_zero3_partitioned(param) -> bool:
+    return hasattr(param, "ds_id") and hasattr(param, "ds_status")

@@ -1,0 +1,103 @@
+"""Chat rows -> input ids + assistant-only labels, for any chat template.
+
+The loss is on assistant tokens only (AceMath: response-only loss; RedStar: the long-CoT
+answer). Which tokens those are is found from the template itself, not from hard-coded
+markers: for each assistant turn ``i`` the text of ``messages[:i]`` with the generation
+prompt and the text of ``messages[:i+1]`` are rendered; the characters between them are that
+turn's reply (including the end-of-turn token the model must learn to emit). The full
+conversation is tokenised once with character offsets and every token inside a reply span
+gets its own id as label; everything else gets -100. This works for ChatML, Llama-3, SmolLM
+and the tiny test template alike, and does not need ``{% generation %}`` markers.
+
+    ex = tokenize_chat(row["messages"], tok, max_len=16384, train_on="last")
+    ex["input_ids"], ex["labels"]       # same length; labels unshifted (the packer shifts)
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+IGNORE_INDEX = -100
+
+
+class TooLong(ValueError):
+    """The conversation does not fit ``max_len`` (kept apart so callers can count drops)."""
+
+
+def _render(tok, messages, add_generation_prompt: bool) -> str:
+    return tok.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=add_generation_prompt)
+
+
+def assistant_spans(messages: Sequence[dict], tok, train_on: Literal["last", "all"] = "last") -> tuple[str, list[tuple[int, int]]]:
+    """(rendered text, character spans of the assistant replies to train on)."""
+    text = _render(tok, messages, False)
+    targets = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
+    if not targets:
+        raise ValueError("conversation has no assistant turn to train on")
+    if train_on == "last":
+        targets = targets[-1:]
+    spans = []
+    for i in targets:
+        prefix = _render(tok, messages[:i], True)
+        upto = _render(tok, messages[: i + 1], False)
+        if not text.startswith(upto) or not upto.startswith(prefix):
+            raise ValueError(
+                f"chat template is not prefix-stable at turn {i}: rendering the first turns does "
+                "not give a prefix of the whole conversation, so the reply tokens cannot be located")
+        end = len(upto)
+        while end > len(prefix) and upto[end - 1] in " \n":  # the template's separator after the turn
+            end -= 1
+        spans.append((len(prefix), end))
+    return text, spans
+
+
+def tokenize_chat(messages: Sequence[dict], tok, max_len: int | None = None,
+                  train_on: Literal["last", "all"] = "last", system_prompt: str | None = None,
+                  overflow: Literal["drop", "truncate"] = "drop") -> dict:
+    """Tokenise one conversation. ``system_prompt`` is inserted when the row has none
+    (RedStar's long-CoT recipe). Over ``max_len``: ``drop`` raises :class:`TooLong` (a
+    truncated chain of thought teaches the model to stop before the answer), ``truncate``
+    keeps the first ``max_len`` tokens."""
+    messages = list(messages)
+    if system_prompt and (not messages or messages[0]["role"] != "system"):
+        messages = [{"role": "system", "content": system_prompt}] + messages
+    text, spans = assistant_spans(messages, tok, train_on)
+    enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids = list(enc["input_ids"])
+    labels = [IGNORE_INDEX] * len(ids)
+    span_i = 0
+    for t, (a, b) in enumerate(enc["offset_mapping"]):
+        while span_i < len(spans) and spans[span_i][1] <= a:
+            span_i += 1
+        if span_i < len(spans) and a >= spans[span_i][0] and b <= spans[span_i][1] and b > a:
+            labels[t] = ids[t]
+    if max_len is not None and len(ids) > max_len:
+        if overflow == "drop":
+            raise TooLong(f"{len(ids)} tokens > max_len {max_len}")
+        ids, labels = ids[:max_len], labels[:max_len]
+    return {"input_ids": ids, "labels": labels}
+
+
+def tokenize_rows(rows, tok, max_len: int | None, train_on="last", system_prompt=None,
+                  overflow="drop", progress: bool = True) -> tuple[list[dict], dict]:
+    """Tokenise SFT rows (``messages`` lists). Returns (examples, stats); rows over
+    ``max_len`` or without any target token are counted and skipped, not silently kept."""
+    from tqdm import tqdm
+
+    out, stats = [], {"rows": 0, "too_long": 0, "no_targets": 0, "tokens": 0, "targets": 0}
+    for row in tqdm(rows, desc="tokenize", disable=not progress, unit="row"):
+        stats["rows"] += 1
+        msgs = row["messages"] if isinstance(row, dict) else row.messages
+        try:
+            ex = tokenize_chat(msgs, tok, max_len, train_on, system_prompt, overflow)
+        except TooLong:
+            stats["too_long"] += 1
+            continue
+        n_t = sum(1 for y in ex["labels"][1:] if y != IGNORE_INDEX)  # after the shift
+        if n_t == 0:
+            stats["no_targets"] += 1
+            continue
+        stats["tokens"] += len(ex["input_ids"])
+        stats["targets"] += n_t
+        out.append(ex)
+    return out, stats
