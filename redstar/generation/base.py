@@ -1,0 +1,134 @@
+"""The one interface every generation backend implements.
+
+    backend = make_backend("hf", model="default")
+    outs = backend.generate([Request(id="q1", messages=[{"role": "user", "content": "1+1?"}])],
+                            GenerationConfig(n=4, temperature=0.7, max_new_tokens=512))
+    # outs[i] holds cfg.n completions (strings) for requests[i], in request order
+
+Curation, evaluation and the demo all sample through this interface, so a recipe can move from
+a CPU transformers run to a vLLM cluster or a hosted endpoint by changing one argument.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Request:
+    """One prompt: a chat (``messages``: role/content dicts) and its images (paths or PIL images).
+
+    Images go with the first user turn; backends turn them into whatever their model needs
+    (processor pixel values, vLLM multi-modal data, OpenAI ``image_url`` parts).
+    """
+
+    id: str
+    messages: list[dict]
+    images: list = field(default_factory=list)
+
+
+@dataclass
+class GenerationConfig:
+    """Sampling settings; ``temperature == 0`` means greedy decoding (then n copies agree)."""
+
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_new_tokens: int = 1024
+    seed: int = 0
+    stop: list[str] | None = None
+
+    def __post_init__(self):
+        if self.n < 1:
+            raise ValueError(f"GenerationConfig.n must be >= 1, got {self.n}")
+        if self.temperature < 0:
+            raise ValueError(f"GenerationConfig.temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"GenerationConfig.top_p must be in (0, 1], got {self.top_p}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"GenerationConfig.max_new_tokens must be >= 1, got {self.max_new_tokens}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+class Backend(ABC):
+    """``generate(requests, cfg) -> list[list[str]]``: cfg.n completions per request, in order."""
+
+    name = "base"
+
+    @abstractmethod
+    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+        ...
+
+    def close(self) -> None:
+        """Free the model / connections; the backend is unusable afterwards."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def truncate_at_stop(text: str, stop: list[str] | None) -> str:
+    """Cut ``text`` before the first stop string (vLLM and OpenAI servers do the same)."""
+    if not stop:
+        return text
+    cut = len(text)
+    for s in stop:
+        if s:
+            i = text.find(s)
+            if i != -1:
+                cut = min(cut, i)
+    return text[:cut]
+
+
+def load_image(image: Any):
+    """A PIL RGB image from a path or a PIL image; a missing file names itself."""
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    if isinstance(image, (bytes, bytearray)):
+        return Image.open(io.BytesIO(image)).convert("RGB")
+    path = Path(image)
+    if not path.is_file():
+        raise FileNotFoundError(f"image {path}: no such file")
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+def image_data_url(image: Any) -> str:
+    """A ``data:image/png;base64,...`` URL, the form OpenAI-style chat APIs (and vLLM's
+    ``LLM.chat``) accept for local images."""
+    buf = io.BytesIO()
+    load_image(image).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def with_image_parts(messages: list[dict], n_images: int, part: Any = None) -> list[dict]:
+    """Copy ``messages`` with ``n_images`` image parts put before the text of the first user turn.
+
+    ``part(i)`` builds the i-th part (default ``{"type": "image"}``, the placeholder HF chat
+    templates expand into vision tokens). Messages whose content is already a list of parts are
+    left as they are: the caller placed the images.
+    """
+    if n_images == 0:
+        return messages
+    out = [dict(m) for m in messages]
+    for m in out:
+        if m["role"] != "user":
+            continue
+        if isinstance(m["content"], list):
+            return out
+        parts = [part(i) if part else {"type": "image"} for i in range(n_images)]
+        m["content"] = parts + [{"type": "text", "text": m["content"]}]
+        return out
+    raise ValueError("a request with images needs a user message to attach them to")

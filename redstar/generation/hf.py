@@ -1,0 +1,133 @@
+"""Transformers backend: batched ``model.generate`` with left padding, on CPU or GPU.
+
+Text models use the tokenizer's chat template; vision-language models (a directory with a saved
+processor, or a processor passed in) go through ``AutoProcessor`` so images
+become pixel values and the template inserts the vision tokens. Requests are sorted by prompt
+length before batching, so a batch wastes little padding, and answers come back in request order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from redstar.generation.base import Backend, GenerationConfig, Request, load_image, truncate_at_stop, with_image_parts
+
+
+def _is_vl_dir(path: str) -> bool:
+    """A saved processor (``preprocessor_config.json`` in older layouts, ``processor_config.json``
+    in newer ones) or a ``vision_config`` in the model config marks a vision-language model."""
+    import json
+
+    p = Path(path)
+    if not p.is_dir():
+        return False
+    if (p / "preprocessor_config.json").is_file() or (p / "processor_config.json").is_file():
+        return True
+    try:
+        return "vision_config" in json.loads((p / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+
+
+class HFBackend(Backend):
+    """``HFBackend(model="default" | dir | hub id | a model object, tokenizer=None | tokenizer |
+    processor, batch_size=8, device=None, dtype="float32")``."""
+
+    name = "hf"
+
+    def __init__(self, model: Any = "default", tokenizer: Any = None, batch_size: int = 8,
+                 device: str | None = None, dtype: str | None = "float32", progress: bool = True):
+        import torch
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.progress = progress
+        if isinstance(model, (str, Path)):
+            model, tokenizer = self._load(str(model), dtype)
+        elif tokenizer is None:
+            raise ValueError("HFBackend: pass the tokenizer (or processor) that goes with a model object")
+        self.model = model
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if str(self.model.device) != self.device:
+            self.model.to(self.device)
+        self.model.eval()
+        # A processor wraps a tokenizer; text-only models have the tokenizer alone.
+        self.processor = tokenizer if hasattr(tokenizer, "image_processor") else None
+        self.tokenizer = tokenizer.tokenizer if self.processor is not None else tokenizer
+        self.tokenizer.padding_side = "left"  # generation appends on the right: pad on the left
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    @staticmethod
+    def _load(name: str, dtype: str | None):
+        from redstar.models import load_causal_lm, resolve_model_path
+
+        path = resolve_model_path(name)
+        if _is_vl_dir(path):
+            import torch
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+
+            model = AutoModelForImageTextToText.from_pretrained(
+                path, dtype=getattr(torch, dtype) if dtype and dtype != "auto" else "auto")
+            return model, AutoProcessor.from_pretrained(path)
+        return load_causal_lm(path, dtype=dtype)
+
+    # --------------------------------------------------------------------------- prompts
+
+    def _template(self, req: Request) -> str:
+        owner = self.processor if self.processor is not None else self.tokenizer
+        messages = req.messages
+        if req.images:
+            if self.processor is None:
+                raise ValueError(f"request {req.id!r} has images but the model has no image processor "
+                                 "(use a vision-language model directory)")
+            messages = with_image_parts(messages, len(req.images))
+        return owner.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    def _encode(self, batch: list[Request], texts: list[str]):
+        if self.processor is not None:
+            images = [load_image(im) for r in batch for im in r.images]
+            return self.processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+        # The chat template already wrote any BOS token; do not add a second one.
+        return self.tokenizer(texts, padding=True, return_tensors="pt", add_special_tokens=False)
+
+    # --------------------------------------------------------------------------- generation
+
+    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+        import torch
+
+        torch.manual_seed(cfg.seed)
+        texts = [self._template(r) for r in requests]
+        # Longest prompts first: similar lengths share a batch, and an out-of-memory error
+        # shows up on the first batch instead of the last.
+        order = sorted(range(len(requests)), key=lambda i: -len(texts[i]))
+        out: list[list[str] | None] = [None] * len(requests)
+        sampling = ({"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p,
+                     "num_return_sequences": cfg.n} if not cfg.greedy else {"do_sample": False})
+        if cfg.stop:
+            sampling.update(stop_strings=list(cfg.stop), tokenizer=self.tokenizer)
+        bar = tqdm(total=len(requests), desc="generate (hf)", unit="prompt", disable=not self.progress)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            batch = [requests[i] for i in idx]
+            enc = self._encode(batch, [texts[i] for i in idx]).to(self.device)
+            with torch.no_grad():
+                seqs = self.model.generate(**enc, max_new_tokens=cfg.max_new_tokens,
+                                           pad_token_id=self.tokenizer.pad_token_id, **sampling)
+            # seqs: [B * n_returned, prompt_len + new_len]; the prompt part is left-padded to prompt_len
+            new = seqs[:, enc["input_ids"].shape[1]:]
+            decoded = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+            per = len(decoded) // len(batch)  # n when sampling, 1 when greedy
+            for j, i in enumerate(idx):
+                texts_i = [truncate_at_stop(t, cfg.stop) for t in decoded[j * per:(j + 1) * per]]
+                out[i] = texts_i if per == cfg.n else texts_i * cfg.n  # greedy: n identical copies
+            bar.update(len(batch))
+        bar.close()
+        return out  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.model = None

@@ -1,0 +1,117 @@
+"""Source of a faithful stand-in for the ``vllm`` package (LLM, SamplingParams, RequestOutput,
+CompletionOutput), written to disk by the tests so spawned data-parallel workers import it too.
+
+It mirrors vLLM's offline API: ``SamplingParams`` rejects unknown keywords and bad values,
+``LLM(**engine_args)`` rejects unknown engine arguments, ``LLM.chat`` takes one conversation or
+a list of them (OpenAI-style messages, images as ``image_url`` parts) and returns one
+``RequestOutput`` per conversation, in order, each with ``n`` ``CompletionOutput``s.
+"""
+
+SOURCE = r'''
+import hashlib, os
+from dataclasses import dataclass, field
+
+ENGINE_ARGS = {"model", "tokenizer", "tensor_parallel_size", "data_parallel_size", "dtype", "seed",
+               "gpu_memory_utilization", "max_model_len", "enable_prefix_caching", "trust_remote_code",
+               "limit_mm_per_prompt", "quantization", "enforce_eager", "max_num_seqs"}
+INSTANCES = []
+
+
+@dataclass(kw_only=True)
+class SamplingParams:
+    n: int = 1
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    seed: int | None = None
+    stop: list | None = None
+    max_tokens: int | None = 16
+    include_stop_str_in_output: bool = False
+
+    def __post_init__(self):
+        if self.n < 1:
+            raise ValueError(f"n must be at least 1, got {self.n}.")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be non-negative, got {self.temperature}.")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}.")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}.")
+
+
+@dataclass
+class CompletionOutput:
+    index: int
+    text: str
+    token_ids: list
+    cumulative_logprob: float | None
+    logprobs: object
+    finish_reason: str | None = None
+    stop_reason: object = None
+
+
+@dataclass
+class RequestOutput:
+    request_id: str
+    prompt: str | None
+    prompt_token_ids: list | None
+    prompt_logprobs: object
+    outputs: list
+    finished: bool
+
+
+class LLM:
+    def __init__(self, model, **kwargs):
+        unknown = set(kwargs) - ENGINE_ARGS
+        if unknown:
+            raise TypeError(f"EngineArgs.__init__() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+        self.model, self.kwargs = model, kwargs
+        self.calls = []
+        INSTANCES.append(self)
+        self._counter = 0
+
+    def chat(self, messages, sampling_params=None, use_tqdm=True, lora_request=None, chat_template=None,
+             chat_template_content_format="auto", add_generation_prompt=True, continue_final_message=False,
+             tools=None, mm_processor_kwargs=None):
+        sp = sampling_params or SamplingParams()
+        single = isinstance(messages[0], dict)
+        convs = [messages] if single else messages
+        self.calls.append((convs, sp))
+        outs = []
+        for conv in convs:
+            prompt, n_images = "", 0
+            for m in conv:
+                if m["role"] not in ("system", "user", "assistant"):
+                    raise ValueError(f"unknown role {m['role']}")
+                if isinstance(m["content"], str):
+                    prompt += f"<|{m['role']}|>{m['content']}"
+                    continue
+                for part in m["content"]:
+                    if part["type"] == "image_url":
+                        if not part["image_url"]["url"].startswith("data:image/"):
+                            raise ValueError("fake vllm: only data URLs are reachable here")
+                        n_images += 1
+                        prompt += "<image>"
+                    elif part["type"] == "text":
+                        prompt += part["text"]
+                    else:
+                        raise ValueError(f"unknown content part type {part['type']!r}")
+            limit = (self.kwargs.get("limit_mm_per_prompt") or {}).get("image", 1)
+            if n_images > limit:
+                raise ValueError(f"At most {limit} image(s) may be provided in one request.")
+            comps = []
+            for i in range(sp.n):
+                key = prompt if sp.temperature == 0 else f"{prompt}|{sp.seed}|{i}"
+                h = hashlib.sha256(key.encode()).hexdigest()[:8]
+                text = f"{h} gpus={os.environ.get('CUDA_VISIBLE_DEVICES', '-')} images={n_images} END tail"
+                if sp.stop:
+                    for s in sp.stop:
+                        if s in text:
+                            text = text[:text.index(s)]
+                comps.append(CompletionOutput(index=i, text=text, token_ids=list(range(len(text.split()))),
+                                              cumulative_logprob=None, logprobs=None, finish_reason="stop"))
+            outs.append(RequestOutput(request_id=str(self._counter), prompt=prompt, prompt_token_ids=[1, 2],
+                                      prompt_logprobs=None, outputs=comps, finished=True))
+            self._counter += 1
+        return outs
+'''
