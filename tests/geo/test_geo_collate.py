@@ -1,0 +1,77 @@
+"""VL encoding and packing: assistant-only labels, multi-image rows, packed == unpacked."""
+
+import pytest
+import torch
+
+from geo.collate import VLCollator, encode_chat, model_inputs, vl_messages
+from geo.generator import generate
+from redstar.models import tiny_vl_model
+from redstar.records import RowError
+
+
+@pytest.fixture(scope="module")
+def problems():
+    return generate(4, seed=5)
+
+
+def _token_logprobs(model, batch):
+    """Reference per-target log-probabilities from full logits (no chunking)."""
+    h = model.model(**model_inputs(batch), use_cache=False).last_hidden_state        # [B, T, H]
+    logp = torch.log_softmax((h @ model.get_output_embeddings().weight.t()).float(), -1)
+    keep = batch["labels"] != -100
+    return logp[keep].gather(1, batch["labels"][keep][:, None]).squeeze(1)        # [n_targets]
+
+
+def test_vl_messages_placeholders():
+    msgs = vl_messages([{"role": "user", "content": "Compare <image> and <image> please"},
+                        {"role": "assistant", "content": "ok"}], 2)
+    assert [p["type"] for p in msgs[0]["content"]] == ["text", "image", "text", "image", "text"]
+    msgs = vl_messages([{"role": "user", "content": "Find x."}, {"role": "assistant", "content": "3"}], 1)
+    assert msgs[0]["content"][0] == {"type": "image"}
+    with pytest.raises(RowError, match="1 image placeholder.*2 image"):
+        vl_messages([{"role": "user", "content": "<image> x"}, {"role": "assistant", "content": "3"}], 2)
+
+
+def test_labels_cover_only_the_reply_and_multi_image(problems):
+    _, proc = tiny_vl_model("qwen2_vl")
+    rows, imgs = problems
+    msgs = [{"role": "user", "content": "<image> and <image>\n" + rows[0]["question"]},
+            {"role": "assistant", "content": rows[0]["solution"]}]
+    ex = encode_chat(msgs, [imgs[0], imgs[1]], proc)
+    tok = proc.tokenizer
+    target = tok.decode([t for t, y in zip(ex["input_ids"], ex["labels"]) if y != -100])
+    assert target == rows[0]["solution"] + "<|im_end|>"
+    pad = tok.convert_tokens_to_ids("<|image_pad|>")
+    n_pad = sum(t == pad for t in ex["input_ids"])
+    assert ex["image_grid_thw"].shape == (2, 3)
+    assert n_pad == int(ex["image_grid_thw"].prod(-1).sum()) // 4   # 2x2 merge
+    assert all(y == -100 for t, y in zip(ex["input_ids"], ex["labels"]) if t == pad)
+
+
+@pytest.mark.parametrize("kind", ["qwen2_vl", "qwen2_5_vl"])
+def test_packed_equals_unpacked(kind, problems):
+    model, proc = tiny_vl_model(kind)
+    model.eval()
+    rows, imgs = problems
+    exs = [encode_chat([{"role": "user", "content": "<image>\n" + r["question"]},
+                        {"role": "assistant", "content": r["solution"]}], [im], proc) for r, im in zip(rows, imgs)]
+    exs.insert(1, encode_chat([{"role": "user", "content": "What is 7 * 8?"},
+                               {"role": "assistant", "content": "The answer is \\boxed{56}."}], [], proc))
+    packed = VLCollator(proc, model, pack=True)(exs)
+    padded = VLCollator(proc, model, pack=False)(exs)
+    assert packed["input_ids"].shape[0] == 1 and packed["position_ids"].shape[:2] == (4, 1)
+    assert packed["num_targets"] == padded["num_targets"]
+    with torch.no_grad():
+        a, b = _token_logprobs(model, packed), _token_logprobs(model, padded)
+        assert torch.allclose(a, b, atol=1e-5), (a - b).abs().max()
+        # control: plain 1-D positions in the pack (what a text packer would give) differ
+        flat = dict(packed, position_ids=packed["position_ids"][0])
+        assert not torch.allclose(_token_logprobs(model, flat), b, atol=1e-3)
+    # gradients agree too
+    model.zero_grad()
+    _token_logprobs(model, packed).sum().backward()
+    g_packed = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    model.zero_grad()
+    _token_logprobs(model, padded).sum().backward()
+    g_padded = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    assert all(torch.allclose(x, y, atol=1e-4, rtol=1e-3) for x, y in zip(g_packed, g_padded))
