@@ -1,0 +1,257 @@
+"""The curation job: streaming, sharded, resumable.
+
+    run(recipe, "runs/math")                          # one process: prep, all chunks, merge
+    run(recipe, "runs/math", shard=(3, 16))           # SLURM array task 3 of 16 (no merge)
+    run(recipe, "runs/math", merge_only=True)         # join the shards' outputs
+    run(recipe, "runs/math", resume=True)             # after a kill: finish what is missing
+
+Layout of the output directory:
+
+    prep/problems.jsonl, prep/dropped.jsonl, prep/funnel.json   problems after load, dedup and
+        decontamination (every shard computes the same prep; the first to finish writes it,
+        atomically, and the others reuse it)
+    chunks/NNNNN.sampled.jsonl   a chunk's problems and raw teacher samples (sampling is the
+        expensive step, so a kill during grading or judging does not redo it)
+    chunks/NNNNN.samples.jsonl, NNNNN.problems.jsonl, NNNNN.done.json   the chunk's final
+        rows and funnel; ``done.json`` is written last and marks the chunk complete
+    manifests/shard-I-of-N.json   which chunks a shard has finished, and the recipe hash
+
+Chunk k (``run.chunk_size`` prepped problems) belongs to shard k mod N. Every file is written
+through a temp file and a rename, so a killed run leaves whole files or none, and ``--resume``
+redoes exactly the missing chunks with the same seeds: the final outputs are byte-identical to
+an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from data_recipes.funnel import Funnel
+from redstar.config import ConfigError, to_dict
+from redstar.dataio import atomic_open, read_rows, write_json, write_jsonl
+
+
+def recipe_hash(recipe) -> str:
+    """What makes chunk outputs reusable: everything but export settings and progress bars."""
+    d = to_dict(recipe)
+    d.pop("export", None)
+    d["run"] = {k: v for k, v in d["run"].items() if k not in ("progress",)}
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- prep
+
+def prep(recipe, out: Path, progress: bool = True) -> dict:
+    """Load every source, dedup and decontaminate; write prep/ atomically. Returns the funnel."""
+    from data_recipes.decontam import Decontaminator
+    from data_recipes.dedup import Deduper
+    from data_recipes.sources import iter_source
+
+    funnel = Funnel()
+    deduper = Deduper(recipe.dedup) if recipe.dedup.enabled else None
+    decontam = Decontaminator.from_config(recipe.decontam, recipe) if recipe.decontam.enabled else None
+    if not recipe.sources:
+        raise ConfigError(f"recipe {recipe.name!r} has no sources")
+    n_kept = 0
+    with atomic_open(out / "prep" / "problems.jsonl") as fk, atomic_open(out / "prep" / "dropped.jsonl") as fd:
+        bar = tqdm(desc="prep: load, dedup, decontaminate", unit=" problems", disable=not progress)
+        for spec in recipe.sources:
+            for problem, drop in iter_source(spec, recipe):
+                bar.update(1)
+                if drop is not None:
+                    reason, where = drop
+                    funnel.add("load", False, reason, spec.name or Path(spec.path).stem)
+                    fd.write(json.dumps({"stage": "load", "reason": reason, "where": where}) + "\n")
+                    continue
+                src, lvl = problem["source"], problem.get("difficulty")
+                funnel.add("load", True, source=src, level=lvl)
+                if deduper is not None:
+                    dup = deduper.check(problem)
+                    funnel.add("dedup", dup is None, dup and dup[0], src, lvl)
+                    if dup is not None:
+                        fd.write(json.dumps({"stage": "dedup", "reason": dup[0], "id": problem["id"],
+                                             "duplicate_of": dup[1]}) + "\n")
+                        continue
+                if decontam is not None:
+                    hit = decontam.check(problem)
+                    funnel.add("decontam", hit is None, hit and f"contaminated: {hit['benchmark']}", src, lvl)
+                    if hit is not None:
+                        fd.write(json.dumps({"stage": "decontam", "reason": "contaminated", "id": problem["id"],
+                                             "question": problem["question"][:200], "match": hit},
+                                            ensure_ascii=False) + "\n")
+                        continue
+                fk.write(json.dumps(problem, ensure_ascii=False) + "\n")
+                n_kept += 1
+        bar.close()
+    stats = {"recipe_hash": recipe_hash(recipe), "n_problems": n_kept, "funnel": funnel.to_dict()}
+    write_json(out / "prep" / "funnel.json", stats)
+    return stats
+
+
+def iter_chunks(out: Path, chunk_size: int):
+    rows = read_rows(out / "prep" / "problems.jsonl")
+    for k in itertools.count():
+        chunk = list(itertools.islice(rows, chunk_size))
+        if not chunk:
+            return
+        yield k, chunk
+
+
+# ----------------------------------------------------------------------------- one chunk
+
+def _chunk_path(out: Path, k: int, what: str) -> Path:
+    return out / "chunks" / f"{k:05d}.{what}"
+
+
+def sample_stage(problems: list[dict], recipe, backends, k: int, funnel: Funnel) -> list[dict]:
+    from data_recipes.difficulty import level_drop, score_levels
+    from data_recipes.sampling import sample_chunk
+
+    score_levels(problems, recipe, backends, k)
+    kept = []
+    for p in problems:
+        reason = level_drop(p, recipe.difficulty)
+        funnel.add("difficulty", reason is None, reason, p["source"], p.get("difficulty"))
+        p["status"] = reason or "sampled"
+        if reason is None:
+            kept.append(p)
+    samples = sample_chunk(kept, recipe, backends, k)
+    order = {p["id"]: i for i, p in enumerate(kept)}
+    samples.sort(key=lambda s: order[s["problem_id"]])  # stable: grouped by problem, teachers in order
+    n_by = {}
+    for s in samples:
+        n_by[s["problem_id"]] = n_by.get(s["problem_id"], 0) + 1
+    for p in kept:
+        ok = n_by.get(p["id"], 0) > 0
+        funnel.add("sampling", ok, None if ok else "no samples", p["source"], p.get("difficulty"))
+        if not ok:
+            p["status"] = "no samples"
+    return samples
+
+
+def judge_stage(problems: list[dict], samples: list[dict], recipe, judges, k: int, funnel: Funnel) -> None:
+    """Verification, rule filters, cross-check and curators on one chunk's samples (in place)."""
+    from data_recipes.crosscheck import apply_crosscheck
+    from data_recipes.curators import run_judges
+    from data_recipes.filters import apply_filters, first_failure
+    from data_recipes.verification import grade_samples
+
+    by_id = {p["id"]: p for p in problems}
+    if recipe.verify.enabled:
+        for s, v in zip(samples, grade_samples(samples, by_id, recipe)):
+            s["verdict"] = v
+    seen: dict[str, set] = {}
+    for s in samples:
+        p = by_id[s["problem_id"]]
+        if recipe.filters.enabled:
+            s["filters"] = apply_filters(s, p, recipe.filters, seen.setdefault(s["problem_id"], set()))
+            fail = first_failure(s["filters"])
+            s["drop"] = f"filter:{fail}" if fail else None
+        funnel.add("filters", s["drop"] is None, s["drop"], s["source"], s["level"])
+    if recipe.crosscheck.enabled:
+        for pid, group in itertools.groupby(samples, key=lambda s: s["problem_id"]):
+            group = list(group)
+            reason = apply_crosscheck(by_id[pid], group, recipe.crosscheck)
+            for s in group:
+                if s["drop"] is None:
+                    funnel.add("crosscheck", reason is None, reason, s["source"], s["level"])
+                    s["drop"] = reason
+    for s in samples:
+        if s["drop"] is None:
+            ok = (s.get("verdict") or {}).get("correct")
+            funnel.add("verify", bool(ok), None if ok else ("no gold" if ok is None else "incorrect"),
+                       s["source"], s["level"])
+    if judges:
+        pool = [s for s in samples if s["drop"] is None]
+        run_judges(pool, by_id, judges, recipe, k)
+        for s in pool:
+            if (s.get("verdict") or {}).get("correct"):
+                ok = bool(s["scores"]["curator"]) or not recipe.curators.apply
+                funnel.add("curators", ok, None if ok else "rejected by curators", s["source"], s["level"])
+
+
+def process_chunk(k: int, problems: list[dict], recipe, out: Path, backends, judges) -> dict:
+    funnel = Funnel()
+    sampled = _chunk_path(out, k, "sampled.jsonl")
+    if sampled.is_file():  # resumed: the teachers' samples are already on disk
+        rows = list(read_rows(sampled))
+        problems = [r["row"] for r in rows if r["kind"] == "problem"]
+        samples = [r["row"] for r in rows if r["kind"] == "sample"]
+        funnel = Funnel(json.loads(_chunk_path(out, k, "sampled.funnel.json").read_text()))
+    else:
+        samples = sample_stage(problems, recipe, backends, k, funnel)
+        write_json(_chunk_path(out, k, "sampled.funnel.json"), funnel.to_dict())
+        write_jsonl(sampled, [{"kind": "problem", "row": p} for p in problems]
+                    + [{"kind": "sample", "row": s} for s in samples])
+    judge_stage([p for p in problems if p["status"] == "sampled"], samples, recipe, judges, k, funnel)
+    write_jsonl(_chunk_path(out, k, "samples.jsonl"), samples)
+    write_jsonl(_chunk_path(out, k, "problems.jsonl"), problems)
+    stats = {"chunk": k, "n_problems": len(problems), "n_samples": len(samples), "funnel": funnel.to_dict()}
+    write_json(_chunk_path(out, k, "done.json"), stats)
+    return stats
+
+
+# ----------------------------------------------------------------------------- the job
+
+def _check_hash(out: Path, h: str) -> None:
+    f = out / "prep" / "funnel.json"
+    if f.is_file():
+        old = json.loads(f.read_text()).get("recipe_hash")
+        if old != h:
+            raise ConfigError(f"{out} holds a run of a different recipe (hash {old}, now {h}); "
+                              f"use a new --out directory")
+
+
+def run(recipe, out_dir: str, resume: bool = False, shard: tuple[int, int] = (0, 1),
+        merge_only: bool = False) -> dict:
+    """Run this shard's part of the job; merge when unsharded (or ``merge_only``)."""
+    from data_recipes.curators import Judge
+    from data_recipes.exports import merge
+    from data_recipes.sampling import Backends
+    from redstar.config import save_config
+
+    out = Path(out_dir)
+    i, n = shard
+    if not 0 <= i < n:
+        raise ConfigError(f"--shard {i}/{n}: the index must be in 0..{n - 1}")
+    h = recipe_hash(recipe)
+    progress = recipe.run.progress
+    if merge_only:
+        return merge(recipe, out)
+    _check_hash(out, h)
+    done_any = any((out / "chunks").glob("*.done.json")) if (out / "chunks").is_dir() else False
+    if done_any and not resume and n == 1:
+        raise ConfigError(f"{out} already holds results; pass --resume to continue it or use a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(recipe, out / "recipe.yaml")
+    if not (out / "prep" / "funnel.json").is_file():
+        prep(recipe, out, progress)
+    backends = Backends(recipe)
+    judges = [Judge(j, recipe, backends) for j in recipe.curators.judges] if recipe.curators.enabled else []
+    manifest_path = out / "manifests" / f"shard-{i}-of-{n}.json"
+    done = []
+    n_problems = json.loads((out / "prep" / "funnel.json").read_text())["n_problems"]
+    n_chunks = -(-n_problems // recipe.run.chunk_size)
+    mine = [k for k in range(n_chunks) if k % n == i]
+    bar = tqdm(total=len(mine), desc=f"chunks (shard {i}/{n})", unit=" chunk", disable=not progress)
+    try:
+        for k, problems in iter_chunks(out, recipe.run.chunk_size):
+            if k % n != i:
+                continue
+            if not _chunk_path(out, k, "done.json").is_file():
+                process_chunk(k, problems, recipe, out, backends, judges)
+            done.append(k)
+            write_json(manifest_path, {"recipe_hash": h, "shard": i, "of": n, "chunks_total": n_chunks,
+                                       "chunks": mine, "chunks_done": done})
+            bar.update(1)
+    finally:
+        bar.close()
+        backends.close()
+    if n == 1:
+        return merge(recipe, out)
+    return {"shard": i, "of": n, "chunks_done": len(done)}

@@ -1,0 +1,162 @@
+"""Teacher sampling through the shared generation backends, with the recipe's chat prompt.
+
+    backends = Backends(recipe)                  # built lazily, one per distinct spec, reused
+    samples = sample_chunk(problems, recipe, backends, chunk_index=3)
+
+The prompt is the recipe's system prompt (text or file) plus the question, its choices, the
+starter code for code problems and the recipe's suffix (AceMath's "Please reason step by step,
+and put your final answer within \\boxed{}."). The number of samples per prompt comes from
+``sampling.n_by_level`` (RedStar samples harder prompts more). Seeds depend on the chunk index
+so a resumed run draws exactly what an uninterrupted one would have drawn.
+
+``backend: inline`` reads responses already stored in the source (``meta.responses``, e.g. the
+Collinear set's R1 column) instead of generating.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from redstar.config import ConfigError
+
+LETTERS = "ABCDEFGH"
+
+
+def system_prompt(recipe) -> str | None:
+    from data_recipes.recipe import resolve
+
+    s = recipe.sampling
+    if s.system_prompt_file:
+        path = resolve(recipe, s.system_prompt_file)
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"sampling.system_prompt_file: {path}: no such file")
+        return Path(path).read_text(encoding="utf-8").strip()
+    return s.system_prompt
+
+
+def user_text(problem: dict, recipe) -> str:
+    text = problem["question"].strip()
+    choices = problem.get("choices")
+    if choices and "Choices" not in text:
+        text += "\nChoices:\n" + "\n".join(f"{LETTERS[i]}: {c}" for i, c in enumerate(choices))
+    if problem.get("domain") == "code":
+        starter = (problem.get("meta") or {}).get("starter_code")
+        if starter:
+            text += f"\n\nStarter code:\n```python\n{starter}\n```"
+        suffix = recipe.sampling.code_suffix
+    else:
+        suffix = recipe.sampling.prompt_suffix
+    return text + ("\n\n" + suffix.strip() if suffix.strip() else "")
+
+
+def prompt_messages(problem: dict, recipe, system: str | None = None) -> list[dict]:
+    msgs = [{"role": "system", "content": system}] if system else []
+    return msgs + [{"role": "user", "content": user_text(problem, recipe)}]
+
+
+def n_for_level(level: float | None, default: int, n_by_level: dict) -> int:
+    """The entry with the largest level <= ``level``; ``default`` when none applies."""
+    if level is None or not n_by_level:
+        return default
+    best = None
+    for key, n in n_by_level.items():
+        if float(key) <= level and (best is None or float(key) > best[0]):
+            best = (float(key), int(n))
+    return best[1] if best else default
+
+
+class Backends:
+    """Builds each distinct backend spec once and keeps it for the whole run."""
+
+    def __init__(self, recipe):
+        self.recipe = recipe
+        self._cache: dict = {}
+
+    def get(self, spec):
+        from data_recipes.recipe import resolve
+
+        key = (spec.backend, spec.model, spec.base_url, spec.path, tuple(sorted(spec.options.items())))
+        if key in self._cache:
+            return self._cache[key]
+        if spec.backend == "inline":
+            backend = None
+        else:
+            from redstar.generation import make_backend
+
+            kwargs = dict(spec.options)
+            if spec.backend == "replay":
+                if not spec.path:
+                    raise ConfigError("a replay backend needs 'path' (rows: id, responses)")
+                path = resolve(self.recipe, spec.path)
+                if not Path(path).is_file():
+                    raise FileNotFoundError(f"replay responses file {path}: no such file")
+                kwargs["path"] = path
+            else:
+                kwargs["model"] = spec.model
+                if spec.base_url:
+                    kwargs["base_url"] = spec.base_url
+            if spec.backend == "hf":
+                kwargs.setdefault("progress", self.recipe.run.progress)
+            try:
+                backend = make_backend(spec.backend, **kwargs)
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
+        self._cache[key] = backend
+        return backend
+
+    def close(self) -> None:
+        for b in self._cache.values():
+            if b is not None:
+                b.close()
+        self._cache.clear()
+
+
+def generate(backend, spec, problems: list[dict], messages: list[list[dict]], ns: list[int],
+             temperature: float, top_p: float, max_new_tokens: int, seed: int,
+             batch_size: int = 32) -> list[list[str]]:
+    """``ns[i]`` completions for ``problems[i]``. Requests with the same n go together, since
+    a backend call takes one n."""
+    from redstar.generation import GenerationConfig, Request
+
+    out: list[list[str]] = [[] for _ in problems]
+    if spec.backend == "inline":
+        for i, p in enumerate(problems):
+            out[i] = list((p.get("meta") or {}).get("responses") or [])[:ns[i]]
+        return out
+    by_n: dict[int, list[int]] = {}
+    for i, n in enumerate(ns):
+        if n > 0:
+            by_n.setdefault(n, []).append(i)
+    for n, idx in sorted(by_n.items()):
+        cfg = GenerationConfig(n=n, temperature=temperature, top_p=top_p,
+                               max_new_tokens=max_new_tokens, seed=seed)
+        for start in range(0, len(idx), batch_size):
+            part = idx[start:start + batch_size]
+            reqs = [Request(id=problems[i]["id"], messages=messages[i], images=problems[i].get("images") or [])
+                    for i in part]
+            for i, texts in zip(part, backend.generate(reqs, cfg)):
+                out[i] = list(texts)
+    return out
+
+
+def sample_chunk(problems: list[dict], recipe, backends: Backends, chunk_index: int) -> list[dict]:
+    """Sample every teacher on ``problems``; returns Sample rows (with ``id``, ``teacher``,
+    ``source``, ``level`` beside the Sample fields)."""
+    system = system_prompt(recipe)
+    messages = [prompt_messages(p, recipe, system) for p in problems]
+    samples = []
+    for t in recipe.sampling.teachers:
+        ns = [n_for_level(p.get("difficulty"), t.n, recipe.sampling.n_by_level) for p in problems]
+        backend = backends.get(t.backend)
+        outs = generate(backend, t.backend, problems, messages, ns, t.temperature, t.top_p,
+                        t.max_new_tokens, seed=t.seed * 1_000_003 + chunk_index,
+                        batch_size=recipe.sampling.batch_size)
+        for p, texts in zip(problems, outs):
+            for j, text in enumerate(texts):
+                samples.append({
+                    "id": f"{p['id']}#{t.name}#{j}", "problem_id": p["id"], "response": text,
+                    "model": t.backend.model if t.backend.backend != "replay" else f"replay:{t.name}",
+                    "teacher": t.name, "source": p.get("source", ""), "level": p.get("difficulty"),
+                    "verdict": None, "filters": {}, "scores": {}, "drop": None,
+                })
+    return samples
