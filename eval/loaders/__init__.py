@@ -1,0 +1,5 @@
+"""Benchmark loaders, one module per family of real formats (see the design notes):
+``math`` (MATH-Hard, MATH500, GSM8K), ``aime`` (2024, 2025), ``geoqa`` (G-LLaVA pair, pickles
+behind an opt-in), ``mathvista`` (testmini JSON + images, or Parquet with embedded images) and
+``geometry3k``. Each takes a local path or a hub id and returns a ``LoadResult``.
+"""

@@ -1,0 +1,54 @@
+"""Row iteration shared by the loaders: files, directories or hub ids, each row with a
+'where' label for messages, malformed lines counted as skipped instead of aborting the load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from eval.items import EvalItem, ItemError, LoadResult
+from redstar.dataio import ReadStats, read_rows
+
+
+def iter_rows(source: str | Path, res: LoadResult, split: str | None = None,
+              name: str | None = None) -> Iterator[tuple[str, int, dict]]:
+    """Yield (where, index, row) for each row of ``source``; ``index`` is 0-based over rows read."""
+    stats = ReadStats()
+    label = str(source)
+    for i, row in enumerate(read_rows(source, split=split, name=name, skip_bad=True, stats=stats)):
+        yield f"{label}: row {i}", i, row
+    for s in stats.skipped_where:
+        res.skipped.append(s)
+    res.read += stats.skipped
+
+
+def build_items(rows: Iterator[tuple[str, str, dict]], res: LoadResult,
+                make: Callable[[str, dict], EvalItem | None]) -> LoadResult:
+    """Run ``make(id, row)`` over (where, id, row) triples: an ``EvalItem`` is kept, ``None`` is
+    left out on purpose (counted as filtered), an ``ItemError`` is skipped with its reason.
+    Duplicate ids are skipped too: results are keyed by id."""
+    seen: set[str] = set()
+    for where, rid, row in rows:
+        res.read += 1
+        try:
+            item = make(rid, row)
+        except ItemError as e:
+            res.skip(f"{where} (id {rid})", str(e))
+            continue
+        if item is None:
+            res.filtered += 1
+            continue
+        if item.id in seen:
+            res.skip(f"{where} (id {rid})", "duplicate id")
+            continue
+        seen.add(item.id)
+        res.items.append(item)
+    return res
+
+
+def native_or_index(row: dict, index: int, *keys: str) -> str:
+    """The row's own id under one of ``keys``, else its 0-based index, as a string."""
+    for k in keys:
+        if row.get(k) not in (None, ""):
+            return str(row[k])
+    return str(index)

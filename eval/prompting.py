@@ -1,0 +1,71 @@
+"""Turn an ``EvalItem`` into a chat ``Request`` from the prompt files in ``eval/prompts``.
+
+The model's own chat template is applied by the generation backend; here we only choose the
+user message (boxed-answer CoT for math, choice letters for multiple choice) and the system
+prompt: none (the template's default), ``redstar`` (RedStar's "think step-by-step" prompt),
+another ``system_<name>.txt`` file, a path to a file, or literal text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eval.items import LETTERS, EvalItem
+from redstar.config import ConfigError
+from redstar.generation import Request
+
+PROMPT_DIR = Path(__file__).parent / "prompts"
+
+
+def load_prompt(name_or_path: str) -> str:
+    """A prompt template by name (``math`` -> prompts/math.txt) or by file path."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = PROMPT_DIR / f"{name_or_path}.txt"
+    if not path.is_file():
+        names = sorted(p.stem for p in PROMPT_DIR.glob("*.txt") if not p.stem.startswith("system_"))
+        raise ConfigError(f"prompt {name_or_path!r}: no such file, and not one of {names}")
+    return path.read_text(encoding="utf-8").rstrip("\n")
+
+
+def system_prompt(spec: str | None) -> str | None:
+    if spec is None or spec.strip().lower() in ("", "none", "default"):
+        return None
+    named = PROMPT_DIR / f"system_{spec}.txt"
+    if named.is_file():
+        return named.read_text(encoding="utf-8").strip()
+    path = Path(spec)
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    return spec
+
+
+def format_choices(choices: list[str]) -> str:
+    return "\n".join(f"{LETTERS[i]}: {c}" for i, c in enumerate(choices))
+
+
+def user_message(item: EvalItem, template: str) -> str:
+    question = item.question
+    precision = item.meta.get("precision")
+    if item.kind == "math" and precision not in (None, "") and item.meta.get("answer_type") == "float":
+        question += f"\n(Give the answer as a number with {int(float(precision))} decimal places.)"
+    try:
+        return template.format(question=question,
+                               choices=format_choices(item.choices) if item.choices else "")
+    except (KeyError, IndexError, ValueError) as e:
+        raise ConfigError(f"prompt template has an unknown or malformed field ({e}); "
+                          "use {question} and {choices}, and write literal braces as {{ }}") from None
+
+
+def build_requests(items: list[EvalItem], family: str, system: str | None = None,
+                   prompt_file: str | None = None) -> list[Request]:
+    """One request per item. Multiple-choice items always use the choice prompt (MathVista mixes
+    both kinds); ``prompt_file`` overrides the template for every item."""
+    templates = {"math": load_prompt(prompt_file or family), "choice": load_prompt(prompt_file or "choice")}
+    sys_text = system_prompt(system)
+    out = []
+    for it in items:
+        messages = [{"role": "system", "content": sys_text}] if sys_text else []
+        messages.append({"role": "user", "content": user_message(it, templates[it.kind])})
+        out.append(Request(id=it.id, messages=messages, images=list(it.images)))
+    return out
