@@ -12,12 +12,14 @@ from pathlib import Path
 from redstar.generation.base import Backend, GenerationConfig, Request, truncate_at_stop
 
 
-def load_responses(path: str | Path) -> dict[str, list[str]]:
-    """``{id: responses}`` from a responses file; a bad or repeated row raises naming file:line."""
+def read_responses(path: str | Path) -> dict[str, dict]:
+    """``{id: {"responses": [...], "scores": [...] | None}}`` from a responses file. ``scores``
+    (optional, one reward score per response) feeds rm@k. A bad or repeated row raises naming
+    the file, row and id."""
     from redstar.dataio import read_rows
     from redstar.records import RowError
 
-    out: dict[str, list[str]] = {}
+    out: dict[str, dict] = {}
     for i, row in enumerate(read_rows(path)):
         where = f"{path}: row {i} (id {row.get('id')!r})"
         if "id" not in row:
@@ -27,11 +29,22 @@ def load_responses(path: str | Path) -> dict[str, list[str]]:
             raise RowError("'responses' must be a list of strings", where)
         if not rs:
             raise RowError("'responses' is empty", where)
+        scores = row.get("scores")
+        if scores is not None:
+            if not isinstance(scores, list) or len(scores) != len(rs) or \
+                    not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scores):
+                raise RowError(f"'scores' must be a list of {len(rs)} numbers, one per response", where)
+            scores = [float(s) for s in scores]
         rid = str(row["id"])
         if rid in out:
             raise RowError(f"id {rid!r} appears twice", where)
-        out[rid] = rs
+        out[rid] = {"responses": rs, "scores": scores}
     return out
+
+
+def load_responses(path: str | Path) -> dict[str, list[str]]:
+    """``{id: responses}`` from a responses file."""
+    return {k: v["responses"] for k, v in read_responses(path).items()}
 
 
 class ReplayBackend(Backend):

@@ -140,3 +140,15 @@ def test_replay_bad_files(tmp_path, line, msg):
     p.write_text(line + "\n")
     with pytest.raises(RowError, match=msg):
         make_backend("replay", path=str(p))
+
+
+def test_replay_scores_column(tmp_path):
+    from redstar.generation.replay import read_responses
+
+    p = tmp_path / "r.jsonl"
+    p.write_text('{"id": 1, "responses": ["a", "b"], "scores": [0.5, -1]}\n{"id": 2, "responses": ["c"]}\n')
+    got = read_responses(p)
+    assert got["1"]["scores"] == [0.5, -1.0] and got["2"]["scores"] is None
+    p.write_text('{"id": 1, "responses": ["a", "b"], "scores": [0.5]}\n')
+    with pytest.raises(RowError, match="list of 2 numbers"):
+        read_responses(p)
