@@ -215,11 +215,15 @@ class GroupCollator:
         input_ids, attention_mask: (R, T)   R = responses in the batch
         slots:  (G, n_max) long, index into R, -1 for padding
         labels: (G, n_max) bool
+        num_targets: int, the unit count of ``loss`` (see losses.py)
     """
 
-    def __init__(self, encoder: PairEncoder):
+    def __init__(self, encoder: PairEncoder, loss: str = "listwise_bt"):
+        from redstar.rm.losses import get_loss
+
         self.encoder = encoder
         self.pad_id = encoder.tokenizer.pad_token_id
+        self.loss = get_loss(loss)
 
     def __call__(self, groups: list[Group]) -> dict:
         seqs, slot_rows, label_rows = [], [], []
@@ -234,4 +238,8 @@ class GroupCollator:
             slots[i, : len(s)] = torch.tensor(s)
             labels[i, : len(lab)] = torch.tensor(lab)
         input_ids, attention_mask = pad_batch(seqs, self.pad_id)
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "slots": slots, "labels": labels}
+        # the loss's unit count (groups, pairs or responses), read by the training engine before
+        # the forward pass to normalise the whole optimiser step
+        num_targets = self.loss(torch.zeros(labels.shape), labels, slots >= 0)[1]
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "slots": slots, "labels": labels,
+                "num_targets": num_targets}

@@ -115,13 +115,13 @@ class RewardModel(torch.nn.Module):
         architecture's sequence-classification class where it exists), 'seqcls', 'wrapper'."""
         from transformers import AutoModel, AutoModelForSequenceClassification
 
-        from redstar.models import _dtype, load_tokenizer, resolve_model_path
+        from redstar.models import _dtype, resolve_model_path
 
         if head not in ("auto", "seqcls", "wrapper"):
             raise ValueError(f"head must be 'auto', 'seqcls' or 'wrapper', got {head!r}")
         if isinstance(model_or_path, (str, os.PathLike)):
             path = resolve_model_path(str(model_or_path))
-            tokenizer = tokenizer or load_tokenizer(path)
+            tokenizer = tokenizer or load_saved_tokenizer(path)
             from transformers import AutoConfig
 
             config = AutoConfig.from_pretrained(path)
@@ -172,19 +172,36 @@ class RewardModel(torch.nn.Module):
         return cls(backbone, head)
 
     # -------------------------------------------------------------- save / load
-    def save_pretrained(self, out_dir: str | os.PathLike, tokenizer=None, extra: dict | None = None) -> Path:
-        """Write a Hugging Face directory (weights, config, tokenizer, ``reward_model.json``)."""
+    def get_input_embeddings(self):
+        return self.body.get_input_embeddings()
+
+    def get_output_embeddings(self):
+        return None  # no LM head: the scalar head is not a vocabulary projection
+
+    def save_pretrained(self, out_dir: str | os.PathLike, tokenizer=None, extra: dict | None = None,
+                        state_dict: dict | None = None, **kwargs) -> Path:
+        """Write a Hugging Face directory (weights, config, tokenizer, ``reward_model.json``).
+
+        ``state_dict`` (keys of this module, e.g. gathered from ZeRO-3 shards by the training
+        engine's export) replaces the live weights, as in transformers' ``save_pretrained``."""
         from safetensors.torch import save_file
 
         from redstar.dataio import write_json
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        if state_dict is None:
+            state_dict = self.state_dict()
+
+        def sub(prefix: str) -> dict:
+            return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+
         if self.hf is not None:
-            self.hf.save_pretrained(out)
+            self.hf.save_pretrained(out, state_dict=sub("hf."), **kwargs)
         else:
-            self.backbone.save_pretrained(out)
-            save_file({"weight": self.head.weight.detach().contiguous().cpu()}, str(out / HEAD_FILE))
+            self.backbone.save_pretrained(out, state_dict=sub("backbone."), **kwargs)
+            head = sub("head.")["weight"]
+            save_file({"weight": head.detach().contiguous().cpu()}, str(out / HEAD_FILE))
         if tokenizer is not None:
             tokenizer.save_pretrained(out)
         meta = {"format": self.format, "pooling": "last token kept by the attention mask",

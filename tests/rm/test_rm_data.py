@@ -84,6 +84,12 @@ def test_collator_layout():
     assert (batch["slots"][b_row] == -1).sum() == 4
     flat = batch["slots"][batch["slots"] >= 0]
     assert sorted(flat.tolist()) == list(range(R))
+    # the engine normalises a step by num_targets: groups, (pos, neg) pairs, or responses
+    assert batch["num_targets"] == 2  # listwise: one unit per group
+    k_a = sum(groups[1 - b_row].labels)  # problem a: k correct of 6
+    counts = {"pairwise_bt": k_a * (6 - k_a) + 1, "bce": R, "mse": R, "listwise_bt": 2}
+    for loss, expected in counts.items():
+        assert GroupCollator(PairEncoder(tok, max_len=64), loss=loss)(groups)["num_targets"] == expected
     # right padding: every row starts with real tokens, pads only at the end
     m = batch["attention_mask"]
     assert torch.all(m[:, 0] == 1) and torch.all(m[:, 1:] <= m[:, :-1])

@@ -1,0 +1,210 @@
+"""``redstar rm train CONFIG.yaml [key=value ...]``: train an outcome reward model.
+
+Reads top to bottom: config, seed, data (verified samples -> balanced groups, a held-out split
+by problem), model (the causal LM with a new scalar head), loss, the training engine
+(redstar.train: step-level normalisation, checkpoints, resume, DeepSpeed), held-out evaluation
+before and after (pairwise accuracy, best-of-group accuracy), save (a Hugging Face directory
+with the resolved config, a model card and ``reward_model.json``).
+
+The loss is written once in ``redstar.rm.losses`` and follows the engine's contract: each
+micro-batch returns ``(loss_sum, count, metrics)``, and the collator's ``num_targets`` (groups
+for listwise BT, pairs for pairwise BT, responses for BCE / MSE) normalises the whole step, so
+the gradient does not depend on how a step's groups are split. AceMath defaults (PAPERS.md):
+6 responses per problem, listwise Bradley-Terry, 2 epochs, lr 5e-6 (7B), cosine, batch 256
+problems (here ``data.groups_per_micro * train.grad_accum * ranks``).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from redstar.rm.data import Group, GroupCollator, GroupStats, PairEncoder, build_groups, load_questions
+from redstar.rm.losses import get_loss, ranking_metrics
+from redstar.train.engine import TrainConfig
+
+
+@dataclass
+class RMDataConfig:
+    samples: list[str] = field(default_factory=list)  # Sample rows with verdicts: files, dirs or hub ids
+    problems: str | None = None    # Problem rows giving each sample's question (else a 'question' field)
+    n: int = 6                     # responses per problem, balanced between correct and wrong
+    sort_by: str | None = None     # a scores[...] key: draw from top positives / bottom negatives by it
+    sort_pool: int = 14            # size of those pools (0: exactly the top-k / bottom-k)
+    eval_fraction: float = 0.05    # share of problems held out (chosen by a hash of the problem id)
+    max_len: int = 4096            # tokens per (question, response) pair
+    groups_per_micro: int = 1      # problems per forward pass (all n responses of each together)
+    skip_bad: bool = False         # skip malformed sample rows (counted) instead of failing
+
+
+def _acemath_train() -> TrainConfig:
+    return TrainConfig(lr=5e-6, epochs=2, grad_accum=256, schedule="cosine", gradient_checkpointing=True)
+
+
+@dataclass
+class RMTrainConfig:
+    model: str = "default"         # causal LM to start from: 'default', a directory or a hub id
+    out: str = "runs/rm"
+    head: Literal["auto", "seqcls", "wrapper"] = "auto"
+    loss: Literal["listwise_bt", "pairwise_bt", "bce", "mse"] = "listwise_bt"
+    data: RMDataConfig = field(default_factory=RMDataConfig)
+    train: TrainConfig = field(default_factory=_acemath_train)
+
+
+# ----------------------------------------------------------------------------- loss and eval
+
+def make_loss_fn(name: str):
+    """``loss_fn(model, batch) -> (loss_sum, count, metrics)`` for a GroupCollator batch."""
+    loss = get_loss(name)
+
+    def loss_fn(model, batch):
+        device = next(model.parameters()).device
+        rewards = model(batch["input_ids"].to(device), batch["attention_mask"].to(device))  # (R,)
+        slots = batch["slots"].to(device)  # (G, n)
+        valid = slots >= 0
+        scores = rewards[slots.clamp(min=0)]  # (G, n)
+        labels = batch["labels"].to(device)
+        loss_sum, count = loss(scores, labels, valid)
+        return loss_sum, count, ranking_metrics(scores.detach(), labels, valid)
+
+    return loss_fn
+
+
+@torch.no_grad()
+def evaluate(model, groups: list[Group], collator, micro: int = 4, loss: str = "listwise_bt") -> dict:
+    """Held-out loss, pairwise accuracy, and best-of-group accuracy (is the top-scored
+    response correct) next to its random baseline (the mean share of correct responses)."""
+    if not groups:
+        return {}
+    was = model.training
+    model.eval()
+    loss_f = get_loss(loss)
+    device = next(model.parameters()).device
+    loss_sum, count, wins, pairs, top1 = 0.0, 0, 0.0, 0, 0
+    for start in range(0, len(groups), micro):
+        batch = collator(groups[start:start + micro])
+        rewards = model(batch["input_ids"].to(device), batch["attention_mask"].to(device)).cpu()  # (R,)
+        valid = batch["slots"] >= 0  # (G, n)
+        scores = rewards[batch["slots"].clamp(min=0)]  # (G, n)
+        ls, c = loss_f(scores, batch["labels"], valid)
+        m = ranking_metrics(scores, batch["labels"], valid)
+        loss_sum, count = loss_sum + float(ls), count + c
+        wins, pairs = wins + m["pair_acc"] * m["pairs"], pairs + m["pairs"]
+        best = scores.masked_fill(~valid, -math.inf).argmax(1, keepdim=True)  # (G, 1)
+        top1 += int(batch["labels"].gather(1, best).sum())
+    model.train(was)
+    return {"loss": loss_sum / max(count, 1), "pair_acc": wins / max(pairs, 1),
+            "top1_acc": top1 / len(groups),
+            "top1_random": sum(sum(g.labels) / len(g.labels) for g in groups) / len(groups)}
+
+
+def split_groups(groups: list[Group], eval_fraction: float) -> tuple[list[Group], list[Group]]:
+    """Held-out problems chosen by a hash of the id: the same split whatever the row order."""
+    cut = int(eval_fraction * 10_000)
+    is_held = [zlib.crc32(g.problem_id.encode()) % 10_000 < cut for g in groups]
+    return [g for g, h in zip(groups, is_held) if not h], [g for g, h in zip(groups, is_held) if h]
+
+
+# ----------------------------------------------------------------------------- the recipe
+
+def model_card(cfg: RMTrainConfig, stats: GroupStats, before: dict, after: dict, state: dict) -> str:
+    t = cfg.train
+    fmt = lambda d, k: f"{d[k]:.3f}" if k in d else "-"  # noqa: E731
+    return f"""---
+base_model: {cfg.model}
+library_name: transformers
+tags: [redstar, reward-model, outcome-reward, math]
+---
+# redstar outcome reward model
+
+A scalar head on the last token of `{cfg.model}`, trained with `redstar rm train` ({cfg.loss} loss,
+{cfg.data.n} responses per problem, balanced between verified-correct and wrong).
+Load with `redstar.rm.model.RewardModel.from_pretrained` or, for `sequence_classification`
+format (see `reward_model.json`), `AutoModelForSequenceClassification`; the reward is read at the
+last non-padding token, with right padding.
+
+## Data
+{stats.summary()}.
+
+## Held-out problems
+pairwise accuracy {fmt(before, 'pair_acc')} -> {fmt(after, 'pair_acc')}; best-of-group accuracy
+{fmt(before, 'top1_acc')} -> {fmt(after, 'top1_acc')} (random pick {fmt(after, 'top1_random')}).
+
+## Settings
+lr {t.lr} ({t.schedule}, warmup {t.warmup_ratio}), epochs {t.epochs}, {cfg.data.groups_per_micro} problems per
+micro-batch x grad_accum {t.grad_accum}, dtype {t.dtype}, strategy {t.strategy}, seed {t.seed};
+{state['step']} optimizer steps. The resolved config is `redstar_config.yaml`.
+"""
+
+
+def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
+    """Train per ``cfg``; ``model``/``tokenizer`` (an in-memory causal LM) override cfg.model."""
+    import random
+
+    from redstar.config import ConfigError
+    from redstar.dataio import ReadStats, read_rows, write_json
+    from redstar.records import Sample
+    from redstar.rm.model import RewardModel
+    from redstar.train.distributed import init_distributed
+    from redstar.train.engine import PlanLoader, Trainer
+    from redstar.train.packing import fixed_batches
+
+    tcfg = cfg.train
+    # seed first: group picks, the new head's init and the data order all follow from it
+    random.seed(tcfg.seed)
+    torch.manual_seed(tcfg.seed)
+    dist = init_distributed(tcfg.device)
+
+    # data: verified samples -> one balanced group per problem; held-out problems for eval
+    if not cfg.data.samples:
+        raise ConfigError("data.samples is empty: list the verified Sample files (curation output)")
+    questions = load_questions(cfg.data.problems) if cfg.data.problems else None
+    read_stats, stats = ReadStats(), GroupStats()
+    rows = (row for src in cfg.data.samples
+            for row in read_rows(src, schema=Sample, skip_bad=cfg.data.skip_bad, stats=read_stats))
+    groups = build_groups(rows, questions, n=cfg.data.n, sort_by=cfg.data.sort_by,
+                          sort_pool=cfg.data.sort_pool, seed=tcfg.seed, stats=stats)
+    if dist.is_main:
+        print(f"rm data: {read_stats.summary()}; {stats.summary()}")
+    if not groups:
+        raise ConfigError(f"{cfg.data.samples}: no problem has both a correct and a wrong response to train on")
+    train_groups, eval_groups = split_groups(groups, cfg.data.eval_fraction)
+
+    # model: the causal LM's backbone + a new scalar head, fp32 master weights (the engine
+    # autocasts to bf16 when train.dtype says so)
+    source = model if model is not None else cfg.model
+    rm, tok = RewardModel.from_causal_lm(source, tokenizer, head=cfg.head, dtype="float32")
+    collator = GroupCollator(PairEncoder(tok, max_len=cfg.data.max_len), loss=cfg.loss)
+
+    # engine: micro-batches of `groups_per_micro` problems, reshuffled each epoch
+    g = cfg.data.groups_per_micro
+    loader = PlanLoader(train_groups, lambda epoch: fixed_batches(len(train_groups), g, seed=tcfg.seed + epoch),
+                        collator)
+    rm.to(dist.device)
+    before = evaluate(rm, eval_groups, collator, g, cfg.loss)
+    holder: dict = {}
+
+    def card(state: dict) -> str:
+        # called by the engine once training is done, just before the export (on every rank,
+        # so a ZeRO-3 forward stays collective): the card reports the held-out scores after
+        holder["after"] = evaluate(trainer.backend.module, eval_groups, collator, g, cfg.loss)
+        return model_card(cfg, stats, before, holder["after"], state)
+
+    trainer = Trainer(rm, make_loss_fn(cfg.loss), loader, tcfg, out_dir=cfg.out, tokenizer=tok, run_config=cfg,
+                      dist=dist, model_card=card)
+    summary = trainer.train()
+    after = holder.get("after", {})
+    result = {**summary, "train_groups": len(train_groups), "eval_groups": len(eval_groups),
+              "data": vars(stats), "truncated_pairs": collator.encoder.truncated,
+              "eval_before": before, "eval_after": after}
+    if dist.is_main:
+        write_json(Path(cfg.out) / "rm_eval.json", result)
+        print(f"rm train: {summary['step']} steps; held-out pair accuracy "
+              f"{before.get('pair_acc', math.nan):.3f} -> {after.get('pair_acc', math.nan):.3f}; "
+              f"saved {summary.get('final_dir')}")
+    return result
