@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", default="0/1", help="i/n: run chunks k with k mod n == i (no merge when n > 1)")
     parser.add_argument("--merge", action="store_true", help="join finished shards into the final outputs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    # key=value overrides may follow the options (RECIPE --out DIR k=v): plain parse_args would
+    # reject them as unrecognised, intermixed parsing assigns them to the positionals
+    parser.parse_args = parser.parse_intermixed_args  # type: ignore[method-assign]
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -31,18 +31,11 @@ def _load_items(spec, recipe) -> list[tuple[str, str]]:
 
     path = resolve(recipe, spec.path)
     if spec.benchmark:
-        try:
-            from eval.loaders import load_benchmark
-        except ImportError as e:
-            raise ConfigError(f"decontam benchmark {spec.name!r}: the eval loaders are not available "
-                              f"({e}); give a plain file with 'path' and no 'benchmark'") from None
-        loaded = load_benchmark(spec.benchmark, path)
-        items = getattr(loaded, "items", loaded)
-        out = []
-        for it in items:
-            row = it.to_row() if hasattr(it, "to_row") else dict(it)
-            out.append((str(row.get("id")), str(row.get("question") or row.get("problem") or "")))
-        return out
+        from eval.benchmarks import load_benchmark
+
+        # a local copy when the path exists, else the path is taken as a hub id
+        res = load_benchmark(spec.benchmark, path if Path(path).exists() else spec.path)
+        return [(str(it.id), it.question) for it in res.items]
     if not Path(path).exists():
         raise FileNotFoundError(f"decontam benchmark {spec.name!r}: {path}: no such file or directory")
     out = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-_NUMBER = re.compile(r"(?<![\d.])(10|[1-9])(?:\.\d+)?(?![\d.])")
+_NUMBER = re.compile(r"(?<![\d.])(10|[1-9])(?:\.\d+)?(?!\d|\.\d)")
 
 
 def parse_level(text: str) -> float | None:
