@@ -1,0 +1,119 @@
+"""Export data to OpenRLHF 0.11.2 and launch DPO / PPO / REINFORCE++ / GRPO / RLOO jobs on it.
+
+examples:
+  redstar rl export --input runs/math/rl.jsonl --output runs/openrlhf/rl.jsonl
+  redstar rl export --kind preference --input runs/math/preference.jsonl --output runs/openrlhf/dpo.jsonl
+  redstar rl launch --algo ppo launch/openrlhf/redstar_ppo.yaml --dry-run
+  redstar rl launch --algo grpo launch/openrlhf/grpo.yaml cluster.nodes=4 --slurm runs/grpo/job.sbatch
+  redstar rl reward --input rollouts.jsonl            # score {query, prompt, label} rows offline
+
+`export` writes SFT rows (messages), preference rows (prompt/chosen/rejected) or RL prompt
+rows (prompt, label as JSON, images, datasource) in the shape OpenRLHF's SFTDataset,
+RewardDataset and PromptDataset read. `launch` builds the OpenRLHF command from a YAML
+(schema redstar.rl.launch:RLLaunchConfig), checks every flag with the installed OpenRLHF's own
+parser and validation, then runs it (deepspeed for DPO, `ray job submit` for the PPO family),
+prints it (--dry-run) or writes a SLURM script that starts a Ray head and workers (--slurm).
+The reward for the PPO family is redstar/rl/reward.py (1 if the answer verifies, else 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ex = sub.add_parser("export", help="write SFT / preference / RL-prompt rows for OpenRLHF")
+    ex.add_argument("--input", nargs="+", required=True, help="row files (JSONL/JSON/Parquet) or directories")
+    ex.add_argument("--output", required=True, help="output .jsonl")
+    ex.add_argument("--kind", choices=["auto", "sft", "preference", "rl"], default="auto",
+                    help="row type (default: from the first row's columns)")
+    ex.add_argument("--images", choices=["absolute", "embed"], default="absolute",
+                    help="image paths made absolute, or embedded as base64 data URIs (portable)")
+    ex.add_argument("--limit", type=int, default=None, help="stop after this many rows")
+
+    la = sub.add_parser("launch", help="build, check and run an OpenRLHF job from a YAML")
+    la.add_argument("--algo", required=True, choices=["dpo", "ppo", "reinforce++", "grpo", "rloo"])
+    la.add_argument("config", help="YAML (schema redstar.rl.launch:RLLaunchConfig)")
+    la.add_argument("overrides", nargs="*", help="key=value overrides, e.g. cluster.nodes=4 lr=1e-6")
+    la.add_argument("--dry-run", action="store_true", help="check and print the command; run nothing")
+    la.add_argument("--slurm", default=None, metavar="PATH", help="write a SLURM batch script here instead of running")
+
+    rw = sub.add_parser("reward", help="score rows with the rule reward, as OpenRLHF would call it")
+    rw.add_argument("--input", required=True, help="rows with 'query', 'prompt' (optional) and 'label'")
+    rw.add_argument("--output", default=None, help="write rows with reward/score added (JSONL)")
+
+
+def _export(args) -> int:
+    from redstar.rl.export import DATA_FLAGS, export_rows
+    from redstar.rl.launch import render_flags
+
+    stats = export_rows(args.input, args.output, kind=args.kind, image_mode=args.images, limit=args.limit)
+    print(stats.summary(stats.kind, args.output))
+    print("read it in OpenRLHF with: " + " ".join(render_flags(DATA_FLAGS[stats.kind])))
+    if stats.text_only_images:
+        print(f"warning: {stats.text_only_images} {stats.kind} rows have images; OpenRLHF's {stats.kind} "
+              f"trainer is text-only and ignores them", file=sys.stderr)
+    return 0
+
+
+def _launch(args) -> int:
+    from redstar.config import load_config
+    from redstar.rl.launch import RLLaunchConfig, build_job, check_job, run_local, write_slurm
+    from redstar.rl.openrlhf_cli import PINNED_VERSION
+
+    cfg = load_config(RLLaunchConfig, args.config, args.overrides)
+    job = build_job(cfg, args.algo)
+    for line in check_job(job):
+        print(f"openrlhf: {line}", file=sys.stderr)
+    info = job.data_info
+    if info.get("checked"):
+        print(f"data: {info['rows']} rows, datasources {', '.join(info['datasources'])}, "
+              f"up to {info['max_images']} images per row", file=sys.stderr)
+    else:
+        print(f"warning: {cfg.data} is not here; its columns were not checked", file=sys.stderr)
+    n_flags = sum(f.startswith("--") for f in job.flags)
+    print(f"checked {n_flags} flags against openrlhf {PINNED_VERSION} {job.module}", file=sys.stderr)
+    if args.slurm:
+        write_slurm(job, cfg, args.slurm)
+        print(f"wrote {args.slurm}; submit with: sbatch {args.slurm}")
+        return 0
+    c = cfg.cluster
+    command = job.command(1, c.gpus_per_node, dashboard_port=c.dashboard_port, working_dir=cfg.working_dir)
+    if args.dry_run:
+        print(shlex.join(command))
+        return 0
+    if c.nodes > 1:
+        print(f"error: cluster.nodes={c.nodes}: write a SLURM script with --slurm PATH to start the nodes",
+              file=sys.stderr)
+        return 2
+    return run_local(job, cfg)
+
+
+def _reward(args) -> int:
+    from redstar.dataio import read_rows, write_jsonl
+    from redstar.records import RowError
+    from redstar.rl.reward import accuracy_by_datasource, reward_func
+
+    rows = list(read_rows(args.input))
+    for i, row in enumerate(rows):
+        if "query" not in row or "label" not in row:
+            raise RowError("reward rows need 'query' and 'label'", f"{args.input}:row {i + 1}")
+    out = reward_func([r["query"] for r in rows], [r.get("prompt", "") for r in rows], [r["label"] for r in rows])
+    for row, rew, score in zip(rows, out["rewards"].tolist(), out["scores"].tolist()):
+        row["reward"], row["score"] = rew, score
+    if args.output:
+        write_jsonl(args.output, rows)
+    logs = out["extra_logs"]
+    print(f"{len(rows)} rows: mean reward {out['rewards'].mean().item():.4f}, accuracy "
+          f"{logs['acc'].mean().item():.4f}, format ok {logs['format_ok'].mean().item():.4f}, "
+          f"timed out {int(logs['timed_out'].sum().item())}")
+    for name, acc in sorted(accuracy_by_datasource(logs).items()):
+        print(f"  {name}: accuracy {acc:.4f}")
+    return 0
+
+
+def run(args) -> int:
+    return {"export": _export, "launch": _launch, "reward": _reward}[args.action](args)

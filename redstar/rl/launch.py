@@ -1,0 +1,309 @@
+"""Build, check and start OpenRLHF jobs: DPO with deepspeed, the PPO family with ``ray job submit``.
+
+    cfg = load_config(RLLaunchConfig, "launch/openrlhf/redstar_ppo.yaml")
+    job = build_job(cfg, "ppo")                       # flags + command, nothing run yet
+    warnings = check_job(job)                          # the pinned OpenRLHF's parser + asserts
+    write_slurm(job, cfg, "runs/ppo/job.sbatch")       # Ray head + workers across nodes
+
+Algorithms map onto OpenRLHF 0.11.2 as follows: ``dpo`` -> ``openrlhf.cli.train_dpo``;
+``ppo`` -> ``--algo.advantage.estimator gae`` with a critic; ``reinforce++`` -> ``reinforce``
+(REINFORCE++: global advantage normalisation, KL in the reward); ``grpo`` -> ``group_norm`` with
+the k3 KL as a loss; ``rloo`` -> ``rloo``. All but DPO grade rollouts with the rule reward in
+``redstar/rl/reward.py`` (1 if the answer verifies, else 0), whose options travel as
+environment variables in the Ray runtime env.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redstar.config import ConfigError
+
+ALGOS = ("dpo", "ppo", "reinforce++", "grpo", "rloo")
+ESTIMATORS = {"ppo": "gae", "reinforce++": "reinforce", "grpo": "group_norm", "rloo": "rloo"}
+HEAD = "__HEAD__"  # placeholder for the head node in SLURM scripts
+
+
+@dataclass
+class RewardSettings:
+    """Options of the rule reward (see redstar.rl.reward); sent to Ray workers as env vars."""
+
+    script: str = ""            # "" = this package's redstar/rl/reward.py (absolute path)
+    format_penalty: float = 0.0  # subtracted when no final answer can be extracted
+    overlong_max: int = 0       # 0 = no overlong penalty; else the length where it reaches -factor
+    overlong_buffer: int = 0    # penalty ramps linearly over the last `buffer` units before max
+    overlong_factor: float = 1.0
+    length_unit: str = "chars"  # chars | words | tokens (tokens needs `tokenizer`)
+    tokenizer: str = ""
+    timeout: float = 10.0       # seconds per item before it scores 0
+    workers: int = 4            # grading processes per reward host
+    datasources: list[str] = field(default_factory=list)  # [] = read from the data file
+
+
+@dataclass
+class ClusterSettings:
+    nodes: int = 1
+    gpus_per_node: int = 8
+    partition: str = ""
+    account: str = ""
+    time: str = "48:00:00"
+    cpus_per_task: int = 0      # 0 = leave to SLURM
+    ray_port: int = 6379
+    dashboard_port: int = 8265
+    master_port: int = 29500    # deepspeed rendezvous (DPO)
+    setup: list[str] = field(default_factory=list)  # shell lines run first (modules, venv)
+
+
+@dataclass
+class RLLaunchConfig:
+    model: str                  # SFT checkpoint (HF directory) or hub id
+    data: str                   # `redstar rl export` output: preference rows (DPO) or RL prompts
+    algo: str = ""              # optional; must agree with --algo when both are given
+    output_dir: str = "runs/rl"
+    working_dir: str = ""       # Ray runtime-env working_dir ("" = shared filesystem, no upload)
+    max_len: int = 8192         # prompt + response tokens
+    max_new_tokens: int = 4096  # rollout length (PPO family)
+    lr: float = 5e-7            # actor / policy learning rate
+    critic_lr: float = 9e-6     # ppo only
+    beta: float = 0.1           # DPO beta
+    kl_coef: float = 0.01       # PPO family: KL coefficient (reward penalty, or loss for grpo)
+    batch_size: int = 128       # global train batch (sequences)
+    micro_batch_size: int = 1
+    epochs: int = 1
+    episodes: int = 1           # PPO family: passes over the prompt set
+    rollout_batch_size: int = 128  # prompts per rollout
+    n_samples_per_prompt: int = 8
+    temperature: float = 1.0
+    vllm_tensor_parallel: int = 1
+    zero_stage: int = 3
+    save_steps: int = -1
+    reward: RewardSettings = field(default_factory=RewardSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    flags: dict[str, Any] = field(default_factory=dict)  # extra / overriding OpenRLHF flags, no '--'
+
+
+@dataclass
+class Job:
+    algo: str
+    entry: str                  # "dpo" | "ppo_ray" (redstar.rl.openrlhf_cli.ENTRY_MODULES)
+    module: str
+    flags: list[str]            # what follows the module on the command line
+    env: dict[str, str]         # reward options (PPO family)
+    data_info: dict             # what the data scan found (rows, datasources, images)
+
+    def command(self, nodes: int = 1, gpus_per_node: int = 8, head: str = "127.0.0.1",
+                dashboard_port: int = 8265, master_port: int = 29500, hostfile: str = "",
+                working_dir: str = "") -> list[str]:
+        if self.entry == "dpo":
+            if nodes > 1:
+                launcher = ["deepspeed", "--hostfile", hostfile, "--num_nodes", str(nodes), "--num_gpus",
+                            str(gpus_per_node), "--master_addr", head, "--master_port", str(master_port)]
+            else:
+                launcher = ["deepspeed", "--num_gpus", str(gpus_per_node)]
+            return launcher + ["--module", self.module] + self.flags
+        runtime_env: dict[str, Any] = {"env_vars": self.env}
+        if working_dir:
+            runtime_env["working_dir"] = working_dir
+            runtime_env["excludes"] = [".git", ".venv", "runs", "*.safetensors", "*.bin", "*.pt"]
+        return (["ray", "job", "submit", f"--address=http://{head}:{dashboard_port}",
+                 "--runtime-env-json=" + json.dumps(runtime_env, sort_keys=True), "--",
+                 "python3", "-m", self.module] + self.flags)
+
+
+def scan_data(path: str, algo: str) -> dict:
+    """Check that the data file has the columns the algorithm reads; collect datasources/images."""
+    p = Path(path)
+    if not p.is_file():
+        return {"checked": False}
+    from redstar.dataio import read_rows
+
+    need = ("prompt", "chosen", "rejected") if algo == "dpo" else ("prompt", "label")
+    rows, sources, max_images = 0, set(), 0
+    for i, row in enumerate(read_rows(p)):
+        missing = [k for k in need if k not in row]
+        if missing:
+            hint = "run 'redstar rl export' on preference rows" if algo == "dpo" else \
+                "run 'redstar rl export' on RL prompt rows"
+            raise ConfigError(f"{path}:row {i + 1}: {algo} data needs columns {list(need)}, missing "
+                              f"{missing} ({hint})")
+        if algo != "dpo" and not isinstance(row["label"], str):
+            raise ConfigError(f"{path}:row {i + 1}: label must be the JSON string 'redstar rl export' writes")
+        rows += 1
+        sources.add(str(row.get("datasource") or "default"))
+        max_images = max(max_images, len(row.get("images") or []))
+    if rows == 0:
+        raise ConfigError(f"{path}: no rows")
+    return {"checked": True, "rows": rows, "datasources": sorted(sources), "max_images": max_images}
+
+
+def render_flags(flags: dict[str, Any]) -> list[str]:
+    argv: list[str] = []
+    for name, value in flags.items():
+        if value is None or value is False:
+            continue  # off switches and unset values are left to OpenRLHF's defaults
+        flag = "--" + name.lstrip("-")
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, (list, tuple)):
+            argv += [flag] + [str(v) for v in value]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _reward_script(cfg: RLLaunchConfig) -> str:
+    if cfg.reward.script:
+        return cfg.reward.script
+    import redstar.rl.reward as reward
+
+    return str(Path(reward.__file__).resolve())
+
+
+def _local(path: str, hub_ok: bool = False) -> str:
+    """An absolute path: the Ray job driver and deepspeed ranks do not start in our directory.
+
+    With ``hub_ok`` (models), a missing path shaped like a hub id ('owner/name') stays as is.
+    """
+    from redstar.dataio import looks_like_hub_id
+
+    if hub_ok and not Path(path).exists() and looks_like_hub_id(path):
+        return path
+    return str(Path(path).expanduser().resolve())
+
+
+def build_job(cfg: RLLaunchConfig, algo: str) -> Job:
+    """The OpenRLHF flags for ``algo`` from ``cfg`` (``cfg.flags`` last, so they win)."""
+    from redstar.rl.export import DATA_FLAGS
+    from redstar.rl.reward import env_from_settings
+
+    if algo not in ALGOS:
+        raise ConfigError(f"--algo must be one of {', '.join(ALGOS)}, got {algo!r}")
+    if cfg.algo and cfg.algo != algo:
+        raise ConfigError(f"the config is for algo '{cfg.algo}' but --algo {algo} was given")
+    info = scan_data(cfg.data, algo)
+    out = _local(cfg.output_dir)
+    common = {"data.max_len": cfg.max_len, "train.batch_size": cfg.batch_size,
+              "train.micro_batch_size": cfg.micro_batch_size, "train.max_epochs": cfg.epochs,
+              "ds.zero_stage": cfg.zero_stage, "ds.param_dtype": "bf16",
+              "ckpt.output_dir": out, "ckpt.path": f"{out}/ckpt", "ckpt.save_steps": cfg.save_steps,
+              "ckpt.save_hf": True, "logger.logging_steps": 1}
+    if algo == "dpo":
+        flags = {"model.model_name_or_path": _local(cfg.model, hub_ok=True), "data.dataset": _local(cfg.data),
+                 **DATA_FLAGS["preference"], **common, "adam.lr": cfg.lr, "model.beta": cfg.beta,
+                 "model.gradient_checkpointing_enable": True}
+        flags.update(cfg.flags)
+        return Job(algo, "dpo", "openrlhf.cli.train_dpo", render_flags(flags), {}, info)
+
+    n, g, tp = cfg.cluster.nodes, cfg.cluster.gpus_per_node, cfg.vllm_tensor_parallel
+    if (n * g) % tp:
+        raise ConfigError(f"vllm_tensor_parallel={tp} does not divide {n} nodes x {g} GPUs")
+    # Colocated hybrid engine: actor, reference and vLLM share every GPU and sleep in turn.
+    flags = {"actor.num_nodes": n, "actor.num_gpus_per_node": g, "ref.num_nodes": n, "ref.num_gpus_per_node": g,
+             "vllm.num_engines": n * g // tp, "vllm.tensor_parallel_size": tp, "train.colocate_all": True,
+             "vllm.enable_sleep": True, "ds.enable_sleep": True, "vllm.gpu_memory_utilization": 0.6,
+             "actor.model_name_or_path": _local(cfg.model, hub_ok=True), "reward.remote_url": _reward_script(cfg),
+             "data.prompt_dataset": _local(cfg.data), **DATA_FLAGS["rl"], **common,
+             "rollout.max_new_tokens": cfg.max_new_tokens,
+             "rollout.batch_size": cfg.rollout_batch_size, "rollout.micro_batch_size": cfg.micro_batch_size,
+             "rollout.n_samples_per_prompt": cfg.n_samples_per_prompt, "rollout.temperature": cfg.temperature,
+             "train.num_episodes": cfg.episodes, "algo.advantage.estimator": ESTIMATORS[algo],
+             "algo.kl.init_coef": cfg.kl_coef, "actor.adam.lr": cfg.lr,
+             "actor.gradient_checkpointing_enable": True}
+    if algo == "ppo":
+        flags.update({"critic.num_nodes": n, "critic.num_gpus_per_node": g,
+                      "critic.model_name_or_path": _local(cfg.model, hub_ok=True), "critic.adam.lr": cfg.critic_lr})
+    if algo == "grpo":
+        flags.update({"algo.kl.use_loss": True, "algo.kl.estimator": "k3"})
+    if info.get("max_images"):
+        flags["data.max_images_per_prompt"] = info["max_images"]
+    flags.update(cfg.flags)
+    settings = {k: getattr(cfg.reward, k) for k in RewardSettings.__dataclass_fields__ if k != "script"}
+    if not settings["datasources"] and info.get("datasources"):
+        settings["datasources"] = info["datasources"]
+    return Job(algo, "ppo_ray", "openrlhf.cli.train_ppo_ray", render_flags(flags),
+               env_from_settings(settings), info)
+
+
+def check_job(job: Job) -> list[str]:
+    """Every flag against the pinned OpenRLHF parser and validation; returns its warnings."""
+    from redstar.rl.openrlhf_cli import check_command
+
+    return check_command(job.entry, job.flags)
+
+
+def _sbatch_header(cfg: RLLaunchConfig, job: Job) -> list[str]:
+    c = cfg.cluster
+    lines = ["#!/bin/bash", f"#SBATCH --job-name=redstar-{job.algo.replace('+', 'p')}",
+             f"#SBATCH --nodes={c.nodes}", "#SBATCH --ntasks-per-node=1", f"#SBATCH --gres=gpu:{c.gpus_per_node}",
+             "#SBATCH --exclusive", f"#SBATCH --time={c.time}",
+             f"#SBATCH --output={_local(cfg.output_dir)}/slurm-%j.log"]
+    lines += [f"#SBATCH --partition={c.partition}"] if c.partition else []
+    lines += [f"#SBATCH --account={c.account}"] if c.account else []
+    lines += [f"#SBATCH --cpus-per-task={c.cpus_per_task}"] if c.cpus_per_task else []
+    return lines + ["", "set -euo pipefail", *c.setup, f"mkdir -p {shlex.quote(_local(cfg.output_dir))}",
+                    'nodes=($(scontrol show hostnames "$SLURM_JOB_NODELIST"))', 'head=${nodes[0]}',
+                    'head_ip=$(srun --nodes=1 --ntasks=1 -w "$head" hostname --ip-address | awk \'{print $1}\')', ""]
+
+
+def slurm_script(job: Job, cfg: RLLaunchConfig) -> str:
+    """A batch script: DPO via a deepspeed hostfile; PPO family via a Ray head plus workers."""
+    c = cfg.cluster
+    lines = _sbatch_header(cfg, job)
+    if job.entry == "dpo":
+        lines += [f'hostfile={shlex.quote(_local(cfg.output_dir))}/hostfile.$SLURM_JOB_ID',
+                  f'for n in "${{nodes[@]}}"; do echo "$n slots={c.gpus_per_node}"; done > "$hostfile"', ""]
+        cmd = job.command(c.nodes, c.gpus_per_node, head=HEAD, master_port=c.master_port, hostfile="__HOSTFILE__")
+        text = shlex.join(cmd).replace(HEAD, "${head_ip}").replace("__HOSTFILE__", '"$hostfile"')
+        return "\n".join(lines + [text, ""])
+    total = c.nodes * c.gpus_per_node
+    lines += [
+        f"port={c.ray_port}",
+        "# Ray head on the first node, one worker per other node; --block keeps them in the job.",
+        f'srun --nodes=1 --ntasks=1 -w "$head" ray start --head --node-ip-address="$head_ip" --port=$port '
+        f'--dashboard-host=0.0.0.0 --dashboard-port={c.dashboard_port} --num-gpus={c.gpus_per_node} --block &',
+        "sleep 10",
+        'for node in "${nodes[@]:1}"; do',
+        f'  srun --nodes=1 --ntasks=1 -w "$node" ray start --address="$head_ip:$port" '
+        f'--num-gpus={c.gpus_per_node} --block &',
+        "done",
+        "# Wait until every GPU has joined (at most 10 minutes).",
+        "for _ in $(seq 120); do",
+        f'  python3 -c "import ray,sys; ray.init(address=\'$head_ip:$port\', logging_level=40); '
+        f'sys.exit(ray.cluster_resources().get(\'GPU\', 0) < {total})" && break',
+        "  sleep 5", "done", ""]
+    cmd = job.command(c.nodes, c.gpus_per_node, head=HEAD, dashboard_port=c.dashboard_port,
+                      working_dir=cfg.working_dir)
+    lines.append(shlex.join(cmd).replace(HEAD, "${head_ip}"))
+    return "\n".join(lines + [""])
+
+
+def write_slurm(job: Job, cfg: RLLaunchConfig, path: str) -> str:
+    from redstar.dataio import atomic_write_text
+
+    Path(_local(cfg.output_dir)).mkdir(parents=True, exist_ok=True)  # SLURM writes its log there
+    atomic_write_text(path, slurm_script(job, cfg))
+    Path(path).chmod(0o755)
+    return path
+
+
+def run_local(job: Job, cfg: RLLaunchConfig) -> int:
+    """Start the job from this machine (one node): deepspeed, or ``ray job submit`` to a running Ray."""
+    from redstar.config import save_config
+    from redstar.dataio import atomic_write_text
+
+    c = cfg.cluster
+    cmd = job.command(1, c.gpus_per_node, dashboard_port=c.dashboard_port, working_dir=cfg.working_dir)
+    tool = cmd[0]
+    if shutil.which(tool) is None:
+        raise ConfigError(f"'{tool}' is not on PATH: install OpenRLHF with its dependencies "
+                          f"(pip install openrlhf[vllm]==0.11.2) on a GPU node, or write a SLURM script with --slurm")
+    out = Path(cfg.output_dir)
+    save_config(cfg, out / "launch_config.yaml")  # the resolved config beside the checkpoints
+    atomic_write_text(out / "launch_command.sh", "#!/bin/bash\n" + shlex.join(cmd) + "\n")
+    return subprocess.call(cmd)
