@@ -1,0 +1,197 @@
+"""Vision-language DPO: image preference rows -> paired, packed micro-batches -> the engine.
+
+Each preference row (``prompt`` messages, ``chosen`` / ``rejected`` assistant turns,
+``images``) becomes two samples sharing the row's images. A micro-batch holds whole pairs
+(``[c0, r0, c1, r1, ...]``), packed like SFT samples with per-sample multimodal positions so
+neither answer sees the other; the sum of each sample's reply log-probabilities is taken per
+sample from one forward pass.
+
+The reference model's log-probabilities are computed once before training (the policy at
+step 0, or ``ref_model``), so no second model sits in memory during training. The loss is
+DPO's (Rafailov et al. 2023) with optional label smoothing (cDPO) and an SFT term on the
+chosen reply (RPO); the engine normalises by pairs (``num_targets`` = pairs in the batch).
+
+    loss = -(1-ε) log σ(β Δ) - ε log σ(-β Δ) + α · NLL(chosen)/|chosen|,
+    Δ = (log π(c) - log π_ref(c)) - (log π(r) - log π_ref(r))
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from redstar.train.engine import TrainConfig
+from redstar.train.loss import linear_cross_entropy
+
+from geo.collate import model_inputs, sample_index
+from geo.dataset import VLDataConfig
+from geo.freeze import FreezeConfig
+
+
+@dataclass
+class DPOLossConfig:
+    beta: float = 0.1
+    label_smoothing: float = 0.0      # cDPO: probability that a preference label is flipped
+    sft_weight: float = 0.0           # RPO: weight of the chosen reply's mean token NLL
+
+
+@dataclass
+class VLDPOConfig:
+    data: VLDataConfig
+    model: str = "Qwen/Qwen2-VL-2B-Instruct"   # the SFT model to start from (or tiny:qwen2_vl)
+    ref_model: str = ""                        # "" : the starting model itself
+    out: str = "runs/geo_dpo"
+    modality: Literal["vision"] = "vision"
+    trust_remote_code: bool = False
+    attn_implementation: str = "auto"
+    dpo: DPOLossConfig = field(default_factory=DPOLossConfig)
+    freeze: FreezeConfig = field(default_factory=FreezeConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sum of reply-token log-probabilities [S], reply token counts [S]) per sample of a
+    collated batch, from one forward pass; the head is applied chunk by chunk per sample with
+    the engine's ``linear_cross_entropy`` (so no [T, V] logits)."""
+    hidden = model.model(**model_inputs(batch), use_cache=False).last_hidden_state       # [B, T, H]
+    head = model.get_output_embeddings()
+    labels = batch["labels"]                                                              # [B, T] shifted
+    idx = sample_index(batch).to(labels.device)                                           # [B, T]
+    n = int(batch.get("num_samples") or int(idx.max()) + 1)
+    logps, counts = [], []
+    for s in range(n):
+        lab = labels.masked_fill(idx != s, -100)
+        nll, k = linear_cross_entropy(hidden, head.weight, lab, bias=getattr(head, "bias", None))
+        logps.append(-nll)
+        counts.append(k)
+    return torch.stack(logps), torch.tensor(counts, device=hidden.device)                # [S], [S]
+
+
+def dpo_loss(pc: torch.Tensor, pr: torch.Tensor, rc: torch.Tensor, rr: torch.Tensor,
+             cfg: DPOLossConfig, chosen_tokens: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+    """Summed DPO loss over pairs and per-batch metrics. pc/pr: policy log-probs of chosen /
+    rejected [P]; rc/rr: reference [P]; chosen_tokens [P] for the SFT term."""
+    logits = (pc - rc) - (pr - rr)                                                        # [P]
+    losses = (-(1 - cfg.label_smoothing) * F.logsigmoid(cfg.beta * logits)
+              - cfg.label_smoothing * F.logsigmoid(-cfg.beta * logits))
+    if cfg.sft_weight:
+        losses = losses + cfg.sft_weight * (-pc / chosen_tokens.clamp(min=1))
+    r_c, r_r = cfg.beta * (pc - rc).detach(), cfg.beta * (pr - rr).detach()
+    metrics = {"reward_chosen": float(r_c.mean()), "reward_rejected": float(r_r.mean()),
+               "reward_margin": float((r_c - r_r).mean()), "reward_accuracy": float((r_c > r_r).float().mean())}
+    return losses.sum(), metrics
+
+
+def dpo_loss_fn(cfg: DPOLossConfig):
+    def loss_fn(model, batch):
+        logps, counts = sequence_logps(model, batch)                                     # [2P]
+        ref = batch["ref_logp"].to(logps)                                                 # [2P]
+        loss, metrics = dpo_loss(logps[0::2], logps[1::2], ref[0::2], ref[1::2], cfg, counts[0::2])
+        return loss, logps.shape[0] // 2, metrics
+    return loss_fn
+
+
+def pair_collate(collator):
+    """Items are [chosen, rejected] lists; the batch keeps pairs adjacent, carries the
+    reference log-probs [2P] and counts pairs as its targets."""
+    def collate(items):
+        flat = [ex for pair in items for ex in pair]
+        batch = collator(flat)
+        if all("ref_logp" in ex for ex in flat):
+            batch["ref_logp"] = torch.tensor([ex["ref_logp"] for ex in flat], dtype=torch.float32)
+        batch["num_targets"] = len(items)
+        return batch
+    return collate
+
+
+@torch.no_grad()
+def reference_logps(model, items, collate, batch_pairs: int = 4, device: str = "cpu", progress: bool = True) -> None:
+    """Fill ``items.items[i]["ref_logp"] = [chosen, rejected]`` with the reference model."""
+    from tqdm import tqdm
+
+    was_training = model.training
+    model.eval()
+    order = list(range(len(items)))
+    for start in tqdm(range(0, len(order), batch_pairs), desc="reference log-probs", disable=not progress):
+        ids = order[start:start + batch_pairs]
+        batch = collate([items[i] for i in ids])
+        batch = {k: (v.to(device) if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in batch.items()}
+        logps, _ = sequence_logps(model, batch)
+        for j, i in enumerate(ids):
+            items.items[i]["ref_logp"] = [float(logps[2 * j]), float(logps[2 * j + 1])]
+    model.train(was_training)
+
+
+def run(cfg: VLDPOConfig) -> dict:
+    from redstar.train.attention import choose_attention
+    from redstar.train.distributed import init_distributed
+    from redstar.train.engine import PlanLoader, Trainer
+
+    from geo.collate import VLCollator
+    from geo.dataset import encode_rows
+    from geo.freeze import apply_freeze, count_parameters
+    from geo.images import set_processor_pixels
+    from geo.sft import load_vl_model, model_card, plan_fn
+
+    tcfg = cfg.train
+    random.seed(tcfg.seed)
+    torch.manual_seed(tcfg.seed)
+    dist = init_distributed(tcfg.device)
+    attn = choose_attention(cfg.attn_implementation, dist.device)
+
+    model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed)
+    set_processor_pixels(proc, cfg.data.min_pixels or None, cfg.data.max_pixels or None)
+    items, stats = encode_rows(cfg.data, proc, "preference", progress=dist.is_main)
+
+    # reference log-probs once, before any update (each rank computes them for all pairs)
+    ref = model if not cfg.ref_model else load_vl_model(cfg.ref_model, attn, cfg.trust_remote_code)[0]
+    ref.to(dist.device)
+    collate = pair_collate(VLCollator(proc, ref, pack=cfg.data.pack))
+    with torch.autocast(device_type=dist.device.split(":")[0], dtype=torch.bfloat16,
+                        enabled=tcfg.dtype == "bfloat16"):
+        reference_logps(ref, items, collate, device=dist.device, progress=dist.is_main)
+    if ref is not model:
+        del ref
+
+    groups = apply_freeze(model, cfg.freeze, tcfg.lr)
+    params = count_parameters(model)
+    collate = pair_collate(VLCollator(proc, model, pack=cfg.data.pack))
+    loader = PlanLoader(items, plan_fn(items.lengths(), cfg.data, tcfg.seed), collate)
+    trainer = Trainer(model, dpo_loss_fn(cfg.dpo), loader, tcfg, cfg.out, tokenizer=proc, run_config=cfg,
+                      dist=dist, param_groups=groups, model_card=lambda state: model_card(cfg, "dpo", stats, params, state))
+    if dist.is_main:
+        print(f"{stats['rows']} preference rows -> {len(items)} pairs ({stats['images']} images); "
+              f"beta {cfg.dpo.beta}; {trainer.total_steps} steps, attention {attn}")
+    summary = trainer.train()
+    summary["data"] = {k: v for k, v in stats.items() if k != "skipped_where"}
+    return summary
+
+
+def preference_rows_from_problems(problems: list[dict], seed: int = 0) -> list[dict]:
+    """Generated geometry problems -> preference rows: the reference solution is chosen; the
+    same reasoning ending on a wrong choice is rejected (a verifiable negative, as RedStar
+    builds DPO pairs from failed samples)."""
+    from geo.convert import LETTERS, format_question
+
+    rng = random.Random(seed)
+    rows = []
+    for p in problems:
+        if not p.get("solution") or not p.get("choices"):
+            continue
+        gold = p["answer"]
+        wrong = rng.choice([c for c in LETTERS[:len(p["choices"])] if c != gold])
+        gold_text, wrong_text = p["choices"][LETTERS.index(gold)], p["choices"][LETTERS.index(wrong)]
+        rejected = p["solution"].replace(f"The answer is {gold_text}, choice \\boxed{{{gold}}}",
+                                         f"The answer is {wrong_text}, choice \\boxed{{{wrong}}}")
+        if rejected == p["solution"]:
+            rejected = f"The answer is {wrong_text}, choice \\boxed{{{wrong}}}."
+        rows.append({"prompt": [{"role": "user", "content": "<image>" * len(p["images"]) + "\n"
+                                 + format_question(p["question"], p["choices"])}],
+                     "chosen": [{"role": "assistant", "content": p["solution"]}],
+                     "rejected": [{"role": "assistant", "content": rejected}],
+                     "images": list(p["images"])})
+    return rows

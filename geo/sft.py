@@ -1,0 +1,183 @@
+"""Vision-language SFT: image+text chat rows -> packed micro-batches -> the shared engine.
+
+Reads top to bottom: config, seed, processor, data (encoded once, images decoded per batch),
+model, freezing, trainer, train, save. The loop, normalisation by target tokens over the
+step, checkpoints and the final export are the text engine's (``redstar.train``); what is
+vision-specific is the model class (``AutoModelForImageTextToText``), the processor, the
+collation with multimodal rotary positions (collate.py) and the part-wise freezing (freeze.py).
+
+``model: tiny:qwen2_vl`` / ``tiny:qwen2_5_vl`` builds a random test-sized model offline (CPU
+tests, the demo); any Hugging Face directory or hub id of the Qwen2-VL, Qwen2.5-VL or
+transformers-native InternVL families loads through the Auto classes, without
+``trust_remote_code`` unless the config sets it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from redstar.config import ConfigError
+from redstar.train.engine import TrainConfig
+from redstar.train.loss import _is_zero3_partitioned, linear_cross_entropy
+
+from geo.collate import model_inputs
+from geo.dataset import VLDataConfig
+from geo.freeze import FreezeConfig
+
+
+@dataclass
+class VLSFTConfig:
+    data: VLDataConfig
+    model: str = "Qwen/Qwen2-VL-2B-Instruct"   # HF directory, hub id, or tiny:qwen2_vl | tiny:qwen2_5_vl
+    out: str = "runs/geo_sft"
+    modality: Literal["vision"] = "vision"
+    trust_remote_code: bool = False
+    attn_implementation: str = "auto"           # auto | flash_attention_2 | flex_attention | sdpa | eager
+    loss_impl: Literal["auto", "chunked", "liger", "naive"] = "auto"
+    freeze: FreezeConfig = field(default_factory=FreezeConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def load_vl_model(name: str, attn: str = "sdpa", trust_remote_code: bool = False, seed: int = 0):
+    """(model fp32, processor). ``tiny:KIND`` gives redstar.models.tiny_vl_model(KIND)."""
+    if name.startswith("tiny:"):
+        from redstar.models import tiny_vl_model
+
+        model, proc = tiny_vl_model(name.split(":", 1)[1], seed=seed)
+        from redstar.train.attention import set_attention
+
+        set_attention(model, attn)
+        return model, proc
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from redstar.models import resolve_model_path
+
+    path = resolve_model_path(name)
+    kw = {"trust_remote_code": True} if trust_remote_code else {}
+    proc = AutoProcessor.from_pretrained(path, **kw)
+    if getattr(proc, "image_processor", None) is None:
+        raise ConfigError(f"{name}: its processor has no image processor; not a vision-language model")
+    model = AutoModelForImageTextToText.from_pretrained(path, dtype=torch.float32, attn_implementation=attn, **kw)
+    return model, proc
+
+
+def vl_lm_loss(model, batch: dict, impl: str = "auto") -> tuple[torch.Tensor, int, dict]:
+    """Next-token cross-entropy summed over assistant tokens of an image+text batch.
+
+    Runs the multimodal trunk (vision tower, projector, decoder) for hidden states [B, T, H]
+    and applies the head chunk by chunk with the engine's ``linear_cross_entropy`` (labels
+    already shifted per sample by the collator)."""
+    hidden = model.model(**model_inputs(batch), use_cache=False).last_hidden_state       # [B, T, H]
+    head = model.get_output_embeddings()
+    labels = batch["labels"]                                                              # [B, T]
+    if _is_zero3_partitioned(head.weight):
+        logits = head(hidden).float()                                                    # [B, T, V]
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                                                 ignore_index=-100, reduction="sum")
+        return loss, int((labels != -100).sum()), {}
+    loss, n = linear_cross_entropy(hidden, head.weight, labels, bias=getattr(head, "bias", None), impl=impl)
+    return loss, n, {}
+
+
+def plan_fn(lengths: list[int], data: VLDataConfig, seed: int):
+    """Per-epoch micro-batch plan: best-fit packs of ``pack_len`` tokens, or fixed batches."""
+    from redstar.train.packing import best_fit_pack, fixed_batches
+
+    budget = data.pack_len or data.max_len
+    if data.pack and max(lengths) > budget:
+        raise ConfigError(f"data.pack_len {budget} is shorter than the longest sample ({max(lengths)} tokens)")
+
+    def plan(epoch: int) -> list[list[int]]:
+        if data.pack:
+            return best_fit_pack(lengths, budget, seed=seed + epoch)
+        return fixed_batches(len(lengths), data.batch_size, seed=seed + epoch)
+    return plan
+
+
+def model_card(cfg, kind: str, stats: dict, params: dict, state: dict) -> str:
+    data = "\n".join(f"- `{d}`" for d in cfg.data.train)
+    parts = ", ".join(f"{k} {v['trainable']:,}/{v['total']:,}" for k, v in params.items())
+    return f"""---
+base_model: {cfg.model}
+library_name: transformers
+tags: [redstar, geo, vision-language, {kind}]
+---
+# redstar geo {kind.upper()}
+
+Fine-tuned from `{cfg.model}` with `redstar {kind}` (modality: vision), {'packed' if cfg.data.pack else 'padded'}
+micro-batches{f' of {cfg.data.pack_len or cfg.data.max_len} tokens' if cfg.data.pack else ''} with per-sample multimodal positions.
+
+## Data
+{data}
+
+Rows: {stats['rows']}, used {stats['rows'] - stats['too_long'] - stats['no_targets'] - stats['bad_images']}
+(bad rows {stats['bad_rows']}, broken images {stats['bad_images']}, over max_len {stats['too_long']});
+images {stats['images']}, tokens {stats['tokens']}, target tokens {stats['targets']}.
+
+## Trainable parameters (trainable/total)
+{parts}
+
+## Training
+{state['step']} optimizer steps, {state['tokens']} tokens. Resolved config: `redstar_config.yaml`.
+"""
+
+
+def run(cfg: VLSFTConfig) -> dict:
+    from redstar.train.attention import choose_attention
+    from redstar.train.distributed import init_distributed
+    from redstar.train.engine import PlanLoader, Trainer
+
+    from geo.collate import VLCollator
+    from geo.dataset import encode_rows
+    from geo.freeze import apply_freeze, count_parameters
+    from geo.images import set_processor_pixels
+
+    tcfg = cfg.train
+    random.seed(tcfg.seed)
+    torch.manual_seed(tcfg.seed)
+    dist = init_distributed(tcfg.device)
+    attn = choose_attention(cfg.attn_implementation, dist.device)
+
+    model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed)
+    set_processor_pixels(proc, cfg.data.min_pixels or None, cfg.data.max_pixels or None)
+    items, stats = encode_rows(cfg.data, proc, "sft", progress=dist.is_main)
+    groups = apply_freeze(model, cfg.freeze, tcfg.lr)
+    params = count_parameters(model)
+
+    collate = VLCollator(proc, model, pack=cfg.data.pack)
+    loader = PlanLoader(items, plan_fn(items.lengths(), cfg.data, tcfg.seed),
+                        lambda batch_items: collate([ex for it in batch_items for ex in it]))
+    loss_fn = lambda m, b: vl_lm_loss(m, b, impl=cfg.loss_impl)  # noqa: E731
+    trainer = Trainer(model, loss_fn, loader, tcfg, cfg.out, tokenizer=proc, run_config=cfg, dist=dist,
+                      param_groups=groups, model_card=lambda state: model_card(cfg, "sft", stats, params, state))
+    if dist.is_main:
+        print(f"{stats['rows']} rows -> {len(items)} samples ({stats['images']} images, {stats['tokens']} tokens); "
+              f"trainable: {params}; {trainer.total_steps} steps, attention {attn}")
+    summary = trainer.train()
+    summary["data"] = {k: v for k, v in stats.items() if k != "skipped_where"}
+    return summary
+
+
+def sft_rows_from_problems(problems: list[dict], system_prompt: str | None = None) -> list[dict]:
+    """GeoQA-shaped Problem rows with a reference ``solution`` -> SFT rows (image first, then
+    the question with its choices; the solution as the assistant turn)."""
+    from geo.convert import format_question
+
+    rows = []
+    for p in problems:
+        if not p.get("solution"):
+            continue
+        msgs = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
+            {"role": "user", "content": "<image>" * len(p["images"]) + "\n" + format_question(p["question"], p.get("choices"))},
+            {"role": "assistant", "content": p["solution"]}]
+        rows.append({"messages": msgs, "images": list(p["images"])})
+    return rows
+
+
+def save_path(cfg: VLSFTConfig) -> Path:
+    return Path(cfg.out) / "final"
