@@ -20,6 +20,8 @@ tokens/s and MFU (6N per token plus causal attention, against ``peak_tflops``).
 from __future__ import annotations
 
 import math
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +143,14 @@ def batch_flops(model, batch: dict, n_params: int) -> float:
     return 6.0 * n_params * ids.numel() + 6.0 * c.num_hidden_layers * d * sq
 
 
+def _fault_injection(step: int) -> None:
+    """``REDSTAR_KILL_AFTER_CHECKPOINT=N`` SIGKILLs the process right after the checkpoint of
+    step N is complete: how the kill-and-resume test interrupts a run at a known point."""
+    at = os.environ.get("REDSTAR_KILL_AFTER_CHECKPOINT")
+    if at and int(at) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _to_device(batch: dict, device: str) -> dict:
     return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) and k != "cu_seqlens" else v)
             for k, v in batch.items()}
@@ -156,8 +166,10 @@ class Trainer:
         self.dist = dist or init_distributed(cfg.device)
         torch.manual_seed(cfg.seed)
         if cfg.gradient_checkpointing:
-            enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
-            enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            if hasattr(model, "activation_checkpointing_enable"):      # transformers >= 5.2x
+                model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+            else:
+                model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if hasattr(model, "config"):
             model.config.use_cache = False
         strategy = cfg.strategy if cfg.strategy != "auto" else "torch"
@@ -254,6 +266,7 @@ class Trainer:
                 if cfg.save_every > 0 and self.state["step"] % cfg.save_every == 0 \
                         and self.state["step"] < self.total_steps:
                     save_checkpoint(ckpt_root, self.backend, self.scheduler, dict(self.state), cfg.keep_last)
+                    _fault_injection(self.state["step"])
             if self.state["micro"] + cfg.grad_accum > len(plan):
                 self.state["epoch"] += 1
                 self.state["micro"] = 0

@@ -1,0 +1,200 @@
+"""Text SFT recipe: chat rows -> tokenised, packed micro-batches -> the engine -> an HF model.
+
+Reads top to bottom: config, seed, data, tokenizer, model, trainer, train, save. A config
+either names one ``data`` block or a list of ``stages`` (AceMath: general SFT, then math SFT
+starting from the first stage's output); each stage may override training settings (its own
+lr, epochs). Every stage writes ``<out>/<stage>/final`` with the resolved config and a model
+card, and the next stage loads that directory.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from redstar.config import ConfigError, from_dict, to_dict
+from redstar.train.engine import TrainConfig
+
+PROMPTS = Path(__file__).parent / "prompts"
+
+
+@dataclass
+class DataConfig:
+    train: list[str] = field(default_factory=list)   # JSONL / JSON / Parquet files, dirs, or hub ids
+    max_len: int = 16384                              # tokens per sample; longer rows are dropped
+    pack_len: int = 0                                 # tokens per packed micro-batch (0: max_len)
+    train_on: Literal["last", "all"] = "last"         # which assistant turns carry the loss
+    overflow: Literal["drop", "truncate"] = "drop"
+    system_prompt: str = ""                           # inserted when a row has no system turn
+    system_prompt_file: str = ""                      # the same, read from a file (prompts/ or a path)
+    max_rows: int = 0                                 # 0: all
+    skip_bad: bool = False                            # skip malformed rows (counted) instead of failing
+
+
+@dataclass
+class StageConfig:
+    name: str
+    data: DataConfig
+    train: dict[str, Any] = field(default_factory=dict)   # TrainConfig keys overriding the top level
+
+
+@dataclass
+class SFTConfig:
+    model: str = "default"                    # HF directory, hub id, or "default"
+    out: str = "runs/sft"
+    modality: Literal["text", "vision"] = "text"
+    attn_implementation: str = "auto"         # auto | flash_attention_2 | flex_attention | sdpa | eager
+    loss_impl: Literal["auto", "chunked", "liger", "naive"] = "auto"
+    data: DataConfig | None = None            # one stage ...
+    stages: list[StageConfig] = field(default_factory=list)   # ... or several, run in order
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def resolve_stages(cfg: SFTConfig) -> list[StageConfig]:
+    if cfg.modality != "vision" and bool(cfg.data) == bool(cfg.stages):
+        raise ConfigError("SFT config: give either 'data' (one stage) or 'stages' (several), not both or neither")
+    stages = cfg.stages or [StageConfig(name="sft", data=cfg.data)]
+    names = [s.name for s in stages]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"SFT config: stage names must be unique, got {names}")
+    for s in stages:
+        if not s.data.train:
+            raise ConfigError(f"SFT config: stage '{s.name}' has no data.train files")
+    return stages
+
+
+def stage_train_config(cfg: SFTConfig, stage: StageConfig) -> TrainConfig:
+    merged = {**to_dict(cfg.train), **stage.train}
+    return from_dict(TrainConfig, merged, source=f"stage '{stage.name}' train")
+
+
+def system_prompt(data: DataConfig) -> str | None:
+    if data.system_prompt_file:
+        p = Path(data.system_prompt_file)
+        if not p.is_file():
+            p = PROMPTS / data.system_prompt_file
+        if not p.is_file():
+            raise ConfigError(f"data.system_prompt_file: {data.system_prompt_file} not found")
+        return p.read_text().strip()
+    return data.system_prompt or None
+
+
+def load_examples(data: DataConfig, tok, is_main: bool = True) -> tuple[list[dict], dict]:
+    from redstar.dataio import ReadStats, read_rows
+    from redstar.records import SFTRow
+    from redstar.train.tokenize import tokenize_rows
+
+    rows, read_stats = [], ReadStats()
+    for src in data.train:
+        for row in read_rows(src, schema=SFTRow, skip_bad=data.skip_bad, stats=read_stats):
+            rows.append(row)
+            if data.max_rows and len(rows) >= data.max_rows:
+                break
+        if data.max_rows and len(rows) >= data.max_rows:
+            break
+    if not rows:
+        raise ConfigError(f"no SFT rows in {data.train}")
+    examples, stats = tokenize_rows(rows, tok, data.max_len, data.train_on, system_prompt(data),
+                                    data.overflow, progress=is_main)
+    stats["bad_rows"] = read_stats.skipped
+    if not examples:
+        raise ConfigError(f"{data.train}: every row was dropped ({stats}); raise data.max_len?")
+    return examples, stats
+
+
+def model_card(base: str, stage: StageConfig, tcfg: TrainConfig, stats: dict, state: dict, attn: str) -> str:
+    data = "\n".join(f"- `{d}`" for d in stage.data.train)
+    return f"""---
+base_model: {base}
+library_name: transformers
+tags: [redstar, sft, long-cot, math]
+---
+# redstar SFT: stage `{stage.name}`
+
+Fine-tuned from `{base}` with `redstar sft` (assistant-only loss on the {stage.data.train_on} assistant turn(s),
+samples packed {stage.data.pack_len or stage.data.max_len} tokens per micro-batch with per-sample attention).
+
+## Data
+{data}
+
+Rows read: {stats['rows']}; used: {stats['rows'] - stats['too_long'] - stats['no_targets']}
+(dropped over {stage.data.max_len} tokens: {stats['too_long']}, without targets: {stats['no_targets']}).
+Tokens: {stats['tokens']}; target tokens: {stats['targets']}.
+
+## Settings
+lr {tcfg.lr} ({tcfg.schedule}, warmup {tcfg.warmup_ratio}), epochs {tcfg.epochs}, grad_accum {tcfg.grad_accum},
+max_grad_norm {tcfg.max_grad_norm}, dtype {tcfg.dtype}, strategy {tcfg.strategy}
+(ZeRO {tcfg.zero_stage if tcfg.strategy == 'deepspeed' else '-'}), attention {attn}, seed {tcfg.seed}.
+
+## Training
+{state['step']} optimizer steps, {state['tokens']} tokens, {state['targets']} target tokens.
+The full resolved config is `redstar_config.yaml`.
+"""
+
+
+def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path) -> dict:
+    import torch
+
+    from redstar.models import load_causal_lm, load_tokenizer
+    from redstar.train.attention import choose_attention
+    from redstar.train.distributed import init_distributed
+    from redstar.train.engine import PlanLoader, Trainer
+    from redstar.train.loss import causal_lm_loss
+    from redstar.train.packing import best_fit_pack, collate_packed
+
+    tcfg = stage_train_config(cfg, stage)
+    # seed first: data order, model init of new heads and dropout all follow from it
+    random.seed(tcfg.seed)
+    torch.manual_seed(tcfg.seed)
+    dist = init_distributed(tcfg.device)
+
+    tok = load_tokenizer(model_path)
+    if tok.chat_template is None:
+        raise ConfigError(f"{model_path}: the tokenizer has no chat template; SFT rows need one")
+    examples, stats = load_examples(stage.data, tok, dist.is_main)
+    budget = stage.data.pack_len or stage.data.max_len
+    lengths = [len(e["input_ids"]) for e in examples]
+    if max(lengths) > budget:
+        raise ConfigError(f"data.pack_len {budget} is shorter than the longest kept sample ({max(lengths)}); "
+                          "pack_len must be >= max_len")
+
+    attn = choose_attention(cfg.attn_implementation, dist.device)
+    model, _ = load_causal_lm(model_path, dtype="float32", attn_implementation=attn)
+
+    def plan(epoch: int) -> list[list[int]]:
+        return best_fit_pack(lengths, budget, seed=tcfg.seed + epoch)
+
+    loader = PlanLoader(examples, plan, lambda items: collate_packed(items, pad_token_id=tok.pad_token_id or 0))
+    resolved = replace(cfg, model=model_path, stages=[stage] if cfg.stages else [], train=tcfg,
+                       data=None if cfg.stages else stage.data)
+    loss_fn = lambda m, b: causal_lm_loss(m, b, impl=cfg.loss_impl)  # noqa: E731
+    trainer = Trainer(model, loss_fn, loader, tcfg, out_dir, tokenizer=tok, run_config=resolved, dist=dist,
+                      model_card=lambda state: model_card(model_path, stage, tcfg, stats, state, attn))
+    if dist.is_main:
+        print(f"[{stage.name}] {stats['rows']} rows -> {len(examples)} samples, {sum(lengths)} tokens in "
+              f"{len(plan(0))} packs of {budget}; {trainer.total_steps} steps on {dist.world_size} rank(s), attention {attn}")
+    summary = trainer.train()
+    summary["data"] = stats
+    return summary
+
+
+def run(cfg: SFTConfig) -> list[dict]:
+    """Run every stage in order; each starts from the previous stage's final model."""
+    if cfg.modality == "vision":
+        raise ConfigError("modality: vision configs are trained by the vision-language recipe (geo), "
+                          "via 'redstar sft' which dispatches them")
+    stages = resolve_stages(cfg)
+    model_path, summaries = cfg.model, []
+    for i, stage in enumerate(stages):
+        out_dir = Path(cfg.out) / stage.name if len(stages) > 1 else Path(cfg.out)
+        done = out_dir / "final" / "config.json"
+        if done.is_file() and i < len(stages) - 1:
+            # a finished earlier stage is not retrained when a later one is resumed
+            print(f"[{stage.name}] already finished: {done.parent}")
+            summaries.append({"stage": stage.name, "final_dir": str(done.parent), "skipped": True})
+        else:
+            summaries.append({"stage": stage.name, **run_stage(cfg, stage, model_path, out_dir)})
+        model_path = str(out_dir / "final")
+    return summaries

@@ -1,0 +1,47 @@
+"""redstar sft: supervised fine-tuning on SFT rows (chat ``messages``; loss on assistant turns).
+
+    redstar sft CONFIG.yaml [key=value ...]
+
+Samples are packed into ``data.pack_len``-token micro-batches with per-sample positions and
+attention; the loss is normalised by target tokens across accumulation and ranks. A config
+with ``stages`` runs them in order (AceMath: general, then math from the general model).
+The run resumes from ``<out>/checkpoints`` when one exists; the result is ``<out>/final``
+(Hugging Face format, tokenizer, chat template, redstar_config.yaml, README.md model card),
+plus metrics.jsonl, tensorboard/ and loss.png. Multi-GPU / multi-node: launch/ wraps the same
+command for torchrun, deepspeed and SLURM.
+
+examples:
+  redstar sft configs/sft_tiny_cpu.yaml out=runs/sft_tiny
+  redstar sft configs/sft_redstar_longcot.yaml data.train=[data/sft.jsonl] train.lr=5e-6
+  torchrun --nproc_per_node=8 -m redstar.cli sft configs/sft_acemath_two_stage.yaml \\
+      train.strategy=deepspeed train.zero_stage=3
+"""
+
+from __future__ import annotations
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("config", help="SFT YAML config (schema redstar.train.sft:SFTConfig)")
+    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. train.lr=3e-6 data.max_len=8192")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+
+
+def run(args) -> int:
+    import yaml
+
+    from redstar.config import load_config, to_dict
+    from redstar.train.sft import SFTConfig, resolve_stages
+    from redstar.train.sft import run as run_sft
+
+    cfg = load_config(SFTConfig, args.config, args.overrides)
+    resolve_stages(cfg)          # config errors before any model is loaded
+    if args.print_config:
+        print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        return 0
+    if args.overrides:
+        print("overrides: " + " ".join(args.overrides))
+    for s in run_sft(cfg):
+        if s.get("final_dir"):
+            print(f"[{s['stage']}] final model: {s['final_dir']}" +
+                  (f" (loss {s['final_loss']:.4f}, {s['step']} steps)" if "final_loss" in s else ""))
+    return 0

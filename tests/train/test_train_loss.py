@@ -1,0 +1,88 @@
+"""Loss math: the chunked linear cross-entropy equals the full-logits one (value and
+gradients), and the engine's step gradient does not depend on how the step is split."""
+
+import pytest
+import torch
+
+from redstar.models import tiny_causal_lm
+from redstar.train.engine import PlanLoader, Trainer, TrainConfig
+from redstar.train.loss import causal_lm_loss, linear_cross_entropy, scale_for_backward
+from redstar.train.packing import collate_packed
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_chunked_matches_full_logits(chunk):
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(3, 20, 16, generator=g, requires_grad=True)
+    w = torch.randn(300, 16, generator=g, requires_grad=True)
+    y = torch.randint(0, 300, (3, 20), generator=g)
+    y[0, :5] = -100
+    y[2, -3:] = -100
+    a, n = linear_cross_entropy(h, w, y, chunk_size=chunk, impl="chunked")
+    (a * 0.37).backward()
+    gh, gw = h.grad.clone(), w.grad.clone()
+    h.grad = w.grad = None
+    ref = torch.nn.functional.cross_entropy(torch.einsum("bth,vh->btv", h, w).reshape(-1, 300), y.reshape(-1),
+                                            ignore_index=-100, reduction="sum")
+    (ref * 0.37).backward()
+    assert n == int((y != -100).sum()) == 52
+    torch.testing.assert_close(a, ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gh, h.grad, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(gw, w.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_no_targets_gives_zero_loss_with_a_graph():
+    h = torch.randn(4, 8, requires_grad=True)
+    w = torch.randn(10, 8, requires_grad=True)
+    loss, n = linear_cross_entropy(h, w, torch.full((4,), -100))
+    loss.backward()
+    assert n == 0 and loss.item() == 0.0 and h.grad.abs().sum() == 0
+
+
+def test_scale_for_backward_is_mean_over_step():
+    assert scale_for_backward(torch.tensor(12.0), 8, world_size=2).item() == 3.0
+
+
+def _examples(n=6):
+    g = torch.Generator().manual_seed(1)
+    out = []
+    for k in range(n):
+        L = 6 + 5 * k                                      # unequal lengths: a per-batch mean would differ
+        ids = torch.randint(10, 400, (L,), generator=g).tolist()
+        out.append({"input_ids": ids, "labels": [-100] * 3 + ids[3:]})
+    return out
+
+
+def _step_grads(tmp_path, plan, grad_accum):
+    """Gradient the real engine applies at its first optimizer step."""
+    model, _ = tiny_causal_lm(seed=2)
+    loader = PlanLoader(_examples(), lambda epoch: plan, collate_packed)
+    cfg = TrainConfig(lr=1e-3, max_steps=1, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
+                      progress=False, tensorboard=False, max_grad_norm=0.0, warmup_ratio=0.0)
+    trainer = Trainer(model, causal_lm_loss, loader, cfg, tmp_path)
+    seen = {}
+    original = trainer.backend.step
+
+    def capture():
+        seen.update({n: p.grad.clone() for n, p in trainer.backend.module.named_parameters()})
+        return original()
+    trainer.backend.step = capture
+    trainer.train()
+    return seen
+
+
+def test_step_gradient_independent_of_split(tmp_path):
+    one = _step_grads(tmp_path / "a", [[0, 1, 2, 3, 4, 5]], grad_accum=1)
+    three = _step_grads(tmp_path / "b", [[5], [0, 1, 2], [3, 4]], grad_accum=3)
+    six = _step_grads(tmp_path / "c", [[i] for i in range(6)], grad_accum=6)
+    for n in one:
+        torch.testing.assert_close(three[n], one[n], rtol=1e-4, atol=1e-6, msg=n)
+        torch.testing.assert_close(six[n], one[n], rtol=1e-4, atol=1e-6, msg=n)
+    # and a per-micro-batch mean (the common mistake) would not match
+    model, _ = tiny_causal_lm(seed=2)
+    ex = _examples()
+    for group in ([5], [0, 1, 2], [3, 4]):
+        loss, n, _ = causal_lm_loss(model, collate_packed([ex[i] for i in group]))
+        (loss / n / 3).backward()
+    w = "model.layers.0.mlp.up_proj.weight"
+    assert not torch.allclose(dict(model.named_parameters())[w].grad, one[w], rtol=1e-3, atol=1e-6)
