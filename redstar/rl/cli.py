@@ -97,10 +97,17 @@ def _reward(args) -> int:
     from redstar.records import RowError
     from redstar.rl.reward import accuracy_by_datasource, reward_func
 
+    import os
+
+    from redstar.rl.reward import ENV, decode_label
+
     rows = list(read_rows(args.input))
     for i, row in enumerate(rows):
         if "query" not in row or "label" not in row:
             raise RowError("reward rows need 'query' and 'label'", f"{args.input}:row {i + 1}")
+    var = ENV["datasources"][0]
+    if not os.environ.get(var):
+        os.environ[var] = ",".join(sorted({decode_label(r["label"])["datasource"] for r in rows}))
     out = reward_func([r["query"] for r in rows], [r.get("prompt", "") for r in rows], [r["label"] for r in rows])
     for row, rew, score in zip(rows, out["rewards"].tolist(), out["scores"].tolist()):
         row["reward"], row["score"] = rew, score
