@@ -1,0 +1,232 @@
+"""Is an extracted answer the gold answer? Structure first, numbers exactly, sympy last.
+
+Order of decisions (each is the first that applies):
+1. equal normalised strings;
+2. both plain numbers: exact rationals (0.5 == 1/2, 10.0001 != 10), with the MATH percent
+   convention: gold ``20\\%`` accepts 20, 20% and 0.2; gold 5 accepts neither 0.05 nor 500;
+3. structure: unions of intervals, ``\\{...\\}`` sets (unordered), bracketed tuples and
+   intervals (ordered, endpoint types must match: ``[2,5)`` != ``(2,5)``), matrices (shape and
+   entries), bare comma lists and "or"/"and"/``\\pm`` root lists (unordered multisets);
+4. equations: ``x=3`` vs ``3``, equal right-hand sides for the same variable, or equivalent
+   equations (``y=2x+1`` vs ``2x-y+1=0``) through sympy;
+5. text answers compare case-insensitively;
+6. anything else through sympy in a killable helper (``symbolic.py``), bounded by the deadline.
+
+Returns ``(equal, reason)``; the reason names the rule that decided, so a verdict explains
+itself.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from fractions import Fraction
+
+from redstar.verify.normalize import normalize, parse_number
+from redstar.verify.symbolic import symbolic_equal
+
+_OPEN, _CLOSE = "([{", ")]}"
+_SIMPLE_VAR = re.compile(r"^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[\w]+\}?)?(?:\([a-z]\))?$")
+_WORDS = re.compile(r"^[A-Za-z][A-Za-z' -]*$")
+_MATRIX = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.S)
+_LIST_WORDS = re.compile(r"\s*(?:\\text\{\s*(?:or|and)\s*\}|\bor\b|\band\b)\s*")
+MAX_ITEMS = 64
+
+
+class _Deadline(Exception):
+    pass
+
+
+def split_top(s: str, seps: tuple[str, ...] = (",",)) -> list[str]:
+    """Split at separators outside all brackets (``\\{`` counts as a bracket)."""
+    parts, depth, start, i, n = [], 0, 0, 0, len(s)
+    while i < n:
+        c = s[i]
+        if c == "\\" and i + 1 < n and s[i + 1] in "{}":
+            depth += 1 if s[i + 1] == "{" else -1
+            i += 2
+            continue
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+        elif depth == 0:
+            for sep in seps:
+                if s.startswith(sep, i):
+                    parts.append(s[start:i])
+                    start = i + len(sep)
+                    i = start - 1
+                    break
+        i += 1
+    parts.append(s[start:])
+    return [p.strip() for p in parts]
+
+
+def _closes_at_end(s: str) -> bool:
+    """True when the bracket opening at s[0] is closed by the last character."""
+    depth = 0
+    for i, c in enumerate(s):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i == len(s) - 1
+    return False
+
+
+def _as_bracketed(s: str) -> tuple[str, list[str], str] | None:
+    """``(a, b]`` -> ('(', ['a', 'b'], ']'); ``\\{a, b\\}`` -> ('{', [...], '}')."""
+    if s.startswith("\\{") and s.endswith("\\}"):
+        inner = s[2:-2]
+        return "{", ([] if not inner.strip() else split_top(inner)), "}"
+    s = s.replace("\\langle", "(").replace("\\rangle", ")")
+    if len(s) >= 2 and s[0] in "([" and s[-1] in ")]" and _closes_at_end(s):
+        items = split_top(s[1:-1])
+        if len(items) >= 2:
+            return s[0], items, s[-1]
+    return None
+
+
+def _matrix(s: str) -> list[list[str]] | None:
+    m = _MATRIX.match(s.strip())
+    if not m:
+        return None
+    rows = [r for r in re.split(r"\\\\", m.group(2)) if r.strip()]
+    return [[c.strip() for c in r.split("&")] for r in rows]
+
+
+def _root_list(s: str) -> list[str]:
+    """``1, 2`` / ``1 or 2`` / ``x=1 \\text{ and } x=2`` / ``2\\pm\\sqrt3`` -> items."""
+    s = _LIST_WORDS.sub(",", s) if re.search(r"\bor\b|\band\b", s) else s
+    items = [p for p in split_top(s, (",", ";")) if p]
+    out = []
+    for p in items:
+        pm = split_top(p, ("\\pm",))
+        if len(pm) == 2 and pm[0]:
+            out += [f"{pm[0]}+{pm[1]}", f"{pm[0]}-({pm[1]})"]
+        else:
+            out.append(p)
+    return out
+
+
+def _numbers_equal(p: tuple[Fraction, bool], g: tuple[Fraction, bool]) -> bool:
+    (vp, pp), (vg, pg) = p, g
+    if vp == vg:
+        return True
+    if pg:  # gold "20%": 0.2 is the same answer written as a fraction
+        return not pp and vp == vg / 100
+    if pp:  # answer "20%" for gold 0.2
+        return vp / 100 == vg
+    return False
+
+
+def _multiset_equal(ps: list[str], gs: list[str], deadline: float) -> bool:
+    if len(ps) != len(gs) or len(gs) > MAX_ITEMS:
+        return False
+    left = list(gs)
+    for p in ps:
+        for k, g in enumerate(left):
+            if _compare(p, g, deadline)[0]:
+                del left[k]
+                break
+        else:
+            return False
+    return True
+
+
+def _equation(s: str) -> tuple[str, str] | None:
+    parts = split_top(s, ("=",))
+    return (parts[0], parts[1]) if len(parts) == 2 and parts[0] and parts[1] else None
+
+
+def _compare(p: str, g: str, deadline: float) -> tuple[bool, str]:
+    if time.monotonic() > deadline:
+        raise _Deadline
+    if p == g:
+        return True, "exact match"
+    if p.replace(" ", "") == g.replace(" ", ""):
+        return True, "exact match"
+    np_, ng = parse_number(p), parse_number(g)
+    if np_ is not None and ng is not None:
+        return (True, "numeric match") if _numbers_equal(np_, ng) else (False, "numbers differ")
+
+    # structure: unions, sets, tuples / intervals, matrices, root lists
+    gu, pu = split_top(g, ("\\cup",)), split_top(p, ("\\cup",))
+    if len(gu) > 1 or len(pu) > 1:
+        ok = _multiset_equal(pu, gu, deadline)
+        return ok, "union match" if ok else "unions differ"
+    gm, pm = _matrix(g), _matrix(p)
+    if gm is not None or pm is not None:
+        if gm is None or pm is None or [len(r) for r in gm] != [len(r) for r in pm]:
+            return False, "matrix shapes differ"
+        ok = all(_compare(a, b, deadline)[0] for ra, rb in zip(pm, gm) for a, b in zip(ra, rb))
+        return ok, "matrix match" if ok else "matrix entries differ"
+    gb, pb = _as_bracketed(g), _as_bracketed(p)
+    if gb is not None and gb[0] == "{":
+        if pb is None or pb[0] != "{":
+            pl = _root_list(p)
+            ok = _multiset_equal(sorted(set(pl)), sorted(set(gb[1])), deadline)
+            return ok, "set match" if ok else "sets differ"
+        ok = _multiset_equal(list(dict.fromkeys(pb[1])), list(dict.fromkeys(gb[1])), deadline)
+        return ok, "set match" if ok else "sets differ"
+    if gb is not None or pb is not None:
+        if gb is None or pb is None or pb[0] != gb[0] or pb[2] != gb[2] or len(pb[1]) != len(gb[1]):
+            return False, "tuple / interval form differs"
+        ok = all(_compare(a, b, deadline)[0] for a, b in zip(pb[1], gb[1]))
+        return ok, "ordered match" if ok else "ordered items differ"
+    gl, pl = _root_list(g), _root_list(p)
+    if len(gl) > 1 or len(pl) > 1:
+        if len(gl) == 1 and _equation(gl[0]) is None and len(pl) > 1 and all(_equation(x) for x in pl):
+            pass  # "x=1, y=2" style answers are handled as equations below
+        else:
+            ok = _multiset_equal(pl, gl, deadline)
+            return ok, "list match" if ok else "lists differ"
+
+    # equations
+    ge, pe = _equation(g), _equation(p)
+    if pe and not ge and _SIMPLE_VAR.match(pe[0]):
+        ok, why = _compare(pe[1], g, deadline)
+        return ok, why
+    if ge and not pe and _SIMPLE_VAR.match(ge[0]):
+        return _compare(p, ge[1], deadline)
+    if ge and pe and _SIMPLE_VAR.match(ge[0]) and pe[0] == ge[0] and _SIMPLE_VAR.match(pe[0]):
+        return _compare(pe[1], ge[1], deadline)
+    if bool(ge) != bool(pe):
+        return False, "equation vs expression"
+
+    # text answers
+    gt, pt = _WORDS.match(g), _WORDS.match(p)
+    if gt and pt and (" " in g or len(g) > 3 or " " in p or len(p) > 3):
+        ok = g.casefold().strip() == p.casefold().strip()
+        return ok, "text match" if ok else "text differs"
+
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _Deadline
+    res = symbolic_equal(p, g, timeout=left)
+    if res is None:
+        raise _Deadline
+    return (True, "symbolic match") if res else (False, "symbolically different")
+
+
+def math_equal(pred: str | None, gold: str | None, timeout: float = 5.0) -> tuple[bool, str]:
+    """(equal, reason) for an extracted answer against a gold answer; never raises."""
+    if pred is None or not str(pred).strip():
+        return False, "no answer extracted"
+    if gold is None or not str(gold).strip():
+        return False, "empty gold answer"
+    try:
+        p, g = normalize(pred), normalize(gold)
+    except Exception as e:  # noqa: BLE001 - model output can be anything
+        return False, f"normalisation failed: {type(e).__name__}"
+    if not p:
+        return False, "empty answer after normalisation"
+    # keep a small margin so normalising, IPC and the caller's bookkeeping stay inside the bound
+    deadline = time.monotonic() + timeout - min(0.1, 0.05 * timeout)
+    try:
+        return _compare(p, g, deadline)
+    except _Deadline:
+        return False, f"timeout after {timeout:g}s"
+    except RecursionError:
+        return False, "answer too deeply nested"

@@ -1,0 +1,138 @@
+"""LaTeX answer normalisation and exact number parsing.
+
+``normalize`` removes what never changes an answer's value: ``\\dfrac``, ``\\left``, spacing
+commands, ``\\$``, degree marks (``^\\circ``, ``°``), a unit after a number (in ``\\text{}`` or
+a known unit word), thousands separators (``7,425,000``, ``14{,}916``, ``11,\\!111``),
+trailing periods. It never deletes letters inside an expression (the Qwen2.5-Math grader's
+unit list turns ``2a`` into ``2``), and keeps ``%`` so the percent convention can be applied.
+
+``parse_number`` reads a plain number exactly as a ``Fraction`` (integers, decimals,
+``a/b``, ``\\frac{a}{b}``, mixed numbers, e-notation, ``\\times 10^{k}``) plus a percent flag;
+this is the fast path that answers most comparisons without sympy.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+UNIT_WORDS = (
+    "units", "unit", "square units", "sq units", "cubic units", "degrees", "degree", "deg",
+    "radians", "cm", "mm", "km", "m", "meters", "meter", "metres", "metre", "inches", "inch", "in",
+    "feet", "foot", "ft", "yards", "yard", "miles", "mile", "mph", "kg", "g", "grams", "gram",
+    "pounds", "pound", "lbs", "lb", "ounces", "oz", "dollars", "dollar", "cents", "cent",
+    "seconds", "second", "sec", "s", "minutes", "minute", "min", "hours", "hour", "hr", "days",
+    "day", "weeks", "week", "years", "year", "liters", "liter", "litres", "l", "ml", "gallons",
+    "cm^2", "m^2", "cm^3", "m^3", "km/h", "m/s", "people", "students", "ways", "times", "percent",
+)
+_UNIT_RE = re.compile(
+    r"^(?P<num>[-+]?[\d.,/\\{}a-z]*\d[\d.}]*%?)\s*(?:\\,|\\;|\\ |~)?\s*(?P<unit>(?:"
+    + "|".join(re.escape(u) for u in sorted(UNIT_WORDS, key=len, reverse=True))
+    + r")(?:\^\{?[23]\}?)?)\.?$", re.I)
+_TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname|rm)\s*\{([^{}]*)\}")
+_SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~")
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
+
+
+def _strip_wrappers(s: str) -> str:
+    s = s.strip()
+    changed = True
+    while changed and s:
+        changed = False
+        for a, b in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+            if len(s) >= len(a) + len(b) and s.startswith(a) and s.endswith(b):
+                s, changed = s[len(a):-len(b)].strip(), True
+        if s.startswith("\\boxed{") and s.endswith("}"):
+            s, changed = s[7:-1].strip(), True
+    return s
+
+
+def normalize(s: str) -> str:
+    """A canonical string for an answer span; equal strings are equal answers."""
+    if s is None:
+        return ""
+    s = _strip_wrappers(str(s))
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
+    s = s.replace("{,}", ",").replace(",\\!", ",")
+    s = re.sub(r"\\left\s*\.|\\right\s*\.", "", s)
+    s = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])", "", s)
+    s = re.sub(r"\\(?:displaystyle|textstyle|boldsymbol|mathbf)(?![a-zA-Z])", "", s)
+    s = _SPACES.sub(" ", s)
+    s = s.replace("\\$", "").replace("$", "").replace("\\%", "%").replace("％", "%")
+    s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])", "", s)
+    s = re.sub(r"\\(?:le|leq|leqslant)(?![a-zA-Z])", "\\\\le ", s)
+    s = re.sub(r"\\(?:ge|geq|geqslant)(?![a-zA-Z])", "\\\\ge ", s)
+    s = s.replace("\\neq", "\\ne ").replace("\\infinity", "\\infty")
+    s = re.sub(r"\s+", " ", s).strip()
+    # a unit wrapped in \text{} after a number: "5\text{ cm}", "12 \mbox{ inches}"
+    m = re.match(r"^(.*?\d[}\d.%]*)\s*\\(?:text|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z .^/23]*\}\.?$", s)
+    if m:
+        s = m.group(1).strip()
+    # the whole answer is text: "\text{Monday}" -> "Monday"
+    s = _TEXT_CMD.sub(lambda m: m.group(1), s) if s.startswith(("\\text", "\\mbox", "\\mathrm")) \
+        and _TEXT_CMD.fullmatch(s) else s
+    m = _UNIT_RE.match(s)
+    if m and parse_number(m.group("num")) is not None:
+        spaced = s[m.end("num"):m.start("unit")] != ""
+        if spaced or len(m.group("unit")) > 1:  # "3m" may be an expression; "3 m" is a length
+            s = m.group("num")
+    s = s.rstrip(".").rstrip()
+    if s.endswith(".") or s.endswith(","):
+        s = s[:-1].rstrip()
+    if _THOUSANDS.match(s.replace(" ", "")) and ", " not in s:
+        s = s.replace(",", "")
+    return s.strip()
+
+
+_INT = r"[-+]?\d+"
+_DEC = r"[-+]?(?:\d+\.\d*|\.\d+|\d+)"
+_RE_DEC = re.compile(rf"^({_DEC})(?:[eE]([-+]?\d+))?$")
+_RE_TIMES10 = re.compile(rf"^({_DEC})\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*\{{?\s*([-+]?\d+)\s*\}}?$")
+_RE_SLASH = re.compile(rf"^({_INT})\s*/\s*(\d+)$")
+_RE_FRAC = re.compile(r"^([-+]?)\s*\\frac\s*(?:\{\s*([-+]?\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))$")
+_RE_MIXED = re.compile(r"^([-+]?)(\d+)\s*\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}$")
+MAX_EXP = 400  # bigger exponents go to the (time-bounded) symbolic path
+
+
+def parse_number(s: str) -> tuple[Fraction, bool] | None:
+    """Exact value of a plain number and whether it carried a percent sign; None otherwise."""
+    if not s:
+        return None
+    t = s.strip().replace(" ", "")
+    pct = t.endswith("%")
+    if pct:
+        t = t[:-1]
+    if not t or len(t) > 500:
+        return None
+    if _THOUSANDS.match(t):
+        t = t.replace(",", "")
+    if t.startswith("{") and t.endswith("}"):
+        t = t[1:-1]
+    m = _RE_DEC.match(t)
+    if m:
+        exp = int(m.group(2) or 0)
+        if abs(exp) > MAX_EXP:
+            return None
+        return Fraction(m.group(1)) * Fraction(10) ** exp, pct
+    m = _RE_TIMES10.match(t)
+    if m:
+        exp = int(m.group(2))
+        if abs(exp) > MAX_EXP:
+            return None
+        return Fraction(m.group(1)) * Fraction(10) ** exp, pct
+    m = _RE_SLASH.match(t)
+    if m and int(m.group(2)) != 0:
+        return Fraction(int(m.group(1)), int(m.group(2))), pct
+    m = _RE_FRAC.match(t)
+    if m:
+        num = int(m.group(2) or m.group(3))
+        den = int(m.group(4) or m.group(5))
+        if den == 0:
+            return None
+        v = Fraction(num, den)
+        return (-v if m.group(1) == "-" else v), pct
+    m = _RE_MIXED.match(t)
+    if m and int(m.group(4)) != 0 and int(m.group(3)) < int(m.group(4)):
+        v = int(m.group(2)) + Fraction(int(m.group(3)), int(m.group(4)))
+        return (-v if m.group(1) == "-" else v), pct
+    return None
