@@ -4,8 +4,9 @@
       train on verified curation samples (balanced groups, listwise Bradley-Terry); writes
       OUT/final (a Hugging Face directory), OUT/rm_eval.json, OUT/metrics.jsonl
   redstar rm score --model DIR --input samples.jsonl [--problems problems.jsonl] --out scored.jsonl
-      add scores.rm to every Sample row (batched, progress bar, atomic output); the
-      reward-threshold curator and rm@k read it
+      add scores.rm to every Sample row (batched, progress bar, atomic output): what the
+      reward-threshold curator and rm@k read. Rows {"id", "responses": [...]} (redstar eval
+      --responses) get "scores": one reward per response, which gives eval its rm@k
   redstar rm rmk --input scored.jsonl --out DIR [--k 1 2 4 8] [--seeds 100]
       rm@k next to maj@k and the pass@k oracle: DIR/rmk.json, rmk.md, rmk.png
 
@@ -30,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     s = sub.add_parser("score", help="score Sample rows with a reward model")
     s.add_argument("--model", required=True, help="reward-model directory (redstar rm train output)")
-    s.add_argument("--input", required=True, help="Sample rows: JSONL / JSON / Parquet / directory")
-    s.add_argument("--problems", help="Problem rows with the questions (else each sample needs a 'question')")
+    s.add_argument("--input", required=True, help="Sample rows, or {id, responses} rows: JSONL / JSON / Parquet / dir")
+    s.add_argument("--problems", help="Problem rows with the questions (else each row needs 'question' or 'prompt')")
     s.add_argument("--out", required=True, help="output file (.jsonl or .parquet)")
     s.add_argument("--key", default="rm", help="name of the score written into scores[...] (default rm)")
     s.add_argument("--batch-size", type=int, default=8)
@@ -68,8 +69,8 @@ def _score(args) -> int:
     counts = score_file(args.model, args.input, args.out, problems=args.problems, key=args.key,
                         batch_size=args.batch_size, max_len=args.max_len, device=args.device,
                         dtype=args.dtype, skip_bad=args.skip_bad)
-    print(f"rm score: scored {counts['scored']} samples (skipped {counts['skipped']}, "
-          f"truncated {counts['truncated']}) -> {args.out}")
+    print(f"rm score: scored {counts['scored']} responses in {counts['rows']} {counts['format']} rows "
+          f"(skipped {counts['skipped']}, truncated {counts['truncated']}) -> {args.out}")
     return 0
 
 

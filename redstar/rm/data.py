@@ -68,17 +68,32 @@ def load_questions(problems_path) -> dict[str, str]:
     return {str(r["id"]): r["question"] for r in read_rows(problems_path, schema=Problem)}
 
 
+def _prompt_text(prompt) -> str | None:
+    """A stored prompt as text: a string as is; chat messages -> the last user turn's text."""
+    if isinstance(prompt, str):
+        return prompt or None
+    if isinstance(prompt, list):
+        for m in reversed(prompt):
+            if isinstance(m, dict) and m.get("role") == "user":
+                c = m.get("content")
+                if isinstance(c, list):  # multimodal parts: keep the text ones
+                    c = "".join(p.get("text", "") for p in c if isinstance(p, dict) and p.get("type") == "text")
+                return c if isinstance(c, str) and c else None
+    return None
+
+
 def question_of(row: dict, questions: dict[str, str] | None) -> str:
-    """The question a sample answers: from the problems mapping, else a ``question`` field on
-    the sample row itself."""
-    pid = str(row["problem_id"])
+    """The question a row answers: from the problems mapping (by ``problem_id``, or ``id`` for
+    eval response rows), else the row's own ``question`` or ``prompt`` (text or chat messages)."""
+    pid = str(row.get("problem_id", row.get("id")))
     if questions and pid in questions:
         return questions[pid]
-    q = row.get("question")
-    if isinstance(q, str) and q:
-        return q
-    where = "the problems file" if questions else "the sample (no problems file given)"
-    raise RowError(f"sample for problem {pid!r}: no question for it in {where}")
+    for field_name in ("question", "prompt"):
+        text = _prompt_text(row.get(field_name))
+        if text:
+            return text
+    where = "the problems file" if questions else "the row (no problems file given)"
+    raise RowError(f"problem {pid!r}: no question for it in {where}")
 
 
 # ----------------------------------------------------------------------------- grouping

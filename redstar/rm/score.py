@@ -5,8 +5,9 @@
     n = score_file("runs/rm/final", "samples.jsonl", "scored.jsonl", problems="problems.jsonl")
 
 ``score_file`` copies each Sample row to the output with ``scores[key] = reward`` added (key
-``rm`` by default): the field curation's reward-threshold curator reads and the field
-``redstar rm rmk`` and ``redstar eval``'s rm@k pick the best candidate by. Pairs are scored
+``rm`` by default): the field curation's reward-threshold curator reads and ``redstar rm rmk``
+ranks by. Response-list rows (``{"id", "responses": [...]}``, what ``redstar eval
+--responses`` reads) get ``scores``: one reward per response, which gives eval its rm@k. Pairs are scored
 longest-first in batches (less padding, and an out-of-memory error shows up on the first
 batch rather than the last), then put back in input order; the output is written atomically.
 """
@@ -70,25 +71,57 @@ class RewardScorer:
 def score_file(model, input_path, out_path, problems=None, key: str = "rm", batch_size: int = 8,
                max_len: int = 4096, device: str | None = None, dtype: str | None = None,
                skip_bad: bool = False, progress: bool = True) -> dict:
-    """Score every Sample row of ``input_path`` and write them, with ``scores[key]``, to
-    ``out_path`` (JSONL, or Parquet by extension). Returns counts for the caller to report."""
+    """Score every row of ``input_path`` and write them to ``out_path`` (JSONL, or Parquet by
+    extension). Two row formats, told apart by their fields:
+
+    - Sample rows (``problem_id``, ``response``): gain ``scores[key] = reward``;
+    - response-list rows (``id``, ``responses: [...]``, as ``redstar eval --responses`` reads
+      them): gain ``scores = [reward per response]``, which gives eval its rm@k.
+
+    Returns counts for the caller to report."""
     from redstar.dataio import ReadStats, read_rows, write_rows
     from redstar.records import RowError, Sample
     from redstar.rm.data import load_questions
 
     questions = load_questions(problems) if problems else None
     stats = ReadStats()
-    rows = list(read_rows(input_path, schema=Sample, skip_bad=skip_bad, stats=stats))
-    qs = []
+    first = next(iter(read_rows(input_path, skip_bad=True)), None)
+    listed = first is not None and isinstance(first.get("responses"), list)
+    # Sample rows are checked as read, so a bad one is reported as file:line
+    rows = list(read_rows(input_path, schema=None if listed else Sample, skip_bad=skip_bad, stats=stats))
+    qs, rs, owner = [], [], []  # one entry per response; owner = index of its row
+    kept = []
     for i, row in enumerate(rows):
         try:
-            qs.append(question_of(row, questions))
+            if listed:
+                if not isinstance(row.get("responses"), list) or not all(isinstance(r, str) for r in row["responses"]):
+                    raise RowError("a response-list row needs 'responses': a list of strings")
+                responses = row["responses"]
+            else:
+                responses = [row["response"]]
+            q = question_of(row, questions)
         except RowError as e:
-            raise RowError(f"{input_path}: row {i + 1}: {e}") from None
+            if not skip_bad:
+                raise RowError(f"{input_path}: row {i + 1}: {e}") from None
+            stats.skip(f"{input_path}: row {i + 1}", str(e))
+            continue
+        kept.append(row)
+        for r in responses:
+            qs.append(q)
+            rs.append(r)
+            owner.append(len(kept) - 1)
     scorer = RewardScorer(model, batch_size=batch_size, max_len=max_len, device=device, dtype=dtype,
                           progress=progress)
-    rewards = scorer.score(qs, [r["response"] for r in rows])
-    for row, r in zip(rows, rewards):
-        row["scores"] = dict(row.get("scores") or {}, **{key: r})
-    write_rows(out_path, rows)
-    return {"scored": len(rows), "skipped": stats.skipped, "truncated": scorer.encoder.truncated}
+    rewards = scorer.score(qs, rs)
+    if listed:
+        per_row: list[list[float]] = [[] for _ in kept]
+        for o, r in zip(owner, rewards):
+            per_row[o].append(r)
+        for row, s in zip(kept, per_row):
+            row["scores"] = s
+    else:
+        for row, r in zip(kept, rewards):
+            row["scores"] = dict(row.get("scores") or {}, **{key: r})
+    write_rows(out_path, kept)
+    return {"rows": len(kept), "scored": len(rewards), "skipped": stats.skipped,
+            "truncated": scorer.encoder.truncated, "format": "responses" if listed else "samples"}

@@ -64,7 +64,7 @@ def test_train_score_rmk_end_to_end(tmp_path, base_model, task_files, capsys):
     table = {r["k"]: r for r in json.loads((tmp_path / "rmk" / "rmk.json").read_text())["table"]}
     assert table[1]["pass"] == pytest.approx(0.5)
     assert table[2]["rm"] > table[2]["maj"] and table[4]["rm"] == pytest.approx(table[4]["pass"], abs=0.1)
-    assert "rm score: scored 128 samples" in capsys.readouterr().out
+    assert "rm score: scored 128 responses in 128 samples rows" in capsys.readouterr().out
 
 
 def test_score_bad_inputs_are_one_line_errors(tmp_path, base_model, task_files, capsys):
@@ -106,3 +106,30 @@ def test_train_config_errors(tmp_path, base_model, task_files, capsys):
                                  if '"correct": true' in line))
     assert main(["rm", "train", str(cfg), f"data.samples=[{all_right}]"]) == 2
     assert "no problem has both a correct and a wrong response" in capsys.readouterr().err
+
+
+def test_score_response_lists_for_eval(tmp_path, base_model, task_files):
+    """Rows {id, prompt, responses} (what `redstar eval --responses` reads) get one score per
+    response, equal to scoring the same (question, response) pairs as Sample rows."""
+    from redstar.rm.model import RewardModel
+
+    problems, samples = task_files
+    rm, tok = RewardModel.from_causal_lm(str(base_model))
+    rm.save_pretrained(tmp_path / "rm", tok)
+    qs = {json.loads(line)["id"]: json.loads(line)["question"] for line in problems.read_text().splitlines()}
+    src = [json.loads(line) for line in samples.read_text().splitlines()][:8]
+    by_id: dict = {}
+    for s in src:
+        by_id.setdefault(s["problem_id"], []).append(s["response"])
+    listed = tmp_path / "responses.jsonl"
+    listed.write_text("".join(json.dumps({"id": pid, "prompt": [{"role": "user", "content": qs[pid]}],
+                                          "responses": rs}) + "\n" for pid, rs in by_id.items()))
+    common = ["--model", str(tmp_path / "rm"), "--device", "cpu", "--batch-size", "3"]
+    assert main(["rm", "score", "--input", str(listed), "--out", str(tmp_path / "l.jsonl"), *common]) == 0
+    assert main(["rm", "score", "--input", str(samples), "--problems", str(problems),
+                 "--out", str(tmp_path / "s.jsonl"), *common]) == 0
+    got = [json.loads(line) for line in (tmp_path / "l.jsonl").read_text().splitlines()]
+    flat = [x for row in got for x in row["scores"]]
+    ref = [json.loads(line)["scores"]["rm"] for line in (tmp_path / "s.jsonl").read_text().splitlines()][:8]
+    assert [len(r["scores"]) for r in got] == [len(rs) for rs in by_id.values()]
+    assert flat == pytest.approx(ref, abs=1e-5)
