@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--key", default="rm", help="which scores[...] to rank by (default rm)")
     r.add_argument("--k", type=int, nargs="+", default=None, help="k values (default 1, 2, 4, ..., n)")
     r.add_argument("--seeds", type=int, default=100, help="random k-subsets per problem (AceMath: 100)")
+    r.add_argument("--equivalence", choices=["math", "exact"], default="math",
+                   help="how maj@k merges answers: math equivalence as in redstar eval (default), or exact strings")
     r.add_argument("--title", default="rm@k")
 
 
@@ -77,9 +79,12 @@ def _score(args) -> int:
 def _rmk(args) -> int:
     from redstar.dataio import read_rows
     from redstar.records import Sample
-    from redstar.rm.rmk import markdown, rmk_report, write_report
+    from redstar.rm.rmk import markdown, math_equivalent, rmk_report, write_report
 
-    report = rmk_report(read_rows(args.input, schema=Sample), key=args.key, ks=args.k, seeds=args.seeds)
+    equivalent = math_equivalent() if args.equivalence == "math" else None
+    report = rmk_report(read_rows(args.input, schema=Sample), key=args.key, ks=args.k, seeds=args.seeds,
+                        equivalent=equivalent)
+    report["equivalence"] = args.equivalence
     write_report(report, args.out, args.title)
     print(markdown(report, args.title))
     print(f"rm rmk: wrote {args.out}/rmk.json, rmk.md, rmk.png")

@@ -6,9 +6,10 @@
 For each k, three numbers side by side (AceMath's table, PAPERS.md):
 - rm@k: draw k of a problem's n candidates, keep the highest-reward one, grade it; averaged over
   ``seeds`` draws, then over problems (``redstar.metrics.rm_at_k``);
-- maj@k: the majority answer (by ``verdict.extracted``) of k candidates, graded; drawn the same
-  way (each seed permutes the candidates and votes over the first k), so both columns see
-  random k-subsets rather than one fixed prefix;
+- maj@k: the majority answer (by ``verdict.extracted``, equal answers merged by the same
+  equivalence ``redstar eval`` uses) of k candidates, graded; drawn the same way (each seed
+  permutes the candidates and votes over the first k), so both columns see random k-subsets
+  rather than one fixed prefix;
 - pass@k: the oracle, whether any of the k is correct (unbiased estimator).
 A reward model is worth having where rm@k beats maj@k; pass@k is the ceiling.
 
@@ -24,6 +25,27 @@ from pathlib import Path
 import numpy as np
 
 from redstar.records import RowError
+
+
+def memo_equivalent(fn):
+    """``fn(a, b)`` memoised on the unordered pair: maj@k over many seeds asks the same few
+    questions again and again, and a symbolic check costs milliseconds."""
+    cache: dict[frozenset, bool] = {}
+
+    def eq(a: str, b: str) -> bool:
+        key = frozenset((a, b))
+        if key not in cache:
+            cache[key] = bool(fn(a, b))
+        return cache[key]
+
+    return eq
+
+
+def math_equivalent():
+    """The answer equivalence ``redstar eval`` votes with (redstar.verify), memoised."""
+    from redstar.verify import answers_equivalent
+
+    return memo_equivalent(answers_equivalent)
 
 
 def candidates_by_problem(rows: Iterable[dict], key: str = "rm") -> dict[str, dict]:

@@ -65,3 +65,16 @@ def test_rmk_rejects_unscored_and_too_large_k(tmp_path, capsys):
     assert main(["rm", "rmk", "--input", str(tmp_path / "bad.jsonl"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "row 5" in err and "'B'" in err and "redstar rm score" in err
+
+
+def test_maj_merges_equivalent_answers():
+    # "1/2" and "0.5" are one answer: with equivalence the pair outvotes "3" at k=3
+    rows = []
+    for i, (a, c) in enumerate((("1/2", True), ("0.5", True), ("3", False))):
+        rows.append({"problem_id": "p", "response": f"r{i}", "verdict": {"correct": c, "extracted": a},
+                     "scores": {"rm": float(i)}})
+    from redstar.rm.rmk import math_equivalent
+
+    assert rmk_report(rows, ks=[3], seeds=20, equivalent=math_equivalent())["table"][0]["maj"] == 1.0
+    # without it each string is its own class: a three-way tie, won by a random one
+    assert rmk_report(rows, ks=[3], seeds=400)["table"][0]["maj"] == pytest.approx(2 / 3, abs=0.08)
