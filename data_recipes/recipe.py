@@ -127,6 +127,7 @@ class FilterConfig:
     max_tail_repeats: int = 4        # the last 50 characters recur this often in the last 2,000
     min_compress_ratio: float = 0.08
     require_answer: bool = True
+    answer_format: str = "boxed"     # boxed | any (any answer the verifier can extract)
     max_response_words: int | None = None   # AceMath: 2,500
     min_response_words: int = 1
     max_prompt_words: int | None = None     # AceMath: 300 for synthetic prompts
