@@ -1,0 +1,315 @@
+"""Text DPO on the shared training engine: preference rows -> packed pairs -> the engine -> an HF model.
+
+The fallback where OpenRLHF cannot run (one node, CPU tests). Reads top to bottom: config,
+seed, data, tokenizer, model, reference log-probabilities, trainer, train, save.
+
+- Each preference row (``prompt`` messages, ``chosen`` / ``rejected`` assistant turns) becomes
+  two chat samples tokenised with assistant-only labels (``redstar.train.tokenize``); a
+  micro-batch packs whole pairs ``[c0, r0, c1, r1, ...]`` with per-sample positions, so
+  neither reply attends to the other, and one forward pass gives every reply's summed
+  log-probability (the head applied per sample, chunked: no [T, V] logits).
+- The reference model's log-probabilities are computed once, before any update (the starting
+  policy, or ``ref_model``), so no second model sits in memory during training.
+- The engine normalises by pairs: the collator sets ``num_targets`` to the pair count.
+
+The loss is a pure function, ``dpo_loss``, shared with the vision-language DPO (geo):
+
+    Δ = (log π(c) - log π_ref(c)) - (log π(r) - log π_ref(r))
+    sigmoid (Rafailov et al. 2023; cDPO with label smoothing ε):
+        L = -(1 - ε) log σ(β Δ) - ε log σ(-β Δ)
+    ipo (Azar et al. 2023):  L = (Δ - 1 / (2β))²
+    implicit rewards: r_c = β (log π(c) - log π_ref(c)),  r_r = β (log π(r) - log π_ref(r))
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from redstar.config import ConfigError
+from redstar.train.engine import TrainConfig
+
+
+@dataclass
+class DPOLossConfig:
+    beta: float = 0.1
+    loss_type: Literal["sigmoid", "ipo"] = "sigmoid"
+    label_smoothing: float = 0.0      # cDPO: probability that a preference label is flipped
+    sft_weight: float = 0.0           # RPO: weight of the chosen reply's mean token NLL
+
+
+@dataclass
+class DPODataConfig:
+    train: list[str] = field(default_factory=list)   # preference rows: JSONL / JSON / Parquet / dirs
+    max_len: int = 8192               # tokens per side (prompt + reply); longer pairs are dropped
+    pack_len: int = 0                 # tokens per micro-batch (0: 2 * max_len, room for any pair)
+    system_prompt: str = ""           # inserted when a prompt has no system turn
+    system_prompt_file: str = ""      # the same, read from a file (redstar/train/prompts/ or a path)
+    max_rows: int = 0                 # 0: all
+    skip_bad: bool = False
+
+
+@dataclass
+class DPOConfig:
+    data: DPODataConfig
+    model: str = "default"            # the SFT model to start from: directory, hub id, "default", "tiny"
+    ref_model: str = ""               # "" : the starting model itself
+    out: str = "runs/dpo"
+    modality: Literal["text", "vision"] = "text"
+    attn_implementation: str = "auto"
+    dpo: DPOLossConfig = field(default_factory=DPOLossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# ----------------------------------------------------------------------------- the loss
+
+def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor,
+             ref_chosen_logps: torch.Tensor, ref_rejected_logps: torch.Tensor, beta: float,
+             label_smoothing: float = 0.0, loss_type: str = "sigmoid"
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-pair DPO losses and implicit rewards. All inputs [P] summed reply log-probs.
+
+    Returns (losses [P], chosen_rewards [P], rejected_rewards [P]); rewards are detached.
+    """
+    chosen_ratio = policy_chosen_logps - ref_chosen_logps            # [P]
+    rejected_ratio = policy_rejected_logps - ref_rejected_logps      # [P]
+    logits = chosen_ratio - rejected_ratio                           # [P] Δ
+    if loss_type == "sigmoid":
+        losses = (-(1 - label_smoothing) * F.logsigmoid(beta * logits)
+                  - label_smoothing * F.logsigmoid(-beta * logits))
+    elif loss_type == "ipo":
+        losses = (logits - 1 / (2 * beta)) ** 2
+    else:
+        raise ValueError(f"unknown DPO loss_type {loss_type!r} (sigmoid | ipo)")
+    return losses, beta * chosen_ratio.detach(), beta * rejected_ratio.detach()
+
+
+def reward_metrics(chosen_rewards: torch.Tensor, rejected_rewards: torch.Tensor) -> dict[str, float]:
+    """Means of the implicit rewards, their margin and how often chosen beats rejected."""
+    return {"reward_chosen": float(chosen_rewards.mean()), "reward_rejected": float(rejected_rewards.mean()),
+            "reward_margin": float((chosen_rewards - rejected_rewards).mean()),
+            "reward_accuracy": float((chosen_rewards > rejected_rewards).float().mean())}
+
+
+# ----------------------------------------------------------------------------- data
+
+def _system_prompt(data: DPODataConfig) -> str | None:
+    if data.system_prompt_file:
+        p = Path(data.system_prompt_file)
+        if not p.is_file():
+            p = Path(__file__).parent / "prompts" / data.system_prompt_file
+        if not p.is_file():
+            raise ConfigError(f"data.system_prompt_file: {data.system_prompt_file} not found")
+        return p.read_text().strip()
+    return data.system_prompt or None
+
+
+def tokenize_pairs(rows: list[dict], tok, max_len: int, system_prompt: str | None = None,
+                   progress: bool = True) -> tuple[list[dict], dict]:
+    """Preference rows -> items ``{"chosen": ex, "rejected": ex}`` (``tokenize_chat`` examples).
+
+    A pair is dropped (and counted) when either side is over ``max_len`` or has no target
+    token: a truncated long-CoT reply would teach the model to stop before its answer.
+    """
+    from tqdm import tqdm
+
+    from redstar.train.tokenize import IGNORE_INDEX, TooLong, tokenize_chat
+
+    items, stats = [], {"rows": 0, "too_long": 0, "no_targets": 0, "pairs": 0, "tokens": 0}
+    for row in tqdm(rows, desc="tokenize pairs", disable=not progress, unit="pair"):
+        stats["rows"] += 1
+        try:
+            pair = {side: tokenize_chat(list(row["prompt"]) + list(row[side]), tok, max_len, "last",
+                                        system_prompt, "drop") for side in ("chosen", "rejected")}
+        except TooLong:
+            stats["too_long"] += 1
+            continue
+        if any(all(y == IGNORE_INDEX for y in ex["labels"][1:]) for ex in pair.values()):
+            stats["no_targets"] += 1
+            continue
+        stats["pairs"] += 1
+        stats["tokens"] += sum(len(ex["input_ids"]) for ex in pair.values())
+        items.append(pair)
+    return items, stats
+
+
+def pair_lengths(items: list[dict]) -> list[int]:
+    return [len(it["chosen"]["input_ids"]) + len(it["rejected"]["input_ids"]) for it in items]
+
+
+def collate_pairs(items: list[dict], pad_token_id: int = 0) -> dict:
+    """Pack whole pairs as samples ``[c0, r0, c1, r1, ...]``; ``num_targets`` = pairs.
+
+    Adds ``ref_logps`` [2P] (same order) when the items carry reference log-probs.
+    """
+    from redstar.train.packing import collate_packed
+
+    batch = collate_packed([ex for it in items for ex in (it["chosen"], it["rejected"])],
+                           pad_token_id=pad_token_id)
+    if all("ref_logps" in it for it in items):
+        batch["ref_logps"] = torch.tensor([lp for it in items for lp in it["ref_logps"]], dtype=torch.float32)
+    batch["num_targets"] = len(items)
+    return batch
+
+
+# ----------------------------------------------------------------------------- log-probs
+
+def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed reply-token log-probs [S], reply token counts [S]) for each sample of a packed
+    batch, from one forward pass; the head runs per sample with the engine's chunked
+    ``linear_cross_entropy`` (sum of -log p over the sample's shifted labels)."""
+    from redstar.train.loss import linear_cross_entropy
+
+    decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.model
+    hidden = decoder(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                     use_cache=False).last_hidden_state                      # [1, T, H]
+    head = model.get_output_embeddings()
+    labels = batch["labels"]                                                 # [1, T] shifted per sample
+    cu = batch["cu_seqlens"].tolist()                                        # [S + 1], no padding sample
+    logps, counts = [], []
+    for s in range(len(cu) - 1):
+        a, b = cu[s], cu[s + 1]
+        nll, k = linear_cross_entropy(hidden[:, a:b], head.weight, labels[:, a:b],
+                                      bias=getattr(head, "bias", None))
+        logps.append(-nll)
+        counts.append(k)
+    return torch.stack(logps), torch.tensor(counts, device=hidden.device)   # [S], [S]
+
+
+@torch.no_grad()
+def fill_reference_logps(model, items: list[dict], budget: int, pad_token_id: int = 0, device: str = "cpu",
+                         autocast: bool = False, progress: bool = True) -> None:
+    """Set ``item["ref_logps"] = [chosen, rejected]`` for every pair with ``model``."""
+    from tqdm import tqdm
+
+    from redstar.train.packing import best_fit_pack
+
+    was_training = model.training
+    model.eval()
+    for pack in tqdm(best_fit_pack(pair_lengths(items), budget), desc="reference log-probs",
+                     disable=not progress, unit="pack"):
+        batch = collate_pairs([items[i] for i in pack], pad_token_id)
+        batch = {k: (v.to(device) if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in batch.items()}
+        with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=autocast):
+            logps, _ = sequence_logps(model, batch)                          # [2P]
+        for j, i in enumerate(pack):
+            items[i]["ref_logps"] = [float(logps[2 * j]), float(logps[2 * j + 1])]
+    model.train(was_training)
+
+
+def make_loss_fn(cfg: DPOLossConfig):
+    """The engine's ``loss_fn(model, batch) -> (loss summed over pairs, pairs, metrics)``."""
+    def loss_fn(model, batch):
+        logps, counts = sequence_logps(model, batch)                         # [2P], [2P]
+        ref = batch["ref_logps"].to(logps)                                   # [2P]
+        losses, r_c, r_r = dpo_loss(logps[0::2], logps[1::2], ref[0::2], ref[1::2], cfg.beta,
+                                    cfg.label_smoothing, cfg.loss_type)     # [P] each
+        if cfg.sft_weight:
+            losses = losses + cfg.sft_weight * (-logps[0::2] / counts[0::2].clamp(min=1))
+        return losses.sum(), int(losses.shape[0]), reward_metrics(r_c, r_r)
+    return loss_fn
+
+
+# ----------------------------------------------------------------------------- recipe
+
+def _load_model(name: str, attn: str, seed: int):
+    if name == "tiny":  # a random Qwen2-style model for smoke runs and tests
+        from redstar.models import tiny_causal_lm
+
+        return tiny_causal_lm(seed=seed)
+    from redstar.models import load_causal_lm
+
+    return load_causal_lm(name, dtype="float32", attn_implementation=attn)
+
+
+def model_card(cfg: DPOConfig, stats: dict, state: dict) -> str:
+    data = "\n".join(f"- `{d}`" for d in cfg.data.train)
+    d = cfg.dpo
+    return f"""---
+base_model: {cfg.model}
+library_name: transformers
+tags: [redstar, dpo, long-cot, math]
+---
+# redstar DPO
+
+Trained from `{cfg.model}` with `redstar dpo` ({d.loss_type} loss, beta {d.beta}, label smoothing
+{d.label_smoothing}, SFT weight {d.sft_weight}); reference: `{cfg.ref_model or cfg.model}` (log-probs
+computed once before training).
+
+## Data
+{data}
+
+Rows: {stats['rows']}; pairs used: {stats['pairs']} (dropped over {cfg.data.max_len} tokens: {stats['too_long']},
+without targets: {stats['no_targets']}); tokens: {stats['tokens']}.
+
+## Training
+lr {cfg.train.lr} ({cfg.train.schedule}), {state['step']} optimizer steps, seed {cfg.train.seed}.
+The full resolved config is `redstar_config.yaml`.
+"""
+
+
+def run(cfg: DPOConfig) -> dict:
+    from redstar.dataio import ReadStats, read_rows
+    from redstar.records import PreferenceRow
+    from redstar.train.attention import choose_attention
+    from redstar.train.distributed import init_distributed
+    from redstar.train.engine import PlanLoader, Trainer
+    from redstar.train.packing import best_fit_pack
+
+    if cfg.modality == "vision":
+        raise ConfigError("modality: vision DPO configs are trained by the vision-language recipe (geo), "
+                          "via 'redstar dpo' which dispatches them")
+    if not cfg.data.train:
+        raise ConfigError("DPO config: data.train lists no preference files")
+    tcfg = cfg.train
+    # seed first: data order and anything random in the model follow from it
+    random.seed(tcfg.seed)
+    torch.manual_seed(tcfg.seed)
+    dist = init_distributed(tcfg.device)
+
+    rows, read_stats = [], ReadStats()
+    for src in cfg.data.train:
+        for row in read_rows(src, schema=PreferenceRow, skip_bad=cfg.data.skip_bad, stats=read_stats):
+            rows.append(row)
+            if cfg.data.max_rows and len(rows) >= cfg.data.max_rows:
+                break
+    if not rows:
+        raise ConfigError(f"no preference rows in {cfg.data.train}")
+
+    attn = choose_attention(cfg.attn_implementation, dist.device)
+    model, tok = _load_model(cfg.model, attn, tcfg.seed)
+    if tok.chat_template is None:
+        raise ConfigError(f"{cfg.model}: the tokenizer has no chat template; preference rows need one")
+    items, stats = tokenize_pairs(rows, tok, cfg.data.max_len, _system_prompt(cfg.data), dist.is_main)
+    stats["bad_rows"] = read_stats.skipped
+    if not items:
+        raise ConfigError(f"{cfg.data.train}: every pair was dropped ({stats}); raise data.max_len?")
+    budget = cfg.data.pack_len or 2 * cfg.data.max_len
+    lengths = pair_lengths(items)
+    if max(lengths) > budget:
+        raise ConfigError(f"data.pack_len {budget} is shorter than the longest pair ({max(lengths)} tokens)")
+    pad = tok.pad_token_id or 0
+
+    # reference log-probs once, before any update
+    ref = model if not cfg.ref_model else _load_model(cfg.ref_model, attn, tcfg.seed)[0]
+    ref.to(dist.device)
+    fill_reference_logps(ref, items, budget, pad, dist.device, tcfg.dtype == "bfloat16", dist.is_main)
+    if ref is not model:
+        del ref
+
+    loader = PlanLoader(items, lambda epoch: best_fit_pack(lengths, budget, seed=tcfg.seed + epoch),
+                        lambda batch_items: collate_pairs(batch_items, pad))
+    trainer = Trainer(model, make_loss_fn(cfg.dpo), loader, tcfg, cfg.out, tokenizer=tok, run_config=cfg,
+                      dist=dist, model_card=lambda state: model_card(cfg, stats, state))
+    if dist.is_main:
+        print(f"{stats['rows']} preference rows -> {len(items)} pairs in {len(best_fit_pack(lengths, budget))} "
+              f"packs of {budget}; {cfg.dpo.loss_type} beta {cfg.dpo.beta}; {trainer.total_steps} steps, "
+              f"attention {attn}")
+    summary = trainer.train()
+    summary["data"] = stats
+    return summary

@@ -1,0 +1,45 @@
+"""redstar dpo: direct preference optimisation of a text model on preference rows.
+
+    redstar dpo CONFIG.yaml [key=value ...]
+
+Rows are preference rows (``prompt`` messages, ``chosen`` / ``rejected`` assistant turns). The
+reference log-probabilities come from the starting model (or ``ref_model``), computed once
+before training; pairs are packed with per-sample positions and the loss is normalised by
+pairs across accumulation and ranks. ``dpo.beta``, ``dpo.loss_type`` (sigmoid | ipo),
+``dpo.label_smoothing`` (cDPO) and ``dpo.sft_weight`` (RPO) set the loss. The result is
+``<out>/final`` (Hugging Face format, resolved config, model card) plus metrics.jsonl with the
+implicit rewards (reward_chosen, reward_rejected, reward_margin, reward_accuracy).
+Configs with ``modality: vision`` go to the vision-language recipe in geo. At cluster scale,
+``redstar rl launch --algo dpo`` runs OpenRLHF's DPO on the same rows.
+
+examples:
+  redstar dpo configs/dpo_tiny_cpu.yaml out=runs/dpo_tiny
+  redstar dpo configs/dpo_redstar.yaml model=runs/sft/final data.train=[runs/math/preference.jsonl]
+  torchrun --nproc_per_node=8 -m redstar.cli dpo configs/dpo_redstar.yaml train.strategy=deepspeed
+"""
+
+from __future__ import annotations
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("config", help="DPO YAML config (schema redstar.train.dpo:DPOConfig)")
+    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. dpo.beta=0.05 train.lr=5e-7")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+
+
+def run(args) -> int:
+    import yaml
+
+    from redstar.config import load_config, to_dict
+    from redstar.train.dpo import DPOConfig
+    from redstar.train.dpo import run as run_dpo
+
+    cfg = load_config(DPOConfig, args.config, args.overrides)
+    if args.print_config:
+        print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        return 0
+    if args.overrides:
+        print("overrides: " + " ".join(args.overrides))
+    s = run_dpo(cfg)
+    print(f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps)")
+    return 0
