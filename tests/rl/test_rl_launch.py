@@ -116,3 +116,17 @@ def test_slurm_script_starts_the_nodes_and_runs_the_checked_command(tmp_path, ca
         assert last[:4] == ["ray", "job", "submit", "--address=http://HEAD:8265"]
         assert last[last.index("--actor.num_nodes") + 1] == "3"
         assert last[last.index("--vllm.num_engines") + 1] == "24"
+
+
+def test_launch_without_the_gpu_stack_says_what_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no deepspeed / ray here
+    data = tmp_path / "dpo.jsonl"
+    data.write_text(json.dumps({"prompt": [{"role": "user", "content": "q"}],
+                                "chosen": [{"role": "assistant", "content": "a"}],
+                                "rejected": [{"role": "assistant", "content": "b"}]}) + "\n")
+    out = tmp_path / "run"
+    code = main(["rl", "launch", "--algo", "dpo", str(ROOT / "launch/openrlhf/redstar_dpo.yaml"),
+                 f"data={data}", f"output_dir={out}"])
+    assert code == 2
+    assert "'deepspeed' is not on PATH" in capsys.readouterr().err
+    assert not out.exists()

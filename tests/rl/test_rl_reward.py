@@ -170,3 +170,21 @@ def test_a_hanging_item_is_cut_off_and_the_pool_recovers(env):
     assert time.monotonic() - t0 < 0.5 + reward.GRACE_S + 1.0
     grader.fn = reward._grade_item
     assert grader.grade("\\boxed{2}", decode_label("2"), timeout=5.0)["correct"]
+
+
+def test_reward_cli_scores_rows_offline(tmp_path, env, capsys):
+    from redstar.cli import main
+
+    batch = [b for b in BATCH if json.loads(b[1])["kind"] != "code"]
+    src = tmp_path / "rollouts.jsonl"
+    src.write_text("".join(json.dumps({"query": "<|im_start|>assistant\n" + r, "label": lab}) + "\n"
+                           for r, lab, *_ in batch))
+    out = tmp_path / "scored.jsonl"
+    assert main(["rl", "reward", "--input", str(src), "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "accuracy 0.5000" in text and "math_hard: accuracy 0.5000" in text and "geoqa: accuracy 0.5000" in text
+    scored = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["score"] for r in scored] == [b[2] for b in batch]
+    src.write_text(json.dumps({"prompt": "p"}) + "\n")
+    assert main(["rl", "reward", "--input", str(src)]) == 2
+    assert "rollouts.jsonl:row 1" in capsys.readouterr().err
