@@ -18,7 +18,7 @@ LETTERS = "ABCDEFGHIJ"
 _LETTER = re.compile(
     r"^(?:\\text\{)?\s*(?:option|choice)?\s*[\(\[]?\s*([A-J])\s*[\)\]]?\s*\}?\s*(?:[.:：)]\s*.*)?$",
     re.I | re.S)
-_OPTION_WORD = re.compile(r"\b(?:option|choice)\s*[\(\[]?([A-J])\b[\)\]]?", re.I)
+_OPTION_WORD = re.compile(r"\b(?i:option|choice)\s*(?:is\s*)?:?\s*[\(\[]?([A-J])\b[\)\]]?")
 _PAREN_LETTER = re.compile(r"\(([A-J])\)")
 
 
@@ -80,7 +80,7 @@ def grade_choice(response: str, gold: str, choices: list[str] | None, fallback: 
     if answer is None:
         words = list(_OPTION_WORD.finditer(tail))
         if words:
-            answer = words[-1].group(0)
+            answer = words[-1].group(1)
         elif fallback:
             parens = list(_PAREN_LETTER.finditer(tail))
             answer = parens[-1].group(1) if parens else None

@@ -1,0 +1,96 @@
+"""Grade model responses against gold answers: math (exact equivalence), multiple choice
+(letters or option text) and code (TACO tests in a sandbox).
+
+Input rows (JSONL, JSON or Parquet): id, gold, response, optional kind (math | choice | code,
+default math), optional choices (option texts; letters A, B, C... in order), optional tests
+({"inputs": [...], "outputs": [...], "fn_name": optional}). Output rows, same order: id,
+correct, extracted, reason. Malformed input rows are reported with their line number and
+left out (exit code 1), or stop the run with --strict (exit code 2).
+
+example:
+  redstar verify --input cases.jsonl --output verdicts.jsonl --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+
+KINDS = ("math", "choice", "code")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", required=True, help="rows to grade (JSONL / JSON / Parquet)")
+    parser.add_argument("--output", required=True, help="verdict rows (JSONL, written atomically)")
+    parser.add_argument("--workers", type=int, default=1, help="grading processes (default 1)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per item (default 5)")
+    parser.add_argument("--strict", action="store_true", help="stop at the first malformed row")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+class VerifyRow:
+    """Schema of an input row, for ``read_rows(schema=...)`` (raises RowError naming the field)."""
+
+    @classmethod
+    def from_row(cls, row: dict) -> dict:
+        from redstar.records import RowError
+
+        if "id" not in row or not isinstance(row["id"], (str, int)):
+            raise RowError("row needs an 'id' (string or integer)")
+        if not isinstance(row.get("response"), str):
+            raise RowError(f"row {row['id']!r}: 'response' must be a string")
+        kind = row.get("kind") or "math"
+        if kind not in KINDS:
+            raise RowError(f"row {row['id']!r}: 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
+        gold = row.get("gold")
+        if kind != "code" and (not isinstance(gold, (str, int, float)) or str(gold).strip() == ""):
+            raise RowError(f"row {row['id']!r}: 'gold' must be a non-empty string or number")
+        choices = row.get("choices")
+        if choices is not None and (not isinstance(choices, list) or not choices):
+            raise RowError(f"row {row['id']!r}: 'choices' must be a non-empty list or null")
+        if kind == "code":
+            tests = row.get("tests")
+            if not isinstance(tests, dict) or not isinstance(tests.get("inputs"), list) \
+                    or not isinstance(tests.get("outputs"), list):
+                raise RowError(f"row {row['id']!r}: code rows need tests {{'inputs': [...], 'outputs': [...]}}")
+            if len(tests["inputs"]) != len(tests["outputs"]):
+                raise RowError(f"row {row['id']!r}: tests have {len(tests['inputs'])} inputs but "
+                               f"{len(tests['outputs'])} outputs")
+        return row
+
+
+def run(args: argparse.Namespace) -> int:
+    from redstar.dataio import ReadStats, read_rows, write_jsonl
+    from redstar.verify import grade_batch
+
+    stats = ReadStats()
+    rows = list(read_rows(args.input, schema=VerifyRow, skip_bad=not args.strict, stats=stats))
+    for where in stats.skipped_where:
+        print(f"redstar verify: skipped malformed row {where}", file=sys.stderr)
+    items = [{"response": r["response"], "gold": "" if r.get("gold") is None else str(r["gold"]),
+              "kind": r.get("kind") or "math", "choices": r.get("choices"), "tests": r.get("tests")}
+             for r in rows]
+    t0 = time.perf_counter()
+    verdicts = grade_batch(items, workers=max(1, args.workers), progress=not args.no_progress,
+                           timeout=args.timeout)
+    elapsed = time.perf_counter() - t0
+    out = [{"id": r["id"], "correct": bool(v.correct), "extracted": v.extracted, "reason": v.reason}
+           for r, v in zip(rows, verdicts)]
+    write_jsonl(args.output, out)
+
+    n_ok = sum(o["correct"] for o in out)
+    by_kind = Counter((it["kind"], v.correct) for it, v in zip(items, verdicts))
+    print(f"graded {len(out)} rows in {elapsed:.1f}s ({len(out) / max(elapsed, 1e-9):.0f}/s, "
+          f"{args.workers} worker(s)): {n_ok} correct, {len(out) - n_ok} incorrect"
+          + (f"; {stats.skipped} malformed row(s) skipped" if stats.skipped else ""))
+    for kind in KINDS:
+        total = by_kind[(kind, True)] + by_kind[(kind, False)]
+        if total:
+            print(f"  {kind:7s} {by_kind[(kind, True)]}/{total} correct")
+    reasons = Counter(o["reason"].split(":")[0] for o in out if not o["correct"])
+    if reasons:
+        print("  top reasons for incorrect: " + ", ".join(f"{r} ({c})" for r, c in reasons.most_common(4)))
+    print(f"wrote {args.output}")
+    return 1 if stats.skipped else 0

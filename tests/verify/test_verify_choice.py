@@ -1,0 +1,42 @@
+"""Multiple-choice answers: letters in every common form, option text matched to its letter."""
+
+import pytest
+
+from redstar.verify import extract_answer, grade
+
+CHOICES = ["30°", "45°", "60°", "90°"]
+
+
+@pytest.mark.parametrize("response", [
+    "So the answer is (C).", "\\boxed{C}", "Answer: C", "Answer:C", "The correct option is C.",
+    "<think>maybe (A)</think>\nAnswer: (C)", "Therefore \\boxed{\\text{(C)}}", "\\boxed{60^\\circ}",
+    "The angle is \\boxed{60°}.", "Answer: C. 60°",
+])
+def test_letter_forms_and_option_text(response):
+    v = grade(response, "C", kind="choice", choices=CHOICES)
+    assert v.correct, v
+    assert v.extracted == "C"
+
+
+@pytest.mark.parametrize("response", [
+    "So the answer is (B).", "\\boxed{45°}", "Answer: D", "\\boxed{E}", "\\boxed{75°}", "no idea",
+    "<think>so (C)</think> Answer: (A)",
+])
+def test_wrong_or_missing(response):
+    assert not grade(response, "C", kind="choice", choices=CHOICES).correct
+
+
+def test_gold_as_option_text_mathvista_style():
+    choices = ["\\frac{1}{2}", "2", "3"]
+    assert grade("\\boxed{0.5}", "\\frac{1}{2}", kind="choice", choices=choices).correct
+    assert grade("The answer is (A)", "\\frac{1}{2}", kind="choice", choices=choices).correct
+    assert not grade("\\boxed{B}", "\\frac{1}{2}", kind="choice", choices=choices).correct
+
+
+def test_gold_not_an_option_is_explained():
+    v = grade("\\boxed{A}", "17", kind="choice", choices=CHOICES)
+    assert not v.correct and "neither a letter" in v.reason
+
+
+def test_extract_answer_choice_kind():
+    assert extract_answer("Thus the answer is (B).", kind="choice") == "B"
