@@ -150,32 +150,50 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
+def _child_schema(hint: Any) -> Any:
+    """The dataclass inside an annotation (``X``, ``X | None``, ``list[X]``), else Any."""
+    for arg in (hint, *typing.get_args(hint)):
+        if dataclasses.is_dataclass(arg):
+            return arg
+        if typing.get_origin(arg) in (list, tuple):
+            inner = typing.get_args(arg)
+            if inner and dataclasses.is_dataclass(inner[0]):
+                return list[inner[0]]
+    return Any
+
+
 def apply_overrides(cls: type, data: dict, overrides: list[str]) -> dict:
-    """Apply ``key=value`` strings to a raw mapping; keys must exist in the schema ``cls``."""
-    data = dict(data)
+    """Apply ``key=value`` strings to a raw mapping; keys must exist in the schema ``cls``.
+
+    A path part that is a number indexes a list (``sampling.teachers.0.n=16``).
+    """
+    import copy
+
+    data = copy.deepcopy(data)
     for text in overrides:
         path, value = parse_override(text)
         node, schema = data, cls
         for i, part in enumerate(path):
-            names = {f.name: f for f in dataclasses.fields(schema)} if dataclasses.is_dataclass(schema) else None
-            if names is not None and part not in names:
-                raise ConfigError(
-                    f"command line: unknown key '{'.'.join(path[:i + 1])}' for {schema.__name__} "
-                    f"(known: {', '.join(sorted(names))})"
-                )
-            if i == len(path) - 1:
-                node[part] = value
-                break
-            hint = typing.get_type_hints(schema)[part] if names is not None else Any
-            for arg in (hint, *typing.get_args(hint)):
-                if dataclasses.is_dataclass(arg):
-                    schema = arg
-                    break
+            where = ".".join(path[:i + 1])
+            if typing.get_origin(schema) is list:        # indexing a list of dataclasses
+                if not part.isdigit() or not isinstance(node, list) or int(part) >= len(node):
+                    size = len(node) if isinstance(node, list) else 0
+                    raise ConfigError(f"command line: '{where}': index out of range (the list has {size} items)")
+                key, schema = int(part), typing.get_args(schema)[0]
             else:
-                schema = Any
-            child = node.get(part)
-            child = dict(child) if isinstance(child, dict) else {}
-            node[part] = child
+                names = {f.name for f in dataclasses.fields(schema)} if dataclasses.is_dataclass(schema) else None
+                if names is not None and part not in names:
+                    raise ConfigError(f"command line: unknown key '{where}' for {schema.__name__} "
+                                      f"(known: {', '.join(sorted(names))})")
+                key = part
+                schema = _child_schema(typing.get_type_hints(schema)[part]) if names is not None else Any
+            if i == len(path) - 1:
+                node[key] = value
+                break
+            child = node[key] if isinstance(node, list) else node.get(key)
+            if isinstance(node, dict) and not isinstance(child, (dict, list)):
+                child = {}
+                node[key] = child
             node = child
     return data
 

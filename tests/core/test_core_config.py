@@ -70,3 +70,24 @@ def test_save_and_reload_roundtrip(tmp_path):
     cfg = load_config(Cfg, None, ["optim.lr=4e-6", "mode=two_stage"])
     save_config(cfg, tmp_path / "resolved.yaml")
     assert load_config(Cfg, tmp_path / "resolved.yaml") == cfg
+
+
+@dataclass
+class Teacher:
+    name: str = "t"
+    n: int = 4
+
+
+@dataclass
+class WithList:
+    teachers: list[Teacher] = field(default_factory=lambda: [Teacher()])
+
+
+def test_override_indexes_lists(tmp_path):
+    p = _write(tmp_path, "teachers:\n  - {name: a, n: 2}\n  - {name: b}\n")
+    cfg = load_config(WithList, p, ["teachers.1.n=16"])
+    assert [(t.name, t.n) for t in cfg.teachers] == [("a", 2), ("b", 16)]
+    with pytest.raises(ConfigError, match="index out of range"):
+        load_config(WithList, p, ["teachers.5.n=1"])
+    with pytest.raises(ConfigError, match="unknown key 'teachers.0.m'"):
+        load_config(WithList, p, ["teachers.0.m=1"])
