@@ -71,34 +71,13 @@ class ItemError(ValueError):
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``) in ``text``, braces balanced;
-    the gold answer of a MATH solution."""
-    best = None
-    for macro in ("\\boxed", "\\fbox"):
-        i = text.rfind(macro)
-        if i != -1 and (best is None or i > best[0]):
-            best = (i, macro)
-    if best is None:
-        return None
-    i = best[0] + len(best[1])
-    while i < len(text) and text[i] == " ":
-        i += 1
-    if i >= len(text):
-        return None
-    if text[i] != "{":  # "\boxed 5" form
-        j = i
-        while j < len(text) and text[j] not in "$ \n":
-            j += 1
-        return text[i:j] or None
-    depth, start = 0, i + 1
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start:j]
-    return None
+    """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``) in ``text``, braces balanced,
+    or None (none, or never closed): the gold answer of a MATH solution. The scan itself is the
+    verifier's, so gold and responses are read by the same rule."""
+    from redstar.verify.extract import last_boxed as _last_boxed
+
+    got = _last_boxed(text)
+    return got if isinstance(got, str) else None
 
 
 def check_letter(letter: Any, choices: list[str]) -> str:

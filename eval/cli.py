@@ -1,0 +1,191 @@
+"""Score a model, or stored responses, on a math benchmark.
+
+examples:
+  redstar eval --benchmark math-hard --data lighteval/MATH-Hard --model runs/sft/final --out runs/eval/mh
+  redstar eval --benchmark aime24 --data aime24.jsonl --model Qwen/QwQ-32B-Preview --backend vllm \\
+      --tensor-parallel-size 4 --samples 16 --temperature 0.7 --max-new-tokens 32768 --out runs/eval/aime
+  redstar eval --benchmark mathvista-geo --subset skill --data testmini.json --model runs/geo/final --out runs/mv
+  redstar eval --benchmark gsm8k --data gsm8k_test.jsonl --responses responses.jsonl --out runs/rescore
+  redstar eval --compare runs/eval/mh runs/eval/aime --out runs/leaderboard
+
+--responses rows: {"id": ..., "responses": [str, ...], "scores": [float, ...] (optional, gives rm@k)}.
+Item ids: the benchmark's own id (AIME id/ID, MathVista pid, GeoQA question_id, Geometry3K id,
+MATH500 unique_id), the relative path for the MATH test/<type>/<n>.json tree, else the 0-based row.
+Outputs in --out: metrics.json, results.jsonl (every item: prompt, responses, extracted answers,
+verdicts), responses.jsonl (re-scorable), report.md, accuracy_by_category.png, accuracy_by_length.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+BENCHMARKS = ("math-hard", "math500", "aime24", "aime25", "geoqa", "mathvista-geo", "geometry3k", "gsm8k")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--benchmark", choices=BENCHMARKS, help="which benchmark --data holds")
+    p.add_argument("--data", help="local file / directory, or a hub dataset id")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--model", help="model directory, hub id, 'default' (SmolLM2-135M-Instruct), "
+                                     "or the served model name with --backend openai")
+    src.add_argument("--responses", help="score stored responses instead of generating (rows: id, responses)")
+    p.add_argument("--out", help="output directory")
+    p.add_argument("--compare", nargs="+", metavar="DIR", help="print a leaderboard table across eval output dirs")
+    g = p.add_argument_group("generation")
+    g.add_argument("--backend", choices=("vllm", "hf", "openai"), default=None,
+                   help="default: vllm when installed with a GPU, else hf")
+    g.add_argument("--samples", type=int, default=1, help="responses per item (n); >1 reports pass@k and maj@k")
+    g.add_argument("--temperature", type=float, default=None, help="default 0 (greedy) for 1 sample, else 0.6")
+    g.add_argument("--top-p", type=float, default=None, help="default 1.0 greedy, 0.95 when sampling")
+    g.add_argument("--max-new-tokens", type=int, default=32768)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--system", default=None, help="system prompt: 'redstar', a file, literal text (default: none)")
+    g.add_argument("--prompt", default=None, help="prompt template file (fields {question}, {choices})")
+    g.add_argument("--batch-size", type=int, default=8, help="hf backend: prompts per batch")
+    g.add_argument("--dtype", default=None, help="model dtype (hf: float32 on CPU, bfloat16 on GPU; vllm: auto)")
+    g.add_argument("--tensor-parallel-size", type=int, default=1)
+    g.add_argument("--data-parallel-size", type=int, default=1)
+    g.add_argument("--max-model-len", type=int, default=None, help="vllm context length")
+    g.add_argument("--base-url", default="http://localhost:8000/v1", help="openai backend endpoint")
+    g.add_argument("--concurrency", type=int, default=16, help="openai backend: requests in flight")
+    d = p.add_argument_group("data")
+    d.add_argument("--subset", choices=("task", "skill"), default=None,
+                   help="mathvista-geo: task = 'geometry problem solving' (208, default), skill = 'geometry reasoning' (239)")
+    d.add_argument("--split", default=None, help="split for hub ids / directories (default per benchmark)")
+    d.add_argument("--image-root", default=None, help="folder image paths are relative to")
+    d.add_argument("--allow-pickle", action="store_true", help="geoqa: read the original pickle release (runs code)")
+    d.add_argument("--limit", type=int, default=None, help="first N items only (smoke tests)")
+    s = p.add_argument_group("scoring")
+    s.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="grading processes")
+    s.add_argument("--rm-seeds", type=int, default=100, help="rm@k: random draws of k per item (AceMath: 100)")
+
+
+def _default_backend() -> str:
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        import torch
+
+        if torch.cuda.is_available():
+            return "vllm"
+    return "hf"
+
+
+def _make_backend(args, kind: str):
+    from redstar.generation import make_backend
+
+    if kind == "hf":
+        import torch
+
+        dtype = args.dtype or ("bfloat16" if torch.cuda.is_available() else "float32")
+        return make_backend("hf", model=args.model, batch_size=args.batch_size, dtype=dtype)
+    if kind == "vllm":
+        return make_backend("vllm", model=args.model, tensor_parallel_size=args.tensor_parallel_size,
+                            data_parallel_size=args.data_parallel_size, max_model_len=args.max_model_len,
+                            dtype=args.dtype or "auto", seed=args.seed)
+    return make_backend("openai", base_url=args.base_url, model=args.model, workers=args.concurrency)
+
+
+def _compare(args) -> int:
+    from eval.report import leaderboard
+    from redstar.dataio import atomic_write_text
+
+    table = leaderboard(args.compare)
+    print(table, end="")
+    if args.out:
+        atomic_write_text(Path(args.out) / "leaderboard.md", table)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from redstar.config import ConfigError
+
+    if args.compare:
+        return _compare(args)
+    for flag in ("benchmark", "data", "out"):
+        if not getattr(args, flag):
+            raise ConfigError(f"--{flag} is required (or use --compare DIR...)")
+    if not (args.model or args.responses):
+        raise ConfigError("give --model (generate) or --responses FILE (score stored responses)")
+    if args.samples < 1:
+        raise ConfigError(f"--samples must be >= 1, got {args.samples}")
+
+    from eval.benchmarks import get_benchmark, load_benchmark
+    from eval.prompting import build_requests, system_prompt
+    from eval.report import pct, write_report
+    from eval.scoring import compute_metrics, grade_responses, length_accuracy, match_responses, result_rows
+    from redstar.dataio import write_json, write_jsonl
+    from redstar.generation import GenerationConfig
+    from redstar.generation.replay import read_responses
+
+    out = Path(args.out)
+    bench = get_benchmark(args.benchmark)
+    t0 = time.time()
+    # data: every row accounted for (kept, left out on purpose, or skipped with its reason)
+    res = load_benchmark(args.benchmark, args.data, split=args.split, subset=args.subset,
+                         image_root=args.image_root, allow_pickle=args.allow_pickle, limit=args.limit)
+    print(f"{args.benchmark}: {res.summary()}", file=sys.stderr)
+    if not res.items:
+        raise ConfigError(f"{args.data}: no usable {args.benchmark} items ({res.summary()})")
+    items = res.items
+    requests = build_requests(items, bench.prompt, system=args.system, prompt_file=args.prompt)
+    prompts = {r.id: r.messages for r in requests}
+
+    scores = None
+    gen_info = None
+    backend_name = None
+    if args.responses:
+        stored = read_responses(args.responses)
+        unmatched = match_responses(items, {k: v["responses"] for k, v in stored.items()}, args.responses)
+        if unmatched:
+            print(f"note: {len(unmatched)} response rows match no item (first: {unmatched[0]}); ignored",
+                  file=sys.stderr)
+        responses = {it.id: stored[it.id]["responses"] for it in items}
+        scores = {it.id: stored[it.id]["scores"] for it in items}
+        if args.samples > 1:
+            short = [i for i, r in responses.items() if len(r) < args.samples]
+            if short:
+                raise ConfigError(f"--samples {args.samples}: item {short[0]} has {len(responses[short[0]])} responses")
+            responses = {i: r[:args.samples] for i, r in responses.items()}
+            scores = {i: (s[:args.samples] if s else None) for i, s in scores.items()}
+    else:
+        temperature = args.temperature if args.temperature is not None else (0.0 if args.samples == 1 else 0.6)
+        top_p = args.top_p if args.top_p is not None else (1.0 if temperature == 0 else 0.95)
+        try:
+            cfg = GenerationConfig(n=args.samples, temperature=temperature, top_p=top_p,
+                                   max_new_tokens=args.max_new_tokens, seed=args.seed)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        backend_name = args.backend or _default_backend()
+        backend = _make_backend(args, backend_name)
+        try:
+            outs = backend.generate(requests, cfg)
+        except ValueError as e:  # e.g. images sent to a text-only model
+            raise ConfigError(f"{args.model}: {e}") from None
+        finally:
+            backend.close()
+        responses = {r.id: o for r, o in zip(requests, outs)}
+        # saved at once: a crash while scoring never costs the generation
+        write_jsonl(out / "responses.jsonl", ({"id": i, "responses": rs} for i, rs in responses.items()))
+        gen_info = {"temperature": temperature, "top_p": top_p, "max_new_tokens": args.max_new_tokens,
+                    "seed": args.seed, "n": args.samples}
+
+    verdicts = grade_responses(items, responses, workers=args.workers, progress=True)
+    metrics = {"benchmark": args.benchmark, "subset": res.subset if args.benchmark == "mathvista-geo" else None,
+               "data": args.data, "model": args.model, "responses": args.responses, "backend": backend_name,
+               "n_read": res.read, "n_filtered": res.filtered, "n_skipped": len(res.skipped),
+               "category_name": bench.category, "system_prompt": system_prompt(args.system),
+               "generation": gen_info}
+    metrics.update(compute_metrics(items, responses, verdicts, scores, rm_seeds=args.rm_seeds, seed=args.seed))
+    metrics["seconds"] = round(time.time() - t0, 2)
+    write_jsonl(out / "results.jsonl", result_rows(items, prompts, responses, verdicts, scores))
+    write_json(out / "metrics.json", metrics)
+    write_report(out, metrics, length_accuracy(items, responses, verdicts), res.skipped)
+    extra = "".join(f", {k} {pct(metrics[k])}" for k in metrics if k.startswith(("maj@", "pass@")) and k != "pass@1")
+    print(f"{args.benchmark}: accuracy {pct(metrics['accuracy'])}% over {metrics['n_items']} items "
+          f"x {metrics['n_samples']} samples{extra} -> {out / 'report.md'}")
+    return 0

@@ -1,0 +1,141 @@
+"""report.md, plots, and the leaderboard table across runs.
+
+    write_report(out_dir, metrics, length_bins, skipped)   # report.md + category / length plots
+    leaderboard([run_dir, ...])                             # markdown: one row per model
+
+Numbers are printed as percentages with one decimal, the way leaderboards quote them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from redstar.dataio import atomic_open, atomic_write_text
+from redstar.records import RowError
+
+
+def pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _plot_categories(path: Path, by_cat: dict, title: str) -> bool:
+    if not by_cat:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(by_cat)
+    fig, ax = plt.subplots(figsize=(max(5, 0.6 * len(names) + 2), 3.5))
+    ax.bar(range(len(names)), [100 * by_cat[n]["accuracy"] for n in names], color="#4c72b0")
+    ax.set_xticks(range(len(names)), [f"{n}\n(n={by_cat[n]['n']})" for n in names], rotation=30, ha="right",
+                  fontsize=8)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _plot_lengths(path: Path, bins: list[dict], title: str) -> bool:
+    if not bins:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    mids = [(b["min_words"] + b["max_words"]) / 2 for b in bins]
+    ax.plot(mids, [100 * b["accuracy"] for b in bins], marker="o")
+    ax.set_xlabel("response length (words, equal-count bins)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_report(out: Path, metrics: dict, length_bins: list[dict], skipped: list[str]) -> None:
+    bench = metrics["benchmark"]
+    has_cat = _plot_categories(out / "accuracy_by_category.png", metrics.get("by_category") or {},
+                               f"{bench}: accuracy by {metrics.get('category_name', 'category')}")
+    has_len = _plot_lengths(out / "accuracy_by_length.png", length_bins, f"{bench}: accuracy vs response length")
+    lines = [f"# {bench}" + (f" ({metrics['subset']})" if metrics.get("subset") else ""), "",
+             f"- model: `{metrics.get('model') or '-'}` (backend {metrics.get('backend') or 'stored responses'})",
+             f"- data: `{metrics.get('data')}`",
+             f"- items scored: {metrics['n_items']} (read {metrics.get('n_read', '-')}, "
+             f"left out {metrics.get('n_filtered', 0)}, skipped {metrics.get('n_skipped', 0)})",
+             f"- samples per item: {metrics['n_samples']}"]
+    gen = metrics.get("generation")
+    if gen:
+        lines.append(f"- generation: temperature {gen['temperature']}, top_p {gen['top_p']}, "
+                     f"max_new_tokens {gen['max_new_tokens']}, seed {gen['seed']}")
+    if metrics.get("system_prompt"):
+        lines.append(f"- system prompt: {metrics['system_prompt']!r}")
+    lines += ["", "| metric | value (%) |", "|---|---|", f"| accuracy (mean pass@1) | {pct(metrics['accuracy'])} |"]
+    for key in sorted((k for k in metrics if k.split("@")[0] in ("pass", "maj", "rm") and "@" in k),
+                      key=lambda k: (k.split("@")[0], int(k.split("@")[1]))):
+        lines.append(f"| {key} | {pct(metrics[key])} |")
+    lines += [f"| no extracted answer | {pct(metrics.get('no_answer_rate'))} |",
+              f"| mean response length (words) | {metrics.get('mean_response_words', 0):.0f} |"]
+    if metrics.get("by_category"):
+        lines += ["", f"## By {metrics.get('category_name', 'category')}", "", "| category | n | accuracy (%) |",
+                  "|---|---|---|"]
+        lines += [f"| {c} | {v['n']} | {pct(v['accuracy'])} |" for c, v in metrics["by_category"].items()]
+    if has_cat:
+        lines += ["", "![accuracy by category](accuracy_by_category.png)"]
+    if has_len:
+        lines += ["", "## Accuracy vs response length", "", "| words | n | accuracy (%) |", "|---|---|---|"]
+        lines += [f"| {b['min_words']}-{b['max_words']} | {b['n']} | {pct(b['accuracy'])} |" for b in length_bins]
+        lines += ["", "![accuracy vs length](accuracy_by_length.png)"]
+    if skipped:
+        lines += ["", f"## Skipped rows ({len(skipped)})", ""] + [f"- {s}" for s in skipped[:50]]
+        if len(skipped) > 50:
+            lines.append(f"- ... and {len(skipped) - 50} more")
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
+
+
+def leaderboard(run_dirs: list[str]) -> str:
+    """A markdown table across runs: one row per model, one column per benchmark (accuracy,
+    with maj@k / pass@k of the largest k in brackets when sampled)."""
+    runs = []
+    for d in run_dirs:
+        p = Path(d) / "metrics.json"
+        if not p.is_file():
+            raise FileNotFoundError(f"{p}: not an eval output directory (no metrics.json)")
+        try:
+            m = json.loads(p.read_text())
+        except ValueError as e:
+            raise RowError(f"malformed metrics.json ({e})", str(p)) from None
+        for key in ("benchmark", "accuracy", "n_items"):
+            if key not in m:
+                raise RowError(f"metrics.json has no '{key}'", str(p))
+        runs.append(m)
+    cols = []
+    for m in runs:
+        col = m["benchmark"] + (f" ({m['subset'].split(':')[0]})" if m.get("subset") and m["benchmark"] == "mathvista-geo" else "")
+        m["_col"] = col
+        if col not in cols:
+            cols.append(col)
+    models: dict[str, dict] = {}
+    for m in runs:
+        name = m.get("model") or m.get("responses") or "?"
+        cell = f"{pct(m['accuracy'])}"
+        ks = [k for k in m if k.startswith("maj@")]
+        if ks:
+            top = max(ks, key=lambda k: int(k.split("@")[1]))
+            cell += f" ({top} {pct(m[top])})"
+        models.setdefault(name, {})[m["_col"]] = cell
+    lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for name, cells in models.items():
+        lines.append(f"| {name} | " + " | ".join(cells.get(c, "-") for c in cols) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,133 @@
+"""Grade responses and compute the numbers a report publishes.
+
+    verdicts = grade_responses(items, responses, workers=4)        # {id: [Verdict, ...]}
+    metrics = compute_metrics(items, responses, verdicts, scores)  # accuracy, pass@k, maj@k, rm@k, ...
+
+Grading goes through ``redstar.verify`` (the same verifier curation and RL rewards use);
+identical (response, gold) pairs are graded once, which makes greedy runs with n copies and
+re-scoring cheap. Every formula lives in ``redstar.metrics``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from eval.items import EvalItem
+from redstar import metrics as M
+from redstar.records import RowError
+
+
+def _verify():
+    try:
+        from redstar import verify
+    except ImportError as e:  # the verifier is part of the core; say so plainly if it is missing
+        raise ImportError("scoring needs redstar.verify (grade, grade_batch, answers_equivalent)") from e
+    return verify
+
+
+def grade_responses(items: list[EvalItem], responses: dict[str, list[str]], workers: int = 1,
+                    progress: bool = True) -> dict[str, list]:
+    """``{item id: [Verdict per response]}``; each distinct (response, item) pair graded once."""
+    verify = _verify()
+    tasks: list[dict] = []
+    index: dict[tuple, int] = {}
+    slots: dict[str, list[int]] = {}
+    for it in items:
+        ids = []
+        for r in responses[it.id]:
+            key = (r, it.answer, it.kind, tuple(it.choices or ()))
+            if key not in index:
+                index[key] = len(tasks)
+                tasks.append({"response": r, "gold": it.answer, "kind": it.kind, "choices": it.choices})
+            ids.append(index[key])
+        slots[it.id] = ids
+    verdicts = verify.grade_batch(tasks, workers=workers, progress=progress)
+    return {iid: [verdicts[j] for j in js] for iid, js in slots.items()}
+
+
+def match_responses(items: list[EvalItem], responses: dict[str, list[str]], source: str) -> list[str]:
+    """Check every item has responses; returns the response ids that match no item (ignored)."""
+    missing = [it.id for it in items if it.id not in responses]
+    if missing:
+        raise RowError(f"no responses for {len(missing)} of {len(items)} items "
+                       f"(first ids: {', '.join(missing[:5])}); ids must match the benchmark's item ids", source)
+    known = {it.id for it in items}
+    return [k for k in responses if k not in known]
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def compute_metrics(items: list[EvalItem], responses: dict[str, list[str]], verdicts: dict[str, list],
+                    scores: dict[str, list[float] | None] | None = None, rm_seeds: int = 100,
+                    seed: int = 0) -> dict:
+    """The metrics block of metrics.json (fractions in [0, 1])."""
+    verify = _verify()
+    correct = [[bool(v.correct) for v in verdicts[it.id]] for it in items]
+    answers = [[v.extracted for v in verdicts[it.id]] for it in items]
+    n_per = [len(c) for c in correct]
+    n = min(n_per) if n_per else 0
+    out: dict = {"n_items": len(items), "n_samples": n, "accuracy": M.mean_pass1(correct)}
+    if n_per and max(n_per) != n:
+        out["n_samples_max"] = max(n_per)
+    if n > 1:
+        for k in M.report_ks(n):
+            out[f"pass@{k}"] = M.mean_pass_at_k(correct, k)
+        for k in M.report_ks(n)[1:]:
+            out[f"maj@{k}"] = M.maj_at_k(answers, correct, k, verify.answers_equivalent)
+    if scores and items and all(scores.get(it.id) is not None for it in items) and n > 1:
+        s = [scores[it.id] for it in items]
+        for k in M.report_ks(n)[1:]:
+            out[f"rm@{k}"] = M.rm_at_k(s, correct, k, seeds=rm_seeds, seed=seed)
+        out["rm_seeds"] = rm_seeds
+    all_answers = [a for row in answers for a in row]
+    out["no_answer_rate"] = sum(a is None for a in all_answers) / len(all_answers) if all_answers else 0.0
+    lengths = [_words(r) for it in items for r in responses[it.id]]
+    out["mean_response_words"] = sum(lengths) / len(lengths) if lengths else 0.0
+    out["by_category"] = by_category(items, correct)
+    return out
+
+
+def by_category(items: list[EvalItem], correct: list[list[bool]]) -> dict[str, dict]:
+    """Mean pass@1 per category label (an item with several labels, e.g. MathVista skills,
+    counts in each)."""
+    groups: dict[str, list[list[bool]]] = defaultdict(list)
+    for it, c in zip(items, correct):
+        for cat in it.category:
+            groups[cat].append(c)
+    return {cat: {"n": len(cs), "accuracy": M.mean_pass1(cs)} for cat, cs in sorted(groups.items())}
+
+
+def length_accuracy(items: list[EvalItem], responses: dict[str, list[str]], verdicts: dict[str, list],
+                    bins: int = 8) -> list[dict]:
+    """Accuracy of responses grouped into equal-count bins by length in words (a plot of how
+    accuracy falls, or not, as responses get longer)."""
+    pairs = sorted((_words(r), bool(v.correct)) for it in items
+                   for r, v in zip(responses[it.id], verdicts[it.id]))
+    if not pairs:
+        return []
+    bins = max(1, min(bins, len(pairs)))
+    out = []
+    for b in range(bins):
+        chunk = pairs[b * len(pairs) // bins:(b + 1) * len(pairs) // bins]
+        if chunk:
+            out.append({"min_words": chunk[0][0], "max_words": chunk[-1][0], "n": len(chunk),
+                        "accuracy": sum(c for _, c in chunk) / len(chunk)})
+    return out
+
+
+def result_rows(items: list[EvalItem], prompts: dict[str, list[dict]] | None, responses: dict[str, list[str]],
+                verdicts: dict[str, list], scores: dict[str, list[float] | None] | None = None) -> list[dict]:
+    """One results.jsonl row per item: what was asked, answered, extracted and decided."""
+    rows = []
+    for it in items:
+        vs = verdicts[it.id]
+        row = {"id": it.id, "prompt": (prompts or {}).get(it.id), "images": it.image_refs(), "gold": it.answer,
+               "kind": it.kind, "choices": it.choices, "category": it.category, "responses": responses[it.id],
+               "extracted": [v.extracted for v in vs], "correct": [bool(v.correct) for v in vs],
+               "reasons": [v.reason for v in vs]}
+        if scores and scores.get(it.id) is not None:
+            row["scores"] = scores[it.id]
+        rows.append(row)
+    return rows
