@@ -31,6 +31,8 @@ _UNIT_RE = re.compile(
     + r")(?:\^\{?[23]\}?)?)\.?$", re.I)
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname|rm)\s*\{([^{}]*)\}")
 _SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~")
+_NOT_NOUNS = {"or", "and", "more", "less", "than", "fewer", "at", "least", "most", "to", "minus", "plus",
+              "over", "under", "times", "per", "divided", "squared", "cubed", "if", "when", "for", "with"}
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
 
 
@@ -44,6 +46,21 @@ def _strip_wrappers(s: str) -> str:
                 s, changed = s[len(a):-len(b)].strip(), True
         if s.startswith("\\boxed{") and s.endswith("}"):
             s, changed = s[7:-1].strip(), True
+    return s
+
+
+def _strip_parens(s: str) -> str:
+    """``((x+1))`` -> ``x+1``: redundant outer parentheses (never a tuple or an interval)."""
+    while len(s) >= 2 and s[0] == "(" and s[-1] == ")":
+        depth = 0
+        for i, c in enumerate(s):
+            depth += c in "([{"
+            depth -= c in ")]}"
+            if depth == 0 and i < len(s) - 1:
+                return s  # "(a)+(b)": the first bracket closes early
+            if depth == 1 and c in ",;" :
+                return s  # a tuple or an interval
+        s = s[1:-1].strip()
     return s
 
 
@@ -63,6 +80,7 @@ def normalize(s: str) -> str:
     s = re.sub(r"\\(?:le|leq|leqslant)(?![a-zA-Z])", "\\\\le ", s)
     s = re.sub(r"\\(?:ge|geq|geqslant)(?![a-zA-Z])", "\\\\ge ", s)
     s = s.replace("\\neq", "\\ne ").replace("\\infinity", "\\infty")
+    s = re.sub(r"\\varnothing|\\emptyset|∅|^\\\{\s*\\\}$", r"\\emptyset", s)
     s = re.sub(r"\s+", " ", s).strip()
     # a unit wrapped in \text{} after a number: "5\text{ cm}", "12 \mbox{ inches}"
     m = re.match(r"^(.*?\d[}\d.%]*)\s*\\(?:text|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z .^/23]*\}\.?$", s)
@@ -71,6 +89,12 @@ def normalize(s: str) -> str:
     # the whole answer is text: "\text{Monday}" -> "Monday"
     s = _TEXT_CMD.sub(lambda m: m.group(1), s) if s.startswith(("\\text", "\\mbox", "\\mathrm")) \
         and _TEXT_CMD.fullmatch(s) else s
+    s = re.sub(r"(\d)\s*percent$", r"\1%", s)
+    # a number followed by a noun or two: "10 apples", "3 red marbles" (not "3 or more")
+    m = re.match(r"^([-+]?[\d.,]+%?)\s+([a-zA-Z]+)(?:\s+([a-zA-Z]+))?$", s)
+    if m and parse_number(m.group(1)) is not None and not ({m.group(2), m.group(3)} & _NOT_NOUNS):
+        s = m.group(1)
+    s = _strip_parens(s)
     m = _UNIT_RE.match(s)
     if m and parse_number(m.group("num")) is not None:
         spaced = s[m.end("num"):m.start("unit")] != ""
