@@ -22,7 +22,7 @@ from redstar.dataio import ReadStats, read_rows
 from redstar.records import PreferenceRow, RowError, SFTRow
 from redstar.train.tokenize import TooLong
 
-from geo.collate import encode_chat
+from geo.collate import _TOKEN_KEYS, encode_chat
 from geo.images import ImageError, load_row_images
 
 
@@ -97,8 +97,10 @@ class VLItems:
         tensors: dict[str, Any] = {}
         if it["images"]:
             imgs = load_row_images(it["images"], it["base"], it["where"], **_bounds(self.data))
-            out = self.processor.image_processor(images=imgs, return_tensors="pt")
-            tensors = {k: v for k, v in out.items() if hasattr(v, "shape")}
+            # through the processor itself (with only the image placeholders as text) so its
+            # own image settings apply: InternVL tiles here, its bare image processor does not
+            out = self.processor(text=[self.processor.image_token * len(imgs)], images=imgs, return_tensors="pt")
+            tensors = {k: v for k, v in out.items() if hasattr(v, "shape") and k not in _TOKEN_KEYS}
         return [{**p, **tensors, **({"ref_logp": it["ref_logp"][j]} if "ref_logp" in it else {})}
                 for j, p in enumerate(it["parts"])]
 

@@ -6,7 +6,7 @@ step, checkpoints and the final export are the text engine's (``redstar.train``)
 vision-specific is the model class (``AutoModelForImageTextToText``), the processor, the
 collation with multimodal rotary positions (collate.py) and the part-wise freezing (freeze.py).
 
-``model: tiny:qwen2_vl`` / ``tiny:qwen2_5_vl`` builds a random test-sized model offline (CPU
+``model: tiny:qwen2_vl`` / ``tiny:qwen2_5_vl`` / ``tiny:internvl`` builds a random test-sized model offline (CPU
 tests, the demo); any Hugging Face directory or hub id of the Qwen2-VL, Qwen2.5-VL or
 transformers-native InternVL families loads through the Auto classes, without
 ``trust_remote_code`` unless the config sets it.
@@ -44,11 +44,15 @@ class VLSFTConfig:
 
 
 def load_vl_model(name: str, attn: str = "sdpa", trust_remote_code: bool = False, seed: int = 0):
-    """(model fp32, processor). ``tiny:KIND`` gives redstar.models.tiny_vl_model(KIND)."""
+    """(model fp32, processor). ``tiny:KIND`` gives redstar.models.tiny_vl_model(KIND), or
+    geo.tiny.tiny_internvl_model for ``tiny:internvl``."""
     if name.startswith("tiny:"):
         from redstar.models import tiny_vl_model
 
-        model, proc = tiny_vl_model(name.split(":", 1)[1], seed=seed)
+        from geo.tiny import tiny_internvl_model
+
+        kind = name.split(":", 1)[1]
+        model, proc = tiny_internvl_model(seed=seed) if kind == "internvl" else tiny_vl_model(kind, seed=seed)
         from redstar.train.attention import set_attention
 
         set_attention(model, attn)

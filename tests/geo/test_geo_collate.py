@@ -4,7 +4,10 @@ import pytest
 import torch
 
 from geo.collate import VLCollator, encode_chat, model_inputs, vl_messages
-from geo.generator import generate
+from geo.dataset import VLDataConfig, encode_rows
+from geo.generator import generate, write_problems
+from geo.sft import load_vl_model, sft_rows_from_problems
+from redstar.dataio import read_jsonl, write_jsonl
 from redstar.models import tiny_vl_model
 from redstar.records import RowError
 
@@ -48,9 +51,9 @@ def test_labels_cover_only_the_reply_and_multi_image(problems):
     assert all(y == -100 for t, y in zip(ex["input_ids"], ex["labels"]) if t == pad)
 
 
-@pytest.mark.parametrize("kind", ["qwen2_vl", "qwen2_5_vl"])
+@pytest.mark.parametrize("kind", ["qwen2_vl", "qwen2_5_vl", "internvl"])
 def test_packed_equals_unpacked(kind, problems):
-    model, proc = tiny_vl_model(kind)
+    model, proc = load_vl_model(f"tiny:{kind}", attn="sdpa")
     model.eval()
     rows, imgs = problems
     exs = [encode_chat([{"role": "user", "content": "<image>\n" + r["question"]},
@@ -59,14 +62,17 @@ def test_packed_equals_unpacked(kind, problems):
                                {"role": "assistant", "content": "The answer is \\boxed{56}."}], [], proc))
     packed = VLCollator(proc, model, pack=True)(exs)
     padded = VLCollator(proc, model, pack=False)(exs)
-    assert packed["input_ids"].shape[0] == 1 and packed["position_ids"].shape[:2] == (4, 1)
+    mrope = kind != "internvl"   # InternVL rotates with plain 1-D positions
+    assert packed["input_ids"].shape[0] == 1
+    assert packed["position_ids"].shape[:2] == ((4, 1) if mrope else (1, packed["input_ids"].shape[1]))
     assert packed["num_targets"] == padded["num_targets"]
     with torch.no_grad():
         a, b = _token_logprobs(model, packed), _token_logprobs(model, padded)
         assert torch.allclose(a, b, atol=1e-5), (a - b).abs().max()
-        # control: plain 1-D positions in the pack (what a text packer would give) differ
-        flat = dict(packed, position_ids=packed["position_ids"][0])
-        assert not torch.allclose(_token_logprobs(model, flat), b, atol=1e-3)
+        if mrope:
+            # control: plain 1-D positions in the pack (what a text packer would give) differ
+            flat = dict(packed, position_ids=packed["position_ids"][0])
+            assert not torch.allclose(_token_logprobs(model, flat), b, atol=1e-3)
     # gradients agree too
     model.zero_grad()
     _token_logprobs(model, packed).sum().backward()
@@ -75,3 +81,20 @@ def test_packed_equals_unpacked(kind, problems):
     _token_logprobs(model, padded).sum().backward()
     g_padded = [p.grad.clone() for p in model.parameters() if p.grad is not None]
     assert all(torch.allclose(x, y, atol=1e-4, rtol=1e-3) for x, y in zip(g_packed, g_padded))
+
+
+@pytest.mark.parametrize("kind", ["qwen2_vl", "internvl"])
+def test_lazy_items_give_the_processor_tensors(tmp_path, kind):
+    """Images are decoded again per batch; the tensors must be the ones encoding saw."""
+    _, proc = load_vl_model(f"tiny:{kind}", attn="sdpa")
+    path = write_problems(tmp_path, 2, seed=1, progress=False)
+    write_jsonl(tmp_path / "sft.jsonl", sft_rows_from_problems(read_jsonl(path)))
+    items, stats = encode_rows(VLDataConfig(train=[str(tmp_path / "sft.jsonl")]), proc, "sft", progress=False)
+    assert stats["rows"] == 2 and stats["images"] == 2
+    row = read_jsonl(tmp_path / "sft.jsonl")[1]
+    from geo.images import load_row_images
+
+    direct = encode_chat(row["messages"], load_row_images(row["images"], tmp_path), proc)
+    lazy = items[1][0]
+    assert lazy["input_ids"] == direct["input_ids"] and lazy["labels"] == direct["labels"]
+    assert torch.equal(lazy["pixel_values"], direct["pixel_values"])
