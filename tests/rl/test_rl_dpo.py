@@ -50,10 +50,10 @@ def test_dpo_loss_and_rewards_match_the_formula():
 def test_packed_pair_logps_equal_each_sequence_run_alone():
     model, tok = tiny_causal_lm(seed=1)
     model.eval()
-    items, stats = tokenize_pairs(_rows()[:3], tok, 256, progress=False)
-    assert stats["pairs"] == 3
+    items, stats = tokenize_pairs(_rows()[:2], tok, 256, progress=False)
+    assert stats["pairs"] == 2
     batch = collate_pairs(items, tok.pad_token_id)
-    assert batch["num_targets"] == 3 and batch["cu_seqlens"].numel() == 7
+    assert batch["num_targets"] == 2 and batch["cu_seqlens"].numel() == 5
     with torch.no_grad():
         logps, counts = sequence_logps(model, batch)                    # [6]
         for s, ex in enumerate(ex for it in items for ex in (it["chosen"], it["rejected"])):
@@ -69,10 +69,10 @@ def test_packed_pair_logps_equal_each_sequence_run_alone():
 def test_margin_grows_and_parameters_change_over_a_few_cpu_steps(tmp_path, capsys):
     out = tmp_path / "dpo"
     code = main(["dpo", str(ROOT / "configs/dpo_tiny_cpu.yaml"), f"out={out}", f"data.train=[{FIXTURE}]",
-                 "train.max_steps=5", "train.progress=false"])
+                 "train.max_steps=4", "data.max_rows=8", "data.pack_len=512", "train.progress=false"])
     assert code == 0, capsys.readouterr().err
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert len(rows) == 5
+    assert len(rows) == 4
     assert rows[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)   # step 1: policy == reference
     assert rows[0]["reward_margin"] == pytest.approx(0.0, abs=1e-4)
     assert rows[-1]["reward_margin"] > 0.02 and rows[-1]["loss"] < rows[0]["loss"]
@@ -83,7 +83,7 @@ def test_margin_grows_and_parameters_change_over_a_few_cpu_steps(tmp_path, capsy
     start, tok = tiny_causal_lm(seed=42)                                # the config's seed
     final = AutoModelForCausalLM.from_pretrained(out / "final", dtype=torch.float32)
     assert any(not torch.equal(a, b) for a, b in zip(start.state_dict().values(), final.state_dict().values()))
-    items, _ = tokenize_pairs(_rows(), tok, 256, progress=False)
+    items, _ = tokenize_pairs(_rows()[:8], tok, 256, progress=False)
     batch = collate_pairs(items, tok.pad_token_id)
     with torch.no_grad():
         before, _ = sequence_logps(start.eval(), batch)
