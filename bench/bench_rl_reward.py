@@ -107,7 +107,8 @@ def main() -> int:
              f"on {platform.machine()}, {os.cpu_count()} CPU(s) visible (shared machine), Python "
              f"{platform.python_version()}; {args.items} rollouts of ~{len(FILLER.split())} words "
              "(45% math, 15% no answer, 25% choice, 15% code with 2 tests).", "",
-             "| workers | pool start s | batch items/s | OpenRLHF-style items/s | p50 ms | p95 ms | accuracy | timed out |",
+             "| workers | pool start s | batch items/s | OpenRLHF-style items/s | p50 ms | p95 ms | accuracy "
+             "| timed out |",
              "|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r['workers']} | {r['startup_s']:.1f} | {r['batch_items_per_s']:.1f} | "

@@ -158,11 +158,19 @@ def render_flags(flags: dict[str, Any]) -> list[str]:
 
 
 def _reward_script(cfg: RLLaunchConfig) -> str:
+    """The reward file as the vLLM engines will open it: relative to the uploaded working_dir
+    when it lies inside it, else an absolute path on the shared filesystem."""
     if cfg.reward.script:
         return cfg.reward.script
     import redstar.rl.reward as reward
 
-    return str(Path(reward.__file__).resolve())
+    path = Path(reward.__file__).resolve()
+    if cfg.working_dir:
+        try:
+            return str(path.relative_to(Path(cfg.working_dir).resolve()))
+        except ValueError:
+            pass
+    return str(path)
 
 
 def _local(path: str, hub_ok: bool = False) -> str:
@@ -303,6 +311,9 @@ def run_local(job: Job, cfg: RLLaunchConfig) -> int:
     if shutil.which(tool) is None:
         raise ConfigError(f"'{tool}' is not on PATH: install OpenRLHF with its dependencies "
                           f"(pip install openrlhf[vllm]==0.11.2) on a GPU node, or write a SLURM script with --slurm")
+    if job.entry == "ppo_ray":
+        print(f"submitting to the Ray cluster at http://127.0.0.1:{c.dashboard_port} "
+              f"(start one with 'ray start --head --num-gpus={c.gpus_per_node}')")
     out = Path(cfg.output_dir)
     save_config(cfg, out / "launch_config.yaml")  # the resolved config beside the checkpoints
     atomic_write_text(out / "launch_command.sh", "#!/bin/bash\n" + shlex.join(cmd) + "\n")

@@ -130,3 +130,10 @@ def test_launch_without_the_gpu_stack_says_what_to_install(tmp_path, capsys, mon
     assert code == 2
     assert "'deepspeed' is not on PATH" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_uploaded_working_dir_gets_a_relative_reward_path(capsys):
+    argv = _dry_run(capsys, "reinforce++", ROOT / "launch/openrlhf/redstar_reinforce_pp.yaml", f"working_dir={ROOT}")
+    assert argv[argv.index("--reward.remote_url") + 1] == "redstar/rl/reward.py"
+    runtime = json.loads(next(a for a in argv if a.startswith("--runtime-env-json=")).split("=", 1)[1])
+    assert runtime["working_dir"] == str(ROOT) and ".venv" in runtime["excludes"]
