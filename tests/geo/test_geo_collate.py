@@ -60,6 +60,9 @@ def test_packed_equals_unpacked(kind, problems):
                         {"role": "assistant", "content": r["solution"]}], [im], proc) for r, im in zip(rows, imgs)]
     exs.insert(1, encode_chat([{"role": "user", "content": "What is 7 * 8?"},
                                {"role": "assistant", "content": "The answer is \\boxed{56}."}], [], proc))
+    # a two-image row: both grids inside one sample's positions
+    exs.append(encode_chat([{"role": "user", "content": "<image> <image> Which figure has a circle?"},
+                            {"role": "assistant", "content": "The second, \\boxed{B}."}], [imgs[0], imgs[3]], proc))
     packed = VLCollator(proc, model, pack=True)(exs)
     padded = VLCollator(proc, model, pack=False)(exs)
     mrope = kind != "internvl"   # InternVL rotates with plain 1-D positions

@@ -49,6 +49,7 @@ def test_dpo_loss_matches_reference():
     for k, pair in enumerate(pairs):
         pair[0]["ref_logp"], pair[1]["ref_logp"] = float(ref[2 * k]), float(ref[2 * k + 1])
     batch = pair_collate(VLCollator(proc, model, pack=True))(pairs)
+    padded = pair_collate(VLCollator(proc, model, pack=False))(pairs)
     with torch.no_grad():
         logps = [(_reference_logp(model, proc, c, im), _reference_logp(model, proc, r, im)) for c, r, im in conv]
         for cfg in (DPOLossConfig(beta=0.1), DPOLossConfig(beta=0.5, label_smoothing=0.2, sft_weight=0.3)):
@@ -61,6 +62,7 @@ def test_dpo_loss_matches_reference():
                 expected += term + cfg.sft_weight * (-pc / nc)
             assert n_pairs == 2
             assert loss.item() == pytest.approx(float(expected), rel=1e-4, abs=1e-5)
+            assert dpo_loss_fn(cfg)(model, padded)[0].item() == pytest.approx(float(expected), rel=1e-4, abs=1e-5)
             assert 0.0 <= metrics["reward_accuracy"] <= 1.0
 
 
