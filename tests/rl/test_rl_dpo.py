@@ -104,3 +104,29 @@ def test_bad_rows_and_bad_loss_types_are_refused(tmp_path, capsys):
     assert "pref.jsonl:2" in err and "rejected" in err
     assert main(["dpo", cfg, "dpo.loss_type=hinge2"]) == 2
     assert "must be one of" in capsys.readouterr().err
+
+
+def _openrlhf_dpo_loss_class():
+    """OpenRLHF 0.11.2's DPOLoss, taken from its source (its module imports flash-attn)."""
+    import ast
+    import importlib.util
+    from typing import Tuple
+
+    spec = importlib.util.find_spec("openrlhf")
+    path = Path(spec.submodule_search_locations[0]) / "models" / "loss.py"
+    tree = ast.parse(path.read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "DPOLoss")
+    ns = {"nn": torch.nn, "torch": torch, "F": torch.nn.functional, "Tuple": Tuple}
+    exec(compile(ast.Module(body=[cls], type_ignores=[]), str(path), "exec"), ns)
+    return ns["DPOLoss"]
+
+
+@pytest.mark.parametrize("beta,eps,ipo", [(0.1, 0.0, False), (0.3, 0.1, False), (0.1, 0.0, True)])
+def test_native_loss_equals_openrlhf_dpo_loss(beta, eps, ipo):
+    pytest.importorskip("openrlhf")
+    DPOLoss = _openrlhf_dpo_loss_class()
+    torch.manual_seed(3)
+    pc, pr, rc, rr = (torch.randn(7, dtype=torch.float64) * 30 - 80 for _ in range(4))
+    ref_loss, ref_c, ref_r = DPOLoss(beta, eps, ipo)(pc, pr, rc, rr)
+    losses, r_c, r_r = dpo_loss(pc, pr, rc, rr, beta, eps, "ipo" if ipo else "sigmoid")
+    assert torch.allclose(losses.mean(), ref_loss) and torch.allclose(r_c, ref_c) and torch.allclose(r_r, ref_r)
