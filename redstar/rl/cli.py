@@ -1,8 +1,8 @@
 """Export data to OpenRLHF 0.11.2 and launch DPO / PPO / REINFORCE++ / GRPO / RLOO jobs on it.
 
 examples:
-  redstar rl export --input runs/math/rl.jsonl --output runs/openrlhf/rl.jsonl
-  redstar rl export --kind preference --input runs/math/preference.jsonl --output runs/openrlhf/dpo.jsonl
+  redstar rl export --input runs/math/rl_prompts.jsonl --output runs/openrlhf/rl.jsonl
+  redstar rl export --kind preference --input runs/math/preferences.jsonl --output runs/openrlhf/dpo.jsonl
   redstar rl launch --algo ppo launch/openrlhf/redstar_ppo.yaml --dry-run
   redstar rl launch --algo grpo launch/openrlhf/grpo.yaml cluster.nodes=4 --slurm runs/grpo/job.sbatch
   redstar rl reward --input rollouts.jsonl            # score {query, prompt, label} rows offline
@@ -25,7 +25,11 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    ex = sub.add_parser("export", help="write SFT / preference / RL-prompt rows for OpenRLHF")
+    ex = sub.add_parser("export", help="write SFT / preference / RL-prompt rows for OpenRLHF",
+                        description="Write rows in the shape OpenRLHF 0.11.2's datasets read, e.g.\n"
+                                    "  redstar rl export --input runs/math/rl_prompts.jsonl "
+                                    "--output runs/openrlhf/rl.jsonl",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     ex.add_argument("--input", nargs="+", required=True, help="row files (JSONL/JSON/Parquet) or directories")
     ex.add_argument("--output", required=True, help="output .jsonl")
     ex.add_argument("--kind", choices=["auto", "sft", "preference", "rl"], default="auto",
@@ -34,14 +38,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="image paths made absolute, or embedded as base64 data URIs (portable)")
     ex.add_argument("--limit", type=int, default=None, help="stop after this many rows")
 
-    la = sub.add_parser("launch", help="build, check and run an OpenRLHF job from a YAML")
+    la = sub.add_parser("launch", help="build, check and run an OpenRLHF job from a YAML",
+                        description="Build the OpenRLHF command, check it with the pinned version, run it, e.g.\n"
+                                    "  redstar rl launch --algo reinforce++ launch/openrlhf/redstar_reinforce_pp.yaml "
+                                    "--dry-run",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     la.add_argument("--algo", required=True, choices=["dpo", "ppo", "reinforce++", "grpo", "rloo"])
     la.add_argument("config", help="YAML (schema redstar.rl.launch:RLLaunchConfig)")
     la.add_argument("overrides", nargs="*", help="key=value overrides, e.g. cluster.nodes=4 lr=1e-6")
     la.add_argument("--dry-run", action="store_true", help="check and print the command; run nothing")
     la.add_argument("--slurm", default=None, metavar="PATH", help="write a SLURM batch script here instead of running")
 
-    rw = sub.add_parser("reward", help="score rows with the rule reward, as OpenRLHF would call it")
+    rw = sub.add_parser("reward", help="score rows with the rule reward, as OpenRLHF would call it",
+                        description="Score {query, prompt, label} rows with redstar/rl/reward.py, e.g.\n"
+                                    "  redstar rl reward --input rollouts.jsonl --output scored.jsonl",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     rw.add_argument("--input", required=True, help="rows with 'query', 'prompt' (optional) and 'label'")
     rw.add_argument("--output", default=None, help="write rows with reward/score added (JSONL)")
 

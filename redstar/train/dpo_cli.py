@@ -14,7 +14,7 @@ Configs with ``modality: vision`` go to the vision-language recipe in geo. At cl
 
 examples:
   redstar dpo configs/dpo_tiny_cpu.yaml out=runs/dpo_tiny
-  redstar dpo configs/dpo_redstar.yaml model=runs/sft/final data.train=[runs/math/preference.jsonl]
+  redstar dpo configs/dpo_redstar.yaml model=runs/sft/final data.train=[runs/math/preferences.jsonl]
   torchrun --nproc_per_node=8 -m redstar.cli dpo configs/dpo_redstar.yaml train.strategy=deepspeed
 """
 
