@@ -3,9 +3,9 @@
     verdicts = grade_responses(items, responses, workers=4)        # {id: [Verdict, ...]}
     metrics = compute_metrics(items, responses, verdicts, scores)  # accuracy, pass@k, maj@k, rm@k, ...
 
-Grading goes through ``redstar.verify`` (the same verifier curation and RL rewards use);
-identical (response, gold) pairs are graded once, which makes greedy runs with n copies and
-re-scoring cheap. Every formula lives in ``redstar.metrics``.
+Grading goes through ``redstar.verify`` (the same verifier curation and RL rewards use); each
+distinct (extracted answer, gold) pair is graded once, and majority voting asks the verifier
+only about answers it has not already graded apart. Every formula lives in ``redstar.metrics``.
 """
 
 from __future__ import annotations
@@ -27,22 +27,70 @@ def _verify():
 
 def grade_responses(items: list[EvalItem], responses: dict[str, list[str]], workers: int = 1,
                     progress: bool = True) -> dict[str, list]:
-    """``{item id: [Verdict per response]}``; each distinct (response, item) pair graded once."""
+    """``{item id: [Verdict per response]}``.
+
+    A math verdict is a function of (extracted answer, gold): ``verify.grade`` extracts with
+    ``extract_answer`` and compares with the gold. So responses are extracted here (cheap, linear)
+    and one representative response per distinct (extracted answer, gold) is graded; its verdict
+    is shared. Ten samples of one problem usually hold two or three distinct answers, which is
+    what makes 10,000 long responses score in seconds. Choice items are graded one by one.
+    """
     verify = _verify()
     tasks: list[dict] = []
     index: dict[tuple, int] = {}
-    slots: dict[str, list[int]] = {}
+    slots: dict[str, list[tuple[int, str | None]]] = {}
     for it in items:
         ids = []
         for r in responses[it.id]:
-            key = (r, it.answer, it.kind, tuple(it.choices or ()))
+            if it.kind == "math":
+                extracted = verify.extract_answer(r)
+                key = ("math", extracted, it.answer) if extracted is not None else ("none",)
+            else:
+                extracted, key = None, (it.kind, r, it.answer, tuple(it.choices or ()))
             if key not in index:
                 index[key] = len(tasks)
                 tasks.append({"response": r, "gold": it.answer, "kind": it.kind, "choices": it.choices})
-            ids.append(index[key])
+            ids.append((index[key], extracted))
         slots[it.id] = ids
     verdicts = verify.grade_batch(tasks, workers=workers, progress=progress)
-    return {iid: [verdicts[j] for j in js] for iid, js in slots.items()}
+    out = {}
+    for iid, js in slots.items():
+        row = []
+        for j, extracted in js:
+            v = verdicts[j]
+            # shared verdict, this response's own extracted span (identical by construction)
+            row.append(v if extracted is None or v.extracted == extracted
+                       else type(v)(v.correct, extracted, v.reason))
+        out[iid] = row
+    return out
+
+
+def _vote_equivalence(answers: list[list[str | None]], correct: list[list[bool]]):
+    """One equivalence function per problem for maj@k. Two answers graded differently against
+    the same gold cannot be equal; two answers both graded correct are both the gold answer.
+    Only wrong-vs-wrong pairs need the verifier, and those are memoised across problems."""
+    from redstar.metrics import answer_key
+
+    verify = _verify()
+    memo: dict[tuple[str, str], bool] = {}
+
+    def make(ans: list[str | None], cor: list[bool]):
+        graded = {answer_key(a): c for a, c in zip(ans, cor) if a is not None}
+
+        def eq(a: str, b: str) -> bool:
+            ca, cb = graded.get(a), graded.get(b)
+            if ca is not None and cb is not None:
+                if ca != cb:
+                    return False
+                if ca:
+                    return True
+            key = (a, b) if a <= b else (b, a)
+            if key not in memo:
+                memo[key] = verify.answers_equivalent(a, b)
+            return memo[key]
+        return eq
+
+    return [make(a, c) for a, c in zip(answers, correct)]
 
 
 def match_responses(items: list[EvalItem], responses: dict[str, list[str]], source: str) -> list[str]:
@@ -63,7 +111,6 @@ def compute_metrics(items: list[EvalItem], responses: dict[str, list[str]], verd
                     scores: dict[str, list[float] | None] | None = None, rm_seeds: int = 100,
                     seed: int = 0) -> dict:
     """The metrics block of metrics.json (fractions in [0, 1])."""
-    verify = _verify()
     correct = [[bool(v.correct) for v in verdicts[it.id]] for it in items]
     answers = [[v.extracted for v in verdicts[it.id]] for it in items]
     n_per = [len(c) for c in correct]
@@ -74,8 +121,9 @@ def compute_metrics(items: list[EvalItem], responses: dict[str, list[str]], verd
     if n > 1:
         for k in M.report_ks(n):
             out[f"pass@{k}"] = M.mean_pass_at_k(correct, k)
+        equivalence = _vote_equivalence(answers, correct)
         for k in M.report_ks(n)[1:]:
-            out[f"maj@{k}"] = M.maj_at_k(answers, correct, k, verify.answers_equivalent)
+            out[f"maj@{k}"] = M.maj_at_k(answers, correct, k, equivalence)
     if scores and items and all(scores.get(it.id) is not None for it in items) and n > 1:
         s = [scores[it.id] for it in items]
         for k in M.report_ks(n)[1:]:

@@ -45,7 +45,8 @@ def mean_pass1(correct: Sequence[Sequence[bool]]) -> float:
     return mean_pass_at_k(correct, 1)
 
 
-def _key(answer: str) -> str:
+def answer_key(answer: str) -> str:
+    """The string identity majority voting starts from: whitespace runs collapsed."""
     return " ".join(answer.split())
 
 
@@ -62,7 +63,7 @@ def majority_vote(answers: Sequence[str | None],
     for i, a in enumerate(answers):
         if a is None or not str(a).strip():
             continue
-        k = _key(str(a))
+        k = answer_key(str(a))
         first.setdefault(k, i)
         counts[k] = counts.get(k, 0) + 1
     if not counts:
@@ -82,16 +83,18 @@ def majority_vote(answers: Sequence[str | None],
 
 
 def maj_at_k(answers: Sequence[Sequence[str | None]], correct: Sequence[Sequence[bool]], k: int,
-             equivalent: Callable[[str, str], bool] | None = None) -> float:
+             equivalent: Callable[[str, str], bool] | Sequence[Callable[[str, str], bool]] | None = None) -> float:
     """maj@k: the majority answer of the first k samples is graded, averaged over problems.
-    A problem whose k samples have no extracted answer counts as wrong."""
+    A problem whose k samples have no extracted answer counts as wrong. ``equivalent`` is one
+    function, or one per problem (so a caller can use what it knows about each problem)."""
     if not answers:
         return 0.0
+    per_problem = equivalent if isinstance(equivalent, (list, tuple)) else [equivalent] * len(answers)
     hits = []
-    for ans, cor in zip(answers, correct, strict=True):
+    for ans, cor, eq in zip(answers, correct, per_problem, strict=True):
         if len(ans) < k:
             raise ValueError(f"maj@{k} needs {k} samples per problem, a problem has {len(ans)}")
-        win = majority_vote(ans[:k], equivalent)
+        win = majority_vote(ans[:k], eq)
         hits.append(bool(win is not None and cor[win]))
     return float(np.mean(hits))
 
