@@ -72,6 +72,7 @@ def test_reward_func_through_openrlhf_executor_on_a_mixed_batch(env):
     """OpenRLHF loads the file by path, builds query = decode(prompt + response tokens) and calls
     reward_func([query], [prompt], [label]) once per rollout, many rollouts concurrently."""
     pytest.importorskip("openrlhf")
+    pytest.importorskip("aiohttp")  # openrlhf.utils.agent imports it at the top
     from openrlhf.utils.agent import SingleTurnAgentExecutor
 
     batch = BATCH if _has_code_grader() else [b for b in BATCH if json.loads(b[1])["kind"] != "code"]
