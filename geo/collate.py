@@ -191,7 +191,7 @@ class VLCollator:
 
 def model_inputs(batch: dict) -> dict:
     """The keys of a collated batch the model's forward takes (not labels or bookkeeping)."""
-    skip = {"labels", "num_targets", "cu_seqlens", "max_seqlen", "num_samples", "ref_logp"}
+    skip = {"labels", "num_targets", "cu_seqlens", "max_seqlen", "num_samples", "ref_logps"}
     return {k: v for k, v in batch.items() if k not in skip}
 
 

@@ -101,7 +101,7 @@ class VLItems:
             # own image settings apply: InternVL tiles here, its bare image processor does not
             out = self.processor(text=[self.processor.image_token * len(imgs)], images=imgs, return_tensors="pt")
             tensors = {k: v for k, v in out.items() if hasattr(v, "shape") and k not in _TOKEN_KEYS}
-        return [{**p, **tensors, **({"ref_logp": it["ref_logp"][j]} if "ref_logp" in it else {})}
+        return [{**p, **tensors, **({"ref_logps": it["ref_logps"][j]} if "ref_logps" in it else {})}
                 for j, p in enumerate(it["parts"])]
 
 

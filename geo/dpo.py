@@ -8,11 +8,9 @@ sample from one forward pass.
 
 The reference model's log-probabilities are computed once before training (the policy at
 step 0, or ``ref_model``), so no second model sits in memory during training. The loss is
-DPO's (Rafailov et al. 2023) with optional label smoothing (cDPO) and an SFT term on the
-chosen reply (RPO); the engine normalises by pairs (``num_targets`` = pairs in the batch).
-
-    loss = -(1-ε) log σ(β Δ) - ε log σ(-β Δ) + α · NLL(chosen)/|chosen|,
-    Δ = (log π(c) - log π_ref(c)) - (log π(r) - log π_ref(r))
+the text recipe's ``redstar.train.dpo.dpo_loss`` (sigmoid with cDPO label smoothing, or IPO)
+plus an optional SFT term on the chosen reply (RPO, ``sft_weight``); the engine normalises by
+pairs (``num_targets`` = pairs in the batch).
 """
 
 from __future__ import annotations
@@ -22,21 +20,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 
+from redstar.train.dpo import DPOLossConfig, dpo_loss, reward_metrics
 from redstar.train.engine import TrainConfig
 from redstar.train.loss import linear_cross_entropy
 
 from geo.collate import model_inputs, sample_index
 from geo.dataset import VLDataConfig
 from geo.freeze import FreezeConfig
-
-
-@dataclass
-class DPOLossConfig:
-    beta: float = 0.1
-    label_smoothing: float = 0.0      # cDPO: probability that a preference label is flipped
-    sft_weight: float = 0.0           # RPO: weight of the chosen reply's mean token NLL
 
 
 @dataclass
@@ -71,27 +62,17 @@ def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack(logps), torch.tensor(counts, device=hidden.device)                # [S], [S]
 
 
-def dpo_loss(pc: torch.Tensor, pr: torch.Tensor, rc: torch.Tensor, rr: torch.Tensor,
-             cfg: DPOLossConfig, chosen_tokens: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
-    """Summed DPO loss over pairs and per-batch metrics. pc/pr: policy log-probs of chosen /
-    rejected [P]; rc/rr: reference [P]; chosen_tokens [P] for the SFT term."""
-    logits = (pc - rc) - (pr - rr)                                                        # [P]
-    losses = (-(1 - cfg.label_smoothing) * F.logsigmoid(cfg.beta * logits)
-              - cfg.label_smoothing * F.logsigmoid(-cfg.beta * logits))
-    if cfg.sft_weight:
-        losses = losses + cfg.sft_weight * (-pc / chosen_tokens.clamp(min=1))
-    r_c, r_r = cfg.beta * (pc - rc).detach(), cfg.beta * (pr - rr).detach()
-    metrics = {"reward_chosen": float(r_c.mean()), "reward_rejected": float(r_r.mean()),
-               "reward_margin": float((r_c - r_r).mean()), "reward_accuracy": float((r_c > r_r).float().mean())}
-    return losses.sum(), metrics
-
-
 def dpo_loss_fn(cfg: DPOLossConfig):
+    """The engine's ``loss_fn``: the text recipe's ``dpo_loss`` (sigmoid / cDPO / IPO) on the
+    VL per-sample log-probs, plus the RPO term; returns (sum over pairs, pairs, metrics)."""
     def loss_fn(model, batch):
-        logps, counts = sequence_logps(model, batch)                                     # [2P]
-        ref = batch["ref_logp"].to(logps)                                                 # [2P]
-        loss, metrics = dpo_loss(logps[0::2], logps[1::2], ref[0::2], ref[1::2], cfg, counts[0::2])
-        return loss, logps.shape[0] // 2, metrics
+        logps, counts = sequence_logps(model, batch)                                     # [2P], [2P]
+        ref = batch["ref_logps"].to(logps)                                                # [2P]
+        losses, r_c, r_r = dpo_loss(logps[0::2], logps[1::2], ref[0::2], ref[1::2], cfg.beta,
+                                    cfg.label_smoothing, cfg.loss_type)                  # [P] each
+        if cfg.sft_weight:
+            losses = losses + cfg.sft_weight * (-logps[0::2] / counts[0::2].clamp(min=1))
+        return losses.sum(), int(losses.shape[0]), reward_metrics(r_c, r_r)
     return loss_fn
 
 
@@ -101,8 +82,8 @@ def pair_collate(collator):
     def collate(items):
         flat = [ex for pair in items for ex in pair]
         batch = collator(flat)
-        if all("ref_logp" in ex for ex in flat):
-            batch["ref_logp"] = torch.tensor([ex["ref_logp"] for ex in flat], dtype=torch.float32)
+        if all("ref_logps" in ex for ex in flat):
+            batch["ref_logps"] = torch.tensor([ex["ref_logps"] for ex in flat], dtype=torch.float32)
         batch["num_targets"] = len(items)
         return batch
     return collate
@@ -110,7 +91,7 @@ def pair_collate(collator):
 
 @torch.no_grad()
 def reference_logps(model, items, collate, batch_pairs: int = 4, device: str = "cpu", progress: bool = True) -> None:
-    """Fill ``items.items[i]["ref_logp"] = [chosen, rejected]`` with the reference model."""
+    """Fill ``items.items[i]["ref_logps"] = [chosen, rejected]`` with the reference model."""
     from tqdm import tqdm
 
     was_training = model.training
@@ -122,7 +103,7 @@ def reference_logps(model, items, collate, batch_pairs: int = 4, device: str = "
         batch = {k: (v.to(device) if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in batch.items()}
         logps, _ = sequence_logps(model, batch)
         for j, i in enumerate(ids):
-            items.items[i]["ref_logp"] = [float(logps[2 * j]), float(logps[2 * j + 1])]
+            items.items[i]["ref_logps"] = [float(logps[2 * j]), float(logps[2 * j + 1])]
     model.train(was_training)
 
 

@@ -1,18 +1,16 @@
 """VL DPO: the loss against a reference computed another way, and an end-to-end run."""
 
-import argparse
 import json
 
 import pytest
 import torch
-import torch.nn.functional as F
 import yaml
 
-from geo import dpo_cli
 from geo.collate import VLCollator, encode_chat
 from geo.dpo import DPOLossConfig, dpo_loss_fn, pair_collate, preference_rows_from_problems
 from geo.freeze import part_of
 from geo.generator import generate, write_problems
+from redstar.cli import main
 from redstar.dataio import write_jsonl
 from redstar.models import tiny_vl_model
 
@@ -47,18 +45,23 @@ def test_dpo_loss_matches_reference():
         pairs.append([encode_chat(c, [im], proc), encode_chat(r, [im], proc)])
     ref = torch.tensor([-30.0, -35.5, -41.0, -38.25])     # arbitrary reference log-probs
     for k, pair in enumerate(pairs):
-        pair[0]["ref_logp"], pair[1]["ref_logp"] = float(ref[2 * k]), float(ref[2 * k + 1])
+        pair[0]["ref_logps"], pair[1]["ref_logps"] = float(ref[2 * k]), float(ref[2 * k + 1])
     batch = pair_collate(VLCollator(proc, model, pack=True))(pairs)
     padded = pair_collate(VLCollator(proc, model, pack=False))(pairs)
     with torch.no_grad():
         logps = [(_reference_logp(model, proc, c, im), _reference_logp(model, proc, r, im)) for c, r, im in conv]
-        for cfg in (DPOLossConfig(beta=0.1), DPOLossConfig(beta=0.5, label_smoothing=0.2, sft_weight=0.3)):
+        for cfg in (DPOLossConfig(beta=0.1), DPOLossConfig(beta=0.5, label_smoothing=0.2, sft_weight=0.3),
+                    DPOLossConfig(beta=0.2, loss_type="ipo")):
             loss, n_pairs, metrics = dpo_loss_fn(cfg)(model, batch)
             expected = 0.0
             for k, ((pc, nc), (pr, _)) in enumerate(logps):
-                z = cfg.beta * ((pc - ref[2 * k]) - (pr - ref[2 * k + 1]))
-                term = (-(1 - cfg.label_smoothing) * torch.log(torch.sigmoid(z))
-                        - cfg.label_smoothing * torch.log(torch.sigmoid(-z)))
+                delta = (pc - ref[2 * k]) - (pr - ref[2 * k + 1])
+                if cfg.loss_type == "ipo":
+                    term = (delta - 1 / (2 * cfg.beta)) ** 2
+                else:
+                    z = cfg.beta * delta
+                    term = (-(1 - cfg.label_smoothing) * torch.log(torch.sigmoid(z))
+                            - cfg.label_smoothing * torch.log(torch.sigmoid(-z)))
                 expected += term + cfg.sft_weight * (-pc / nc)
             assert n_pairs == 2
             assert loss.item() == pytest.approx(float(expected), rel=1e-4, abs=1e-5)
@@ -78,9 +81,7 @@ def test_vl_dpo_cli_run(tmp_path):
                      "seed": 0}}
     path = tmp_path / "geo_dpo.yaml"
     path.write_text("# schema: geo.dpo:VLDPOConfig\n" + yaml.safe_dump(cfg))
-    parser = argparse.ArgumentParser()
-    dpo_cli.add_arguments(parser)
-    assert dpo_cli.run(parser.parse_args([str(path)])) == 0
+    assert main(["dpo", str(path)]) == 0     # modality: vision routes to geo.dpo_cli
     log = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert log[0]["loss"] == pytest.approx(0.6931, abs=1e-3)     # policy == reference at step 0
     assert log[-1]["loss"] < log[0]["loss"] - 0.05 and log[-1]["reward_margin"] > 0
