@@ -9,6 +9,7 @@ augmentation. Every row keeps the drawn coordinates in ``meta["points"]`` and wh
 
     rows, images = generate(8, seed=0)                  # Problem dicts + PIL images
     write_problems("data/geo_synth", n=200, seed=0)    # problems.jsonl + images/*.png
+    python -m geo.generator --out data/geo_synth --n 200 --training-rows   # + sft / preference rows
 
 Kinds: triangle_sum, isosceles, parallel, inscribed, diameter, pythagoras.
 """
@@ -309,16 +310,32 @@ def write_problems(out_dir: str | Path, n: int, seed: int = 0, kinds: tuple[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m geo.generator --out data/geo_synth --n 200 --seed 0"""
+    """python -m geo.generator --out data/geo_synth --n 200 --seed 0 --training-rows"""
     ap = argparse.ArgumentParser(prog="python -m geo.generator", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--kinds", default=",".join(KINDS), help="comma-separated subset of " + ", ".join(KINDS))
+    ap.add_argument("--training-rows", action="store_true",
+                    help="also write sft.jsonl (reference solutions) and preference.jsonl (vs a wrong choice)")
     args = ap.parse_args(argv)
-    path = write_problems(args.out, args.n, args.seed, tuple(k for k in args.kinds.split(",") if k))
+    kinds = tuple(k for k in args.kinds.split(",") if k)
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        ap.error(f"unknown kind {unknown[0]!r} (known: {', '.join(KINDS)})")
+    path = write_problems(args.out, args.n, args.seed, kinds)
     print(f"wrote {args.n} problems to {path}")
+    if args.training_rows:
+        from redstar.dataio import read_jsonl, write_jsonl
+
+        from geo.dpo import preference_rows_from_problems
+        from geo.sft import sft_rows_from_problems
+
+        problems = read_jsonl(path)
+        write_jsonl(path.parent / "sft.jsonl", sft_rows_from_problems(problems))
+        write_jsonl(path.parent / "preference.jsonl", preference_rows_from_problems(problems, args.seed))
+        print(f"wrote {path.parent / 'sft.jsonl'} and {path.parent / 'preference.jsonl'}")
     return 0
 
 

@@ -42,9 +42,22 @@ def test_diagram_is_drawn():
 
 
 def test_cli_writes_rows_and_pngs(tmp_path):
-    assert main(["--out", str(tmp_path), "--n", "7", "--seed", "1"]) == 0
+    assert main(["--out", str(tmp_path), "--n", "7", "--seed", "1", "--training-rows"]) == 0
     rows = [json.loads(line) for line in (tmp_path / "problems.jsonl").read_text().splitlines()]
     assert len(rows) == 7
     for r in rows:
         assert (tmp_path / r["images"][0]).is_file()
         assert r["domain"] == "geo" and r["answer"] in "ABCD"
+    from redstar.dataio import read_rows
+    from redstar.records import PreferenceRow, SFTRow
+
+    assert len(list(read_rows(tmp_path / "sft.jsonl", schema=SFTRow))) == 7
+    prefs = list(read_rows(tmp_path / "preference.jsonl", schema=PreferenceRow))
+    assert len(prefs) == 7
+    for p in prefs:
+        assert p["chosen"][0]["content"] != p["rejected"][0]["content"]
+
+
+def test_unknown_kind_is_an_error(tmp_path):
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path), "--kinds", "hexagon"])
