@@ -106,6 +106,8 @@ def _root_list(s: str) -> list[str]:
         pm = split_top(p, ("\\pm",))
         if len(pm) == 2 and pm[0]:
             out += [f"{pm[0]}+{pm[1]}", f"{pm[0]}-({pm[1]})"]
+        elif len(pm) == 2 and pm[1]:  # "\pm 4"
+            out += [pm[1], f"-{pm[1]}" if parse_number(pm[1]) else f"-({pm[1]})"]
         else:
             out.append(p)
     return out
@@ -194,6 +196,9 @@ def _compare(p: str, g: str, deadline: float) -> tuple[bool, str]:
             ok = _multiset_equal(sorted(set(pl)), sorted(set(gb[1])), deadline)
             return ok, "set match" if ok else "sets differ"
         ok = _multiset_equal(list(dict.fromkeys(pb[1])), list(dict.fromkeys(gb[1])), deadline)
+        return ok, "set match" if ok else "sets differ"
+    if pb is not None and pb[0] == "{" and gb is None:  # a set for a bare list of answers
+        ok = _multiset_equal(list(dict.fromkeys(pb[1])), list(dict.fromkeys(_root_list(g))), deadline)
         return ok, "set match" if ok else "sets differ"
     if gb is not None or pb is not None:
         if gb is None or pb is None or pb[0] != gb[0] or pb[2] != gb[2] or len(pb[1]) != len(gb[1]):

@@ -64,6 +64,28 @@ def _strip_parens(s: str) -> str:
     return s
 
 
+_VAR_IN = re.compile(r"^[a-zA-Z]\s*\\in\s*")
+_LT = r"(<|\\le\b\s*)"
+_DOUBLE_INEQ = re.compile(r"^([^<>=\\]+?|\S*\\infty)\s*" + _LT + r"\s*[a-zA-Z]\s*" + _LT + r"\s*([^<>=]+)$")
+_ONE_SIDED = re.compile(r"^[a-zA-Z]\s*(<|>|\\le\b|\\ge\b)\s*([^<>=]+)$")
+
+
+def _inequality_to_interval(s: str) -> str:
+    """``x \\in [1,3]`` -> ``[1,3]``; ``1 < x \\le 3`` -> ``(1,3]``; ``x \\ge 2`` -> ``[2,\\infty)``."""
+    s = _VAR_IN.sub("", s)
+    m = _DOUBLE_INEQ.match(s)
+    if m:
+        lo, a, b, hi = m.group(1).strip(), m.group(2).strip(), m.group(3).strip(), m.group(4).strip()
+        return ("(" if a == "<" else "[") + f"{lo},{hi}" + (")" if b == "<" else "]")
+    m = _ONE_SIDED.match(s)
+    if m:
+        op, v = m.group(1), m.group(2).strip()
+        if op in (">", "\\ge"):
+            return ("(" if op == ">" else "[") + v + ",\\infty)"
+        return "(-\\infty," + v + (")" if op == "<" else "]")
+    return s
+
+
 def normalize(s: str) -> str:
     """A canonical string for an answer span; equal strings are equal answers."""
     if s is None:
@@ -95,6 +117,7 @@ def normalize(s: str) -> str:
     if m and parse_number(m.group(1)) is not None and not ({m.group(2), m.group(3)} & _NOT_NOUNS):
         s = m.group(1)
     s = _strip_parens(s)
+    s = _inequality_to_interval(s)
     m = _UNIT_RE.match(s)
     if m and parse_number(m.group("num")) is not None:
         spaced = s[m.end("num"):m.start("unit")] != ""
@@ -115,6 +138,8 @@ _RE_TIMES10 = re.compile(rf"^({_DEC})\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*\{{?
 _RE_SLASH = re.compile(rf"^({_INT})\s*/\s*(\d+)$")
 _RE_FRAC = re.compile(r"^([-+]?)\s*\\frac\s*(?:\{\s*([-+]?\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))$")
 _RE_MIXED = re.compile(r"^([-+]?)(\d+)\s*\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}$")
+_RE_REPEAT = re.compile(r"^([-+]?)(\d*)\.(\d*)\\overline\{(\d+)\}$")
+_RE_POW10 = re.compile(r"^10\^\{?([-+]?\d+)\}?$")
 MAX_EXP = 400  # bigger exponents go to the (time-bounded) symbolic path
 
 
@@ -132,6 +157,15 @@ def parse_number(s: str) -> tuple[Fraction, bool] | None:
         t = t.replace(",", "")
     if t.startswith("{") and t.endswith("}"):
         t = t[1:-1]
+    m = _RE_REPEAT.match(t)
+    if m:
+        sign, whole, frac, rep = m.groups()
+        k, r = len(frac), len(rep)
+        v = int(whole or 0) + Fraction(int(frac or 0), 10 ** k) + Fraction(int(rep), (10 ** r - 1) * 10 ** k)
+        return (-v if sign == "-" else v), pct
+    m = _RE_POW10.match(t)
+    if m and abs(int(m.group(1))) <= MAX_EXP:
+        return Fraction(10) ** int(m.group(1)), pct
     m = _RE_DEC.match(t)
     if m:
         exp = int(m.group(2) or 0)

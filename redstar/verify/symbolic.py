@@ -34,7 +34,7 @@ _DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?![\d.])")
 
 def _rationalize(latex: str) -> str:
     """``0.25`` -> ``\\frac{25}{100}`` so comparisons are exact (sympy Floats carry rounding)."""
-    return _DECIMAL.sub(lambda m: "{\\frac{%s%s}{1%s}}" % (m.group(1), m.group(2), "0" * len(m.group(2))),
+    return _DECIMAL.sub(lambda m: "(\\frac{%s%s}{1%s})" % (m.group(1), m.group(2), "0" * len(m.group(2))),
                         latex)
 
 

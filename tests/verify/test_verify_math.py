@@ -43,6 +43,11 @@ from redstar.verify.normalize import normalize, parse_number
     # symbolic
     ("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}", True), ("2\\sqrt{3}", "\\sqrt{12}", True),
     ("x^2+2x+1", "(x+1)^2", True), ("x^2+1", "(x+1)^2", False), ("\\frac{\\pi}{3}", "60", False),
+    # repeating decimals, powers of ten, inequalities as intervals, decimals inside expressions
+    ("0.\\overline{3}", "\\frac13", True), ("0.\\overline{3}", "0.3", False), ("10^{-3}", "0.001", True),
+    ("x \\in [1, 3]", "[1,3]", True), ("1 < x < 3", "(1,3)", True), ("1 \\le x < 3", "(1,3)", False),
+    ("x \\geq 2", "[2,\\infty)", True), ("\\{-1, 3\\}", "3, -1", True), ("\\pm 4", "4, -4", True),
+    ("4 \\text{ and } -4", "\\pm 4", True), ("0.5x+1", "\\frac{x}{2}+1", True), ("0.5x", "\\frac{x}{3}", False),
     # text answers
     ("\\text{Monday}", "Monday", True), ("\\text{Tuesday}", "Monday", False),
 ])
