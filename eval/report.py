@@ -70,7 +70,8 @@ def write_report(out: Path, metrics: dict, length_bins: list[dict], skipped: lis
                                f"{bench}: accuracy by {metrics.get('category_name', 'category')}")
     has_len = _plot_lengths(out / "accuracy_by_length.png", length_bins, f"{bench}: accuracy vs response length")
     lines = [f"# {bench}" + (f" ({metrics['subset']})" if metrics.get("subset") else ""), "",
-             f"- model: `{metrics.get('model') or '-'}` (backend {metrics.get('backend') or 'stored responses'})",
+             (f"- model: `{metrics['model']}` (backend {metrics.get('backend')})" if metrics.get("model")
+              else f"- responses: `{metrics.get('responses')}` (stored, scored without a model)"),
              f"- data: `{metrics.get('data')}`",
              f"- items scored: {metrics['n_items']} (read {metrics.get('n_read', '-')}, "
              f"left out {metrics.get('n_filtered', 0)}, skipped {metrics.get('n_skipped', 0)})",

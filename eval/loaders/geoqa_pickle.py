@@ -23,7 +23,7 @@ def load_geoqa_pickle(path: Path) -> LoadResult:
     from eval.loaders.geoqa import geoqa_category
 
     with open(path, "rb") as f:
-        data = pickle.load(f)  # noqa: S301 - the caller opted in
+        data = pickle.load(f)
     if not isinstance(data, list):
         raise RowError(f"expected a pickled list of problems, got {type(data).__name__}", str(path))
     res = LoadResult()

@@ -16,7 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tqdm.auto import tqdm
 
-from redstar.generation.base import Backend, GenerationConfig, Request, image_data_url, truncate_at_stop, with_image_parts
+from redstar.generation.base import (
+    Backend,
+    GenerationConfig,
+    Request,
+    image_data_url,
+    truncate_at_stop,
+    with_image_parts,
+)
 
 RETRY_STATUS = (408, 409, 429, 500, 502, 503, 504)
 

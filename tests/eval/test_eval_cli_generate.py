@@ -64,7 +64,7 @@ def test_text_benchmarks_on_default_model(tmp_path, bench, writer):
 
 def test_sampling_reports_pass_and_maj(tmp_path):
     data = fx.gsm8k(tmp_path / "test.jsonl")
-    out, m = _eval(tmp_path, "gsm8k", data, "default", "--samples", "2", "--temperature", "0.8")
+    _, m = _eval(tmp_path, "gsm8k", data, "default", "--samples", "2", "--temperature", "0.8")
     assert m["n_samples"] == 2 and {"pass@1", "pass@2", "maj@2"} <= set(m)
     assert m["generation"]["temperature"] == 0.8 and m["generation"]["top_p"] == 0.95
 

@@ -5,8 +5,16 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from redstar.metrics import (maj_at_k, majority_vote, mean_pass1, mean_pass_at_k, pass_at_k, report_ks, rm_at_k,
-                             rm_at_k_expected)
+from redstar.metrics import (
+    maj_at_k,
+    majority_vote,
+    mean_pass1,
+    mean_pass_at_k,
+    pass_at_k,
+    report_ks,
+    rm_at_k,
+    rm_at_k_expected,
+)
 
 
 def _pass_at_k_by_enumeration(n, c, k):
