@@ -21,6 +21,7 @@ class Benchmark:
     hub_id: str            # a public copy in the shape the loader reads
     category: str          # what the per-category breakdown is over
     vision: bool = False
+    split: str | None = None  # split read from a hub id / saved dataset when --split is not given
 
 
 def _table() -> dict[str, Benchmark]:
@@ -31,14 +32,15 @@ def _table() -> dict[str, Benchmark]:
     from eval.loaders.mathvista import load_mathvista
 
     return {b.name: b for b in [
-        Benchmark("math-hard", load_math, "math", "lighteval/MATH-Hard", "MATH type"),
-        Benchmark("math500", load_math500, "math", "HuggingFaceH4/MATH-500", "MATH type"),
-        Benchmark("aime24", load_aime24, "math", "HuggingFaceH4/aime_2024", "none"),
+        Benchmark("math-hard", load_math, "math", "lighteval/MATH-Hard", "MATH type", split="test"),
+        Benchmark("math500", load_math500, "math", "HuggingFaceH4/MATH-500", "MATH type", split="test"),
+        Benchmark("aime24", load_aime24, "math", "HuggingFaceH4/aime_2024", "none", split="train"),
         Benchmark("aime25", load_aime25, "math", "opencompass/AIME2025", "none"),
-        Benchmark("gsm8k", load_gsm8k, "math", "openai/gsm8k", "none"),
+        Benchmark("gsm8k", load_gsm8k, "math", "openai/gsm8k", "none", split="test"),
         Benchmark("geoqa", load_geoqa, "choice", "(local G-LLaVA files)", "angle / length / other", vision=True),
-        Benchmark("mathvista-geo", load_mathvista, "vision_math", "AI4Math/MathVista", "MathVista skills", vision=True),
-        Benchmark("geometry3k", load_geometry3k, "choice", "hiyouga/geometry3k", "none", vision=True),
+        Benchmark("mathvista-geo", load_mathvista, "vision_math", "AI4Math/MathVista", "MathVista skills",
+                  vision=True, split="testmini"),
+        Benchmark("geometry3k", load_geometry3k, "choice", "hiyouga/geometry3k", "none", vision=True, split="test"),
     ]}
 
 
@@ -56,7 +58,7 @@ def load_benchmark(name: str, source: str, split: str | None = None, subset: str
                    image_root: str | None = None, allow_pickle: bool = False, limit: int | None = None) -> LoadResult:
     """Load ``name`` from a local path or hub id; ``limit`` keeps the first N items."""
     bench = get_benchmark(name)
-    kwargs: dict = {"split": split}
+    kwargs: dict = {"split": split or bench.split}
     if name == "mathvista-geo":
         kwargs.update(subset=subset, image_root=image_root)
     elif subset is not None:

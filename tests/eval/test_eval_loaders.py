@@ -178,3 +178,16 @@ def test_unknown_benchmark_and_subset_misuse(tmp_path):
         load_benchmark("gsm8k", str(fx.gsm8k(tmp_path / "t.jsonl")), subset="task")
     with pytest.raises(FileNotFoundError):
         load_benchmark("gsm8k", str(tmp_path / "nope.jsonl"))
+
+
+def test_saved_hf_dataset_reads_the_benchmark_split(tmp_path):
+    """A dataset saved with datasets.save_to_disk (what a hub download becomes) is read from the
+    benchmark's split: MATH-Hard's test split, not train."""
+    import datasets
+
+    test = datasets.Dataset.from_list(fx.MATH_ROWS)
+    train = datasets.Dataset.from_list([dict(fx.MATH_ROWS[0], problem="A training problem.")])
+    datasets.DatasetDict({"train": train, "test": test}).save_to_disk(str(tmp_path / "mh"))
+    res = load_benchmark("math-hard", str(tmp_path / "mh"))
+    assert [it.question for it in res.items][:1] == ["What is $1+1$?"] and len(res.items) == 3
+    assert load_benchmark("math-hard", str(tmp_path / "mh"), split="train").items[0].question == "A training problem."

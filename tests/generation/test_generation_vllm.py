@@ -96,3 +96,20 @@ def test_too_many_gpus_requested(fake_vllm, tmp_path, monkeypatch):
     b = make_backend("vllm", model=str(tmp_path), tensor_parallel_size=1, data_parallel_size=2)
     with pytest.raises(ValueError, match="needs 2 GPUs, 1 visible"):
         b.generate(_reqs(2), GenerationConfig())
+
+
+@pytest.mark.gpu
+def test_real_vllm_on_a_tiny_model(tmp_path):
+    """On a GPU machine with vLLM installed: the same calls against the real engine."""
+    pytest.importorskip("vllm")
+    from redstar.models import tiny_causal_lm
+
+    model, tok = tiny_causal_lm()
+    model.save_pretrained(tmp_path / "tiny")
+    tok.save_pretrained(tmp_path / "tiny")
+    b = make_backend("vllm", model=str(tmp_path / "tiny"), max_model_len=512, gpu_memory_utilization=0.3,
+                     enforce_eager=True, progress=False)
+    outs = b.generate(_reqs(3), GenerationConfig(n=2, temperature=1.0, max_new_tokens=8, seed=0))
+    assert [len(o) for o in outs] == [2, 2, 2] and all(isinstance(t, str) for o in outs for t in o)
+    greedy = b.generate(_reqs(3), GenerationConfig(n=2, max_new_tokens=8))
+    assert all(o[0] == o[1] for o in greedy)
