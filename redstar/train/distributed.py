@@ -61,8 +61,9 @@ class Backend:
 
     kind = "torch"
 
-    def __init__(self, model, optimizer, dist: DistInfo, max_grad_norm: float = 1.0):
+    def __init__(self, model, optimizer, dist: DistInfo, max_grad_norm: float = 1.0, loss_fn=None):
         self.dist = dist
+        self.loss_fn = loss_fn
         self.module = model                      # the unwrapped model (save, loss_fn)
         self.model = model
         self.optimizer = optimizer
@@ -76,6 +77,10 @@ class Backend:
     def loss_model(self):
         """What ``loss_fn`` receives."""
         return self.module
+
+    def loss(self, batch: dict):
+        """``loss_fn(model, batch)`` for one micro-batch."""
+        return self.loss_fn(self.module, batch)
 
     def backward(self, loss: torch.Tensor) -> None:
         loss.backward()
@@ -109,20 +114,40 @@ def _allreduce_mean(module, world_size: int) -> None:
         off += g.numel()
 
 
+class _LossModule(torch.nn.Module):
+    """DeepSpeed does its per-micro-batch bookkeeping (ZeRO-3 gradient accumulation counts,
+    parameter gathering) in ``engine.forward``; the loss function must run inside it, so the
+    engine wraps this module and its forward is ``loss_fn(model, batch)``."""
+
+    def __init__(self, model, loss_fn):
+        super().__init__()
+        self.model = model
+        self.loss_fn = loss_fn
+
+    def forward(self, batch: dict):
+        return self.loss_fn(self.model, batch)
+
+
 class DeepSpeedBackend(Backend):
     kind = "deepspeed"
 
-    def __init__(self, model, optimizer, dist: DistInfo, ds_config: dict):
+    def __init__(self, model, optimizer, dist: DistInfo, ds_config: dict, loss_fn):
         import deepspeed
 
+        if not dist.device.startswith("cuda"):
+            _skip_compiled_cpu_comm()
         self.dist = dist
         self.ds_config = ds_config
         self.grad_accum = int(ds_config.get("gradient_accumulation_steps", 1))
-        engine, opt, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, config=ds_config)
+        engine, opt, _, _ = deepspeed.initialize(model=_LossModule(model, loss_fn), optimizer=optimizer,
+                                                 config=ds_config)
         self.model = engine
-        self.module = engine.module
+        self.module = engine.module.model
         self.optimizer = opt
         self.max_grad_norm = float(ds_config.get("gradient_clipping", 0.0))
+
+    def loss(self, batch: dict):
+        return self.model(batch)
 
     def backward(self, loss: torch.Tensor) -> None:
         # the engine divides by gradient_accumulation_steps; the loss is already step-normalised
@@ -141,8 +166,19 @@ class DeepSpeedBackend(Backend):
         """Full weights on every rank's call (collective under ZeRO-3), returned on rank 0."""
         if self.zero_stage == 3:
             sd = self.model._zero3_consolidated_16bit_state_dict()
-            return {k: v.detach().cpu() for k, v in (sd or {}).items()}
+            return {k.removeprefix("model."): v.detach().cpu() for k, v in (sd or {}).items()}
         return super().state_dict_for_export()
+
+
+def _skip_compiled_cpu_comm() -> None:
+    """On CPU DeepSpeed compiles a shared-memory all-reduce op the first time it starts. It is
+    only a speed-up over gloo, and compiling needs a C++ toolchain and minutes, so CPU runs
+    (debugging, tests) use plain gloo collectives instead."""
+    import deepspeed.ops
+
+    compatible = getattr(deepspeed.ops, "__compatible_ops__", None)
+    if isinstance(compatible, dict):
+        compatible["deepspeed_shm_comm"] = False
 
 
 def deepspeed_config(zero_stage: int, grad_accum: int, world_size: int, dtype: str,

@@ -185,13 +185,13 @@ class Trainer:
             opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
             from redstar.train.distributed import DeepSpeedBackend
 
-            self.backend = DeepSpeedBackend(model, opt, self.dist, ds)
+            self.backend = DeepSpeedBackend(model, opt, self.dist, ds, loss_fn)
             self.autocast = False          # DeepSpeed holds bf16 weights with fp32 masters itself
             inner = opt
         else:
             model.to(self.dist.device)     # fp32 master weights; bf16 compute under autocast
             opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
-            self.backend = Backend(model, opt, self.dist, cfg.max_grad_norm)
+            self.backend = Backend(model, opt, self.dist, cfg.max_grad_norm, loss_fn)
             self.autocast = cfg.dtype == "bfloat16"
             inner = opt
         self.steps_per_epoch = len(loader.rank_plan(0, self.dist.rank, self.dist.world_size, cfg.grad_accum)) // cfg.grad_accum
@@ -236,7 +236,7 @@ class Trainer:
                     b = _to_device(b, dist.device)
                     with torch.autocast(device_type=dist.device.split(":")[0], dtype=torch.bfloat16,
                                         enabled=self.autocast):
-                        loss_sum, _n, metrics = self.loss_fn(model, b)
+                        loss_sum, _n, metrics = self.backend.loss(b)
                     self.backend.backward(scale_for_backward(loss_sum, n_step, dist.world_size))
                     loss_total += float(loss_sum.detach())
                     for k, v in (metrics or {}).items():

@@ -141,16 +141,36 @@ def causal_lm_loss(model, batch: dict, impl: str = "auto") -> tuple[torch.Tensor
     hidden = decoder(**kwargs, use_cache=False).last_hidden_state     # [B, T, H]
     head = model.get_output_embeddings()
     if _is_zero3_partitioned(head.weight):
-        # ZeRO-3 holds only a shard of the head outside its forward: run the module itself.
-        logits = head(hidden).float()                                  # [B, T, V]
-        y = batch["labels"].reshape(-1)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y,
-                                                 ignore_index=IGNORE_INDEX, reduction="sum")
-        n = int((y != IGNORE_INDEX).sum())
+        # ZeRO-3 holds only a shard of the head outside its own forward: call the module,
+        # chunk by chunk under activation checkpointing, so still no [T, V] logits are kept.
+        loss, n = checkpointed_head_cross_entropy(head, hidden, batch["labels"])
     else:
         loss, n = linear_cross_entropy(hidden, head.weight, batch["labels"],
                                        bias=getattr(head, "bias", None), impl=impl)
     return loss, n, {}
+
+
+def checkpointed_head_cross_entropy(head, hidden: torch.Tensor, labels: torch.Tensor,
+                                    chunk_size: int = 1024) -> tuple[torch.Tensor, int]:
+    """The same sum as :func:`linear_cross_entropy` through ``head(...)`` module calls (so
+    DeepSpeed ZeRO-3 can gather the weight), one checkpointed chunk at a time: each chunk's
+    logits are freed after its loss and recomputed in backward."""
+    from torch.utils.checkpoint import checkpoint
+
+    h = hidden.reshape(-1, hidden.shape[-1])                           # [N, H]
+    y = labels.reshape(-1)
+    keep = y != IGNORE_INDEX
+    n = int(keep.sum())
+    h, y = h[keep], y[keep]                                            # [n, H], [n]
+
+    def chunk_loss(hc, yc):
+        return torch.nn.functional.cross_entropy(head(hc).float(), yc, reduction="sum")
+
+    total = hidden.sum() * 0.0                                         # connected even when n == 0
+    for start in range(0, n, chunk_size):
+        total = total + checkpoint(chunk_loss, h[start:start + chunk_size], y[start:start + chunk_size],
+                                   use_reentrant=False)
+    return total.float(), n
 
 
 def _is_zero3_partitioned(param) -> bool:

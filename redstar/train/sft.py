@@ -81,10 +81,10 @@ def system_prompt(data: DataConfig) -> str | None:
     return data.system_prompt or None
 
 
-def load_examples(data: DataConfig, tok, is_main: bool = True) -> tuple[list[dict], dict]:
+def read_sft_rows(data: DataConfig) -> tuple[list, int]:
+    """All rows of the stage's files, validated as SFT rows (errors name file:line)."""
     from redstar.dataio import ReadStats, read_rows
     from redstar.records import SFTRow
-    from redstar.train.tokenize import tokenize_rows
 
     rows, read_stats = [], ReadStats()
     for src in data.train:
@@ -96,9 +96,15 @@ def load_examples(data: DataConfig, tok, is_main: bool = True) -> tuple[list[dic
             break
     if not rows:
         raise ConfigError(f"no SFT rows in {data.train}")
+    return rows, read_stats.skipped
+
+
+def tokenize_examples(rows: list, bad_rows: int, data: DataConfig, tok, is_main: bool = True) -> tuple[list[dict], dict]:
+    from redstar.train.tokenize import tokenize_rows
+
     examples, stats = tokenize_rows(rows, tok, data.max_len, data.train_on, system_prompt(data),
                                     data.overflow, progress=is_main)
-    stats["bad_rows"] = read_stats.skipped
+    stats["bad_rows"] = bad_rows
     if not examples:
         raise ConfigError(f"{data.train}: every row was dropped ({stats}); raise data.max_len?")
     return examples, stats
@@ -150,10 +156,11 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
     torch.manual_seed(tcfg.seed)
     dist = init_distributed(tcfg.device)
 
+    rows, bad_rows = read_sft_rows(stage.data)          # data errors surface before any model loads
     tok = load_tokenizer(model_path)
     if tok.chat_template is None:
         raise ConfigError(f"{model_path}: the tokenizer has no chat template; SFT rows need one")
-    examples, stats = load_examples(stage.data, tok, dist.is_main)
+    examples, stats = tokenize_examples(rows, bad_rows, stage.data, tok, dist.is_main)
     budget = stage.data.pack_len or stage.data.max_len
     lengths = [len(e["input_ids"]) for e in examples]
     if max(lengths) > budget:
