@@ -14,6 +14,9 @@ Sources, in the exact shapes they are published in:
   (letter), ``id``, ``choices``, ``ground_truth``; or the original tree
   ``<split>/<n>/data.json`` + ``img_diagram.png``.
 
+- **G-LLaVA's Geo170K training conversations** (LLaVA format: ``id``, ``image``,
+  ``conversations`` from human / gpt) become SFT rows rather than Problem rows.
+
 Images are copied or written to ``<out>/images/`` and rows name them relative to the output
 JSONL, as the Problem contract asks.
 
@@ -182,6 +185,36 @@ def convert_geometry3k(path: str | Path, out: str | Path, source: str = "geometr
     return [_g3k_row(row, path.parent, out, f"{path}:{i}", source) for i, row in enumerate(read_rows(path), 1)]
 
 
+def convert_llava_sft(path: str | Path, image_root: str | Path | None, out: str | Path,
+                      source: str = "geo170k") -> list[dict]:
+    """LLaVA-format conversations (G-LLaVA's Geo170K alignment / QA tuning JSON: ``id``,
+    ``image``, ``conversations`` of ``{"from": "human" | "gpt", "value"}``) -> SFT rows
+    (``messages`` with the ``<image>`` marker kept, ``images`` relative to ``out``)."""
+    path, out = Path(path), Path(out)
+    root = Path(image_root) if image_root else path.parent
+    roles = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
+    rows = []
+    for i, row in enumerate(read_rows(path), 1):
+        where = f"{path}:{i}" if path.suffix == ".jsonl" else f"{path}#{i}"
+        conv = row.get("conversations")
+        if not isinstance(conv, list) or not conv:
+            raise RowError("LLaVA row needs a non-empty 'conversations' list", where)
+        msgs = []
+        for turn in conv:
+            role = roles.get(str(turn.get("from", "")).lower())
+            if role is None or not isinstance(turn.get("value"), str):
+                raise RowError(f"conversation turn {turn!r:.80} needs 'from' (human/gpt) and a 'value' string", where)
+            msgs.append({"role": role, "content": turn["value"]})
+        if msgs[-1]["role"] != "assistant":
+            raise RowError("the last conversation turn must be the assistant's ('gpt')", where)
+        images = row.get("image") or []
+        images = [images] if isinstance(images, str) else list(images)
+        rels = [_save_image(img, root, out, f"{source}-{row.get('id', i)}" + (f"-{k}" if k else ""), where)
+                for k, img in enumerate(images)]
+        rows.append({"messages": msgs, "images": rels})
+    return rows
+
+
 def write_problems(rows: Iterable[dict], out: str | Path) -> Path:
     target = Path(out) / "problems.jsonl"
     write_jsonl(target, rows)
@@ -202,7 +235,20 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("geometry3k", help="Geometry3K rows or the original data.json tree")
     t.add_argument("--input", required=True)
     t.add_argument("--out", required=True)
+    lv = sub.add_parser("llava-sft", help="LLaVA-format conversations (G-LLaVA Geo170K) -> SFT rows (sft.jsonl)")
+    lv.add_argument("--input", required=True)
+    lv.add_argument("--image-root", default=None)
+    lv.add_argument("--out", required=True)
     args = ap.parse_args(argv)
+    if args.source == "llava-sft":
+        try:
+            rows = convert_llava_sft(args.input, args.image_root, args.out)
+        except (RowError, FileNotFoundError) as e:
+            print(f"geo.convert: error: {e}")
+            return 2
+        write_jsonl(Path(args.out) / "sft.jsonl", rows)
+        print(f"wrote {len(rows)} SFT rows to {Path(args.out) / 'sft.jsonl'}")
+        return 0
     try:
         if args.source == "geoqa" and args.pickle:
             rows = convert_geoqa_pickle(args.pickle, args.out, args.allow_pickle)

@@ -7,7 +7,7 @@ import pickle
 import pytest
 from PIL import Image
 
-from geo.convert import convert_geometry3k, convert_geoqa_jsonl, convert_geoqa_pickle, main, parse_geoqa_text
+from geo.convert import convert_geometry3k, convert_llava_sft, convert_geoqa_jsonl, convert_geoqa_pickle, main, parse_geoqa_text
 from geo.images import ImageError, bound_pixels, bounded_size, load_image, set_processor_pixels
 
 
@@ -128,3 +128,23 @@ def test_geometry3k_hf_rows_and_tree(tmp_path):
                                              "answer": "D"}))
     rows = convert_geometry3k(tmp_path / "g3k", tmp_path / "out_tree")
     assert rows[0]["answer"] == "D" and (tmp_path / "out_tree" / rows[0]["images"][0]).is_file()
+
+
+def test_llava_conversations_to_sft_rows(tmp_path):
+    from redstar.dataio import read_rows
+    from redstar.records import SFTRow
+
+    _png(tmp_path / "imgs" / "geo3k" / "train" / "1" / "img_diagram.png")
+    data = [{"id": "a1", "image": "geo3k/train/1/img_diagram.png",
+             "conversations": [{"from": "human", "value": "<image>\nFind the angle."},
+                               {"from": "gpt", "value": "It is 40 degrees."}]}]
+    (tmp_path / "qa.json").write_text(json.dumps(data))
+    assert main(["llava-sft", "--input", str(tmp_path / "qa.json"), "--image-root", str(tmp_path / "imgs"),
+                 "--out", str(tmp_path / "out")]) == 0
+    rows = list(read_rows(tmp_path / "out" / "sft.jsonl", schema=SFTRow))
+    assert rows[0]["messages"][1] == {"role": "assistant", "content": "It is 40 degrees."}
+    assert (tmp_path / "out" / rows[0]["images"][0]).is_file()
+    data[0]["conversations"][1]["from"] = "robot"
+    (tmp_path / "qa.json").write_text(json.dumps(data))
+    with pytest.raises(Exception, match="qa.json#1"):
+        convert_llava_sft(tmp_path / "qa.json", tmp_path / "imgs", tmp_path / "out2")
