@@ -203,6 +203,7 @@ def deepspeed_config(zero_stage: int, grad_accum: int, world_size: int, dtype: s
     cfg["bf16"] = {"enabled": dtype == "bfloat16"}
     cfg["fp16"] = {"enabled": False}
     cfg["zero_allow_untested_optimizer"] = True      # a torch AdamW, no compiled ops
+    cfg["zero_force_ds_cpu_optimizer"] = False       # CPU runs offload with the torch AdamW too
     cfg.setdefault("steps_per_print", 10**9)
     cfg.setdefault("wall_clock_breakdown", False)
     return cfg

@@ -182,7 +182,14 @@ class Trainer:
             ds = deepspeed_config(cfg.zero_stage, cfg.grad_accum, self.dist.world_size, cfg.dtype,
                                   cfg.max_grad_norm, cfg.offload, base)
             model.to(self.dist.device)
-            opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+            if cfg.offload and self.dist.device.startswith("cuda"):
+                # offloaded optimizer states live on the CPU: DeepSpeed's vectorised CPU Adam
+                from deepspeed.ops.adam import DeepSpeedCPUAdam
+
+                opt = DeepSpeedCPUAdam(groups, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay,
+                                       adamw_mode=True)
+            else:
+                opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
             from redstar.train.distributed import DeepSpeedBackend
 
             self.backend = DeepSpeedBackend(model, opt, self.dist, ds, loss_fn)
