@@ -161,7 +161,10 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise ConfigError(str(e)) from None
         backend_name = args.backend or _default_backend()
-        backend = _make_backend(args, backend_name)
+        try:
+            backend = _make_backend(args, backend_name)
+        except ImportError as e:  # vllm missing on this machine
+            raise ConfigError(str(e)) from None
         try:
             outs = backend.generate(requests, cfg)
         except ValueError as e:  # e.g. images sent to a text-only model

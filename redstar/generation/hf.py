@@ -32,6 +32,29 @@ def _is_vl_dir(path: str) -> bool:
         return False
 
 
+def _stop_on_new_text(tokenizer, stops: list[str], prompt_len: int):
+    """A stopping criterion that looks for stop strings in the *generated* text only.
+
+    transformers' own ``stop_strings`` matches across the prompt boundary, so a template ending
+    in a newline stops a "\\n\\n" stop after one generated newline; vLLM and OpenAI servers
+    match in the completion alone, and so does this. Each step decodes only the last few new
+    tokens (a stop string of L characters spans at most L tokens)."""
+    import torch
+    from transformers import StoppingCriteria
+
+    window = max(len(s) for s in stops) + 2
+
+    class StopOnNewText(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            # input_ids: [rows, prompt_len + new_len]; rows = batch * n_return
+            tail = input_ids[:, prompt_len:][:, -window:]
+            texts = tokenizer.batch_decode(tail, skip_special_tokens=True)
+            return torch.tensor([any(s in t for s in stops) for t in texts], dtype=torch.bool,
+                                device=input_ids.device)
+
+    return StopOnNewText()
+
+
 class HFBackend(Backend):
     """``HFBackend(model="default" | dir | hub id | a model object, tokenizer=None | tokenizer |
     processor, batch_size=8, device=None, dtype="float32")``."""
@@ -99,6 +122,7 @@ class HFBackend(Backend):
 
     def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
         import torch
+        from transformers import StoppingCriteriaList
 
         torch.manual_seed(cfg.seed)
         texts = [self._template(r) for r in requests]
@@ -108,16 +132,18 @@ class HFBackend(Backend):
         out: list[list[str] | None] = [None] * len(requests)
         sampling = ({"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p,
                      "num_return_sequences": cfg.n} if not cfg.greedy else {"do_sample": False})
-        if cfg.stop:
-            sampling.update(stop_strings=list(cfg.stop), tokenizer=self.tokenizer)
         bar = tqdm(total=len(requests), desc="generate (hf)", unit="prompt", disable=not self.progress)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             batch = [requests[i] for i in idx]
             enc = self._encode(batch, [texts[i] for i in idx]).to(self.device)
+            extra = {}
+            if cfg.stop:
+                extra["stopping_criteria"] = StoppingCriteriaList(
+                    [_stop_on_new_text(self.tokenizer, cfg.stop, enc["input_ids"].shape[1])])
             with torch.no_grad():
                 seqs = self.model.generate(**enc, max_new_tokens=cfg.max_new_tokens,
-                                           pad_token_id=self.tokenizer.pad_token_id, **sampling)
+                                           pad_token_id=self.tokenizer.pad_token_id, **sampling, **extra)
             # seqs: [B * n_returned, prompt_len + new_len]; the prompt part is left-padded to prompt_len
             new = seqs[:, enc["input_ids"].shape[1]:]
             decoded = self.tokenizer.batch_decode(new, skip_special_tokens=True)

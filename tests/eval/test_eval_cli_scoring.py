@@ -103,3 +103,13 @@ def test_missing_responses_and_bad_arguments(tmp_path, capsys):
     empty = fx.write_jsonl(tmp_path / "empty.jsonl", [{"question": "q", "answer": "no marker"}])
     assert _run("--benchmark", "gsm8k", "--data", str(empty), "--responses", str(resp), "--out", str(tmp_path / "o")) == 2
     assert "no usable gsm8k items" in capsys.readouterr().err
+
+
+def test_vllm_backend_without_vllm_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError, as on a machine without it
+    data = fx.gsm8k(tmp_path / "gsm.jsonl")
+    assert _run("--benchmark", "gsm8k", "--data", str(data), "--model", "default", "--backend", "vllm",
+                "--out", str(tmp_path / "o")) == 2
+    assert "pip install 'redstar[vllm]'" in capsys.readouterr().err
