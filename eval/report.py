@@ -82,7 +82,8 @@ def write_report(out: Path, metrics: dict, length_bins: list[dict], skipped: lis
                      f"max_new_tokens {gen['max_new_tokens']}, seed {gen['seed']}")
     if metrics.get("system_prompt"):
         lines.append(f"- system prompt: {metrics['system_prompt']!r}")
-    lines += ["", "| metric | value (%) |", "|---|---|", f"| accuracy (mean pass@1) | {pct(metrics['accuracy'])} |"]
+    lines += ["", "| metric | value (%) |", "|---|---|", f"| accuracy (mean pass@1) | {pct(metrics['accuracy'])} "
+             f"({metrics.get('n_correct', 0):g} / {metrics['n_items']}) |"]
     for key in sorted((k for k in metrics if k.split("@")[0] in ("pass", "maj", "rm") and "@" in k),
                       key=lambda k: (k.split("@")[0], int(k.split("@")[1]))):
         lines.append(f"| {key} | {pct(metrics[key])} |")

@@ -121,6 +121,8 @@ def compute_metrics(items: list[EvalItem], responses: dict[str, list[str]], verd
     n_per = [len(c) for c in correct]
     n = min(n_per) if n_per else 0
     out: dict = {"n_items": len(items), "n_samples": n, "accuracy": M.mean_pass1(correct)}
+    # AIME / AMC are quoted as counts (e.g. 14/30): the expected number of items solved
+    out["n_correct"] = round(out["accuracy"] * len(items), 3)
     if n_per and max(n_per) != n:
         out["n_samples_max"] = max(n_per)
     if n > 1:

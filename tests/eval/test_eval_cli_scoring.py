@@ -43,6 +43,7 @@ def test_scores_stored_responses_with_pass_maj_and_rm(tmp_path, capsys):
                       "prealgebra/11.json": [False, True, True, True, False]}
     assert (m["n_items"], m["n_samples"], m["n_filtered"]) == (3, 5, 1)
     assert m["accuracy"] == pytest.approx((3 + 3 + 3) / 15)
+    assert m["n_correct"] == pytest.approx(9 / 5)
     for k in (2, 4):
         ref = sum(_pass_at_k_enum(v, k) for v in labels.values()) / 3
         assert m[f"pass@{k}"] == pytest.approx(ref)
