@@ -22,7 +22,7 @@ import re
 _BOX_CMDS = ("\\boxed", "\\fbox")
 _TRUNCATED = object()  # sentinel: the last box never closes
 _PHRASE = re.compile(
-    r"(?:final\s+answer|the\s+answer|correct\s+answer|answer)\s*(?:is|:|：|=)\s*:?\s*", re.I)
+    r"(?:final\s+answer|the\s+answer|correct\s+answer|answer)\**\s*(?:is|:|：|=)\s*:?\s*\**\s*", re.I)
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d*\.?\d+(?:/\d+)?")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 _CODE_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.S | re.I)

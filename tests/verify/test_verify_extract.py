@@ -28,6 +28,8 @@ def test_phrases():
     assert extract_answer("blah\nAnswer:C") == "C"
     assert extract_answer("Thus the answer is (C).") == "(C)"
     assert extract_answer("So the answer is 12 apples.\n") == "12 apples"
+    assert extract_answer("**Answer**: 42\n") == "42"
+    assert extract_answer("**Final Answer:** $x=3$") == "x=3"
 
 
 def test_fallback_switch():
