@@ -1,9 +1,9 @@
 """Throughput of the non-generation curation stages on synthetic long-CoT samples.
 
-    python bench/bench_curate.py --samples 100000 --workers 2
+    python bench/bench_curate.py --samples 100000
 
 Streams chunks of synthetic problems (40-word questions, 5% near-duplicates, 1% copied from a
-5,000-item synthetic benchmark) with 8 long chain-of-thought samples each (~1,500 words:
+5,000-item synthetic benchmark; 75% integer, 20% fraction, 5% symbolic gold answers) with 8 long chain-of-thought samples each (~1,500 words:
 60% right, 25% wrong, 5% without a final answer, 5% looping, 5% drifting into Chinese)
 through the pipeline's own stage code: dedup + decontamination (``pipeline.prep``'s checks),
 then verification + rule filters (``pipeline.judge_stage``). Generating the synthetic text is
@@ -29,6 +29,22 @@ from data_recipes.dedup import Deduper  # noqa: E402
 from data_recipes.funnel import Funnel  # noqa: E402
 from data_recipes.pipeline import judge_stage  # noqa: E402
 from data_recipes.recipe import Recipe  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its helpers (the verifier's sympy process lives beside us)."""
+    import psutil
+
+    me = psutil.Process()
+    t = me.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in me.children(recursive=True):
+        try:
+            c = child.cpu_times()
+            total += c.user + c.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def rss_mb() -> float:
@@ -67,8 +83,13 @@ class Synth:
             else:
                 q = self.question()
             self.recent = (self.recent + [q])[-200:]
-            gold = str(self.rng.randint(1, 999)) if self.rng.random() < 0.8 else \
-                f"\\frac{{{self.rng.randint(1, 9)}}}{{{self.rng.randint(11, 19)}}}"
+            kind = self.rng.random()
+            if kind < 0.75:
+                gold = str(self.rng.randint(1, 999))
+            elif kind < 0.95:
+                gold = f"\\frac{{{self.rng.randint(1, 9)}}}{{{self.rng.randint(11, 19)}}}"
+            else:  # symbolic: the samples write it in another order, so sympy must decide
+                gold = f"{self.rng.randint(2, 9)}+\\sqrt{{{self.rng.choice([2, 3, 5, 7])}}}"
             pid = f"p{i}"
             problems.append({"id": pid, "question": q, "answer": gold, "source": "synth", "domain": "math",
                              "difficulty": float(self.rng.randint(1, 9)), "meta": {}, "images": []})
@@ -76,7 +97,8 @@ class Synth:
                 body = self.cot(self.rng.randint(1000, 2000))
                 r = self.rng.random()
                 if r < 0.60:
-                    text = body + f"\nSo the final answer is \\boxed{{{gold}}}."
+                    right = "+".join(reversed(gold.split("+"))) if "sqrt" in gold else gold
+                    text = body + f"\nSo the final answer is \\boxed{{{right}}}."
                 elif r < 0.85:
                     text = body + f"\nSo the final answer is \\boxed{{{self.rng.randint(1000, 2000)}}}."
                 elif r < 0.90:
@@ -116,7 +138,7 @@ def main() -> None:
     for start in range(0, n_problems_total, args.chunk):
         n = min(args.chunk, n_problems_total - start)
         problems, samples = synth.chunk(start, n, args.per_prompt)
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         kept = []
         for p in problems:
             dup = dedup.check(p)
@@ -126,11 +148,11 @@ def main() -> None:
                 funnel.add("decontam", hit is None, hit and "contaminated")
                 if hit is None:
                     kept.append(p)
-        t1, c1 = time.perf_counter(), time.process_time()
+        t1, c1 = time.perf_counter(), cpu_seconds()
         ids = {p["id"] for p in kept}
         samples = [s for s in samples if s["problem_id"] in ids]
         judge_stage(kept, samples, recipe, [], start // args.chunk, funnel)
-        t2, c2 = time.perf_counter(), time.process_time()
+        t2, c2 = time.perf_counter(), cpu_seconds()
         t_prep += t1 - t0
         t_judge += t2 - t1
         c_prep += c1 - c0

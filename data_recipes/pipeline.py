@@ -221,9 +221,9 @@ def run(recipe, out_dir: str, resume: bool = False, shard: tuple[int, int] = (0,
         raise ConfigError(f"--shard {i}/{n}: the index must be in 0..{n - 1}")
     h = recipe_hash(recipe)
     progress = recipe.run.progress
+    _check_hash(out, h)
     if merge_only:
         return merge(recipe, out)
-    _check_hash(out, h)
     done_any = any((out / "chunks").glob("*.done.json")) if (out / "chunks").is_dir() else False
     if done_any and not resume and n == 1:
         raise ConfigError(f"{out} already holds results; pass --resume to continue it or use a new --out")

@@ -189,3 +189,24 @@ def test_levels_and_samples_per_level():
 @pytest.mark.parametrize("cfg", [DecontamConfig()])
 def test_decontam_defaults_follow_acemath(cfg):
     assert cfg.ngram == 13 and cfg.lcs_ratio == 0.6 and cfg.math_rule == "ngram_and_lcs"
+
+
+def test_shared_math_verdicts_equal_one_by_one_grading():
+    """grade_samples grades each distinct (gold, extracted answer) once; the verdicts must be
+    those of grading every sample on its own."""
+    from data_recipes.recipe import Recipe
+    from data_recipes.verification import grade_samples
+    from redstar.verify import grade
+
+    problems = {"a": {"id": "a", "question": "q", "answer": "\\frac{1}{2}", "domain": "math"},
+                "b": {"id": "b", "question": "q", "answer": "C", "domain": "geo", "choices": ["1", "2", "3"]},
+                "c": {"id": "c", "question": "q", "answer": "0.5", "domain": "math"}}
+    texts = ["so \\boxed{0.5}", "thus \\boxed{\\frac12}", "so \\boxed{0.5}", "so \\boxed{2}", "no answer",
+             "The answer is (C). \\boxed{C}", "\\boxed{A}"]
+    samples = [{"problem_id": pid, "response": t} for pid in "abc" for t in texts]
+    got = grade_samples(samples, problems, Recipe())
+    for s, v in zip(samples, got):
+        p = problems[s["problem_id"]]
+        kind = "choice" if p.get("choices") else "math"
+        ref = grade(s["response"], p["answer"], kind=kind, choices=p.get("choices"))
+        assert (v["correct"], v["extracted"], v["reason"]) == (ref.correct, ref.extracted, ref.reason), s
