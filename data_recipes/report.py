@@ -47,9 +47,12 @@ def plot_funnel(funnel: dict, path: Path) -> None:
     y = range(len(stages))
     ax.barh(y, ins, color="#d9d9d9", label="in")
     ax.barh(y, outs, color="#c0392b", label="kept")
+    for k, (a, b) in enumerate(zip(ins, outs)):
+        ax.text(max(a, 1), k, f" {b:,} / {a:,}", va="center", fontsize=8)
     ax.set_yticks(list(y), [f"{s} ({funnel[s]['unit']})" for s in stages])
     ax.invert_yaxis()
     ax.set_xscale("symlog")
+    ax.set_xlim(0, max(ins + [1]) * 8)  # room for the labels
     ax.set_xlabel("count (log scale)")
     ax.legend(loc="lower right")
     ax.set_title("curation funnel")

@@ -52,8 +52,7 @@ def responses_for(problem: dict, k: int) -> list[str]:
     return [right, wrong, loop, none] if k % 2 == 0 else [right, right.replace("Let me think.", "Step by step:"), wrong, none]
 
 
-@pytest.fixture
-def world(tmp_path):
+def make_world(tmp_path: Path):
     """A recipe over math Problem rows (with planted bad rows) and a benchmark, with replay
     responses. Returns (recipe path, dict of paths)."""
     probs = math_problems()
@@ -85,3 +84,19 @@ export:
 run: {{chunk_size: 3, progress: false}}
 """)
     return recipe, {"data": data, "bench": bench, "responses": resp, "dir": tmp_path}
+
+
+@pytest.fixture
+def world(tmp_path):
+    return make_world(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory):
+    """The world's recipe run once, uninterrupted: (recipe path, output directory)."""
+    from redstar.cli import main
+
+    base = tmp_path_factory.mktemp("clean")
+    recipe, _ = make_world(base)
+    assert main(["curate", str(recipe), "--out", str(base / "out")]) == 0
+    return recipe, base / "out"

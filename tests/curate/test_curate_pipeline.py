@@ -11,7 +11,7 @@ import pytest
 from conftest import BENCH, TOPICS, math_problems, responses_for
 
 from redstar.cli import main
-from redstar.records import PreferenceRow, RLPromptRow, SFTRow
+from redstar.records import PreferenceRow, RLPromptRow, Sample, SFTRow
 
 OUTPUTS = ["sft.jsonl", "preferences.jsonl", "rl_prompts.jsonl", "samples.jsonl", "funnel.json", "report.md",
            "subsets/hard.jsonl", "subsets/hard_control.jsonl"]
@@ -31,11 +31,8 @@ def expected_sft(cap=2):
     return out
 
 
-def test_curate_end_to_end(world, tmp_path, capsys):
-    recipe, paths = world
-    out = tmp_path / "out"
-    assert main(["curate", str(recipe), "--out", str(out)]) == 0
-    assert "SFT rows" in capsys.readouterr().out
+def test_curate_end_to_end(clean_run, capsys):
+    recipe, out = clean_run
     for name in OUTPUTS + ["funnel.png"]:
         assert (out / name).is_file(), name
 
@@ -79,6 +76,8 @@ def test_curate_end_to_end(world, tmp_path, capsys):
     # samples.jsonl explains every sample; the loop and the answerless ones are dropped by filters
     samples = _rows(out / "samples.jsonl")
     assert len(samples) == 4 * len(math_problems())
+    for s in samples:
+        Sample.from_row(s)
     drops = {s["drop"] for s in samples}
     assert {"filter:repetition", "filter:answer", None} <= drops
     assert all("verdict" in s and "filters" in s for s in samples)
@@ -116,10 +115,9 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_killed_run_resumes_to_identical_output(world, tmp_path):
-    recipe, _ = world
-    clean, killed = tmp_path / "clean", tmp_path / "killed"
-    assert main(["curate", str(recipe), "--out", str(clean)]) == 0
+def test_killed_run_resumes_to_identical_output(clean_run):
+    recipe, clean = clean_run
+    killed = recipe.parent / "killed"
     env = dict(os.environ, KILL_AT_CHUNK="2")
     r = subprocess.run([sys.executable, "-c", KILLER, "curate", str(recipe), "--out", str(killed)],
                        env=env, capture_output=True, text=True)
@@ -135,10 +133,9 @@ def test_killed_run_resumes_to_identical_output(world, tmp_path):
         assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
 
 
-def test_shards_then_merge_equal_one_run(world, tmp_path, capsys):
-    recipe, _ = world
-    single, sharded = tmp_path / "single", tmp_path / "sharded"
-    assert main(["curate", str(recipe), "--out", str(single)]) == 0
+def test_shards_then_merge_equal_one_run(clean_run, capsys):
+    recipe, single = clean_run
+    sharded = recipe.parent / "sharded"
     assert main(["curate", str(recipe), "--out", str(sharded), "--shard", "1/2"]) == 0
     assert not (sharded / "sft.jsonl").exists()
     assert main(["curate", str(recipe), "--out", str(sharded), "--merge"]) == 2
@@ -167,6 +164,7 @@ def test_bad_input_is_a_clear_error(world, tmp_path, capsys):
     # a different recipe cannot continue another recipe's run
     recipe.write_text(text.replace("missing.jsonl", "responses.jsonl"))
     assert main(["curate", str(recipe), "--out", str(tmp_path / "o3")]) == 0
+    assert "SFT rows" in capsys.readouterr().out
     assert main(["curate", str(recipe), "--out", str(tmp_path / "o3"), "--resume", "dedup.threshold=0.5"]) == 2
     assert "different recipe" in capsys.readouterr().err
 
