@@ -31,6 +31,7 @@ _UNIT_RE = re.compile(
     + r")(?:\^\{?[23]\}?)?)\.?$", re.I)
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname|rm)\s*\{([^{}]*)\}")
 _SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~")
+SHORT_ANSWER = 300
 _NOT_NOUNS = {"or", "and", "more", "less", "than", "fewer", "at", "least", "most", "to", "minus", "plus",
               "over", "under", "times", "per", "divided", "squared", "cubed", "if", "when", "for", "with"}
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
@@ -49,19 +50,50 @@ def _strip_wrappers(s: str) -> str:
     return s
 
 
-def _strip_parens(s: str) -> str:
-    """``((x+1))`` -> ``x+1``: redundant outer parentheses (never a tuple or an interval)."""
-    while len(s) >= 2 and s[0] == "(" and s[-1] == ")":
-        depth = 0
-        for i, c in enumerate(s):
-            depth += c in "([{"
-            depth -= c in ")]}"
-            if depth == 0 and i < len(s) - 1:
-                return s  # "(a)+(b)": the first bracket closes early
-            if depth == 1 and c in ",;" :
-                return s  # a tuple or an interval
-        s = s[1:-1].strip()
+def _short_answer_rules(s: str) -> str:
+    """Units, nouns, text wrappers, parentheses and inequalities. These regexes backtrack on
+    long inputs, so they only run on answer-sized strings (see ``normalize``)."""
+    # a unit wrapped in \text{} after a number: "5\text{ cm}", "12 \mbox{ inches}"
+    m = re.match(r"^(.*?\d[}\d.%]*)\s*\\(?:text|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z .^/23]*\}\.?$", s)
+    if m:
+        s = m.group(1).strip()
+    # the whole answer is text: "\text{Monday}" -> "Monday"
+    s = _TEXT_CMD.sub(lambda m: m.group(1), s) if s.startswith(("\\text", "\\mbox", "\\mathrm")) \
+        and _TEXT_CMD.fullmatch(s) else s
+    s = re.sub(r"(\d)\s*percent$", r"\1%", s)
+    # a number followed by a noun or two: "10 apples", "3 red marbles" (not "3 or more")
+    m = re.match(r"^([-+]?[\d.,]+%?)\s+([a-zA-Z]+)(?:\s+([a-zA-Z]+))?$", s)
+    if m and parse_number(m.group(1)) is not None and not ({m.group(2), m.group(3)} & _NOT_NOUNS):
+        s = m.group(1)
+    s = _inequality_to_interval(s)
+    m = _UNIT_RE.match(s)
+    if m and parse_number(m.group("num")) is not None:
+        spaced = s[m.end("num"):m.start("unit")] != ""
+        if spaced or len(m.group("unit")) > 1:  # "3m" may be an expression; "3 m" is a length
+            s = m.group("num")
     return s
+
+
+def _strip_parens(s: str) -> str:
+    """``((x+1))`` -> ``x+1``: redundant outer parentheses (never a tuple or an interval).
+    One pass: match brackets with a stack and note the depth of every comma."""
+    if not s.startswith("(") or not s.endswith(")"):
+        return s
+    match, stack, comma_depths = {}, [], set()
+    for i, c in enumerate(s):
+        if c in "([{":
+            stack.append(i)
+        elif c in ")]}":
+            if not stack:
+                return s
+            match[stack.pop()] = i
+        elif c in ",;":
+            comma_depths.add(len(stack))
+    n, k = len(s), 0
+    while 2 * k < n and s[k] == "(" and s[n - 1 - k] == ")" and match.get(k) == n - 1 - k \
+            and (k + 1) not in comma_depths:
+        k += 1
+    return s[k:n - k].strip() if k else s
 
 
 _VAR_IN = re.compile(r"^[a-zA-Z]\s*\\in\s*")
@@ -104,25 +136,9 @@ def normalize(s: str) -> str:
     s = s.replace("\\neq", "\\ne ").replace("\\infinity", "\\infty")
     s = re.sub(r"\\varnothing|\\emptyset|∅|^\\\{\s*\\\}$", r"\\emptyset", s)
     s = re.sub(r"\s+", " ", s).strip()
-    # a unit wrapped in \text{} after a number: "5\text{ cm}", "12 \mbox{ inches}"
-    m = re.match(r"^(.*?\d[}\d.%]*)\s*\\(?:text|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z .^/23]*\}\.?$", s)
-    if m:
-        s = m.group(1).strip()
-    # the whole answer is text: "\text{Monday}" -> "Monday"
-    s = _TEXT_CMD.sub(lambda m: m.group(1), s) if s.startswith(("\\text", "\\mbox", "\\mathrm")) \
-        and _TEXT_CMD.fullmatch(s) else s
-    s = re.sub(r"(\d)\s*percent$", r"\1%", s)
-    # a number followed by a noun or two: "10 apples", "3 red marbles" (not "3 or more")
-    m = re.match(r"^([-+]?[\d.,]+%?)\s+([a-zA-Z]+)(?:\s+([a-zA-Z]+))?$", s)
-    if m and parse_number(m.group(1)) is not None and not ({m.group(2), m.group(3)} & _NOT_NOUNS):
-        s = m.group(1)
     s = _strip_parens(s)
-    s = _inequality_to_interval(s)
-    m = _UNIT_RE.match(s)
-    if m and parse_number(m.group("num")) is not None:
-        spaced = s[m.end("num"):m.start("unit")] != ""
-        if spaced or len(m.group("unit")) > 1:  # "3m" may be an expression; "3 m" is a length
-            s = m.group("num")
+    if len(s) <= SHORT_ANSWER:  # a 4000-character 'answer' is no number with a unit
+        s = _short_answer_rules(s)
     s = s.rstrip(".").rstrip()
     if s.endswith(".") or s.endswith(","):
         s = s[:-1].rstrip()

@@ -124,3 +124,16 @@ def test_threads_are_safe_and_bounded():
 def test_bad_output_never_raises(response):
     v = grade(response, "1", timeout=2.0)
     assert v.correct is False and isinstance(v.reason, str)
+
+
+@pytest.mark.parametrize("answer", ["1" * 50000 + " zz!", "1" * 50000 + "cm!", "1 < " * 20000,
+                                    "(" * 20000 + "1" + ")" * 20000, "1 \\text{ or } " * 5000])
+def test_normalisation_is_linear_on_long_answers(answer):
+    """A long "answer" must not make the unit / inequality regexes backtrack for minutes."""
+    t = time.monotonic()
+    normalize(answer)
+    assert time.monotonic() - t < 0.5
+
+
+def test_deeply_nested_parentheses_are_stripped():
+    assert grade("\\boxed{" + "(" * 3000 + "7" + ")" * 3000 + "}", "7", timeout=2.0).correct
