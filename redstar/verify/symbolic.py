@@ -66,6 +66,12 @@ def _expr_equal(a, b) -> bool:
         ratio = sympy.simplify(da / db)
         return bool(ratio.is_number and ratio != 0 and ratio.is_finite)
     if isinstance(a, sympy.Basic) and isinstance(b, sympy.Basic) and not a.is_Relational and not b.is_Relational:
+        if not a.free_symbols and not b.free_symbols:
+            # constants: 50 digits prove a difference at once (3.14 vs pi); equality still needs
+            # simplify below, so no tolerance ever makes two different numbers equal
+            d = sympy.N(a - b, 50)
+            if d.is_Number and abs(d) > sympy.Float("1e-40"):
+                return False
         diff = sympy.simplify(a - b)
         if diff == 0:
             return True
