@@ -161,7 +161,8 @@ def merge(recipe, out: Path) -> dict:
                                              "images": images}, ensure_ascii=False) + "\n")
                     counts["preferences"] += 1
                 label = _label(p)
-                if ex.rl_prompts and (label["answer"] or label["kind"] == "code") and \
+                xcheck = ((p.get("meta") or {}).get("crosscheck") or {}).get("status", "agree")
+                if ex.rl_prompts and (label["answer"] or label["kind"] == "code") and xcheck == "agree" and \
                         (ex.rl_min_level is None or (p.get("difficulty") or 0) >= ex.rl_min_level):
                     f_rl.write(json.dumps({"prompt": _messages(p, recipe, system), "label": label,
                                            "images": images, "datasource": p.get("source", "")},

@@ -28,6 +28,9 @@ class SourceSpec:
     domain: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     limit: int | None = None
+    # false: math prompts without a gold answer are kept (AceMath's synthetic prompts); the
+    # cross-check consensus of the teachers then becomes their label
+    require_answer: bool = True
 
 
 @dataclass

@@ -89,7 +89,7 @@ def _geoqa_answers(path: Path) -> dict[str, str]:
 
 
 def map_row(row: dict, preset: str, mapping: dict, name: str, index: int, base: Path,
-            answers: dict | None = None) -> dict:
+            answers: dict | None = None, require_answer: bool = True) -> dict:
     """One source row -> a checked Problem row (raises RowError with the reason)."""
     get = lambda key: row.get(mapping[key]) if key in mapping else None  # noqa: E731
     out: dict = {"meta": dict(get("meta") or {})}
@@ -143,6 +143,9 @@ def map_row(row: dict, preset: str, mapping: dict, name: str, index: int, base: 
             out["meta"]["responses"] = [get("response")]
     if out["domain"] != "code" and not out["answer"]:
         out["answer"] = _extract_gold(out["solution"] if isinstance(out["solution"], str) else None)
+    if not require_answer and out["domain"] != "code" and not out["answer"]:
+        checked = Problem.from_row(dict(out, answer="?")).to_row()  # every other field checked
+        return dict(checked, answer=None)
     return Problem.from_row(out).to_row()
 
 
@@ -175,7 +178,7 @@ def iter_source(spec, recipe) -> Iterator[tuple[dict | None, tuple[str, str] | N
             break
         where = f"{path}[row {i}]"
         try:
-            problem = map_row(row, spec.preset, mapping, name, i, base, answers)
+            problem = map_row(row, spec.preset, mapping, name, i, base, answers, spec.require_answer)
             if spec.domain:
                 problem["domain"] = spec.domain
         except RowError as e:

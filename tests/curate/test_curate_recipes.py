@@ -77,17 +77,19 @@ run: {progress: false, chunk_size: 5}
 def test_acemath_crosscheck(tmp_path):
     probs = [{"id": f"q{i}", "question": f"Compute {i} times {i} and report the product as an integer {i}.",
               "answer": str(i * i)} for i in range(1, 5)]
+    probs.append({"id": "s5", "question": "A synthetic prompt without a reference answer: compute 5 times 5."})
     write_jsonl(tmp_path / "p.jsonl", probs)
-    a = {"q1": ["\\boxed{1}", "\\boxed{1}"],            # agree, B matches -> kept
+    a = {"s5": ["\\boxed{25}", "The product is \\boxed{25.0}"],  # no gold: the consensus labels it
+         "q1": ["\\boxed{1}", "\\boxed{1}"],            # agree, B matches -> kept
          "q2": ["\\boxed{4}", "\\boxed{5}"],            # A disagrees -> dropped
          "q3": ["\\boxed{9}", "\\boxed{9}"],            # B mismatch -> dropped
          "q4": ["\\boxed{16}", "\\boxed{16}"]}          # kept
-    b = {"q1": ["\\boxed{1}"], "q2": ["\\boxed{4}"], "q3": ["\\boxed{8}"], "q4": ["\\boxed{16}"]}
+    b = {"s5": ["\\boxed{25}"], "q1": ["\\boxed{1}"], "q2": ["\\boxed{4}"], "q3": ["\\boxed{8}"], "q4": ["\\boxed{16}"]}
     write_jsonl(tmp_path / "a.jsonl", [{"id": k, "responses": v} for k, v in a.items()])
     write_jsonl(tmp_path / "b.jsonl", [{"id": k, "responses": v} for k, v in b.items()])
     recipe = _recipe(tmp_path, """
 name: xcheck
-sources: [{path: p.jsonl}]
+sources: [{path: p.jsonl, require_answer: false}]
 decontam: {enabled: false}
 sampling:
   teachers:
@@ -103,7 +105,12 @@ run: {progress: false}
     f = json.loads((out / "funnel.json").read_text())["funnel"]
     assert f["crosscheck"]["dropped"] == {"crosscheck: a_disagree": 3, "crosscheck: b_mismatch": 3}
     sft = _rows(out / "sft.jsonl")
-    assert sorted(r["messages"][-1]["content"] for r in sft) == ["\\boxed{16}", "\\boxed{1}"]
+    assert sorted(r["messages"][-1]["content"] for r in sft) == ["\\boxed{16}", "\\boxed{1}", "\\boxed{25}"]
+    # prompts whose answers the teachers could not agree on get no RL label either
+    assert sorted(r["label"]["answer"] for r in _rows(out / "rl_prompts.jsonl")) == ["1", "16", "25"]
+    s5 = [s for s in _rows(out / "samples.jsonl") if s["problem_id"] == "s5"]
+    assert [s["verdict"]["correct"] for s in s5] == [True, True, True]
+    assert {s["verdict"]["reason"] for s in s5} == {"crosscheck consensus"}
     # a cross-check that names a teacher the recipe lacks is a config error
     assert main(["curate", str(recipe), "--out", str(tmp_path / "o2"), "crosscheck.teacher_b=c"]) == 2
 
