@@ -77,7 +77,8 @@ def main() -> int:
             verdicts = grade_responses(items, responses, workers=workers, progress=False)
             dt = time.perf_counter() - t
             rows.append((f"grade {n} responses ({grade_responses.last_graded} distinct answer/gold pairs), "
-                         f"{workers} worker(s)", dt, n / dt))
+                         f"--workers {workers} (used {grade_responses.last_workers})"
+                         + (", cold start" if workers == 1 else ""), dt, n / dt))
         t = time.perf_counter()
         m = compute_metrics(items, responses, verdicts, {k: v["scores"] for k, v in stored.items()})
         dt = time.perf_counter() - t

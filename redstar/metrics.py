@@ -86,7 +86,10 @@ def maj_at_k(answers: Sequence[Sequence[str | None]], correct: Sequence[Sequence
              equivalent: Callable[[str, str], bool] | Sequence[Callable[[str, str], bool]] | None = None) -> float:
     """maj@k: the majority answer of the first k samples is graded, averaged over problems.
     A problem whose k samples have no extracted answer counts as wrong. ``equivalent`` is one
-    function, or one per problem (so a caller can use what it knows about each problem)."""
+    function, or one per problem (so a caller can use what it knows about each problem).
+
+    With an equivalence, answers graded correct count as one class (each equals the gold), and
+    ``equivalent`` is asked only when the grades leave the vote open."""
     if not answers:
         return 0.0
     per_problem = equivalent if isinstance(equivalent, (list, tuple)) else [equivalent] * len(answers)
@@ -94,9 +97,44 @@ def maj_at_k(answers: Sequence[Sequence[str | None]], correct: Sequence[Sequence
     for ans, cor, eq in zip(answers, correct, per_problem, strict=True):
         if len(ans) < k:
             raise ValueError(f"maj@{k} needs {k} samples per problem, a problem has {len(ans)}")
+        decided = _vote_decided_by_grades(ans[:k], cor[:k]) if eq is not None else None
+        if decided is not None:
+            hits.append(decided)
+            continue
         win = majority_vote(ans[:k], eq)
         hits.append(bool(win is not None and cor[win]))
     return float(np.mean(hits))
+
+
+def _vote_decided_by_grades(answers: Sequence[str | None], correct: Sequence[bool]) -> bool | None:
+    """Whether the vote is won by a correct answer, when the grades alone decide it; else None.
+
+    Correct answers all equal the gold, so they form one class of size C; wrong answers can only
+    merge among themselves. If all wrong answers together cannot beat C, a correct answer wins;
+    if one wrong string alone already beats C, a wrong answer wins. Only the cases in between
+    need the (slow, symbolic) equivalence checks.
+    """
+    first: dict[str, int] = {}
+    count: dict[str, int] = {}
+    for i, a in enumerate(answers):
+        if a is None or not str(a).strip():
+            continue
+        key = answer_key(str(a))
+        first.setdefault(key, i)
+        count[key] = count.get(key, 0) + 1
+    right = [key for key in count if correct[first[key]]]
+    wrong = [key for key in count if not correct[first[key]]]
+    if not right:
+        return False
+    c, c_first = sum(count[key] for key in right), min(first[key] for key in right)
+    if not wrong:
+        return True
+    w_total, w_first = sum(count[key] for key in wrong), min(first[key] for key in wrong)
+    if w_total < c or (w_total == c and c_first < w_first):
+        return True
+    if any(count[key] > c or (count[key] == c and first[key] < c_first) for key in wrong):
+        return False
+    return None
 
 
 def rm_at_k(scores: Sequence[Sequence[float]], correct: Sequence[Sequence[bool]], k: int,
