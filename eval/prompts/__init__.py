@@ -1,0 +1,1 @@
+"""Prompt templates for ``redstar eval`` (``*.txt``); a package so wheels ship the files."""
