@@ -111,8 +111,8 @@ def rmk_report(rows: Iterable[dict], key: str = "rm", ks: list[int] | None = Non
 
 def markdown(report: dict, title: str = "rm@k") -> str:
     lines = [f"# {title}", "",
-             f"{report['problems']} problems, {report['candidates_min']}-{report['candidates_max']} candidates "
-             f"each, reward key `{report['key']}`, {report['seeds']} seeds. Percent.", "",
+             (f"{report['problems']} problems, {report['candidates_min']}-{report['candidates_max']} candidates "
+              f"each, reward key `{report['key']}`, {report['seeds']} seeds. Percent."), "",
              "| k | rm@k | maj@k | pass@k (oracle) |", "|---:|---:|---:|---:|"]
     for r in report["table"]:
         lines.append(f"| {r['k']} | {100 * r['rm']:.2f} | {100 * r['maj']:.2f} | {100 * r['pass']:.2f} |")

@@ -24,7 +24,14 @@ from typing import Literal
 
 import torch
 
-from redstar.rm.data import Group, GroupCollator, GroupStats, PairEncoder, build_groups, load_questions
+from redstar.rm.data import (
+    Group,
+    GroupCollator,
+    GroupStats,
+    PairEncoder,
+    build_groups,
+    load_questions,
+)
 from redstar.rm.losses import get_loss, ranking_metrics
 from redstar.train.engine import TrainConfig
 
@@ -114,7 +121,7 @@ def split_groups(groups: list[Group], eval_fraction: float) -> tuple[list[Group]
 
 def model_card(cfg: RMTrainConfig, stats: GroupStats, before: dict, after: dict, state: dict) -> str:
     t = cfg.train
-    fmt = lambda d, k: f"{d[k]:.3f}" if k in d else "-"  # noqa: E731
+    fmt = lambda d, k: f"{d[k]:.3f}" if k in d else "-"
     return f"""---
 base_model: {cfg.model}
 library_name: transformers

@@ -5,7 +5,13 @@ import torch
 
 from redstar.models import tiny_tokenizer
 from redstar.records import RowError
-from redstar.rm.data import GroupCollator, GroupStats, PairEncoder, balanced_split, build_groups
+from redstar.rm.data import (
+    GroupCollator,
+    GroupStats,
+    PairEncoder,
+    balanced_split,
+    build_groups,
+)
 
 
 def _sample(pid, i, correct, ref=None):

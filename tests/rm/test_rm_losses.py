@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from redstar.rm.losses import bce, get_loss, listwise_bt, mse, pairwise_bt, ranking_metrics
+from redstar.rm.losses import (
+    bce,
+    get_loss,
+    listwise_bt,
+    mse,
+    pairwise_bt,
+    ranking_metrics,
+)
 
 
 def _direct_listwise(scores, labels, valid):

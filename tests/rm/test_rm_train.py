@@ -12,8 +12,8 @@ from redstar.train.engine import TrainConfig
 
 
 def _cfg(out, problems, samples, **train_kw):
-    t = dict(lr=3e-3, epochs=2, grad_accum=1, warmup_ratio=0.0, dtype="float32", gradient_checkpointing=False,
-             device="cpu", tensorboard=False, progress=False, seed=0)
+    t = {"lr": 3e-3, "epochs": 2, "grad_accum": 1, "warmup_ratio": 0.0, "dtype": "float32",
+         "gradient_checkpointing": False, "device": "cpu", "tensorboard": False, "progress": False, "seed": 0}
     t.update(train_kw)
     return RMTrainConfig(out=str(out), data=RMDataConfig(samples=[str(samples)], problems=str(problems), n=4,
                                                          eval_fraction=0.25, max_len=128, groups_per_micro=8),
@@ -56,12 +56,13 @@ def test_tiny_reward_model_learns_to_rank(tmp_path, task_files):
 def test_gradient_is_independent_of_micro_batch_split(tmp_path):
     """One step over 8 problems: 1 micro-batch of 8 or 4 micro-batches of 2 give the same update,
     although groups hold different numbers of pairs (the collator's num_targets normalises)."""
-    from redstar.dataio import write_jsonl
     from conftest import synthetic_task
+
+    from redstar.dataio import write_jsonl
 
     problems, samples = synthetic_task(8)
     # every other problem loses one wrong answer: 2 pairs instead of 4 under pairwise BT
-    samples = [s for i, s in enumerate(samples) if not (i % 8 == 3)]
+    samples = [s for i, s in enumerate(samples) if i % 8 != 3]
     write_jsonl(tmp_path / "p.jsonl", problems)
     write_jsonl(tmp_path / "s.jsonl", samples)
     weights = []
