@@ -57,8 +57,8 @@ class Step:
 
     def run(self, log_dir: Path, index: int, total: int) -> float:
         print(f"\n[{index}/{total}] {self.name}: {self.command()}", flush=True)
-        if self.done.exists():
-            print(f"    already done ({_rel(self.done)} exists); skipped", flush=True)
+        if (ROOT / self.done).exists():
+            print(f"    already done ({self.done} exists); skipped", flush=True)
             return 0.0
         start = time.time()
         log = log_dir / f"{index:02d}_{self.name.replace(' ', '_')}.log"
@@ -79,7 +79,10 @@ class Step:
 
 def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
     """The demo's commands, and where their results land."""
-    data = ROOT / "data_recipes" / "demo_data"
+    # Commands run from the repository root; paths inside it are written relative to it so the
+    # commands the report prints read well and can be pasted as they are.
+    out = Path(_rel(out))
+    data = Path("data_recipes") / "demo_data"
     cur, sft, dpo = out / "curate", out / "sft", out / "dpo"
     geo_data, geo_base, geo_sft = out / "geo_data", out / "geo_base", out / "geo_sft"
     limit = ["--limit", "4"] if quick else []
@@ -121,7 +124,8 @@ def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
                                                            "--model", str(model), "--out", str(d),
                                                            "--max-new-tokens", "24", "--batch-size", "8", *limit],
                                   d / "metrics.json"))
-    where = {"curate": cur, "sft": sft, "dpo": dpo, "geo_sft": geo_sft, "eval": out / "eval"}
+    where = {k: ROOT / v for k, v in
+             {"curate": cur, "sft": sft, "dpo": dpo, "geo_sft": geo_sft, "eval": out / "eval"}.items()}
     return steps, where
 
 
