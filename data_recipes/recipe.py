@@ -71,6 +71,7 @@ class BackendSpec:
     model: str = "default"
     base_url: str | None = None
     path: str | None = None          # replay: responses file (rows: id, responses)
+    chat_template: str | None = None  # hf: a Jinja file replacing the tokenizer's template
     options: dict = field(default_factory=dict)
 
 

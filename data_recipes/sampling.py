@@ -97,12 +97,29 @@ class Backends:
                     kwargs["base_url"] = spec.base_url
             if spec.backend == "hf":
                 kwargs.setdefault("progress", self.recipe.run.progress)
+            if spec.chat_template:
+                kwargs["model"], kwargs["tokenizer"] = self._with_template(spec)
             try:
                 backend = make_backend(spec.backend, **kwargs)
             except ValueError as e:
                 raise ConfigError(str(e)) from None
         self._cache[key] = backend
         return backend
+
+    def _with_template(self, spec):
+        """(model, tokenizer) with the recipe's chat template; only the transformers backend
+        renders prompts here (vLLM and servers apply the template the model ships)."""
+        from data_recipes.recipe import resolve
+        from redstar.models import load_causal_lm
+
+        if spec.backend != "hf":
+            raise ConfigError(f"chat_template is supported with the hf backend only, not {spec.backend!r}")
+        path = resolve(self.recipe, spec.chat_template)
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"chat_template {path}: no such file")
+        model, tok = load_causal_lm(spec.model)
+        tok.chat_template = Path(path).read_text(encoding="utf-8")
+        return model, tok
 
     def close(self) -> None:
         for b in self._cache.values():

@@ -195,3 +195,63 @@ run: {progress: false}
         per[s["problem_id"]] = per.get(s["problem_id"], 0) + 1
     assert per == {"d1": 4, "d2": 6}
     assert f["sampling"]["by_level"] == {"7": [1, 1], "9": [1, 1]}
+
+
+def test_hf_teacher_with_recipe_chat_template(tmp_path):
+    """A tiny random model samples through the transformers backend with the recipe's chat
+    template (a file): the prompts it sees are rendered by that template."""
+    from data_recipes.recipe import load_recipe
+    from data_recipes.sampling import Backends, sample_chunk
+    from redstar.models import tiny_causal_lm
+
+    model, tok = tiny_causal_lm()
+    model.save_pretrained(tmp_path / "tiny")
+    tok.save_pretrained(tmp_path / "tiny")
+    (tmp_path / "tmpl.jinja").write_text(
+        "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}[assistant] {% endif %}")
+    write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "question": "What is 2 + 2?", "answer": "4"}])
+    recipe = load_recipe(str(_recipe(tmp_path, f"""
+name: hf_template
+sources: [{{path: p.jsonl}}]
+sampling:
+  teachers:
+    - name: tiny
+      backend: {{backend: hf, model: {tmp_path / 'tiny'}, chat_template: tmpl.jinja, options: {{batch_size: 2}}}}
+      n: 2
+      max_new_tokens: 4
+  system_prompt: "Think."
+run: {{progress: false}}
+""")))
+    backends = Backends(recipe)
+    samples = sample_chunk([{"id": "a", "question": "What is 2 + 2?", "domain": "math"}], recipe, backends, 0)
+    backend = backends.get(recipe.sampling.teachers[0].backend)
+    rendered = backend.tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True,
+                                                     tokenize=False)
+    assert rendered == "[user] hi\n[assistant] "
+    assert [s["id"] for s in samples] == ["a#tiny#0", "a#tiny#1"] and all(isinstance(s["response"], str) for s in samples)
+    backends.close()
+
+
+def test_pass_rate_difficulty(tmp_path):
+    probs = [{"id": "easy", "question": "What is one plus one, as a number?", "answer": "2"},
+             {"id": "hard", "question": "What is the hundredth prime number?", "answer": "541"},
+             {"id": "mid", "question": "What is seven times eight?", "answer": "56"}]
+    write_jsonl(tmp_path / "p.jsonl", probs)
+    scorer = {"easy": ["\\boxed{2}"] * 4, "hard": ["\\boxed{1}", "\\boxed{2}", "\\boxed{3}", "\\boxed{5}"],
+              "mid": ["\\boxed{56}", "\\boxed{54}", "\\boxed{56}", "\\boxed{65}"]}
+    write_jsonl(tmp_path / "k.jsonl", [{"id": k, "responses": v} for k, v in scorer.items()])
+    write_jsonl(tmp_path / "resp.jsonl", [{"id": p["id"], "responses": [f"\\boxed{{{p['answer']}}}"]} for p in probs])
+    recipe = _recipe(tmp_path, """
+name: passrate
+sources: [{path: p.jsonl}]
+decontam: {enabled: false}
+difficulty: {method: pass_rate, k: 4, scorer: {backend: replay, path: k.jsonl}, min_level: 5}
+sampling: {teachers: [{name: t, backend: {backend: replay, path: resp.jsonl}, n: 1}]}
+run: {progress: false}
+""")
+    out = tmp_path / "out"
+    assert main(["curate", str(recipe), "--out", str(out)]) == 0
+    levels = {p["id"]: (p["difficulty"], p["meta"]["pass_rate"]) for p in _rows(out / "chunks" / "00000.problems.jsonl")}
+    assert levels == {"easy": (1.0, 1.0), "hard": (10.0, 0.0), "mid": (5.5, 0.5)}   # 1 + 9 * (1 - pass rate)
+    assert sorted(s["problem_id"] for s in _rows(out / "samples.jsonl")) == ["hard", "mid"]
