@@ -117,9 +117,24 @@ def _dtype(dtype):
 
 
 def load_tokenizer(name_or_path: str):
-    from transformers import AutoTokenizer
+    """The tokenizer of a model directory or hub id, exactly as saved.
 
-    tok = AutoTokenizer.from_pretrained(resolve_model_path(name_or_path))
+    A tokenizer saved as a generic fast tokenizer (``tokenizer_class`` TokenizersBackend or
+    PreTrainedTokenizerFast, as the tiny test models are) is loaded from its tokenizer.json as
+    is: ``AutoTokenizer`` would pick the class from the model type (Qwen2Tokenizer for a Qwen2
+    backbone), which rebuilds its own pre-tokenizer and changes the token ids.
+    """
+    import json
+
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    path = resolve_model_path(name_or_path)
+    cls = AutoTokenizer
+    config = Path(path) / "tokenizer_config.json"
+    if (Path(path) / "tokenizer.json").is_file() and config.is_file():
+        if json.loads(config.read_text()).get("tokenizer_class") in ("TokenizersBackend", "PreTrainedTokenizerFast"):
+            cls = PreTrainedTokenizerFast
+    tok = cls.from_pretrained(path)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok

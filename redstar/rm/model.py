@@ -49,21 +49,11 @@ def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
 
 
 def load_saved_tokenizer(path: str | os.PathLike):
-    """The tokenizer exactly as saved. ``AutoTokenizer`` picks the tokenizer class from the
-    model type in config.json (Qwen2Tokenizer for a Qwen2 backbone) and that class rebuilds
-    its own pre-tokenizer, so a custom ``tokenizer.json`` would come back tokenizing
-    differently; loading ``tokenizer.json`` as is keeps the saved ids, hence the saved scores."""
-    from transformers import PreTrainedTokenizerFast
-
+    """The tokenizer exactly as saved (see ``redstar.models.load_tokenizer``), so saved ids,
+    hence saved scores, come back unchanged."""
     from redstar.models import load_tokenizer
 
-    path = Path(path)
-    if not (path / "tokenizer.json").is_file():
-        return load_tokenizer(str(path))
-    tok = PreTrainedTokenizerFast.from_pretrained(str(path))
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return tok
+    return load_tokenizer(str(path))
 
 
 class RewardModel(torch.nn.Module):

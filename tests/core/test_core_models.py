@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from redstar.models import load_causal_lm, tiny_causal_lm, tiny_vl_model
+from redstar.models import load_causal_lm, load_tokenizer, tiny_causal_lm, tiny_vl_model
 
 
 def _train_step(model, batch):
@@ -17,7 +17,7 @@ def _train_step(model, batch):
 
 
 def test_tiny_causal_lm_forward_train_save_reload(tmp_path):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     model, tok = tiny_causal_lm()
     msgs = [{"role": "user", "content": "What is 2+3?"}, {"role": "assistant", "content": "\\boxed{5}"}]
@@ -31,8 +31,10 @@ def test_tiny_causal_lm_forward_train_save_reload(tmp_path):
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     model2 = AutoModelForCausalLM.from_pretrained(tmp_path)
-    tok2 = AutoTokenizer.from_pretrained(tmp_path)
+    tok2 = load_tokenizer(str(tmp_path))
     assert tok2.apply_chat_template(msgs, tokenize=False) == tok.apply_chat_template(msgs, tokenize=False)
+    text = "2+3 = 5, so \\boxed{42}."
+    assert tok2(text).input_ids == tok(text).input_ids  # the saved ids come back unchanged
     model.eval(), model2.eval()
     with torch.no_grad():
         assert torch.equal(model(**batch).logits, model2(**batch).logits)
