@@ -85,9 +85,9 @@ def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
     data = Path("data_recipes") / "demo_data"
     cur, sft, dpo = out / "curate", out / "sft", out / "dpo"
     geo_data, geo_base, geo_sft = out / "geo_data", out / "geo_base", out / "geo_sft"
-    limit = ["--limit", "4"] if quick else []
+    limit = ["--limit", "3"] if quick else []
     gen = ["--max-new-tokens", "48" if quick else "160", "--batch-size", "8"]
-    curate_over = (["sources.0.limit=8", "sources.1.limit=2", "sampling.teachers.0.max_new_tokens=48"]
+    curate_over = (["sources.0.limit=6", "sources.1.limit=1", "sampling.teachers.0.max_new_tokens=48"]
                    if quick else [])
     # A 135M model seldom writes \boxed{}; accept any final answer the verifier can isolate.
     curate_over.append("filters.answer_format=any")
@@ -159,29 +159,35 @@ def _plot_before_after(table: list[tuple[str, float | None, float | None]], path
 def write_report(out: Path, steps: list[Step], where: dict, seconds: dict[str, float]) -> Path:
     from redstar.dataio import atomic_write_text
 
+    def rel(p: Path) -> str:  # links in the report are relative to it
+        return os.path.relpath(p, out)
+
     lines = ["# redstar demo", "",
              "Everything below ran on CPU with SmolLM2-135M-Instruct (the embedded default model) for the "
              "text legs and a tiny random Qwen2-VL built from config for the geometry leg (the default model "
              "has no vision). The numbers show the pipeline working end to end, not a strong model.", ""]
     funnel = where["curate"] / "funnel.json"
     if funnel.exists():
-        lines += ["## Curation funnel", "", f"Full report: `{_rel(where['curate'] / 'report.md')}`", ""]
+        lines += ["## Curation funnel", "", f"Full report: [{rel(where['curate'] / 'report.md')}]"
+                  f"({rel(where['curate'] / 'report.md')})", ""]
         data = json.loads(funnel.read_text())
-        stages = data.get("stages") or []
+        stages = data.get("funnel") or {}
         if stages:
-            lines += ["| stage | in | out | dropped |", "|---|---:|---:|---:|"]
-            for s in stages:
-                lines.append(f"| {s.get('stage', s.get('name', '?'))} | {s.get('in', '')} | {s.get('out', '')} "
-                             f"| {s.get('dropped', '')} |")
+            lines += ["| stage | unit | in | out | dropped (why) |", "|---|---|---:|---:|---|"]
+            for name, st in stages.items():
+                why = ", ".join(f"{k}: {v}" for k, v in (st.get("dropped") or {}).items()) or "-"
+                lines.append(f"| {name} | {st.get('unit', '')} | {st.get('in', '')} | {st.get('out', '')} | {why} |")
             lines.append("")
+        counts = data.get("counts") or {}
+        if counts:
+            lines += ["Exported: " + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
         if (where["curate"] / "funnel.png").exists():
-            lines += [f"![funnel]({_rel(where['curate'] / 'funnel.png')})", ""]
+            lines += [f"![funnel]({rel(where['curate'] / 'funnel.png')})", ""]
     lines += ["## Training", ""]
     for name in ("sft", "dpo", "geo_sft"):
         d = where[name]
         if (d / "loss.png").exists():
-            lines += [f"- {name}: model `{_rel(d / 'final')}`, loss curve `{_rel(d / 'loss.png')}`"]
-    lines.append("")
+            lines += [f"### {name}", "", f"Model: `{rel(d / 'final')}`", "", f"![{name} loss]({rel(d / 'loss.png')})", ""]
     table = []
     for bench in ("math-hard", "aime24", "geoqa", "mathvista-geo"):
         base, trained = _metrics(where["eval"] / "base" / bench), _metrics(where["eval"] / "trained" / bench)
