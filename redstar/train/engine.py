@@ -230,6 +230,7 @@ class Trainer:
         model = self.backend.loss_model
         model.train()
         last_loss = float("nan")
+        loop_start = time.perf_counter()
         while self.state["step"] < self.total_steps:
             plan = self.loader.rank_plan(self.state["epoch"], dist.rank, dist.world_size, cfg.grad_accum)
             while self.state["micro"] + cfg.grad_accum <= len(plan) and self.state["step"] < self.total_steps:
@@ -277,10 +278,12 @@ class Trainer:
             if self.state["micro"] + cfg.grad_accum > len(plan):
                 self.state["epoch"] += 1
                 self.state["micro"] = 0
+        loop_seconds = time.perf_counter() - loop_start
         bar.close()
         logger.close()
         final = export_pretrained(self.backend, self.tokenizer, self.out_dir / "final", self.run_config,
                                   self.model_card(dict(self.state)) if self.model_card else None)
         if dist.is_main:
             plot_loss(self.out_dir / "metrics.jsonl", self.out_dir / "loss.png")
-        return {**self.state, "final_loss": last_loss, "final_dir": str(final) if final else None}
+        return {**self.state, "final_loss": last_loss, "final_dir": str(final) if final else None,
+                "loop_seconds": loop_seconds}

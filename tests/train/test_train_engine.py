@@ -121,3 +121,34 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path, tiny_dir):
     assert str(tiny_dir) in card and "sft_tiny.jsonl" in card and "6 optimizer steps" in card
     resolved = (tmp_path / "killed" / "final" / "redstar_config.yaml").read_text()
     assert "max_steps: 6" in resolved and "You are Qwen" not in resolved   # the file name, not its text
+
+
+def test_two_stage_config_second_stage_starts_from_first(tmp_path, tiny_dir):
+    from redstar.config import load_config
+    from redstar.train.sft import SFTConfig, run
+
+    cfg = tmp_path / "two.yaml"
+    cfg.write_text(f"""# schema: redstar.train.sft:SFTConfig
+model: {tiny_dir}
+out: {tmp_path / 'two'}
+attn_implementation: sdpa
+stages:
+  - name: general
+    data: {{train: [{FIXTURE}], max_len: 256, train_on: all}}
+    train: {{lr: 5.0e-3}}
+  - name: math
+    data: {{train: [{FIXTURE}], max_len: 256, max_rows: 12}}
+    train: {{lr: 3.0e-3}}
+train: {{max_steps: 2, dtype: float32, device: cpu, progress: false, warmup_ratio: 0.0, gradient_checkpointing: false}}
+""")
+    summaries = run(load_config(SFTConfig, cfg))
+    general, math = tmp_path / "two" / "general" / "final", tmp_path / "two" / "math" / "final"
+    assert [s["stage"] for s in summaries] == ["general", "math"] and summaries[1]["data"]["rows"] == 12
+    resolved = load_config(SFTConfig, math / "redstar_config.yaml")
+    assert resolved.model == str(general) and resolved.train.lr == 3e-3 and resolved.stages[0].name == "math"
+    assert f"base_model: {general}" in (math / "README.md").read_text()
+    assert load_config(SFTConfig, general / "redstar_config.yaml").train.lr == 5e-3
+    # the second stage moved the first stage's weights
+    a = AutoModelForCausalLM.from_pretrained(general)
+    b = AutoModelForCausalLM.from_pretrained(math)
+    assert not torch.equal(a.model.layers[0].mlp.up_proj.weight, b.model.layers[0].mlp.up_proj.weight)
