@@ -111,6 +111,9 @@ def tokenize_examples(rows: list, bad_rows: int, data: DataConfig, tok, is_main:
 
 
 def model_card(base: str, stage: StageConfig, tcfg: TrainConfig, stats: dict, state: dict, attn: str) -> str:
+    from redstar.models import DEFAULT_MODEL, DEFAULT_MODEL_NAME
+
+    base = DEFAULT_MODEL_NAME if base == DEFAULT_MODEL else base   # the card names the real model
     data = "\n".join(f"- `{d}`" for d in stage.data.train)
     return f"""---
 base_model: {base}
