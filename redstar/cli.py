@@ -100,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     module.add_arguments(sub)
-    args = sub.parse_args(rest)
+    try:  # options may stand anywhere among key=value overrides
+        args = sub.parse_intermixed_args(rest)
+    except TypeError:  # commands with sub-actions cannot be parsed intermixed
+        args = sub.parse_args(rest)
     from redstar.config import ConfigError
     from redstar.records import RowError
 
