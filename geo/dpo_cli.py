@@ -18,25 +18,20 @@ from __future__ import annotations
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("config", help="VL DPO YAML config (schema geo.dpo:VLDPOConfig)")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. dpo.beta=0.05 train.lr=5e-7")
-    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    from redstar.config import add_config_arguments
+
+    add_config_arguments(parser, "geo.dpo:VLDPOConfig", "dpo.beta=0.05 train.lr=5e-7")
 
 
 def run(args) -> int:
-    import yaml
-
-    from redstar.config import load_config, to_dict
+    from redstar.config import config_from_args
 
     from geo.dpo import VLDPOConfig
     from geo.dpo import run as run_dpo
 
-    cfg = load_config(VLDPOConfig, args.config, args.overrides)
-    if args.print_config:
-        print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    cfg = config_from_args(VLDPOConfig, args)
+    if cfg is None:
         return 0
-    if args.overrides:
-        print("overrides: " + " ".join(args.overrides))
     s = run_dpo(cfg)
     print(f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps, {s['data']['rows']} pairs)")
     return 0

@@ -20,25 +20,20 @@ from __future__ import annotations
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("config", help="VL SFT YAML config (schema geo.sft:VLSFTConfig)")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. train.lr=1e-5 freeze.train_vision=true")
-    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    from redstar.config import add_config_arguments
+
+    add_config_arguments(parser, "geo.sft:VLSFTConfig", "train.lr=1e-5 freeze.train_vision=true")
 
 
 def run(args) -> int:
-    import yaml
-
-    from redstar.config import load_config, to_dict
+    from redstar.config import config_from_args
 
     from geo.sft import VLSFTConfig
     from geo.sft import run as run_sft
 
-    cfg = load_config(VLSFTConfig, args.config, args.overrides)
-    if args.print_config:
-        print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    cfg = config_from_args(VLSFTConfig, args)
+    if cfg is None:
         return 0
-    if args.overrides:
-        print("overrides: " + " ".join(args.overrides))
     s = run_sft(cfg)
     d = s["data"]
     print(f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps; rows {d['rows']}, "

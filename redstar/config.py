@@ -212,3 +212,25 @@ def save_config(cfg: Any, path: str | os.PathLike) -> None:
     from redstar.dataio import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))
+
+
+# ----------------------------------------------------------------------------- commands
+
+def add_config_arguments(parser, schema: str, example: str) -> None:
+    """The arguments every config-driven command takes: CONFIG.yaml, key=value overrides and
+    --print-config. ``schema`` names the dataclass ('module:Class') in the help text."""
+    parser.add_argument("config", help=f"YAML config (schema {schema})")
+    parser.add_argument("overrides", nargs="*", help=f"key=value overrides, e.g. {example}")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+
+
+def config_from_args(cls: type[T], args) -> T | None:
+    """Load the config the arguments name; print it and return None for --print-config, and
+    echo the overrides so logs show what differs from the file."""
+    cfg = load_config(cls, args.config, args.overrides)
+    if args.print_config:
+        print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        return None
+    if args.overrides:
+        print("overrides: " + " ".join(args.overrides))
+    return cfg

@@ -23,11 +23,12 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from redstar.config import add_config_arguments
+
     sub = parser.add_subparsers(dest="rm_command", metavar="{train,score,rmk}", required=True)
 
     t = sub.add_parser("train", help="train a reward model from a YAML config")
-    t.add_argument("config", help="YAML config (schema redstar.rm.train:RMTrainConfig)")
-    t.add_argument("overrides", nargs="*", help="key=value overrides, e.g. train.lr=2e-6 data.n=8")
+    add_config_arguments(t, "redstar.rm.train:RMTrainConfig", "train.lr=2e-6 data.n=8")
 
     s = sub.add_parser("score", help="score Sample rows with a reward model")
     s.add_argument("--model", required=True, help="reward-model directory (redstar rm train output)")
@@ -53,11 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args) -> int:
-    from redstar.config import load_config
+    from redstar.config import config_from_args
     from redstar.rm.train import RMTrainConfig, train
 
-    cfg = load_config(RMTrainConfig, args.config, args.overrides)
-    train(cfg)
+    cfg = config_from_args(RMTrainConfig, args)
+    if cfg is not None:
+        train(cfg)
     return 0
 
 

@@ -21,25 +21,20 @@ from __future__ import annotations
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("config", help="SFT YAML config (schema redstar.train.sft:SFTConfig)")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. train.lr=3e-6 data.max_len=8192")
-    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    from redstar.config import add_config_arguments
+
+    add_config_arguments(parser, "redstar.train.sft:SFTConfig", "train.lr=3e-6 data.max_len=8192")
 
 
 def run(args) -> int:
-    import yaml
-
-    from redstar.config import load_config, to_dict
+    from redstar.config import config_from_args
     from redstar.train.sft import SFTConfig, resolve_stages
     from redstar.train.sft import run as run_sft
 
-    cfg = load_config(SFTConfig, args.config, args.overrides)
-    resolve_stages(cfg)          # config errors before any model is loaded
-    if args.print_config:
-        print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    cfg = config_from_args(SFTConfig, args)
+    if cfg is None:
         return 0
-    if args.overrides:
-        print("overrides: " + " ".join(args.overrides))
+    resolve_stages(cfg)          # config errors before any model is loaded
     for s in run_sft(cfg):
         if s.get("final_dir"):
             print(f"[{s['stage']}] final model: {s['final_dir']}" +
