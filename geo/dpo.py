@@ -21,7 +21,7 @@ from typing import Literal
 
 import torch
 
-from redstar.train.dpo import DPOLossConfig, dpo_loss, reward_metrics
+from redstar.train.dpo import DPOLossConfig, make_loss_fn
 from redstar.train.engine import TrainConfig
 from redstar.train.loss import linear_cross_entropy
 
@@ -63,17 +63,9 @@ def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def dpo_loss_fn(cfg: DPOLossConfig):
-    """The engine's ``loss_fn``: the text recipe's ``dpo_loss`` (sigmoid / cDPO / IPO) on the
-    VL per-sample log-probs, plus the RPO term; returns (sum over pairs, pairs, metrics)."""
-    def loss_fn(model, batch):
-        logps, counts = sequence_logps(model, batch)                                     # [2P], [2P]
-        ref = batch["ref_logps"].to(logps)                                                # [2P]
-        losses, r_c, r_r = dpo_loss(logps[0::2], logps[1::2], ref[0::2], ref[1::2], cfg.beta,
-                                    cfg.label_smoothing, cfg.loss_type)                  # [P] each
-        if cfg.sft_weight:
-            losses = losses + cfg.sft_weight * (-logps[0::2] / counts[0::2].clamp(min=1))
-        return losses.sum(), int(losses.shape[0]), reward_metrics(r_c, r_r)
-    return loss_fn
+    """The engine's ``loss_fn``: the text recipe's DPO loss (sigmoid / cDPO / IPO, RPO term) on
+    the vision-language per-sample log-probs."""
+    return make_loss_fn(cfg, logps_fn=sequence_logps)
 
 
 def pair_collate(collator):

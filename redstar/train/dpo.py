@@ -202,10 +202,16 @@ def fill_reference_logps(model, items: list[dict], budget: int, pad_token_id: in
     model.train(was_training)
 
 
-def make_loss_fn(cfg: DPOLossConfig):
-    """The engine's ``loss_fn(model, batch) -> (loss summed over pairs, pairs, metrics)``."""
+def make_loss_fn(cfg: DPOLossConfig, logps_fn=None):
+    """The engine's ``loss_fn(model, batch) -> (loss summed over pairs, pairs, metrics)``.
+
+    ``logps_fn(model, batch) -> (summed reply log-probs [2P], reply token counts [2P])`` with
+    chosen/rejected interleaved; the text default is ``sequence_logps``, the vision-language
+    recipe passes its own."""
+    logps_fn = logps_fn or sequence_logps
+
     def loss_fn(model, batch):
-        logps, counts = sequence_logps(model, batch)                         # [2P], [2P]
+        logps, counts = logps_fn(model, batch)                               # [2P], [2P]
         ref = batch["ref_logps"].to(logps)                                   # [2P]
         losses, r_c, r_r = dpo_loss(logps[0::2], logps[1::2], ref[0::2], ref[1::2], cfg.beta,
                                     cfg.label_smoothing, cfg.loss_type)     # [P] each
