@@ -124,7 +124,7 @@ def _iter_jsonl(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterato
             where = f"{path}:{lineno}"
             try:
                 try:
-                    row = json.loads(line)
+                    row = json.loads(line.strip())
                 except json.JSONDecodeError as e:
                     raise RowError(f"malformed JSON ({e.msg} at column {e.colno})", where) from None
                 row = _check(row, where, schema)
