@@ -129,7 +129,8 @@ def scale_for_backward(loss_sum: torch.Tensor, global_count: int, world_size: in
     return loss_sum * (float(world_size) / max(int(global_count), 1))
 
 
-def causal_lm_loss(model, batch: dict, impl: str = "auto") -> tuple[torch.Tensor, int, dict]:
+def causal_lm_loss(model, batch: dict, impl: str = "auto",
+                   head_chunk_size: int = 1024) -> tuple[torch.Tensor, int, dict]:
     """The default ``loss_fn`` for SFT: next-token cross-entropy summed over target tokens.
 
     ``batch`` holds ``input_ids`` [B, T], ``labels`` [B, T] already shifted (see
@@ -143,7 +144,7 @@ def causal_lm_loss(model, batch: dict, impl: str = "auto") -> tuple[torch.Tensor
     if _is_zero3_partitioned(head.weight):
         # ZeRO-3 holds only a shard of the head outside its own forward: call the module,
         # chunk by chunk under activation checkpointing, so still no [T, V] logits are kept.
-        loss, n = checkpointed_head_cross_entropy(head, hidden, batch["labels"])
+        loss, n = checkpointed_head_cross_entropy(head, hidden, batch["labels"], head_chunk_size)
     else:
         loss, n = linear_cross_entropy(hidden, head.weight, batch["labels"],
                                        bias=getattr(head, "bias", None), impl=impl)
@@ -154,7 +155,12 @@ def checkpointed_head_cross_entropy(head, hidden: torch.Tensor, labels: torch.Te
                                     chunk_size: int = 1024) -> tuple[torch.Tensor, int]:
     """The same sum as :func:`linear_cross_entropy` through ``head(...)`` module calls (so
     DeepSpeed ZeRO-3 can gather the weight), one checkpointed chunk at a time: each chunk's
-    logits are freed after its loss and recomputed in backward."""
+    logits are freed after its loss and recomputed in backward.
+
+    Every ``head`` call is a collective under ZeRO-3 (the weight is all-gathered in forward
+    and again when backward recomputes the chunk), so all data-parallel ranks must make the
+    same number of calls whatever their own target count: the chunk count is the maximum
+    over ranks, and a rank with fewer chunks calls the head on empty slices."""
     from torch.utils.checkpoint import checkpoint
 
     h = hidden.reshape(-1, hidden.shape[-1])                           # [N, H]
@@ -162,15 +168,27 @@ def checkpointed_head_cross_entropy(head, hidden: torch.Tensor, labels: torch.Te
     keep = y != IGNORE_INDEX
     n = int(keep.sum())
     h, y = h[keep], y[keep]                                            # [n, H], [n]
+    n_chunks = _max_over_ranks(-(-n // chunk_size), hidden.device)
 
     def chunk_loss(hc, yc):
+        # hc [c, H] with c possibly 0 (the empty call still joins ZeRO-3's gather)
         return torch.nn.functional.cross_entropy(head(hc).float(), yc, reduction="sum")
 
     total = hidden.sum() * 0.0                                         # connected even when n == 0
-    for start in range(0, n, chunk_size):
+    for k in range(n_chunks):
+        start = min(k * chunk_size, n)                                 # past n: empty slice [0, H]
         total = total + checkpoint(chunk_loss, h[start:start + chunk_size], y[start:start + chunk_size],
                                    use_reentrant=False)
     return total.float(), n
+
+
+def _max_over_ranks(value: int, device) -> int:
+    """``value`` maximised over the default (data-parallel) process group; itself alone."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return value
+    t = torch.tensor([value], dtype=torch.int64, device=device)
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+    return int(t.item())
 
 
 def _is_zero3_partitioned(param) -> bool:

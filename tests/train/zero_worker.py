@@ -1,6 +1,11 @@
 """Run by torchrun in the ZeRO tests (not collected by pytest): train a tiny model for two
-steps with each given strategy and write its losses to result.json beside the final model."""
+steps with each given strategy and write its losses to result.json beside the final model.
 
+The ZeRO-3 head loss runs in chunks of HEAD_CHUNK targets: with 4, the two ranks' micro-batches
+(13 / 17 targets on rank 0, 25 / 69 on rank 1) need different numbers of head calls, each a
+weight all-gather, which the loss must keep in step across ranks."""
+
+import functools
 import json
 import sys
 from pathlib import Path
@@ -11,6 +16,8 @@ from redstar.models import tiny_causal_lm
 from redstar.train.engine import PlanLoader, Trainer, TrainConfig
 from redstar.train.loss import causal_lm_loss
 from redstar.train.packing import collate_packed
+
+HEAD_CHUNK = 4
 
 
 def examples(n=8):
@@ -32,7 +39,7 @@ def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bo
     cfg = TrainConfig(lr=1e-2, max_steps=2, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
                       strategy=strategy, zero_stage=zero_stage, warmup_ratio=0.0, schedule="constant",
                       progress=False, tensorboard=False, max_grad_norm=0.0, save_every=1, keep_last=1)
-    summary = Trainer(model, causal_lm_loss, loader, cfg, out_dir, tokenizer=tok).train()
+    summary = Trainer(model, functools.partial(causal_lm_loss, head_chunk_size=HEAD_CHUNK), loader, cfg, out_dir, tokenizer=tok).train()
     if summary["final_dir"]:
         losses = [json.loads(l)["loss"] for l in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
         Path(out_dir, "result.json").write_text(json.dumps({"losses": losses, "step": summary["step"]}))
