@@ -23,7 +23,7 @@ import re
 import time
 from fractions import Fraction
 
-from redstar.verify.normalize import normalize, parse_number
+from redstar.verify.normalize import normalize, parse_number, squash_spaces
 from redstar.verify.symbolic import symbolic_equal
 
 _OPEN, _CLOSE = "([{", ")]}"
@@ -172,7 +172,7 @@ def _compare(p: str, g: str, deadline: float) -> tuple[bool, str]:
         raise _Deadline
     if p == g:
         return True, "exact match"
-    if p.replace(" ", "") == g.replace(" ", ""):
+    if squash_spaces(p) == squash_spaces(g):  # "2 x" is "2x", but "2 1" is not "21"
         return True, "exact match"
     np_, ng = parse_number(p), parse_number(g)
     if np_ is not None and ng is not None:

@@ -7,8 +7,11 @@ trailing periods. It never deletes letters inside an expression (the Qwen2.5-Mat
 unit list turns ``2a`` into ``2``), and keeps ``%`` so the percent convention can be applied.
 
 ``parse_number`` reads a plain number exactly as a ``Fraction`` (integers, decimals,
-``a/b``, ``\\frac{a}{b}``, mixed numbers, e-notation, ``\\times 10^{k}``) plus a percent flag;
-this is the fast path that answers most comparisons without sympy.
+``a/b``, ``\\frac{a}{b}``, mixed numbers (``2 1/2``, ``2\\frac{1}{2}``), e-notation, ``\\times 10^{k}``) plus a percent flag;
+this is the fast path that answers most comparisons without sympy. Spaces are dropped only
+where they cannot change the value (next to an operator, inside ``1 000`` thousands groups of
+exactly three digits); any other digit-space-digit makes the string no plain number, so
+``2 1`` is never 21 and ``2 1/2`` is 5/2, not 21/2.
 """
 
 from __future__ import annotations
@@ -156,6 +159,15 @@ _RE_FRAC = re.compile(r"^([-+]?)\s*\\frac\s*(?:\{\s*([-+]?\d+)\s*\}|(\d))\s*(?:\
 _RE_MIXED = re.compile(r"^([-+]?)(\d+)\s*\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}$")
 _RE_REPEAT = re.compile(r"^([-+]?)(\d*)\.(\d*)\\overline\{(\d+)\}$")
 _RE_POW10 = re.compile(r"^10\^\{?([-+]?\d+)\}?$")
+_RE_MIXED_SLASH = re.compile(r"^([-+]?)(\d+) (\d+)/(\d+)$")
+_RE_SPACED_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
+_NOT_BETWEEN_DIGITS = re.compile(r"(?<!\d)\s+|\s+(?!\d)")
+
+
+def squash_spaces(s: str) -> str:
+    """Drop the spaces that cannot change a value: those next to anything but a digit on both
+    sides. A space between two digits stays, so ``2 1`` is never read as 21."""
+    return _NOT_BETWEEN_DIGITS.sub("", re.sub(r"\s+", " ", s.strip()))
 MAX_EXP = 400  # bigger exponents go to the (time-bounded) symbolic path
 
 
@@ -163,12 +175,21 @@ def parse_number(s: str) -> tuple[Fraction, bool] | None:
     """Exact value of a plain number and whether it carried a percent sign; None otherwise."""
     if not s:
         return None
-    t = s.strip().replace(" ", "")
+    t = squash_spaces(s)
     pct = t.endswith("%")
     if pct:
-        t = t[:-1]
+        t = t[:-1].rstrip()
     if not t or len(t) > 500:
         return None
+    if " " in t:  # digit, space, digit: a thousands group "1 000" or a mixed number "2 1/2"
+        if _RE_SPACED_THOUSANDS.match(t):
+            t = t.replace(" ", "")
+        else:
+            m = _RE_MIXED_SLASH.match(t)
+            if m and 0 < int(m.group(3)) < int(m.group(4)):
+                v = int(m.group(2)) + Fraction(int(m.group(3)), int(m.group(4)))
+                return (-v if m.group(1) == "-" else v), pct
+            return None
     if _THOUSANDS.match(t):
         t = t.replace(",", "")
     if t.startswith("{") and t.endswith("}"):

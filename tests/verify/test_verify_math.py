@@ -26,6 +26,10 @@ from redstar.verify.normalize import normalize, parse_number
     # fractions, e-notation, mixed numbers
     ("\\dfrac{3}{4}", "0.75", True), ("-\\frac{1}{2}", "-0.5", True), ("1.5e3", "1500", True),
     ("3.5 \\times 10^{3}", "3500", True), ("2\\frac{1}{2}", "\\frac52", True),
+    # spaces inside numbers: a mixed number or a thousands group, never two digits joined
+    ("2 1/2", "10.5", False), ("2 1/2", "\\frac52", True), ("-2 1/2", "-2.5", True),
+    ("2 \\frac{1}{2}", "2.5", True), ("2 1", "21", False), ("1 2", "12", False),
+    ("1 000", "1000", True), ("1 000 000", "10^6", True), ("10 00", "1000", False),
     # intervals keep endpoint types, tuples keep order, sets do not
     ("[2,5)", "(2,5)", False), ("(2,5)", "(2,5)", True), ("\\left[2, 5\\right)", "[2,5)", True),
     ("(1,2)", "(2,1)", False), ("\\{2,1\\}", "\\{1,2\\}", True), ("\\{1,3\\}", "\\{1,2\\}", False),
@@ -76,6 +80,10 @@ def test_parse_number_values():
     assert parse_number("-\\frac{3}{4}") == (Fraction(-3, 4), False)
     assert parse_number("1e999") is None  # huge exponents go to the bounded symbolic path
     assert parse_number("x") is None
+    assert parse_number("2 1/2") == (Fraction(5, 2), False)
+    assert parse_number("1 000.5") == (Fraction(2001, 2), False)
+    assert parse_number("2 1") is None and parse_number("1 2 3") is None
+    assert parse_number("3 / 4") == (Fraction(3, 4), False)  # spaces next to an operator
     assert normalize("\\left( 1, 2 \\right)") == "( 1, 2 )"
 
 
