@@ -224,9 +224,15 @@ def _iter_file(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator
     return _iter_jsonl(path, schema, skip_bad, stats)
 
 
+DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".txt", ".arrow", ".pkl", ".yaml", ".yml", ".gz")
+
+
 def looks_like_hub_id(name: str) -> bool:
+    """'owner/name' and nothing else: a missing local file such as 'data/test.jsonl' is a
+    missing file, never a dataset to fetch from a hub."""
     parts = name.split("/")
-    return len(parts) == 2 and all(parts) and not name.startswith((".", "/", "~"))
+    return (len(parts) == 2 and all(parts) and not name.startswith((".", "/", "~"))
+            and not name.lower().endswith(DATA_SUFFIXES))
 
 
 def read_rows(

@@ -234,6 +234,8 @@ def build_job(cfg: RLLaunchConfig, algo: str) -> Job:
     settings = {k: getattr(cfg.reward, k) for k in RewardSettings.__dataclass_fields__ if k != "script"}
     if not settings["datasources"] and info.get("datasources"):
         settings["datasources"] = info["datasources"]
+    if settings.get("tokenizer"):  # read by the reward workers, which start elsewhere
+        settings["tokenizer"] = _local(settings["tokenizer"], hub_ok=True)
     return Job(algo, "ppo_ray", "openrlhf.cli.train_ppo_ray", render_flags(flags),
                env_from_settings(settings), info)
 

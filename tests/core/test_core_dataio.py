@@ -83,3 +83,14 @@ def test_problem_schema_errors():
         Problem.from_row({"id": 1, "question": "q", "answer": "1", "domain": "poetry"})
     p = Problem.from_row({"id": 7, "question": "q", "answer": 25})
     assert p.id == "7" and p.answer == "25" and p.images == []
+
+
+def test_missing_file_is_never_taken_for_a_hub_id(tmp_path, monkeypatch):
+    from redstar.dataio import looks_like_hub_id
+
+    assert looks_like_hub_id("lighteval/MATH-Hard") and looks_like_hub_id("HuggingFaceH4/aime_2024")
+    for name in ("data/testmini.json", "runs/responses.jsonl", "a/b/c", "./x/y", "x/y.parquet"):
+        assert not looks_like_hub_id(name), name
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_rows("runs/responses.jsonl")

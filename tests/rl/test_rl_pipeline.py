@@ -67,8 +67,9 @@ def test_curate_output_to_openrlhf_data_launch_and_reward(tmp_path, capsys, monk
 
     # The launch command for GRPO on these prompts, checked by OpenRLHF's own parser.
     capsys.readouterr()
+    tiny_tokenizer().save_pretrained(tmp_path / "policy")  # the overlong penalty counts its tokens
     assert main(["rl", "launch", "--algo", "grpo", str(ROOT / "launch/openrlhf/grpo.yaml"), f"data={rl}",
-                 "--dry-run"]) == 0
+                 f"reward.tokenizer={tmp_path / 'policy'}", "--dry-run"]) == 0
     import shlex
 
     argv = shlex.split(capsys.readouterr().out.strip().splitlines()[-1])
