@@ -36,7 +36,22 @@ _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname
 _SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~")
 SHORT_ANSWER = 300
 _NOT_NOUNS = {"or", "and", "more", "less", "than", "fewer", "at", "least", "most", "to", "minus", "plus",
-              "over", "under", "times", "per", "divided", "squared", "cubed", "if", "when", "for", "with"}
+              "over", "under", "times", "per", "divided", "squared", "cubed", "if", "when", "for", "with",
+              "not", "no", "only", "exactly", "about", "approximately", "each", "all", "none"}
+_UNIT_SET = {u.casefold() for u in UNIT_WORDS}
+_UNIT_POWER = re.compile(r"\^\{?[23]\}?$")
+
+
+def _is_unit_text(text: str) -> bool:
+    """Whether the content of a ``\\text{}`` after a number is only a unit: a known unit word
+    (``cm``, ``square units``, ``m^2``) or one noun of letters (``apples``) that is no
+    qualifier such as or / and / more / less / than / at / least / most / not."""
+    t = text.strip().rstrip(".").strip()
+    if not t:
+        return False
+    if t.casefold() in _UNIT_SET or _UNIT_POWER.sub("", t).casefold() in _UNIT_SET:
+        return True
+    return re.fullmatch(r"[a-zA-Z]+", t) is not None and t.casefold() not in _NOT_NOUNS
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
 
 
@@ -56,16 +71,17 @@ def _strip_wrappers(s: str) -> str:
 def _short_answer_rules(s: str) -> str:
     """Units, nouns, text wrappers, parentheses and inequalities. These regexes backtrack on
     long inputs, so they only run on answer-sized strings (see ``normalize``)."""
-    # a unit wrapped in \text{} after a number: "5\text{ cm}", "12 \mbox{ inches}"
-    m = re.match(r"^(.*?\d[}\d.%]*)\s*\\(?:text|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z .^/23]*\}\.?$", s)
-    if m:
+    # a unit wrapped in \text{} after a number: "5\text{ cm}", "12 \mbox{ inches}"; never
+    # "2\text{ or more}" or "5\text{ apples and 3 pears}", which change the answer
+    m = re.match(r"^(.*?\d[}\d.%]*)\s*\\(?:text|mbox|mathrm)\s*\{([^{}]*)\}\.?$", s)
+    if m and _is_unit_text(m.group(2)):
         s = m.group(1).strip()
     # the whole answer is text: "\text{Monday}" -> "Monday"
     s = _TEXT_CMD.sub(lambda m: m.group(1), s) if s.startswith(("\\text", "\\mbox", "\\mathrm")) \
         and _TEXT_CMD.fullmatch(s) else s
     s = re.sub(r"(\d)\s*percent$", r"\1%", s)
     # a number followed by a noun or two: "10 apples", "3 red marbles" (not "3 or more")
-    m = re.match(r"^([-+]?[\d.,]+%?)\s+([a-zA-Z]+)(?:\s+([a-zA-Z]+))?$", s)
+    m = re.match(r"^([-+]?[\d.,]+%?)\s+([a-zA-Z]{2,})(?:\s+([a-zA-Z]{2,}))?$", s)
     if m and parse_number(m.group(1)) is not None and not ({m.group(2), m.group(3)} & _NOT_NOUNS):
         s = m.group(1)
     s = _inequality_to_interval(s)

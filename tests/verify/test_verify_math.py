@@ -23,6 +23,10 @@ from redstar.verify.normalize import normalize, parse_number
     ("25", "025", True), ("25.", "25", True), ("\\$18.90", "18.9", True), ("60^\\circ", "60", True),
     ("60°", "60^{\\circ}", True), ("5\\text{ cm}", "5", True), ("12 inches", "12", True),
     ("2a", "2", False), ("3m", "3", False),
+    # \text{} after a number is dropped only when it is a unit or one plain noun
+    ("2 \\text{ or more}", "2", False), ("5 \\text{ apples and 3 pears}", "5", False),
+    ("5 \\text{ at least}", "5", False), ("5 \\text{ apples}", "5", True),
+    ("7\\text{ square units}", "7", True), ("2 x", "2", False), ("2 x", "2x", True),
     # fractions, e-notation, mixed numbers
     ("\\dfrac{3}{4}", "0.75", True), ("-\\frac{1}{2}", "-0.5", True), ("1.5e3", "1500", True),
     ("3.5 \\times 10^{3}", "3500", True), ("2\\frac{1}{2}", "\\frac52", True),
