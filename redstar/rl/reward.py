@@ -17,6 +17,10 @@ same ``extra_logs`` keys, since OpenRLHF concatenates them across samples.
 - Grading uses the shared verifier (``redstar.verify.grade``; math, choice, code) in a pool of
   processes; an item that runs past its time bound scores 0 and the stuck process is killed,
   so a pathological expression never stalls rollouts.
+- Strict extraction by default (``REDSTAR_REWARD_FALLBACK=0``): the answer must be stated
+  (``\\boxed{}``, "the answer is ...", a choice letter given as the answer); the verifier's
+  bare last-number fallback is off, since it would reward a response that merely ends with the
+  right number and never states a final answer. ``REDSTAR_REWARD_FALLBACK=1`` turns it on.
 - ``scores`` = 1/0 correctness (what OpenRLHF's dynamic filtering reads); ``rewards`` =
   correctness - format penalty (no extractable answer) + overlong penalty (DAPO's soft ramp).
 - Accuracy per datasource: for each name in ``REDSTAR_REWARD_DATASOURCES`` (the launcher fills
@@ -56,7 +60,19 @@ ENV = {
     "timeout": ("REDSTAR_REWARD_TIMEOUT", float),
     "workers": ("REDSTAR_REWARD_WORKERS", int),
     "datasources": ("REDSTAR_REWARD_DATASOURCES", lambda s: [x for x in s.split(",") if x]),
+    "fallback": ("REDSTAR_REWARD_FALLBACK", lambda s: _parse_bool(s)),
 }
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _parse_bool(s: str) -> bool:
+    if s.strip().lower() in _TRUE:
+        return True
+    if s.strip().lower() in _FALSE:
+        return False
+    raise ValueError(s)
+
+
 GRACE_S = 2.0  # process round trip on top of the verifier's own timeout
 
 # Chat headers that open an assistant turn, and tokens that close one (Qwen/ChatML, Llama 3,
@@ -78,6 +94,7 @@ class RewardOptions:
     timeout: float = 10.0
     workers: int = 4
     datasources: list[str] = field(default_factory=list)
+    fallback: bool = False  # the verifier's bare last-number fallback (off: a stated answer is required)
 
 
 def options_from_env(environ=None) -> RewardOptions:
@@ -103,6 +120,8 @@ def env_from_settings(settings: dict) -> dict[str, str]:
     for name, value in settings.items():
         if name not in ENV:
             raise ValueError(f"unknown reward option {name!r} (known: {', '.join(ENV)})")
+        if isinstance(value, bool):
+            value = int(value)
         env[ENV[name][0]] = ",".join(value) if isinstance(value, list) else str(value)
     return env
 
@@ -183,7 +202,7 @@ def _grade_item(response: str, label: dict, timeout: float) -> dict:
     from redstar.verify import grade
 
     v = grade(response, label.get("answer"), kind=label["kind"], choices=label.get("choices"),
-              tests=label.get("tests"), timeout=timeout)
+              tests=label.get("tests"), timeout=timeout, fallback=bool(label.get("_fallback", False)))
     return {"correct": bool(v.correct), "extracted": v.extracted, "reason": v.reason, "timed_out": False}
 
 
@@ -261,6 +280,7 @@ def _shutdown() -> None:
 
 def grade_responses(responses: list[str], labels: list[dict], options: RewardOptions) -> list[dict]:
     """Verdict dicts for a batch, graded in parallel with a time bound per item."""
+    labels = [dict(lab, _fallback=options.fallback) for lab in labels]
     if options.workers <= 0:
         return [_grade_in_thread(r, lab, options.timeout) for r, lab in zip(responses, labels)]
     # Import this module by its package name so spawned workers can unpickle _grade_item even

@@ -129,6 +129,25 @@ def test_penalties_and_datasource_accuracy_on_a_direct_batch(env):
     assert acc["aime"] != acc["aime"]  # no aime items: NaN, not a made-up 0
 
 
+def test_no_reward_for_a_bare_trailing_number_unless_the_fallback_is_on(env):
+    """A response that never states a final answer, only ends with the gold number, earns
+    nothing by default; REDSTAR_REWARD_FALLBACK=1 restores the verifier's last-number fallback."""
+    env.setenv("REDSTAR_REWARD_WORKERS", "0")
+    env.setenv("REDSTAR_REWARD_FORMAT_PENALTY", "0.5")
+    responses = ["Maybe 3 apples, or 7, or perhaps 12", "So the answer is \\boxed{12}."]
+    labels = [_label("12"), _label("12")]
+    out = reward.reward_func(responses, [""] * 2, labels)
+    assert out["scores"].tolist() == [0.0, 1.0]
+    assert out["rewards"].tolist() == [-0.5, 1.0]  # no stated answer: the format penalty too
+    env.setenv("REDSTAR_REWARD_FALLBACK", "1")
+    out = reward.reward_func(responses, [""] * 2, labels)
+    assert out["scores"].tolist() == [1.0, 1.0]
+    assert options_from_env({"REDSTAR_REWARD_FALLBACK": "off"}).fallback is False
+    with pytest.raises(ValueError, match="REDSTAR_REWARD_FALLBACK"):
+        options_from_env({"REDSTAR_REWARD_FALLBACK": "maybe"})
+    assert reward.env_from_settings({"fallback": True}) == {"REDSTAR_REWARD_FALLBACK": "1"}
+
+
 def test_isolate_response_handles_templates_and_expanded_image_tokens():
     prompt = "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Find x<|im_end|>\n<|im_start|>assistant\n"
     query = prompt.replace("<|image_pad|>", "<|image_pad|>" * 5) + "x = \\boxed{3}<|im_end|><|endoftext|>"
