@@ -109,25 +109,51 @@ def _system_prompt(data: DPODataConfig) -> str | None:
     return data.system_prompt or None
 
 
+def read_pairs(data: DPODataConfig) -> tuple[list[dict], list[str], int]:
+    """The preference rows of ``data.train`` (at most ``data.max_rows`` over all files), each
+    row's source ('file:row N') for later errors, and the count of skipped bad rows."""
+    from redstar.dataio import ReadStats, read_rows
+    from redstar.records import PreferenceRow
+
+    rows, wheres, read_stats = [], [], ReadStats()
+    for src in data.train:
+        for k, row in enumerate(read_rows(src, schema=PreferenceRow, skip_bad=data.skip_bad, stats=read_stats), 1):
+            rows.append(row)
+            wheres.append(f"{src}:row {k}")
+            if data.max_rows and len(rows) >= data.max_rows:
+                break
+        if data.max_rows and len(rows) >= data.max_rows:
+            break
+    if not rows:
+        raise ConfigError(f"no preference rows in {data.train}")
+    return rows, wheres, read_stats.skipped
+
+
 def tokenize_pairs(rows: list[dict], tok, max_len: int, system_prompt: str | None = None,
-                   progress: bool = True) -> tuple[list[dict], dict]:
+                   progress: bool = True, wheres: list[str] | None = None,
+                   skip_bad: bool = False) -> tuple[list[dict], dict]:
     """Preference rows -> items ``{"chosen": ex, "rejected": ex}`` (``tokenize_chat`` examples).
 
     A pair is dropped (and counted) when either side is over ``max_len`` or has no target
-    token: a truncated long-CoT reply would teach the model to stop before its answer.
+    token: a truncated long-CoT reply would teach the model to stop before its answer. A row
+    the chat template cannot split raises a RowError naming ``wheres[i]``, or with
+    ``skip_bad`` is counted in ``bad_rows``.
     """
     from tqdm import tqdm
 
-    from redstar.train.tokenize import IGNORE_INDEX, TooLong, tokenize_chat
+    from redstar.train.tokenize import IGNORE_INDEX, TooLong, render_error, tokenize_chat
 
-    items, stats = [], {"rows": 0, "too_long": 0, "no_targets": 0, "pairs": 0, "tokens": 0}
-    for row in tqdm(rows, desc="tokenize pairs", disable=not progress, unit="pair"):
+    items, stats = [], {"rows": 0, "too_long": 0, "no_targets": 0, "bad_rows": 0, "pairs": 0, "tokens": 0}
+    for i, row in enumerate(tqdm(rows, desc="tokenize pairs", disable=not progress, unit="pair")):
         stats["rows"] += 1
         try:
             pair = {side: tokenize_chat(list(row["prompt"]) + list(row[side]), tok, max_len, "last",
                                         system_prompt, "drop") for side in ("chosen", "rejected")}
         except TooLong:
             stats["too_long"] += 1
+            continue
+        except ValueError as e:
+            render_error(e, wheres[i] if wheres else f"row {i + 1}", skip_bad, stats)
             continue
         if any(all(y == IGNORE_INDEX for y in ex["labels"][1:]) for ex in pair.values()):
             stats["no_targets"] += 1
@@ -260,8 +286,6 @@ The full resolved config is `redstar_config.yaml`.
 
 
 def run(cfg: DPOConfig) -> dict:
-    from redstar.dataio import ReadStats, read_rows
-    from redstar.records import PreferenceRow
     from redstar.train.attention import choose_attention
     from redstar.train.distributed import init_distributed
     from redstar.train.engine import PlanLoader, Trainer
@@ -278,21 +302,15 @@ def run(cfg: DPOConfig) -> dict:
     torch.manual_seed(tcfg.seed)
     dist = init_distributed(tcfg.device)
 
-    rows, read_stats = [], ReadStats()
-    for src in cfg.data.train:
-        for row in read_rows(src, schema=PreferenceRow, skip_bad=cfg.data.skip_bad, stats=read_stats):
-            rows.append(row)
-            if cfg.data.max_rows and len(rows) >= cfg.data.max_rows:
-                break
-    if not rows:
-        raise ConfigError(f"no preference rows in {cfg.data.train}")
+    rows, wheres, bad_rows = read_pairs(cfg.data)
 
     attn = choose_attention(cfg.attn_implementation, dist.device)
     model, tok = _load_model(cfg.model, attn, tcfg.seed)
     if tok.chat_template is None:
         raise ConfigError(f"{cfg.model}: the tokenizer has no chat template; preference rows need one")
-    items, stats = tokenize_pairs(rows, tok, cfg.data.max_len, _system_prompt(cfg.data), dist.is_main)
-    stats["bad_rows"] = read_stats.skipped
+    items, stats = tokenize_pairs(rows, tok, cfg.data.max_len, _system_prompt(cfg.data), dist.is_main,
+                                  wheres, cfg.data.skip_bad)
+    stats["bad_rows"] += bad_rows
     if not items:
         raise ConfigError(f"{cfg.data.train}: every pair was dropped ({stats}); raise data.max_len?")
     budget = cfg.data.pack_len or 2 * cfg.data.max_len

@@ -81,30 +81,34 @@ def system_prompt(data: DataConfig) -> str | None:
     return data.system_prompt or None
 
 
-def read_sft_rows(data: DataConfig) -> tuple[list, int]:
-    """All rows of the stage's files, validated as SFT rows (errors name file:line)."""
+def read_sft_rows(data: DataConfig) -> tuple[list, int, list[str]]:
+    """All rows of the stage's files, validated as SFT rows (errors name file:line), the
+    count of skipped bad rows, and each kept row's source ('file:row N', N counting the rows
+    read from that file) for errors found later, when the row is tokenised."""
     from redstar.dataio import ReadStats, read_rows
     from redstar.records import SFTRow
 
-    rows, read_stats = [], ReadStats()
+    rows, wheres, read_stats = [], [], ReadStats()
     for src in data.train:
-        for row in read_rows(src, schema=SFTRow, skip_bad=data.skip_bad, stats=read_stats):
+        for k, row in enumerate(read_rows(src, schema=SFTRow, skip_bad=data.skip_bad, stats=read_stats), 1):
             rows.append(row)
+            wheres.append(f"{src}:row {k}")
             if data.max_rows and len(rows) >= data.max_rows:
                 break
         if data.max_rows and len(rows) >= data.max_rows:
             break
     if not rows:
         raise ConfigError(f"no SFT rows in {data.train}")
-    return rows, read_stats.skipped
+    return rows, read_stats.skipped, wheres
 
 
-def tokenize_examples(rows: list, bad_rows: int, data: DataConfig, tok, is_main: bool = True) -> tuple[list[dict], dict]:
+def tokenize_examples(rows: list, bad_rows: int, data: DataConfig, tok, is_main: bool = True,
+                      wheres: list[str] | None = None) -> tuple[list[dict], dict]:
     from redstar.train.tokenize import tokenize_rows
 
     examples, stats = tokenize_rows(rows, tok, data.max_len, data.train_on, system_prompt(data),
-                                    data.overflow, progress=is_main)
-    stats["bad_rows"] = bad_rows
+                                    data.overflow, progress=is_main, wheres=wheres, skip_bad=data.skip_bad)
+    stats["bad_rows"] += bad_rows
     if not examples:
         raise ConfigError(f"{data.train}: every row was dropped ({stats}); raise data.max_len?")
     return examples, stats
@@ -159,11 +163,11 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
     torch.manual_seed(tcfg.seed)
     dist = init_distributed(tcfg.device)
 
-    rows, bad_rows = read_sft_rows(stage.data)          # data errors surface before any model loads
+    rows, bad_rows, wheres = read_sft_rows(stage.data)          # data errors surface before any model loads
     tok = load_tokenizer(model_path)
     if tok.chat_template is None:
         raise ConfigError(f"{model_path}: the tokenizer has no chat template; SFT rows need one")
-    examples, stats = tokenize_examples(rows, bad_rows, stage.data, tok, dist.is_main)
+    examples, stats = tokenize_examples(rows, bad_rows, stage.data, tok, dist.is_main, wheres)
     budget = stage.data.pack_len or stage.data.max_len
     lengths = [len(e["input_ids"]) for e in examples]
     if max(lengths) > budget:

@@ -78,20 +78,36 @@ def tokenize_chat(messages: Sequence[dict], tok, max_len: int | None = None,
     return {"input_ids": ids, "labels": labels}
 
 
+def render_error(e: ValueError, where: str | None, skip_bad: bool, stats: dict) -> None:
+    """A row the chat template cannot split into turns (not prefix-stable, no assistant
+    turn): counted in ``stats["bad_rows"]`` with ``skip_bad``, else a RowError naming where
+    the row came from ('file:row N'), so the run stops at the row to fix."""
+    from redstar.records import RowError
+
+    if not skip_bad:
+        raise RowError(str(e), where) from None
+    stats["bad_rows"] = stats.get("bad_rows", 0) + 1
+
+
 def tokenize_rows(rows, tok, max_len: int | None, train_on="last", system_prompt=None,
-                  overflow="drop", progress: bool = True) -> tuple[list[dict], dict]:
+                  overflow="drop", progress: bool = True, wheres: Sequence[str] | None = None,
+                  skip_bad: bool = False) -> tuple[list[dict], dict]:
     """Tokenise SFT rows (``messages`` lists). Returns (examples, stats); rows over
-    ``max_len`` or without any target token are counted and skipped, not silently kept."""
+    ``max_len`` or without any target token are counted and skipped, not silently kept.
+    ``wheres[i]`` names row i's source for errors; see :func:`render_error`."""
     from tqdm import tqdm
 
-    out, stats = [], {"rows": 0, "too_long": 0, "no_targets": 0, "tokens": 0, "targets": 0}
-    for row in tqdm(rows, desc="tokenize", disable=not progress, unit="row"):
+    out, stats = [], {"rows": 0, "too_long": 0, "no_targets": 0, "bad_rows": 0, "tokens": 0, "targets": 0}
+    for i, row in enumerate(tqdm(rows, desc="tokenize", disable=not progress, unit="row")):
         stats["rows"] += 1
         msgs = row["messages"] if isinstance(row, dict) else row.messages
         try:
             ex = tokenize_chat(msgs, tok, max_len, train_on, system_prompt, overflow)
         except TooLong:
             stats["too_long"] += 1
+            continue
+        except ValueError as e:
+            render_error(e, wheres[i] if wheres else f"row {i + 1}", skip_bad, stats)
             continue
         n_t = sum(1 for y in ex["labels"][1:] if y != IGNORE_INDEX)  # after the shift
         if n_t == 0:
