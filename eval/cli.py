@@ -6,11 +6,14 @@ examples:
       --tensor-parallel-size 4 --samples 16 --temperature 0.7 --max-new-tokens 32768 --out runs/eval/aime
   redstar eval --benchmark mathvista-geo --subset skill --data testmini.json --model runs/geo/final --out runs/mv
   redstar eval --benchmark gsm8k --data gsm8k_test.jsonl --responses responses.jsonl --out runs/rescore
+  redstar eval --benchmark math500 --data math500.jsonl --responses responses.jsonl --no-fallback --out runs/strict
   redstar eval --compare runs/eval/mh runs/eval/aime --out runs/leaderboard
 
 --responses rows: {"id": ..., "responses": [str, ...], "scores": [float, ...] (optional, gives rm@k)}.
 Item ids: the benchmark's own id (AIME id/ID, MathVista pid, GeoQA question_id, Geometry3K id,
 MATH500 unique_id), the relative path for the MATH test/<type>/<n>.json tree, else the 0-based row.
+Answers are extracted with the verifier's last-number fallback unless --no-fallback (metrics.json
+records it as answer_fallback); MathVista float answers are rounded to the item's precision first.
 Outputs in --out: metrics.json, results.jsonl (every item: prompt, responses, extracted answers,
 verdicts), responses.jsonl (re-scorable), report.md, accuracy_by_category.png, accuracy_by_length.png.
 """
@@ -61,6 +64,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--limit", type=int, default=None, help="first N items only (smoke tests)")
     s = p.add_argument_group("scoring")
     s.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="grading processes")
+    s.add_argument("--no-fallback", action="store_true",
+                   help="require a stated answer (boxed, 'the answer is'): no bare last-number fallback")
     s.add_argument("--rm-seeds", type=int, default=100, help="rm@k: random draws of k per item (AceMath: 100)")
 
 
@@ -177,12 +182,13 @@ def run(args: argparse.Namespace) -> int:
         gen_info = {"temperature": temperature, "top_p": top_p, "max_new_tokens": args.max_new_tokens,
                     "seed": args.seed, "n": args.samples}
 
-    verdicts = grade_responses(items, responses, workers=args.workers, progress=True)
+    fallback = not args.no_fallback
+    verdicts = grade_responses(items, responses, workers=args.workers, progress=True, fallback=fallback)
     metrics = {"benchmark": args.benchmark, "subset": res.subset if args.benchmark == "mathvista-geo" else None,
                "data": args.data, "model": args.model, "responses": args.responses, "backend": backend_name,
                "n_read": res.read, "n_filtered": res.filtered, "n_skipped": len(res.skipped),
                "category_name": bench.category, "system_prompt": system_prompt(args.system),
-               "generation": gen_info}
+               "generation": gen_info, "answer_fallback": fallback}
     metrics.update(compute_metrics(items, responses, verdicts, scores, rm_seeds=args.rm_seeds, seed=args.seed))
     metrics["seconds"] = round(time.time() - t0, 2)
     write_jsonl(out / "results.jsonl", result_rows(items, prompts, responses, verdicts, scores))

@@ -28,6 +28,9 @@ class EvalItem:
     images: list[Any] = field(default_factory=list)   # file paths, or PIL images decoded from bytes
     category: list[str] = field(default_factory=list)  # breakdown labels (MATH type, skills, ...)
     meta: dict = field(default_factory=dict)
+    # MathVista float answers: the prediction is rounded to this many decimals before grading,
+    # as the official MathVista scorer does (gold 1.41, precision 2: 1.414 is right)
+    precision: int | None = None
 
     def image_refs(self) -> list[str]:
         """Images as strings for results files: the path, or '<embedded WxH>' for decoded bytes."""

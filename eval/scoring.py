@@ -19,6 +19,19 @@ from redstar.records import RowError
 MIN_TASKS_PER_WORKER = 500
 
 
+def round_to_precision(extracted: str | None, precision: int | None) -> str | None:
+    """MathVista's float rule: ``str(round(float(prediction), precision))`` when the extracted
+    answer is a plain number (no percent); anything else is returned unchanged."""
+    if extracted is None or precision is None:
+        return extracted
+    from redstar.verify.normalize import normalize, parse_number
+
+    num = parse_number(normalize(extracted))
+    if num is None or num[1]:
+        return extracted
+    return str(round(float(num[0]), precision))
+
+
 def _verify():
     try:
         from redstar import verify
@@ -28,7 +41,7 @@ def _verify():
 
 
 def grade_responses(items: list[EvalItem], responses: dict[str, list[str]], workers: int = 1,
-                    progress: bool = True) -> dict[str, list]:
+                    progress: bool = True, fallback: bool = True) -> dict[str, list]:
     """``{item id: [Verdict per response]}``.
 
     A math verdict is a function of (extracted answer, gold): ``verify.grade`` extracts with
@@ -36,6 +49,8 @@ def grade_responses(items: list[EvalItem], responses: dict[str, list[str]], work
     and one representative response per distinct (extracted answer, gold) is graded; its verdict
     is shared. Ten samples of one problem usually hold two or three distinct answers, which is
     what makes 10,000 long responses score in seconds. Choice items are graded one by one.
+    ``fallback=False`` turns off the verifier's bare last-number fallback (a stated answer is
+    required). An item with ``precision`` has its extracted number rounded first (MathVista).
     """
     verify = _verify()
     tasks: list[dict] = []
@@ -44,14 +59,20 @@ def grade_responses(items: list[EvalItem], responses: dict[str, list[str]], work
     for it in items:
         ids = []
         for r in responses[it.id]:
+            graded = r
             if it.kind == "math":
-                extracted = verify.extract_answer(r)
+                extracted = verify.extract_answer(r, fallback=fallback)
+                if it.precision is not None and extracted is not None:
+                    rounded = round_to_precision(extracted, it.precision)
+                    if rounded != extracted:  # grade the rounded number, not the raw response
+                        extracted, graded = rounded, f"\\boxed{{{rounded}}}"
                 key = ("math", extracted, it.answer) if extracted is not None else ("none",)
             else:
                 extracted, key = None, (it.kind, r, it.answer, tuple(it.choices or ()))
             if key not in index:
                 index[key] = len(tasks)
-                tasks.append({"response": r, "gold": it.answer, "kind": it.kind, "choices": it.choices})
+                tasks.append({"response": graded, "gold": it.answer, "kind": it.kind, "choices": it.choices,
+                              "fallback": fallback})
             ids.append((index[key], extracted))
         slots[it.id] = ids
     # a process pool (forkserver, sympy imported per worker) costs seconds to start: worth it only

@@ -6,7 +6,9 @@ Rows: ``pid, question, image ("images/1.jpg"), choices, unit, precision, answer 
 ``decoded_image`` (PNG/JPEG bytes). Two readings of "geometry" exist and both are supported:
 ``subset="task"`` keeps metadata.task == "geometry problem solving" (208 items, the default),
 ``subset="skill"`` keeps items whose skills include "geometry reasoning" (239). Multiple-choice
-gold answers become letters; free-form ones are graded as math.
+gold answers become letters; free-form ones are graded as math, and a float answer carries its
+``precision``: the extracted number is rounded to that many decimals before grading, as the
+official MathVista scorer does (``str(round(float(x), precision))``).
 """
 
 from __future__ import annotations
@@ -72,7 +74,15 @@ def load_mathvista(source: str, split: str | None = None, subset: str | None = "
             return EvalItem(answer=LETTERS[hits[0]], kind="choice", choices=choices, **common)
         if qtype not in (None, "free_form"):
             raise ItemError(f"unknown question_type {qtype!r}")
-        return EvalItem(answer=answer, kind="math", **common)
+        precision = None
+        if row.get("answer_type") == "float" and row.get("precision") is not None:
+            try:
+                precision = int(float(row["precision"]))
+            except (TypeError, ValueError):
+                raise ItemError(f"precision {row['precision']!r} is not a number of decimals") from None
+            if precision < 0:
+                raise ItemError(f"precision {row['precision']!r} is negative")
+        return EvalItem(answer=answer, kind="math", precision=precision, **common)
 
     rows = ((w, native_or_index(r, i, "pid", "_key"), r) for w, i, r in iter_rows(source, res, split or "testmini"))
     return build_items(rows, res, make)

@@ -114,3 +114,35 @@ def test_vllm_backend_without_vllm_is_a_clear_error(tmp_path, capsys, monkeypatc
     assert _run("--benchmark", "gsm8k", "--data", str(data), "--model", "default", "--backend", "vllm",
                 "--out", str(tmp_path / "o")) == 2
     assert "pip install 'redstar[vllm]'" in capsys.readouterr().err
+
+
+def test_mathvista_float_answers_are_rounded_to_precision_and_fallback_is_switchable(tmp_path):
+    """Official MathVista scoring: str(round(float(prediction), precision)) against the gold.
+    Gold 1.41 at precision 2: 1.414 is right, 1.42 is not; pid 2 is gold 2.5 at precision 1."""
+    root = tmp_path / "mv"
+    data = fx.mathvista_json(root)
+    rows = json.loads(data.read_text())
+    rows["5"] = dict(rows["2"], pid="5", answer="1.41", precision=2.0, image="images/2.jpg")
+    data.write_text(json.dumps(rows))
+    resp = fx.write_jsonl(tmp_path / "resp.jsonl", [
+        {"id": "1", "responses": ["\\boxed{B}", "\\boxed{B}", "\\boxed{B}", "\\boxed{B}"]},
+        {"id": "2", "responses": ["\\boxed{2.54}", "\\boxed{2.46}", "\\boxed{2.6}", "\\boxed{\\frac{5}{2}}"]},
+        {"id": "5", "responses": ["\\boxed{1.414}", "\\boxed{1.42}", "AB is roughly 1.4142",
+                                  "\\boxed{\\sqrt{2}}"]},
+    ])
+    out = tmp_path / "out"
+    assert _run("--benchmark", "mathvista-geo", "--data", str(data), "--responses", str(resp), "--out", str(out),
+                "--workers", "1", "--samples", "4") == 0
+    got = {r["id"]: r["correct"] for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    # round(x, p) computed here for the plain numbers; sqrt(2) is no plain number and is graded as is
+    want5 = [round(1.414, 2) == 1.41, round(1.42, 2) == 1.41, round(1.4142, 2) == 1.41, False]
+    assert got["2"] == [round(2.54, 1) == 2.5, round(2.46, 1) == 2.5, False, True]
+    assert got["5"] == want5 == [True, False, True, False]
+    assert json.loads((out / "metrics.json").read_text())["answer_fallback"] is True
+
+    strict = tmp_path / "strict"
+    assert _run("--benchmark", "mathvista-geo", "--data", str(data), "--responses", str(resp), "--out", str(strict),
+                "--workers", "1", "--samples", "4", "--no-fallback") == 0
+    got = {r["id"]: r["correct"] for r in map(json.loads, (strict / "results.jsonl").read_text().splitlines())}
+    assert got["5"] == [True, False, False, False]  # no stated answer: no credit without the fallback
+    assert json.loads((strict / "metrics.json").read_text())["answer_fallback"] is False
