@@ -105,8 +105,13 @@ def load_geoqa(source: str, split: str | None = None, subset: str | None = None,
     res = LoadResult()
     qfile, afile = _files(source)
     answers: dict[str, str] = {}
+    first_seen: dict[str, str] = {}
     for where, row in _read_jsonl(afile, res):
-        answers[str(row.get("question_id"))] = row.get("text")
+        qid = str(row.get("question_id"))
+        if qid in first_seen:  # two golds for one question: which is right cannot be guessed
+            raise ConfigError(f"{where}: question_id {qid} repeats the answer row at {first_seen[qid]}")
+        first_seen[qid] = where
+        answers[qid] = row.get("text")
     roots = [Path(image_root)] if image_root else []
     roots += [qfile.parent, qfile.parent / "images"]
 

@@ -111,6 +111,14 @@ def test_geoqa_broken(tmp_path):
         load_benchmark("geoqa", str(root))
 
 
+def test_geoqa_repeated_answer_row_is_an_error_naming_file_and_line(tmp_path):
+    root = fx.geoqa(tmp_path)
+    fx.write_jsonl(root / "test_answers.jsonl", [{"question_id": 0, "text": "D"}, {"question_id": 1, "text": "A"},
+                                                 {"question_id": 0, "text": "B"}])
+    with pytest.raises(ConfigError, match=r"test_answers\.jsonl:3: question_id 0 repeats .*test_answers\.jsonl:1"):
+        load_benchmark("geoqa", str(root))
+
+
 def test_geoqa_pickles_need_opt_in(tmp_path):
     rows = [{"id": 7, "subject": "angle", "English problem": "Find angle 1.", "choices": ["30°", "45°", "60°", "90°"],
              "label": 2, "image": np.zeros((20, 20), dtype=np.uint8)}]
