@@ -4,6 +4,9 @@ Order of decisions (each is the first that applies):
 1. equal normalised strings;
 2. both plain numbers: exact rationals (0.5 == 1/2, 10.0001 != 10), with the MATH percent
    convention: gold ``20\\%`` accepts 20, 20% and 0.2; gold 5 accepts neither 0.05 nor 500;
+   a percent answer to a gold without one is right when its number is the gold (the MATH
+   grader strips ``\\%``, and "what percent" golds are often bare: gold 2 accepts ``2\\%``) or
+   when its value is (gold 0.4 accepts ``40\\%``);
 3. structure: unions of intervals, ``\\{...\\}`` sets (unordered), bracketed tuples and
    intervals (ordered, endpoint types must match: ``[2,5)`` != ``(2,5)``), matrices (shape and
    entries), bare comma lists and "or"/"and"/``\\pm`` root lists (unordered multisets);

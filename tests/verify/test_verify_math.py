@@ -16,6 +16,8 @@ from redstar.verify.normalize import normalize, parse_number
     # percent by the MATH convention
     ("20", "20\\%", True), ("0.2", "20\\%", True), ("20\\%", "20\\%", True), ("20\\%", "0.2", True),
     ("0.05", "5", False), ("500", "5", False), ("0.2\\%", "20\\%", False),
+    # a bare gold takes the percent form of its own number (MATH's grader strips \%) or of its value
+    ("2\\%", "2", True), ("40\\%", "0.4", True), ("4\\%", "0.4", False), ("2\\%", "0.2", False),
     # no relative tolerance
     ("10.0001", "10", False), ("0.333", "\\frac{1}{3}", False), ("0.5", "\\frac12", True),
     # thousands separators, leading zeros, trailing periods, dollars, degrees, units
