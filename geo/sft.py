@@ -157,7 +157,11 @@ def run(cfg: VLSFTConfig) -> dict:
     loader = PlanLoader(items, plan_fn(items.lengths(), cfg.data, tcfg.seed),
                         lambda batch_items: collate([ex for it in batch_items for ex in it]))
     loss_fn = lambda m, b: vl_lm_loss(m, b, impl=cfg.loss_impl)  # noqa: E731
+    from redstar.train.checkpoint import data_key
+
     trainer = Trainer(model, loss_fn, loader, tcfg, cfg.out, tokenizer=proc, run_config=cfg, dist=dist,
+                      data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=cfg.data.pack_len,
+                                        pack=cfg.data.pack, max_pixels=cfg.data.max_pixels),
                       param_groups=groups, model_card=lambda state: model_card(cfg, "sft", stats, params, state))
     if dist.is_main:
         print(f"{stats['rows']} rows -> {len(items)} samples ({stats['images']} images, {stats['tokens']} tokens); "

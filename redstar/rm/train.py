@@ -202,7 +202,12 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
         holder["after"] = evaluate(trainer.backend.module, eval_groups, collator, g, cfg.loss)
         return model_card(cfg, stats, before, holder["after"], state)
 
+    from redstar.train.checkpoint import data_key
+
     trainer = Trainer(rm, make_loss_fn(cfg.loss), loader, tcfg, out_dir=cfg.out, tokenizer=tok, run_config=cfg,
+                      data_key=data_key(list(cfg.data.samples) + ([cfg.data.problems] if cfg.data.problems else []),
+                                        n=cfg.data.n, max_len=cfg.data.max_len, eval_fraction=cfg.data.eval_fraction,
+                                        groups_per_micro=cfg.data.groups_per_micro, sort_by=cfg.data.sort_by),
                       dist=dist, model_card=card)
     summary = trainer.train()
     after = holder.get("after", {})

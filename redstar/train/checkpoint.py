@@ -3,7 +3,8 @@
 A checkpoint ``<out>/checkpoints/step-000120/`` holds everything needed to continue a killed
 run at the same step and data position with the same random streams:
 
-    trainer_state.json   step, epoch, micro-batch index in the epoch, tokens seen, config hash
+    trainer_state.json   step, epoch, micro-batch index in the epoch, tokens seen, and the
+                         settings that shape the data plan with their hash (see plan_key)
     model.pt / optim.pt  torch backend (rank 0 writes; ranks hold identical copies)
     ds/                  DeepSpeed backend: its own sharded model + optimizer states
     sched.pt             LR scheduler
@@ -41,6 +42,43 @@ def _set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def data_key(paths, **settings) -> dict:
+    """What a recipe contributes to the plan key: its data sources with their sizes in bytes
+    (a directory: the sum over its files; a hub id: no size) and settings such as max_len
+    and pack_len. A resumed run is only valid when these are unchanged."""
+    sizes = []
+    for src in paths:
+        p = Path(src)
+        if p.is_file():
+            sizes.append(p.stat().st_size)
+        elif p.is_dir():
+            sizes.append(sum(f.stat().st_size for f in p.rglob("*") if f.is_file()))
+        else:
+            sizes.append(None)
+    return {"data": [str(s) for s in paths], "data_bytes": sizes, **settings}
+
+
+def plan_hash(key: dict) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def check_plan(path: str | Path, key: dict) -> None:
+    """Refuse to resume from ``path`` when the data plan settings changed since it was saved:
+    the stored (epoch, micro-batch) position would point into a different plan, so the run
+    would silently repeat or skip data. Checkpoints without a stored key pass."""
+    from redstar.config import ConfigError
+
+    saved = json.loads((Path(path) / STATE_FILE).read_text()).get("plan")
+    if saved is None or plan_hash(saved) == plan_hash(key):
+        return
+    diff = [f"{k}: {saved.get(k)!r} -> {key.get(k)!r}" for k in sorted(set(saved) | set(key))
+            if json.dumps(saved.get(k), default=str) != json.dumps(key.get(k), default=str)]
+    raise ConfigError(f"cannot resume from {path}: the data plan changed since it was saved ("
+                      + "; ".join(diff) + "); use a new out directory, or train.resume=false to start over")
 
 
 def latest_checkpoint(ckpt_root: str | Path) -> Path | None:

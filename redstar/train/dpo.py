@@ -328,7 +328,11 @@ def run(cfg: DPOConfig) -> dict:
 
     loader = PlanLoader(items, lambda epoch: best_fit_pack(lengths, budget, seed=tcfg.seed + epoch),
                         lambda batch_items: collate_pairs(batch_items, pad))
+    from redstar.train.checkpoint import data_key
+
     trainer = Trainer(model, make_loss_fn(cfg.dpo), loader, tcfg, cfg.out, tokenizer=tok, run_config=cfg,
+                      data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=budget,
+                                        max_rows=cfg.data.max_rows),
                       dist=dist, model_card=lambda state: model_card(cfg, stats, state))
     if dist.is_main:
         print(f"{stats['rows']} preference rows -> {len(items)} pairs in {len(best_fit_pack(lengths, budget))} "

@@ -29,7 +29,8 @@ from typing import Callable, Literal, Sequence
 
 import torch
 
-from redstar.train.checkpoint import export_pretrained, latest_checkpoint, load_checkpoint, save_checkpoint
+from redstar.train.checkpoint import (check_plan, export_pretrained, latest_checkpoint, load_checkpoint,
+                                     plan_hash, save_checkpoint)
 from redstar.train.distributed import Backend, DistInfo, deepspeed_config, init_distributed
 from redstar.train.loss import global_target_count, scale_for_backward
 from redstar.train.tracking import MetricsLogger, plot_loss
@@ -159,7 +160,8 @@ def _to_device(batch: dict, device: str) -> dict:
 class Trainer:
     def __init__(self, model, loss_fn: Callable, loader: PlanLoader, cfg: TrainConfig, out_dir: str | Path,
                  tokenizer=None, run_config=None, model_card: Callable[[dict], str] | None = None,
-                 dist: DistInfo | None = None, param_groups: list[dict] | None = None):
+                 dist: DistInfo | None = None, param_groups: list[dict] | None = None,
+                 data_key: dict | None = None):
         self.cfg, self.loss_fn, self.loader = cfg, loss_fn, loader
         self.out_dir = Path(out_dir)
         self.tokenizer, self.run_config, self.model_card = tokenizer, run_config, model_card
@@ -207,6 +209,10 @@ class Trainer:
                              f"for {self.dist.world_size} rank(s) x grad_accum {cfg.grad_accum}")
         self.total_steps = cfg.max_steps if cfg.max_steps > 0 else cfg.epochs * self.steps_per_epoch
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(inner, _lr_lambda(cfg, self.total_steps))
+        # what the (epoch, micro-batch) position means: a resume under other values is refused
+        self.plan_key = {"grad_accum": cfg.grad_accum, "world_size": self.dist.world_size, "seed": cfg.seed,
+                         "items": len(loader.dataset), "plan_epoch0": plan_hash(loader.plan_fn(0)),
+                         **(data_key or {})}
         self.state = {"step": 0, "epoch": 0, "micro": 0, "tokens": 0, "targets": 0}
 
     # -------------------------------------------------------------------------------- loop
@@ -214,7 +220,9 @@ class Trainer:
         cfg, dist = self.cfg, self.dist
         ckpt_root = self.out_dir / "checkpoints"
         if cfg.resume and (last := latest_checkpoint(ckpt_root)) is not None:
-            self.state = load_checkpoint(last, self.backend, self.scheduler)
+            check_plan(last, self.plan_key)
+            self.state = {k: v for k, v in load_checkpoint(last, self.backend, self.scheduler).items()
+                          if k not in ("plan", "plan_hash")}
             if dist.is_main:
                 print(f"resumed from {last} (step {self.state['step']}, epoch {self.state['epoch']}, "
                       f"micro-batch {self.state['micro']})")
@@ -273,7 +281,9 @@ class Trainer:
                 bar.update(1)
                 if cfg.save_every > 0 and self.state["step"] % cfg.save_every == 0 \
                         and self.state["step"] < self.total_steps:
-                    save_checkpoint(ckpt_root, self.backend, self.scheduler, dict(self.state), cfg.keep_last)
+                    save_checkpoint(ckpt_root, self.backend, self.scheduler,
+                                    {**self.state, "plan": self.plan_key, "plan_hash": plan_hash(self.plan_key)},
+                                    cfg.keep_last)
                     _fault_injection(self.state["step"])
             if self.state["micro"] + cfg.grad_accum > len(plan):
                 self.state["epoch"] += 1

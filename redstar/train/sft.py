@@ -184,7 +184,11 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
     resolved = replace(cfg, model=model_path, stages=[stage] if cfg.stages else [], train=tcfg,
                        data=None if cfg.stages else stage.data)
     loss_fn = lambda m, b: causal_lm_loss(m, b, impl=cfg.loss_impl)  # noqa: E731
+    from redstar.train.checkpoint import data_key
+
     trainer = Trainer(model, loss_fn, loader, tcfg, out_dir, tokenizer=tok, run_config=resolved, dist=dist,
+                      data_key=data_key(stage.data.train, max_len=stage.data.max_len, pack_len=budget,
+                                        max_rows=stage.data.max_rows, train_on=stage.data.train_on),
                       model_card=lambda state: model_card(model_path, stage, tcfg, stats, state, attn))
     if dist.is_main:
         print(f"[{stage.name}] {stats['rows']} rows -> {len(examples)} samples, {sum(lengths)} tokens in "

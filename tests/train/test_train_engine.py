@@ -152,3 +152,33 @@ train: {{max_steps: 2, dtype: float32, device: cpu, progress: false, warmup_rati
     a = AutoModelForCausalLM.from_pretrained(general)
     b = AutoModelForCausalLM.from_pretrained(math)
     assert not torch.equal(a.model.layers[0].mlp.up_proj.weight, b.model.layers[0].mlp.up_proj.weight)
+
+
+def test_resume_with_a_changed_data_plan_is_refused(tmp_path):
+    from redstar.config import ConfigError
+    from redstar.train.checkpoint import data_key
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text(FIXTURE.read_text())
+    model, tok = tiny_causal_lm(seed=0)
+    ex, _ = tokenize_rows(_rows(), tok, 512, progress=False)
+    lengths = [len(e["input_ids"]) for e in ex]
+
+    def trainer(grad_accum, max_len, max_steps):
+        loader = PlanLoader(ex, lambda e: best_fit_pack(lengths, 512, seed=e), collate_packed)
+        cfg = TrainConfig(lr=1e-3, max_steps=max_steps, grad_accum=grad_accum, dtype="float32", warmup_ratio=0.0,
+                          progress=False, tensorboard=False, save_every=1, gradient_checkpointing=False)
+        return Trainer(model, causal_lm_loss, loader, cfg, tmp_path / "run", tokenizer=tok,
+                       data_key=data_key([str(data)], max_len=max_len))
+
+    trainer(1, 512, 2).train()
+    state = json.loads((tmp_path / "run" / "checkpoints" / "step-000001" / "trainer_state.json").read_text())
+    assert state["plan"]["grad_accum"] == 1 and state["plan"]["data_bytes"] == [data.stat().st_size]
+    with pytest.raises(ConfigError, match=r"data plan changed.*grad_accum: 1 -> 2.*max_len: 512 -> 256"):
+        trainer(2, 256, 3).train()
+    data.write_text(FIXTURE.read_text() + "\n")                 # same settings, the data file grew
+    with pytest.raises(ConfigError, match=r"data_bytes"):
+        trainer(1, 512, 3).train()
+    data.write_text(FIXTURE.read_text())
+    summary = trainer(1, 512, 3).train()                         # unchanged: resumes at step 1
+    assert summary["step"] == 3 and "plan" not in summary
