@@ -124,13 +124,15 @@ def build_groups(samples: Iterable[dict], questions: dict[str, str] | None = Non
     ``samples``: Sample rows (dicts) with ``verdict.correct``; rows without a verdict are
     skipped and counted. Without ``sort_by`` the k positives and n-k negatives are a seeded
     random choice; with ``sort_by`` (a key of ``scores``) they are drawn from the
-    ``sort_pool`` highest-scored positives and lowest-scored negatives.
+    ``sort_pool`` highest-scored positives and lowest-scored negatives. ``samples`` may also
+    be (where, row) pairs ('file:row N'), so a row without a question is reported by location.
     """
     if n < 2:
         raise ValueError(f"a group needs at least 2 responses, got n={n}")
     stats = stats if stats is not None else GroupStats()
     by_problem: dict[str, dict] = {}
-    for row in samples:
+    for item in samples:
+        where, row = item if isinstance(item, tuple) else (None, item)
         verdict = row.get("verdict")
         if not isinstance(verdict, dict) or verdict.get("correct") is None:
             stats.skipped_no_verdict += 1
@@ -142,7 +144,10 @@ def build_groups(samples: Iterable[dict], questions: dict[str, str] | None = Non
             continue
         entry["seen"].add(row["response"])
         if entry["question"] is None:
-            entry["question"] = question_of(row, questions)
+            try:
+                entry["question"] = question_of(row, questions)
+            except RowError as e:
+                raise RowError(str(e), where) from None
         entry["rows"].append(row)
 
     groups = []

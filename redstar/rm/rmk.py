@@ -19,7 +19,7 @@ Input: scored Sample rows (``redstar rm score`` output or ``redstar eval`` sampl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,18 +48,39 @@ def math_equivalent():
     return memo_equivalent(answers_equivalent)
 
 
-def candidates_by_problem(rows: Iterable[dict], key: str = "rm") -> dict[str, dict]:
-    """problem id -> {"scores", "correct", "answers"}: one entry per candidate, in row order."""
+def located_rows(source) -> Iterator[tuple[str, dict]]:
+    """(``'file:row N'``, Sample row) for every row of a file, or of each data file of a
+    directory in turn (N counts the rows of that file), so errors found after reading can
+    still name the file to fix."""
+    from redstar.dataio import read_rows
+    from redstar.records import Sample
+
+    path = Path(source)
+    files = [path]
+    if path.is_dir() and not (path / "dataset_info.json").is_file() and not (path / "dataset_dict.json").is_file():
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".jsonl", ".parquet", ".json") and p.is_file())
+        if not files:
+            raise FileNotFoundError(f"{path}: no .jsonl, .json or .parquet files in this directory")
+    for f in files:
+        for k, row in enumerate(read_rows(str(f), schema=Sample), 1):
+            yield f"{f}:row {k}", row
+
+
+def candidates_by_problem(rows: Iterable, key: str = "rm") -> dict[str, dict]:
+    """problem id -> {"scores", "correct", "answers"}: one entry per candidate, in row order.
+
+    ``rows``: Sample dicts, or (where, row) pairs from :func:`located_rows` so that an
+    ungraded or unscored row is reported by file and row."""
     out: dict[str, dict] = {}
-    for i, row in enumerate(rows):
+    for i, item in enumerate(rows):
+        where, row = item if isinstance(item, tuple) else (f"row {i + 1}", item)
         pid = str(row.get("problem_id"))
         verdict = row.get("verdict")
         if not isinstance(verdict, dict) or verdict.get("correct") is None:
-            raise RowError(f"row {i + 1} (problem {pid!r}) has no verdict.correct: grade the samples first")
+            raise RowError(f"problem {pid!r} has no verdict.correct: grade the samples first", where)
         score = (row.get("scores") or {}).get(key)
         if isinstance(score, bool) or not isinstance(score, (int, float)):
-            raise RowError(f"row {i + 1} (problem {pid!r}) has no numeric scores[{key!r}]: "
-                           f"run 'redstar rm score' first")
+            raise RowError(f"problem {pid!r} has no numeric scores[{key!r}]: run 'redstar rm score' first", where)
         entry = out.setdefault(pid, {"scores": [], "correct": [], "answers": []})
         entry["scores"].append(float(score))
         entry["correct"].append(bool(verdict["correct"]))
@@ -84,11 +105,14 @@ def sampled_maj_at_k(answers: list[list], correct: list[list[bool]], k: int, see
     return total / seeds
 
 
-def rmk_report(rows: Iterable[dict], key: str = "rm", ks: list[int] | None = None, seeds: int = 100,
+def rmk_report(rows, key: str = "rm", ks: list[int] | None = None, seeds: int = 100,
                seed: int = 0, equivalent=None) -> dict:
-    """The rm@k / maj@k / pass@k table as a dict (fractions in [0, 1])."""
+    """The rm@k / maj@k / pass@k table as a dict (fractions in [0, 1]). ``rows``: Sample
+    rows, (where, row) pairs, or a path (file or directory) read with :func:`located_rows`."""
     from redstar.metrics import mean_pass_at_k, report_ks, rm_at_k
 
+    if isinstance(rows, (str, Path)):
+        rows = located_rows(rows)
     probs = candidates_by_problem(rows, key)
     if not probs:
         raise RowError("no scored samples to report on")

@@ -172,8 +172,8 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
         raise ConfigError("data.samples is empty: list the verified Sample files (curation output)")
     questions = load_questions(cfg.data.problems) if cfg.data.problems else None
     read_stats, stats = ReadStats(), GroupStats()
-    rows = (row for src in cfg.data.samples
-            for row in read_rows(src, schema=Sample, skip_bad=cfg.data.skip_bad, stats=read_stats))
+    rows = ((f"{src}:row {k}", row) for src in cfg.data.samples       # located, for errors
+            for k, row in enumerate(read_rows(src, schema=Sample, skip_bad=cfg.data.skip_bad, stats=read_stats), 1))
     groups = build_groups(rows, questions, n=cfg.data.n, sort_by=cfg.data.sort_by,
                           sort_pool=cfg.data.sort_pool, seed=tcfg.seed, stats=stats)
     if dist.is_main:

@@ -99,3 +99,9 @@ def test_collator_layout():
     # right padding: every row starts with real tokens, pads only at the end
     m = batch["attention_mask"]
     assert torch.all(m[:, 0] == 1) and torch.all(m[:, 1:] <= m[:, :-1])
+
+
+def test_missing_question_names_file_and_row():
+    rows = [("a.jsonl:row 1", dict(_sample("p", 0, True), question="q")), ("b.jsonl:row 3", _sample("zz", 0, True))]
+    with pytest.raises(RowError, match=r"^b\.jsonl:row 3: problem 'zz': no question"):
+        build_groups(rows)

@@ -78,3 +78,14 @@ def test_maj_merges_equivalent_answers():
     assert rmk_report(rows, ks=[3], seeds=20, equivalent=math_equivalent())["table"][0]["maj"] == 1.0
     # without it each string is its own class: a three-way tie, won by a random one
     assert rmk_report(rows, ks=[3], seeds=400)["table"][0]["maj"] == pytest.approx(2 / 3, abs=0.08)
+
+
+def test_unscored_row_is_named_by_file_and_row_within_a_directory(tmp_path):
+    rows = _rows()
+    del rows[4]["scores"]["rm"]                    # problem B's second candidate
+    (tmp_path / "d").mkdir()
+    write_jsonl(tmp_path / "d" / "part0.jsonl", rows[:3])
+    write_jsonl(tmp_path / "d" / "part1.jsonl", rows[3:])
+    with pytest.raises(RowError, match=r"part1\.jsonl:row 2: problem 'B' has no numeric scores"):
+        rmk_report(tmp_path / "d", ks=[1])
+    assert rmk_report(str(tmp_path / "d" / "part0.jsonl"), ks=[1], seeds=5)["table"][0]["pass"] == pytest.approx(2 / 3)
