@@ -189,7 +189,7 @@ MAX_EXP = 400  # bigger exponents go to the (time-bounded) symbolic path
 
 def parse_number(s: str) -> tuple[Fraction, bool] | None:
     """Exact value of a plain number and whether it carried a percent sign; None otherwise."""
-    if not s:
+    if not s or re.search(r",\s", s):  # "1, 234" is a list of two numbers, not 1234
         return None
     t = squash_spaces(s)
     pct = t.endswith("%")

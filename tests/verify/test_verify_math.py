@@ -36,6 +36,7 @@ from redstar.verify.normalize import normalize, parse_number
     ("2 1/2", "10.5", False), ("2 1/2", "\\frac52", True), ("-2 1/2", "-2.5", True),
     ("2 \\frac{1}{2}", "2.5", True), ("2 1", "21", False), ("1 2", "12", False),
     ("1 000", "1000", True), ("1 000 000", "10^6", True), ("10 00", "1000", False),
+    ("1, 234", "1234", False), ("1,234", "1234", True),
     # intervals keep endpoint types, tuples keep order, sets do not
     ("[2,5)", "(2,5)", False), ("(2,5)", "(2,5)", True), ("\\left[2, 5\\right)", "[2,5)", True),
     ("(1,2)", "(2,1)", False), ("\\{2,1\\}", "\\{1,2\\}", True), ("\\{1,3\\}", "\\{1,2\\}", False),
