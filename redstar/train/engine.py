@@ -260,10 +260,15 @@ class Trainer:
                 grad_norm = self.backend.step()
                 lr = self.scheduler.get_last_lr()[0]
                 self.scheduler.step()
-                # one all-reduce for the logged numbers: loss sum, tokens, flops
-                agg = torch.tensor([loss_total, tokens, flops], dtype=torch.float64, device=dist.device)
+                # one all-reduce for the logged numbers: loss sum, tokens, flops, then the loss
+                # function's extra metrics (each this rank's mean over its micro-batches; every
+                # rank reports the same keys), averaged over ranks
+                keys = sorted(extra)
+                agg = torch.tensor([loss_total, tokens, flops] + [extra[k] for k in keys], dtype=torch.float64,
+                                   device=dist.device)
                 if dist.world_size > 1:
                     torch.distributed.all_reduce(agg)
+                extra = {k: agg[3 + i].item() / dist.world_size for i, k in enumerate(keys)}
                 dt = time.perf_counter() - t0
                 last_loss = agg[0].item() / max(n_step, 1)
                 self.state["step"] += 1

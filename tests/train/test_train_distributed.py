@@ -33,7 +33,8 @@ def test_two_ranks_match_one_process(tmp_path):
     assert "resumed from" in p.stdout and "deepspeed3" in p.stdout
     ref = load_file(tmp_path / "single" / "final" / "model.safetensors")
     init = {k: v.detach() for k, v in zero_worker.tiny_causal_lm(seed=3)[0].state_dict().items()}
-    ref_losses = json.loads((tmp_path / "single" / "result.json").read_text())["losses"]
+    ref_result = json.loads((tmp_path / "single" / "result.json").read_text())
+    ref_losses, ref_targets = ref_result["losses"], ref_result["micro_targets"]
     for run in ("torch0", "deepspeed2", "deepspeed3"):
         out = tmp_path / run
         got = load_file(out / "final" / "model.safetensors")
@@ -45,7 +46,10 @@ def test_two_ranks_match_one_process(tmp_path):
             moved = (ref[k] - init[k]).norm()
             assert moved > 0, k
             assert (got[k] - ref[k]).norm() <= 1e-2 * moved, f"{run}: {k}"
-        losses = json.loads((out / "result.json").read_text())["losses"]
+        result = json.loads((out / "result.json").read_text())
+        # extra metrics are averaged over both ranks' micro-batches, as one process sees them
+        assert result["micro_targets"][:2] == pytest.approx(ref_targets, rel=1e-12), run
+        losses = result["losses"]
         if run == "deepspeed3":
             # the second ZeRO-3 run in the same directory resumed from the step-1 checkpoint
             # (sharded model + optimizer + scheduler) and redid step 2 identically

@@ -5,7 +5,6 @@ The ZeRO-3 head loss runs in chunks of HEAD_CHUNK targets: with 4, the two ranks
 (13 / 17 targets on rank 0, 25 / 69 on rank 1) need different numbers of head calls, each a
 weight all-gather, which the loss must keep in step across ranks."""
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -18,6 +17,13 @@ from redstar.train.loss import causal_lm_loss
 from redstar.train.packing import collate_packed
 
 HEAD_CHUNK = 4
+
+
+def loss_fn(model, batch):
+    """causal_lm_loss plus a per-micro-batch metric that differs between ranks (its target
+    count): the logged value must be the mean over every rank's micro-batches."""
+    loss, n, metrics = causal_lm_loss(model, batch, head_chunk_size=HEAD_CHUNK)
+    return loss, n, {**metrics, "micro_targets": float(n)}
 
 
 def examples(n=8):
@@ -39,10 +45,11 @@ def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bo
     cfg = TrainConfig(lr=1e-2, max_steps=2, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
                       strategy=strategy, zero_stage=zero_stage, warmup_ratio=0.0, schedule="constant",
                       progress=False, tensorboard=False, max_grad_norm=0.0, save_every=1, keep_last=1)
-    summary = Trainer(model, functools.partial(causal_lm_loss, head_chunk_size=HEAD_CHUNK), loader, cfg, out_dir, tokenizer=tok).train()
+    summary = Trainer(model, loss_fn, loader, cfg, out_dir, tokenizer=tok).train()
     if summary["final_dir"]:
-        losses = [json.loads(l)["loss"] for l in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
-        Path(out_dir, "result.json").write_text(json.dumps({"losses": losses, "step": summary["step"]}))
+        rows = [json.loads(l) for l in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
+        Path(out_dir, "result.json").write_text(json.dumps({"losses": [r["loss"] for r in rows], "step": summary["step"],
+                                                            "micro_targets": [r["micro_targets"] for r in rows]}))
 
 
 if __name__ == "__main__":
