@@ -23,7 +23,7 @@ import torch
 
 from redstar.config import ConfigError
 from redstar.train.engine import TrainConfig
-from redstar.train.loss import _is_zero3_partitioned, linear_cross_entropy
+from redstar.train.loss import _is_zero3_partitioned, checkpointed_head_cross_entropy, linear_cross_entropy
 
 from geo.collate import model_inputs
 from geo.dataset import VLDataConfig
@@ -70,20 +70,20 @@ def load_vl_model(name: str, attn: str = "sdpa", trust_remote_code: bool = False
     return model, proc
 
 
-def vl_lm_loss(model, batch: dict, impl: str = "auto") -> tuple[torch.Tensor, int, dict]:
+def vl_lm_loss(model, batch: dict, impl: str = "auto", head_chunk_size: int = 1024) -> tuple[torch.Tensor, int, dict]:
     """Next-token cross-entropy summed over assistant tokens of an image+text batch.
 
     Runs the multimodal trunk (vision tower, projector, decoder) for hidden states [B, T, H]
     and applies the head chunk by chunk with the engine's ``linear_cross_entropy`` (labels
-    already shifted per sample by the collator)."""
+    already shifted per sample by the collator). Under ZeRO-3 the head is called as a module
+    (so DeepSpeed gathers its weight) through ``checkpointed_head_cross_entropy``: still no
+    [T, V] logits, and every rank makes the same number of head calls."""
     hidden = model.model(**model_inputs(batch), use_cache=False).last_hidden_state       # [B, T, H]
     head = model.get_output_embeddings()
     labels = batch["labels"]                                                              # [B, T]
     if _is_zero3_partitioned(head.weight):
-        logits = head(hidden).float()                                                    # [B, T, V]
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                                 ignore_index=-100, reduction="sum")
-        return loss, int((labels != -100).sum()), {}
+        loss, n = checkpointed_head_cross_entropy(head, hidden, labels, head_chunk_size)
+        return loss, n, {}
     loss, n = linear_cross_entropy(hidden, head.weight, labels, bias=getattr(head, "bias", None), impl=impl)
     return loss, n, {}
 
