@@ -79,12 +79,10 @@ def _score(args) -> int:
 
 
 def _rmk(args) -> int:
-    from redstar.dataio import read_rows
-    from redstar.records import Sample
     from redstar.rm.rmk import markdown, math_equivalent, rmk_report, write_report
 
     equivalent = math_equivalent() if args.equivalence == "math" else None
-    report = rmk_report(read_rows(args.input, schema=Sample), key=args.key, ks=args.k, seeds=args.seeds,
+    report = rmk_report(args.input, key=args.key, ks=args.k, seeds=args.seeds,
                         equivalent=equivalent)
     report["equivalence"] = args.equivalence
     write_report(report, args.out, args.title)
