@@ -266,3 +266,19 @@ def read_rows(
 
 def read_jsonl(path: str | os.PathLike, **kwargs) -> list[dict]:
     return list(read_rows(path, **kwargs))
+
+
+def read_located(sources: Iterable[str], *, schema: type | None = None, skip_bad: bool = False,
+                 stats: ReadStats | None = None, max_rows: int = 0) -> tuple[list[dict], list[str]]:
+    """The rows of several sources in order (at most ``max_rows`` in all when > 0) and, for
+    each, ``'source:row N'`` (N counting the rows kept from that source), so a problem found
+    later, when a row is tokenised or rendered, can still be reported where it lies."""
+    rows: list[dict] = []
+    wheres: list[str] = []
+    for src in sources:
+        for k, row in enumerate(read_rows(src, schema=schema, skip_bad=skip_bad, stats=stats), 1):
+            if max_rows and len(rows) >= max_rows:
+                return rows, wheres
+            rows.append(row)
+            wheres.append(f"{src}:row {k}")
+    return rows, wheres

@@ -112,18 +112,12 @@ def _system_prompt(data: DPODataConfig) -> str | None:
 def read_pairs(data: DPODataConfig) -> tuple[list[dict], list[str], int]:
     """The preference rows of ``data.train`` (at most ``data.max_rows`` over all files), each
     row's source ('file:row N') for later errors, and the count of skipped bad rows."""
-    from redstar.dataio import ReadStats, read_rows
+    from redstar.dataio import ReadStats, read_located
     from redstar.records import PreferenceRow
 
-    rows, wheres, read_stats = [], [], ReadStats()
-    for src in data.train:
-        for k, row in enumerate(read_rows(src, schema=PreferenceRow, skip_bad=data.skip_bad, stats=read_stats), 1):
-            rows.append(row)
-            wheres.append(f"{src}:row {k}")
-            if data.max_rows and len(rows) >= data.max_rows:
-                break
-        if data.max_rows and len(rows) >= data.max_rows:
-            break
+    read_stats = ReadStats()
+    rows, wheres = read_located(data.train, schema=PreferenceRow, skip_bad=data.skip_bad, stats=read_stats,
+                                max_rows=data.max_rows)
     if not rows:
         raise ConfigError(f"no preference rows in {data.train}")
     return rows, wheres, read_stats.skipped

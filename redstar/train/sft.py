@@ -85,18 +85,12 @@ def read_sft_rows(data: DataConfig) -> tuple[list, int, list[str]]:
     """All rows of the stage's files, validated as SFT rows (errors name file:line), the
     count of skipped bad rows, and each kept row's source ('file:row N', N counting the rows
     read from that file) for errors found later, when the row is tokenised."""
-    from redstar.dataio import ReadStats, read_rows
+    from redstar.dataio import ReadStats, read_located
     from redstar.records import SFTRow
 
-    rows, wheres, read_stats = [], [], ReadStats()
-    for src in data.train:
-        for k, row in enumerate(read_rows(src, schema=SFTRow, skip_bad=data.skip_bad, stats=read_stats), 1):
-            rows.append(row)
-            wheres.append(f"{src}:row {k}")
-            if data.max_rows and len(rows) >= data.max_rows:
-                break
-        if data.max_rows and len(rows) >= data.max_rows:
-            break
+    read_stats = ReadStats()
+    rows, wheres = read_located(data.train, schema=SFTRow, skip_bad=data.skip_bad, stats=read_stats,
+                                max_rows=data.max_rows)
     if not rows:
         raise ConfigError(f"no SFT rows in {data.train}")
     return rows, read_stats.skipped, wheres
