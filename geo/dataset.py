@@ -13,12 +13,11 @@ the model's image processor: the same tensors the full processor gave, at no mem
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from redstar.dataio import ReadStats, read_rows
+from redstar.dataio import ReadStats, iter_jsonl_located, read_rows
 from redstar.records import PreferenceRow, RowError, SFTRow
 from redstar.train.tokenize import TooLong
 
@@ -45,28 +44,8 @@ class VLDataConfig:
 def iter_rows(src: str, schema, skip_bad: bool, stats: ReadStats) -> Iterator[tuple[str, dict]]:
     """(where, row): ``file:line`` for JSONL (so an image error names its line), ``file#k``
     for other formats."""
-    path = Path(src)
-    if path.is_file() and path.suffix == ".jsonl":
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise RowError(f"malformed JSON ({e.msg} at column {e.colno})", where) from None
-                    if not isinstance(row, dict):
-                        raise RowError("expected a JSON object", where)
-                    schema.from_row(row)
-                except RowError as e:
-                    if not skip_bad:
-                        raise RowError(str(e).removeprefix(where + ": "), where) from None
-                    stats.skip(where, str(e))
-                    continue
-                stats.read += 1
-                yield where, row
+    if Path(src).is_file() and Path(src).suffix == ".jsonl":
+        yield from iter_jsonl_located(src, schema, skip_bad, stats)
         return
     for k, row in enumerate(read_rows(src, schema=schema, skip_bad=skip_bad, stats=stats), 1):
         yield f"{src}#{k}", row

@@ -116,7 +116,12 @@ def _check(row: Any, where: str, schema: type | None) -> dict:
     return row
 
 
-def _iter_jsonl(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+def iter_jsonl_located(path: str | os.PathLike, schema: type | None = None, skip_bad: bool = False,
+                       stats: ReadStats | None = None) -> Iterator[tuple[str, dict]]:
+    """(``'file:line'``, row) for each row of a JSONL file, so errors found later (a broken
+    image, a chat template that cannot split a row) can still name the line."""
+    path = Path(path)
+    stats = stats if stats is not None else ReadStats()
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
@@ -134,7 +139,12 @@ def _iter_jsonl(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterato
                 stats.skip(where, str(e).removeprefix(where + ": "))
                 continue
             stats.read += 1
-            yield row
+            yield where, row
+
+
+def _iter_jsonl(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+    for _, row in iter_jsonl_located(path, schema, skip_bad, stats):
+        yield row
 
 
 def _iter_records(records: Iterable[Any], label: str, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
