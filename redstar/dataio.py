@@ -44,16 +44,34 @@ class ReadStats:
 
 # ----------------------------------------------------------------------------- writing
 
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux
+    /proc/self/status); elsewhere set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
     """Open a temp file beside ``path``; on success fsync and rename it over ``path``.
 
-    A crash mid-write leaves the previous file (or none) in place, never half a file.
+    A crash mid-write leaves the previous file (or none) in place, never half a file. The
+    file gets the mode a plain ``open`` would give it (0666 less the umask), not the 0600 of
+    a temp file, so colleagues can read the outputs on a shared machine.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f
             f.flush()

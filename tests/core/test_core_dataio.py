@@ -94,3 +94,23 @@ def test_missing_file_is_never_taken_for_a_hub_id(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_rows("runs/responses.jsonl")
+
+
+def test_atomic_writes_respect_the_umask(tmp_path):
+    """Outputs are readable by colleagues under umask 022, as a plain open() would make them."""
+    old = os.umask(0o022)
+    try:
+        write_jsonl(tmp_path / "a.jsonl", [{"a": 1}])
+        with atomic_open(tmp_path / "b.bin", "wb") as f:
+            f.write(b"x")
+        with open(tmp_path / "plain.txt", "w") as f:
+            f.write("x")
+        os.umask(0o077)
+        write_jsonl(tmp_path / "private.jsonl", [{"a": 1}])
+    finally:
+        os.umask(old)
+    plain = os.stat(tmp_path / "plain.txt").st_mode & 0o777
+    assert plain == 0o644
+    assert os.stat(tmp_path / "a.jsonl").st_mode & 0o777 == plain
+    assert os.stat(tmp_path / "b.bin").st_mode & 0o777 == plain
+    assert os.stat(tmp_path / "private.jsonl").st_mode & 0o777 == 0o600
