@@ -1,0 +1,217 @@
+"""One contract for every command's output directory (curate, sft, dpo, rm, eval, sweep, demo).
+
+    run = open_run_dir(out, "sft", key=result_key(to_dict(cfg), ignore=TRAIN_IGNORE),
+                       config=to_dict(cfg), inputs=cfg.data.train, overwrite=args.overwrite)
+    if run.complete:
+        print(run.complete_message())      # same inputs, finished before: nothing to do, exit 0
+        return 0
+    ...                                    # do the work, resuming from what DIR already holds
+    run.finish({"steps": 120})            # marks DIR complete
+
+``DIR/run.json`` records the command, the resolved config, the key (the settings and input
+files that shape the result) and its hash, and the status (``running`` / ``complete``).
+Running again into DIR:
+
+- same command and key, status complete: ``run.complete`` is true, the caller says so and exits 0;
+- same command and key, not complete: the run continues (``run.resumed``);
+- anything else is refused with ``RunDirError`` listing each changed key as ``key: old -> new``,
+  unless ``overwrite=True``, which empties DIR first;
+- a non-empty DIR without ``run.json`` is refused too (it holds something else).
+
+Only the main rank writes (``is_main``); other ranks take the same decision from the record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redstar.config import ConfigError
+
+RUN_FILE = "run.json"
+
+# Settings of the training engine that change how a run is watched, not what it produces.
+TRAIN_IGNORE = ("out", "train.progress", "train.log_every", "train.save_every", "train.keep_last",
+                "train.resume", "train.tensorboard", "train.wandb_project", "train.peak_tflops")
+
+
+class RunDirError(ConfigError):
+    """DIR holds another run (other command, other inputs, or foreign files)."""
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings (and lists of mappings) as ``{"a.b.0.c": value}``; other lists stay whole."""
+    out: dict[str, Any] = {}
+    if isinstance(obj, dict):
+        if not obj and prefix:
+            out[prefix] = {}
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(obj, (list, tuple)) and obj and all(isinstance(v, dict) for v in obj):
+        for i, v in enumerate(obj):
+            out.update(flatten(v, f"{prefix}.{i}" if prefix else str(i)))
+    else:
+        out[prefix] = list(obj) if isinstance(obj, tuple) else obj
+    return out
+
+
+def result_key(config: dict, ignore: Iterable[str] = ()) -> dict[str, Any]:
+    """The flattened config without the keys in ``ignore`` (a key drops its sub-keys too)."""
+    ignore = tuple(ignore)
+    return {k: v for k, v in flatten(config).items() if not any(k == i or k.startswith(i + ".") for i in ignore)}
+
+
+def input_files(paths: Iterable[str | os.PathLike]) -> dict[str, Any]:
+    """Each input as ``{"input:PATH": size in bytes}`` (a directory: the sum over its files; a
+    hub id or a missing path: None), so a re-written input file counts as a changed input."""
+    out: dict[str, Any] = {}
+    for src in paths:
+        p = Path(src)
+        if p.is_file():
+            size: int | None = p.stat().st_size
+        elif p.is_dir():
+            size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file() and f.name != RUN_FILE)
+        else:
+            size = None
+        out[f"input:{src}"] = size
+    return out
+
+
+def key_hash(key: dict) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _show(v: Any) -> str:
+    return "(unset)" if v is _MISSING else json.dumps(v, default=str)
+
+
+_MISSING = object()
+
+
+def diff_keys(old: dict, new: dict) -> list[str]:
+    """``key: old -> new`` for every key whose value differs (or exists on one side only)."""
+    lines = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k, _MISSING), new.get(k, _MISSING)
+        if a is _MISSING or b is _MISSING or json.dumps(a, sort_keys=True, default=str) != \
+                json.dumps(b, sort_keys=True, default=str):
+            lines.append(f"{k}: {_show(a)} -> {_show(b)}")
+    return lines
+
+
+def _write_record(path: Path, record: dict) -> None:
+    from redstar.dataio import write_json
+
+    write_json(path / RUN_FILE, record)
+
+
+def clear_dir(path: Path) -> None:
+    """Empty ``path`` (not the directory itself). Refuses the filesystem root, the home
+    directory and any directory holding the current one."""
+    path = Path(path).resolve()
+    cwd = Path.cwd().resolve()
+    if path == Path(path.anchor) or path == Path.home().resolve() or cwd == path or path in cwd.parents:
+        raise RunDirError(f"--overwrite: refusing to clear {path} (it holds the current directory or is "
+                          "the home or root directory)")
+    if not path.is_dir():
+        return
+    for child in path.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+@dataclass
+class RunDir:
+    path: Path
+    command: str
+    key: dict
+    config: dict | None = None
+    state: str = "new"                     # new | resume | complete
+    is_main: bool = True
+    record: dict = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return self.state == "complete"
+
+    @property
+    def resumed(self) -> bool:
+        return self.state == "resume"
+
+    def complete_message(self) -> str:
+        return (f"{self.path}: already complete (redstar {self.command}, same inputs); nothing to do. "
+                "Pass --overwrite to run it again.")
+
+    def finish(self, summary: dict | None = None) -> None:
+        """Mark the directory complete (a later run with the same key exits at once)."""
+        if not self.is_main:
+            return
+        self.record = {**self.record, "status": "complete", "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                       "summary": summary or {}}
+        _write_record(self.path, self.record)
+        self.state = "complete"
+
+
+def read_record(out: str | os.PathLike) -> dict | None:
+    f = Path(out) / RUN_FILE
+    if not f.is_file():
+        return None
+    try:
+        return json.loads(f.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def open_run_dir(out: str | os.PathLike, command: str, key: dict, *, config: dict | None = None,
+                 inputs: Iterable[str | os.PathLike] = (), overwrite: bool = False, is_main: bool = True,
+                 create: bool = True) -> RunDir:
+    """Check DIR against this run (see the module doc) and record it as running.
+
+    ``key`` holds what shapes the result (e.g. ``result_key(config, ignore=...)``); ``inputs``
+    adds the sizes of input files to it. ``create=False`` only checks (nothing is written).
+    Raises ``RunDirError`` for a directory holding another run."""
+    path = Path(out)
+    key = {**key, **input_files(inputs)}
+    h = key_hash(key)
+    if overwrite and is_main and path.exists():
+        clear_dir(path)
+    record = None if overwrite else read_record(path)
+    state = "new"
+    if record is None:
+        if not overwrite and path.is_dir() and any(path.iterdir()):
+            raise RunDirError(f"{path} is not empty and holds no run record ({RUN_FILE}); use a new "
+                              "directory, or --overwrite to clear it first")
+    else:
+        if record.get("command") != command:
+            raise RunDirError(f"{path} holds a `redstar {record.get('command')}` run, not `redstar {command}`; "
+                              "use a new directory, or --overwrite to clear it first")
+        if record.get("key_hash") != h:
+            changes = diff_keys(record.get("key") or {}, key) or ["(the key hash differs)"]
+            raise RunDirError(f"{path} holds a run with other inputs; changed: " + "; ".join(changes)
+                              + ". Use a new directory, or --overwrite to clear it and start over")
+        state = "complete" if record.get("status") == "complete" else "resume"
+    run = RunDir(path=path, command=command, key=key, config=config, state=state, is_main=is_main)
+    if state == "complete":
+        run.record = record or {}
+        return run
+    run.record = {"command": command, "status": "running", "key_hash": h, "key": key,
+                  "config": config if config is not None else {},
+                  "started": (record or {}).get("started") or time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if create and is_main:
+        path.mkdir(parents=True, exist_ok=True)
+        _write_record(path, run.record)
+    return run
+
+
+def add_overwrite_argument(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="empty the output directory first (it holds a run with other inputs)")
