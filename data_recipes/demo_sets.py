@@ -26,7 +26,9 @@ GEOQA_INSTRUCTION = ("First perform reasoning, then finally select the question 
 
 
 def _choices_text(choices: list[str]) -> str:
-    return "Choices:\n" + "\n".join(f"{chr(65 + i)}:{c}" for i, c in enumerate(choices))
+    from redstar.choices import format_choices
+
+    return "Choices:\n" + format_choices(choices)
 
 
 def write_geoqa(problems: list[dict], src_dir: Path, out: Path) -> None:

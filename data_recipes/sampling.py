@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from redstar.choices import format_choices
 from redstar.config import ConfigError
 
-LETTERS = "ABCDEFGH"
 
 
 def system_prompt(recipe) -> str | None:
@@ -38,7 +38,7 @@ def user_text(problem: dict, recipe) -> str:
     text = problem["question"].strip()
     choices = problem.get("choices")
     if choices and "Choices" not in text:
-        text += "\nChoices:\n" + "\n".join(f"{LETTERS[i]}: {c}" for i, c in enumerate(choices))
+        text += "\nChoices:\n" + format_choices(choices, sep=": ")
     if problem.get("domain") == "code":
         starter = (problem.get("meta") or {}).get("starter_code")
         if starter:

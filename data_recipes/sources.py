@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from redstar.choices import parse_choices
 from redstar.dataio import ReadStats, read_rows
 from redstar.records import Problem, RowError
 
@@ -44,7 +45,6 @@ PRESETS: dict[str, dict[str, str]] = {
 PRESET_DOMAIN = {"taco": "code", "geoqa": "geo"}
 TACO_LEVELS = {"EASY": 3, "MEDIUM": 5, "MEDIUM_HARD": 6, "HARD": 7, "VERY_HARD": 9}
 _METAMATH_ANSWER = re.compile(r"The answer is:?\s*(.+?)\s*$", re.S)
-_CHOICE_LINE = re.compile(r"^\s*([A-H])\s*[:：.)]\s*(.+?)\s*$")
 
 
 def _extract_gold(solution: str | None) -> str | None:
@@ -53,19 +53,6 @@ def _extract_gold(solution: str | None) -> str | None:
     from redstar.verify import extract_answer
 
     return extract_answer(solution, kind="math")
-
-
-def _parse_choices(text: str) -> list[str] | None:
-    """GeoQA text ends with 'Choices:\\nA:40°\\nB:60°...'; return ['40°', '60°', ...]."""
-    if "Choices" not in text:
-        return None
-    tail = text.rsplit("Choices", 1)[1]
-    out = []
-    for line in tail.splitlines():
-        m = _CHOICE_LINE.match(line)
-        if m and m.group(1) == "ABCDEFGH"[len(out)]:
-            out.append(m.group(2))
-    return out or None
 
 
 def _level(value) -> float | None:
@@ -127,7 +114,7 @@ def map_row(row: dict, preset: str, mapping: dict, name: str, index: int, base: 
         m = _METAMATH_ANSWER.search(out["solution"].rsplit("\n", 1)[-1])
         out["answer"] = m.group(1) if m else None
     if preset == "geoqa":
-        out["choices"] = out["choices"] or _parse_choices(out["question"])
+        out["choices"] = out["choices"] or parse_choices(out["question"])[1]
         if not out["answer"] and answers is not None:
             out["answer"] = answers.get(str(pid))
     if preset == "collinear":

@@ -8,14 +8,13 @@ items have ``choices`` (texts) and a gold *letter*.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from redstar.choices import LETTERS
 from redstar.records import Problem
 
-LETTERS = string.ascii_uppercase
 
 
 @dataclass

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eval.items import LETTERS, EvalItem
+from eval.items import EvalItem
+from redstar.choices import format_choices as _format_choices
 from redstar.config import ConfigError
 from redstar.generation import Request
 
@@ -41,7 +42,8 @@ def system_prompt(spec: str | None) -> str | None:
 
 
 def format_choices(choices: list[str]) -> str:
-    return "\n".join(f"{LETTERS[i]}: {c}" for i, c in enumerate(choices))
+    """One ``A: text`` line per choice (the eval prompt's spacing)."""
+    return _format_choices(choices, sep=": ")
 
 
 def user_message(item: EvalItem, template: str) -> str:

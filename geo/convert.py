@@ -33,35 +33,15 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
+from redstar.choices import LETTERS, parse_choices
 from redstar.dataio import atomic_open, read_rows, write_jsonl
 from redstar.records import Problem, RowError
 
 from geo.images import ImageError, load_image
 
-LETTERS = "ABCDEFGH"
-_CHOICE_LINE = re.compile(r"^\s*([A-H])\s*[:：.．]\s*(.*?)\s*$")
-
-
-def parse_geoqa_text(text: str) -> tuple[str, list[str] | None]:
-    """G-LLaVA ``text`` -> (question, choices). Drops the leading instruction when present."""
-    body = text
-    if "Question:" in body:
-        body = body.split("Question:", 1)[1]
-    choices = None
-    if "Choices:" in body:
-        body, tail = body.split("Choices:", 1)
-        found = [_CHOICE_LINE.match(line) for line in tail.strip().splitlines()]
-        choices = [m.group(2) for m in found if m]
-        if not choices:
-            choices = None
-    return body.strip(), choices
-
-
-def format_question(question: str, choices: list[str] | None) -> str:
-    """The GeoQA prompt body: question, then ``Choices:`` one ``A:...`` per line."""
-    if not choices:
-        return question
-    return question + "\nChoices:\n" + "\n".join(f"{LETTERS[i]}:{c}" for i, c in enumerate(choices))
+# G-LLaVA ``text`` -> (question, choices), the leading instruction dropped (redstar.choices
+# reads and writes every Choices: block).
+parse_geoqa_text = parse_choices
 
 
 def _save_image(src: Any, base_dir: Path | None, out: Path, stem: str, where: str) -> str:

@@ -23,7 +23,7 @@ import torch
 
 from redstar.train.dpo import DPOLossConfig, make_loss_fn
 from redstar.train.engine import TrainConfig
-from redstar.train.loss import linear_cross_entropy
+from redstar.train.loss import sample_logps
 
 from geo.collate import model_inputs, sample_index
 from geo.dataset import VLDataConfig
@@ -46,20 +46,14 @@ class VLDPOConfig:
 
 def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """(sum of reply-token log-probabilities [S], reply token counts [S]) per sample of a
-    collated batch, from one forward pass; the head is applied chunk by chunk per sample with
-    the engine's ``linear_cross_entropy`` (so no [T, V] logits)."""
+    collated batch, from one forward pass and one chunked pass of the head over all targets
+    (``redstar.train.loss.sample_logps``: one weight-gradient buffer per batch, and under
+    ZeRO-3 the head called as a module, gathered by design)."""
     hidden = model.model(**model_inputs(batch), use_cache=False).last_hidden_state       # [B, T, H]
-    head = model.get_output_embeddings()
     labels = batch["labels"]                                                              # [B, T] shifted
     idx = sample_index(batch).to(labels.device)                                           # [B, T]
     n = int(batch.get("num_samples") or int(idx.max()) + 1)
-    logps, counts = [], []
-    for s in range(n):
-        lab = labels.masked_fill(idx != s, -100)
-        nll, k = linear_cross_entropy(hidden, head.weight, lab, bias=getattr(head, "bias", None))
-        logps.append(-nll)
-        counts.append(k)
-    return torch.stack(logps), torch.tensor(counts, device=hidden.device)                # [S], [S]
+    return sample_logps(hidden, model.get_output_embeddings(), labels, idx, n)           # [S], [S]
 
 
 def dpo_loss_fn(cfg: DPOLossConfig):
@@ -148,7 +142,7 @@ def preference_rows_from_problems(problems: list[dict], seed: int = 0) -> list[d
     """Generated geometry problems -> preference rows: the reference solution is chosen; the
     same reasoning ending on a wrong choice is rejected (a verifiable negative, as RedStar
     builds DPO pairs from failed samples)."""
-    from geo.convert import LETTERS, format_question
+    from redstar.choices import LETTERS, format_question
 
     rng = random.Random(seed)
     rows = []

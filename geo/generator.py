@@ -21,9 +21,10 @@ import math
 import random
 from pathlib import Path
 
+from redstar.choices import LETTERS
+
 SIZE = 320          # canvas side in pixels
 MARGIN = 36         # room for the labels around the figure
-LETTERS = "ABCD"
 KINDS = ("triangle_sum", "isosceles", "parallel", "inscribed", "diameter", "pythagoras")
 TRIPLES = ((3, 4, 5), (5, 12, 13), (6, 8, 10), (8, 15, 17), (9, 12, 15), (7, 24, 25))
 

@@ -174,7 +174,7 @@ def run(cfg: VLSFTConfig) -> dict:
 def sft_rows_from_problems(problems: list[dict], system_prompt: str | None = None) -> list[dict]:
     """GeoQA-shaped Problem rows with a reference ``solution`` -> SFT rows (image first, then
     the question with its choices; the solution as the assistant turn)."""
-    from geo.convert import format_question
+    from redstar.choices import format_question
 
     rows = []
     for p in problems:

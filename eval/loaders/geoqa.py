@@ -17,33 +17,21 @@ from pathlib import Path
 
 from eval.items import EvalItem, ItemError, LoadResult, check_letter, resolve_image
 from eval.loaders.common import build_items
+from redstar.choices import ChoiceError, parse_choices
 from redstar.config import ConfigError
 
-_CHOICE = re.compile(r"^\s*([A-Z])\s*[:：.．、]\s*(.*?)\s*$")
 _LENGTH_WORDS = re.compile(r"length|perimeter|radius|diameter|distance|height|width|side|长|周长|半径|距离|高", re.I)
 
 
 def parse_question_text(text: str) -> tuple[str, list[str]]:
     """(question, choices) from a G-LLaVA prompt: drop the instruction before "Question:",
-    split off the "Choices:" block, one "A:..." line per choice."""
-    if "Choices:" not in text:
-        raise ItemError("question text has no 'Choices:' block")
-    head, _, tail = text.rpartition("Choices:")
-    question = head.split("Question:", 1)[1] if "Question:" in head else head
-    choices, letters = [], []
-    for line in tail.strip().splitlines():
-        m = _CHOICE.match(line)
-        if not m:
-            if line.strip():
-                raise ItemError(f"cannot read choice line {line.strip()!r}")
-            continue
-        letters.append(m.group(1))
-        choices.append(m.group(2))
-    if len(choices) < 2:
-        raise ItemError("fewer than two choices")
-    if letters != list("ABCDEFGH"[:len(letters)]):
-        raise ItemError(f"choice letters {''.join(letters)} are not A, B, C, ... in order")
-    return question.strip(), choices
+    split off the "Choices:" block, one "A:..." line per choice (strictly: an unreadable
+    block is an error, not a question without choices)."""
+    try:
+        question, choices = parse_choices(text, strict=True)
+    except ChoiceError as e:
+        raise ItemError(str(e)) from None
+    return question, choices or []
 
 
 def geoqa_category(question: str, choices: list[str]) -> str:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
+from redstar.choices import LETTERS
 from redstar.records import Verdict
 
-LETTERS = "ABCDEFGHIJ"
 _LETTER = re.compile(
     r"^(?:\\text\{)?\s*(?:option|choice)?\s*[\(\[]?\s*([A-J])\s*[\)\]]?\s*\}?\s*(?:[.:：)]\s*.*)?$",
     re.I | re.S)
