@@ -383,6 +383,52 @@ def agreement(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def grade_all(rows: list[dict]) -> list[dict]:
+    """Every grader's verdict on every row: ``{"redstar": bool, "math-verify": bool, ...}`` per row
+    (math-verify and the Qwen grader get the gold letter of a choice row; they skip code rows)."""
+    from redstar.verify import grade
+    from redstar.verify.choice import _gold_letter
+
+    out = []
+    for r in rows:
+        v = grade(r["response"], r["gold"], r["kind"], r.get("choices"), r.get("tests"))
+        got = {"redstar": v.correct, "redstar extracted": v.extracted}
+        if r["kind"] != "code":
+            gold = r["gold"]
+            if r["kind"] == "choice" and len(gold) > 1:  # MathVista-style text gold: give the letter
+                gold = _gold_letter(gold, r["choices"]) or gold
+            try:
+                got["math-verify"] = mathverify_grade(r["response"], gold)[0]
+            except Exception:
+                got["math-verify"] = False
+            got["qwen2.5-math"] = qwen_grade(r["response"], gold)[0]
+        out.append(got)
+    return out
+
+
+def first_score(rows: list[dict], cases: str) -> str:
+    """The one-time first-sight score of a new held-out set: each grader's agreement, false
+    positives and false negatives, and every row redstar gets wrong."""
+    names = ("redstar", "math-verify", "qwen2.5-math")
+    got = grade_all(rows)
+    lines = [f"# First-sight score of `{cases}` ({len(rows)} cases, {sum(r['label'] for r in rows)} labelled correct)",
+             "", "Graded once, before any verifier rule was changed for these cases. math-verify runs from its "
+             "own package; the Qwen2.5-Math grader is re-implemented in bench/bench_verify.py.", "",
+             "| grader | agreement | false positives | false negatives |", "|---|---|---|---|"]
+    for n in names:
+        c = Counter("agree" if g[n] == r["label"] else ("FP" if g[n] else "FN") for r, g in zip(rows, got) if n in g)
+        tot = sum(c.values())
+        lines.append(f"| {n} | {c['agree'] / tot:.1%} ({c['agree']}/{tot}) | {c['FP']} | {c['FN']} |")
+    lines += ["", "redstar's disagreements with the labels:", "", "| id | label | gold | extracted | note |",
+              "|---|---|---|---|---|"]
+    for r, g in zip(rows, got):
+        if g["redstar"] != r["label"]:
+            ext = str(g["redstar extracted"]).replace("|", "\\|")[:40]
+            gold = r["gold"].replace("|", "\\|")[:40]
+            lines.append(f"| {r['id']} | {r['label']} | `{gold}` | `{ext}` | {r.get('note', '')} |")
+    return "\n".join(lines)
+
+
 def realistic_mix(n: int, seed: int = 0) -> list[dict]:
     """Long CoT responses (4k-30k characters), 80% integer answers, 10% fractions, 10% radicals."""
     rng = random.Random(seed)
@@ -446,9 +492,18 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", default=str(CASES))
     ap.add_argument("--mix", type=int, default=300, help="items in the throughput mix")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--first-score", action="store_true",
+                    help="grade --cases once with every grader and write only that table and redstar's misses")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT.parent))
     rows = [json.loads(line) for line in open(args.cases, encoding="utf-8") if line.strip()]
+    if args.first_score:
+        from redstar.dataio import atomic_write_text
+
+        text = first_score(rows, Path(args.cases).name) + "\n"
+        atomic_write_text(args.out, text)
+        print(text)
+        return 0
     t0 = time.time()
     parts = ["# bench_verify", "", f"Command: `python bench/bench_verify.py --mix {args.mix}`", "",
              agreement(rows), "", throughput(realistic_mix(args.mix))]
