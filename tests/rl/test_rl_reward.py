@@ -35,11 +35,13 @@ BATCH = [
 ]
 
 
-def _has_code_grader():
+def test_code_grader_runs():
+    """The code items of the batch are graded, never dropped: a grader that raises (reported as
+    'grader error') fails here and fails the batch tests below, which keep every item."""
     from redstar.verify import grade
 
     v = grade(CODE_OK, "", kind="code", tests=TESTS)
-    return "grader error" not in v.reason
+    assert "grader error" not in v.reason and v.correct, v.reason
 
 
 @pytest.fixture
@@ -75,7 +77,7 @@ def test_reward_func_through_openrlhf_executor_on_a_mixed_batch(env):
     pytest.importorskip("aiohttp")  # openrlhf.utils.agent imports it at the top
     from openrlhf.utils.agent import SingleTurnAgentExecutor
 
-    batch = BATCH if _has_code_grader() else [b for b in BATCH if json.loads(b[1])["kind"] != "code"]
+    batch = BATCH  # code items included: a raising code grader must fail this test
     tok = _tok()
     prompts, replies = [], {}
     for i, (response, *_rest) in enumerate(batch):

@@ -67,17 +67,39 @@ def test_rmk_rejects_unscored_and_too_large_k(tmp_path, capsys):
     assert "row 5" in err and "'B'" in err and "redstar rm score" in err
 
 
+def _one_problem(*answers):
+    return [{"problem_id": "p", "response": f"r{i}", "verdict": {"correct": c, "extracted": a},
+             "scores": {"rm": float(i)}} for i, (a, c) in enumerate(answers)]
+
+
 def test_maj_merges_equivalent_answers():
-    # "1/2" and "0.5" are one answer: with equivalence the pair outvotes "3" at k=3
-    rows = []
-    for i, (a, c) in enumerate((("1/2", True), ("0.5", True), ("3", False))):
-        rows.append({"problem_id": "p", "response": f"r{i}", "verdict": {"correct": c, "extracted": a},
-                     "scores": {"rm": float(i)}})
+    # Two WRONG answers that are one number ("1/4" and "0.25") against one correct "3": the
+    # grades leave the vote open (wrong answers may or may not merge), so only the equivalence
+    # function can decide it. It must be called, and its merge must make the wrong answer win.
+    from redstar.verify import answers_equivalent
+
+    calls = []
+
+    def spy(a, b):
+        calls.append(frozenset((a, b)))
+        return answers_equivalent(a, b)
+
+    rows = _one_problem(("1/4", False), ("0.25", False), ("3", True))
+    assert rmk_report(rows, ks=[3], seeds=20, equivalent=spy)["table"][0]["maj"] == 0.0
+    assert frozenset(("1/4", "0.25")) in calls
+    # without it each string is its own class: a three-way tie, won by a random one
+    assert rmk_report(rows, ks=[3], seeds=400)["table"][0]["maj"] == pytest.approx(1 / 3, abs=0.08)
+    # a spy that says nothing is equal leaves the tie: the function, not the grades, decided above
+    assert rmk_report(rows, ks=[3], seeds=400, equivalent=lambda a, b: a == b)["table"][0]["maj"] == \
+        pytest.approx(1 / 3, abs=0.08)
+
+
+def test_maj_with_math_equivalent_merges_correct_answers():
+    # "1/2" and "0.5" both correct outvote "3" at k=3 (the grades alone decide this one)
     from redstar.rm.rmk import math_equivalent
 
+    rows = _one_problem(("1/2", True), ("0.5", True), ("3", False))
     assert rmk_report(rows, ks=[3], seeds=20, equivalent=math_equivalent())["table"][0]["maj"] == 1.0
-    # without it each string is its own class: a three-way tie, won by a random one
-    assert rmk_report(rows, ks=[3], seeds=400)["table"][0]["maj"] == pytest.approx(2 / 3, abs=0.08)
 
 
 def test_unscored_row_is_named_by_file_and_row_within_a_directory(tmp_path):

@@ -2,12 +2,15 @@
 
 import json
 
+from types import SimpleNamespace
+
+import pytest
 import torch
 
 from redstar.models import tiny_causal_lm
 from redstar.rm.data import PairEncoder, load_questions, pad_batch
 from redstar.rm.model import RewardModel
-from redstar.rm.train import RMDataConfig, RMTrainConfig, train
+from redstar.rm.train import RMDataConfig, RMTrainConfig, split_groups, train
 from redstar.train.engine import TrainConfig
 
 
@@ -42,15 +45,27 @@ def test_tiny_reward_model_learns_to_rank(tmp_path, task_files):
     rm, tok2 = RewardModel.from_pretrained(final)
     changed = [k for k, v in rm.body.state_dict().items() if not torch.equal(v, start[k])]
     assert changed
-    # held-out accuracy recomputed from the reloaded model agrees with what training reported
+    # held-out accuracy recomputed from the reloaded model, on the held-out problems only (the
+    # split training used), agrees with what training reported
     questions = load_questions(problems)
     rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    ids_all = sorted({r["problem_id"] for r in rows})
+    trained, held = split_groups([SimpleNamespace(problem_id=p) for p in ids_all], 0.25)
+    held_ids = {g.problem_id for g in held}
+    assert len(held_ids) == result["eval_groups"] and not held_ids & {g.problem_id for g in trained}
+    rows = [r for r in rows if r["problem_id"] in held_ids]
     enc = PairEncoder(tok2, max_len=128)
     ids, mask = pad_batch([enc(questions[r["problem_id"]], r["response"]) for r in rows], tok2.pad_token_id)
     with torch.no_grad():
-        scores = rm(ids, mask)
-    right = sum(float(scores[i] > scores[i + 1]) for i in range(0, len(rows), 2))  # (correct, wrong) pairs
-    assert right / (len(rows) // 2) >= 0.9
+        scores = rm(ids, mask).tolist()
+    wins = []
+    for pid in held_ids:  # every (correct, wrong) pair within a problem; a tie counts half
+        idx = [i for i, r in enumerate(rows) if r["problem_id"] == pid]
+        for i in (i for i in idx if rows[i]["verdict"]["correct"]):
+            for j in (j for j in idx if not rows[j]["verdict"]["correct"]):
+                wins.append(1.0 if scores[i] > scores[j] else 0.5 if scores[i] == scores[j] else 0.0)
+    assert len(wins) == 4 * len(held_ids)
+    assert sum(wins) / len(wins) == pytest.approx(after["pair_acc"], abs=1e-6)
 
 
 def test_gradient_is_independent_of_micro_batch_split(tmp_path):
