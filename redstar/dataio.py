@@ -83,6 +83,17 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         raise
 
 
+def plain_modes(directory: str | os.PathLike) -> None:
+    """Give every file under ``directory`` the mode a plain ``open`` would (0666 less the
+    umask): for files written by libraries that create them through private temp files."""
+    mode = 0o666 & ~current_umask()
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            p = os.path.join(root, name)
+            if not os.path.islink(p):
+                os.chmod(p, mode)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_open(path) as f:
         f.write(text)

@@ -212,6 +212,16 @@ def open_run_dir(out: str | os.PathLike, command: str, key: dict, *, config: dic
     return run
 
 
+def open_config_run(command: str, config: dict, *, inputs: Iterable[str | os.PathLike] = (),
+                    overwrite: bool = False, ignore: Iterable[str] = TRAIN_IGNORE,
+                    out_key: str = "out") -> RunDir:
+    """``open_run_dir`` for a config-driven command (``config[out_key]`` is DIR): the key is
+    the resolved config less ``ignore``; only rank 0 (``RANK`` unset or 0) writes."""
+    is_main = int(os.environ.get("RANK", "0") or 0) == 0
+    return open_run_dir(config[out_key], command, result_key(config, ignore), config=config, inputs=inputs,
+                        overwrite=overwrite, is_main=is_main)
+
+
 def add_overwrite_argument(parser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="empty the output directory first (it holds a run with other inputs)")

@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     t = sub.add_parser("train", help="train a reward model from a YAML config")
     add_config_arguments(t, "redstar.rm.train:RMTrainConfig", "train.lr=2e-6 data.n=8")
+    from redstar.rundir import add_overwrite_argument
+
+    add_overwrite_argument(t)
 
     s = sub.add_parser("score", help="score Sample rows with a reward model")
     s.add_argument("--model", required=True, help="reward-model directory (redstar rm train output)")
@@ -54,12 +57,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args) -> int:
-    from redstar.config import config_from_args
+    from redstar.config import config_from_args, to_dict
     from redstar.rm.train import RMTrainConfig, train
+    from redstar.rundir import open_config_run
+    from redstar.train.checkpoint import trim_metrics
 
     cfg = config_from_args(RMTrainConfig, args)
-    if cfg is not None:
-        train(cfg)
+    if cfg is None:
+        return 0
+    inputs = list(cfg.data.samples) + ([cfg.data.problems] if cfg.data.problems else [])
+    run_dir = open_config_run("rm train", to_dict(cfg), inputs=inputs, overwrite=getattr(args, "overwrite", False))
+    if run_dir.complete:
+        print(run_dir.complete_message())
+        return 0
+    if run_dir.is_main:
+        trim_metrics(cfg.out, cfg.train.resume)     # steps redone after a kill are logged once
+    result = train(cfg)
+    run_dir.finish({k: result.get(k) for k in ("final_dir", "step", "final_loss")})
     return 0
 
 

@@ -91,6 +91,35 @@ def latest_checkpoint(ckpt_root: str | Path) -> Path | None:
     return done[-1] if done else None
 
 
+def resume_step(out_dir: str | Path, resume: bool = True) -> int:
+    """The step a run in ``out_dir`` continues from: its newest complete checkpoint's, or 0."""
+    last = latest_checkpoint(Path(out_dir) / "checkpoints") if resume else None
+    if last is None:
+        return 0
+    return int(json.loads((last / STATE_FILE).read_text()).get("step", 0))
+
+
+def trim_metrics(out_dir: str | Path, resume: bool = True) -> int:
+    """Before a (re-)run: keep only the ``metrics.jsonl`` rows up to the step the run continues
+    from, so steps redone after a kill are not logged twice. Returns that step."""
+    from redstar.dataio import atomic_write_text
+
+    step = resume_step(out_dir, resume)
+    path = Path(out_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return step
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a kill
+        if isinstance(row, dict) and int(row.get("step", 0)) <= step:
+            kept.append(line)
+    atomic_write_text(path, "".join(x + "\n" for x in kept))
+    return step
+
+
 def save_checkpoint(ckpt_root: str | Path, backend, scheduler, state: dict, keep_last: int = 2) -> Path:
     """Collective: every rank calls it. Returns the final directory."""
     root = Path(ckpt_root)
@@ -162,6 +191,9 @@ def export_pretrained(backend, tokenizer, out_dir: str | Path, resolved_config=N
             save_config(resolved_config, tmp / "redstar_config.yaml")
         if model_card:
             (tmp / "README.md").write_text(model_card)
+        from redstar.dataio import plain_modes
+
+        plain_modes(tmp)          # safetensors arrive as private temp files: readable like any output
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)

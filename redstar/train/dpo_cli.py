@@ -24,17 +24,29 @@ from __future__ import annotations
 def add_arguments(parser) -> None:
     from redstar.config import add_config_arguments
 
+    from redstar.rundir import add_overwrite_argument
+
     add_config_arguments(parser, "redstar.train.dpo:DPOConfig", "dpo.beta=0.05 train.lr=5e-7")
+    add_overwrite_argument(parser)
 
 
 def run(args) -> int:
-    from redstar.config import config_from_args
+    from redstar.config import config_from_args, to_dict
+    from redstar.rundir import open_config_run
+    from redstar.train.checkpoint import trim_metrics
     from redstar.train.dpo import DPOConfig
     from redstar.train.dpo import run as run_dpo
 
     cfg = config_from_args(DPOConfig, args)
     if cfg is None:
         return 0
+    run_dir = open_config_run("dpo", to_dict(cfg), inputs=cfg.data.train, overwrite=getattr(args, "overwrite", False))
+    if run_dir.complete:
+        print(run_dir.complete_message())
+        return 0
+    if run_dir.is_main:
+        trim_metrics(cfg.out, cfg.train.resume)     # steps redone after a kill are logged once
     s = run_dpo(cfg)
     print(f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps)")
+    run_dir.finish({k: s.get(k) for k in ("final_dir", "step", "final_loss")})
     return 0

@@ -185,6 +185,9 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
                                         max_rows=stage.data.max_rows, train_on=stage.data.train_on),
                       model_card=lambda state: model_card(model_path, stage, tcfg, stats, state, attn))
     if dist.is_main:
+        from redstar.train.checkpoint import trim_metrics
+
+        trim_metrics(out_dir, tcfg.resume)        # steps redone after a kill are logged once
         print(f"[{stage.name}] {stats['rows']} rows -> {len(examples)} samples, {sum(lengths)} tokens in "
               f"{len(plan(0))} packs of {budget}; {trainer.total_steps} steps on {dist.world_size} rank(s), attention {attn}")
     summary = trainer.train()
@@ -202,8 +205,9 @@ def run(cfg: SFTConfig) -> list[dict]:
     for i, stage in enumerate(stages):
         out_dir = Path(cfg.out) / stage.name if len(stages) > 1 else Path(cfg.out)
         done = out_dir / "final" / "config.json"
-        if done.is_file() and i < len(stages) - 1:
-            # a finished earlier stage is not retrained when a later one is resumed
+        if done.is_file() and cfg.train.resume:
+            # a finished stage is never retrained: the final model is written (atomically) after
+            # its last step, and the run directory's record guarantees it is from these inputs
             print(f"[{stage.name}] already finished: {done.parent}")
             summaries.append({"stage": stage.name, "final_dir": str(done.parent), "skipped": True})
         else:

@@ -23,20 +23,32 @@ from __future__ import annotations
 def add_arguments(parser) -> None:
     from redstar.config import add_config_arguments
 
+    from redstar.rundir import add_overwrite_argument
+
     add_config_arguments(parser, "redstar.train.sft:SFTConfig", "train.lr=3e-6 data.max_len=8192")
+    add_overwrite_argument(parser)
 
 
 def run(args) -> int:
-    from redstar.config import config_from_args
+    from redstar.config import config_from_args, to_dict
+    from redstar.rundir import open_config_run
     from redstar.train.sft import SFTConfig, resolve_stages
     from redstar.train.sft import run as run_sft
 
     cfg = config_from_args(SFTConfig, args)
     if cfg is None:
         return 0
-    resolve_stages(cfg)          # config errors before any model is loaded
-    for s in run_sft(cfg):
+    stages = resolve_stages(cfg)          # config errors before any model is loaded
+    run_dir = open_config_run("sft", to_dict(cfg), inputs=[f for s in stages for f in s.data.train],
+                              overwrite=getattr(args, "overwrite", False))
+    if run_dir.complete:
+        print(run_dir.complete_message())
+        return 0
+    summaries = run_sft(cfg)
+    for s in summaries:
         if s.get("final_dir"):
             print(f"[{s['stage']}] final model: {s['final_dir']}" +
                   (f" (loss {s['final_loss']:.4f}, {s['step']} steps)" if "final_loss" in s else ""))
+    run_dir.finish({"stages": [{k: s.get(k) for k in ("stage", "final_dir", "step", "final_loss")}
+                               for s in summaries]})
     return 0

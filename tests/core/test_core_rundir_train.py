@@ -1,0 +1,103 @@
+"""The run-directory contract on `redstar sft`, as a user meets it: kill and re-run, re-run
+into a finished directory, change one key and re-run, --overwrite, read the outputs as another
+user under umask 022."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from redstar.models import tiny_causal_lm
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "train" / "data" / "sft_tiny.jsonl"
+
+
+def _cli(args, env_extra=None):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **(env_extra or {})}
+
+    def umask022():
+        os.umask(0o022)
+
+    return subprocess.run([sys.executable, "-m", "redstar.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300, preexec_fn=umask022)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny_model")
+    model, tok = tiny_causal_lm(seed=0)
+    model.save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
+def _config(tmp_path, tiny_dir, out):
+    cfg = tmp_path / "sft.yaml"
+    cfg.write_text(f"""# schema: redstar.train.sft:SFTConfig
+model: {tiny_dir}
+out: {out}
+attn_implementation: sdpa
+data:
+  train: [{FIXTURE}]
+  max_len: 256
+train:
+  lr: 1.0e-3
+  max_steps: 4
+  dtype: float32
+  device: cpu
+  save_every: 2
+  progress: false
+  tensorboard: false
+  gradient_checkpointing: false
+""")
+    return cfg
+
+
+def _steps(out):
+    return [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_sft_run_dir_kill_rerun_finished_changed_overwrite(tmp_path, tiny_dir):
+    out = tmp_path / "run"
+    cfg = _config(tmp_path, tiny_dir, out)
+
+    killed = _cli(["sft", str(cfg)], {"REDSTAR_KILL_AFTER_CHECKPOINT": "2"})
+    assert killed.returncode == -9
+    assert json.loads((out / "run.json").read_text())["status"] == "running"
+    # the killed process had logged a step past its last checkpoint
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"step": 3, "loss": 9.0}) + "\n")
+
+    resumed = _cli(["sft", str(cfg)])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in resumed.stdout
+    assert _steps(out) == [1, 2, 3, 4]                      # step 3 redone, logged once
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "complete" and record["key"]["train.lr"] == 1e-3
+
+    weights = out / "final" / "model.safetensors"
+    mtime = weights.stat().st_mtime_ns
+    again = _cli(["sft", str(cfg)])                          # a finished run is never re-trained
+    assert again.returncode == 0 and "already complete" in again.stdout
+    assert weights.stat().st_mtime_ns == mtime and _steps(out) == [1, 2, 3, 4]
+
+    changed = _cli(["sft", str(cfg), "train.lr=2e-3"])
+    assert changed.returncode == 2
+    err = changed.stderr.strip()
+    assert "train.lr: 0.001 -> 0.002" in err and "--overwrite" in err and len(err.splitlines()) == 1
+    assert "Traceback" not in changed.stderr and weights.stat().st_mtime_ns == mtime
+
+    over = _cli(["sft", str(cfg), "train.lr=2e-3", "--overwrite"])
+    assert over.returncode == 0, over.stderr[-2000:]
+    assert "resumed from" not in over.stdout and _steps(out) == [1, 2, 3, 4]
+    assert json.loads((out / "run.json").read_text())["key"]["train.lr"] == 2e-3
+
+    # another user on the machine can read every output (umask 022 in the run)
+    unreadable = [str(p.relative_to(out)) for p in out.rglob("*")
+                  if p.is_file() and not p.stat().st_mode & stat.S_IROTH]
+    assert unreadable == []
