@@ -26,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str | None, str]] = {
     "rm": ("redstar.rm.cli", None, "train an outcome reward model and score samples"),
     "ask": ("redstar.ask", None, "ask a model one question (the embedded default by default)"),
     "demo": ("data_recipes.demo", None, "run the whole pipeline on the embedded default model, on CPU"),
+    "sweep": ("redstar.sweep.cli", None, "data-scaling study: models x data sizes x subset kinds, trained and scored"),
+    "card": ("redstar.release.card_cli", None, "write a model or dataset card; add eval scores to model-index"),
+    "push": ("redstar.release.push_cli", None, "publish a trained model or curated data to the Hugging Face Hub"),
 }
 
 EPILOG = """examples:
