@@ -53,9 +53,10 @@ def test_dpo_loss_matches_reference():
         for cfg in (DPOLossConfig(beta=0.1), DPOLossConfig(beta=0.5, label_smoothing=0.2, sft_weight=0.3),
                     DPOLossConfig(beta=0.2, loss_type="ipo")):
             loss, n_pairs, metrics = dpo_loss_fn(cfg)(model, batch)
-            expected = 0.0
+            expected, wins = 0.0, 0
             for k, ((pc, nc), (pr, _)) in enumerate(logps):
                 delta = (pc - ref[2 * k]) - (pr - ref[2 * k + 1])
+                wins += int(delta > 0)  # the chosen reply's implicit reward is the higher one
                 if cfg.loss_type == "ipo":
                     term = (delta - 1 / (2 * cfg.beta)) ** 2
                 else:
@@ -66,9 +67,10 @@ def test_dpo_loss_matches_reference():
             assert n_pairs == 2
             assert loss.item() == pytest.approx(float(expected), rel=1e-4, abs=1e-5)
             assert dpo_loss_fn(cfg)(model, padded)[0].item() == pytest.approx(float(expected), rel=1e-4, abs=1e-5)
-            assert 0.0 <= metrics["reward_accuracy"] <= 1.0
+            assert metrics["reward_accuracy"] == pytest.approx(wins / len(logps))
 
 
+@pytest.mark.integration
 def test_vl_dpo_cli_run(tmp_path):
     probs = [json.loads(x) for x in write_problems(tmp_path / "d", 4, seed=6, progress=False).read_text().splitlines()]
     write_jsonl(tmp_path / "d" / "pref.jsonl", preference_rows_from_problems(probs))

@@ -38,6 +38,7 @@ def _losses(run_dir):
 
 
 @pytest.mark.parametrize("kind", ["qwen2_vl", "qwen2_5_vl"])
+@pytest.mark.integration
 def test_vl_sft_cli_trains_unfrozen_parts_and_reloads(tmp_path, kind):
     from transformers import AutoModelForImageTextToText, AutoProcessor
 

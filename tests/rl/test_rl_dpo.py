@@ -66,6 +66,7 @@ def test_packed_pair_logps_equal_each_sequence_run_alone():
             assert counts[s].item() == int(mask.sum())
 
 
+@pytest.mark.integration
 def test_margin_grows_and_parameters_change_over_a_few_cpu_steps(tmp_path, capsys):
     out = tmp_path / "dpo"
     code = main(["dpo", str(ROOT / "configs/dpo_tiny_cpu.yaml"), f"out={out}", f"data.train=[{FIXTURE}]",

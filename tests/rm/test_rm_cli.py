@@ -40,6 +40,7 @@ train:
 """)
 
 
+@pytest.mark.integration
 def test_train_score_rmk_end_to_end(tmp_path, base_model, task_files, capsys):
     problems, samples = task_files
     cfg = tmp_path / "rm.yaml"

@@ -21,6 +21,7 @@ WORKER = Path(__file__).parent / "zero_worker.py"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.integration
 def test_two_ranks_match_one_process(tmp_path):
     # reference: one process, grad_accum 4 = the 2 ranks x grad_accum 2 below
     zero_worker.main(str(tmp_path / "single"), "torch", 0, 4)
