@@ -129,3 +129,6 @@ def write_report(recipe, out: Path, summary: dict) -> None:
               "verdict, filters and scores), `funnel.json`, `prep/dropped.jsonl` (every dropped problem and why).", ""]
     with atomic_open(out / "report.md") as f:
         f.write("\n".join(lines))
+    from redstar.release.dataset_card import refresh_dataset_card
+
+    refresh_dataset_card(out)  # README.md: the dataset card next to the exports

@@ -28,7 +28,7 @@ INCLUDES = ("checkpoints", "tensorboard", "optimizer")
 ALWAYS_IGNORE = [".git/*", ".cache/*", "*/.cache/*", ".*", "*/.*", "*.tmp", "*/__pycache__/*", "*.pyc"]
 OPTIMIZER_STATES = ["*optim.pt", "*optimizer*.pt", "*optimizer*.bin", "*sched.pt", "*scheduler*.pt", "*rng*.pt",
                     "*rng_state*.pth", "*/global_step*/*optim_states.pt", "*zero_pp_rank_*_optim_states.pt"]
-DATASET_IGNORE = ["work/*", "chunks/*", "prep/*", "manifest*.json", "shards/*"]
+DATASET_IGNORE = ["work/*", "chunks/*", "prep/*", "manifests/*", "shards/*", "run.json"]
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
