@@ -4,13 +4,14 @@ prompts out, with a funnel report that explains every drop.
 examples:
   redstar curate data_recipes/recipes/demo.yaml --out runs/demo_curate
   redstar curate data_recipes/recipes/redstar_math.yaml --out runs/math sampling.teachers.0.n=16
-  redstar curate data_recipes/recipes/redstar_math.yaml --out runs/math --resume
+  redstar curate data_recipes/recipes/redstar_math.yaml --out runs/math    # again after a kill: resumes
   redstar curate RECIPE.yaml --out runs/big --shard $SLURM_ARRAY_TASK_ID/64   # one array task
   redstar curate RECIPE.yaml --out runs/big --merge                           # after all tasks
 
 DIR receives sft.jsonl, preferences.jsonl, rl_prompts.jsonl, samples.jsonl (every sample with
-its verdict and filter results), funnel.json, report.md and funnel.png. A killed run continues
-with --resume: finished chunks are kept, nothing is lost or duplicated. A recipe whose teachers
+its verdict and filter results), funnel.json, report.md and funnel.png. Run again, the same
+recipe continues a killed run (finished chunks are kept, nothing is lost or duplicated) or says
+"already complete"; another recipe into DIR is refused naming the changed keys, unless --overwrite. A recipe whose teachers
 use the replay backend re-runs a curation from stored responses without a model.
 """
 
@@ -26,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", help="recipe YAML (data_recipes/recipes/*.yaml)")
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. run.chunk_size=16")
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--resume", action="store_true", help="continue a killed run in DIR")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a killed run in DIR (the default: the same recipe always continues)")
+    parser.add_argument("--overwrite", action="store_true", help="empty DIR first (it holds another recipe's run)")
     parser.add_argument("--shard", default="0/1", help="i/n: run chunks k with k mod n == i (no merge when n > 1)")
     parser.add_argument("--merge", action="store_true", help="join finished shards into the final outputs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -49,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard)
     overrides = list(args.overrides) + (["run.progress=false"] if args.no_progress else [])
     recipe = load_recipe(args.recipe, overrides)
-    result = run_pipeline(recipe, args.out, resume=args.resume, shard=shard, merge_only=args.merge)
-    if "counts" in result:
+    result = run_pipeline(recipe, args.out, shard=shard, merge_only=args.merge, overwrite=args.overwrite)
+    if "complete" in result:
+        print(result["complete"])
+    elif "counts" in result:
         c = result["counts"]
         print(f"{recipe.name}: {c['sft']} SFT rows, {c['preferences']} preference pairs, "
               f"{c['rl_prompts']} RL prompts from {c['samples']} samples -> {args.out}/report.md")

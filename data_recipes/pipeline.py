@@ -3,7 +3,7 @@
     run(recipe, "runs/math")                          # one process: prep, all chunks, merge
     run(recipe, "runs/math", shard=(3, 16))           # SLURM array task 3 of 16 (no merge)
     run(recipe, "runs/math", merge_only=True)         # join the shards' outputs
-    run(recipe, "runs/math", resume=True)             # after a kill: finish what is missing
+    run(recipe, "runs/math")                          # again, after a kill: finish what is missing
 
 Layout of the output directory:
 
@@ -198,18 +198,34 @@ def process_chunk(k: int, problems: list[dict], recipe, out: Path, backends, jud
 
 # ----------------------------------------------------------------------------- the job
 
-def _check_hash(out: Path, h: str) -> None:
-    f = out / "prep" / "funnel.json"
-    if f.is_file():
-        old = json.loads(f.read_text()).get("recipe_hash")
-        if old != h:
-            raise ConfigError(f"{out} holds a run of a different recipe (hash {old}, now {h}); "
-                              f"use a new --out directory")
+def _inputs(recipe) -> list[str]:
+    """The files whose contents shape the result: sources, benchmarks, replayed responses."""
+    from data_recipes.recipe import resolve
+
+    paths = [spec.path for spec in recipe.sources] + [b.path for b in recipe.decontam.benchmarks]
+    paths += [t.backend.path for t in recipe.sampling.teachers if t.backend.path]
+    return [resolve(recipe, p) or p for p in paths]
 
 
-def run(recipe, out_dir: str, resume: bool = False, shard: tuple[int, int] = (0, 1),
-        merge_only: bool = False) -> dict:
-    """Run this shard's part of the job; merge when unsharded (or ``merge_only``)."""
+def open_run(recipe, out: Path, overwrite: bool = False, sharded: bool = False):
+    """The curation run directory (redstar.rundir): the key is the recipe without progress
+    bars, plus the sizes of its input files."""
+    from redstar.rundir import open_run_dir, result_key
+
+    if overwrite and sharded:
+        raise ConfigError("--overwrite cannot be combined with --shard i/n or --merge (each array task "
+                          "would clear the others' work); clear the directory once before submitting")
+    return open_run_dir(out, "curate", result_key(to_dict(recipe), ignore=("run.progress",)),
+                        config=to_dict(recipe), inputs=_inputs(recipe), overwrite=overwrite)
+
+
+def run(recipe, out_dir: str, resume: bool = True, shard: tuple[int, int] = (0, 1),
+        merge_only: bool = False, overwrite: bool = False) -> dict:
+    """Run this shard's part of the job; merge when unsharded (or ``merge_only``).
+
+    The directory follows the run-directory contract: the same recipe continues where a killed
+    run stopped (``resume`` is accepted for old scripts; it is always on), a finished run
+    returns ``{"complete": message}``, another recipe is refused unless ``overwrite``."""
     from data_recipes.curators import Judge
     from data_recipes.exports import merge
     from data_recipes.sampling import Backends
@@ -221,13 +237,13 @@ def run(recipe, out_dir: str, resume: bool = False, shard: tuple[int, int] = (0,
         raise ConfigError(f"--shard {i}/{n}: the index must be in 0..{n - 1}")
     h = recipe_hash(recipe)
     progress = recipe.run.progress
-    _check_hash(out, h)
+    run_dir = open_run(recipe, out, overwrite=overwrite, sharded=n > 1 or merge_only)
+    if run_dir.complete:
+        return {"complete": run_dir.complete_message(), **(run_dir.record.get("summary") or {})}
     if merge_only:
-        return merge(recipe, out)
-    done_any = any((out / "chunks").glob("*.done.json")) if (out / "chunks").is_dir() else False
-    if done_any and not resume and n == 1:
-        raise ConfigError(f"{out} already holds results; pass --resume to continue it or use a new --out")
-    out.mkdir(parents=True, exist_ok=True)
+        result = merge(recipe, out)
+        run_dir.finish({"counts": result.get("counts", {})})
+        return result
     save_config(recipe, out / "recipe.yaml")
     if not (out / "prep" / "funnel.json").is_file():
         prep(recipe, out, progress)
@@ -253,5 +269,7 @@ def run(recipe, out_dir: str, resume: bool = False, shard: tuple[int, int] = (0,
         bar.close()
         backends.close()
     if n == 1:
-        return merge(recipe, out)
+        result = merge(recipe, out)
+        run_dir.finish({"counts": result.get("counts", {})})
+        return result
     return {"shard": i, "of": n, "chunks_done": len(done)}

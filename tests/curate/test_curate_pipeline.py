@@ -96,9 +96,13 @@ def test_curate_end_to_end(clean_run, capsys):
     assert len(control) == hard_n and all(r in sft for r in control)
     assert "math_hard item `0`" in (out / "report.md").read_text()
 
-    # a second run into the same directory must be asked to resume
-    assert main(["curate", str(recipe), "--out", str(out)]) == 2
-    assert "--resume" in capsys.readouterr().err
+    # a second run into the finished directory says so and leaves every output as it was
+    before = {name: (out / name).read_bytes() for name in OUTPUTS}
+    capsys.readouterr()
+    assert main(["curate", str(recipe), "--out", str(out)]) == 0
+    assert "already complete" in capsys.readouterr().out
+    assert {name: (out / name).read_bytes() for name in OUTPUTS} == before
+    assert json.loads((out / "run.json").read_text())["status"] == "complete"
 
 
 KILLER = """
@@ -115,6 +119,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.integration
 def test_killed_run_resumes_to_identical_output(clean_run):
     recipe, clean = clean_run
     killed = recipe.parent / "killed"
@@ -166,7 +171,13 @@ def test_bad_input_is_a_clear_error(world, tmp_path, capsys):
     assert main(["curate", str(recipe), "--out", str(tmp_path / "o3")]) == 0
     assert "SFT rows" in capsys.readouterr().out
     assert main(["curate", str(recipe), "--out", str(tmp_path / "o3"), "--resume", "dedup.threshold=0.5"]) == 2
-    assert "different recipe" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "dedup.threshold: 0.8 -> 0.5" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    # --overwrite clears the directory and runs the new recipe
+    (tmp_path / "o3" / "stale.txt").write_text("left over")
+    assert main(["curate", str(recipe), "--out", str(tmp_path / "o3"), "--overwrite", "dedup.threshold=0.5"]) == 0
+    assert not (tmp_path / "o3" / "stale.txt").exists()
+    assert json.loads((tmp_path / "o3" / "run.json").read_text())["key"]["dedup.threshold"] == 0.5
 
 
 def test_shipped_recipes_load_and_demo_data_is_valid():
