@@ -181,44 +181,55 @@ def collate_pairs(items: list[dict], pad_token_id: int = 0) -> dict:
 
 def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """(summed reply-token log-probs [S], reply token counts [S]) for each sample of a packed
-    batch, from one forward pass; the head runs per sample with the engine's chunked
-    ``linear_cross_entropy`` (sum of -log p over the sample's shifted labels)."""
-    from redstar.train.loss import linear_cross_entropy
+    batch, from one forward pass and one chunked pass of the head over every target of the
+    pack (``loss.sample_logps``): one fp32 weight-gradient buffer per pack, not per sample,
+    and under ZeRO-3 the head is called as a module (gathered by design)."""
+    from redstar.train.loss import pack_sample_index, sample_logps
 
     decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.model
     hidden = decoder(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
                      use_cache=False).last_hidden_state                      # [1, T, H]
-    head = model.get_output_embeddings()
     labels = batch["labels"]                                                 # [1, T] shifted per sample
-    cu = batch["cu_seqlens"].tolist()                                        # [S + 1], no padding sample
-    logps, counts = [], []
-    for s in range(len(cu) - 1):
-        a, b = cu[s], cu[s + 1]
-        nll, k = linear_cross_entropy(hidden[:, a:b], head.weight, labels[:, a:b],
-                                      bias=getattr(head, "bias", None))
-        logps.append(-nll)
-        counts.append(k)
-    return torch.stack(logps), torch.tensor(counts, device=hidden.device)   # [S], [S]
+    cu = batch["cu_seqlens"]                                                 # [S + 1], no padding sample
+    idx = pack_sample_index(cu, labels.shape[-1])                            # [1, T]
+    return sample_logps(hidden, model.get_output_embeddings(), labels, idx, len(cu) - 1)
 
 
 @torch.no_grad()
 def fill_reference_logps(model, items: list[dict], budget: int, pad_token_id: int = 0, device: str = "cpu",
-                         autocast: bool = False, progress: bool = True) -> None:
-    """Set ``item["ref_logps"] = [chosen, rejected]`` for every pair with ``model``."""
+                         autocast: bool = False, progress: bool = True, rank: int = 0,
+                         world_size: int = 1) -> None:
+    """Set ``item["ref_logps"] = [chosen, rejected]`` for every pair with ``model``.
+
+    The packs are split over the ``world_size`` ranks (each computes its share; all ranks
+    make the same number of forward passes, a rank short of packs repeats one, since under
+    ZeRO-3 every forward is a collective) and the results are all-reduced, so every rank
+    ends with every pair's reference log-probs. Runs with autograd off: no gradient work."""
     from tqdm import tqdm
 
     from redstar.train.packing import best_fit_pack
 
     was_training = model.training
     model.eval()
-    for pack in tqdm(best_fit_pack(pair_lengths(items), budget), desc="reference log-probs",
-                     disable=not progress, unit="pack"):
+    packs = best_fit_pack(pair_lengths(items), budget)
+    mine = packs[rank::world_size]
+    n_passes = -(-len(packs) // world_size)
+    out = torch.zeros((len(items), 2), dtype=torch.float64)
+    for k in tqdm(range(n_passes), desc="reference log-probs", disable=not progress, unit="pack"):
+        pack = mine[k] if k < len(mine) else (mine[-1] if mine else packs[0])   # a repeat is discarded
         batch = collate_pairs([items[i] for i in pack], pad_token_id)
-        batch = {k: (v.to(device) if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in batch.items()}
+        batch = {key: (v.to(device) if torch.is_tensor(v) and key != "cu_seqlens" else v) for key, v in batch.items()}
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=autocast):
             logps, _ = sequence_logps(model, batch)                          # [2P]
-        for j, i in enumerate(pack):
-            items[i]["ref_logps"] = [float(logps[2 * j]), float(logps[2 * j + 1])]
+        if k < len(mine):
+            out[pack] = logps.detach().double().cpu().view(-1, 2)
+    if world_size > 1:
+        # each pair was computed by exactly one rank, the others hold 0 there: a sum gathers them
+        out = out.to(device)
+        torch.distributed.all_reduce(out)
+        out = out.cpu()
+    for i, it in enumerate(items):
+        it["ref_logps"] = [float(out[i, 0]), float(out[i, 1])]
     model.train(was_training)
 
 
@@ -243,14 +254,15 @@ def make_loss_fn(cfg: DPOLossConfig, logps_fn=None):
 
 # ----------------------------------------------------------------------------- recipe
 
-def _load_model(name: str, attn: str, seed: int):
+def _load_model(name: str, attn: str, seed: int, dtype: str = "float32"):
     if name == "tiny":  # a random Qwen2-style model for smoke runs and tests
         from redstar.models import tiny_causal_lm
 
-        return tiny_causal_lm(seed=seed)
+        model, tok = tiny_causal_lm(seed=seed)
+        return model.to(getattr(torch, dtype)), tok
     from redstar.models import load_causal_lm
 
-    return load_causal_lm(name, dtype="float32", attn_implementation=attn)
+    return load_causal_lm(name, dtype=dtype, attn_implementation=attn)
 
 
 def model_card(cfg: DPOConfig, stats: dict, state: dict) -> str:
@@ -313,13 +325,6 @@ def run(cfg: DPOConfig) -> dict:
         raise ConfigError(f"data.pack_len {budget} is shorter than the longest pair ({max(lengths)} tokens)")
     pad = tok.pad_token_id or 0
 
-    # reference log-probs once, before any update
-    ref = model if not cfg.ref_model else _load_model(cfg.ref_model, attn, tcfg.seed)[0]
-    ref.to(dist.device)
-    fill_reference_logps(ref, items, budget, pad, dist.device, tcfg.dtype == "bfloat16", dist.is_main)
-    if ref is not model:
-        del ref
-
     loader = PlanLoader(items, lambda epoch: best_fit_pack(lengths, budget, seed=tcfg.seed + epoch),
                         lambda batch_items: collate_pairs(batch_items, pad))
     from redstar.train.checkpoint import data_key
@@ -328,6 +333,16 @@ def run(cfg: DPOConfig) -> dict:
                       data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=budget,
                                         max_rows=cfg.data.max_rows),
                       dist=dist, model_card=lambda state: model_card(cfg, stats, state))
+    # reference log-probs once, before any update, each rank a share of the packs; with the
+    # starting model that is the engine's own (sharded under ZeRO-3, bf16 under DeepSpeed), a
+    # separate reference model is loaded in the training dtype
+    if cfg.ref_model:
+        ref = _load_model(cfg.ref_model, attn, tcfg.seed, dtype=tcfg.dtype)[0].to(dist.device)
+    else:
+        ref = trainer.backend.loss_model
+    fill_reference_logps(ref, items, budget, pad, dist.device, trainer.autocast, dist.is_main,
+                         dist.rank, dist.world_size)
+    del ref
     if dist.is_main:
         print(f"{stats['rows']} preference rows -> {len(items)} pairs in {len(best_fit_pack(lengths, budget))} "
               f"packs of {budget}; {cfg.dpo.loss_type} beta {cfg.dpo.beta}; {trainer.total_steps} steps, "

@@ -55,7 +55,7 @@ class _ChunkedLinearCE(torch.autograd.Function):
                 if need_h:
                     grad_h[start:start + chunk_size] = g @ weight
                 if need_w:
-                    grad_w += g.t().float() @ h.float()
+                    accumulate_fp32(grad_w, g.t(), h)
                 del grad_logits, g
             del logits
         ctx.save_for_backward(grad_h if need_h else None, grad_w if need_w else None)
@@ -68,6 +68,133 @@ class _ChunkedLinearCE(torch.autograd.Function):
         gw = (grad_w * grad_out).to(ctx.weight_dtype) if grad_w is not None else None
         return gh, gw, None, None
 
+
+def accumulate_fp32(acc: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
+    """``acc += a @ b`` with ``acc`` fp32 and ``a``, ``b`` in the compute dtype (bf16): the
+    product is accumulated in fp32 from the bf16 inputs, as Liger does, with torch's
+    ``addmm(..., out_dtype=float32)`` where the backend has it (CUDA); elsewhere the inputs
+    are upcast (the same numbers, more memory traffic)."""
+    if a.dtype == torch.float32 and b.dtype == torch.float32:
+        acc.addmm_(a, b)
+        return
+    if a.is_cuda:
+        try:
+            acc.copy_(torch.addmm(acc, a, b, out_dtype=torch.float32))
+            return
+        except (RuntimeError, TypeError):      # torch without the fp32-output matmul
+            pass
+    acc.addmm_(a.float(), b.float())
+
+
+class _ChunkedTokenNLL(torch.autograd.Function):
+    """Per-token ``-log p(labels[t])`` [n] under ``hidden[t] @ weight.T`` for a whole pack,
+    chunk by chunk. Forward keeps one [chunk, V] block at a time and saves only each token's
+    log-sum-exp; backward recomputes a chunk's logits and scales (softmax - onehot) by that
+    token's incoming gradient (in DPO: the gradient of its sample's log-prob), so the weight
+    gradient is one fp32 [V, H] buffer for the pack, whatever the number of samples. Without
+    autograd (a reference pass) it is the forward alone: no gradient work at all."""
+
+    @staticmethod
+    def forward(ctx, hidden, weight, labels, chunk_size: int):
+        nll = torch.empty(hidden.shape[0], dtype=torch.float32, device=hidden.device)
+        lse_all = torch.empty_like(nll)
+        for start in range(0, hidden.shape[0], chunk_size):
+            logits = (hidden[start:start + chunk_size] @ weight.t()).float()      # [c, V]
+            y = labels[start:start + chunk_size]
+            lse = torch.logsumexp(logits, dim=-1)
+            lse_all[start:start + chunk_size] = lse
+            nll[start:start + chunk_size] = lse - logits.gather(1, y[:, None]).squeeze(1)
+            del logits
+        ctx.chunk_size = chunk_size
+        ctx.save_for_backward(hidden, weight, labels, lse_all)
+        return nll
+
+    @staticmethod
+    def backward(ctx, grad_nll):
+        hidden, weight, labels, lse_all = ctx.saved_tensors
+        need_h, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_h = torch.empty_like(hidden) if need_h else None
+        grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_w else None
+        c = ctx.chunk_size
+        for start in range(0, hidden.shape[0], c):
+            h = hidden[start:start + c]
+            y = labels[start:start + c]
+            g = (h @ weight.t()).float().sub_(lse_all[start:start + c, None]).exp_()   # softmax [c, V]
+            g[torch.arange(len(y), device=y.device), y] -= 1.0
+            g.mul_(grad_nll[start:start + c, None].float())
+            g = g.to(hidden.dtype)
+            if need_h:
+                grad_h[start:start + c] = g @ weight
+            if need_w:
+                accumulate_fp32(grad_w, g.t(), h)
+            del g
+        return grad_h, (grad_w.to(weight.dtype) if need_w else None), None, None
+
+
+def token_nll(hidden: torch.Tensor, head, labels: torch.Tensor, chunk_size: int | None = None,
+              head_chunk_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token ``-log p`` of every target of a pack in one chunked pass over the head.
+
+    hidden [..., H], labels [...] (shifted; -100 = no target). Returns (nll [n] fp32 of the
+    target tokens in order, keep [N] bool mask of which flattened positions they are).
+    Under DeepSpeed ZeRO-3 the head is called as a module in checkpointed chunks, the chunk
+    count the maximum over ranks, so its weight is gathered by design (never read while
+    partitioned); otherwise the weight is used directly by :class:`_ChunkedTokenNLL`."""
+    h = hidden.reshape(-1, hidden.shape[-1])                           # [N, H]
+    y = labels.reshape(-1)
+    keep = y != IGNORE_INDEX
+    h, y = h[keep], y[keep]                                            # [n, H], [n]
+    n = h.shape[0]
+    if _is_zero3_partitioned(head.weight):
+        from torch.utils.checkpoint import checkpoint
+
+        def chunk_nll(hc, yc):
+            return torch.nn.functional.cross_entropy(head(hc).float(), yc, reduction="none")
+
+        n_chunks = _max_over_ranks(-(-n // head_chunk_size), hidden.device)
+        parts = []
+        for k in range(n_chunks):
+            a = min(k * head_chunk_size, n)                            # past n: an empty call
+            hc, yc = h[a:a + head_chunk_size], y[a:a + head_chunk_size]
+            if torch.is_grad_enabled():
+                parts.append(checkpoint(chunk_nll, hc, yc, use_reentrant=False))
+            else:
+                parts.append(chunk_nll(hc, yc))
+        # every part, an empty one too, stays in the graph: backward recomputes (gathers) each
+        return (torch.cat(parts) if parts else h.sum(-1).float() * 0.0), keep
+    if getattr(head, "bias", None) is not None:
+        logits = torch.nn.functional.linear(h, head.weight, head.bias).float()
+        return torch.nn.functional.cross_entropy(logits, y, reduction="none"), keep
+    if chunk_size is None:
+        chunk_size = max(16, (256 * 2**20) // (4 * head.weight.shape[0]))
+    if n == 0:
+        return (h.sum(-1) * 0.0 + head.weight.sum() * 0.0).float(), keep
+    return _ChunkedTokenNLL.apply(h, head.weight, y, int(chunk_size)), keep
+
+
+def sample_logps(hidden: torch.Tensor, head, labels: torch.Tensor, sample_idx: torch.Tensor, num_samples: int,
+                 chunk_size: int | None = None, head_chunk_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed target log-probs [S], target counts [S]) per sample of a pack: one
+    :func:`token_nll` pass for all samples, then a per-sample sum (``sample_idx`` [...] is
+    the sample of each position, -1 for none)."""
+    nll, keep = token_nll(hidden, head, labels, chunk_size, head_chunk_size)    # [n]
+    seg = sample_idx.reshape(-1).to(nll.device)[keep]                           # [n]
+    if bool((seg < 0).any()):
+        raise ValueError("a target token lies outside every sample (sample index -1)")
+    logps = torch.zeros(num_samples, dtype=torch.float32, device=nll.device).index_add(0, seg, -nll)
+    counts = torch.bincount(seg, minlength=num_samples)
+    if nll.numel() == 0:
+        logps = logps + nll.sum()                                       # keep the graph connected
+    return logps, counts
+
+
+def pack_sample_index(cu_seqlens, length: int) -> torch.Tensor:
+    """[1, T] sample index of each position of a packed row from its ``cu_seqlens``."""
+    cu = torch.as_tensor(cu_seqlens, dtype=torch.long)
+    idx = torch.full((1, length), -1, dtype=torch.long)
+    sizes = cu[1:] - cu[:-1]
+    idx[0, :int(cu[-1])] = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
+    return idx
 
 
 def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
