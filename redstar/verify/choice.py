@@ -18,7 +18,9 @@ from redstar.records import Verdict
 _LETTER = re.compile(
     r"^(?:\\text\{)?\s*(?:option|choice)?\s*[\(\[]?\s*([A-J])\s*[\)\]]?\s*\}?\s*(?:[.:：)]\s*.*)?$",
     re.I | re.S)
-_OPTION_WORD = re.compile(r"\b(?i:option|choice)\s*(?:is\s*)?:?\s*[\(\[]?([A-J])\b[\)\]]?")
+_OPTION_WORD = re.compile(
+    r"(?:\b(?i:option|choice|choose|select|pick)\s*(?:is\s*)?:?\s*|故选\s*[:：]?\s*)[\(\[\"“]?([A-J])\b[\)\]\"”]?")
+_LETTER_AND_TEXT = re.compile(r"^[\(\[]([A-J])[\)\]]\s+(.+)$", re.S)  # "(A) Yes"
 _PAREN_LETTER = re.compile(r"\(([A-J])\)")
 
 
@@ -27,9 +29,12 @@ def letter_of(answer: str | None, n: int | None = None) -> str | None:
     if not answer:
         return None
     a = answer.strip().strip("*").strip()
+    for q1, q2 in (('"', '"'), ("\u201c", "\u201d"), ("'", "'")):  # quoted: "C"
+        if len(a) > 2 and a.startswith(q1) and a.endswith(q2):
+            a = a[1:-1].strip()
     if a.startswith("\\text{") and a.endswith("}") and a.count("{") == 1:
         a = a[6:-1].strip()
-    m = _LETTER.match(a)
+    m = _LETTER.match(a) or _LETTER_AND_TEXT.match(a)
     if not m:
         return None
     letter = m.group(1).upper()
@@ -41,27 +46,40 @@ def letter_of(answer: str | None, n: int | None = None) -> str | None:
     return letter
 
 
-def _gold_letter(gold: str, choices: list[str] | None) -> str | None:
+def _gold_letters(gold: str, choices: list[str] | None) -> frozenset[str]:
+    """The letters a gold names: one for a letter gold; every option whose text is the gold's
+    for a MathVista text gold (choices C and D both reading ``18``: either letter is right)."""
     n = len(choices) if choices else None
     letter = letter_of(gold, n)
     if letter and (len(gold.strip().strip("()")) == 1 or not choices):
-        return letter
+        return frozenset(letter)
     if choices:
-        return _text_to_letter(gold, choices)
-    return letter
+        return frozenset(_text_to_letters(gold, choices))
+    return frozenset(letter or "")
 
 
-def _text_to_letter(text: str, choices: list[str], timeout: float = 2.0) -> str | None:
+def _gold_letter(gold: str, choices: list[str] | None) -> str | None:
+    """The first letter the gold names (one letter for callers that need one)."""
+    letters = _gold_letters(gold, choices)
+    return min(letters) if letters else None
+
+
+def _text_to_letters(text: str, choices: list[str], timeout: float = 2.0) -> list[str]:
+    """Every option whose text is ``text``: equal normalised strings first, else the math
+    equivalence (so ``\\frac{1}{2}`` picks the option ``0.5``)."""
     from redstar.verify.math_equiv import math_equal
     from redstar.verify.normalize import normalize
 
     t = normalize(text).casefold()
-    exact = [LETTERS[i] for i, c in enumerate(choices) if normalize(str(c)).casefold() == t]
-    if len(exact) == 1:
-        return exact[0]
+    texts = [normalize(str(c)).casefold() for c in choices]
+    exact = [LETTERS[i] for i, c in enumerate(texts) if c == t]
     if exact:
-        return None
-    hits = [LETTERS[i] for i, c in enumerate(choices) if math_equal(text, str(c), timeout=timeout)[0]]
+        return exact
+    return [LETTERS[i] for i, c in enumerate(choices) if math_equal(text, str(c), timeout=timeout)[0]]
+
+
+def _text_to_letter(text: str, choices: list[str], timeout: float = 2.0) -> str | None:
+    hits = _text_to_letters(text, choices, timeout)
     return hits[0] if len(hits) == 1 else None
 
 
@@ -69,14 +87,21 @@ def grade_choice(response: str, gold: str, choices: list[str] | None, fallback: 
                  timeout: float = 5.0) -> Verdict:
     from redstar.verify.extract import extract_answer
 
-    gold_letter = _gold_letter(str(gold), choices)
-    if gold_letter is None:
+    golds = _gold_letters(str(gold), choices)
+    if not golds:
         return Verdict(False, None, f"gold {gold!r} is neither a letter nor one of the choices")
+    gold_letter = "/".join(sorted(golds))
     n = len(choices) if choices else None
     answer = extract_answer(response, fallback=False)
     tail = response[-2000:] if isinstance(response, str) else ""
     if "</think>" in (response or ""):
         tail = response.rsplit("</think>", 1)[1][-2000:]
+    tail = tail.replace("**", "")
+    whole = tail.strip()
+    if answer is None and whole and len(whole) <= 80 and "\n" not in whole:
+        # the whole answer is a bare option letter ("C", "(C)") or an option's text ("60°")
+        if letter_of(whole, n) or (choices and _text_to_letters(whole, choices, timeout=min(timeout, 2.0))):
+            answer = whole
     if answer is None:
         words = list(_OPTION_WORD.finditer(tail))
         if words:
@@ -89,10 +114,12 @@ def grade_choice(response: str, gold: str, choices: list[str] | None, fallback: 
     letter = letter_of(answer, n)
     how = "letter"
     if letter is None and choices:
-        letter = _text_to_letter(answer, choices, timeout=min(timeout, 2.0))
+        hits = _text_to_letters(answer, choices, timeout=min(timeout, 2.0))
+        # one option, or several with one text that the gold names all of (duplicate choices)
+        letter = hits[0] if len(hits) == 1 or (hits and set(hits) <= golds) else None
         how = "option text"
     if letter is None:
         return Verdict(False, answer, "answer matches no option")
-    if letter == gold_letter:
+    if letter in golds:
         return Verdict(True, letter, f"choice match ({how})")
     return Verdict(False, letter, f"chose {letter}, gold {gold_letter}")

@@ -8,8 +8,16 @@ wrong thing. The rules here, in order:
 2. Text after the last ``</think>`` wins over text inside the thinking.
 3. Within a region, the last ``\\boxed{}`` / ``\\fbox{}`` wins (nested braces are matched; an
    unclosed last box means the response was truncated inside its answer: no answer).
-4. Without a box, the last "final answer is ...", "the answer is ...", "Answer: ..." phrase.
-5. Fallback (switchable): the last number of the final region.
+4. Without a box, the last "final answer is ...", "the answer is ...", "Answer: ..." phrase
+   (also GeoQA's Chinese "故选", "答案是"). A "final answer is" phrase *after* the last box wins
+   over it (Minerva's "The final answer is $X$. I hope it is correct." after a boxed partial
+   result). Quotes, markdown bold and filler words ("definitely", "approximately") around the
+   span are dropped.
+5. Without either, an answer stated in prose on the region's last line: "The value of x is 60.",
+   "the length of AB is 3.0", "The probability is $\\frac{1}{2}$.", a last line that is one
+   math span ("Therefore, $x = 8$."). This counts as a stated answer (it works with the
+   fallback off).
+6. Fallback (switchable): the last number of the final region.
 
 Every step is a reverse scan or one linear regex pass, so a 200k-character response costs
 milliseconds and no input can make it backtrack.
@@ -21,8 +29,19 @@ import re
 
 _BOX_CMDS = ("\\boxed", "\\fbox")
 _TRUNCATED = object()  # sentinel: the last box never closes
+# GSM8K's "#### 72": a line holding only the marker and a number-like answer (not a heading)
+_GSM8K = r"^####[ \t]*(?=[-+$\\\d.][^\n]{0,40}$)"
 _PHRASE = re.compile(
-    r"(?:final\s+answer|the\s+answer|correct\s+answer|answer)\**\s*(?:is|:|：|=)\s*:?\s*\**\s*", re.I)
+    r"(?:(?:final\s+answer|the\s+answer|correct\s+answer|answer)\**\s*(?:is|:|：|=)\s*:?\s*\**\s*"
+    r"|故选\s*[:：]?\s*|答案(?:是|为)?\s*[:：]?\s*|" + _GSM8K + ")", re.I | re.M)
+# strong markers that override an earlier box: "final answer is", or a line opening "Answer:"
+_FINAL_PHRASE = re.compile(r"final\s+answer\**\s*(?:is|:|：)|^[ \t#*]*answer\**\s*[:：]|" + _GSM8K, re.I | re.M)
+_FILLER = re.compile(r"^(?:(?:definitely|clearly|certainly|probably|approximately|about|roughly|exactly|simply|"
+                     r"indeed|therefore|thus|option|choice)\b[\s:]*)+", re.I)
+# prose: "... is 60.", "... is approximately 14.1440", "... equals $\\frac12$." on the last line
+_PROSE = re.compile(r"\b(?:is|are|equals|=|be)\s+(?:(?:approximately|about|roughly|exactly|"
+                    r"equal\s+to)\s+)?(\$[^$]+\$|\\\(.+?\\\)|-?\d[\d,]*(?:\.\d+)?(?:\s*[a-zA-Z°%]+)?)")
+_LAST_LINE_SPAN = re.compile(r"^[^$]{0,40}?(\$[^$]+\$|\\\(.+?\\\))[\s.]*$")
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d*\.?\d+(?:/\d+)?")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 _CODE_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.S | re.I)
@@ -69,33 +88,77 @@ def last_boxed(text: str):
     return None
 
 
-def _phrase_answer(text: str) -> str | None:
-    """The span after the last answer phrase, cut at the end of its line or sentence."""
+def _phrase_answer(text: str, after: int = 0, pattern=_PHRASE) -> str | None:
+    """The span after the last answer phrase (starting at or after ``after``), cut at the end of
+    its line or sentence."""
     last = None
-    for m in _PHRASE.finditer(text):
+    for m in pattern.finditer(text, after):
         last = m
     if last is None:
         return None
+    if pattern is not _PHRASE:  # a "final answer is" after a box: read it as a full phrase
+        return _phrase_answer(text, last.start())
     rest = text[last.end():last.end() + 500]
     line = rest.split("\n", 1)[0].strip()
     if not line:  # "Answer:\n\n42"
         line = rest.strip().split("\n", 1)[0].strip() if rest.strip() else ""
     if not line:
         return None
+    line = _FILLER.sub("", line.replace("**", "").strip())
     span = _MATH_SPAN.match(line)
     if span:
         return next(g for g in span.groups() if g is not None).strip()
     # cut at a sentence end: ". " or a trailing period (not a decimal point)
     line = re.split(r"\.\s|\.$|;\s|,\s(?:so|since|because|which)\b", line, maxsplit=1)[0]
-    line = line.strip().strip("*").strip()
-    return line or None
+    return _unquote(line) or None
+
+
+_QUOTES = (('"', '"'), ("\u201c", "\u201d"), ("'", "'"), ("\u300c", "\u300d"))
+_MARKS = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\s]+$")
+
+
+def _unquote(span: str) -> str:
+    """Drop bold marks, quotes (Minerva removes '"') and trailing check marks around a span."""
+    span = _MARKS.sub("", span.strip().strip("*").strip())
+    for a, b in _QUOTES:
+        if len(span) > 2 and span.startswith(a) and span.endswith(b):
+            span = span[1:-1].strip()
+    return span
+
+
+def _prose_answer(region: str) -> str | None:
+    """An answer stated in prose on the last non-empty line (see rule 5)."""
+    tail = region[-1500:].rstrip()
+    line = tail.rsplit("\n", 1)[-1].strip().replace("**", "")
+    if not line:
+        return None
+    m = _LAST_LINE_SPAN.match(line)
+    if m:
+        return m.group(1)[1:-1].strip() if m.group(1).startswith("$") else m.group(1)[2:-2].strip()
+    last = None
+    for last in _PROSE.finditer(line):
+        pass
+    if last is None:
+        return None
+    span = last.group(1)
+    if span.startswith("$"):
+        return span[1:-1].strip()
+    if span.startswith("\\("):
+        return span[2:-2].strip()
+    return span.rstrip(".,;").strip()
 
 
 def _explicit(region: str):
     boxed = last_boxed(region)
     if boxed is not None:
+        if boxed is not _TRUNCATED:
+            # Minerva style: "The final answer is $X$." after a boxed partial result
+            box_at = max(region.rfind(cmd) for cmd in _BOX_CMDS)
+            later = _phrase_answer(region, box_at, _FINAL_PHRASE)
+            if later and "\\boxed" not in later and (re.search(r"[\d\\]", later) or len(later) <= 3):
+                return later
         return boxed
-    return _phrase_answer(region)
+    return _phrase_answer(region) or _prose_answer(region)
 
 
 def _last_number(region: str) -> str | None:

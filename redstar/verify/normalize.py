@@ -27,13 +27,21 @@ UNIT_WORDS = (
     "seconds", "second", "sec", "s", "minutes", "minute", "min", "hours", "hour", "hr", "days",
     "day", "weeks", "week", "years", "year", "liters", "liter", "litres", "l", "ml", "gallons",
     "cm^2", "m^2", "cm^3", "m^3", "km/h", "m/s", "people", "students", "ways", "times", "percent",
+    # Minerva's REMOVED_EXPRESSIONS and prm800k's unit list
+    "centimeters", "centimeter", "centimetres", "millimeters", "millimeter", "kilometers", "kilometer",
+    "points", "digits", "integers", "meals", "edges", "multiples", "months", "month", "square", "sq",
 )
+# "square centimeters", "sq ft", "cubic units": a unit word after an area / volume word (Minerva
+# removes 'square'; prm800k accepts "square" / "^2" around each unit)
+_AREA_WORD = re.compile(r"^(?:square|sq\.?|cubic|cu\.?)\s+", re.I)
 _UNIT_RE = re.compile(
     r"^(?P<num>[-+]?[\d.,/\\{}a-z]*\d[\d.}]*%?)\s*(?:\\,|\\;|\\ |~)?\s*(?P<unit>(?:"
     + "|".join(re.escape(u) for u in sorted(UNIT_WORDS, key=len, reverse=True))
     + r")(?:\^\{?[23]\}?)?)\.?$", re.I)
+_TRAILING_MARKS = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\s]+$")  # "100 ✅"
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname|rm)\s*\{([^{}]*)\}")
-_SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~")
+_SPACES = re.compile(r"(?<!\\)\\[,;:!> ]|\\quad|\\qquad|~")
+_ROW_BREAK = re.compile(r"\\\\(?:\[[^\]]*\])?")  # \\ or \\[2pt]: a matrix row break
 SHORT_ANSWER = 300
 _NOT_NOUNS = {"or", "and", "more", "less", "than", "fewer", "at", "least", "most", "to", "minus", "plus",
               "over", "under", "times", "per", "divided", "squared", "cubed", "if", "when", "for", "with",
@@ -51,8 +59,17 @@ def _is_unit_text(text: str) -> bool:
         return False
     if t.casefold() in _UNIT_SET or _UNIT_POWER.sub("", t).casefold() in _UNIT_SET:
         return True
+    bare = _AREA_WORD.sub("", t)
+    if bare != t and (bare.casefold() in _UNIT_SET or _UNIT_POWER.sub("", bare).casefold() in _UNIT_SET):
+        return True
     return re.fullmatch(r"[a-zA-Z]+", t) is not None and t.casefold() not in _NOT_NOUNS
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
+
+
+def _known_unit(text: str) -> bool:
+    """A listed unit word only (``cm``, ``square feet``), never an arbitrary noun."""
+    t = _AREA_WORD.sub("", text.strip().rstrip(".").strip())
+    return t.casefold() in _UNIT_SET or _UNIT_POWER.sub("", t).casefold() in _UNIT_SET
 
 
 def _strip_wrappers(s: str) -> str:
@@ -65,6 +82,10 @@ def _strip_wrappers(s: str) -> str:
                 s, changed = s[len(a):-len(b)].strip(), True
         if s.startswith("\\boxed{") and s.endswith("}"):
             s, changed = s[7:-1].strip(), True
+        # Minerva's REMOVED_EXPRESSIONS drop '"': a quoted answer is the answer ("0.16800")
+        for a, b in (('"', '"'), ("\u201c", "\u201d"), ("'", "'"), ("**", "**"), ("__", "__")):
+            if len(s) > len(a) + len(b) and s.startswith(a) and s.endswith(b):
+                s, changed = s[len(a):-len(b)].strip(), True
     return s
 
 
@@ -73,9 +94,15 @@ def _short_answer_rules(s: str) -> str:
     long inputs, so they only run on answer-sized strings (see ``normalize``)."""
     # a unit wrapped in \text{} after a number: "5\text{ cm}", "12 \mbox{ inches}"; never
     # "2\text{ or more}" or "5\text{ apples and 3 pears}", which change the answer
-    m = re.match(r"^(.*?\d[}\d.%]*)\s*\\(?:text|mbox|mathrm)\s*\{([^{}]*)\}\.?$", s)
+    # (Hendrycks _remove_right_units, Qwen2.5-Math strip_string: a trailing \text{...} with a
+    # power after the brace as the MATH golds write it: 12\text{ cm}^2)
+    m = re.match(r"^(.*?\d[}\d.%]*)\s*\\(?:text|mbox|mathrm)\s*\{([^{}]*)\}(?:\^\{?[23]\}?)?\.?$", s)
     if m and _is_unit_text(m.group(2)):
         s = m.group(1).strip()
+    else:  # 36\pi \text{ cm}^2: after a value that is no plain number, only a known unit word
+        m = re.match(r"^(.*?[\w}])\s*\\(?:text|mbox|mathrm)\s*\{([^{}]*)\}(?:\^\{?[23]\}?)?\.?$", s)
+        if m and re.search(r"\d", m.group(1)) and _known_unit(m.group(2)):
+            s = m.group(1).strip()
     # the whole answer is text: "\text{Monday}" -> "Monday"
     s = _TEXT_CMD.sub(lambda m: m.group(1), s) if s.startswith(("\\text", "\\mbox", "\\mathrm")) \
         and _TEXT_CMD.fullmatch(s) else s
@@ -147,6 +174,8 @@ def normalize(s: str) -> str:
     s = re.sub(r"\\left\s*\.|\\right\s*\.", "", s)
     s = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])", "", s)
     s = re.sub(r"\\(?:displaystyle|textstyle|boldsymbol|mathbf)(?![a-zA-Z])", "", s)
+    if "\\\\" in s:  # row breaks first, so "\\\\ " never reads as "\\" + the space command "\\ "
+        s = _ROW_BREAK.sub(" \\\\\\\\ ", s)
     s = _SPACES.sub(" ", s)
     s = s.replace("\\$", "").replace("$", "").replace("\\%", "%").replace("％", "%")
     s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])", "", s)
@@ -154,6 +183,14 @@ def normalize(s: str) -> str:
     s = re.sub(r"\\(?:ge|geq|geqslant)(?![a-zA-Z])", "\\\\ge ", s)
     s = s.replace("\\neq", "\\ne ").replace("\\infinity", "\\infty")
     s = re.sub(r"\\varnothing|\\emptyset|∅|^\\\{\s*\\\}$", r"\\emptyset", s)
+    if "√" in s:  # prm800k's _parse_latex reads √ as sqrt: √{5}, √5, 2√(3)
+        s = re.sub(r"√\s*\{", r"\\sqrt{", s)
+        s = re.sub(r"√\s*\(([^()]*)\)", r"\\sqrt{\1}", s)
+        s = re.sub(r"√\s*(\d+|[a-zA-Z])", r"\\sqrt{\1}", s)
+    if "π" in s:  # prm800k's _parse_latex: π is pi
+        s = s.replace("π", "\\pi ")
+    s = re.sub(r"^(?:\\mathbb\s*\{?\s*R\s*\}?|ℝ)$", r"(-\\infty,\\infty)", s.strip())  # Qwen: all reals
+    s = _TRAILING_MARKS.sub("", s)
     s = re.sub(r"\s+", " ", s).strip()
     s = _strip_parens(s)
     if len(s) <= SHORT_ANSWER:  # a 4000-character 'answer' is no number with a unit

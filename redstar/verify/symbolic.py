@@ -44,7 +44,19 @@ def _parse(latex: str):
 
     cfg = NormalizationConfig(basic_latex=True, units=False, malformed_operators=True, nits=True,
                               boxed="none", equations=False)
-    return latex2sympy(_rationalize(latex), normalization_config=cfg)
+    expr = latex2sympy(_rationalize(latex), normalization_config=cfg)
+    # i is the imaginary unit in competition answers (the Qwen2.5-Math / DeepSeek-Math graders
+    # even rewrite j to i for it): e^{i\\pi} = -1, \\frac{1}{1+i} = \\frac{1-i}{2}. Both sides are
+    # parsed the same way, so an answer that uses i as an index still compares with itself.
+    try:
+        import sympy
+
+        i = sympy.Symbol("i")
+        if i in getattr(expr, "free_symbols", ()):
+            expr = expr.subs(i, sympy.I)
+    except Exception:  # noqa: BLE001 - keep the plain parse
+        pass
+    return expr
 
 
 def _expr_equal(a, b) -> bool:
