@@ -14,8 +14,10 @@ Steps, each a plain redstar command (the report lists them so each can be re-run
   5. eval     base and trained models on MATH-Hard-, AIME-, GeoQA- and MathVista-shaped sets
   6. report   OUT/report.md with the funnel, loss curves, before/after table and plots
 
-A finished step is skipped when the demo is run again with the same --out (its output is
-there); delete that step's directory to run it again.
+Run again with the same --out, a step is skipped only when it finished with the same command
+on the same inputs (OUT/steps.json keys each step on its command and the keys of the steps it
+reads from); otherwise its directory is cleared and it runs again, so a --quick run followed by
+a full one recomputes everything. --overwrite empties OUT first.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/demo", help="output directory (default: runs/demo)")
     parser.add_argument("--quick", action="store_true", help="fewer items and steps (used by the tests)")
     parser.add_argument("--skip-geo", action="store_true", help="leave out the vision-language leg")
+    parser.add_argument("--overwrite", action="store_true", help="empty OUT first and run every step")
 
 
 def _rel(path: Path) -> str:
@@ -45,21 +48,44 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-class Step:
-    """One redstar command; ``done`` names the file whose presence means it finished."""
+STATE_FILE = "steps.json"
 
-    def __init__(self, name: str, argv: list[str], done: Path, module: str = "redstar.cli"):
+
+class Step:
+    """One redstar command. ``done`` names the file it writes last; ``outputs`` the directories
+    it owns (cleared before it runs again with another command); ``deps`` the steps whose
+    results it reads. Its key is its command plus its dependencies' keys, so a step is reused
+    only when it would run the same command on the same inputs."""
+
+    def __init__(self, name: str, argv: list[str], done: Path, module: str = "redstar.cli",
+                 deps: tuple["Step", ...] = (), outputs: tuple[Path, ...] = ()):
         self.name, self.argv, self.done, self.module = name, argv, done, module
+        self.deps = deps
+        self.outputs = outputs or (done.parent,)
 
     def command(self) -> str:
         head = "redstar" if self.module == "redstar.cli" else f"python -m {self.module}"
         return head + " " + " ".join(shlex.quote(a) for a in self.argv)
 
-    def run(self, log_dir: Path, index: int, total: int) -> float:
+    def key(self) -> str:
+        import hashlib
+
+        text = json.dumps([self.command(), [d.key() for d in self.deps]])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def run(self, log_dir: Path, index: int, total: int, state: dict) -> float | None:
+        """Run the step unless the state records it finished with the same key; returns its
+        seconds, or None when skipped."""
+        import shutil
+
         print(f"\n[{index}/{total}] {self.name}: {self.command()}", flush=True)
-        if (ROOT / self.done).exists():
-            print(f"    already done ({self.done} exists); skipped", flush=True)
-            return 0.0
+        if state.get(self.name) == self.key() and (ROOT / self.done).exists():
+            print("    finished earlier with the same command and inputs; skipped", flush=True)
+            return None
+        for d in self.outputs:          # another command (or inputs) wrote these: start clean
+            if state.get(self.name) != self.key() and (ROOT / d).exists():
+                print(f"    clearing {d} (written by another command or from other inputs)", flush=True)
+                shutil.rmtree(ROOT / d)
         start = time.time()
         log = log_dir / f"{index:02d}_{self.name.replace(' ', '_')}.log"
         env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
@@ -89,39 +115,40 @@ def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
     gen = ["--max-new-tokens", "48" if quick else "160", "--batch-size", "8"]
     curate_over = (["sources.0.limit=6", "sources.1.limit=1", "sampling.teachers.0.max_new_tokens=48"]
                    if quick else [])
-    steps = [
-        Step("curate", ["curate", "data_recipes/recipes/demo.yaml", "--out", str(cur), *curate_over],
-             cur / "funnel.json"),
-        Step("sft", ["sft", "configs/sft_demo.yaml", f"data.train=[{cur / 'sft.jsonl'}]", f"out={sft}",
-                     *(["train.max_steps=2"] if quick else [])], sft / "final" / "config.json"),
-        Step("dpo", ["dpo", "configs/dpo_demo.yaml", f"data.train=[{cur / 'preferences.jsonl'}]",
-                     f"model={sft / 'final'}", f"out={dpo}", *(["train.max_steps=2"] if quick else [])],
-             dpo / "final" / "config.json"),
-    ]
-    evals = {"base": "default", "trained": str(dpo / "final")}
+    s_cur = Step("curate", ["curate", "data_recipes/recipes/demo.yaml", "--out", str(cur), *curate_over],
+                 cur / "funnel.json", outputs=(cur,))
+    s_sft = Step("sft", ["sft", "configs/sft_demo.yaml", f"data.train=[{cur / 'sft.jsonl'}]", f"out={sft}",
+                         *(["train.max_steps=2"] if quick else [])], sft / "final" / "config.json",
+                 deps=(s_cur,), outputs=(sft,))
+    s_dpo = Step("dpo", ["dpo", "configs/dpo_demo.yaml", f"data.train=[{cur / 'preferences.jsonl'}]",
+                         f"model={sft / 'final'}", f"out={dpo}", *(["train.max_steps=2"] if quick else [])],
+                 dpo / "final" / "config.json", deps=(s_cur, s_sft), outputs=(dpo,))
+    steps = [s_cur, s_sft, s_dpo]
+    evals = {"base": ("default", ()), "trained": (str(dpo / "final"), (s_dpo,))}
     text_sets = {"math-hard": data / "math_hard.jsonl", "aime24": data / "aime24.jsonl"}
-    for label, model in evals.items():
+    for label, (model, deps) in evals.items():
         for bench, path in text_sets.items():
             d = out / "eval" / label / bench
             steps.append(Step(f"eval {label} {bench}", ["eval", "--benchmark", bench, "--data", str(path),
                                                        "--model", model, "--out", str(d), *gen, *limit],
-                              d / "metrics.json"))
+                              d / "metrics.json", deps=deps, outputs=(d,)))
     if not skip_geo:
         n = ["--train", "8", "--test", "4"] if quick else ["--train", "36", "--test", "12"]
-        steps += [
-            Step("geo data", ["--out", str(geo_data), *n, "--tiny-vl", str(geo_base)],
-                 geo_data / "mathvista" / "testmini.json", module="data_recipes.demo_sets"),
-            Step("geo sft", ["sft", "configs/geo_sft_tiny.yaml", f"model={geo_base}",
-                             f"data.train=[{geo_data / 'train' / 'sft.jsonl'}]", f"out={geo_sft}",
-                             *(["train.epochs=1"] if quick else [])], geo_sft / "final" / "config.json"),
-        ]
-        for label, model in {"base": geo_base, "trained": geo_sft / "final"}.items():
+        s_gdata = Step("geo data", ["--out", str(geo_data), *n, "--tiny-vl", str(geo_base)],
+                       geo_data / "mathvista" / "testmini.json", module="data_recipes.demo_sets",
+                       outputs=(geo_data, geo_base))
+        s_gsft = Step("geo sft", ["sft", "configs/geo_sft_tiny.yaml", f"model={geo_base}",
+                                  f"data.train=[{geo_data / 'train' / 'sft.jsonl'}]", f"out={geo_sft}",
+                                  *(["train.epochs=1"] if quick else [])], geo_sft / "final" / "config.json",
+                      deps=(s_gdata,), outputs=(geo_sft,))
+        steps += [s_gdata, s_gsft]
+        for label, (model, deps) in {"base": (geo_base, (s_gdata,)), "trained": (geo_sft / "final", (s_gdata, s_gsft))}.items():
             for bench, path in {"geoqa": geo_data / "geoqa", "mathvista-geo": geo_data / "mathvista" / "testmini.json"}.items():
                 d = out / "eval" / label / bench
                 steps.append(Step(f"eval {label} {bench}", ["eval", "--benchmark", bench, "--data", str(path),
                                                            "--model", str(model), "--out", str(d),
                                                            "--max-new-tokens", "24", "--batch-size", "8", *limit],
-                                  d / "metrics.json"))
+                                  d / "metrics.json", deps=deps, outputs=(d,)))
     where = {k: ROOT / v for k, v in
              {"curate": cur, "sft": sft, "dpo": dpo, "geo_sft": geo_sft, "eval": out / "eval"}.items()}
     return steps, where
@@ -154,7 +181,7 @@ def _plot_before_after(table: list[tuple[str, float | None, float | None]], path
     plt.close(fig)
 
 
-def write_report(out: Path, steps: list[Step], where: dict, seconds: dict[str, float]) -> Path:
+def write_report(out: Path, steps: list[Step], where: dict, seconds: dict[str, float | None]) -> Path:
     from redstar.dataio import atomic_write_text
 
     def rel(p: Path) -> str:  # links in the report are relative to it
@@ -181,13 +208,16 @@ def write_report(out: Path, steps: list[Step], where: dict, seconds: dict[str, f
             lines += ["Exported: " + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
         if (where["curate"] / "funnel.png").exists():
             lines += [f"![funnel]({rel(where['curate'] / 'funnel.png')})", ""]
+    planned = {s.name for s in steps}      # results of steps outside this plan are not shown
     lines += ["## Training", ""]
     for name in ("sft", "dpo", "geo_sft"):
         d = where[name]
-        if (d / "loss.png").exists():
+        if name.replace("_", " ") in planned and (d / "loss.png").exists():
             lines += [f"### {name}", "", f"Model: `{rel(d / 'final')}`", "", f"![{name} loss]({rel(d / 'loss.png')})", ""]
     table = []
     for bench in ("math-hard", "aime24", "geoqa", "mathvista-geo"):
+        if f"eval base {bench}" not in planned:
+            continue
         base, trained = _metrics(where["eval"] / "base" / bench), _metrics(where["eval"] / "trained" / bench)
         if base or trained:
             table.append((bench, base and base.get("accuracy"), trained and trained.get("accuracy"),
@@ -202,20 +232,37 @@ def write_report(out: Path, steps: list[Step], where: dict, seconds: dict[str, f
     lines += ["## Commands (each step alone)", "", "```bash"]
     lines += [s.command() for s in steps]
     lines += ["```", "", "## Time", ""]
-    lines += [f"- {name}: {sec:.0f} s" for name, sec in seconds.items()]
+    lines += [f"- {name}: " + ("finished by an earlier run with the same command and inputs" if sec is None
+                               else f"{sec:.0f} s") for name, sec in seconds.items()]
     path = out / "report.md"
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
 
 
+def _read_state(out: Path) -> dict:
+    f = out / STATE_FILE
+    try:
+        return json.loads(f.read_text()) if f.is_file() else {}
+    except json.JSONDecodeError:
+        return {}
+
+
 def run(args: argparse.Namespace) -> int:
+    from redstar.dataio import write_json
+    from redstar.rundir import clear_dir
+
     out = Path(args.out).resolve()
+    if getattr(args, "overwrite", False) and out.exists():
+        clear_dir(out)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     steps, where = plan(out, args.quick, args.skip_geo)
     start, seconds = time.time(), {}
+    state = _read_state(out)
     print(f"redstar demo: {len(steps)} steps, output in {out}")
     for i, step in enumerate(steps, 1):
-        seconds[step.name] = step.run(out / "logs", i, len(steps))
+        seconds[step.name] = step.run(out / "logs", i, len(steps), state)
+        state[step.name] = step.key()      # recorded once the step has finished
+        write_json(out / STATE_FILE, state)
     seconds["total"] = time.time() - start
     report = write_report(out, steps, where, seconds)
     print(f"\ndemo finished in {seconds['total']:.0f} s; report: {report}")
