@@ -8,6 +8,8 @@ examples:
   redstar eval --benchmark gsm8k --data gsm8k_test.jsonl --responses responses.jsonl --out runs/rescore
   redstar eval --benchmark math500 --data math500.jsonl --responses responses.jsonl --no-fallback --out runs/strict
   redstar eval --compare runs/eval/mh runs/eval/aime --out runs/leaderboard
+  redstar eval --compare runs/eval/base runs/eval/sft --label base sft --sort-by maj@16 --out runs/leaderboard
+  redstar eval --benchmark aime24 --data aime24.jsonl --model runs/sft/final --out runs/eval/aime --card runs/sft
 
 --responses rows: {"id": ..., "responses": [str, ...], "scores": [float, ...] (optional, gives rm@k)}.
 Item ids: the benchmark's own id (AIME id/ID, MathVista pid, GeoQA question_id, Geometry3K id,
@@ -37,7 +39,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                      "or the served model name with --backend openai")
     src.add_argument("--responses", help="score stored responses instead of generating (rows: id, responses)")
     p.add_argument("--out", help="output directory")
-    p.add_argument("--compare", nargs="+", metavar="DIR", help="print a leaderboard table across eval output dirs")
+    p.add_argument("--compare", nargs="+", metavar="DIR",
+                   help="leaderboard across eval output dirs, one row per run (--out: leaderboard.md and .csv)")
+    p.add_argument("--label", nargs="+", default=None, metavar="NAME",
+                   help="--compare: row names, one per DIR (default: the shortest distinct tail of each path)")
+    p.add_argument("--sort-by", default="pass@1", metavar="METRIC", help="--compare: sort by this metric (default pass@1)")
+    p.add_argument("--card", default=None, metavar="MODEL_DIR",
+                   help="add the scores to this model's card (model-index); a training run or model directory")
     g = p.add_argument_group("generation")
     g.add_argument("--backend", choices=("vllm", "hf", "openai"), default=None,
                    help="default: vllm when installed with a GPU, else hf")
@@ -96,13 +104,16 @@ def _make_backend(args, kind: str):
 
 
 def _compare(args) -> int:
-    from eval.report import leaderboard
+    from eval.compare import compare_rows, leaderboard_csv, leaderboard_markdown, sort_rows
     from redstar.dataio import atomic_write_text
 
-    table = leaderboard(args.compare)
+    rows, keys = compare_rows(args.compare, args.label)
+    rows = sort_rows(rows, keys, args.sort_by)
+    table = leaderboard_markdown(rows, keys, args.sort_by)
     print(table, end="")
     if args.out:
         atomic_write_text(Path(args.out) / "leaderboard.md", table)
+        atomic_write_text(Path(args.out) / "leaderboard.csv", leaderboard_csv(rows, keys))
     return 0
 
 
@@ -118,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give --model (generate) or --responses FILE (score stored responses)")
     if args.samples < 1:
         raise ConfigError(f"--samples must be >= 1, got {args.samples}")
+    if args.card:
+        from redstar.release.model_card import resolve_model_dir
+
+        resolve_model_dir(args.card)   # a wrong --card fails before any generation
 
     from eval.benchmarks import get_benchmark, load_benchmark
     from eval.prompting import build_requests, system_prompt
@@ -194,6 +209,11 @@ def run(args: argparse.Namespace) -> int:
     write_jsonl(out / "results.jsonl", result_rows(items, prompts, responses, verdicts, scores))
     write_json(out / "metrics.json", metrics)
     write_report(out, metrics, length_accuracy(items, responses, verdicts), res.skipped)
+    if args.card:
+        from redstar.release.model_index import add_eval_results
+
+        add_eval_results(args.card, [out], [metrics])
+        print(f"scores added to the card of {args.card}", file=sys.stderr)
     extra = "".join(f", {k} {pct(metrics[k])}" for k in metrics if k.startswith(("maj@", "pass@")) and k != "pass@1")
     print(f"{args.benchmark}: accuracy {pct(metrics['accuracy'])}% over {metrics['n_items']} items "
           f"x {metrics['n_samples']} samples{extra} -> {out / 'report.md'}")

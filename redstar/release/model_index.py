@@ -69,6 +69,8 @@ def eval_command(metrics: dict, out_dir: str | None) -> str:
         argv += ["--samples", str(metrics["n_samples"])]
     if metrics.get("answer_fallback") is False:
         argv.append("--no-fallback")
+    if metrics.get("protocol") not in (None, "redstar"):
+        argv += ["--protocol", str(metrics["protocol"])]
     if out_dir:
         argv += ["--out", str(out_dir)]
     return shlex.join(argv)
@@ -98,9 +100,10 @@ def eval_entry(metrics: dict, out_dir: str | None, where: str = "metrics.json") 
         dataset["config"] = str(metrics["subset"]).split(":")[0]
     if local:
         dataset["args"] = {"data": data}
-    values = [{"type": "pass@1", "name": "pass@1 (mean over samples)" if metrics.get("n_samples", 1) > 1 else "pass@1",
-               "value": round(100 * float(metrics["accuracy"]), 2)}]
-    values += [{"type": k, "name": k, "value": round(100 * float(metrics[k]), 2)} for k in score_keys(metrics)
+    scorer = " (official scorer)" if metrics.get("protocol") == "official" else ""
+    values = [{"type": "pass@1", "value": round(100 * float(metrics["accuracy"]), 2),
+               "name": ("pass@1 (mean over samples)" if metrics.get("n_samples", 1) > 1 else "pass@1") + scorer}]
+    values += [{"type": k, "name": k + scorer, "value": round(100 * float(metrics[k]), 2)} for k in score_keys(metrics)
                if k != "pass@1"]
     return {"key": eval_key(metrics), "benchmark": bench,
             "task": {"type": "image-text-to-text" if vision else "text-generation",

@@ -86,8 +86,10 @@ def test_choice_benchmark_scoring_and_compare(tmp_path, capsys):
     capsys.readouterr()
     assert _run("--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "lb")) == 0
     table = capsys.readouterr().out
-    assert "| model | geoqa |" in table
-    assert f"| {resp} | 50.0 |" in table and f"| {resp2} | 100.0 |" in table
+    assert "| run | model | base | revision | benchmark | protocol | decoding | items | pass@1 |" in table
+    rows = [line for line in table.splitlines() if line.startswith(("| a ", "| b "))]   # one row per run, best first
+    assert rows[0].startswith(f"| b | responses: {resp2} |") and rows[0].endswith("| 100.0 |")
+    assert rows[1].startswith(f"| a | responses: {resp} |") and rows[1].endswith("| 50.0 |")
     assert (tmp_path / "lb" / "leaderboard.md").read_text() == table
 
 
@@ -127,7 +129,7 @@ def test_mathvista_float_answers_are_rounded_to_precision_and_fallback_is_switch
     resp = fx.write_jsonl(tmp_path / "resp.jsonl", [
         {"id": "1", "responses": ["\\boxed{B}", "\\boxed{B}", "\\boxed{B}", "\\boxed{B}"]},
         {"id": "2", "responses": ["\\boxed{2.54}", "\\boxed{2.46}", "\\boxed{2.6}", "\\boxed{\\frac{5}{2}}"]},
-        {"id": "5", "responses": ["\\boxed{1.414}", "\\boxed{1.42}", "AB is roughly 1.4142",
+        {"id": "5", "responses": ["\\boxed{1.414}", "\\boxed{1.42}", "Working: 2 - 0.5858 = 1.4142",
                                   "\\boxed{\\sqrt{2}}"]},
     ])
     out = tmp_path / "out"
