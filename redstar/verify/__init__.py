@@ -24,7 +24,8 @@ KINDS = ("math", "choice", "code")
 
 
 def grade(response: str, gold: str, kind: str = "math", choices: list[str] | None = None,
-          tests: dict | None = None, *, timeout: float = 5.0, fallback: bool = True) -> Verdict:
+          tests: dict | None = None, *, timeout: float = 5.0, fallback: bool = True,
+          sandbox: str = "bwrap") -> Verdict:
     """Grade one response against its gold answer (math), option (choice) or tests (code)."""
     if not isinstance(response, str):
         return Verdict(False, None, f"response is {type(response).__name__}, not text")
@@ -45,9 +46,11 @@ def grade(response: str, gold: str, kind: str = "math", choices: list[str] | Non
         if kind == "code":
             from redstar.verify.code_sandbox import grade_code
 
-            return grade_code(response, tests, timeout=timeout)
+            return grade_code(response, tests, timeout=timeout, sandbox=sandbox)
         return Verdict(False, None, f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
     except Exception as e:  # noqa: BLE001 - a grader bug must not kill a 100k-sample curation run
+        if getattr(e, "fail_closed", False):  # the code sandbox cannot run here: stop, never score 0
+            raise
         return Verdict(False, None, f"grader error: {type(e).__name__}: {str(e)[:200]}")
 
 

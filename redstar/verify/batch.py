@@ -1,8 +1,9 @@
 """Grade many items across processes, in order, with a progress bar.
 
 Items are dicts with ``response``, ``gold``, optional ``kind`` (default math), ``choices``,
-``tests``, ``timeout`` (overrides the batch timeout for that item) and ``fallback`` (the
-last-number fallback of ``extract_answer``; default on). Work is sent in chunks
+``tests``, ``timeout`` (overrides the batch timeout for that item), ``fallback`` (the
+last-number fallback of ``extract_answer``; default on) and ``sandbox`` (where code runs:
+bwrap, none or a SandboxFusion address; default bwrap). Work is sent in chunks
 to a ``forkserver`` process pool (no fork of a threaded parent, so it is safe to call from a
 threaded server); each worker keeps its own sympy helper. Every item gets a Verdict with a
 reason, including a malformed item ("bad item: ...").
@@ -31,7 +32,8 @@ def grade_item(item, timeout: float = 5.0) -> Verdict:
     gold = item.get("gold")
     return grade(response, "" if gold is None else str(gold), kind=item.get("kind") or "math",
                  choices=item.get("choices"), tests=item.get("tests"),
-                 timeout=float(item.get("timeout") or timeout), fallback=bool(item.get("fallback", True)))
+                 timeout=float(item.get("timeout") or timeout), fallback=bool(item.get("fallback", True)),
+                 sandbox=item.get("sandbox") or "bwrap")
 
 
 def _grade_chunk(start: int, items: list, timeout: float) -> tuple[int, list[tuple]]:

