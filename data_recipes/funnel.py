@@ -14,7 +14,7 @@ from __future__ import annotations
 # stage -> unit, in pipeline order
 STAGES = {
     "load": "problems", "dedup": "problems", "decontam": "problems", "difficulty": "problems",
-    "sampling": "problems", "filters": "samples", "crosscheck": "samples", "verify": "samples",
+    "sampling": "problems", "truncation": "samples", "filters": "samples", "crosscheck": "samples", "verify": "samples",
     "curators": "samples", "export_sft": "samples",
 }
 

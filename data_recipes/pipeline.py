@@ -147,7 +147,14 @@ def judge_stage(problems: list[dict], samples: list[dict], recipe, judges, k: in
             s["verdict"] = v
     seen: dict[str, set] = {}
     for s in samples:
+        cut = recipe.sampling.drop_truncated and s.get("finish_reason") == "length"
+        funnel.add("truncation", not cut, "truncated" if cut else None, s["source"], s["level"])
+        if cut:           # cut off at max_new_tokens: its "final answer" is wherever the cut fell
+            s["drop"] = "truncated"
+    for s in samples:
         p = by_id[s["problem_id"]]
+        if s["drop"] == "truncated":
+            continue
         if recipe.filters.enabled:
             s["filters"] = apply_filters(s, p, recipe.filters, seen.setdefault(s["problem_id"], set()))
             fail = first_failure(s["filters"])

@@ -113,6 +113,9 @@ class SamplingConfig:
     # level wins (RedStar: more samples for harder prompts); empty = the teacher's n
     n_by_level: dict[str, int] = field(default_factory=dict)
     batch_size: int = 32
+    # a response cut off at max_new_tokens (finish reason "length") has no real final answer:
+    # dropped before any check, counted in the funnel as "truncated"
+    drop_truncated: bool = True
 
 
 @dataclass

@@ -175,5 +175,7 @@ def sample_chunk(problems: list[dict], recipe, backends: Backends, chunk_index: 
                     "model": t.backend.model if t.backend.backend != "replay" else f"replay:{t.name}",
                     "teacher": t.name, "source": p.get("source", ""), "level": p.get("difficulty"),
                     "verdict": None, "filters": {}, "scores": {}, "drop": None,
+                    # why generation stopped, as the backend says: "stop" | "length" (cut off) | None
+                    "finish_reason": getattr(text, "finish_reason", None),
                 })
     return samples
