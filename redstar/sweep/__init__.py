@@ -1,0 +1,1 @@
+"""Data-scaling sweeps: ``redstar sweep SWEEP.yaml --out DIR`` (see redstar.sweep.cli)."""

@@ -1,0 +1,113 @@
+"""The sweep's schema: base models x data sizes x subset kinds x seeds, trained by stage, scored
+on the same benchmarks with the same decoding settings.
+
+    cfg = load_config(SweepConfig, "configs/sweep_demo.yaml", ["sizes=[4,8]"])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from redstar.config import ConfigError
+
+
+@dataclass
+class ModelSpec:
+    name: str                  # short label used in cell ids, tables and plots
+    path: str                  # HF directory, hub id, or "default" (the embedded model)
+
+
+@dataclass
+class StageSpec:
+    config: str                               # the base config of `redstar sft` / `redstar dpo`
+    overrides: list[str] = field(default_factory=list)   # key=value applied to every cell
+
+
+@dataclass
+class BenchmarkSpec:
+    name: str                  # a `redstar eval --benchmark` name (math-hard, aime24, ...)
+    data: str                  # its file / directory / hub id
+    args: list[str] = field(default_factory=list)   # extra eval flags for this benchmark only (--subset skill)
+
+
+@dataclass
+class EvalSpec:
+    benchmarks: list[BenchmarkSpec] = field(default_factory=list)
+    # decoding and scoring settings, the same for every checkpoint (size 0 included)
+    max_new_tokens: int = 32768
+    samples: int = 1
+    temperature: float | None = None   # None: eval's default (greedy for one sample)
+    top_p: float | None = None
+    seed: int = 0
+    batch_size: int = 8
+    backend: str = ""                  # "": eval's default (vllm with a GPU, else hf)
+    system: str = ""                   # eval --system ("" = none)
+    limit: int = 0                     # first N items only (0: all)
+    args: list[str] = field(default_factory=list)   # further eval flags for every benchmark
+    include_base: bool = True          # score each base model too, as size 0
+    bootstrap: int = 1000              # resamples for the 95% interval
+    metric: Literal["accuracy"] = "accuracy"
+
+
+@dataclass
+class SlurmSpec:
+    train_sbatch: list[str] = field(default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=48:00:00"])
+    eval_sbatch: list[str] = field(default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=12:00:00"])
+    setup: list[str] = field(default_factory=list)   # shell lines run first in every task (module load, venv)
+
+
+@dataclass
+class SweepConfig:
+    name: str = "sweep"
+    # A curation output directory (sft.jsonl, preferences.jsonl, samples.jsonl, subsets/), or one
+    # SFT / preference file (JSONL, JSON or Parquet). Subsets are drawn from its rows.
+    source: str = ""
+    # DPO stage data when stages include dpo after sft: a preference file, or "" to take
+    # preferences.jsonl from a curation-output source.
+    preferences: str = ""
+    preference_rows: int = 0           # 0: all preference rows; else a seeded random subset of this size
+    models: list[ModelSpec] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)    # rows per subset; subsets are nested
+    # random | hardest | any subset `redstar curate` wrote (subsets/<name>.jsonl); every kind
+    # other than random gets the random subset of the same size and seed as its control
+    subsets: list[str] = field(default_factory=lambda: ["random"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    stages: list[Literal["sft", "dpo"]] = field(default_factory=lambda: ["sft"])
+    sft: StageSpec | None = None
+    dpo: StageSpec | None = None
+    eval: EvalSpec = field(default_factory=EvalSpec)
+    tokenizer: str = ""                # counts manifest tokens; "" = ~4 characters per token
+    slurm: SlurmSpec = field(default_factory=SlurmSpec)
+
+
+def check(cfg: SweepConfig, where: str) -> None:
+    """Errors a config can have that its types cannot say; each names the key."""
+    if not cfg.source:
+        raise ConfigError(f"{where}: 'source' is required (a curation output directory or an SFT / preference file)")
+    if not cfg.models:
+        raise ConfigError(f"{where}: 'models' needs at least one base model")
+    names = [m.name for m in cfg.models]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: 'models' names must be unique, got {names}")
+    for m in names:
+        if not m or any(c in m for c in "/ _"):
+            raise ConfigError(f"{where}: model name {m!r} must be non-empty without '/', '_' or spaces")
+    if not cfg.sizes or any(s <= 0 for s in cfg.sizes):
+        raise ConfigError(f"{where}: 'sizes' must be positive row counts, got {cfg.sizes}")
+    if len(set(cfg.sizes)) != len(cfg.sizes):
+        raise ConfigError(f"{where}: 'sizes' has a repeated value: {cfg.sizes}")
+    if not cfg.subsets or len(set(cfg.subsets)) != len(cfg.subsets):
+        raise ConfigError(f"{where}: 'subsets' must list distinct kinds, got {cfg.subsets}")
+    for k in cfg.subsets:
+        if not k or any(c in k for c in "/ "):
+            raise ConfigError(f"{where}: subset kind {k!r} must be non-empty without '/' or spaces")
+    if not cfg.stages or len(set(cfg.stages)) != len(cfg.stages) or (cfg.stages == ["dpo", "sft"]):
+        raise ConfigError(f"{where}: 'stages' must be [sft], [dpo] or [sft, dpo], got {cfg.stages}")
+    for st in cfg.stages:
+        if getattr(cfg, st) is None:
+            raise ConfigError(f"{where}: stage '{st}' is listed but '{st}.config' is not set")
+    if not cfg.eval.benchmarks:
+        raise ConfigError(f"{where}: 'eval.benchmarks' needs at least one benchmark")
+    if cfg.eval.bootstrap < 100:
+        raise ConfigError(f"{where}: 'eval.bootstrap' must be >= 100 resamples, got {cfg.eval.bootstrap}")
