@@ -16,8 +16,16 @@ Item ids: the benchmark's own id (AIME id/ID, MathVista pid, GeoQA question_id, 
 MATH500 unique_id), the relative path for the MATH test/<type>/<n>.json tree, else the 0-based row.
 Answers are extracted with the verifier's last-number fallback unless --no-fallback (metrics.json
 records it as answer_fallback); MathVista float answers are rounded to the item's precision first.
-Outputs in --out: metrics.json, results.jsonl (every item: prompt, responses, extracted answers,
-verdicts), responses.jsonl (re-scorable), report.md, accuracy_by_category.png, accuracy_by_length.png.
+Outputs in --out: metrics.json, results.jsonl (every item: prompt, responses, finish reasons,
+extracted answers, verdicts), responses.jsonl (re-scorable; appended per item as generation goes,
+so an interrupted run continues from the items it lacks), generation.json (the settings that
+made them), report.md, accuracy_by_category.png, accuracy_by_length.png.
+
+--protocol official scores as each benchmark's published scorer does (eval/protocols: lighteval
+for math-hard, Qwen2.5-Math for math500 / aime / gsm8k, G-LLaVA for geoqa, MathVista's extraction
+and normalisation for mathvista-geo); --protocol both reports both and lists the items where they
+differ. MathVista's extraction uses, in order: an 'extracted' list in --responses rows, a judge
+(--judge-model, through --judge-backend openai or vllm), else its rule-based quick extraction.
 """
 
 from __future__ import annotations
@@ -75,6 +83,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--no-fallback", action="store_true",
                    help="require a stated answer (boxed, 'the answer is'): no bare last-number fallback")
     s.add_argument("--rm-seeds", type=int, default=100, help="rm@k: random draws of k per item (AceMath: 100)")
+    s.add_argument("--protocol", choices=("redstar", "official", "both"), default="redstar",
+                   help="redstar: the shared verifier (default); official: the benchmark's published scorer; "
+                        "both: both numbers side by side")
+    s.add_argument("--judge-model", default=None,
+                   help="mathvista-geo official extraction: the LLM judge (served name, or a model for vllm)")
+    s.add_argument("--judge-backend", choices=("openai", "vllm"), default="openai")
+    s.add_argument("--judge-base-url", default="http://localhost:8000/v1", help="judge endpoint (openai backend)")
+    g.add_argument("--chunk-size", type=int, default=None,
+                   help="items generated between saves to responses.jsonl (default: hf batch size, else 64)")
+    if not any("--overwrite" in a.option_strings for a in p._actions):
+        p.add_argument("--overwrite", action="store_true",
+                       help="discard responses already in --out and generate again")
 
 
 def _default_backend() -> str:
@@ -101,6 +121,63 @@ def _make_backend(args, kind: str):
                             data_parallel_size=args.data_parallel_size, max_model_len=args.max_model_len,
                             dtype=args.dtype or "auto", seed=args.seed)
     return make_backend("openai", base_url=args.base_url, model=args.model, workers=args.concurrency)
+
+
+def _generate(args, backend_name: str, requests: list, cfg, out: Path, bench, gen_info: dict) -> dict[str, list]:
+    """Responses for every request: those already in ``out/responses.jsonl`` (same settings),
+    then the missing ones, generated a chunk at a time and appended per item as each chunk
+    finishes, so an interrupted run loses at most one chunk."""
+    from eval.prompting import system_prompt
+    from eval.resume import ResponseLog, load_done
+    from redstar.config import ConfigError
+
+    settings = {"benchmark": args.benchmark, "data": args.data, "subset": args.subset, "split": args.split,
+                "limit": args.limit, "model": args.model, "backend": backend_name, "system": system_prompt(args.system),
+                "prompt": args.prompt, **gen_info}
+    done = load_done(out, settings, [r.id for r in requests], cfg.n, overwrite=args.overwrite)
+    todo = [r for r in requests if r.id not in done]
+    if done:
+        print(f"resuming: {len(done)} of {len(requests)} items already generated in {out / 'responses.jsonl'}",
+              file=sys.stderr)
+    if todo:
+        try:
+            backend = _make_backend(args, backend_name)
+        except ImportError as e:  # vllm missing on this machine
+            raise ConfigError(str(e)) from None
+        chunk = args.chunk_size or (args.batch_size if backend_name == "hf" else 64)
+        try:
+            with ResponseLog(out) as log:
+                for start in range(0, len(todo), max(1, chunk)):
+                    part = todo[start:start + max(1, chunk)]
+                    for r, texts in zip(part, backend.generate(part, cfg)):
+                        done[r.id] = texts
+                        log.append(r.id, texts)
+                    log.sync()
+        except ValueError as e:  # e.g. images sent to a text-only model
+            raise ConfigError(f"{args.model}: {e}") from None
+        finally:
+            backend.close()
+    return {r.id: done[r.id] for r in requests}
+
+
+def _official(args, items, responses, extracted):
+    """Verdicts of the benchmark's published scorer, with MathVista's judge when configured."""
+    from eval.protocols import score_official
+    from redstar.generation import make_backend
+
+    judge = None
+    if args.judge_model and args.benchmark == "mathvista-geo" and not (extracted and all(extracted.values())):
+        if args.judge_backend == "vllm":
+            judge = make_backend("vllm", model=args.judge_model, seed=args.seed)
+        else:
+            judge = make_backend("openai", base_url=args.judge_base_url, model=args.judge_model,
+                                 workers=args.concurrency)
+    try:
+        return score_official(args.benchmark, items, responses, extracted=extracted, judge=judge,
+                              judge_name=args.judge_model)
+    finally:
+        if judge is not None:
+            judge.close()
 
 
 def _compare(args) -> int:
@@ -133,11 +210,24 @@ def run(args: argparse.Namespace) -> int:
         from redstar.release.model_card import resolve_model_dir
 
         resolve_model_dir(args.card)   # a wrong --card fails before any generation
+    from eval.protocols import OFFICIAL
+
+    if args.protocol != "redstar" and args.benchmark not in OFFICIAL:
+        raise ConfigError(f"--protocol {args.protocol}: {args.benchmark} has no published scorer to reproduce "
+                          f"(official scorers exist for {', '.join(OFFICIAL)}); use --protocol redstar")
 
     from eval.benchmarks import get_benchmark, load_benchmark
     from eval.prompting import build_requests, system_prompt
     from eval.report import pct, write_report
-    from eval.scoring import compute_metrics, grade_responses, length_accuracy, match_responses, result_rows
+    from eval.scoring import (
+        compute_metrics,
+        differing_items,
+        grade_responses,
+        length_accuracy,
+        match_responses,
+        official_metrics,
+        result_rows,
+    )
     from redstar.dataio import write_json, write_jsonl
     from redstar.generation import GenerationConfig
     from redstar.generation.replay import read_responses
@@ -172,6 +262,7 @@ def run(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--samples {args.samples}: item {short[0]} has {len(responses[short[0]])} responses")
             responses = {i: r[:args.samples] for i, r in responses.items()}
             scores = {i: (s[:args.samples] if s else None) for i, s in scores.items()}
+        extracted = {it.id: (stored[it.id].get("extracted") or [])[:len(responses[it.id])] or None for it in items}
     else:
         temperature = args.temperature if args.temperature is not None else (0.0 if args.samples == 1 else 0.6)
         top_p = args.top_p if args.top_p is not None else (1.0 if temperature == 0 else 0.95)
@@ -181,40 +272,51 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise ConfigError(str(e)) from None
         backend_name = args.backend or _default_backend()
-        try:
-            backend = _make_backend(args, backend_name)
-        except ImportError as e:  # vllm missing on this machine
-            raise ConfigError(str(e)) from None
-        try:
-            outs = backend.generate(requests, cfg)
-        except ValueError as e:  # e.g. images sent to a text-only model
-            raise ConfigError(f"{args.model}: {e}") from None
-        finally:
-            backend.close()
-        responses = {r.id: o for r, o in zip(requests, outs)}
-        # saved at once: a crash while scoring never costs the generation
-        write_jsonl(out / "responses.jsonl", ({"id": i, "responses": rs} for i, rs in responses.items()))
         gen_info = {"temperature": temperature, "top_p": top_p, "max_new_tokens": args.max_new_tokens,
                     "seed": args.seed, "n": args.samples}
+        responses = _generate(args, backend_name, requests, cfg, out, bench, gen_info)
+        extracted = None
 
     fallback = not args.no_fallback
-    verdicts = grade_responses(items, responses, workers=args.workers, progress=True, fallback=fallback)
+    verdicts = official = official_info = None
+    if args.protocol != "official":
+        verdicts = grade_responses(items, responses, workers=args.workers, progress=True, fallback=fallback)
+    if args.protocol != "redstar":
+        official, official_info = _official(args, items, responses, extracted)
+    primary = verdicts if verdicts is not None else official
     metrics = {"benchmark": args.benchmark, "subset": res.subset if args.benchmark == "mathvista-geo" else None,
                "data": args.data, "model": args.model, "responses": args.responses, "backend": backend_name,
                "n_read": res.read, "n_filtered": res.filtered, "n_skipped": len(res.skipped),
                "category_name": bench.category, "system_prompt": system_prompt(args.system),
-               "generation": gen_info, "answer_fallback": fallback}
-    metrics.update(compute_metrics(items, responses, verdicts, scores, rm_seeds=args.rm_seeds, seed=args.seed))
+               "generation": gen_info, "answer_fallback": fallback, "protocol": args.protocol}
+    metrics.update(compute_metrics(items, responses, primary, scores, rm_seeds=args.rm_seeds, seed=args.seed))
+    rows = result_rows(items, prompts, responses, primary, scores)
+    if official is not None:
+        metrics["official"] = dict(official_info, **official_metrics(items, official))
+    if verdicts is not None and official is not None:
+        differ = differing_items(items, verdicts, official)
+        metrics["official"]["n_items_differ"] = len(differ)
+        metrics["official"]["items_differ"] = differ[:100]
+        for row in rows:
+            vs = official[row["id"]]
+            row["official"] = {"extracted": [v.extracted for v in vs], "correct": [bool(v.correct) for v in vs]}
+            row["protocols_differ"] = row["correct"] != row["official"]["correct"]
     metrics["seconds"] = round(time.time() - t0, 2)
-    write_jsonl(out / "results.jsonl", result_rows(items, prompts, responses, verdicts, scores))
+    write_jsonl(out / "results.jsonl", rows)
     write_json(out / "metrics.json", metrics)
-    write_report(out, metrics, length_accuracy(items, responses, verdicts), res.skipped)
+    write_report(out, metrics, length_accuracy(items, responses, primary), res.skipped)
     if args.card:
         from redstar.release.model_index import add_eval_results
 
         add_eval_results(args.card, [out], [metrics])
         print(f"scores added to the card of {args.card}", file=sys.stderr)
     extra = "".join(f", {k} {pct(metrics[k])}" for k in metrics if k.startswith(("maj@", "pass@")) and k != "pass@1")
-    print(f"{args.benchmark}: accuracy {pct(metrics['accuracy'])}% over {metrics['n_items']} items "
+    if args.protocol == "both":
+        extra += f"; official ({metrics['official']['protocol']}) {pct(metrics['official']['accuracy'])}%, " \
+                 f"{metrics['official']['n_items_differ']} items differ"
+    if metrics.get("truncation_rate"):
+        extra += f"; truncated {pct(metrics['truncation_rate'])}%"
+    label = "official accuracy" if args.protocol == "official" else "accuracy"
+    print(f"{args.benchmark}: {label} {pct(metrics['accuracy'])}% over {metrics['n_items']} items "
           f"x {metrics['n_samples']} samples{extra} -> {out / 'report.md'}")
     return 0

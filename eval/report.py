@@ -88,7 +88,9 @@ def write_report(out: Path, metrics: dict, length_bins: list[dict], skipped: lis
                       key=lambda k: (k.split("@")[0], int(k.split("@")[1]))):
         lines.append(f"| {key} | {pct(metrics[key])} |")
     lines += [f"| no extracted answer | {pct(metrics.get('no_answer_rate'))} |",
+              f"| truncated at the token limit | {_truncation_cell(metrics)} |",
               f"| mean response length (words) | {metrics.get('mean_response_words', 0):.0f} |"]
+    lines += _protocol_lines(metrics)
     if metrics.get("by_category"):
         lines += ["", f"## By {metrics.get('category_name', 'category')}", "", "| category | n | accuracy (%) |",
                   "|---|---|---|"]
@@ -104,6 +106,37 @@ def write_report(out: Path, metrics: dict, length_bins: list[dict], skipped: lis
         if len(skipped) > 50:
             lines.append(f"- ... and {len(skipped) - 50} more")
     atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
+
+
+def _truncation_cell(metrics: dict) -> str:
+    rate = metrics.get("truncation_rate")
+    if rate is None:
+        return "- (finish reasons unknown)"
+    return f"{pct(rate)} ({metrics.get('n_truncated', 0)} / {metrics.get('n_finish_known', 0)})"
+
+
+def _protocol_lines(metrics: dict) -> list[str]:
+    """Which scorer made the numbers; with ``--protocol both``, both side by side."""
+    off = metrics.get("official")
+    proto = metrics.get("protocol", "redstar")
+    if not off:
+        return ["", "Scored by the redstar verifier (`--protocol redstar`)."]
+    head = f"{off['protocol']} ({off.get('source', '')})"
+    lines = [""]
+    if off.get("extraction"):
+        head += f"; extraction: {off['extraction']}"
+    if proto == "official":
+        return lines + [f"Scored by the benchmark's official scorer (`--protocol official`): {head}."]
+    lines += ["## Protocols side by side", "", f"Official scorer: {head}.", "",
+              "| metric | redstar (%) | official (%) |", "|---|---|---|",
+              f"| accuracy (mean pass@1) | {pct(metrics['accuracy'])} | {pct(off['accuracy'])} |"]
+    for key in sorted((k for k in off if k.startswith("pass@")), key=lambda k: int(k.split("@")[1])):
+        lines.append(f"| {key} | {pct(metrics.get(key))} | {pct(off[key])} |")
+    n = off.get("n_items_differ", 0)
+    lines += ["", f"Items graded differently: {n} (listed in results.jsonl as `protocols_differ`)"
+              + (f": {', '.join(map(str, off.get('items_differ', [])[:20]))}" + (" ..." if n > 20 else "")
+                 if n else ".")]
+    return lines
 
 
 def leaderboard(run_dirs: list[str]) -> str:

@@ -50,8 +50,12 @@ def grade_responses(items: list[EvalItem], responses: dict[str, list[str]], work
     is shared. Ten samples of one problem usually hold two or three distinct answers, which is
     what makes 10,000 long responses score in seconds. Choice items are graded one by one.
     ``fallback=False`` turns off the verifier's bare last-number fallback (a stated answer is
-    required). An item with ``precision`` has its extracted number rounded first (MathVista).
+    required); it is off for a truncated response (``finish_reason`` "length") in any case, since
+    the last number of a cut-off chain of thought is wherever the cut fell. An item with
+    ``precision`` has its extracted number rounded first (MathVista).
     """
+    from redstar.generation import is_truncated
+
     verify = _verify()
     tasks: list[dict] = []
     index: dict[tuple, int] = {}
@@ -60,19 +64,20 @@ def grade_responses(items: list[EvalItem], responses: dict[str, list[str]], work
         ids = []
         for r in responses[it.id]:
             graded = r
+            use_fallback = fallback and not is_truncated(r)
             if it.kind == "math":
-                extracted = verify.extract_answer(r, fallback=fallback)
+                extracted = verify.extract_answer(r, fallback=use_fallback)
                 if it.precision is not None and extracted is not None:
                     rounded = round_to_precision(extracted, it.precision)
                     if rounded != extracted:  # grade the rounded number, not the raw response
                         extracted, graded = rounded, f"\\boxed{{{rounded}}}"
                 key = ("math", extracted, it.answer) if extracted is not None else ("none",)
             else:
-                extracted, key = None, (it.kind, r, it.answer, tuple(it.choices or ()))
+                extracted, key = None, (it.kind, str(r), it.answer, tuple(it.choices or ()), use_fallback)
             if key not in index:
                 index[key] = len(tasks)
-                tasks.append({"response": graded, "gold": it.answer, "kind": it.kind, "choices": it.choices,
-                              "fallback": fallback})
+                tasks.append({"response": str(graded), "gold": it.answer, "kind": it.kind, "choices": it.choices,
+                              "fallback": use_fallback})
             ids.append((index[key], extracted))
         slots[it.id] = ids
     # a process pool (forkserver, sympy imported per worker) costs seconds to start: worth it only
@@ -159,12 +164,43 @@ def compute_metrics(items: list[EvalItem], responses: dict[str, list[str]], verd
         for k in M.report_ks(n)[1:]:
             out[f"rm@{k}"] = M.rm_at_k(s, correct, k, seeds=rm_seeds, seed=seed)
         out["rm_seeds"] = rm_seeds
+    out.update(truncation(items, responses))
     all_answers = [a for row in answers for a in row]
     out["no_answer_rate"] = sum(a is None for a in all_answers) / len(all_answers) if all_answers else 0.0
     lengths = [_words(r) for it in items for r in responses[it.id]]
     out["mean_response_words"] = sum(lengths) / len(lengths) if lengths else 0.0
     out["by_category"] = by_category(items, correct)
     return out
+
+
+def truncation(items: list[EvalItem], responses: dict[str, list[str]]) -> dict:
+    """How many responses hit the token limit: ``truncation_rate`` over responses whose finish
+    reason is known (None when no backend said), and how many were known."""
+    from redstar.generation import finish_reason
+
+    reasons = [finish_reason(r) for it in items for r in responses[it.id]]
+    known = [r for r in reasons if r is not None]
+    return {"truncation_rate": (sum(r == "length" for r in known) / len(known)) if known else None,
+            "n_truncated": sum(r == "length" for r in known), "n_finish_known": len(known)}
+
+
+def official_metrics(items: list[EvalItem], verdicts: dict[str, list]) -> dict:
+    """Accuracy (mean pass@1), expected count and pass@k under another scorer's verdicts."""
+    correct = [[bool(v.correct) for v in verdicts[it.id]] for it in items]
+    n = min((len(c) for c in correct), default=0)
+    out = {"accuracy": M.mean_pass1(correct)}
+    out["n_correct"] = round(out["accuracy"] * len(items), 3)
+    if n > 1:
+        for k in M.report_ks(n):
+            out[f"pass@{k}"] = M.mean_pass_at_k(correct, k)
+    out["by_category"] = by_category(items, correct)
+    return out
+
+
+def differing_items(items: list[EvalItem], a: dict[str, list], b: dict[str, list]) -> list[str]:
+    """Ids of items where two scorers disagree on at least one response."""
+    return [it.id for it in items
+            if [bool(v.correct) for v in a[it.id]] != [bool(v.correct) for v in b[it.id]]]
 
 
 def by_category(items: list[EvalItem], correct: list[list[bool]]) -> dict[str, dict]:
@@ -198,11 +234,15 @@ def length_accuracy(items: list[EvalItem], responses: dict[str, list[str]], verd
 def result_rows(items: list[EvalItem], prompts: dict[str, list[dict]] | None, responses: dict[str, list[str]],
                 verdicts: dict[str, list], scores: dict[str, list[float] | None] | None = None) -> list[dict]:
     """One results.jsonl row per item: what was asked, answered, extracted and decided."""
+    from redstar.generation import finish_reason
+
     rows = []
     for it in items:
         vs = verdicts[it.id]
         row = {"id": it.id, "prompt": (prompts or {}).get(it.id), "images": it.image_refs(), "gold": it.answer,
-               "kind": it.kind, "choices": it.choices, "category": it.category, "responses": responses[it.id],
+               "kind": it.kind, "choices": it.choices, "category": it.category,
+               "responses": [str(r) for r in responses[it.id]],
+               "finish_reasons": [finish_reason(r) for r in responses[it.id]],
                "extracted": [v.extracted for v in vs], "correct": [bool(v.correct) for v in vs],
                "reasons": [v.reason for v in vs]}
         if scores and scores.get(it.id) is not None:

@@ -63,6 +63,8 @@ def load_mathvista(source: str, split: str | None = None, subset: str | None = "
         qtype = row.get("question_type")
         extra = {k: row.get(k) for k in ("unit", "precision", "answer_type", "question_type") if row.get(k) is not None}
         extra.update(task=meta.get("task"), source=meta.get("source"), skills=list(meta.get("skills") or []))
+        # the official scorer compares with the answer text as written and shows the judge the query
+        extra.update(answer_text=answer, query=row.get("query"))
         common = dict(id=rid, question=question, images=images, category=list(meta.get("skills") or []), meta=extra)
         if qtype == "multi_choice":
             choices = [str(c) for c in (row.get("choices") or [])]

@@ -7,13 +7,22 @@ OpenAI-compatible server, or responses replayed from a file.
     backend = make_backend("openai", base_url="http://localhost:8000/v1", model="served-name")
     backend = make_backend("replay", path="responses.jsonl")    # rows: id, responses
     outs = backend.generate(requests, GenerationConfig(n=4, temperature=0.6))
+    outs[0][0].finish_reason                                      # "stop" | "length" (truncated)
 
 Each backend module imports its heavy stack (torch, vllm) only when it is built.
 """
 
 from __future__ import annotations
 
-from redstar.generation.base import Backend, GenerationConfig, Request, truncate_at_stop
+from redstar.generation.base import (
+    Backend,
+    Completion,
+    GenerationConfig,
+    Request,
+    finish_reason,
+    is_truncated,
+    truncate_at_stop,
+)
 
 BACKENDS = ("hf", "vllm", "openai", "replay")
 
@@ -39,4 +48,5 @@ def make_backend(kind: str, **kwargs) -> Backend:
     raise ValueError(f"unknown generation backend {kind!r}; choose one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["Backend", "GenerationConfig", "Request", "make_backend", "truncate_at_stop", "BACKENDS"]
+__all__ = ["Backend", "Completion", "GenerationConfig", "Request", "make_backend", "finish_reason", "is_truncated",
+           "truncate_at_stop", "BACKENDS"]

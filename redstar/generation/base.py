@@ -58,8 +58,40 @@ class GenerationConfig:
         return self.temperature == 0
 
 
+FINISH_REASONS = ("stop", "length")
+
+
+class Completion(str):
+    """A generated text that remembers why generation ended: ``finish_reason`` is ``"stop"``
+    (an end-of-sequence token or a stop string) or ``"length"`` (``max_new_tokens`` reached: the
+    text is truncated), or None when the backend cannot tell. It *is* a ``str``, so callers that
+    only want text need no change; string methods return plain ``str``."""
+
+    finish_reason: str | None
+
+    def __new__(cls, text: str, finish_reason: str | None = None):
+        obj = super().__new__(cls, text)
+        obj.finish_reason = finish_reason
+        return obj
+
+    def __reduce__(self):  # pickles across processes (vLLM data-parallel workers)
+        return (Completion, (str(self), self.finish_reason))
+
+
+def finish_reason(text) -> str | None:
+    """``"stop"`` / ``"length"`` / another backend's word for a ``Completion``; None for a plain
+    string (the reason is unknown)."""
+    return getattr(text, "finish_reason", None)
+
+
+def is_truncated(text) -> bool:
+    """True when generation stopped at the token limit (the answer may be cut off)."""
+    return finish_reason(text) == "length"
+
+
 class Backend(ABC):
-    """``generate(requests, cfg) -> list[list[str]]``: cfg.n completions per request, in order."""
+    """``generate(requests, cfg) -> list[list[Completion]]``: cfg.n completions per request, in
+    order, each a ``str`` carrying its ``finish_reason``."""
 
     name = "base"
 
@@ -78,7 +110,8 @@ class Backend(ABC):
 
 
 def truncate_at_stop(text: str, stop: list[str] | None) -> str:
-    """Cut ``text`` before the first stop string (vLLM and OpenAI servers do the same)."""
+    """Cut ``text`` before the first stop string (vLLM and OpenAI servers do the same). A cut
+    text finished on a stop string (``finish_reason`` "stop"); an uncut one keeps its own."""
     if not stop:
         return text
     cut = len(text)
@@ -87,7 +120,7 @@ def truncate_at_stop(text: str, stop: list[str] | None) -> str:
             i = text.find(s)
             if i != -1:
                 cut = min(cut, i)
-    return text[:cut]
+    return text if cut == len(text) else Completion(text[:cut], "stop")
 
 
 def load_image(image: Any):

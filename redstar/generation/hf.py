@@ -13,7 +13,15 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from redstar.generation.base import Backend, GenerationConfig, Request, load_image, truncate_at_stop, with_image_parts
+from redstar.generation.base import (
+    Backend,
+    Completion,
+    GenerationConfig,
+    Request,
+    load_image,
+    truncate_at_stop,
+    with_image_parts,
+)
 
 
 def _is_vl_dir(path: str) -> bool:
@@ -146,7 +154,9 @@ class HFBackend(Backend):
                                            pad_token_id=self.tokenizer.pad_token_id, **sampling, **extra)
             # seqs: [B * n_returned, prompt_len + new_len]; the prompt part is left-padded to prompt_len
             new = seqs[:, enc["input_ids"].shape[1]:]
-            decoded = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+            reasons = self._finish_reasons(new, cfg.max_new_tokens)
+            decoded = [Completion(t, r) for t, r in zip(self.tokenizer.batch_decode(new, skip_special_tokens=True),
+                                                        reasons)]
             per = len(decoded) // len(batch)  # n when sampling, 1 when greedy
             for j, i in enumerate(idx):
                 texts_i = [truncate_at_stop(t, cfg.stop) for t in decoded[j * per:(j + 1) * per]]
@@ -154,6 +164,17 @@ class HFBackend(Backend):
             bar.update(len(batch))
         bar.close()
         return out  # type: ignore[return-value]
+
+    def _finish_reasons(self, new, max_new_tokens: int) -> list[str]:
+        """Per generated row: "length" when it was still generating at the token limit (its
+        last token is a real token, not an end or pad token), else "stop". ``new``: [rows,
+        new_len]; a row that ended early is padded to new_len."""
+        if new.shape[1] < max_new_tokens:  # every row ended before the limit
+            return ["stop"] * new.shape[0]
+        ends = {t for t in (self.tokenizer.eos_token_id, self.tokenizer.pad_token_id) if t is not None}
+        eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        ends.update(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+        return ["stop" if int(t) in ends else "length" for t in new[:, -1].tolist()]
 
     def close(self) -> None:
         self.model = None

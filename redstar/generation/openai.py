@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from redstar.generation.base import (
     Backend,
+    Completion,
     GenerationConfig,
     Request,
     image_data_url,
@@ -90,7 +91,8 @@ class OpenAIBackend(Backend):
                 raise OpenAIError(f"request {req.id!r}: reply has no 'choices': {str(reply)[:300]}")
             for c in sorted(choices, key=lambda c: c.get("index", 0)):
                 content = (c.get("message") or {}).get("content")
-                texts.append(truncate_at_stop(content or "", cfg.stop))
+                # finish_reason: "stop" or "length" (max_tokens reached), as the server says
+                texts.append(truncate_at_stop(Completion(content or "", c.get("finish_reason")), cfg.stop))
             round_ += 1
         texts = texts[:want]
         return texts * cfg.n if cfg.greedy else texts

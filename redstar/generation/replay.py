@@ -2,19 +2,21 @@
 
 Rows are ``{"id": ..., "responses": [str, ...]}`` (JSONL, JSON or Parquet), the shape
 ``redstar eval --responses`` reads, so stored generations can be re-scored, and tests and demos
-can run the whole pipeline without a model.
+can run the whole pipeline without a model. Optional, parallel to ``responses``:
+``finish_reasons`` ("stop" / "length"; replayed completions carry them), ``scores`` (reward
+scores, for rm@k) and ``extracted`` (a published answer extraction, e.g. MathVista's).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from redstar.generation.base import Backend, GenerationConfig, Request, truncate_at_stop
+from redstar.generation.base import Backend, Completion, GenerationConfig, Request, truncate_at_stop
 
 
 def read_responses(path: str | Path) -> dict[str, dict]:
-    """``{id: {"responses": [...], "scores": [...] | None}}`` from a responses file. ``scores``
-    (optional, one reward score per response) feeds rm@k. A bad or repeated row raises naming
+    """``{id: {"responses": [...], "scores": [...] | None, "extracted": [...] | None}}`` from a
+    responses file; responses with ``finish_reasons`` come back as ``Completion``s. A bad or repeated row raises naming
     the file, row and id."""
     from redstar.dataio import read_rows
     from redstar.records import RowError
@@ -35,10 +37,19 @@ def read_responses(path: str | Path) -> dict[str, dict]:
                     not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scores):
                 raise RowError(f"'scores' must be a list of {len(rs)} numbers, one per response", where)
             scores = [float(s) for s in scores]
+        reasons = row.get("finish_reasons")
+        if reasons is not None and (not isinstance(reasons, list) or len(reasons) != len(rs) or
+                                    not all(r is None or isinstance(r, str) for r in reasons)):
+            raise RowError(f"'finish_reasons' must be a list of {len(rs)} strings ('stop' / 'length')", where)
+        extracted = row.get("extracted")
+        if extracted is not None and (not isinstance(extracted, list) or len(extracted) != len(rs)):
+            raise RowError(f"'extracted' must be a list of {len(rs)} answers, one per response", where)
+        if reasons is not None:
+            rs = [Completion(r, why) for r, why in zip(rs, reasons)]
         rid = str(row["id"])
         if rid in out:
             raise RowError(f"id {rid!r} appears twice", where)
-        out[rid] = {"responses": rs, "scores": scores}
+        out[rid] = {"responses": rs, "scores": scores, "extracted": extracted}
     return out
 
 

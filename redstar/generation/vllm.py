@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from redstar.generation.base import Backend, GenerationConfig, Request, image_data_url, with_image_parts
+from redstar.generation.base import Backend, Completion, GenerationConfig, Request, image_data_url, with_image_parts
 
 
 def _chat_messages(req: Request) -> list[dict]:
@@ -41,7 +41,9 @@ def _run_engine(llm: Any, requests: list[Request], cfg: GenerationConfig, progre
         raise RuntimeError(f"vLLM returned {len(outputs)} outputs for {len(requests)} requests")
     result = []
     for req, ro in zip(requests, outputs):
-        texts = [c.text for c in sorted(ro.outputs, key=lambda c: c.index)]
+        # finish_reason: "stop" (end token / stop string) or "length" (max_tokens reached)
+        texts = [Completion(c.text, getattr(c, "finish_reason", None))
+                 for c in sorted(ro.outputs, key=lambda c: c.index)]
         if cfg.greedy:
             texts = texts[:1] * cfg.n
         if len(texts) != cfg.n:

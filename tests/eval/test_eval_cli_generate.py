@@ -37,7 +37,7 @@ def _rescore_matches(tmp_path, bench, data, out, metrics, *extra):
     assert main(["eval", "--benchmark", bench, "--data", str(data), "--responses", str(out / "responses.jsonl"),
                  "--limit", "2", "--workers", "1", "--out", str(again), *extra]) == 0
     m2 = json.loads((again / "metrics.json").read_text())
-    for key in ("accuracy", "n_items", "n_samples", "no_answer_rate"):
+    for key in ("accuracy", "n_items", "n_samples", "no_answer_rate", "truncation_rate"):
         assert m2[key] == metrics[key]
 
 
@@ -52,9 +52,19 @@ def test_text_benchmarks_on_default_model(tmp_path, bench, writer):
     data = writer(tmp_path)
     out, m = _eval(tmp_path, bench, data, "default", "--system", "redstar")
     assert m["benchmark"] == bench and m["n_items"] == 2 and m["n_samples"] == 1 and m["backend"] == "hf"
-    assert 0.0 <= m["accuracy"] <= 1.0
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(len(r["responses"]) == 1 and len(r["correct"]) == 1 for r in rows)
+    # the accuracy is what grading the stored responses again gives (a value fixed before the
+    # metric is read, not only a number in [0, 1])
+    from redstar.verify import grade
+
+    # a response cut at the token limit is graded without the last-number fallback
+    regraded = [grade(r["responses"][0], r["gold"], kind=r["kind"], choices=r["choices"],
+                      fallback=r["finish_reasons"][0] != "length").correct for r in rows]
+    assert all(f in ("stop", "length") for r in rows for f in r["finish_reasons"])
+    assert m["truncation_rate"] == sum(r["finish_reasons"][0] == "length" for r in rows) / 2
+    assert [r["correct"][0] for r in rows] == regraded
+    assert m["accuracy"] == pytest.approx(sum(regraded) / 2)
     system, user = rows[0]["prompt"]
     assert system["content"].endswith("You should think step-by-step.")
     assert "\\boxed{}" in user["content"]
