@@ -11,6 +11,10 @@ Math grading is a function of the extracted answer and the gold answer alone (``
 then compares), and a prompt's samples mostly agree, so each distinct (gold, extracted) pair is
 graded once and its verdict shared: equivalence checks that need sympy cost tens of
 milliseconds, and this cuts them by the number of samples per prompt.
+
+Code runs in the verifier's sandbox named by the recipe's ``verify.sandbox`` (default bwrap;
+``none`` runs without isolation); each code verdict records it under ``sandbox``, and grading
+stops with what to install when the sandbox cannot be set up.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ def kind_of(problem: dict) -> str:
 def grade_samples(samples: list[dict], problems: dict[str, dict], recipe) -> list[dict]:
     from redstar.verify import extract_answer, grade_batch
 
+    sandbox = getattr(recipe.verify, "sandbox", None) or "bwrap"
+    if any(kind_of(problems[s["problem_id"]]) == "code" for s in samples):
+        from redstar.verify.code_sandbox import check_sandbox
+
+        sandbox = check_sandbox(sandbox)  # fail closed: raises SandboxUnavailable, saying what to install
     items, where = [], []            # where[j]: the sample indices item j's verdict goes to
     shared: dict[tuple, int] = {}    # (gold, extracted) -> item index, math only
     out: list[dict | None] = [None] * len(samples)
@@ -43,11 +52,13 @@ def grade_samples(samples: list[dict], problems: dict[str, dict], recipe) -> lis
             shared[key] = len(items)
         items.append({"response": s["response"], "gold": p.get("answer") or "", "kind": kind,
                       "choices": p.get("choices"), "tests": p.get("tests"),
-                      "timeout": recipe.verify.timeout})
+                      "timeout": recipe.verify.timeout, "sandbox": sandbox})
         where.append([i])
     if items:
         verdicts = grade_batch(items, workers=recipe.verify.workers, progress=False)
-        for idx, v in zip(where, verdicts):
+        for idx, v, item in zip(where, verdicts, items):
             for i in idx:
                 out[i] = {"correct": bool(v.correct), "extracted": v.extracted, "reason": v.reason}
+                if item["kind"] == "code":
+                    out[i]["sandbox"] = sandbox
     return out  # type: ignore[return-value]

@@ -61,6 +61,7 @@ ENV = {
     "workers": ("REDSTAR_REWARD_WORKERS", int),
     "datasources": ("REDSTAR_REWARD_DATASOURCES", lambda s: [x for x in s.split(",") if x]),
     "fallback": ("REDSTAR_REWARD_FALLBACK", lambda s: _parse_bool(s)),
+    "sandbox": ("REDSTAR_REWARD_SANDBOX", str),
 }
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -95,6 +96,7 @@ class RewardOptions:
     workers: int = 4
     datasources: list[str] = field(default_factory=list)
     fallback: bool = False  # the verifier's bare last-number fallback (off: a stated answer is required)
+    sandbox: str = "bwrap"  # where code runs: bwrap, an http(s):// SandboxFusion address, or none
 
 
 def options_from_env(environ=None) -> RewardOptions:
@@ -201,9 +203,14 @@ def _grade_item(response: str, label: dict, timeout: float) -> dict:
     """Runs in a worker process: one verdict as a plain dict."""
     from redstar.verify import grade
 
+    sandbox = label.get("_sandbox") or "bwrap"
     v = grade(response, label.get("answer"), kind=label["kind"], choices=label.get("choices"),
-              tests=label.get("tests"), timeout=timeout, fallback=bool(label.get("_fallback", False)))
-    return {"correct": bool(v.correct), "extracted": v.extracted, "reason": v.reason, "timed_out": False}
+              tests=label.get("tests"), timeout=timeout, fallback=bool(label.get("_fallback", False)),
+              sandbox=sandbox)
+    out = {"correct": bool(v.correct), "extracted": v.extracted, "reason": v.reason, "timed_out": False}
+    if label["kind"] == "code":
+        out["sandbox"] = sandbox  # recorded: "none" means this code ran without isolation
+    return out
 
 
 class _Grader:
@@ -245,7 +252,9 @@ class _Grader:
                     self._kill(pool)
                     return {"correct": False, "extracted": None, "reason": f"timed out after {timeout:g}s",
                             "timed_out": True}
-                except (cf.process.BrokenProcessPool, RuntimeError):
+                except (cf.process.BrokenProcessPool, RuntimeError) as e:
+                    if getattr(e, "fail_closed", False):  # no code sandbox here: stop, never reward 0
+                        raise
                     self._kill(pool)
             return {"correct": False, "extracted": None, "reason": "grading process failed", "timed_out": False}
 
@@ -258,16 +267,21 @@ def _grade_in_thread(response: str, label: dict, timeout: float) -> dict:
         try:
             box["v"] = _grade_item(response, label, timeout)
         except Exception as e:  # noqa: BLE001 - a verifier crash is a wrong answer, not a dead run
+            if getattr(e, "fail_closed", False):
+                box["raise"] = e
             box["v"] = {"correct": False, "extracted": None, "reason": f"error: {e}", "timed_out": False}
 
     t = threading.Thread(target=target, daemon=True)
     t.start()
     t.join(timeout + GRACE_S)
+    if "raise" in box:
+        raise box["raise"]
     return box.get("v") or {"correct": False, "extracted": None, "reason": f"timed out after {timeout:g}s",
                             "timed_out": True}
 
 
 _GRADERS: dict = {}  # workers -> _Grader, shared by every thread of this process
+_WARNED_NONE: list = []
 _GRADERS_LOCK = threading.Lock()
 
 
@@ -280,7 +294,14 @@ def _shutdown() -> None:
 
 def grade_responses(responses: list[str], labels: list[dict], options: RewardOptions) -> list[dict]:
     """Verdict dicts for a batch, graded in parallel with a time bound per item."""
-    labels = [dict(lab, _fallback=options.fallback) for lab in labels]
+    labels = [dict(lab, _fallback=options.fallback, _sandbox=options.sandbox) for lab in labels]
+    if any(lab.get("kind") == "code" for lab in labels):
+        from redstar.verify.code_sandbox import check_sandbox
+
+        check_sandbox(options.sandbox)  # fail closed: raises with what to install when it cannot run
+        if options.sandbox == "none" and not _WARNED_NONE:
+            _WARNED_NONE.append(True)
+            print("redstar reward: REDSTAR_REWARD_SANDBOX=none: code runs WITHOUT isolation", file=sys.stderr)
     if options.workers <= 0:
         return [_grade_in_thread(r, lab, options.timeout) for r, lab in zip(responses, labels)]
     # Import this module by its package name so spawned workers can unpickle _grade_item even

@@ -80,3 +80,42 @@ def test_seccomp_programs_are_well_formed():
             code, jt, jf = prog[i * 8] | prog[i * 8 + 1] << 8, prog[i * 8 + 2], prog[i * 8 + 3]
             if code & 0x07 == 0x05:
                 assert i + 1 + max(jt, jf) < len(prog) // 8
+
+
+def _reward_label():
+    return {"kind": "code", "tests": TESTS, "datasource": "taco"}
+
+
+def test_reward_sandbox_option_is_threaded_and_recorded(monkeypatch):
+    from redstar.rl.reward import grade_responses, options_from_env
+
+    monkeypatch.setenv("REDSTAR_REWARD_SANDBOX", "none")
+    opts = options_from_env()
+    assert opts.sandbox == "none"
+    opts.workers = 0
+    math_label = {"kind": "math", "answer": "4", "datasource": "m"}
+    got = grade_responses([CODE, "\\boxed{4}"], [_reward_label(), math_label], opts)
+    assert got[0]["correct"] and got[0]["sandbox"] == "none"
+    assert got[1]["correct"] and "sandbox" not in got[1]
+
+
+def test_reward_fails_closed_without_bwrap(no_bwrap):
+    from redstar.rl.reward import RewardOptions, grade_responses
+
+    with pytest.raises(SandboxUnavailable):
+        grade_responses([CODE], [_reward_label()], RewardOptions(workers=0))
+
+
+def test_recipe_grading_threads_and_records_the_sandbox(no_bwrap):
+    from types import SimpleNamespace
+
+    from data_recipes.verification import grade_samples
+
+    problems = {"p1": {"domain": "code", "tests": TESTS}, "p2": {"answer": "4"}}
+    samples = [{"problem_id": "p1", "response": CODE}, {"problem_id": "p2", "response": "\\boxed{4}"}]
+    recipe = SimpleNamespace(verify=SimpleNamespace(timeout=5.0, workers=1, sandbox="none"))
+    out = grade_samples(samples, problems, recipe)
+    assert out[0]["correct"] and out[0]["sandbox"] == "none" and "sandbox" not in out[1]
+    recipe.verify.sandbox = "bwrap"
+    with pytest.raises(SandboxUnavailable, match="bubblewrap"):
+        grade_samples(samples, problems, recipe)
