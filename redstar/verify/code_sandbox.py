@@ -36,7 +36,10 @@ def check_sandbox(sandbox: str | None) -> str:
 
         sandbox_bwrap.check()
     elif sandbox.startswith(("http://", "https://")):
+        from redstar.verify import sandbox_remote
+
         sandbox = sandbox.rstrip("/")
+        sandbox_remote.check(sandbox)
     elif sandbox != "none":
         raise ValueError(f"sandbox must be bwrap, none or an http(s):// SandboxFusion address, got {sandbox!r}")
     return sandbox
