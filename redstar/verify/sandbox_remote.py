@@ -24,8 +24,8 @@ import time
 import urllib.error
 import urllib.request
 
+from redstar.verify import sandbox_runner as runner
 from redstar.verify.sandbox_bwrap import SandboxUnavailable
-from redstar.verify.sandbox_runner import ERR_TAIL, MEMORY_MB, OUTPUT_BYTES, SandboxError, TestResult
 
 REQUEST_SLACK_S = 2.0  # the service's own start-up and transfer, on top of the run timeout
 _probed: set = set()
@@ -58,11 +58,11 @@ def endpoint(url: str) -> str:
 def run_code(url: str, code: str, stdin: str, run_timeout: float) -> dict:
     """One ``run_code`` call; raises SandboxUnavailable when the service cannot be used."""
     body = json.dumps({"code": code, "language": "python", "stdin": stdin, "run_timeout": max(1, round(run_timeout)),
-                       "compile_timeout": 10, "memory_limit_MB": MEMORY_MB, "files": {}}).encode()
+                       "compile_timeout": 10, "memory_limit_MB": runner.MEMORY_MB, "files": {}}).encode()
     req = urllib.request.Request(endpoint(url), data=body, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=run_timeout + REQUEST_SLACK_S) as resp:
-            raw = resp.read(2 * OUTPUT_BYTES + 65536)
+            raw = resp.read(2 * runner.OUTPUT_BYTES + 65536)
     except urllib.error.HTTPError as e:
         raise SandboxUnavailable(f"sandbox service {endpoint(url)} answered HTTP {e.code}") from None
     except (urllib.error.URLError, OSError) as e:
@@ -91,21 +91,22 @@ def check(url: str) -> None:
         _probed.add(url)
 
 
-def _result(out: dict) -> TestResult:
+def _result(out: dict) -> runner.TestResult:
     rr = out.get("run_result") or {}
     if out.get("status") == "SandboxError":
-        raise SandboxError("the sandbox service reported a sandbox error")
+        raise runner.SandboxError("the sandbox service reported a sandbox error")
     if rr.get("status") == "TimeLimitExceeded":
-        return TestResult("timeout", -9, b"", b"")
+        return runner.TestResult("timeout", -9, b"", b"")
     cr = out.get("compile_result") or {}
     if not rr and cr:
-        return TestResult("ok", int(cr.get("return_code") or 1), b"", str(cr.get("stderr") or "").encode()[-ERR_TAIL:])
+        err = str(cr.get("stderr") or "").encode("utf-8", "replace")[-runner.ERR_TAIL:]
+        return runner.TestResult("ok", int(cr.get("return_code") or 1), b"", err)
     stdout = str(rr.get("stdout") or "").encode("utf-8", "surrogatepass")
-    if len(stdout) > OUTPUT_BYTES:
-        return TestResult("output", 0, b"", b"")
+    if len(stdout) > runner.OUTPUT_BYTES:
+        return runner.TestResult("output", 0, b"", b"")
     rc = rr.get("return_code")
     rc = rc if isinstance(rc, int) else (0 if rr.get("status") == "Finished" else 1)
-    return TestResult("ok", rc, stdout, str(rr.get("stderr") or "").encode("utf-8", "replace")[-ERR_TAIL:])
+    return runner.TestResult("ok", rc, stdout, str(rr.get("stderr") or "").encode("utf-8", "replace")[-runner.ERR_TAIL:])
 
 
 class RemoteRun:

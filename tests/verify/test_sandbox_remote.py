@@ -17,7 +17,7 @@ class FakeFusion(BaseHTTPRequestHandler):
     """Runs the posted program with a plain interpreter (these tests' programs are our own) and
     answers as SandboxFusion does; ``mode`` can make it misbehave."""
 
-    requests: list = []
+    requests: list = []  # noqa: RUF012 - reset by the fixture, read by the tests
     mode = "ok"
 
     def log_message(self, *args):
