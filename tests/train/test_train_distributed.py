@@ -48,6 +48,8 @@ def test_two_ranks_match_one_process(tmp_path):
             assert moved > 0, k
             assert (got[k] - ref[k]).norm() <= 1e-2 * moved, f"{run}: {k}"
         result = json.loads((out / "result.json").read_text())
+        if run == "deepspeed3":   # sharded for real: the head is a 0-element shard when the loss reaches it
+            assert "NOT_AVAILABLE 0" in result["head"], result["head"]
         # extra metrics are averaged over both ranks' micro-batches, as one process sees them
         assert result["micro_targets"][:2] == pytest.approx(ref_targets, rel=1e-12), run
         losses = result["losses"]
@@ -61,3 +63,33 @@ def test_two_ranks_match_one_process(tmp_path):
         assert {"rng-rank0.pt", "rng-rank1.pt", "sched.pt", "trainer_state.json"} <= {f.name for f in ckpt.iterdir()}
         if run.startswith("deepspeed"):
             assert any((ckpt / "ds" / "ds").iterdir()), "DeepSpeed wrote no shards"
+
+
+def test_dpo_zero3_two_ranks_match_one_process(tmp_path):
+    """Native DPO under ZeRO-3 with real sharding (persistence threshold 0, no prefetch: the
+    head weight is a 0-element shard when the loss turns to it) on 2 ranks x grad_accum 2,
+    and once more with parameters and optimizer offloaded, against one process with
+    grad_accum 4; the reference log-probs are computed by the sharded model, split by rank."""
+    zero_worker.main_dpo(str(tmp_path / "single"), "torch", 0, 4)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    port = str(30500 + os.getpid() % 1000)
+    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+                        str(WORKER), str(tmp_path), "2", "dpo-deepspeed:3", "dpo-deepspeed:3offload"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=500)
+    assert p.returncode == 0, p.stderr[-4000:]
+    ref = load_file(tmp_path / "single" / "final" / "model.safetensors")
+    init = {k: v.detach() for k, v in zero_worker.tiny_causal_lm(seed=3)[0].state_dict().items()}
+    single = json.loads((tmp_path / "single" / "result.json").read_text())
+    assert single["head"] == ["whole"]
+    for run in ("dpo-deepspeed3", "dpo-deepspeed3offload"):
+        result = json.loads((tmp_path / run / "result.json").read_text())
+        assert "NOT_AVAILABLE 0" in result["head"], (run, result["head"])
+        assert sum(result["ref"], []) == pytest.approx(sum(single["ref"], []), rel=1e-5), run
+        assert result["losses"] == pytest.approx(single["losses"], rel=1e-4), run
+        assert result["accuracy"] == pytest.approx(single["accuracy"], abs=1e-6), run
+        got = load_file(tmp_path / run / "final" / "model.safetensors")
+        assert got.keys() == ref.keys(), run
+        for k in ref:
+            moved = (ref[k] - init[k]).norm()
+            assert moved > 0, k
+            assert (got[k] - ref[k]).norm() <= 1e-2 * moved, f"{run}: {k}"

@@ -35,6 +35,61 @@ def examples(n=8):
     return out
 
 
+def ds_config_file(out_dir: str) -> str:
+    """Real ZeRO-3 sharding: with DeepSpeed's default persistence threshold (1e5 elements)
+    every parameter of the tiny model would stay whole on every rank."""
+    path = Path(out_dir) / "ds_base.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # and no prefetching, so the head is partitioned when the decoder's last norm has run
+    path.write_text(json.dumps({"zero_optimization": {"stage3_param_persistence_threshold": 0,
+                                                      "stage3_prefetch_bucket_size": 0}}))
+    return str(path)
+
+
+def watch_head(model, seen: list) -> None:
+    """Record the head weight's ZeRO-3 status when the decoder's final norm has run: the
+    moment the loss turns to the head."""
+    w = model.get_output_embeddings().weight
+
+    def hook(module, args, out):
+        seen.append(f"{w.ds_status.name} {w.data.numel()}" if hasattr(w, "ds_status") else "whole")
+    model.model.norm.register_forward_hook(hook)
+
+
+def pair_items(n=8):
+    ex = examples(2 * n)
+    return [{"chosen": ex[2 * i], "rejected": ex[2 * i + 1]} for i in range(n)]
+
+
+def main_dpo(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, offload: bool = False) -> None:
+    """Native DPO for two steps; the reference log-probs are computed by the engine's model,
+    split over the ranks."""
+    from redstar.train.dpo import DPOLossConfig, collate_pairs, fill_reference_logps, make_loss_fn
+
+    model, tok = tiny_causal_lm(seed=3)
+    items = pair_items()
+    plan = [[0, 1], [2], [3, 4, 5], [6, 7]] * 2
+    seen = []
+    watch_head(model, seen)
+    loss_fn = make_loss_fn(DPOLossConfig(beta=0.5))
+
+    loader = PlanLoader(items, lambda epoch: plan, collate_pairs)
+    cfg = TrainConfig(lr=1e-2, max_steps=2, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
+                      strategy=strategy, zero_stage=zero_stage, warmup_ratio=0.0, schedule="constant",
+                      progress=False, tensorboard=False, max_grad_norm=0.0, offload=offload,
+                      deepspeed_config=ds_config_file(out_dir) if strategy == "deepspeed" else "")
+    trainer = Trainer(model, loss_fn, loader, cfg, out_dir, tokenizer=tok)
+    fill_reference_logps(trainer.backend.loss_model, items, 120, 0, trainer.dist.device, False, False,
+                         trainer.dist.rank, trainer.dist.world_size)
+    ref = [it["ref_logps"] for it in items]
+    summary = trainer.train()
+    if summary["final_dir"]:
+        rows = [json.loads(l) for l in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
+        Path(out_dir, "result.json").write_text(json.dumps({"losses": [r["loss"] for r in rows], "ref": ref,
+                                                            "head": sorted(set(seen)),
+                                                            "accuracy": [r["reward_accuracy"] for r in rows]}))
+
+
 def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bool = True) -> None:
     model, tok = tiny_causal_lm(seed=3)
     if not tied:
@@ -45,11 +100,16 @@ def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bo
     cfg = TrainConfig(lr=1e-2, max_steps=2, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
                       strategy=strategy, zero_stage=zero_stage, warmup_ratio=0.0, schedule="constant",
                       progress=False, tensorboard=False, max_grad_norm=0.0, save_every=1, keep_last=1)
+    seen = []
+    watch_head(model, seen)
+    if strategy == "deepspeed":
+        cfg.deepspeed_config = ds_config_file(out_dir)
     summary = Trainer(model, loss_fn, loader, cfg, out_dir, tokenizer=tok).train()
     if summary["final_dir"]:
         rows = [json.loads(l) for l in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
         Path(out_dir, "result.json").write_text(json.dumps({"losses": [r["loss"] for r in rows], "step": summary["step"],
-                                                            "micro_targets": [r["micro_targets"] for r in rows]}))
+                                                            "micro_targets": [r["micro_targets"] for r in rows],
+                                                            "head": sorted(set(seen))}))
 
 
 if __name__ == "__main__":
@@ -57,4 +117,10 @@ if __name__ == "__main__":
     root, accum = sys.argv[1], int(sys.argv[2])
     for spec in sys.argv[3:]:
         strategy, stage = spec.split(":")
-        main(str(Path(root) / f"{strategy}{stage}"), strategy, int(stage), accum)
+        if strategy.startswith("dpo-"):        # dpo-deepspeed:3, dpo-deepspeed:3offload
+            offload = stage.endswith("offload")
+            stage = stage.removesuffix("offload")
+            main_dpo(str(Path(root) / f"{strategy}{stage}{'offload' if offload else ''}"), strategy[4:], int(stage),
+                     accum, offload)
+        else:
+            main(str(Path(root) / f"{strategy}{stage}"), strategy, int(stage), accum)
