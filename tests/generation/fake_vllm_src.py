@@ -104,12 +104,16 @@ class LLM:
                 key = prompt if sp.temperature == 0 else f"{prompt}|{sp.seed}|{i}"
                 h = hashlib.sha256(key.encode()).hexdigest()[:8]
                 text = f"{h} gpus={os.environ.get('CUDA_VISIBLE_DEVICES', '-')} images={n_images} END tail"
+                reason = "stop"
                 if sp.stop:
                     for s in sp.stop:
                         if s in text:
                             text = text[:text.index(s)]
+                words = text.split()  # one word = one token here
+                if sp.max_tokens is not None and len(words) > sp.max_tokens:
+                    text, reason = " ".join(words[:sp.max_tokens]), "length"
                 comps.append(CompletionOutput(index=i, text=text, token_ids=list(range(len(text.split()))),
-                                              cumulative_logprob=None, logprobs=None, finish_reason="stop"))
+                                              cumulative_logprob=None, logprobs=None, finish_reason=reason))
             outs.append(RequestOutput(request_id=str(self._counter), prompt=prompt, prompt_token_ids=[1, 2],
                                       prompt_logprobs=None, outputs=comps, finished=True))
             self._counter += 1

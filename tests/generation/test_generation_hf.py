@@ -114,3 +114,31 @@ def test_stop_string_is_matched_in_the_completion_only(tiny):
     full = b.generate(_reqs()[:1], GenerationConfig(max_new_tokens=6))[0][0]
     assert full.startswith("\n\n")  # this tiny model's greedy answer, checked so the test means something
     assert b.generate(_reqs()[:1], GenerationConfig(max_new_tokens=6, stop=["\n\n"]))[0][0] == ""
+
+
+def test_finish_reasons_length_at_the_limit_stop_at_an_end_token(tiny):
+    from redstar.generation import finish_reason
+
+    model, tok = tiny
+    b = make_backend("hf", model=model, tokenizer=tok, batch_size=2, progress=False)
+    reqs = _reqs()
+    cut = b.generate(reqs, GenerationConfig(max_new_tokens=3))
+    # the reference: a row still generating at the limit has three new tokens, none an end token
+    for r, o in zip(reqs, cut):
+        enc = tok.apply_chat_template(r.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        with torch.no_grad():
+            ids = model.generate(**enc, max_new_tokens=3, do_sample=False, pad_token_id=tok.pad_token_id)
+        new = ids[0, enc["input_ids"].shape[1]:].tolist()
+        want = "length" if len(new) == 3 and new[-1] not in (tok.eos_token_id, tok.pad_token_id) else "stop"
+        assert finish_reason(o[0]) == want
+    assert "length" in {finish_reason(o[0]) for o in cut}
+    # make each prompt's first greedy token the end token: generation stops at once
+    first = b.generate(reqs[:1], GenerationConfig(max_new_tokens=1))[0][0]
+    first_id = tok(first, add_special_tokens=False)["input_ids"][0]
+    saved = model.generation_config.eos_token_id
+    model.generation_config.eos_token_id = first_id
+    try:
+        stopped = b.generate(reqs[:1], GenerationConfig(max_new_tokens=3))[0][0]
+    finally:
+        model.generation_config.eos_token_id = saved
+    assert finish_reason(stopped) == "stop"

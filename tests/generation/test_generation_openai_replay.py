@@ -36,8 +36,10 @@ class _Server:
                 n = body["n"] if outer.max_n is None else min(body["n"], outer.max_n)
                 user = body["messages"][-1]["content"]
                 text = user if isinstance(user, str) else "|".join(p["type"] for p in user)
+                # a server reports "length" when max_tokens cut the answer (here: under 10)
                 choices = [{"index": i, "message": {"role": "assistant",
-                                                    "content": f"{text} s{body['seed']}-{i} STOP x"}}
+                                                    "content": f"{text} s{body['seed']}-{i} STOP x"},
+                            "finish_reason": "length" if body["max_tokens"] < 10 else "stop"}
                            for i in range(n)]
                 data = json.dumps({"choices": choices}).encode()
                 self.send_response(200)
@@ -152,3 +154,30 @@ def test_replay_scores_column(tmp_path):
     p.write_text('{"id": 1, "responses": ["a", "b"], "scores": [0.5]}\n')
     with pytest.raises(RowError, match="list of 2 numbers"):
         read_responses(p)
+
+
+def test_openai_finish_reasons(server):
+    from redstar.generation import finish_reason
+
+    s = server()
+    b = make_backend("openai", base_url=s.url, model="m", progress=False)
+    cut = b.generate([_req(0, "a")], GenerationConfig(n=2, temperature=0.5, max_new_tokens=5))[0]
+    assert [finish_reason(t) for t in cut] == ["length", "length"]
+    full = b.generate([_req(0, "a")], GenerationConfig(n=1, max_new_tokens=50))[0]
+    assert finish_reason(full[0]) == "stop"
+    # a stop string cut on our side ended the text on a stop string, whatever the server said
+    stopped = b.generate([_req(0, "a")], GenerationConfig(n=1, max_new_tokens=5, stop=["STOP"]))[0]
+    assert finish_reason(stopped[0]) == "stop" and not stopped[0].endswith("STOP x")
+
+
+def test_replay_finish_reasons(tmp_path):
+    from redstar.generation import finish_reason
+
+    p = tmp_path / "r.jsonl"
+    p.write_text(json.dumps({"id": "q0", "responses": ["a", "b (cut"], "finish_reasons": ["stop", "length"]}) + "\n"
+                 + json.dumps({"id": "q1", "responses": ["c"]}) + "\n")
+    b = make_backend("replay", path=p)
+    outs = b.generate([_req(0, "x"), _req(1, "y")], GenerationConfig(n=1))
+    assert finish_reason(outs[0][0]) == "stop" and finish_reason(outs[1][0]) is None
+    two = b.generate([_req(0, "x")], GenerationConfig(n=2))[0]
+    assert [finish_reason(t) for t in two] == ["stop", "length"] and two == ["a", "b (cut"]

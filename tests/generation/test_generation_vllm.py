@@ -98,6 +98,20 @@ def test_too_many_gpus_requested(fake_vllm, tmp_path, monkeypatch):
         b.generate(_reqs(2), GenerationConfig())
 
 
+def test_finish_reasons_travel_with_completions(fake_vllm, tmp_path):
+    from redstar.generation import finish_reason
+
+    (tmp_path / "config.json").write_text("{}")
+    b = make_backend("vllm", model=str(tmp_path), progress=False)
+    full = b.generate(_reqs(2), GenerationConfig(n=2, temperature=0.7, max_new_tokens=100))
+    cut = b.generate(_reqs(2), GenerationConfig(n=2, temperature=0.7, max_new_tokens=2))
+    assert {finish_reason(t) for o in full for t in o} == {"stop"}
+    assert {finish_reason(t) for o in cut for t in o} == {"length"}
+    assert all(len(t.split()) == 2 for o in cut for t in o)
+    greedy = b.generate(_reqs(1), GenerationConfig(n=3, max_new_tokens=2))[0]  # copies keep the reason
+    assert [finish_reason(t) for t in greedy] == ["length"] * 3
+
+
 @pytest.mark.gpu
 def test_real_vllm_on_a_tiny_model(tmp_path):
     """On a GPU machine with vLLM installed: the same calls against the real engine."""
@@ -113,3 +127,4 @@ def test_real_vllm_on_a_tiny_model(tmp_path):
     assert [len(o) for o in outs] == [2, 2, 2] and all(isinstance(t, str) for o in outs for t in o)
     greedy = b.generate(_reqs(3), GenerationConfig(n=2, max_new_tokens=8))
     assert all(o[0] == o[1] for o in greedy)
+    assert all(t.finish_reason in ("stop", "length") for o in outs + greedy for t in o)
