@@ -39,7 +39,7 @@ RUN_FILE = "run.json"
 
 # Settings of the training engine that change how a run is watched, not what it produces.
 TRAIN_IGNORE = ("out", "train.progress", "train.log_every", "train.save_every", "train.keep_last",
-                "train.resume", "train.tensorboard", "train.wandb_project", "train.peak_tflops")
+                "train.resume", "train.tensorboard", "train.wandb_project", "train.peak_tflops", "push")
 
 
 class RunDirError(ConfigError):

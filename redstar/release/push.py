@@ -33,6 +33,17 @@ REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass
+class PushConfig:
+    """``push:`` in sft / dpo / rm train configs: publish the final model when training ends."""
+    repo: str | None = None               # owner/name; unset = no push
+    private: bool = False
+    revision: str | None = None           # branch (created if missing)
+    include: list[str] = field(default_factory=list)   # checkpoints, tensorboard, optimizer
+    license: str | None = None
+    datasets: list[str] = field(default_factory=list)  # hub datasets the model was trained on
+
+
+@dataclass
 class Upload:
     folder: Path
     path_in_repo: str
@@ -165,3 +176,18 @@ def push(path: str | Path, repo: str, private: bool = False, revision: str | Non
                               ignore_patterns=u.ignore, commit_message=msg)
     echo(f"pushed {len(plan.files)} files to {url}" + (f" (revision {revision})" if revision else ""))
     return plan
+
+
+def push_after_training(final_dir: str | Path, cfg: PushConfig, echo=print) -> PushPlan | None:
+    """Push a finished run per its config's ``push:`` block (nothing when ``push.repo`` is unset).
+    A refused or failed push names the command that retries it; the training result stays."""
+    if not cfg.repo:
+        return None
+    final = Path(final_dir)
+    run = final.parent if final.name == "final" and (final.parent / "final").is_dir() else final
+    retry = f"redstar push {run} --repo {cfg.repo}"
+    try:
+        return push(run, cfg.repo, private=cfg.private, revision=cfg.revision, include=cfg.include,
+                    license=cfg.license, datasets=cfg.datasets or None, echo=echo)
+    except ConfigError as e:
+        raise ConfigError(f"training finished ({final}) but it was not pushed: {e}. Retry with: {retry}") from None

@@ -74,6 +74,10 @@ def _train(args) -> int:
         trim_metrics(cfg.out, cfg.train.resume)     # steps redone after a kill are logged once
     result = train(cfg)
     run_dir.finish({k: result.get(k) for k in ("final_dir", "step", "final_loss")})
+    if result.get("final_dir"):  # push.repo set: publish it (rank 0 only has final_dir)
+        from redstar.release.push import push_after_training
+
+        push_after_training(result["final_dir"], cfg.push)
     return 0
 
 

@@ -32,6 +32,7 @@ from redstar.rm.data import (
     build_groups,
     load_questions,
 )
+from redstar.release.push import PushConfig
 from redstar.rm.losses import get_loss, ranking_metrics
 from redstar.train.engine import TrainConfig
 
@@ -61,6 +62,7 @@ class RMTrainConfig:
     loss: Literal["listwise_bt", "pairwise_bt", "bce", "mse"] = "listwise_bt"
     data: RMDataConfig = field(default_factory=RMDataConfig)
     train: TrainConfig = field(default_factory=_acemath_train)
+    push: PushConfig = field(default_factory=PushConfig)   # push.repo: publish the final model when done
 
 
 # ----------------------------------------------------------------------------- loss and eval
@@ -122,12 +124,9 @@ def split_groups(groups: list[Group], eval_fraction: float) -> tuple[list[Group]
 def model_card(cfg: RMTrainConfig, stats: GroupStats, before: dict, after: dict, state: dict) -> str:
     t = cfg.train
     fmt = lambda d, k: f"{d[k]:.3f}" if k in d else "-"
-    return f"""---
-base_model: {cfg.model}
-library_name: transformers
-tags: [redstar, reward-model, outcome-reward, math]
----
-# redstar outcome reward model
+    from redstar.release.model_card import render_model_card
+
+    return render_model_card({"base_model": cfg.model, "tags": ["reward-model", "outcome-reward", "math"]}, f"""# redstar outcome reward model
 
 A scalar head on the last token of `{cfg.model}`, trained with `redstar rm train` ({cfg.loss} loss,
 {cfg.data.n} responses per problem, balanced between verified-correct and wrong).
@@ -146,7 +145,7 @@ pairwise accuracy {fmt(before, 'pair_acc')} -> {fmt(after, 'pair_acc')}; best-of
 lr {t.lr} ({t.schedule}, warmup {t.warmup_ratio}), epochs {t.epochs}, {cfg.data.groups_per_micro} problems per
 micro-batch x grad_accum {t.grad_accum}, dtype {t.dtype}, strategy {t.strategy}, seed {t.seed};
 {state['step']} optimizer steps. The resolved config is `redstar_config.yaml`.
-"""
+""")
 
 
 def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from redstar.config import ConfigError
+from redstar.release.push import PushConfig
 from redstar.train.engine import TrainConfig
 
 
@@ -64,6 +65,7 @@ class DPOConfig:
     attn_implementation: str = "auto"
     dpo: DPOLossConfig = field(default_factory=DPOLossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    push: PushConfig = field(default_factory=PushConfig)   # push.repo: publish the final model when done
 
 
 # ----------------------------------------------------------------------------- the loss
@@ -268,12 +270,9 @@ def _load_model(name: str, attn: str, seed: int, dtype: str = "float32"):
 def model_card(cfg: DPOConfig, stats: dict, state: dict) -> str:
     data = "\n".join(f"- `{d}`" for d in cfg.data.train)
     d = cfg.dpo
-    return f"""---
-base_model: {cfg.model}
-library_name: transformers
-tags: [redstar, dpo, long-cot, math]
----
-# redstar DPO
+    from redstar.release.model_card import render_model_card
+
+    return render_model_card({"base_model": cfg.model, "tags": ["dpo", "long-cot", "math"]}, f"""# redstar DPO
 
 Trained from `{cfg.model}` with `redstar dpo` ({d.loss_type} loss, beta {d.beta}, label smoothing
 {d.label_smoothing}, SFT weight {d.sft_weight}); reference: `{cfg.ref_model or cfg.model}` (log-probs
@@ -288,7 +287,7 @@ without targets: {stats['no_targets']}); tokens: {stats['tokens']}.
 ## Training
 lr {cfg.train.lr} ({cfg.train.schedule}), {state['step']} optimizer steps, seed {cfg.train.seed}.
 The full resolved config is `redstar_config.yaml`.
-"""
+""")
 
 
 def run(cfg: DPOConfig) -> dict:

@@ -49,4 +49,8 @@ def run(args) -> int:
     s = run_dpo(cfg)
     print(f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps)")
     run_dir.finish({k: s.get(k) for k in ("final_dir", "step", "final_loss")})
+    if s.get("final_dir"):  # push.repo set: publish it (rank 0 only has final_dir)
+        from redstar.release.push import push_after_training
+
+        push_after_training(s["final_dir"], cfg.push)
     return 0

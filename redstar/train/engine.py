@@ -300,5 +300,9 @@ class Trainer:
                                   self.model_card(dict(self.state)) if self.model_card else None)
         if dist.is_main:
             plot_loss(self.out_dir / "metrics.jsonl", self.out_dir / "loss.png")
+            if final is not None:  # the card gains its metadata, the loss plot and the resolved config
+                from redstar.release.model_card import refresh_model_card
+
+                refresh_model_card(final)
         return {**self.state, "final_loss": last_loss, "final_dir": str(final) if final else None,
                 "loop_seconds": loop_seconds}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from redstar.config import ConfigError, from_dict, to_dict
+from redstar.release.push import PushConfig
 from redstar.train.engine import TrainConfig
 
 PROMPTS = Path(__file__).parent / "prompts"
@@ -50,6 +51,7 @@ class SFTConfig:
     data: DataConfig | None = None            # one stage ...
     stages: list[StageConfig] = field(default_factory=list)   # ... or several, run in order
     train: TrainConfig = field(default_factory=TrainConfig)
+    push: PushConfig = field(default_factory=PushConfig)   # push.repo: publish the final model when done
 
 
 def resolve_stages(cfg: SFTConfig) -> list[StageConfig]:
@@ -113,12 +115,9 @@ def model_card(base: str, stage: StageConfig, tcfg: TrainConfig, stats: dict, st
 
     base = DEFAULT_MODEL_NAME if base == DEFAULT_MODEL else base   # the card names the real model
     data = "\n".join(f"- `{d}`" for d in stage.data.train)
-    return f"""---
-base_model: {base}
-library_name: transformers
-tags: [redstar, sft, long-cot, math]
----
-# redstar SFT: stage `{stage.name}`
+    from redstar.release.model_card import render_model_card
+
+    return render_model_card({"base_model": base, "tags": ["sft", "long-cot", "math"]}, f"""# redstar SFT: stage `{stage.name}`
 
 Fine-tuned from `{base}` with `redstar sft` (assistant-only loss on the {stage.data.train_on} assistant turn(s),
 samples packed {stage.data.pack_len or stage.data.max_len} tokens per micro-batch with per-sample attention).
@@ -138,7 +137,7 @@ max_grad_norm {tcfg.max_grad_norm}, dtype {tcfg.dtype}, strategy {tcfg.strategy}
 ## Training
 {state['step']} optimizer steps, {state['tokens']} tokens, {state['targets']} target tokens.
 The full resolved config is `redstar_config.yaml`.
-"""
+""")
 
 
 def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path) -> dict:

@@ -146,7 +146,9 @@ train: {{max_steps: 2, dtype: float32, device: cpu, progress: false, warmup_rati
     assert [s["stage"] for s in summaries] == ["general", "math"] and summaries[1]["data"]["rows"] == 12
     resolved = load_config(SFTConfig, math / "redstar_config.yaml")
     assert resolved.model == str(general) and resolved.train.lr == 3e-3 and resolved.stages[0].name == "math"
-    assert f"base_model: {general}" in (math / "README.md").read_text()
+    card = (math / "README.md").read_text()
+    # the body names the local parent; base_model is for hub ids only (followed through the parent's card)
+    assert f"Fine-tuned from `{general}`" in card and f"base_model: {general}" not in card
     assert load_config(SFTConfig, general / "redstar_config.yaml").train.lr == 5e-3
     # the second stage moved the first stage's weights
     a = AutoModelForCausalLM.from_pretrained(general)
