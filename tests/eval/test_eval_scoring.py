@@ -43,3 +43,22 @@ def test_vote_equivalence_matches_plain_verifier():
     for k in (2, 4, 6):
         assert maj_at_k(answers, correct, k, _vote_equivalence(answers, correct)) == \
             maj_at_k(answers, correct, k, answers_equivalent)
+
+
+def test_eval_scores_previously_missed_conventions():
+    """Conventions the shared verifier used to miss: eval gains them through the same grader,
+    also through its one-grade-per-distinct-answer shortcut."""
+    items = [EvalItem(id="aime", question="q", answer="204"),
+             EvalItem(id="units", question="q", answer="12"),
+             EvalItem(id="prose", question="q", answer="60"),
+             EvalItem(id="dup", question="q", answer="18", kind="choice", choices=["6", "12", "18", "18"]),
+             EvalItem(id="root", question="q", answer="2√{5}", kind="choice", choices=["√{5}", "2√{5}", "3", "5"])]
+    responses = {"aime": ["<think>m/n = 17/187</think>\n$\\boxed{m+n = 204}$", "$\\boxed{m+n = 240}$"],
+                 "units": ["$\\boxed{12 \\text{ square centimeters}}$", "$\\boxed{12\\text{ cm}^2}$"],
+                 "prose": ["The value of x is 60.", "The value of x is not 60; it is 30."],
+                 "dup": ["The answer is C.", "The answer is D."],
+                 "root": ["\\boxed{2\\sqrt{5}}", "\\boxed{\\sqrt{5}}"]}
+    got = grade_responses(items, responses, workers=1, progress=False, fallback=False)
+    assert {k: [v.correct for v in vs] for k, vs in got.items()} == {
+        "aime": [True, False], "units": [True, True], "prose": [True, False], "dup": [True, True],
+        "root": [True, False]}

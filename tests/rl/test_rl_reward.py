@@ -150,6 +150,20 @@ def test_no_reward_for_a_bare_trailing_number_unless_the_fallback_is_on(env):
     assert reward.env_from_settings({"fallback": True}) == {"REDSTAR_REWARD_FALLBACK": "1"}
 
 
+def test_a_truncated_response_never_gets_the_fallback(env):
+    """With special tokens kept (OpenRLHF's queries), a response without an end-of-turn token
+    stopped at the length limit: its last number is where the cut fell, not an answer."""
+    env.setenv("REDSTAR_REWARD_WORKERS", "0")
+    env.setenv("REDSTAR_REWARD_FALLBACK", "1")
+    prompt = "<|im_start|>user\nTom has 3 apples and buys 4. How many?<|im_end|>\n<|im_start|>assistant\n"
+    ended = prompt + "He has 3 + 4 = 7<|im_end|>"
+    cut = prompt + "He has 3 + 4 = 7 apples, and then if he gives away"[:24]  # "... = 7 apples, an"
+    assert reward.finished(ended, prompt) is True and reward.finished(cut, prompt) is False
+    assert reward.finished("3 + 4 = 7", "") is None  # decoded without special tokens: unknown
+    out = reward.reward_func([ended, prompt + "He has 3 + 4 = 7"], [prompt] * 2, [_label("7")] * 2)
+    assert out["scores"].tolist() == [1.0, 0.0]
+
+
 def test_isolate_response_handles_templates_and_expanded_image_tokens():
     prompt = "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Find x<|im_end|>\n<|im_start|>assistant\n"
     query = prompt.replace("<|image_pad|>", "<|image_pad|>" * 5) + "x = \\boxed{3}<|im_end|><|endoftext|>"
@@ -210,3 +224,26 @@ def test_reward_cli_scores_rows_offline(tmp_path, env, capsys):
     src.write_text(json.dumps({"prompt": "p"}) + "\n")
     assert main(["rl", "reward", "--input", str(src)]) == 2
     assert "rollouts.jsonl:row 1" in capsys.readouterr().err
+
+
+# Conventions the shared verifier used to miss (its held-out set's first score); each now earns
+# the reward, with the last-number fallback off as in RL by default.
+PREVIOUSLY_MISSED = [
+    ("<think>\nm/n = 17/187\n</think>\nSo $\\boxed{m+n = 204}$.", _label("204", datasource="aime")),
+    ("The area is $\\boxed{12\\text{ cm}^2}$.", _label("12")),
+    ("So $\\boxed{\\begin{pmatrix}1\\\\-2\\end{pmatrix}}$.", _label("\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}")),
+    ("She sold 48+24 = 72 clips.\n#### 72", _label("72", datasource="gsm8k")),
+    ("The value of x is 60.", _label("60", datasource="mathvista")),
+    ("C", _label("C", "choice", "geoqa", choices=["30°", "45°", "60°", "90°"])),
+    ("The answer is D.", _label("18", "choice", "mathvista", choices=["6", "12", "18", "18"])),
+]
+
+
+def test_previously_missed_conventions_now_earn_reward(env):
+    env.setenv("REDSTAR_REWARD_WORKERS", "0")
+    responses, labels = [r for r, _ in PREVIOUSLY_MISSED], [lb for _, lb in PREVIOUSLY_MISSED]
+    out = reward.reward_func(responses, [""] * len(responses), labels)
+    assert out["scores"].tolist() == [1.0] * len(responses)
+    wrong = ["So $\\boxed{m+n = 240}$.", "The area is $\\boxed{21\\text{ cm}^2}$."]
+    out = reward.reward_func(wrong, [""] * 2, [PREVIOUSLY_MISSED[0][1], PREVIOUSLY_MISSED[1][1]])
+    assert out["scores"].tolist() == [0.0, 0.0]
