@@ -20,7 +20,8 @@ same ``extra_logs`` keys, since OpenRLHF concatenates them across samples.
 - Strict extraction by default (``REDSTAR_REWARD_FALLBACK=0``): the answer must be stated
   (``\\boxed{}``, "the answer is ...", a choice letter given as the answer); the verifier's
   bare last-number fallback is off, since it would reward a response that merely ends with the
-  right number and never states a final answer. ``REDSTAR_REWARD_FALLBACK=1`` turns it on.
+  right number and never states a final answer. ``REDSTAR_REWARD_FALLBACK=1`` turns it on, for
+  responses that ended on an end-of-turn token only: a truncated one (``finished``) never gets it.
 - ``scores`` = 1/0 correctness (what OpenRLHF's dynamic filtering reads); ``rewards`` =
   correctness - format penalty (no extractable answer) + overlong penalty (DAPO's soft ramp).
 - Accuracy per datasource: for each name in ``REDSTAR_REWARD_DATASOURCES`` (the launcher fills
@@ -164,6 +165,18 @@ def isolate_response(query: str, prompt: str) -> str:
     return response
 
 
+def finished(query: str, prompt: str) -> bool | None:
+    """Whether generation ended on its own. True when the decoded text ends with an end-of-turn
+    token; False when it does not although special tokens were kept (the prompt shows its chat
+    template's tokens): the response stopped at the length limit, truncated. None when it cannot
+    be told (text decoded without special tokens)."""
+    if query.rstrip().endswith(END_TOKENS):
+        return True
+    if any(t in prompt for t in ASSISTANT_HEADERS + END_TOKENS):
+        return False
+    return None
+
+
 def overlong_penalty(length: int, max_length: int, buffer: int, factor: float = 1.0) -> float:
     """DAPO's soft overlong punishment: 0 up to max-buffer, then a linear ramp to -factor at max."""
     if max_length <= 0:
@@ -294,7 +307,9 @@ def _shutdown() -> None:
 
 def grade_responses(responses: list[str], labels: list[dict], options: RewardOptions) -> list[dict]:
     """Verdict dicts for a batch, graded in parallel with a time bound per item."""
-    labels = [dict(lab, _fallback=options.fallback, _sandbox=options.sandbox) for lab in labels]
+    # the last-number fallback never reads a truncated response (its last number is where the cut fell)
+    labels = [dict(lab, _fallback=options.fallback and not lab.get("_truncated"), _sandbox=options.sandbox)
+              for lab in labels]
     if any(lab.get("kind") == "code" for lab in labels):
         from redstar.verify.code_sandbox import check_sandbox
 
@@ -324,7 +339,8 @@ def reward_func(queries, prompts, labels, **kwargs) -> dict:
     options = options_from_env()
     responses = [isolate_response(q, p) for q, p in zip(queries, prompts)]
     decoded = [decode_label(lab) for lab in labels]
-    verdicts = grade_responses(responses, decoded, options)
+    graded = [dict(lab, _truncated=finished(q, p) is False) for lab, q, p in zip(decoded, queries, prompts)]
+    verdicts = grade_responses(responses, graded, options)
 
     rewards, scores = [], []
     logs: dict[str, list[float]] = {"acc": [], "format_ok": [], "timed_out": [], "overlong_penalty": [],
