@@ -13,7 +13,9 @@ class for the architecture (Llama, Qwen2, Mistral, ...), the model is stored as 
 checkpoint unchanged. Other architectures (vision-language backbones, for instance) are stored
 as the plain backbone plus ``reward_head.safetensors``. Either way ``reward_model.json`` says
 which, and the score is read at the last position the attention mask keeps (right padding),
-which with right padding is exactly the token transformers' own classifier pools.
+which with right padding is exactly the token transformers' own classifier pools (the last
+token that is not the pad): the pad is made a token no scored sequence ends with, also where
+the chat template ends every turn in eos and pad = eos (Llama-3), see ``distinct_pad``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,52 @@ def load_saved_tokenizer(path: str | os.PathLike):
     from redstar.models import load_tokenizer
 
     return load_tokenizer(str(path))
+
+
+# tokens that pad and never end a scored sequence, tried in order before adding one
+PAD_CANDIDATES = ("<|finetune_right_pad_id|>", "<|pad|>", "<pad>", "[PAD]", "<|endoftext|>",
+                  "<|reserved_special_token_0|>")
+
+
+def _turn_end_ids(tokenizer) -> set[int]:
+    """Token ids a scored sequence can end with: eos and the last token of a rendered turn."""
+    ends = {tokenizer.eos_token_id} - {None}
+    if getattr(tokenizer, "chat_template", None):
+        try:
+            ids = tokenizer.apply_chat_template([{"role": "user", "content": "1"},
+                                                 {"role": "assistant", "content": "2"}], tokenize=True)
+            ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
+            if ids:
+                ends.add(int(ids[-1]))
+        except Exception:        # a template that needs more than plain turns: eos alone
+            pass
+    return ends
+
+
+def distinct_pad(rm, tokenizer) -> int:
+    """Make the pad token one that no scored sequence ends with, in the tokenizer and in the
+    model config, and return its id.
+
+    Transformers' ``*ForSequenceClassification`` pools the last token that is not
+    ``config.pad_token_id``; redstar pools the last one the attention mask keeps. They agree
+    unless the sequence ends in the pad token, as with a Llama-3-style template (every turn
+    ends in eos) and pad = eos. Then an unused pad-like special token takes the pad's place,
+    or a new ``<|pad|>`` is added (its embedding row is never attended to)."""
+    ends = _turn_end_ids(tokenizer)
+    pad = tokenizer.pad_token_id
+    if pad is None or pad in ends:
+        vocab = tokenizer.get_vocab()
+        choice = next((t for t in PAD_CANDIDATES if t in vocab and vocab[t] not in ends), None)
+        if choice is None:
+            tokenizer.add_special_tokens({"pad_token": "<|pad|>"})
+            rm.body.resize_token_embeddings(len(tokenizer))
+        else:
+            tokenizer.pad_token = choice
+        pad = tokenizer.pad_token_id
+    for cfg in {id(c): c for c in (rm.config, rm.config.get_text_config() if hasattr(rm.config, "get_text_config")
+                                   else rm.config)}.values():
+        cfg.pad_token_id = pad
+    return pad
 
 
 class RewardModel(torch.nn.Module):
@@ -144,9 +192,7 @@ class RewardModel(torch.nn.Module):
                 rm = cls._new_wrapper(backbone)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        text_cfg = rm.config.get_text_config() if hasattr(rm.config, "get_text_config") else rm.config
-        if getattr(text_cfg, "pad_token_id", None) is None:
-            text_cfg.pad_token_id = tokenizer.pad_token_id
+        distinct_pad(rm, tokenizer)
         return rm, tokenizer
 
     @classmethod

@@ -76,3 +76,39 @@ def test_truncation_keeps_prompt_start_and_response_end():
 def test_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no config.json"):
         RewardModel.from_pretrained(tmp_path)
+
+
+LLAMA3_STYLE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n\n{{ m['content'] }}<|im_end|>{% endfor %}"
+                "{% if add_generation_prompt %}<|im_start|>assistant\n\n{% endif %}")
+
+
+@pytest.mark.parametrize("source", ["memory", "directory"])
+def test_transformers_classifier_scores_the_same_token_when_the_template_ends_in_the_pad(tmp_path, source):
+    """A Llama-3-style template ends every turn with the eos token, and the tokenizer pads
+    with eos: transformers' classifier would pool the last token that is not the pad (the
+    one before the final eos) while redstar pools the last kept one. The saved checkpoint
+    must make both pick the same position."""
+    from transformers import AutoModelForSequenceClassification
+
+    causal, tok = tiny_causal_lm(seed=2)
+    tok.chat_template = LLAMA3_STYLE
+    tok.pad_token = tok.eos_token                                     # pad = eos, as Llama-3 setups do
+    causal.config.pad_token_id = tok.eos_token_id
+    if source == "directory":
+        causal.save_pretrained(tmp_path / "lm")
+        tok.save_pretrained(tmp_path / "lm")
+        rm, tok = RewardModel.from_causal_lm(str(tmp_path / "lm"))
+    else:
+        rm, tok = RewardModel.from_causal_lm(causal, tok)
+    rm.save_pretrained(tmp_path / "rm", tok)
+    ids, mask = _batch(tok)
+    assert bool((ids[mask.bool()] == tok.eos_token_id).any())        # the turns end in eos
+    from redstar.rm.model import load_saved_tokenizer
+
+    saved_tok = load_saved_tokenizer(tmp_path / "rm")
+    hf = AutoModelForSequenceClassification.from_pretrained(tmp_path / "rm").eval()
+    hf_ids, hf_mask = _batch(saved_tok)
+    with torch.no_grad():
+        ours = rm.eval()(ids, mask)
+        theirs = hf(input_ids=hf_ids, attention_mask=hf_mask).logits.squeeze(-1)
+    torch.testing.assert_close(ours, theirs)
