@@ -43,6 +43,25 @@ class VLSFTConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
+def vl_model_class(name: str, trust_remote_code: bool = False):
+    """The model class ``load_vl_model(name)`` builds, read from the config alone (the
+    attention choice depends on what it supports); None where it cannot be told."""
+    if name.startswith("tiny:"):
+        from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLForConditionalGeneration
+
+        return {"qwen2_vl": Qwen2VLForConditionalGeneration,
+                "qwen2_5_vl": Qwen2_5_VLForConditionalGeneration}.get(name.split(":", 1)[1])
+    try:
+        from transformers import AutoConfig, AutoModelForImageTextToText
+
+        from redstar.models import resolve_model_path
+
+        config = AutoConfig.from_pretrained(resolve_model_path(name), trust_remote_code=trust_remote_code)
+        return AutoModelForImageTextToText._model_mapping[type(config)]
+    except Exception:      # remote code or an unknown architecture: the generic choice
+        return None
+
+
 def load_vl_model(name: str, attn: str = "sdpa", trust_remote_code: bool = False, seed: int = 0):
     """(model fp32, processor). ``tiny:KIND`` gives redstar.models.tiny_vl_model(KIND), or
     geo.tiny.tiny_internvl_model for ``tiny:internvl``."""
@@ -106,12 +125,9 @@ def plan_fn(lengths: list[int], data: VLDataConfig, seed: int):
 def model_card(cfg, kind: str, stats: dict, params: dict, state: dict) -> str:
     data = "\n".join(f"- `{d}`" for d in cfg.data.train)
     parts = ", ".join(f"{k} {v['trainable']:,}/{v['total']:,}" for k, v in params.items())
-    return f"""---
-base_model: {cfg.model}
-library_name: transformers
-tags: [redstar, geo, vision-language, {kind}]
----
-# redstar geo {kind.upper()}
+    from redstar.release.model_card import render_model_card
+
+    return render_model_card({"base_model": cfg.model, "tags": ["geo", "vision-language", kind]}, f"""# redstar geo {kind.upper()}
 
 Fine-tuned from `{cfg.model}` with `redstar {kind}` (modality: vision), {'packed' if cfg.data.pack else 'padded'}
 micro-batches{f' of {cfg.data.pack_len or cfg.data.max_len} tokens' if cfg.data.pack else ''} with per-sample multimodal positions.
@@ -128,7 +144,7 @@ images {stats['images']}, tokens {stats['tokens']}, target tokens {stats['target
 
 ## Training
 {state['step']} optimizer steps, {state['tokens']} tokens. Resolved config: `redstar_config.yaml`.
-"""
+""")
 
 
 def run(cfg: VLSFTConfig) -> dict:
@@ -145,7 +161,8 @@ def run(cfg: VLSFTConfig) -> dict:
     random.seed(tcfg.seed)
     torch.manual_seed(tcfg.seed)
     dist = init_distributed(tcfg.device)
-    attn = choose_attention(cfg.attn_implementation, dist.device)
+    attn = choose_attention(cfg.attn_implementation, dist.device, vl_model_class(cfg.model, cfg.trust_remote_code),
+                            log=print if dist.is_main else None)
 
     model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed)
     set_processor_pixels(proc, cfg.data.min_pixels or None, cfg.data.max_pixels or None)
