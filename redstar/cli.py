@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, _vision, help_text) in COMMANDS.items():
         if _available(module):
@@ -78,8 +79,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# options whose values cannot be right for any command: dest -> (test, what it must be)
+VALUE_RULES = {
+    "max_new_tokens": (lambda v: v > 0, "must be at least 1"),
+    "temperature": (lambda v: v >= 0, "must be >= 0 (0: greedy)"),
+    "top_p": (lambda v: 0 < v <= 1, "must be in (0, 1]"),
+    "batch_size": (lambda v: v > 0, "must be at least 1"),
+    "samples": (lambda v: v > 0, "must be at least 1"),
+    "workers": (lambda v: v > 0, "must be at least 1"),
+}
+
+
+def check_values(args) -> None:
+    """Refuse impossible numeric options (``--max-new-tokens 0``, ``--temperature -1``) before
+    any model loads."""
+    from redstar.config import ConfigError
+
+    for dest, (ok, rule) in VALUE_RULES.items():
+        v = getattr(args, dest, None)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not ok(v):
+            raise ConfigError(f"--{dest.replace('_', '-')} {v}: {rule}")
+
+
+def describe_error(e: BaseException, args=None) -> tuple[int, str]:
+    """(exit code, one line) for an exception that reached the command line: 2 for input the
+    user can fix (config, rows, paths, models not available offline), 1 for anything else."""
+    from redstar.config import ConfigError
+    from redstar.dataio import hub_offline
+    from redstar.records import RowError
+
+    text = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, (ConfigError, RowError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                      PermissionError)):
+        return 2, text
+    hubby = any(w in text for w in ("huggingface.co", "on the Hub", "OfflineModeIsEnabled", "offline mode",
+                                    "cached files", "valid model identifier"))
+    if isinstance(e, (OSError, ConnectionError)) and hubby:
+        model = getattr(args, "model", None)
+        what = f"model {model!r}" if isinstance(model, str) else "a hub model or dataset"
+        if hub_offline():
+            return 2, (f"{what}: not a local directory and not in the hub cache (HF_HUB_OFFLINE=1: nothing is "
+                       "downloaded); give a local directory, or run once online to cache it")
+        return 2, f"{what}: could not be loaded from the hub: {text[:200]}"
+    return 1, f"{type(e).__name__}: {text[:300]} (run `redstar --debug ...` for the traceback)"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv           # global: tracebacks instead of one-line errors
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
@@ -107,18 +155,18 @@ def main(argv: list[str] | None = None) -> int:
         args = sub.parse_intermixed_args(rest)
     except TypeError:  # commands with sub-actions cannot be parsed intermixed
         args = sub.parse_args(rest)
-    from redstar.config import ConfigError
-    from redstar.records import RowError
-
     try:
+        check_values(args)
         return int(module.run(args) or 0)
-    except (ConfigError, RowError, FileNotFoundError) as e:
-        # Bad input is the user's to fix: say what and where, without a traceback.
-        print(f"redstar {name}: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - one line for the user; --debug shows the traceback
+        if debug:
+            raise
+        code, line = describe_error(e, args)
+        print(f"redstar {name}: error: {line}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -198,9 +198,40 @@ def apply_overrides(cls: type, data: dict, overrides: list[str]) -> dict:
     return data
 
 
+# schema named on a config's first line -> (what it is, the command that runs it)
+SCHEMA_COMMANDS = {
+    "redstar.train.sft:SFTConfig": ("an SFT config", "redstar sft"),
+    "redstar.train.dpo:DPOConfig": ("a DPO config", "redstar dpo"),
+    "geo.sft:VLSFTConfig": ("a vision-language SFT config", "redstar sft"),
+    "geo.dpo:VLDPOConfig": ("a vision-language DPO config", "redstar dpo"),
+    "redstar.rm.train:RMTrainConfig": ("a reward-model config", "redstar rm train"),
+    "data_recipes.recipe:Recipe": ("a curation recipe", "redstar curate"),
+    "redstar.rl.launch:RLLaunchConfig": ("an OpenRLHF launch config", "redstar rl launch"),
+    "redstar.sweep.config:SweepConfig": ("a sweep config", "redstar sweep"),
+}
+
+
+def check_schema(cls: type, path: str | os.PathLike) -> None:
+    """A config whose first line names another schema (``# schema: module:Class``) was given
+    to the wrong command: say which command runs it."""
+    import re
+
+    with open(path, encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    m = re.match(r"\s*#\s*schema:\s*([\w.]+:\w+)", first)
+    want = f"{cls.__module__}:{cls.__qualname__}"
+    if not m or m.group(1) == want:
+        return
+    what, command = SCHEMA_COMMANDS.get(m.group(1), (f"a {m.group(1)} config", None))
+    hint = f": run `{command} {path}`" if command else ""
+    raise ConfigError(f"{path}: this is {what}, not {SCHEMA_COMMANDS.get(want, ('a ' + want,))[0]}{hint}")
+
+
 def load_config(cls: type[T], path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> T:
     """Load ``path`` (YAML) into dataclass ``cls`` and apply ``key=value`` overrides."""
     data = read_yaml(path) if path else {}
+    if path:
+        check_schema(cls, path)
     source = str(path) if path else "<defaults>"
     # Validate the file alone first so an unknown key names the file, not the command line.
     _build(cls, data, source)

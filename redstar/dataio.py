@@ -266,6 +266,12 @@ def _iter_file(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".txt", ".arrow", ".pkl", ".yaml", ".yml", ".gz")
 
 
+def hub_offline() -> bool:
+    """True when HF_HUB_OFFLINE or HF_DATASETS_OFFLINE is set to a true value."""
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
 def looks_like_hub_id(name: str) -> bool:
     """'owner/name' and nothing else: a missing local file such as 'data/test.jsonl' is a
     missing file, never a dataset to fetch from a hub."""
@@ -298,7 +304,15 @@ def read_rows(
     if looks_like_hub_id(str(source)):
         import datasets
 
-        ds = datasets.load_dataset(str(source), name, split=split or "train")
+        try:
+            ds = datasets.load_dataset(str(source), name, split=split or "train")
+        except Exception as e:  # noqa: BLE001 - any failure to fetch means: no such data here
+            if hub_offline():
+                raise FileNotFoundError(f"{source}: no such file or directory, and not a hub dataset in the local "
+                                        "cache (HF_HUB_OFFLINE=1: nothing is downloaded)") from None
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            raise FileNotFoundError(f"{source}: no such file or directory, and the hub dataset of that name "
+                                    f"could not be loaded ({type(e).__name__}: {first})") from None
         return _iter_records(ds, str(source), schema, skip_bad, stats)
     raise FileNotFoundError(f"{source}: no such file or directory (and not a hub dataset id 'owner/name')")
 

@@ -65,6 +65,9 @@ def _train(args) -> int:
     cfg = config_from_args(RMTrainConfig, args)
     if cfg is None:
         return 0
+    from redstar.train.sft_cli import check_train_settings
+
+    check_train_settings(cfg.train)
     inputs = list(cfg.data.samples) + ([cfg.data.problems] if cfg.data.problems else [])
     run_dir = open_config_run("rm train", to_dict(cfg), inputs=inputs, overwrite=getattr(args, "overwrite", False))
     if run_dir.complete:

@@ -40,6 +40,9 @@ def run(args) -> int:
     cfg = config_from_args(DPOConfig, args)
     if cfg is None:
         return 0
+    from redstar.train.sft_cli import check_train_settings
+
+    check_train_settings(cfg.train)
     run_dir = open_config_run("dpo", to_dict(cfg), inputs=cfg.data.train, overwrite=getattr(args, "overwrite", False))
     if run_dir.complete:
         print(run_dir.complete_message())

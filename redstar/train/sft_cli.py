@@ -29,6 +29,24 @@ def add_arguments(parser) -> None:
     add_overwrite_argument(parser)
 
 
+def check_train_settings(tcfg) -> None:
+    """Settings that cannot work on this machine, refused before any data or model loads:
+    a CUDA device without CUDA, W&B logging without wandb installed."""
+    import importlib.util
+
+    from redstar.config import ConfigError
+
+    if str(tcfg.device).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(f"train.device={tcfg.device}, but no CUDA device is available here; "
+                              "use train.device=cpu (or auto)")
+    if tcfg.wandb_project and importlib.util.find_spec("wandb") is None:
+        raise ConfigError(f"train.wandb_project={tcfg.wandb_project!r}, but wandb is not installed: "
+                          "pip install wandb, or leave train.wandb_project empty")
+
+
 def run(args) -> int:
     from redstar.config import config_from_args, to_dict
     from redstar.rundir import open_config_run
@@ -39,6 +57,7 @@ def run(args) -> int:
     if cfg is None:
         return 0
     stages = resolve_stages(cfg)          # config errors before any model is loaded
+    check_train_settings(cfg.train)
     run_dir = open_config_run("sft", to_dict(cfg), inputs=[f for s in stages for f in s.data.train],
                               overwrite=getattr(args, "overwrite", False))
     if run_dir.complete:
