@@ -23,6 +23,7 @@ wheel. ``check`` runs the interpreter once inside the sandbox and raises ``Sandb
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import platform
 import shutil
@@ -128,7 +129,8 @@ def interpreter() -> str:
     return os.path.realpath(sys.executable)
 
 
-def site_dirs() -> tuple[list[str], list[str]]:
+@functools.lru_cache(maxsize=1)
+def site_dirs() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(directories to mount read-only, directories to put on sys.path) for THIRD_PARTY packages."""
     import importlib.util
 
@@ -148,7 +150,7 @@ def site_dirs() -> tuple[list[str], list[str]]:
             mounts.append(libs)
         if site not in paths:
             paths.append(site)
-    return mounts, paths
+    return tuple(mounts), tuple(paths)
 
 
 def _root_mounts() -> list[str]:

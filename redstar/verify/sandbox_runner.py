@@ -262,7 +262,7 @@ class Run:
         _, paths = bw.site_dirs()
         job = {"code": code, "inputs": inputs, "fn_name": fn_name, "wall": max(0.05, timeout - 0.1),
                "mem": MEMORY_MB << 20, "fsize": FILE_BYTES, "nproc": 64, "out_cap": OUTPUT_BYTES,
-               "err_tail": ERR_TAIL, "paths": paths, "third_party": third_party,
+               "err_tail": ERR_TAIL, "paths": list(paths), "third_party": third_party,
                "seccomp": bw.child_filter().hex() if mode == "bwrap" else ""}
         self.job = json.dumps(job).encode("utf-8", "surrogatepass")
         argv = [bw.interpreter(), "-I", "-S", "-c", SUPERVISOR]
