@@ -96,6 +96,10 @@ class Backend:
         return float(norm)
 
     def state_dict_for_export(self) -> dict:
+        """The full weights on rank 0 (a CPU copy), nothing on the others: every rank holds
+        them whole here (and at ZeRO-1/2), only rank 0 writes."""
+        if not self.dist.is_main:
+            return {}
         return {k: v.detach().cpu() for k, v in self.module.state_dict().items()}
 
 
@@ -201,6 +205,8 @@ def deepspeed_config(zero_stage: int, grad_accum: int, world_size: int, dtype: s
     cfg["train_batch_size"] = grad_accum * world_size
     cfg["gradient_clipping"] = max_grad_norm
     cfg["bf16"] = {"enabled": dtype == "bfloat16"}
+    # gradients accumulate over micro-batches (and reduce) in fp32, not in the bf16 weights' dtype
+    cfg["data_types"] = {**cfg.get("data_types", {}), "grad_accum_dtype": "fp32"}
     cfg["fp16"] = {"enabled": False}
     cfg["zero_allow_untested_optimizer"] = True      # a torch AdamW, no compiled ops
     cfg["zero_force_ds_cpu_optimizer"] = False       # CPU runs offload with the torch AdamW too
