@@ -58,7 +58,7 @@ def _run(argv: list[str], log: Path) -> tuple[int, float]:
                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
         for line in proc.stdout:
             f.write(line)
-            if "error" in line.lower() or line.startswith(("[", "overrides")) or "accuracy" in line:
+            if "error" in line.lower() or line.startswith("[") or "accuracy" in line:
                 print("    " + line.rstrip()[-160:], flush=True)
         rc = proc.wait()
     return rc, time.time() - start
@@ -83,12 +83,7 @@ def _write_data(cfg, plan, out: Path) -> list[str]:
         prefs = load_pool(pref_src, rows="preference")
         n = cfg.preference_rows or len(prefs.rows)
         for seed in plan.preferences:
-            p = write_subset(prefs, "random", n, seed, out / "data", tokens)
-            target = out / "data" / f"preferences-s{seed}.jsonl"
-            if not target.is_file() or target.read_bytes() != p.read_bytes():
-                from redstar.dataio import atomic_write_text
-
-                atomic_write_text(target, p.read_text(encoding="utf-8"))
+            write_subset(prefs, "random", n, seed, out / "data", tokens, name=f"preferences-s{seed}")
     print(f"data: {len(plan.subsets) - len(short)} subsets in {out / 'data'}" +
           (f"; {len(short)} larger than the source (not run)" if short else ""), flush=True)
     return short

@@ -178,12 +178,14 @@ def manifest_for(pool: Pool, kind: str, size: int, seed: int, idx: list[int], to
                             "known": len(diffs)} if diffs else None)}
 
 
-def write_subset(pool: Pool, kind: str, size: int, seed: int, out_dir: Path, tokens: TokenCounter) -> Path:
-    """Write ``out_dir/<kind>-n<size>-s<seed>.jsonl`` and its ``.manifest.json`` once.
+def write_subset(pool: Pool, kind: str, size: int, seed: int, out_dir: Path, tokens: TokenCounter,
+                 name: str | None = None) -> Path:
+    """Write ``out_dir/<kind>-n<size>-s<seed>.jsonl`` (or ``<name>.jsonl``) and its
+    ``.manifest.json`` once.
 
     An existing file with the same manifest is kept; one drawn from other inputs is an error
     (the sweep's cells would silently mix two data sets otherwise)."""
-    name = subset_name(kind, size, seed)
+    name = name or subset_name(kind, size, seed)
     path, mpath = out_dir / f"{name}.jsonl", out_dir / f"{name}.manifest.json"
     idx = subset_indices(pool, kind, size, seed)
     manifest = manifest_for(pool, kind, size, seed, idx, tokens)

@@ -1,5 +1,6 @@
 """--slurm: an array script whose task i runs exactly cell i; an eval array after it; --dry-run."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,12 +23,17 @@ def _write_cfg(tmp_path: Path) -> Path:
     dpo = tmp_path / "dpo.yaml"
     dpo.write_text("# schema: redstar.train.dpo:DPOConfig\ndata: {train: []}\n")
     prefs = tmp_path / "prefs.jsonl"
-    shutil.copy(ROOT / "tests" / "rl" / "data" / "dpo_tiny.jsonl", prefs)
+    prefs.write_text("".join(json.dumps({
+        "prompt": [{"role": "user", "content": f"What is {i} + {i}?"}],
+        "chosen": [{"role": "assistant", "content": f"\\boxed{{{2 * i}}}"}],
+        "rejected": [{"role": "assistant", "content": f"\\boxed{{{2 * i + 1}}}"}], "images": []}) + "\n"
+        for i in range(12)))
     cfg = tmp_path / "sweep.yaml"
     cfg.write_text(f"""# schema: redstar.sweep.config:SweepConfig
 name: t
 source: {DEMO}
 preferences: {prefs}
+preference_rows: 8          # the same count as a size: its file must not collide with random-n8
 models:
   - {{name: m1, path: org/model-1}}
   - {{name: m2, path: org/model-2}}
@@ -112,7 +118,9 @@ def test_slurm_without_dry_run_writes_the_data_and_skips_finished_cells(tmp_path
     p = _sweep(str(cfg_path), "--out", str(out), "--slurm", str(slurm), cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert (out / "data" / "hardest-n8-s1.jsonl").is_file() and (out / "data" / "random-n4-s0.manifest.json").is_file()
-    assert (out / "data" / "preferences-s0.jsonl").is_file()
+    man = json.loads((out / "data" / "preferences-s0.manifest.json").read_text())
+    assert man["rows"] == 8 and man["rows_kind"] == "preference" and (out / "data" / "preferences-s0.jsonl").is_file()
+    assert json.loads((out / "data" / "random-n8-s0.manifest.json").read_text())["rows_kind"] == "sft"
     # a finished cell's task prints that it is done instead of training again
     from redstar.config import load_config
 
