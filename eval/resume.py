@@ -90,7 +90,7 @@ class ResponseLog:
 
     def __init__(self, out: Path):
         self.path = out / RESPONSES
-        self.f = open(self.path, "a", encoding="utf-8")
+        self.f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held across appends; close() closes it
 
     def append(self, item_id: str, texts: list) -> None:
         self.f.write(json.dumps(response_row(item_id, texts), ensure_ascii=False) + "\n")

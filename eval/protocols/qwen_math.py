@@ -47,9 +47,11 @@ UNITS = [u for u in _UNITS.replace("\n", "").split("|")]
 UNITS += [u + "s" for u in UNITS]
 _UNIT_RES = [re.compile(r"(^|\W)" + u + r"($|\W)") for u in UNITS]  # the units are regex text, as in the original
 
-_SMALL = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-                                     "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
-_SMALL.update({w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())})
+_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_SMALL = {w: i for i, w in enumerate(_ONES)}
+_SMALL.update({w: 10 * (i + 2) for i, w in enumerate(_TENS)})
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10 ** 6, "billion": 10 ** 9}
 
 
@@ -231,9 +233,7 @@ def _digits(s) -> float | None:
         return float(s)
     except ValueError:
         if s.endswith("%"):
-            s = s[:-1]
-            if s.endswith("\\"):
-                s = s[:-1]
+            s = s[:-1].removesuffix("\\")
             try:
                 return float(s) / 100
             except ValueError:
@@ -257,7 +257,7 @@ def _parse(s: str):
         for text in (s.replace("\\\\", "\\"), s):
             try:
                 return f(text)
-            except Exception:  # any parser error: try the next reading
+            except Exception:  # noqa: BLE001, S110 - any parser error: try the next reading
                 pass
     return s
 
@@ -282,7 +282,7 @@ def symbolic_equal(a: str, b: str) -> bool:
         try:
             if check():
                 return True
-        except Exception:  # sympy raises many types on what it cannot compare
+        except Exception:  # noqa: BLE001, S110 - sympy raises many types on what it cannot compare
             pass
     return False
 
@@ -338,7 +338,7 @@ def math_equal(pred, ref, include_percentage: bool = True) -> bool:
     elif pred.count("=") == 1 and len(pred.split("=")[0].strip()) <= 2 and "=" not in ref:
         if math_equal(pred.split("=")[1], ref, include_percentage):
             return True
-    elif ref.count("=") == 1 and len(ref.split("=")[0].strip()) <= 2 and "=" not in pred:
+    elif ref.count("=") == 1 and len(ref.split("=")[0].strip()) <= 2 and "=" not in pred:  # noqa: SIM102
         if math_equal(pred, ref.split("=")[1], include_percentage):
             return True
     return symbolic_equal(pred, ref)

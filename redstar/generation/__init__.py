@@ -48,5 +48,14 @@ def make_backend(kind: str, **kwargs) -> Backend:
     raise ValueError(f"unknown generation backend {kind!r}; choose one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["Backend", "Completion", "GenerationConfig", "Request", "make_backend", "finish_reason", "is_truncated",
-           "truncate_at_stop", "BACKENDS"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Completion",
+    "GenerationConfig",
+    "Request",
+    "finish_reason",
+    "is_truncated",
+    "make_backend",
+    "truncate_at_stop",
+]

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from redstar.generation.base import Backend, Completion, GenerationConfig, Request, truncate_at_stop
+from redstar.generation.base import (
+    Backend,
+    Completion,
+    GenerationConfig,
+    Request,
+    truncate_at_stop,
+)
 
 
 def read_responses(path: str | Path) -> dict[str, dict]:

@@ -13,7 +13,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from redstar.generation.base import Backend, Completion, GenerationConfig, Request, image_data_url, with_image_parts
+from redstar.generation.base import (
+    Backend,
+    Completion,
+    GenerationConfig,
+    Request,
+    image_data_url,
+    with_image_parts,
+)
 
 
 def _chat_messages(req: Request) -> list[dict]:

@@ -107,7 +107,7 @@ def test_qwen_gold_from_boxed_math_answer_and_aime_padding():
 
 # ------------------------------------------------------------------------------ MathVista
 
-MC = dict(question_type="multi_choice", answer_type="text", answer_text="145°")
+MC = {"question_type": "multi_choice", "answer_type": "text", "answer_text": "145°"}
 CHOICES = ["135°", "140°", "145°", "150°"]
 
 
@@ -148,7 +148,7 @@ def test_mathvista_quick_extraction_without_a_judge():
 
 
 def test_mathvista_judge_prompt_is_the_official_few_shot_prompt():
-    f = mathvista.item_fields(_item("C", CHOICES, **dict(MC, query="Hint: pick.\nQuestion: angle?")))
+    f = mathvista.item_fields(_item("C", CHOICES, **MC, query="Hint: pick.\nQuestion: angle?"))
     prompt = mathvista.judge_prompt("It is (C).", f)
     assert prompt.startswith("Please read the following example.")
     assert prompt.endswith("Hint: pick.\nQuestion: angle?\n\nIt is (C).\n\nExtracted answer: ")
