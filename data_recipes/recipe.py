@@ -123,6 +123,7 @@ class VerifyConfig:
     enabled: bool = True
     timeout: float = 5.0
     workers: int = 1
+    sandbox: str = "bwrap"           # where code runs: bwrap | none (recorded) | http(s):// SandboxFusion
 
 
 @dataclass

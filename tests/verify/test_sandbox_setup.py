@@ -119,3 +119,11 @@ def test_recipe_grading_threads_and_records_the_sandbox(no_bwrap):
     recipe.verify.sandbox = "bwrap"
     with pytest.raises(SandboxUnavailable, match="bubblewrap"):
         grade_samples(samples, problems, recipe)
+
+
+def test_recipe_key_reaches_the_config():
+    from data_recipes.recipe import Recipe
+    from redstar.config import from_dict
+
+    assert Recipe().verify.sandbox == "bwrap"
+    assert from_dict(Recipe, {"verify": {"sandbox": "none"}}).verify.sandbox == "none"
