@@ -222,12 +222,24 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: tor
         logits = torch.nn.functional.linear(h, weight, bias).float()   # [n, V]
         return torch.nn.functional.cross_entropy(logits, y, reduction="sum"), n
     if impl == "liger":
-        from liger_kernel.transformers import LigerFusedLinearCrossEntropyLoss
-
-        return LigerFusedLinearCrossEntropyLoss(reduction="sum")(weight, h, y).float(), n
+        out = _liger_loss()(weight, h, y)
+        return (out[0] if isinstance(out, tuple) else getattr(out, "loss", out)).float(), n
     if chunk_size is None:
         chunk_size = max(16, (256 * 2**20) // (4 * weight.shape[0]))
     return _ChunkedLinearCE.apply(h, weight, y, int(chunk_size)), n
+
+
+def _liger_loss():
+    """Liger's fused linear cross-entropy (sum), accumulating the weight gradient in fp32 from
+    bf16 inputs (its ``accum_dtype``, where the installed version has it)."""
+    import inspect
+
+    from liger_kernel.transformers import LigerFusedLinearCrossEntropyLoss
+
+    kwargs = {"reduction": "sum"}
+    if "accum_dtype" in inspect.signature(LigerFusedLinearCrossEntropyLoss.__init__).parameters:
+        kwargs["accum_dtype"] = torch.float32
+    return LigerFusedLinearCrossEntropyLoss(**kwargs)
 
 
 def _has_liger() -> bool:

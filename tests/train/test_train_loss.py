@@ -113,3 +113,74 @@ def test_head_chunks_follow_the_largest_rank(monkeypatch, n_targets):
         torch.testing.assert_close(hidden.grad, g)
     else:
         assert loss.item() == 0.0 and hidden.grad is not None
+
+
+def test_liger_is_asked_for_fp32_weight_gradient_accumulation(monkeypatch):
+    """The installed Liger's fused loss is built with ``accum_dtype=float32`` (its option for
+    accumulating the weight gradient in fp32 from bf16 inputs)."""
+    import sys
+    import types
+
+    made = []
+
+    class FakeLiger(torch.nn.Module):
+        def __init__(self, ignore_index=-100, reduction="mean", accum_dtype=None):
+            super().__init__()
+            made.append({"reduction": reduction, "accum_dtype": accum_dtype})
+
+        def forward(self, weight, h, y):
+            return torch.nn.functional.cross_entropy(h @ weight.t(), y, reduction="sum")
+
+    mod = types.ModuleType("liger_kernel.transformers")
+    mod.LigerFusedLinearCrossEntropyLoss = FakeLiger
+    monkeypatch.setitem(sys.modules, "liger_kernel", types.ModuleType("liger_kernel"))
+    monkeypatch.setitem(sys.modules, "liger_kernel.transformers", mod)
+    h, w = torch.randn(6, 8), torch.randn(20, 8)
+    y = torch.tensor([1, 2, -100, 4, 5, 6])
+    loss, n = linear_cross_entropy(h, w, y, impl="liger")
+    ref, _ = linear_cross_entropy(h, w, y, impl="naive")
+    assert n == 5 and torch.allclose(loss, ref)
+    assert made == [{"reduction": "sum", "accum_dtype": torch.float32}]
+
+
+def test_fp32_accumulation_from_low_precision_inputs():
+    from redstar.train.loss import accumulate_fp32
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(32, 64, generator=g), torch.randn(64, 16, generator=g)
+    acc = torch.ones(32, 16)
+    accumulate_fp32(acc, a.bfloat16(), b.bfloat16())
+    assert acc.dtype == torch.float32
+    exact = 1 + a.bfloat16().double() @ b.bfloat16().double()
+    assert torch.allclose(acc.double(), exact, atol=1e-4)
+
+
+@pytest.mark.gpu
+def test_chunked_weight_gradient_accumulates_in_fp32_from_bf16_on_gpu():
+    """On CUDA the bf16 weight-gradient products go into the fp32 buffer through
+    ``addmm(..., out_dtype=float32)``, no fp32 copy of the [chunk, V] block: the result is
+    as close to an fp64 reference as fp32 accumulation allows."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Seen(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket in (torch.ops.aten.mm, torch.ops.aten.addmm):
+                self.ops.append((str(func), tuple(a.dtype for a in args if torch.is_tensor(a))))
+            return func(*args, **(kwargs or {}))
+
+    g = torch.Generator(device="cuda").manual_seed(0)
+    h = torch.randn(4096, 256, device="cuda", generator=g).bfloat16().requires_grad_()
+    w = (torch.randn(8192, 256, device="cuda", generator=g) * 0.05).bfloat16().requires_grad_()
+    y = torch.randint(0, 8192, (4096,), device="cuda", generator=g)
+    with Seen() as seen:
+        loss, _ = linear_cross_entropy(h, w, y, chunk_size=512, impl="chunked")
+        loss.backward()
+    assert any("addmm.dtype" in name for name, _ in seen.ops), seen.ops
+    h64, w64 = h.detach().double().requires_grad_(), w.detach().double().requires_grad_()
+    torch.nn.functional.cross_entropy(h64 @ w64.t(), y, reduction="sum").backward()
+    err = (w.grad.double() - w64.grad).norm() / w64.grad.norm()
+    assert err < 1e-2, err
