@@ -1,11 +1,14 @@
 """Reading and writing row files: JSONL, JSON, Parquet, HF datasets (hub id or local path).
 
     for row in read_rows("data/train.jsonl"): ...          # a bad line raises, naming file:line
+    for where, row in iter_located("data/train.json"): ... # where = "data/train.json:12"
     stats = ReadStats(); rows = list(read_rows(p, skip_bad=True, stats=stats))  # skip and count
     write_jsonl("out/sft.jsonl", rows)                     # atomic: temp file + rename
 
 Rows are plain dicts. ``read_rows(..., schema=SFTRow)`` also checks each row against a
-record type from ``redstar.records`` and reports the failing line.
+record type from ``redstar.records`` and reports the failing line. Rows are checked, skipped
+and counted in one place (``_checked``); ``ReadStats`` holds the counts and the first
+locations, which commands show on the terminal, in their metrics and in model cards.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +44,10 @@ class ReadStats:
         if self.skipped_where:
             text += " (first: " + self.skipped_where[0] + ")"
         return text
+
+    def to_dict(self) -> dict:
+        return {"rows_read": self.read + self.skipped, "rows_kept": self.read, "rows_skipped": self.skipped,
+                "first_skipped": self.skipped_where[:5]}
 
 
 # ----------------------------------------------------------------------------- writing
@@ -133,6 +141,19 @@ def write_rows(path: str | os.PathLike, rows: Iterable[Any]) -> int:
 
 
 # ----------------------------------------------------------------------------- reading
+#
+# Every row is read with its location, one format everywhere: ``path:line`` (the 1-based
+# physical line where the row starts; for Parquet and HF datasets, which have no lines,
+# ``path:row N``, 1-based), followed by `` (id X)`` in messages when the row has an id.
+
+def where_with_id(where: str, row: Any) -> str:
+    """``'path:line'`` plus the row's id when it has one: ``'path:line (id 7)'``."""
+    if isinstance(row, dict):
+        for key in ("id", "problem_id", "question_id", "pid"):
+            if row.get(key) not in (None, ""):
+                return f"{where} (id {row[key]})"
+    return where
+
 
 def _check(row: Any, where: str, schema: type | None) -> dict:
     if not isinstance(row, dict):
@@ -141,85 +162,117 @@ def _check(row: Any, where: str, schema: type | None) -> dict:
         try:
             schema.from_row(row)
         except RowError as e:
-            raise RowError(str(e), where) from None
+            raise RowError(str(e), where_with_id(where, row)) from None
     return row
 
 
-def iter_jsonl_located(path: str | os.PathLike, schema: type | None = None, skip_bad: bool = False,
-                       stats: ReadStats | None = None) -> Iterator[tuple[str, dict]]:
-    """(``'file:line'``, row) for each row of a JSONL file, so errors found later (a broken
-    image, a chat template that cannot split a row) can still name the line."""
-    path = Path(path)
-    stats = stats if stats is not None else ReadStats()
+def _checked(located: Iterable[tuple[str, Any]], schema, skip_bad: bool,
+             stats: ReadStats) -> Iterator[tuple[str, dict]]:
+    """The one place rows are checked, skipped and counted: ``located`` yields (where, row),
+    or (where, RowError) for a row that could not even be parsed."""
+    for where, row in located:
+        try:
+            if isinstance(row, RowError):
+                raise row
+            row = _check(row, where, schema)
+        except RowError as e:
+            if not skip_bad:
+                raise
+            stats.skip(e.where or where, str(e).removeprefix((e.where or where) + ": "))
+            continue
+        stats.read += 1
+        yield where, row
+
+
+def _jsonl_located(path: Path) -> Iterator[tuple[str, Any]]:
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
             try:
-                try:
-                    row = json.loads(line.strip())
-                except json.JSONDecodeError as e:
-                    raise RowError(f"malformed JSON ({e.msg} at column {e.colno})", where) from None
-                row = _check(row, where, schema)
-            except RowError as e:
-                if not skip_bad:
-                    raise
-                stats.skip(where, str(e).removeprefix(where + ": "))
-                continue
-            stats.read += 1
-            yield where, row
+                yield where, json.loads(line.strip())
+            except json.JSONDecodeError as e:
+                yield where, RowError(f"malformed JSON ({e.msg} at column {e.colno})", where)
 
 
-def _iter_jsonl(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
-    for _, row in iter_jsonl_located(path, schema, skip_bad, stats):
-        yield row
+def iter_jsonl_located(path: str | os.PathLike, schema: type | None = None, skip_bad: bool = False,
+                       stats: ReadStats | None = None) -> Iterator[tuple[str, dict]]:
+    """(``'file:line'``, row) for each row of a JSONL file, so errors found later (a broken
+    image, a chat template that cannot split a row) can still name the line."""
+    stats = stats if stats is not None else ReadStats()
+    return _checked(_jsonl_located(Path(path)), schema, skip_bad, stats)
 
 
-def _iter_records(records: Iterable[Any], label: str, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
-    for i, row in enumerate(records):
-        where = f"{label}[{i}]"
-        try:
-            row = _check(row, where, schema)
-        except RowError as e:
-            if not skip_bad:
-                raise
-            stats.skip(where, str(e).removeprefix(where + ": "))
-            continue
-        stats.read += 1
-        yield row
+def _records_located(records: Iterable[Any], label: str) -> Iterator[tuple[str, Any]]:
+    for i, row in enumerate(records, 1):
+        yield f"{label}:row {i}", row
 
 
-def _iter_parquet(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+def _parquet_located(path: Path) -> Iterator[tuple[str, Any]]:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
-    offset = 0
+    n = 0
     for batch in pf.iter_batches(batch_size=1024):
-        rows = batch.to_pylist()
-        for i, row in enumerate(rows):
-            where = f"{path}:row {offset + i}"
-            try:
-                row = _check(row, where, schema)
-            except RowError as e:
-                if not skip_bad:
-                    raise
-                stats.skip(where, str(e).removeprefix(where + ": "))
-                continue
-            stats.read += 1
-            yield row
-        offset += len(rows)
+        for row in batch.to_pylist():
+            n += 1
+            yield f"{path}:row {n}", row
 
 
-def _iter_json(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _value_offsets(text: str, start: int) -> tuple[list[int], list[str]]:
+    """Offsets of the values of the JSON array or object that opens at ``text[start]`` (and
+    the object's keys), found with the standard decoder, so each row can name its line."""
+    dec = json.JSONDecoder()
+    opener, i = text[start], start + 1
+    offsets: list[int] = []
+    keys: list[str] = []
+    while True:
+        i = _WS.match(text, i).end()
+        if text[i] in "]}":
+            return offsets, keys
+        if opener == "{":
+            key, i = dec.raw_decode(text, i)
+            i = _WS.match(text, i).end() + 1          # past ':'
+            i = _WS.match(text, i).end()
+            keys.append(key)
+        offsets.append(i)
+        _, i = dec.raw_decode(text, i)
+        i = _WS.match(text, i).end()
+        if text[i] == ",":
+            i += 1
+
+
+def _json_lines(text: str, data: Any) -> list[int] | None:
+    """The 1-based line where each row of a JSON file starts (a list, ``{"data": [...]}`` or a
+    mapping of objects), or None when the layout is not one of those."""
+    import bisect
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        top = _WS.match(text).end()
+        offsets, keys = _value_offsets(text, top)
+        if isinstance(data, dict) and "data" in data and isinstance(data["data"], list):
+            offsets, _ = _value_offsets(text, offsets[keys.index("data")])
+    except (ValueError, IndexError):
+        return None
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    return [bisect.bisect_left(newlines, off) + 1 for off in offsets]
+
+
+def _json_located(path: Path) -> Iterator[tuple[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         # A .json file may hold JSON lines; fall back to reading it that way.
         if e.msg == "Extra data":
-            yield from _iter_jsonl(path, schema, skip_bad, stats)
+            yield from _jsonl_located(path)
             return
-        raise RowError(f"malformed JSON ({e.msg} at line {e.lineno}, column {e.colno})", str(path)) from None
+        raise RowError(f"malformed JSON ({e.msg} at column {e.colno})", f"{path}:{e.lineno}") from None
+    lines = _json_lines(text, data) if isinstance(data, (list, dict)) else None
     if isinstance(data, dict):
         # {"id": {...}, ...} (MathVista style) or {"data": [...]} wrappers.
         if "data" in data and isinstance(data["data"], list):
@@ -227,24 +280,28 @@ def _iter_json(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator
         elif all(isinstance(v, dict) for v in data.values()):
             data = [dict(v, **({"_key": k} if "_key" not in v else {})) for k, v in data.items()]
         else:
-            data = [data]
+            data, lines = [data], [1]
     if not isinstance(data, list):
         raise RowError("a JSON file must hold a list of objects or a mapping of objects", str(path))
-    yield from _iter_records(data, str(path), schema, skip_bad, stats)
+    if lines is None or len(lines) != len(data):
+        yield from _records_located(data, str(path))
+        return
+    for line, row in zip(lines, data):
+        yield f"{path}:{line}", row
 
 
 def _is_hf_saved_dataset(path: Path) -> bool:
     return (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists()
 
 
-def _iter_dir(path: Path, split: str | None, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+def _dir_located(path: Path, split: str | None) -> Iterator[tuple[str, Any]]:
     if _is_hf_saved_dataset(path):
         import datasets
 
         ds = datasets.load_from_disk(str(path))
         if isinstance(ds, datasets.DatasetDict):
             ds = ds[split or ("train" if "train" in ds else next(iter(ds)))]
-        yield from _iter_records(ds, str(path), schema, skip_bad, stats)
+        yield from _records_located(ds, str(path))
         return
     files = sorted(p for p in path.rglob("*") if p.suffix in (".jsonl", ".parquet", ".json") and p.is_file())
     if split:
@@ -252,15 +309,15 @@ def _iter_dir(path: Path, split: str | None, schema, skip_bad: bool, stats: Read
     if not files:
         raise FileNotFoundError(f"{path}: no .jsonl, .json or .parquet files in this directory")
     for p in files:
-        yield from _iter_file(p, schema, skip_bad, stats)
+        yield from _file_located(p)
 
 
-def _iter_file(path: Path, schema, skip_bad: bool, stats: ReadStats) -> Iterator[dict]:
+def _file_located(path: Path) -> Iterator[tuple[str, Any]]:
     if path.suffix == ".parquet":
-        return _iter_parquet(path, schema, skip_bad, stats)
+        return _parquet_located(path)
     if path.suffix == ".json":
-        return _iter_json(path, schema, skip_bad, stats)
-    return _iter_jsonl(path, schema, skip_bad, stats)
+        return _json_located(path)
+    return _jsonl_located(path)
 
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".txt", ".arrow", ".pkl", ".yaml", ".yml", ".gz")
@@ -280,7 +337,7 @@ def looks_like_hub_id(name: str) -> bool:
             and not name.lower().endswith(DATA_SUFFIXES))
 
 
-def read_rows(
+def iter_located(
     source: str | os.PathLike,
     *,
     split: str | None = None,
@@ -288,19 +345,20 @@ def read_rows(
     skip_bad: bool = False,
     stats: ReadStats | None = None,
     name: str | None = None,
-) -> Iterator[dict]:
-    """Yield rows from a JSONL/JSON/Parquet file, a directory of them, a saved HF dataset,
-    or a hub dataset id (``owner/name``, optionally with ``split`` and config ``name``).
+) -> Iterator[tuple[str, dict]]:
+    """(where, row) for every row of a JSONL/JSON/Parquet file, a directory of them, a saved
+    HF dataset, or a hub dataset id (``owner/name``, optionally with ``split`` and config
+    ``name``). ``where`` is ``path:line`` (see above).
 
-    A malformed row raises ``RowError`` naming ``file:line``; with ``skip_bad=True`` it is
+    A malformed row raises ``RowError`` naming ``path:line``; with ``skip_bad=True`` it is
     skipped and counted in ``stats`` instead.
     """
     stats = stats if stats is not None else ReadStats()
     path = Path(source).expanduser()
     if path.is_file():
-        return _iter_file(path, schema, skip_bad, stats)
+        return _checked(_file_located(path), schema, skip_bad, stats)
     if path.is_dir():
-        return _iter_dir(path, split, schema, skip_bad, stats)
+        return _checked(_dir_located(path, split), schema, skip_bad, stats)
     if looks_like_hub_id(str(source)):
         import datasets
 
@@ -313,8 +371,13 @@ def read_rows(
             first = (str(e).strip().splitlines() or [""])[0][:200]
             raise FileNotFoundError(f"{source}: no such file or directory, and the hub dataset of that name "
                                     f"could not be loaded ({type(e).__name__}: {first})") from None
-        return _iter_records(ds, str(source), schema, skip_bad, stats)
+        return _checked(_records_located(ds, str(source)), schema, skip_bad, stats)
     raise FileNotFoundError(f"{source}: no such file or directory (and not a hub dataset id 'owner/name')")
+
+
+def read_rows(source: str | os.PathLike, **kwargs) -> Iterator[dict]:
+    """The rows of ``source`` (see ``iter_located``, which also gives each row's location)."""
+    return (row for _, row in iter_located(source, **kwargs))
 
 
 def read_jsonl(path: str | os.PathLike, **kwargs) -> list[dict]:
@@ -324,14 +387,14 @@ def read_jsonl(path: str | os.PathLike, **kwargs) -> list[dict]:
 def read_located(sources: Iterable[str], *, schema: type | None = None, skip_bad: bool = False,
                  stats: ReadStats | None = None, max_rows: int = 0) -> tuple[list[dict], list[str]]:
     """The rows of several sources in order (at most ``max_rows`` in all when > 0) and, for
-    each, ``'source:row N'`` (N counting the rows kept from that source), so a problem found
-    later, when a row is tokenised or rendered, can still be reported where it lies."""
+    each, where it lies (``path:line``, with its id when it has one), so a problem found
+    later, when a row is tokenised or rendered, can still be reported there."""
     rows: list[dict] = []
     wheres: list[str] = []
     for src in sources:
-        for k, row in enumerate(read_rows(src, schema=schema, skip_bad=skip_bad, stats=stats), 1):
+        for where, row in iter_located(src, schema=schema, skip_bad=skip_bad, stats=stats):
             if max_rows and len(rows) >= max_rows:
                 return rows, wheres
             rows.append(row)
-            wheres.append(f"{src}:row {k}")
+            wheres.append(where_with_id(where, row))
     return rows, wheres

@@ -114,3 +114,32 @@ def test_atomic_writes_respect_the_umask(tmp_path):
     assert os.stat(tmp_path / "a.jsonl").st_mode & 0o777 == plain
     assert os.stat(tmp_path / "b.bin").st_mode & 0o777 == plain
     assert os.stat(tmp_path / "private.jsonl").st_mode & 0o777 == 0o600
+
+
+def test_every_location_is_path_line_with_the_row_id(tmp_path):
+    """One location format everywhere: the 1-based physical line a row starts on, plus its id."""
+    from redstar.dataio import iter_located, read_located, write_parquet
+    from redstar.records import SFTRow
+
+    arr = tmp_path / "rows.json"
+    arr.write_text('[\n  {"id": "a", "x": 1},\n\n  {"id": "b",\n   "x": 2},\n  {"id": "c", "x": 3}\n]\n')
+    assert [w for w, _ in iter_located(arr)] == [f"{arr}:2", f"{arr}:4", f"{arr}:6"]
+    wrapped = tmp_path / "wrapped.json"
+    wrapped.write_text('{"version": 1,\n "data": [\n  {"id": 1},\n  {"id": 2}\n ]\n}\n')
+    assert [w for w, _ in iter_located(wrapped)] == [f"{wrapped}:3", f"{wrapped}:4"]
+    mapping = tmp_path / "testmini.json"
+    mapping.write_text('{\n "1": {"pid": "1", "q": "a"},\n "2": {\n   "pid": "2", "q": "b"}\n}\n')
+    assert [(w, r["_key"]) for w, r in iter_located(mapping)] == [(f"{mapping}:2", "1"), (f"{mapping}:3", "2")]
+    pq = tmp_path / "rows.parquet"
+    write_parquet(pq, [{"id": "p1"}, {"id": "p2"}])
+    assert [w for w, _ in iter_located(pq)] == [f"{pq}:row 1", f"{pq}:row 2"]
+
+    bad = tmp_path / "sft.jsonl"
+    bad.write_text('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n\n'
+                   '{"id": "r2", "messages": [{"role": "user", "content": "q"}]}\n')
+    with pytest.raises(RowError, match=rf"^{bad}:3 \(id r2\): SFT row: the last message"):
+        read_located([str(bad)], schema=SFTRow)
+    stats = ReadStats()
+    rows, wheres = read_located([str(bad)], schema=SFTRow, skip_bad=True, stats=stats)
+    assert wheres == [f"{bad}:1"] and stats.to_dict()["rows_read"] == 2
+    assert stats.skipped_where[0].startswith(f"{bad}:3 (id r2): SFT row")

@@ -41,7 +41,7 @@ def test_dpo_max_rows_caps_the_total_over_files(tmp_path):
     paths = _files(tmp_path, _pair)
     rows, wheres, bad = read_pairs(DPODataConfig(train=paths, max_rows=4))
     assert len(rows) == 4 and bad == 0
-    assert wheres == [f"{paths[0]}:row 1", f"{paths[0]}:row 2", f"{paths[0]}:row 3", f"{paths[1]}:row 1"]
+    assert wheres == [f"{paths[0]}:1", f"{paths[0]}:2", f"{paths[0]}:3", f"{paths[1]}:1"]   # path:line
     assert len(read_pairs(DPODataConfig(train=paths))[0]) == 9
 
 
@@ -53,7 +53,7 @@ def test_template_error_names_file_and_row_or_is_counted(tmp_path):
     items, stats = tokenize_pairs(rows, tok, 256, progress=False, wheres=wheres)
     assert stats["pairs"] == 4 and stats["bad_rows"] == 0
     tok.chat_template = UNSTABLE
-    with pytest.raises(RowError, match=f"^{paths[0]}:row 1: chat template is not prefix-stable"):
+    with pytest.raises(RowError, match=f"^{paths[0]}:1: chat template is not prefix-stable"):
         tokenize_pairs(rows, tok, 256, progress=False, wheres=wheres)
     items, stats = tokenize_pairs(rows, tok, 256, progress=False, wheres=wheres, skip_bad=True)
     assert items == [] and stats["bad_rows"] == 4
@@ -62,7 +62,7 @@ def test_template_error_names_file_and_row_or_is_counted(tmp_path):
     sdir.mkdir()
     data = DataConfig(train=_files(sdir, _sft, n_files=2, per_file=2), max_len=256)
     rows, bad, wheres = read_sft_rows(data)
-    with pytest.raises(RowError, match=f"^{data.train[0]}:row 1: chat template"):
+    with pytest.raises(RowError, match=f"^{data.train[0]}:1: chat template"):
         tokenize_examples(rows, bad, data, tok, False, wheres)
     data.skip_bad = True
     tok.chat_template = good
