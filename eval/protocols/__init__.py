@@ -88,6 +88,7 @@ def score_official(benchmark: str, items, responses: dict[str, list[str]],
             info["extraction"] = "quick rules (no judge: unread responses extract as '')"
         if not have:
             extracted = None
+    timeouts = getattr(getattr(mod, "math_equal_timed", None), "timeouts", 0)
     out = {}
     for it in items:
         row = []
@@ -100,4 +101,6 @@ def score_official(benchmark: str, items, responses: dict[str, list[str]],
                 pred, ok = mod.score(it, r, extraction=ext)
             row.append(OfficialVerdict(bool(ok), pred, "official: correct" if ok else "official: wrong"))
         out[it.id] = row
+    if hasattr(mod, "math_equal_timed"):  # pairs past the original's time limit, graded wrong as there
+        info["timeouts"] = mod.math_equal_timed.timeouts - timeouts
     return out, info

@@ -30,6 +30,7 @@ reads and the other does not.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -344,8 +345,44 @@ def math_equal(pred, ref, include_percentage: bool = True) -> bool:
     return symbolic_equal(pred, ref)
 
 
+TIMEOUT_S = 3.0  # the original grades each (prediction, gold) pair with a 3 s limit; past it: wrong
+
+
+class _Timeout(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=65536)
+def math_equal_timed(pred: str, gold: str, seconds: float = TIMEOUT_S) -> bool:
+    """``math_equal`` cut off after ``seconds`` (a SIGALRM timer, in the main thread; elsewhere
+    unbounded), a timeout counting as wrong, as in the original's process pool. Cached: samples of
+    one problem repeat their answers."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return math_equal(pred, gold)
+
+    def _alarm(signum, frame):
+        raise _Timeout
+
+    before = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return math_equal(pred, gold)
+    except _Timeout:
+        math_equal_timed.timeouts += 1
+        return False
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
+
+
+math_equal_timed.timeouts = 0
+
+
 def score(item, response: str, extraction=None, benchmark: str = "math500") -> tuple[str | None, bool]:
     """``(prediction, correct)``: Qwen2.5-Math's extraction (or ``extraction`` when given)
-    graded by ``math_equal`` against the gold."""
+    graded by ``math_equal`` against the gold, within the original's 3 s per pair."""
     pred = extract(response) if extraction is None else strip_string(extraction)
-    return (pred or None), math_equal(pred, gold_answer(item, benchmark))
+    return (pred or None), math_equal_timed(pred, gold_answer(item, benchmark))

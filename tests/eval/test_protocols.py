@@ -258,3 +258,20 @@ def test_protocol_official_refuses_a_benchmark_without_a_published_scorer(tmp_pa
     assert _run("--benchmark", "geometry3k", "--data", str(data), "--responses", str(tmp_path / "r.jsonl"),
                 "--out", str(tmp_path / "o"), "--protocol", "official") != 0
     assert "geometry3k has no published scorer" in capsys.readouterr().err
+
+
+def test_qwen_math_equal_times_out_as_wrong(monkeypatch):
+    import time
+
+    def slow(a, b):
+        time.sleep(2)
+        return True
+
+    monkeypatch.setattr(qwen_math, "math_equal", slow)
+    qwen_math.math_equal_timed.cache_clear()
+    before = qwen_math.math_equal_timed.timeouts
+    try:
+        assert qwen_math.math_equal_timed("a", "b", 0.2) is False
+        assert qwen_math.math_equal_timed.timeouts == before + 1
+    finally:
+        qwen_math.math_equal_timed.cache_clear()
