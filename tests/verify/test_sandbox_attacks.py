@@ -148,8 +148,9 @@ print("socket" if s >= 0 else "nosocket")
     assert not target.exists()
 
 
-def test_expected_outputs_are_not_reachable_through_proc_or_memory(tmp_path):
-    _, tests = secret_tests()
+def test_expected_outputs_are_not_reachable_through_proc_or_memory(tmp_path, monkeypatch):
+    marker, tests = secret_tests()
+    monkeypatch.setenv("REDSTAR_GRADER_TOKEN", marker)  # the grader's own environment is a target too
     tests_file = tmp_path / "cases.jsonl"
     tests_file.write_text(json.dumps({"id": 1, "tests": tests}) + "\n")
     code = f"""
@@ -204,6 +205,22 @@ except OSError:
     v = code_grade(code, tests)
     assert not v.correct
     assert "passed" not in v.reason
+
+
+def test_the_runner_survives_the_program():
+    """The program signals its runner (the sandbox's pid 1; only that pid is aimed at, so that a
+    broken sandbox hurts nothing else): the runner carries on and grades the program's output."""
+    code = """
+import os
+for sig in (9, 15, 19):
+    try:
+        os.kill(os.getppid(), sig)
+    except OSError:
+        pass
+a, b = map(int, input().split())
+print(a + b)
+"""
+    assert code_grade(code).correct
 
 
 def test_call_form_objects_cannot_decide_their_own_equality():
