@@ -4,7 +4,7 @@
 #
 #   launch/sft_torchrun.sh [--dry-run] CONFIG.yaml [key=value ...]
 #
-# Environment: NPROC (default: number of visible GPUs, else 1), NNODES (1), NODE_RANK (0),
+# Environment: NPROC (default: the GPUs CUDA_VISIBLE_DEVICES lists, else all GPUs, else 1), NNODES (1), NODE_RANK (0),
 # MASTER_ADDR (localhost), MASTER_PORT (29500). On SLURM use launch/slurm_sft.sbatch.
 # Debug twin on CPU: launch/sft_debug.sh.
 set -euo pipefail
@@ -14,7 +14,13 @@ if [[ "${1:-}" == "--dry-run" ]]; then DRY=1; shift; fi
 CONFIG=$1; shift
 [[ -f "$CONFIG" ]] || { echo "$0: config not found: $CONFIG" >&2; exit 2; }
 if [[ -z "${NPROC:-}" ]]; then
-  NPROC=$( (command -v nvidia-smi >/dev/null && nvidia-smi -L | wc -l) || echo 0)
+  if [[ -n "${CUDA_VISIBLE_DEVICES+set}" ]]; then
+    # the GPUs this process may use (nvidia-smi lists every GPU of the machine)
+    if [[ -z "$CUDA_VISIBLE_DEVICES" || "$CUDA_VISIBLE_DEVICES" == -1* ]]; then NPROC=0
+    else IFS=, read -ra _gpus <<< "$CUDA_VISIBLE_DEVICES"; NPROC=${#_gpus[@]}; fi
+  else
+    NPROC=$( (command -v nvidia-smi >/dev/null && nvidia-smi -L | wc -l) || echo 0)
+  fi
   [[ "$NPROC" -ge 1 ]] || NPROC=1
 fi
 CMD=(torchrun --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" --nproc_per_node="$NPROC"

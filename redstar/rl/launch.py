@@ -98,15 +98,17 @@ class Job:
     data_info: dict             # what the data scan found (rows, datasources, images)
 
     def command(self, nodes: int = 1, gpus_per_node: int = 8, head: str = "127.0.0.1",
-                dashboard_port: int = 8265, master_port: int = 29500, hostfile: str = "",
+                dashboard_port: int = 8265, master_port: int = 29500, rdzv_id: str = "redstar-dpo",
                 working_dir: str = "") -> list[str]:
         if self.entry == "dpo":
             if nodes > 1:
-                launcher = ["deepspeed", "--hostfile", hostfile, "--num_nodes", str(nodes), "--num_gpus",
-                            str(gpus_per_node), "--master_addr", head, "--master_port", str(master_port)]
-            else:
-                launcher = ["deepspeed", "--num_gpus", str(gpus_per_node)]
-            return launcher + ["--module", self.module] + self.flags
+                # one torchrun per node (started by srun under SLURM), c10d rendezvous on the head:
+                # no pdsh / ssh between nodes, as deepspeed --hostfile would need
+                launcher = ["torchrun", f"--nnodes={nodes}", f"--nproc_per_node={gpus_per_node}",
+                            "--rdzv_backend=c10d", f"--rdzv_endpoint={head}:{master_port}",
+                            f"--rdzv_id={rdzv_id}", "-m"]
+                return launcher + [self.module] + self.flags
+            return ["deepspeed", "--num_gpus", str(gpus_per_node), "--module", self.module] + self.flags
         runtime_env: dict[str, Any] = {"env_vars": self.env}
         if working_dir:
             runtime_env["working_dir"] = working_dir
@@ -257,30 +259,34 @@ def _sbatch_header(cfg: RLLaunchConfig, job: Job) -> list[str]:
     lines += [f"#SBATCH --account={c.account}"] if c.account else []
     lines += [f"#SBATCH --cpus-per-task={c.cpus_per_task}"] if c.cpus_per_task else []
     return lines + ["", "set -euo pipefail", *c.setup, f"mkdir -p {shlex.quote(_local(cfg.output_dir))}",
+                    "# Slurm 22.05+ does not pass the job's CPUs per task on to srun: every step names them",
+                    'cpus=${SLURM_CPUS_PER_TASK:-$SLURM_CPUS_ON_NODE}',
                     'nodes=($(scontrol show hostnames "$SLURM_JOB_NODELIST"))', 'head=${nodes[0]}',
-                    'head_ip=$(srun --nodes=1 --ntasks=1 -w "$head" hostname --ip-address | awk \'{print $1}\')', ""]
+                    'head_ip=$(srun --nodes=1 --ntasks=1 --cpus-per-task="$cpus" -w "$head" hostname --ip-address '
+                    '| awk \'{print $1}\')', ""]
 
 
 def slurm_script(job: Job, cfg: RLLaunchConfig) -> str:
-    """A batch script: DPO via a deepspeed hostfile; PPO family via a Ray head plus workers."""
+    """A batch script: DPO as one torchrun per node (srun); PPO family via a Ray head plus workers."""
     c = cfg.cluster
     lines = _sbatch_header(cfg, job)
     if job.entry == "dpo":
-        lines += [f'hostfile={shlex.quote(_local(cfg.output_dir))}/hostfile.$SLURM_JOB_ID',
-                  f'for n in "${{nodes[@]}}"; do echo "$n slots={c.gpus_per_node}"; done > "$hostfile"', ""]
-        cmd = job.command(c.nodes, c.gpus_per_node, head=HEAD, master_port=c.master_port, hostfile="__HOSTFILE__")
-        text = shlex.join(cmd).replace(HEAD, "${head_ip}").replace("__HOSTFILE__", '"$hostfile"')
+        # one torchrun per node through srun; on one node deepspeed's local launcher is enough
+        cmd = job.command(c.nodes, c.gpus_per_node, head=HEAD, master_port=c.master_port, rdzv_id="__JOBID__")
+        srun = (f'srun --nodes={c.nodes} --ntasks-per-node=1 --cpus-per-task="$cpus" ' if c.nodes > 1 else "")
+        text = srun + shlex.join(cmd).replace(HEAD, "${head_ip}").replace("__JOBID__", "${SLURM_JOB_ID}")
         return "\n".join(lines + [text, ""])
     total = c.nodes * c.gpus_per_node
     lines += [
         f"port={c.ray_port}",
         "# Ray head on the first node, one worker per other node; --block keeps them in the job.",
-        f'srun --nodes=1 --ntasks=1 -w "$head" ray start --head --node-ip-address="$head_ip" --port=$port '
-        f'--dashboard-host=0.0.0.0 --dashboard-port={c.dashboard_port} --num-gpus={c.gpus_per_node} --block &',
+        f'srun --nodes=1 --ntasks=1 --cpus-per-task="$cpus" -w "$head" ray start --head --node-ip-address="$head_ip" '
+        f'--port=$port --dashboard-host=0.0.0.0 --dashboard-port={c.dashboard_port} --num-gpus={c.gpus_per_node} '
+        f'--num-cpus="$cpus" --block &',
         "sleep 10",
         'for node in "${nodes[@]:1}"; do',
-        f'  srun --nodes=1 --ntasks=1 -w "$node" ray start --address="$head_ip:$port" '
-        f'--num-gpus={c.gpus_per_node} --block &',
+        f'  srun --nodes=1 --ntasks=1 --cpus-per-task="$cpus" -w "$node" ray start --address="$head_ip:$port" '
+        f'--num-gpus={c.gpus_per_node} --num-cpus="$cpus" --block &',
         "done",
         "# Wait until every GPU has joined (at most 10 minutes).",
         "for _ in $(seq 120); do",

@@ -107,12 +107,20 @@ def test_slurm_script_starts_the_nodes_and_runs_the_checked_command(tmp_path, ca
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     assert "#SBATCH --nodes=3" in text and "#SBATCH --partition=gpu" in text and out_dir.is_dir()
     assert text.index("source .venv/bin/activate") < text.index("scontrol show hostnames")
-    last = shlex.split(text.strip().splitlines()[-1].replace("${head_ip}", "HEAD").replace('"$hostfile"', "HF"))
+    last = shlex.split(text.strip().splitlines()[-1].replace("${head_ip}", "HEAD"))
+    # Slurm 22.05+ does not pass --cpus-per-task on to srun: every srun step names its CPUs
+    sruns = [line for line in text.splitlines() if line.strip().startswith(("srun", "head_ip=$(srun"))]
+    assert sruns and all('--cpus-per-task="$cpus"' in line for line in sruns), sruns
+    assert "cpus=${SLURM_CPUS_PER_TASK:-$SLURM_CPUS_ON_NODE}" in text
     if algo == "dpo":
-        assert last[:3] == ["deepspeed", "--hostfile", "HF"] and "--num_nodes" in last
-        assert last[last.index("--num_nodes") + 1] == "3" and "slots=8" in text
+        # no deepspeed --hostfile (pdsh + ssh between nodes): one torchrun per node through srun
+        assert "hostfile" not in text and "deepspeed" not in text
+        assert last[:5] == ["srun", "--nodes=3", "--ntasks-per-node=1", '--cpus-per-task=$cpus', "torchrun"]
+        assert "--nnodes=3" in last and "--nproc_per_node=8" in last and "--rdzv_endpoint=HEAD:29500" in last
+        assert last[last.index("-m") + 1] == "openrlhf.cli.train_dpo"
     else:
         assert "ray start --head" in text and 'ray start --address="$head_ip:$port"' in text
+        assert text.count('--num-cpus="$cpus"') == 2
         assert last[:4] == ["ray", "job", "submit", "--address=http://HEAD:8265"]
         assert last[last.index("--actor.num_nodes") + 1] == "3"
         assert last[last.index("--vllm.num_engines") + 1] == "24"

@@ -51,3 +51,20 @@ def test_missing_config_and_bad_zero_fail():
     assert p.returncode == 2 and "config not found: missing.yaml" in p.stderr
     p = _run("launch/sft_deepspeed.sh", "--dry-run", "--zero", "1", CFG)
     assert p.returncode == 2 and "--zero must be" in p.stderr
+
+
+def test_torchrun_counts_the_gpus_cuda_visible_devices_allows():
+    """nvidia-smi lists every GPU of the machine; the ranks may only use the visible ones."""
+    for visible, n in (("0,3", "2"), ("5", "1"), ("", "1"), ("-1", "1")):
+        p = _run("launch/sft_torchrun.sh", "--dry-run", CFG, env={"CUDA_VISIBLE_DEVICES": visible, "NPROC": ""})
+        assert p.returncode == 0, p.stderr
+        assert f"--nproc_per_node={n}" in p.stdout.split(), (visible, p.stdout)
+
+
+def test_slurm_srun_gets_the_cpus_of_the_task():
+    """Slurm 22.05+ does not pass the job's --cpus-per-task on to srun: the script does."""
+    p = _run("launch/slurm_sft.sbatch", "--dry-run", CFG,
+             env={"SLURM_NNODES": "2", "SLURM_GPUS_ON_NODE": "8", "SLURM_CPUS_PER_TASK": "48"})
+    assert p.returncode == 0, p.stderr
+    words = p.stdout.split()
+    assert words[:3] == ["srun", "--ntasks-per-node=1", "--cpus-per-task=48"] and words[3] == "torchrun"
