@@ -131,8 +131,9 @@ def _generate(args, backend_name: str, requests: list, cfg, out: Path, bench, ge
     from eval.resume import ResponseLog, load_done
     from redstar.config import ConfigError
 
+    # what shapes a response (not --limit: a larger limit only adds items)
     settings = {"benchmark": args.benchmark, "data": args.data, "subset": args.subset, "split": args.split,
-                "limit": args.limit, "model": args.model, "backend": backend_name, "system": system_prompt(args.system),
+                "model": args.model, "backend": backend_name, "system": system_prompt(args.system),
                 "prompt": args.prompt, **gen_info}
     done = load_done(out, settings, [r.id for r in requests], cfg.n, overwrite=args.overwrite)
     todo = [r for r in requests if r.id not in done]

@@ -142,3 +142,12 @@ def test_bad_finish_reasons_in_a_responses_file(tmp_path, capsys, reasons, msg):
     assert main(["eval", "--benchmark", "gsm8k", "--data", str(data), "--responses", str(resp),
                  "--out", str(tmp_path / "o")]) == 2
     assert msg in capsys.readouterr().err
+
+
+def test_a_larger_limit_adds_items_to_a_finished_run(tmp_path):
+    data = fx.gsm8k(tmp_path / "test.jsonl")
+    out = tmp_path / "out"
+    assert _eval(tmp_path, data, out, ScriptedBackend(), "--limit", "1")[0] == 0
+    more = ScriptedBackend()
+    assert _eval(tmp_path, data, out, more, "--limit", "2")[0] == 0
+    assert more.seen == ["1"] and json.loads((out / "metrics.json").read_text())["n_items"] == 2

@@ -275,3 +275,50 @@ def test_qwen_math_equal_times_out_as_wrong(monkeypatch):
         assert qwen_math.math_equal_timed.timeouts == before + 1
     finally:
         qwen_math.math_equal_timed.cache_clear()
+
+
+def test_mathvista_judge_through_an_openai_compatible_server(tmp_path):
+    """--judge-model sends MathVista's extraction prompt to the server; its answers are the
+    extractions, then normalised as the official scorer does."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    seen = []
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            prompt = body["messages"][0]["content"]
+            seen.append((body["model"], body["temperature"], prompt))
+            answer = "C" if "third choice" in prompt else "2.46"
+            data = json.dumps({"choices": [{"index": 0, "message": {"content": answer},
+                                            "finish_reason": "stop"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(data)
+
+    httpd = HTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        data = fx.mathvista_json(tmp_path / "mv")
+        resp = fx.write_jsonl(tmp_path / "resp.jsonl", [
+            {"id": "1", "responses": ["It is the third choice."]},   # choices 2/3/4/5: C = 4, gold 3
+            {"id": "2", "responses": ["AB is about 2.46 long"]},     # -> 2.5 at precision 1: right
+        ])
+        out = tmp_path / "out"
+        assert _run("--benchmark", "mathvista-geo", "--data", str(data), "--responses", str(resp), "--out", str(out),
+                    "--workers", "1", "--protocol", "official", "--judge-model", "judge-x",
+                    "--judge-base-url", f"http://127.0.0.1:{httpd.server_port}/v1") == 0
+    finally:
+        httpd.shutdown()
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["official"]["extraction"] == "judge: judge-x" and m["official"]["judged_responses"] == 2
+    assert m["accuracy"] == 0.5
+    assert {s[0] for s in seen} == {"judge-x"} and {s[1] for s in seen} == {0.0}
+    assert all(s[2].startswith("Please read the following example.") for s in seen)
+    rows = {r["id"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    assert rows["1"]["extracted"] == ["4"] and rows["2"]["extracted"] == ["2.5"]
