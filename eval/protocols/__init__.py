@@ -46,7 +46,7 @@ def _judge_extractions(items, responses, judge, judge_cfg) -> dict[tuple[str, in
     from eval.protocols import mathvista as MV
     from redstar.generation import GenerationConfig, Request
 
-    got, todo, reqs = {}, [], []
+    got, todo, reqs, by_prompt = {}, [], [], {}
     for it in items:
         f = MV.item_fields(it)
         for j, r in enumerate(responses[it.id]):
@@ -54,12 +54,16 @@ def _judge_extractions(items, responses, judge, judge_cfg) -> dict[tuple[str, in
             if q is not None:
                 got[(it.id, j)] = q
                 continue
-            todo.append((it.id, j))
-            reqs.append(Request(id=f"{it.id}#{j}", messages=[{"role": "user", "content": MV.judge_prompt(r, f)}]))
+            prompt = MV.judge_prompt(r, f)
+            if prompt not in by_prompt:  # identical samples (greedy copies) are asked about once
+                by_prompt[prompt] = len(reqs)
+                reqs.append(Request(id=f"{it.id}#{j}", messages=[{"role": "user", "content": prompt}]))
+            todo.append(((it.id, j), by_prompt[prompt]))
     if reqs:
         cfg = judge_cfg or GenerationConfig(n=1, temperature=0.0, max_new_tokens=1024)
-        for key, o in zip(todo, judge.generate(reqs, cfg)):
-            got[key] = str(o[0])
+        outs = judge.generate(reqs, cfg)
+        for key, k in todo:
+            got[key] = str(outs[k][0])
     _judge_extractions.asked = len(reqs)
     return got
 

@@ -245,11 +245,11 @@ def test_mathvista_judge_is_asked_only_what_the_rules_do_not_read():
     from eval.protocols import score_official
 
     items = [_item("C", CHOICES, **MC)]
-    responses = {"x": ["145°", "It must be the third one.", 'Done. The answer is "A".']}
+    responses = {"x": ["145°", "It must be the third one.", 'Done. The answer is "A".', "It must be the third one."]}
     judge = _Judge({"It must be the third one.": "C", 'Done. The answer is "A".': "C"})
     verdicts, info = score_official("mathvista-geo", items, responses, judge=judge, judge_name="table")
     # the choice text is taken whole; the quoted rule is off with a judge, so the judge reads it
-    assert [v.correct for v in verdicts["x"]] == [True, True, True]
+    assert [v.correct for v in verdicts["x"]] == [True, True, True, True]  # the repeat is asked once
     assert len(judge.prompts) == 2 and info["extraction"] == "judge: table" and info["judged_responses"] == 2
 
 
