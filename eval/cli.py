@@ -7,11 +7,16 @@ examples:
   redstar eval --benchmark mathvista-geo --subset skill --data testmini.json --model runs/geo/final --out runs/mv
   redstar eval --benchmark gsm8k --data gsm8k_test.jsonl --responses responses.jsonl --out runs/rescore
   redstar eval --benchmark math500 --data math500.jsonl --responses responses.jsonl --no-fallback --out runs/strict
+  redstar eval --benchmark geoqa --data geoqa/ --responses responses.jsonl --protocol both --out runs/geoqa-both
+  redstar eval --benchmark mathvista-geo --data testmini.json --responses outputs.jsonl --protocol official \
+      --judge-model gpt-4o-mini --judge-base-url https://api.openai.com/v1 --out runs/mv-official
   redstar eval --compare runs/eval/mh runs/eval/aime --out runs/leaderboard
   redstar eval --compare runs/eval/base runs/eval/sft --label base sft --sort-by maj@16 --out runs/leaderboard
   redstar eval --benchmark aime24 --data aime24.jsonl --model runs/sft/final --out runs/eval/aime --card runs/sft
 
---responses rows: {"id": ..., "responses": [str, ...], "scores": [float, ...] (optional, gives rm@k)}.
+--responses rows: {"id": ..., "responses": [str, ...], "scores": [float, ...] (optional, gives rm@k),
+"finish_reasons": ["stop" | "length", ...] (optional), "extracted": [str, ...] (optional, MathVista's
+published extractions, used by --protocol official)}.
 Item ids: the benchmark's own id (AIME id/ID, MathVista pid, GeoQA question_id, Geometry3K id,
 MATH500 unique_id), the relative path for the MATH test/<type>/<n>.json tree, else the 0-based row.
 Answers are extracted with the verifier's last-number fallback unless --no-fallback (metrics.json
