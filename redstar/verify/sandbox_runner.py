@@ -268,9 +268,10 @@ class Run:
         argv = [bw.interpreter(), "-I", "-S", "-c", SUPERVISOR]
         fds: tuple = ()
         if mode == "bwrap":
+            bwrap = bw.check()
             fd = bw.seccomp_pipe()
             fds = (fd,)
-            argv = bw.command(bw.check(), fd, argv)
+            argv = bw.command(bwrap, fd, argv)
             env = {}
             cwd = None
         else:  # none: the same runner, no isolation

