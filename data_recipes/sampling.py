@@ -99,6 +99,8 @@ class Backends:
                 kwargs.setdefault("progress", self.recipe.run.progress)
             if spec.chat_template:
                 kwargs["model"], kwargs["tokenizer"] = self._with_template(spec)
+            if spec.backend == "vllm":
+                self._close_gpu_engines()
             try:
                 backend = make_backend(spec.backend, **kwargs)
             except ValueError as e:
@@ -120,6 +122,14 @@ class Backends:
         model, tok = load_causal_lm(spec.model)
         tok.chat_template = Path(path).read_text(encoding="utf-8")
         return model, tok
+
+    def _close_gpu_engines(self) -> None:
+        """Two vLLM engines would each claim ``gpu_memory_utilization`` of the same GPUs: one
+        (the difficulty scorer, say) is shut down for real before the next (the teacher) starts."""
+        for key in [k for k in self._cache if k[0] == "vllm"]:
+            backend = self._cache.pop(key)
+            if backend is not None:
+                backend.close()
 
     def close(self) -> None:
         for b in self._cache.values():

@@ -1,8 +1,10 @@
 """vLLM backend: ``vllm.LLM.chat`` with ``SamplingParams(n=...)``, for GPUs.
 
 Tensor parallelism shards one model over ``tensor_parallel_size`` GPUs; data parallelism runs
-``data_parallel_size`` independent engines (each on its own slice of GPUs, in spawned
-processes) over interleaved shards of the requests. Prefix caching is on by default: the n
+``data_parallel_size`` independent engines (each on its own slice of GPUs, in a spawned
+process started once and kept, with its engine, until ``close``) over interleaved shards of
+the requests. ``close`` shuts engines down for real (their GPU memory is free afterwards);
+the sampling seed is the engine's, ``LLM(seed=...)``. Prefix caching is on by default: the n
 samples of a prompt, and prompts sharing a system prompt, reuse the cached prefix. Images are
 sent as ``image_url`` data URLs, which ``LLM.chat`` turns into multi-modal inputs through the
 model's own chat template. ``vllm`` is imported only when the engine is built.
@@ -32,10 +34,43 @@ def _chat_messages(req: Request) -> list[dict]:
 
 
 def _sampling_kwargs(cfg: GenerationConfig) -> dict:
-    # Greedy decoding gives one distinct answer: ask for one and copy it n times.
+    # Greedy decoding gives one distinct answer: ask for one and copy it n times. No per-request
+    # seed: vLLM then leaves its fast batched sampler for a per-request generator; the engine
+    # is seeded once, LLM(seed=...).
     return dict(n=1 if cfg.greedy else cfg.n, temperature=cfg.temperature,
                 top_p=1.0 if cfg.greedy else cfg.top_p, max_tokens=cfg.max_new_tokens,
-                seed=cfg.seed, stop=list(cfg.stop) if cfg.stop else None)
+                stop=list(cfg.stop) if cfg.stop else None)
+
+
+def shutdown_llm(llm: Any) -> None:
+    """Stop a ``vllm.LLM`` for real, so its GPU memory is free before another engine starts:
+    the engine core's shutdown (its worker processes exit), vLLM's model-parallel groups torn
+    down, then the CUDA cache emptied. Dropping the reference alone leaves the engine core
+    process holding the memory."""
+    import gc
+
+    engine = getattr(llm, "llm_engine", None)
+    for owner in (llm, engine, getattr(engine, "engine_core", None)):
+        stop = getattr(owner, "shutdown", None)
+        if callable(stop):
+            stop()
+            break
+    try:
+        from vllm.distributed.parallel_state import destroy_distributed_environment, destroy_model_parallel
+
+        destroy_model_parallel()
+        destroy_distributed_environment()
+    except Exception:       # an older / newer layout, or nothing was initialised
+        pass
+    del llm, engine
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
 
 
 def _run_engine(llm: Any, requests: list[Request], cfg: GenerationConfig, progress: bool) -> list[list[str]]:
@@ -59,15 +94,28 @@ def _run_engine(llm: Any, requests: list[Request], cfg: GenerationConfig, progre
     return result
 
 
-def _dp_worker(rank: int, gpus: str | None, llm_kwargs: dict, requests: list[Request],
-               cfg: GenerationConfig) -> list[list[str]]:
-    """One data-parallel engine in its own process, pinned to its GPUs before vllm loads."""
+_ENGINE: Any = None   # the engine of a data-parallel worker process, built once
+
+
+def _dp_init(gpus: str | None, llm_kwargs: dict) -> None:
+    """A data-parallel worker's start: pin its GPUs before vllm loads, build its engine once."""
+    global _ENGINE
     if gpus is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus
     from vllm import LLM
 
-    llm = LLM(**llm_kwargs)
-    return _run_engine(llm, requests, cfg, progress=rank == 0)
+    _ENGINE = LLM(**llm_kwargs)
+
+
+def _dp_generate(rank: int, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+    return _run_engine(_ENGINE, requests, cfg, progress=rank == 0)
+
+
+def _dp_shutdown() -> None:
+    global _ENGINE
+    if _ENGINE is not None:
+        engine, _ENGINE = _ENGINE, None
+        shutdown_llm(engine)
 
 
 class VLLMBackend(Backend):
@@ -95,6 +143,7 @@ class VLLMBackend(Backend):
         if max_images > 1:
             self.llm_kwargs["limit_mm_per_prompt"] = {"image": max_images}
         self.llm = None
+        self._workers: list = []       # data parallel: one process per rank, alive for the whole run
         if data_parallel_size == 1:
             try:
                 from vllm import LLM
@@ -127,21 +176,39 @@ class VLLMBackend(Backend):
             return []
         if self.llm is not None:
             return _run_engine(self.llm, requests, cfg, self.progress)
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
         dp = self.data_parallel_size
         # Interleaved shards balance long and short prompts across engines.
         shards = [list(range(r, len(requests), dp)) for r in range(dp)]
-        groups = self._gpu_groups()
+        workers = self._dp_workers()
         out: list[list[str] | None] = [None] * len(requests)
-        with ProcessPoolExecutor(max_workers=dp, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(_dp_worker, r, groups[r], self.llm_kwargs,
-                                   [requests[i] for i in shards[r]], cfg) for r in range(dp) if shards[r]]
-            for r, fut in enumerate(futures):
-                for i, texts in zip(shards[r], fut.result()):
-                    out[i] = texts
+        futures = {r: workers[r].submit(_dp_generate, r, [requests[i] for i in shards[r]], cfg)
+                   for r in range(dp) if shards[r]}
+        for r, fut in futures.items():
+            for i, texts in zip(shards[r], fut.result()):
+                out[i] = texts
         return out  # type: ignore[return-value]
 
+    def _dp_workers(self) -> list:
+        """One single-process pool per data-parallel rank, started on first use with its
+        engine built in the initializer, and kept until ``close``: engines load once per run."""
+        if not self._workers:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = mp.get_context("spawn")
+            self._workers = [ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_dp_init,
+                                                 initargs=(gpus, self.llm_kwargs))
+                             for gpus in self._gpu_groups()]
+        return self._workers
+
     def close(self) -> None:
-        self.llm = None
+        """Shut the engine(s) down for real: GPU memory is free when this returns."""
+        if self.llm is not None:
+            llm, self.llm = self.llm, None
+            shutdown_llm(llm)
+        workers, self._workers = self._workers, []
+        for pool in workers:
+            try:
+                pool.submit(_dp_shutdown).result()
+            finally:
+                pool.shutdown(wait=True)
