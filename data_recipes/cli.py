@@ -45,6 +45,17 @@ def parse_shard(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+def funnel_drops(funnel: dict) -> str:
+    """Every stage's drops on one line: 'load 2 (malformed row 1, missing image 1); ...'."""
+    parts = []
+    for stage, st in funnel.items():
+        dropped = st.get("dropped") or {}
+        if dropped:
+            why = ", ".join(f"{k} {v}" for k, v in dropped.items())
+            parts.append(f"{stage} {sum(dropped.values())} ({why})")
+    return "; ".join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
     from data_recipes.pipeline import run as run_pipeline
     from data_recipes.recipe import load_recipe
@@ -59,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         c = result["counts"]
         print(f"{recipe.name}: {c['sft']} SFT rows, {c['preferences']} preference pairs, "
               f"{c['rl_prompts']} RL prompts from {c['samples']} samples -> {args.out}/report.md")
+        drops = funnel_drops(result.get("funnel") or {})
+        if drops:
+            print("dropped: " + drops)
     else:
         print(f"shard {result['shard']}/{result['of']}: {result['chunks_done']} chunks done; "
               f"run with --merge when every shard has finished")

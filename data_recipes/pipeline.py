@@ -61,13 +61,18 @@ def prep(recipe, out: Path, progress: bool = True) -> dict:
     with atomic_open(out / "prep" / "problems.jsonl") as fk, atomic_open(out / "prep" / "dropped.jsonl") as fd:
         bar = tqdm(desc="prep: load, dedup, decontaminate", unit=" problems", disable=not progress)
         for spec in recipe.sources:
+            label = spec.name or Path(spec.path).stem
+            n_rows, n_loaded, first_drop = 0, 0, None
             for problem, drop in iter_source(spec, recipe):
                 bar.update(1)
+                n_rows += 1
                 if drop is not None:
                     reason, where = drop
-                    funnel.add("load", False, reason, spec.name or Path(spec.path).stem)
+                    first_drop = first_drop or drop
+                    funnel.add("load", False, reason, label)
                     fd.write(json.dumps({"stage": "load", "reason": reason, "where": where}) + "\n")
                     continue
+                n_loaded += 1
                 src, lvl = problem["source"], problem.get("difficulty")
                 funnel.add("load", True, source=src, level=lvl)
                 if deduper is not None:
@@ -87,10 +92,24 @@ def prep(recipe, out: Path, progress: bool = True) -> dict:
                         continue
                 fk.write(json.dumps(problem, ensure_ascii=False) + "\n")
                 n_kept += 1
+            check_source_loaded(spec, label, n_rows, n_loaded, first_drop)
         bar.close()
     stats = {"recipe_hash": recipe_hash(recipe), "n_problems": n_kept, "funnel": funnel.to_dict()}
     write_json(out / "prep" / "funnel.json", stats)
     return stats
+
+
+def check_source_loaded(spec, label: str, n_rows: int, n_loaded: int, first_drop) -> None:
+    """A source that yields nothing usable is a broken input, not a smaller dataset: fail
+    with the reason and the first offending row instead of exporting 0 rows."""
+    if spec.limit == 0 or n_loaded > 0:
+        return
+    if n_rows == 0:
+        raise ConfigError(f"source '{label}' ({spec.path}): no rows (an empty file or split); fix the path "
+                          "or remove the source from the recipe")
+    reason, where = first_drop
+    raise ConfigError(f"source '{label}' ({spec.path}): all {n_rows} rows were dropped at load; first: "
+                      f"{reason} at {where}")
 
 
 def iter_chunks(out: Path, chunk_size: int):

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from redstar.choices import parse_choices
-from redstar.dataio import ReadStats, read_rows
+from redstar.dataio import ReadStats, iter_located, read_rows, where_with_id
 from redstar.records import Problem, RowError
 
 # Problem field -> source column (None: the converter fills it)
@@ -153,17 +153,17 @@ def iter_source(spec, recipe) -> Iterator[tuple[dict | None, tuple[str, str] | N
     base = p.parent if p.is_file() else p
     answers = _geoqa_answers(p) if spec.preset == "geoqa" and p.is_file() else None
     stats = ReadStats()
-    rows = read_rows(path if local else spec.path, split=spec.split, name=spec.config_name,
-                     skip_bad=recipe.run.skip_bad, stats=stats)
+    rows = iter_located(path if local else spec.path, split=spec.split, name=spec.config_name,
+                        skip_bad=recipe.run.skip_bad, stats=stats)
     n_skipped = 0
     kept = 0
-    for i, row in enumerate(rows):
+    for i, (loc, row) in enumerate(rows):
         while n_skipped < stats.skipped:  # malformed lines the reader skipped, in order
             yield None, ("malformed row", stats.skipped_where[min(n_skipped, len(stats.skipped_where) - 1)])
             n_skipped += 1
         if spec.limit is not None and kept >= spec.limit:
             break
-        where = f"{path}[row {i}]"
+        where = where_with_id(loc, row)          # path:line (id X), as every command writes it
         try:
             problem = map_row(row, spec.preset, mapping, name, i, base, answers, spec.require_answer)
             if spec.domain:
@@ -175,7 +175,7 @@ def iter_source(spec, recipe) -> Iterator[tuple[dict | None, tuple[str, str] | N
             continue
         missing = [img for img in problem["images"] if not Path(img).is_file()]
         if missing:
-            yield None, ("missing image", f"{where} ({problem['id']}): {missing[0]}")
+            yield None, ("missing image", f"{loc} (id {problem['id']}): {missing[0]}")
             continue
         kept += 1
         yield problem, None

@@ -47,7 +47,7 @@ def test_curate_end_to_end(clean_run, capsys):
     assert leak["match"]["item"].startswith(BENCH[0]["problem"][:30])
     wheres = sorted(d["where"] for d in by_stage["load"])
     assert any("math.jsonl:16" in w for w in wheres)           # the cut JSON line, by file:line
-    assert any("math.jsonl[row 14]" in w for w in wheres)      # the row without a question
+    assert any("math.jsonl:15 (id broken):" in w for w in wheres)   # the row without a question
 
     # SFT rows: exactly the correct, distinct responses, capped per prompt, in the chat format
     sft = _rows(out / "sft.jsonl")

@@ -34,7 +34,7 @@ def test_numina_gold_from_last_boxed(tmp_path):
     kept, dropped = _load(tmp_path, SourceSpec(path="numina.jsonl", preset="numina", name="numina"))
     assert len(kept) == 1 and kept[0]["answer"] == "5" and kept[0]["meta"]["pool"] == "amc_aime"
     assert kept[0]["id"] == "numina:0" and kept[0]["source"] == "numina"
-    assert dropped[0][0] == "malformed row" and "numina.jsonl[row 1]" in dropped[0][1] and "empty answer" in dropped[0][1]
+    assert dropped[0][0] == "malformed row" and "numina.jsonl:2:" in dropped[0][1] and "empty answer" in dropped[0][1]
 
 
 def test_metamath_answer_suffix(tmp_path):
@@ -64,7 +64,7 @@ def test_taco_json_encoded_tests_and_levels(tmp_path):
     assert kept[0]["tests"] == {"inputs": ["1 2\n"], "outputs": ["3\n"]} and kept[0]["difficulty"] == 6.0
     assert kept[1]["tests"]["fn_name"] == "add" and kept[1]["difficulty"] == 9.0
     assert kept[1]["meta"]["starter_code"].startswith("def add")
-    assert "input_output is not valid JSON" in dropped[0][1] and "taco.parquet[row 2]" in dropped[0][1]
+    assert "input_output is not valid JSON" in dropped[0][1] and "taco.parquet:row 3:" in dropped[0][1]
 
 
 def test_geoqa_pair_with_images_and_a_missing_one(tmp_path):
