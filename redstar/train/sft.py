@@ -87,6 +87,12 @@ def read_sft_rows(data: DataConfig) -> tuple[list, int, list[str]]:
     """All rows of the stage's files, validated as SFT rows (errors name file:line), the
     count of skipped bad rows, and each kept row's source ('file:row N', N counting the rows
     read from that file) for errors found later, when the row is tokenised."""
+    rows, read_stats, wheres = read_sft_rows_counted(data)
+    return rows, read_stats.skipped, wheres
+
+
+def read_sft_rows_counted(data: DataConfig):
+    """``read_sft_rows`` with the reader's ``ReadStats`` (rows read, skipped, first locations)."""
     from redstar.dataio import ReadStats, read_located
     from redstar.records import SFTRow
 
@@ -94,8 +100,9 @@ def read_sft_rows(data: DataConfig) -> tuple[list, int, list[str]]:
     rows, wheres = read_located(data.train, schema=SFTRow, skip_bad=data.skip_bad, stats=read_stats,
                                 max_rows=data.max_rows)
     if not rows:
-        raise ConfigError(f"no SFT rows in {data.train}")
-    return rows, read_stats.skipped, wheres
+        first = f"; first skipped: {read_stats.skipped_where[0]}" if read_stats.skipped_where else ""
+        raise ConfigError(f"no SFT rows in {data.train} ({read_stats.skipped} malformed rows skipped{first})")
+    return rows, read_stats, wheres
 
 
 def tokenize_examples(rows: list, bad_rows: int, data: DataConfig, tok, is_main: bool = True,
@@ -114,6 +121,7 @@ def model_card(base: str, stage: StageConfig, tcfg: TrainConfig, stats: dict, st
     from redstar.models import DEFAULT_MODEL, DEFAULT_MODEL_NAME
 
     base = DEFAULT_MODEL_NAME if base == DEFAULT_MODEL else base   # the card names the real model
+    first_bad = f", first at {stats['first_bad'][0]}" if stats.get("first_bad") else ""
     data = "\n".join(f"- `{d}`" for d in stage.data.train)
     from redstar.release.model_card import render_model_card
 
@@ -125,8 +133,9 @@ samples packed {stage.data.pack_len or stage.data.max_len} tokens per micro-batc
 ## Data
 {data}
 
-Rows read: {stats['rows']}; used: {stats['rows'] - stats['too_long'] - stats['no_targets']}
-(dropped over {stage.data.max_len} tokens: {stats['too_long']}, without targets: {stats['no_targets']}).
+Rows read: {stats.get('rows_read', stats['rows'])}; used: {stats.get('used', stats['rows'] - stats['too_long'] - stats['no_targets'])}
+(skipped as malformed: {stats['bad_rows']}{first_bad}; dropped over {stage.data.max_len} tokens: {stats['too_long']},
+without targets: {stats['no_targets']}).
 Tokens: {stats['tokens']}; target tokens: {stats['targets']}.
 
 ## Settings
@@ -156,11 +165,14 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
     torch.manual_seed(tcfg.seed)
     dist = init_distributed(tcfg.device)
 
-    rows, bad_rows, wheres = read_sft_rows(stage.data)          # data errors surface before any model loads
+    rows, read_stats, wheres = read_sft_rows_counted(stage.data)   # data errors surface before any model loads
     tok = load_tokenizer(model_path)
     if tok.chat_template is None:
         raise ConfigError(f"{model_path}: the tokenizer has no chat template; SFT rows need one")
-    examples, stats = tokenize_examples(rows, bad_rows, stage.data, tok, dist.is_main, wheres)
+    examples, stats = tokenize_examples(rows, read_stats.skipped, stage.data, tok, dist.is_main, wheres)
+    # every row is accounted for: read = used + skipped (malformed) + dropped (too long, no targets)
+    stats.update(rows_read=stats["rows"] + read_stats.skipped, used=len(examples),
+                 first_bad=read_stats.skipped_where[:5])
     budget = stage.data.pack_len or stage.data.max_len
     lengths = [len(e["input_ids"]) for e in examples]
     if max(lengths) > budget:
@@ -187,6 +199,14 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
         from redstar.train.checkpoint import trim_metrics
 
         trim_metrics(out_dir, tcfg.resume)        # steps redone after a kill are logged once
+        from redstar.dataio import write_json
+
+        write_json(out_dir / "data_stats.json", stats)
+        if stats["bad_rows"] or stats["too_long"] or stats["no_targets"]:
+            first = f" (first: {stats['first_bad'][0]})" if stats["first_bad"] else ""
+            print(f"[{stage.name}] rows read {stats['rows_read']}, used {stats['used']}: skipped as malformed "
+                  f"{stats['bad_rows']}{first}, over {stage.data.max_len} tokens {stats['too_long']}, "
+                  f"without targets {stats['no_targets']}")
         print(f"[{stage.name}] {stats['rows']} rows -> {len(examples)} samples, {sum(lengths)} tokens in "
               f"{len(plan(0))} packs of {budget}; {trainer.total_steps} steps on {dist.world_size} rank(s), attention {attn}")
     summary = trainer.train()

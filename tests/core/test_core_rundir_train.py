@@ -14,7 +14,7 @@ import pytest
 from redstar.models import tiny_causal_lm
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "tests" / "train" / "data" / "sft_tiny.jsonl"
+FIXTURE = ROOT / "redstar" / "train" / "data" / "sft_tiny.jsonl"
 
 
 def _cli(args, env_extra=None):
@@ -101,3 +101,20 @@ def test_sft_run_dir_kill_rerun_finished_changed_overwrite(tmp_path, tiny_dir):
     unreadable = [str(p.relative_to(out)) for p in out.rglob("*")
                   if p.is_file() and not p.stat().st_mode & stat.S_IROTH]
     assert unreadable == []
+
+
+def test_sft_skipped_rows_are_counted_on_the_terminal_in_the_stats_and_the_card(tmp_path, tiny_dir):
+    good = FIXTURE.read_text().splitlines()[:4]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join([good[0], '{"messages": [{"role": "user", "content": "cut', good[1],
+                               '{"id": "r4", "messages": [{"role": "user", "content": "no answer"}]}',
+                               good[2], "[1, 2]", good[3]]) + "\n")
+    cfg = _config(tmp_path, tiny_dir, tmp_path / "run")
+    r = _cli(["sft", str(cfg), f"data.train=[{data}]", "data.skip_bad=true", "train.max_steps=1"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"rows read 7, used 4: skipped as malformed 3 (first: {data}:2: malformed JSON" in r.stdout
+    stats = json.loads((tmp_path / "run" / "data_stats.json").read_text())
+    assert (stats["rows_read"], stats["used"], stats["bad_rows"]) == (7, 4, 3)
+    assert [w.split(": ")[0] for w in stats["first_bad"]] == [f"{data}:2", f"{data}:4 (id r4)", f"{data}:6"]
+    card = (tmp_path / "run" / "final" / "README.md").read_text()
+    assert "Rows read: 7; used: 4" in card and f"skipped as malformed: 3, first at {data}:2" in card
