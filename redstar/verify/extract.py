@@ -129,7 +129,7 @@ def _unquote(span: str) -> str:
 def _prose_answer(region: str) -> str | None:
     """An answer stated in prose on the last non-empty line (see rule 5)."""
     tail = region[-1500:].rstrip()
-    line = tail.rsplit("\n", 1)[-1].strip().replace("**", "")
+    line = tail.rsplit("\n", 1)[-1].strip().replace("**", "")[-300:]  # the stated answer ends the line
     if not line:
         return None
     m = _LAST_LINE_SPAN.match(line)

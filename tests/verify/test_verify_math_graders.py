@@ -55,7 +55,7 @@ def test_minerva_equation_rule_is_narrow(answer, gold):
     ("12 \\text{ square centimeters}", "12"), ("150 \\text{ sq ft}", "150"), ("\\$18", "18.00"),
     ("\"0.16800\"", "0.168"), ("30^{\\circ}", "30"), ("10{,}000", "10000"), ("7.5 \\text{ hours}", "7.5"),
 ])
-def test_minerva_removed_expressions(answer, gold):
+def test_minerva_and_lighteval_removed_expressions(answer, gold):
     # 'square', 'ft', '\\$', '"', '^{\\circ}', '{,}', 'hours' are in Minerva's lists
     assert eq(answer, gold)
 
