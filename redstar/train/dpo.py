@@ -186,11 +186,11 @@ def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     batch, from one forward pass and one chunked pass of the head over every target of the
     pack (``loss.sample_logps``): one fp32 weight-gradient buffer per pack, not per sample,
     and under ZeRO-3 the head is called as a module (gathered by design)."""
-    from redstar.train.loss import pack_sample_index, sample_logps
+    from redstar.train.loss import pack_sample_index, packed_attention_kwargs, sample_logps
 
     decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.model
     hidden = decoder(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
-                     use_cache=False).last_hidden_state                      # [1, T, H]
+                     **packed_attention_kwargs(model, batch), use_cache=False).last_hidden_state   # [1, T, H]
     labels = batch["labels"]                                                 # [1, T] shifted per sample
     cu = batch["cu_seqlens"]                                                 # [S + 1], no padding sample
     idx = pack_sample_index(cu, labels.shape[-1])                            # [1, T]

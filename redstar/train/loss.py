@@ -278,7 +278,7 @@ def causal_lm_loss(model, batch: dict, impl: str = "auto",
     by chunk. Returns (loss_sum, n_targets, metrics)."""
     kwargs = {k: batch[k] for k in ("input_ids", "position_ids", "attention_mask") if k in batch}
     decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.model
-    hidden = decoder(**kwargs, use_cache=False).last_hidden_state     # [B, T, H]
+    hidden = decoder(**kwargs, **packed_attention_kwargs(model, batch), use_cache=False).last_hidden_state  # [B, T, H]
     head = model.get_output_embeddings()
     if _is_zero3_partitioned(head.weight):
         # ZeRO-3 holds only a shard of the head outside its own forward: call the module,
@@ -288,6 +288,20 @@ def causal_lm_loss(model, batch: dict, impl: str = "auto",
         loss, n = linear_cross_entropy(hidden, head.weight, batch["labels"],
                                        bias=getattr(head, "bias", None), impl=impl)
     return loss, n, {}
+
+
+def packed_attention_kwargs(model, batch: dict) -> dict:
+    """For flash attention on a packed text batch: the sample boundaries as transformers'
+    ``cu_seq_lens_q/k`` (int32, on the batch's device) and ``max_length_q/k`` (ints).
+    Without them transformers re-derives both from ``position_ids`` in every layer, a
+    device-to-host sync each time. Other kernels take the boundaries from the positions: {}."""
+    config = getattr(model, "config", None)
+    impl = str(getattr(config, "_attn_implementation", "") or "")
+    if "flash" not in impl or "cu_seqlens" not in batch or batch["input_ids"].shape[0] != 1:
+        return {}
+    cu = batch["cu_seqlens"].to(device=batch["input_ids"].device, dtype=torch.int32, non_blocking=True)
+    longest = int(batch.get("max_seqlen") or int((batch["cu_seqlens"][1:] - batch["cu_seqlens"][:-1]).max()))
+    return {"cu_seq_lens_q": cu, "cu_seq_lens_k": cu, "max_length_q": longest, "max_length_k": longest}
 
 
 def checkpointed_head_cross_entropy(head, hidden: torch.Tensor, labels: torch.Tensor,
