@@ -13,7 +13,7 @@
 examples:
   redstar rm train configs/rm_tiny.yaml data.samples=[runs/math/samples.jsonl] out=runs/rm
   redstar rm score --model runs/rm/final --input runs/math/samples.jsonl \\
-      --problems runs/math/problems.jsonl --out runs/math/samples.rm.jsonl
+      --problems runs/math/prep/problems.jsonl --out runs/math/samples.rm.jsonl
   redstar rm rmk --input runs/math/samples.rm.jsonl --out runs/rmk --k 1 2 4 8
 """
 
