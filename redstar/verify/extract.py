@@ -40,7 +40,9 @@ _FILLER = re.compile(r"^(?:(?:definitely|clearly|certainly|probably|approximatel
                      r"indeed|therefore|thus|option|choice)\b[\s:]*)+", re.I)
 # prose: "... is 60.", "... is approximately 14.1440", "... equals $\\frac12$." on the last line
 _PROSE = re.compile(r"\b(?:is|are|equals|=|be)\s+(?:(?:approximately|about|roughly|exactly|"
-                    r"equal\s+to)\s+)?(\$[^$]+\$|\\\(.+?\\\)|-?\d[\d,]*(?:\.\d+)?(?:\s*[a-zA-Z°%]+)?)")
+                    r"equal\s+to)\s+)?(\$[^$]+\$|\\\(.+?\\\)|-?\d[\d,]*(?:\.\d+)?"
+                    r"(?:\s*(?!(?:or|and|to|of|if|but|so|not)\b)[a-zA-Z°%]+)?)"
+                    r"(?=\s*(?:[.!;,]|$))")  # the sentence ends there: never "is 12 or 13"
 _LAST_LINE_SPAN = re.compile(r"^[^$]{0,40}?(\$[^$]+\$|\\\(.+?\\\))[\s.]*$")
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d*\.?\d+(?:/\d+)?")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)

@@ -38,6 +38,8 @@ _UNIT_RE = re.compile(
     r"^(?P<num>[-+]?[\d.,/\\{}a-z]*\d[\d.}]*%?)\s*(?:\\,|\\;|\\ |~)?\s*(?P<unit>(?:"
     + "|".join(re.escape(u) for u in sorted(UNIT_WORDS, key=len, reverse=True))
     + r")(?:\^\{?[23]\}?)?)\.?$", re.I)
+_UNICODE_OPS = str.maketrans({"−": "-", "–": "-", "∞": "\\infty ", "∪": "\\cup ", "·": "\\cdot ",
+                              "×": "\\times ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "÷": "/"})
 _TRAILING_MARKS = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\s]+$")  # "100 ✅"
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname|rm)\s*\{([^{}]*)\}")
 _SPACES = re.compile(r"(?<!\\)\\[,;:!> ]|\\quad|\\qquad|~")
@@ -187,6 +189,8 @@ def normalize(s: str) -> str:
         s = re.sub(r"√\s*\{", r"\\sqrt{", s)
         s = re.sub(r"√\s*\(([^()]*)\)", r"\\sqrt{\1}", s)
         s = re.sub(r"√\s*(\d+|[a-zA-Z])", r"\\sqrt{\1}", s)
+    if not s.isascii():  # prm800k's _parse_latex reads ∞ ∪ · × as inf, U, *; − (U+2212) is a minus
+        s = s.translate(_UNICODE_OPS)
     if "π" in s:  # prm800k's _parse_latex: π is pi
         s = s.replace("π", "\\pi ")
     s = re.sub(r"^(?:\\mathbb\s*\{?\s*R\s*\}?|ℝ)$", r"(-\\infty,\\infty)", s.strip())  # Qwen: all reals

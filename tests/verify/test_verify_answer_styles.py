@@ -98,3 +98,17 @@ def test_gsm8k_marker_is_a_stated_answer():
     assert extract_answer(r, fallback=False) == "72"
     assert grade("The partial result is $\\boxed{17}$ so far.\n#### 5.00", "5").correct
     assert extract_answer("#### Step 2\nWe add the parts.", fallback=False) is None  # a heading, no answer
+
+
+@pytest.mark.parametrize("response,gold", [
+    ("The answer is not 5.", "5"), ("The value of x is not 60.", "60"), ("The total is 12 or 13.", "12"),
+    ("Not C", "C"), ("c", "C"),
+])
+def test_new_styles_do_not_read_negations_or_hedges_as_answers(response, gold):
+    kind, choices = ("choice", ["30°", "45°", "60°", "90°"]) if gold == "C" else ("math", None)
+    assert not grade(response, gold, kind=kind, choices=choices, fallback=False).correct
+
+
+def test_prose_value_must_end_its_sentence():
+    assert extract_answer("The area is $5$ or $6$.", fallback=False) is None
+    assert extract_answer("The value of x is 60, but y is 30.", fallback=False) == "30"

@@ -138,3 +138,12 @@ def test_grade_end_to_end_on_a_long_cot_response():
 ])
 def test_qwen_deepseek_i_is_the_imaginary_unit(answer, gold, want):
     assert eq(answer, gold) is want
+
+
+@pytest.mark.parametrize("answer,gold,want", [
+    ("−3", "-3", True), ("−3", "3", False), ("(−∞, 3]", "(-\\infty,3]", True), ("x ≤ 3", "(-\\infty,3]", True),
+    ("2×10^3", "2000", True), ("(−∞, 3)", "(-\\infty,3]", False), ("(−∞,−2)∪(3,∞)", "(3,\\infty)\\cup(-\\infty,-2)", True),
+])
+def test_prm800k_unicode_operators(answer, gold, want):
+    # prm800k's _parse_latex maps ∞ ∪ · × to ASCII; the unicode minus sign is a minus
+    assert eq(answer, gold) is want
