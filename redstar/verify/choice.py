@@ -5,7 +5,10 @@ choice text); both are turned into a letter using ``choices`` (letters A, B, C..
 The response's answer is a letter in any common form (``(C)``, ``\\boxed{C}``, ``Answer: C``,
 ``Answer:C``, ``option C``, ``C. 60°``) or the text of an option (``60°``), matched to its
 letter with the math equivalence (so ``\\frac{1}{2}`` picks the option ``0.5``). An answer
-text that matches no option, or several, is wrong.
+text that matches no option, or several, is wrong, unless the gold is a text that those several
+options share (MathVista items where C and D both read ``18``: either letter is right). A response
+that is only a letter (``C``) or only an option's text (``60°``) is that answer; quotes, bold,
+"choose C" and GeoQA's "故选C" are read too.
 """
 
 from __future__ import annotations

@@ -6,6 +6,13 @@ a known unit word), thousands separators (``7,425,000``, ``14{,}916``, ``11,\\!1
 trailing periods. It never deletes letters inside an expression (the Qwen2.5-Math grader's
 unit list turns ``2a`` into ``2``), and keeps ``%`` so the percent convention can be applied.
 
+Rules named after the grader they come from: text units with a power (``12\\text{ cm}^2``,
+Qwen2.5-Math / Hendrycks ``_remove_right_units``), area words and Minerva's unit list
+(``12 \\text{ square centimeters}``, ``150 \\text{ sq ft}``), quotes (Minerva removes ``"``),
+unicode roots and operators (prm800k ``_parse_latex``: ``√5``, ``π``, ``∞``, ``∪``, ``×``, and the
+minus sign U+2212), ``\\mathbb{R}`` as ``(-\\infty,\\infty)`` (Qwen2.5-Math ``strip_string``), and
+matrix row breaks ``\\\\`` kept whole so a MATH gold ``1 \\\\ -2`` never reads as the space command.
+
 ``parse_number`` reads a plain number exactly as a ``Fraction`` (integers, decimals,
 ``a/b``, ``\\frac{a}{b}``, mixed numbers (``2 1/2``, ``2\\frac{1}{2}``), e-notation, ``\\times 10^{k}``) plus a percent flag;
 this is the fast path that answers most comparisons without sympy. Spaces are dropped only
