@@ -13,7 +13,9 @@ Steps, each cell a plain `redstar sft` (then `redstar dpo`) run and each score a
               95% interval), DIR/cells.jsonl, DIR/report.md, DIR/scaling.png, DIR/hard_vs_random.png
 
 A failed cell is reported and the others go on (exit status 1 at the end). --resume continues a
-killed sweep: finished cells and eval runs are skipped; one whose command changed is refused.
+killed sweep: finished cells and eval runs are skipped. The sweep directory follows the run-directory
+contract: a finished sweep says so and exits, a changed config or input is refused naming the
+changed keys, --overwrite empties the directory and starts over.
 
 examples:
   redstar sweep configs/sweep_demo.yaml --out runs/sweep_demo
@@ -43,6 +45,9 @@ def add_arguments(parser) -> None:
                         "training here")
     parser.add_argument("--report", action="store_true", help="only collect results and write the report "
                         "(after the Slurm jobs)")
+    from redstar.rundir import add_overwrite_argument
+
+    add_overwrite_argument(parser)
 
 
 def _run(argv: list[str], log: Path) -> tuple[int, float]:
@@ -102,9 +107,7 @@ def _print_plan(cfg, plan) -> None:
 
 
 def run(args) -> int:
-    import yaml
-
-    from redstar.config import ConfigError, config_from_args, to_dict
+    from redstar.config import ConfigError, config_from_args
     from redstar.dataio import write_jsonl
     from redstar.sweep import state
     from redstar.sweep.collect import cell_rows, collect
@@ -126,11 +129,13 @@ def run(args) -> int:
             for p in write_slurm(cfg, plan, args.config, out, Path(args.slurm)):
                 print(f"wrote {p}")
         return 0
-    config_text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
     failures: list[str] = []
     skipped: list[str] = []
     if not args.report:
-        state.open_sweep(out, config_text, resume=args.resume)
+        run_dir = state.open_sweep(out, cfg, resume=args.resume, overwrite=args.overwrite)
+        if run_dir.complete and not args.slurm:
+            print(run_dir.complete_message())
+            return 0
         short = _write_data(cfg, plan, out)
         skipped += short
         missing = {str(Path(c.data)) for c in plan.cells if not Path(c.data).is_file()}
@@ -188,8 +193,12 @@ def run(args) -> int:
                                 f"re-run: {e.command()}")
                 print("    FAILED: " + failures[-1], flush=True)
             state.finish_unit(out, unit, cmds, status="failed" if rc else "done", wall_seconds=round(secs, 2))
-    elif not (out / "sweep.yaml").is_file():
-        raise ConfigError(f"{out}: no sweep here to report on (run the sweep, or --slurm, first)")
+    else:
+        from redstar.rundir import read_record
+
+        if (read_record(out) or {}).get("command") != "sweep":
+            raise ConfigError(f"{out}: no sweep here to report on (run the sweep, or --slurm, first)")
+        state.open_sweep(out, cfg, resume=True, create=False)   # refuses a config other than the sweep's
     # ---- collect and report
     rows = collect(plan, cfg.eval.metric, cfg.eval.bootstrap, seed=cfg.eval.seed)
     cells = cell_rows(plan, out, cfg.stages)
@@ -204,4 +213,6 @@ def run(args) -> int:
     if failures:
         print(f"{len(failures)} failed:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
+    if not args.report and not skipped:
+        run_dir.finish({"cells": len(cells), "results": len(rows)})
     return 0

@@ -1,6 +1,7 @@
 """What the sweep directory says is finished: the one place resume decisions are made.
 
-A unit of work (a training cell, an eval run) is done when its command's own output is there
+The sweep directory itself follows the run-directory contract (``open_sweep``). Inside it, a
+unit of work (a training cell, an eval run) is done when its command's own output is there
 (``<stage>/final/config.json``, ``metrics.json``) and the command recorded when it started is
 the command the sweep would run now. A finished or started unit whose command changed is an
 error, not a silent rerun or a silent mix of two settings.
@@ -15,16 +16,28 @@ from redstar.config import ConfigError
 from redstar.dataio import write_json
 
 
-def open_sweep(out: Path, config_text: str, resume: bool) -> None:
-    """Claim ``out`` for this sweep: a fresh directory, or (with --resume) the same sweep's."""
-    marker = out / "sweep.yaml"
-    if marker.is_file() and not resume:
-        raise ConfigError(f"{out}: already holds a sweep; pass --resume to continue it (finished cells are "
-                          f"skipped) or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    from redstar.dataio import atomic_write_text
+# Settings that change how results are shown or submitted, not what the cells produce.
+SWEEP_IGNORE = ("slurm", "eval.bootstrap")
 
-    atomic_write_text(marker, config_text)
+
+def open_sweep(out: Path, cfg, resume: bool, overwrite: bool = False, create: bool = True):
+    """Claim ``out`` through the run-directory contract (``redstar.rundir``): a fresh directory,
+    the same sweep continued with --resume, or another sweep's refused with the changed keys.
+
+    The key is the resolved sweep config plus the sizes of its input files (the source, the
+    preferences and the stage configs), so an edited base config is a changed input too."""
+    from redstar.config import to_dict
+    from redstar.rundir import open_run_dir, read_record, result_key
+
+    config = to_dict(cfg)
+    inputs = [cfg.source] + ([cfg.preferences] if cfg.preferences else []) + \
+        [getattr(cfg, s).config for s in cfg.stages]
+    old = None if overwrite else read_record(out)
+    if old is not None and old.get("command") == "sweep" and old.get("status") != "complete" and not resume and create:
+        raise ConfigError(f"{out}: already holds a sweep that has not finished; pass --resume to continue it "
+                          f"(finished cells are skipped), --overwrite to start over, or choose another --out")
+    return open_run_dir(out, "sweep", result_key(config, ignore=SWEEP_IGNORE), config=config, inputs=inputs,
+                        overwrite=overwrite, create=create)
 
 
 def _record(out: Path, unit: str) -> Path:

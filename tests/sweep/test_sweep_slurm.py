@@ -135,7 +135,14 @@ def test_slurm_without_dry_run_writes_the_data_and_skips_finished_cells(tmp_path
     assert p.returncode == 2 and "--resume" in p.stderr
     p = _sweep(str(cfg_path), "--out", str(out), "--slurm", str(slurm), "--resume", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    # a changed cell command on resume is refused, naming the cell
+    # a changed setting or input on resume is refused, naming what changed
     p = _sweep(str(cfg_path), "--out", str(out), "--slurm", str(slurm), "--resume", "sft.overrides=[train.lr=1e-6]",
                cwd=tmp_path)
-    assert p.returncode == 2 and "changed inputs are refused" in p.stderr
+    assert p.returncode == 2 and "other inputs" in p.stderr and "sft.overrides" in p.stderr
+    sft = tmp_path / "sft.yaml"
+    sft.write_text(sft.read_text() + "out: elsewhere\n")            # the base config was edited
+    p = _sweep(str(cfg_path), "--out", str(out), "--slurm", str(slurm), "--resume", cwd=tmp_path)
+    assert p.returncode == 2 and f"input:{sft}" in p.stderr
+    # the report refuses a config other than the sweep's, and reads the one it ran
+    p = _sweep(str(cfg_path), "--out", str(out), "--report", "sizes=[4]", cwd=tmp_path)
+    assert p.returncode == 2 and "sizes" in p.stderr
