@@ -13,7 +13,7 @@ from redstar.models import tiny_causal_lm
 from redstar.train.dpo import collate_pairs, dpo_loss, sequence_logps, tokenize_pairs
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "tests" / "rl" / "data" / "dpo_tiny.jsonl"
+FIXTURE = ROOT / "redstar" / "train" / "data" / "dpo_tiny.jsonl"
 
 
 def _rows():

@@ -19,7 +19,7 @@ from redstar.train.packing import best_fit_pack, collate_packed
 from redstar.train.tokenize import tokenize_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "tests" / "train" / "data" / "sft_tiny.jsonl"
+FIXTURE = ROOT / "redstar" / "train" / "data" / "sft_tiny.jsonl"
 
 
 def _rows():
