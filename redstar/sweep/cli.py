@@ -95,7 +95,7 @@ def _write_data(cfg, plan, out: Path) -> list[str]:
 
 
 def _print_plan(cfg, plan) -> None:
-    print(f"sweep {cfg.name}: {len(plan.cells)} cells ({len(cfg.models)} models x {len(set(c.kind for c in plan.cells))} "
+    print(f"sweep {cfg.name}: {len(plan.cells)} cells ({len(cfg.models)} models x {len({c.kind for c in plan.cells})} "
           f"kinds x {len(cfg.sizes)} sizes x {len(cfg.seeds)} seeds; stages {' -> '.join(cfg.stages)}), "
           f"{len(plan.evals)} eval runs")
     for c in plan.cells:

@@ -58,7 +58,7 @@ def training_log(stage_dir: Path) -> dict:
     tokens = sum(r.get("tokens_per_s", 0.0) * r.get("step_time_s", 0.0) for r in steps.values())
     secs = sum(r.get("step_time_s", 0.0) for r in steps.values())
     last = steps[max(steps)] if steps else {}
-    return {"steps": len(steps), "tokens_seen": int(round(tokens)), "train_seconds": round(secs, 2),
+    return {"steps": len(steps), "tokens_seen": round(tokens), "train_seconds": round(secs, 2),
             "final_loss": last.get("loss")}
 
 

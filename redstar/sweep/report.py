@@ -130,9 +130,9 @@ def write_report(out: Path, name: str, rows: list[dict], cells: list[dict], benc
     except ImportError:
         plots = []
     md = [f"# Sweep: {name}", "",
-          f"{len(cells)} training cells, {len(rows)} (checkpoint, benchmark) results in sweep.jsonl. "
-          "Values are accuracy in percent (mean pass@1 over items), each the eval run's own metrics.json; "
-          "intervals are 95% percentile-bootstrap intervals over items.", ""]
+          (f"{len(cells)} training cells, {len(rows)} (checkpoint, benchmark) results in sweep.jsonl. "
+           "Values are accuracy in percent (mean pass@1 over items), each the eval run's own metrics.json; "
+           "intervals are 95% percentile-bootstrap intervals over items."), ""]
     if failures:
         md += ["## Failed", "", *[f"- {f}" for f in failures], ""]
     if skipped:

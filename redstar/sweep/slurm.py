@@ -107,8 +107,8 @@ def write_slurm(cfg: SweepConfig, plan: Plan, sweep_file: str, out: Path, dest: 
         f"cd {shlex.quote(cwd)}",
         f"TRAIN=$(sbatch --parsable {shlex.quote(str(train))})",
         f"EVAL=$(sbatch --parsable --dependency=afterany:$TRAIN {shlex.quote(str(ev))})",
-        f"REPORT=$(sbatch --parsable --dependency=afterany:$EVAL --job-name=redstar-sweep-{cfg.name}-report "
-        f"--output={logs}/report-%j.out --wrap {shlex.quote(' '.join(cfg.slurm.setup + [report_cmd]))})",
+        (f"REPORT=$(sbatch --parsable --dependency=afterany:$EVAL --job-name=redstar-sweep-{cfg.name}-report "
+         f"--output={logs}/report-%j.out --wrap {shlex.quote(' '.join(cfg.slurm.setup + [report_cmd]))})"),
         'echo "train $TRAIN, eval $EVAL, report $REPORT"', ""]))
     atomic_write_text(dest / "tasks.tsv", "\n".join(tasks) + "\n")
     for p in (train, ev, submit):

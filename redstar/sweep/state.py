@@ -15,7 +15,6 @@ from pathlib import Path
 from redstar.config import ConfigError
 from redstar.dataio import write_json
 
-
 # Settings that change how results are shown or submitted, not what the cells produce.
 SWEEP_IGNORE = ("slurm", "eval.bootstrap")
 

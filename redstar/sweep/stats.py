@@ -9,7 +9,7 @@ is its mean pass@1 over samples, so a benchmark's score is the mean of item scor
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def bootstrap_ci(scores: Sequence[float], resamples: int = 1000, seed: int = 0,

@@ -78,9 +78,9 @@ def test_sweep_runs_resumes_after_a_kill_and_reports_failed_cells(tmp_path):
     assert not (out / "sweep.jsonl").exists()
     mtime = first.stat().st_mtime_ns
     # the same command without --resume is refused
-    p = subprocess.run(argv, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60)
+    p = subprocess.run(argv, cwd=tmp_path, env=_env(), capture_output=True, text=True, check=False, timeout=60)
     assert p.returncode == 2 and "--resume" in p.stderr
-    p = subprocess.run(argv + ["--resume"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=400)
+    p = subprocess.run(argv + ["--resume"], cwd=tmp_path, env=_env(), capture_output=True, text=True, check=False, timeout=400)
     log = p.stdout + p.stderr
     assert p.returncode == 1, log[-3000:]          # the broken model's cells failed ...
     assert "cell tiny_hardest-n2-s0\n    already done; skipped" in log

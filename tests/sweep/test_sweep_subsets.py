@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 from redstar.config import ConfigError
-from redstar.sweep.subsets import TokenCounter, load_pool, ordering, subset_indices, write_subset
+from redstar.sweep.subsets import (
+    TokenCounter,
+    load_pool,
+    ordering,
+    subset_indices,
+    write_subset,
+)
 
 DEMO = Path(__file__).parent / "data" / "demo_sft.jsonl"
 
