@@ -148,8 +148,10 @@ def refresh_dataset_card(out: str | Path, license: str | None = None) -> Path:
     meta["task_categories"] = meta.get("task_categories") or ["text-generation"]
     meta["language"] = meta.get("language") or ["en"]
     meta["size_categories"] = [_size_category(max((d["rows"] for d in described.values()), default=0))]
+    # an empty file is no config: datasets cannot load a split without rows
     meta["configs"] = [{"config_name": cfg, "data_files": [{"split": "train", "path": rel}],
-                        **({"default": True} if cfg == "sft" else {})} for cfg, rel, _ in exports]
+                        **({"default": True} if cfg == "sft" else {})} for cfg, rel, _ in exports
+                       if described[rel]["rows"]]
     if not body.strip():
         body = f"# {name}\n\n{(recipe.get('description') or '').strip() or 'Long chain-of-thought data curated with redstar.'}"
     body = set_block(body, "dataset", _body(out, summary, recipe, exports, described))
@@ -165,9 +167,12 @@ def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> s
 
     for cfg, rel, desc in exports:
         d = described[rel]
-        lines.append(f"| `{cfg}` | `{rel}` | {d['rows']} | {human(d['bytes'])} | {desc} |")
+        name = f"`{cfg}`" if d["rows"] else "(empty: no config)"
+        lines.append(f"| {name} | `{rel}` | {d['rows']} | {human(d['bytes'])} | {desc} |")
     lines += ["", "### Columns", ""]
     for cfg, rel, _ in exports:
+        if not described[rel]["rows"]:
+            continue
         cols = ", ".join(f"`{k}` ({t})" for k, t in described[rel]["columns"].items()) or "(empty)"
         lines.append(f"- `{cfg}`: {cols}")
 

@@ -96,3 +96,21 @@ def test_card_command_on_a_curation_output(curated, capsys):
     assert DatasetCard.load(curated / "README.md").data.license == "cc-by-4.0"
     assert main(["card", str(curated), "--eval", str(curated)]) == 2
     assert "--eval applies to models" in capsys.readouterr().err
+
+
+def test_an_empty_export_is_listed_but_no_config(curated, tmp_path):
+    import shutil
+
+    import datasets
+    from huggingface_hub import DatasetCard
+
+    out = tmp_path / "out"
+    shutil.copytree(curated, out)
+    (out / "subsets" / "hard_control.jsonl").write_text("")
+    assert main(["card", str(out)]) == 0
+    card = DatasetCard.load(out / "README.md")
+    names = [c["config_name"] for c in card.data.to_dict()["configs"]]
+    assert "subset_hard_control" not in names and "subset_hard" in names
+    assert "| (empty: no config) | `subsets/hard_control.jsonl` | 0 |" in card.text
+    for name in names:
+        assert datasets.load_dataset(str(out), name, split="train").num_rows > 0
