@@ -39,15 +39,22 @@ from redstar.train.engine import TrainConfig
 
 @dataclass
 class RMDataConfig:
-    samples: list[str] = field(default_factory=list)  # Sample rows with verdicts: files, dirs or hub ids
-    problems: str | None = None    # Problem rows giving each sample's question (else a 'question' field)
-    n: int = 6                     # responses per problem, balanced between correct and wrong
-    sort_by: str | None = None     # a scores[...] key: draw from top positives / bottom negatives by it
-    sort_pool: int = 14            # size of those pools (0: exactly the top-k / bottom-k)
-    eval_fraction: float = 0.05    # share of problems held out (chosen by a hash of the problem id)
-    max_len: int = 4096            # tokens per (question, response) pair
-    groups_per_micro: int = 1      # problems per forward pass (all n responses of each together)
-    skip_bad: bool = False         # skip malformed sample rows (counted) instead of failing
+    samples: list[str] = field(default_factory=list, metadata={"help": "Sample rows with verdicts: files, dirs or hub ids"})
+    problems: str | None = field(default=None, metadata={"help": "Problem rows giving each sample's question (else a 'question' field)"})
+    n: int = field(default=6, metadata={"help": "responses per problem, balanced between correct and wrong"})
+    sort_by: str | None = field(default=None, metadata={"help": "a scores[...] key: draw from top positives / bottom negatives by it"})
+    sort_pool: int = field(default=14, metadata={"help": "size of those pools (0: exactly the top-k / bottom-k)"})
+    eval_fraction: float = field(default=0.05, metadata={"help": "share of problems held out (chosen by a hash of the problem id)"})
+    max_len: int = field(default=4096, metadata={"help": "tokens per (question, response) pair"})
+    groups_per_micro: int = field(default=1, metadata={"help": "problems per forward pass (all n responses of each together)"})
+    skip_bad: bool = field(default=False, metadata={"help": "skip malformed sample rows (counted) instead of failing"})
+
+    def __post_init__(self):
+        from redstar.config import ConfigError
+
+        if self.n < 2 or not 0 <= self.eval_fraction < 1:
+            raise ConfigError(f"data: n must be >= 2 (a correct and a wrong response) and eval_fraction "
+                              f"in [0, 1) (got n={self.n}, eval_fraction={self.eval_fraction})")
 
 
 def _acemath_train() -> TrainConfig:
@@ -56,13 +63,13 @@ def _acemath_train() -> TrainConfig:
 
 @dataclass
 class RMTrainConfig:
-    model: str = "default"         # causal LM to start from: 'default', a directory or a hub id
-    out: str = "runs/rm"
-    head: Literal["auto", "seqcls", "wrapper"] = "auto"
-    loss: Literal["listwise_bt", "pairwise_bt", "bce", "mse"] = "listwise_bt"
-    data: RMDataConfig = field(default_factory=RMDataConfig)
-    train: TrainConfig = field(default_factory=_acemath_train)
-    push: PushConfig = field(default_factory=PushConfig)   # push.repo: publish the final model when done
+    model: str = field(default="default", metadata={"help": "causal LM to start from: 'default', a directory or a hub id"})
+    out: str = field(default="runs/rm", metadata={"help": "run directory: checkpoints, metrics.jsonl, rm_eval.json, final/"})
+    head: Literal["auto", "seqcls", "wrapper"] = field(default="auto", metadata={"help": "scalar head: seqcls (AutoModelForSequenceClassification), wrapper (a linear head on the causal LM), auto picks"})
+    loss: Literal["listwise_bt", "pairwise_bt", "bce", "mse"] = field(default="listwise_bt", metadata={"help": "ranking loss over each problem's responses"})
+    data: RMDataConfig = field(default_factory=RMDataConfig, metadata={"help": "verified samples and how they are grouped"})
+    train: TrainConfig = field(default_factory=_acemath_train, metadata={"help": "optimisation and infrastructure (defaults: AceMath-RM's lr 5e-6, 2 epochs, cosine)"})
+    push: PushConfig = field(default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"})
 
 
 # ----------------------------------------------------------------------------- loss and eval
@@ -153,7 +160,7 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
     import random
 
     from redstar.config import ConfigError
-    from redstar.dataio import ReadStats, read_rows, write_json
+    from redstar.dataio import ReadStats, iter_located, where_with_id, write_json
     from redstar.records import Sample
     from redstar.rm.model import RewardModel
     from redstar.train.distributed import init_distributed
@@ -171,8 +178,8 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
         raise ConfigError("data.samples is empty: list the verified Sample files (curation output)")
     questions = load_questions(cfg.data.problems) if cfg.data.problems else None
     read_stats, stats = ReadStats(), GroupStats()
-    rows = ((f"{src}:row {k}", row) for src in cfg.data.samples       # located, for errors
-            for k, row in enumerate(read_rows(src, schema=Sample, skip_bad=cfg.data.skip_bad, stats=read_stats), 1))
+    rows = ((where_with_id(where, row), row) for src in cfg.data.samples     # path:line (id X), for errors
+            for where, row in iter_located(src, schema=Sample, skip_bad=cfg.data.skip_bad, stats=read_stats))
     groups = build_groups(rows, questions, n=cfg.data.n, sort_by=cfg.data.sort_by,
                           sort_pool=cfg.data.sort_pool, seed=tcfg.seed, stats=stats)
     if dist.is_main:

@@ -85,3 +85,13 @@ def test_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypatch,
     assert "RuntimeError: something broke second line" in line and "--debug" in line
     with pytest.raises(RuntimeError, match="something broke"):
         main(["--debug", "ask", "hi"])
+
+
+def test_rm_train_row_error_is_path_line_with_id(tmp_path, capsys):
+    samples = tmp_path / "s.jsonl"
+    samples.write_text('{"problem_id": "p1", "response": "a", "verdict": {"correct": true}, "question": "q1"}\n\n'
+                       '{"problem_id": "p2", "response": "b", "verdict": {"correct": false}}\n')
+    argv = ["rm", "train", str(ROOT / "configs" / "rm_tiny.yaml"), f"data.samples=[{samples}]", "data.problems=null",
+            f"out={tmp_path / 'rm'}"]
+    assert main(argv) == 2
+    assert f"{samples}:3 (id p2): problem 'p2': no question" in _err(capsys)
