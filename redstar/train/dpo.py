@@ -38,34 +38,41 @@ from redstar.train.engine import TrainConfig
 
 @dataclass
 class DPOLossConfig:
-    beta: float = 0.1
-    loss_type: Literal["sigmoid", "ipo"] = "sigmoid"
-    label_smoothing: float = 0.0      # cDPO: probability that a preference label is flipped
-    sft_weight: float = 0.0           # RPO: weight of the chosen reply's mean token NLL
+    beta: float = field(default=0.1, metadata={"help": "strength of the KL anchor to the reference model"})
+    loss_type: Literal["sigmoid", "ipo"] = field(default="sigmoid", metadata={"help": "sigmoid (DPO) or ipo"})
+    label_smoothing: float = field(default=0.0, metadata={"help": "cDPO: probability that a preference label is flipped"})
+    sft_weight: float = field(default=0.0, metadata={"help": "RPO: weight of the chosen reply's mean token NLL"})
+
+    def __post_init__(self):
+        if self.beta <= 0 or not 0 <= self.label_smoothing < 0.5 or self.sft_weight < 0:
+            raise ConfigError(f"dpo: beta must be > 0, label_smoothing in [0, 0.5) and sft_weight >= 0 "
+                              f"(got {self.beta}, {self.label_smoothing}, {self.sft_weight})")
+        if self.loss_type == "ipo" and self.label_smoothing:
+            raise ConfigError("dpo: label_smoothing (cDPO) applies to loss_type sigmoid, not ipo")
 
 
 @dataclass
 class DPODataConfig:
-    train: list[str] = field(default_factory=list)   # preference rows: JSONL / JSON / Parquet / dirs
-    max_len: int = 8192               # tokens per side (prompt + reply); longer pairs are dropped
-    pack_len: int = 0                 # tokens per micro-batch (0: 2 * max_len, room for any pair)
-    system_prompt: str = ""           # inserted when a prompt has no system turn
-    system_prompt_file: str = ""      # the same, read from a file (redstar/train/prompts/ or a path)
-    max_rows: int = 0                 # 0: all
-    skip_bad: bool = False
+    train: list[str] = field(default_factory=list, metadata={"help": "preference rows: JSONL / JSON / Parquet / dirs"})
+    max_len: int = field(default=8192, metadata={"help": "tokens per side (prompt + reply); longer pairs are dropped"})
+    pack_len: int = field(default=0, metadata={"help": "tokens per micro-batch (0: 2 * max_len, room for any pair)"})
+    system_prompt: str = field(default="", metadata={"help": "inserted when a prompt has no system turn"})
+    system_prompt_file: str = field(default="", metadata={"help": "the same, read from a file (redstar/train/prompts/ or a path)"})
+    max_rows: int = field(default=0, metadata={"help": "rows read at most, over all files (0: all)"})
+    skip_bad: bool = field(default=False, metadata={"help": "skip malformed rows (counted) instead of failing"})
 
 
 @dataclass
 class DPOConfig:
-    data: DPODataConfig
-    model: str = "default"            # the SFT model to start from: directory, hub id, "default", "tiny"
-    ref_model: str = ""               # "" : the starting model itself
-    out: str = "runs/dpo"
-    modality: Literal["text", "vision"] = "text"
-    attn_implementation: str = "auto"
-    dpo: DPOLossConfig = field(default_factory=DPOLossConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    push: PushConfig = field(default_factory=PushConfig)   # push.repo: publish the final model when done
+    data: DPODataConfig = field(metadata={"help": "preference data settings"})
+    model: str = field(default="default", metadata={"help": "the SFT model to start from: directory, hub id, \"default\", \"tiny\""})
+    ref_model: str = field(default="", metadata={"help": "the frozen reference model (\"\": the starting model itself)"})
+    out: str = field(default="runs/dpo", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"})
+    modality: Literal["text", "vision"] = field(default="text", metadata={"help": "text, or vision to run the image+text recipe (geo.dpo)"})
+    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(default="auto", metadata={"help": "attention kernel: auto picks the fastest available"})
+    dpo: DPOLossConfig = field(default_factory=DPOLossConfig, metadata={"help": "the DPO loss"})
+    train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"})
+    push: PushConfig = field(default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"})
 
 
 # ----------------------------------------------------------------------------- the loss
@@ -310,7 +317,11 @@ def run(cfg: DPOConfig) -> dict:
     rows, wheres, bad_rows = read_pairs(cfg.data)
 
     attn = choose_attention(cfg.attn_implementation, dist.device)
-    model, tok = _load_model(cfg.model, attn, tcfg.seed)
+    from redstar.train.engine import load_settings
+
+    # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
+    load_dtype, _zero3_init = load_settings(tcfg, dist.world_size)
+    model, tok = _load_model(cfg.model, attn, tcfg.seed, dtype=load_dtype)
     if tok.chat_template is None:
         raise ConfigError(f"{cfg.model}: the tokenizer has no chat template; preference rows need one")
     items, stats = tokenize_pairs(rows, tok, cfg.data.max_len, _system_prompt(cfg.data), dist.is_main,
@@ -335,6 +346,7 @@ def run(cfg: DPOConfig) -> dict:
     # reference log-probs once, before any update, each rank a share of the packs; with the
     # starting model that is the engine's own (sharded under ZeRO-3, bf16 under DeepSpeed), a
     # separate reference model is loaded in the training dtype
+    del _zero3_init       # the policy is built: a separate reference model loads whole, outside ZeRO-3
     if cfg.ref_model:
         ref = _load_model(cfg.ref_model, attn, tcfg.seed, dtype=tcfg.dtype)[0].to(dist.device)
     else:

@@ -39,32 +39,49 @@ from redstar.train.tracking import MetricsLogger, plot_loss
 @dataclass
 class TrainConfig:
     """Optimisation and infrastructure settings shared by every recipe."""
-    lr: float = 1e-5
-    min_lr_ratio: float = 0.0            # cosine floor as a fraction of lr
-    schedule: Literal["cosine", "linear", "constant"] = "cosine"
-    warmup_ratio: float = 0.03
-    weight_decay: float = 0.0
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
-    epochs: int = 1
-    max_steps: int = 0                   # > 0 caps the run (overrides epochs)
-    grad_accum: int = 1                  # micro-batches per optimizer step per rank
-    max_grad_norm: float = 1.0
-    dtype: Literal["float32", "bfloat16"] = "bfloat16"
-    gradient_checkpointing: bool = True
-    seed: int = 42
-    device: str = "auto"                 # auto | cpu | cuda
-    strategy: Literal["auto", "torch", "deepspeed"] = "auto"   # auto: torch (DP when WORLD_SIZE > 1)
-    zero_stage: int = 2                  # deepspeed only: 2 or 3
-    offload: bool = False                # deepspeed only: optimizer (and ZeRO-3 params) on CPU
-    deepspeed_config: str = ""           # optional JSON merged under the settings above
-    save_every: int = 0                  # steps between resumable checkpoints (0: none mid-run)
-    keep_last: int = 2
-    resume: bool = True                  # continue from the newest checkpoint in out_dir
-    log_every: int = 1
-    tensorboard: bool = True
-    wandb_project: str = ""              # W&B when set and wandb is installed
-    peak_tflops: float = 0.0             # 0: known GPUs auto, else MFU is not reported
-    progress: bool = True
+    lr: float = field(default=1e-5, metadata={"help": "peak learning rate (AdamW)"})
+    min_lr_ratio: float = field(default=0.0, metadata={"help": "cosine floor as a fraction of lr"})
+    schedule: Literal["cosine", "linear", "constant"] = field(default="cosine", metadata={"help": "learning-rate schedule after warm-up"})
+    warmup_ratio: float = field(default=0.03, metadata={"help": "share of the optimizer steps spent warming up linearly from 0"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.95], metadata={"help": "AdamW (beta1, beta2)"})
+    epochs: int = field(default=1, metadata={"help": "passes over the data"})
+    max_steps: int = field(default=0, metadata={"help": "> 0 caps the run (overrides epochs)"})
+    grad_accum: int = field(default=1, metadata={"help": "micro-batches per optimizer step per rank"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient-norm clip (0: no clipping)"})
+    dtype: Literal["float32", "bfloat16"] = field(default="bfloat16", metadata={"help": "parameter and compute dtype (bfloat16 on GPU, float32 on CPU)"})
+    gradient_checkpointing: bool = field(default=True, metadata={"help": "recompute activations in the backward pass to save memory"})
+    seed: int = field(default=42, metadata={"help": "seed for the data order and initialisation"})
+    device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N"})
+    strategy: Literal["auto", "torch", "deepspeed"] = field(default="auto", metadata={"help": "auto: torch (data parallel when WORLD_SIZE > 1); deepspeed for ZeRO"})
+    zero_stage: int = field(default=2, metadata={"help": "deepspeed only: 2 or 3"})
+    offload: bool = field(default=False, metadata={"help": "deepspeed only: optimizer (and ZeRO-3 params) on CPU"})
+    deepspeed_config: str = field(default="", metadata={"help": "optional JSON merged under the settings above"})
+    save_every: int = field(default=0, metadata={"help": "steps between resumable checkpoints (0: none mid-run)"})
+    keep_last: int = field(default=2, metadata={"help": "checkpoints kept on disk (older ones are deleted)"})
+    resume: bool = field(default=True, metadata={"help": "continue from the newest checkpoint in out"})
+    log_every: int = field(default=1, metadata={"help": "optimizer steps between metrics lines"})
+    tensorboard: bool = field(default=True, metadata={"help": "write tensorboard/ event files"})
+    wandb_project: str = field(default="", metadata={"help": "W&B when set and wandb is installed"})
+    peak_tflops: float = field(default=0.0, metadata={"help": "0: known GPUs auto, else MFU is not reported"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar on the terminal"})
+
+    def __post_init__(self):
+        # cross-field and range checks: a bad config fails when it is loaded, before any model
+        from redstar.config import ConfigError
+
+        if self.lr < 0 or not 0 <= self.warmup_ratio < 1 or not 0 <= self.min_lr_ratio <= 1:
+            raise ConfigError(f"lr must be >= 0, warmup_ratio in [0, 1) and min_lr_ratio in [0, 1] "
+                              f"(got {self.lr}, {self.warmup_ratio}, {self.min_lr_ratio})")
+        if self.grad_accum < 1 or self.epochs < 1 and self.max_steps <= 0:
+            raise ConfigError(f"grad_accum must be >= 1 and epochs >= 1 unless max_steps is set "
+                              f"(got grad_accum={self.grad_accum}, epochs={self.epochs})")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas}")
+        if self.strategy == "deepspeed" and self.zero_stage not in (2, 3):
+            raise ConfigError(f"zero_stage must be 2 or 3 with strategy deepspeed, got {self.zero_stage}")
+        if self.offload and self.strategy == "torch":
+            raise ConfigError("offload needs strategy deepspeed (or auto on a DeepSpeed launch), not torch")
 
 
 class PlanLoader:
@@ -120,11 +137,53 @@ def peak_flops(cfg: TrainConfig, device: str) -> float:
 def matmul_params(model) -> int:
     """Parameters that take part in a matmul per token (6N rule): all, minus the input
     embedding when it is not tied to the output head."""
-    n = sum(p.numel() for p in model.parameters())
+    def numel(p) -> int:                 # a ZeRO-3 partitioned parameter keeps its full size in ds_numel
+        return int(getattr(p, "ds_numel", p.numel()))
+
+    n = sum(numel(p) for p in model.parameters())
     emb, head = model.get_input_embeddings(), model.get_output_embeddings()
     if emb is not None and (head is None or head.weight is not emb.weight):
-        n -= emb.weight.numel()
+        n -= numel(emb.weight)
     return n
+
+
+def _ds_config(cfg: TrainConfig, world_size: int) -> dict:
+    import json
+
+    base = json.loads(Path(cfg.deepspeed_config).read_text()) if cfg.deepspeed_config else None
+    return deepspeed_config(cfg.zero_stage, cfg.grad_accum, world_size, cfg.dtype, cfg.max_grad_norm, cfg.offload,
+                            base)
+
+
+def load_settings(cfg: TrainConfig, world_size: int) -> tuple[str, object | None]:
+    """(the dtype to load the model in, an object to hold while it loads).
+
+    The torch backend keeps fp32 master weights (bf16 compute under autocast): fp32. DeepSpeed
+    keeps its own fp32 masters in the optimizer, so the model loads in the training dtype;
+    under ZeRO-3 also with transformers' ``HfDeepSpeedConfig`` alive, so ``from_pretrained``
+    partitions every weight as it loads (``deepspeed.zero.Init``) instead of each rank first
+    holding the whole fp32 model. Build the model while the returned object is referenced."""
+    strategy = cfg.strategy if cfg.strategy != "auto" else "torch"
+    if strategy != "deepspeed":
+        return "float32", None
+    if cfg.zero_stage != 3:
+        return cfg.dtype, None
+    from transformers.integrations import HfDeepSpeedConfig
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # zero.Init reads the world size from DeepSpeed's own process-group wrapper
+        import deepspeed
+
+        from redstar.train.distributed import _skip_compiled_cpu_comm
+
+        if torch.distributed.get_backend() != "nccl":
+            _skip_compiled_cpu_comm()
+        deepspeed.init_distributed(dist_backend=torch.distributed.get_backend())
+    return cfg.dtype, HfDeepSpeedConfig(_ds_config(cfg, world_size))
+
+
+def _is_partitioned(model) -> bool:
+    return any(hasattr(p, "ds_id") for p in model.parameters())
 
 
 def batch_flops(model, batch: dict, n_params: int) -> float:
@@ -178,12 +237,9 @@ class Trainer:
         groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
         self.n_params = matmul_params(model)
         if strategy == "deepspeed":
-            import json
-
-            base = json.loads(Path(cfg.deepspeed_config).read_text()) if cfg.deepspeed_config else None
-            ds = deepspeed_config(cfg.zero_stage, cfg.grad_accum, self.dist.world_size, cfg.dtype,
-                                  cfg.max_grad_norm, cfg.offload, base)
-            model.to(self.dist.device)
+            ds = _ds_config(cfg, self.dist.world_size)
+            if not _is_partitioned(model):       # loaded under load_settings: already sharded in place
+                model.to(self.dist.device)
             if cfg.offload and self.dist.device.startswith("cuda"):
                 # offloaded optimizer states live on the CPU: DeepSpeed's vectorised CPU Adam
                 from deepspeed.ops.adam import DeepSpeedCPUAdam

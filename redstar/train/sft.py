@@ -23,35 +23,35 @@ PROMPTS = Path(__file__).parent / "prompts"
 
 @dataclass
 class DataConfig:
-    train: list[str] = field(default_factory=list)   # JSONL / JSON / Parquet files, dirs, or hub ids
-    max_len: int = 16384                              # tokens per sample; longer rows are dropped
-    pack_len: int = 0                                 # tokens per packed micro-batch (0: max_len)
-    train_on: Literal["last", "all"] = "last"         # which assistant turns carry the loss
-    overflow: Literal["drop", "truncate"] = "drop"
-    system_prompt: str = ""                           # inserted when a row has no system turn
-    system_prompt_file: str = ""                      # the same, read from a file (prompts/ or a path)
-    max_rows: int = 0                                 # 0: all
-    skip_bad: bool = False                            # skip malformed rows (counted) instead of failing
+    train: list[str] = field(default_factory=list, metadata={"help": "JSONL / JSON / Parquet files, dirs, or hub ids"})
+    max_len: int = field(default=16384, metadata={"help": "tokens per sample; longer rows are dropped"})
+    pack_len: int = field(default=0, metadata={"help": "tokens per packed micro-batch (0: max_len)"})
+    train_on: Literal["last", "all"] = field(default="last", metadata={"help": "which assistant turns carry the loss"})
+    overflow: Literal["drop", "truncate"] = field(default="drop", metadata={"help": "a sample longer than max_len: drop it, or truncate it"})
+    system_prompt: str = field(default="", metadata={"help": "inserted when a row has no system turn"})
+    system_prompt_file: str = field(default="", metadata={"help": "the same, read from a file (prompts/ or a path)"})
+    max_rows: int = field(default=0, metadata={"help": "rows read at most, over all files (0: all)"})
+    skip_bad: bool = field(default=False, metadata={"help": "skip malformed rows (counted) instead of failing"})
 
 
 @dataclass
 class StageConfig:
-    name: str
-    data: DataConfig
-    train: dict[str, Any] = field(default_factory=dict)   # TrainConfig keys overriding the top level
+    name: str = field(metadata={"help": "stage name (also its output folder under out)"})
+    data: DataConfig = field(metadata={"help": "the stage's data settings"})
+    train: dict[str, Any] = field(default_factory=dict, metadata={"help": "TrainConfig keys overriding the top level"})
 
 
 @dataclass
 class SFTConfig:
-    model: str = "default"                    # HF directory, hub id, or "default"
-    out: str = "runs/sft"
-    modality: Literal["text", "vision"] = "text"
-    attn_implementation: str = "auto"         # auto | flash_attention_2 | flex_attention | sdpa | eager
-    loss_impl: Literal["auto", "chunked", "liger", "naive"] = "auto"
-    data: DataConfig | None = None            # one stage ...
-    stages: list[StageConfig] = field(default_factory=list)   # ... or several, run in order
-    train: TrainConfig = field(default_factory=TrainConfig)
-    push: PushConfig = field(default_factory=PushConfig)   # push.repo: publish the final model when done
+    model: str = field(default="default", metadata={"help": "HF directory, hub id, or \"default\""})
+    out: str = field(default="runs/sft", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"})
+    modality: Literal["text", "vision"] = field(default="text", metadata={"help": "text, or vision to run the image+text recipe (geo.sft)"})
+    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(default="auto", metadata={"help": "attention kernel: auto picks the fastest the model supports"})
+    loss_impl: Literal["auto", "chunked", "liger", "naive"] = field(default="auto", metadata={"help": "cross-entropy implementation: chunked (never full logits), liger, naive; auto picks"})
+    data: DataConfig | None = field(default=None, metadata={"help": "the data of a single-stage run (or use stages)"})
+    stages: list[StageConfig] = field(default_factory=list, metadata={"help": "several stages run in order, each starting from the previous one's model (instead of data)"})
+    train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"})
+    push: PushConfig = field(default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"})
 
 
 def resolve_stages(cfg: SFTConfig) -> list[StageConfig]:
@@ -180,7 +180,11 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
                           "pack_len must be >= max_len")
 
     attn = choose_attention(cfg.attn_implementation, dist.device)
-    model, _ = load_causal_lm(model_path, dtype="float32", attn_implementation=attn)
+    # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
+    from redstar.train.engine import load_settings
+
+    load_dtype, _zero3_init = load_settings(tcfg, dist.world_size)
+    model, _ = load_causal_lm(model_path, dtype=load_dtype, attn_implementation=attn)
 
     def plan(epoch: int) -> list[list[int]]:
         return best_fit_pack(lengths, budget, seed=tcfg.seed + epoch)

@@ -93,3 +93,33 @@ def test_dpo_zero3_two_ranks_match_one_process(tmp_path):
             moved = (ref[k] - init[k]).norm()
             assert moved > 0, k
             assert (got[k] - ref[k]).norm() <= 1e-2 * moved, f"{run}: {k}"
+
+
+def test_zero3_loads_partitioned_and_trains_like_one_process(tmp_path):
+    """Under ZeRO-3 a model loads through HfDeepSpeedConfig: every weight is a shard as soon as
+    from_pretrained returns (no rank holds the whole fp32 model first), and training from it
+    ends where one process does."""
+    from redstar.train.engine import TrainConfig, load_settings
+
+    assert load_settings(TrainConfig(strategy="deepspeed", zero_stage=2, dtype="bfloat16"), 2) == ("bfloat16", None)
+    assert load_settings(TrainConfig(strategy="torch", dtype="bfloat16"), 2) == ("float32", None)
+    model, tok = zero_worker.tiny_causal_lm(seed=3)
+    model.save_pretrained(tmp_path / "model")
+    tok.save_pretrained(tmp_path / "model")
+    zero_worker.main(str(tmp_path / "single"), "torch", 0, 4)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+           "ZERO_MODEL_DIR": str(tmp_path / "model")}
+    port = str(31500 + os.getpid() % 1000)
+    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+                        str(WORKER), str(tmp_path), "2", "deepspeed:3load"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    assert p.returncode == 0, p.stderr[-4000:]
+    result = json.loads((tmp_path / "deepspeed3load" / "result.json").read_text())
+    assert result["loaded"] == {"partitioned": True, "full_numel": sum(p.numel() for p in model.parameters())}
+    single = json.loads((tmp_path / "single" / "result.json").read_text())
+    assert result["losses"] == pytest.approx(single["losses"], rel=1e-5)
+    ref = load_file(tmp_path / "single" / "final" / "model.safetensors")
+    got = load_file(tmp_path / "deepspeed3load" / "final" / "model.safetensors")
+    assert got.keys() == ref.keys()
+    for k in ref:
+        assert (got[k] - ref[k]).norm() <= 1e-2 * (ref[k] - model.state_dict()[k]).norm(), k

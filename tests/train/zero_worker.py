@@ -6,6 +6,7 @@ The ZeRO-3 head loss runs in chunks of HEAD_CHUNK targets: with 4, the two ranks
 weight all-gather, which the loss must keep in step across ranks."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -90,8 +91,25 @@ def main_dpo(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, offl
                                                             "accuracy": [r["reward_accuracy"] for r in rows]}))
 
 
-def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bool = True) -> None:
-    model, tok = tiny_causal_lm(seed=3)
+def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bool = True,
+         model_dir: str = "") -> None:
+    loaded = {}
+    if model_dir:    # loaded from disk the way the recipes load it: under ZeRO-3 partitioned as it loads
+        from redstar.models import load_causal_lm
+        from redstar.train.distributed import init_distributed
+        from redstar.train.engine import load_settings
+
+        init_distributed("cpu")             # the recipes join the process group before loading
+
+        probe = TrainConfig(strategy=strategy, zero_stage=zero_stage, grad_accum=grad_accum, dtype="float32",
+                            max_grad_norm=0.0, deepspeed_config=ds_config_file(out_dir))
+        dtype, keep = load_settings(probe, int(os.environ.get("WORLD_SIZE", "1")))
+        model, tok = load_causal_lm(model_dir, dtype=dtype)
+        params = list(model.parameters())
+        loaded = {"partitioned": all(hasattr(p, "ds_id") and p.numel() == 0 for p in params),
+                  "full_numel": sum(int(getattr(p, "ds_numel", p.numel())) for p in params)}
+    else:
+        model, tok = tiny_causal_lm(seed=3)
     if not tied:
         model.config.tie_word_embeddings = False
         model.lm_head.weight = torch.nn.Parameter(model.model.embed_tokens.weight.detach().clone())
@@ -109,7 +127,7 @@ def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bo
         rows = [json.loads(l) for l in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
         Path(out_dir, "result.json").write_text(json.dumps({"losses": [r["loss"] for r in rows], "step": summary["step"],
                                                             "micro_targets": [r["micro_targets"] for r in rows],
-                                                            "head": sorted(set(seen))}))
+                                                            "head": sorted(set(seen)), "loaded": loaded}))
 
 
 if __name__ == "__main__":
@@ -122,5 +140,9 @@ if __name__ == "__main__":
             stage = stage.removesuffix("offload")
             main_dpo(str(Path(root) / f"{strategy}{stage}{'offload' if offload else ''}"), strategy[4:], int(stage),
                      accum, offload)
+        elif stage.endswith("load"):           # deepspeed:3load: the model loaded from $ZERO_MODEL_DIR
+            stage = stage.removesuffix("load")
+            main(str(Path(root) / f"{strategy}{stage}load"), strategy, int(stage), accum,
+                 model_dir=os.environ["ZERO_MODEL_DIR"])
         else:
             main(str(Path(root) / f"{strategy}{stage}"), strategy, int(stage), accum)
