@@ -173,7 +173,9 @@ def add_eval_results(model_dir: str | Path, eval_dirs: list[str | Path], metrics
         m = metrics[i] if metrics else _read_metrics(d)
         where = str(d / "metrics.json")
         gen_model = m.get("model")
-        if check_model and gen_model and Path(gen_model).exists() and not _same_model(gen_model, model_dir):
+        other = gen_model == "default" or (bool(gen_model) and Path(gen_model).exists()
+                                           and not _same_model(gen_model, model_dir))
+        if check_model and other:   # e.g. the base model's scores passed for the trained one
             raise ConfigError(f"{where}: these scores are for model {gen_model}, not {model_dir}")
         entry = eval_entry(m, str(d), where)
         stored[entry["key"]] = entry

@@ -113,6 +113,9 @@ def test_card_refuses_scores_of_another_model(demo_dir, tmp_path, capsys):
     assert main(["card", str(run), "--eval", str(d)]) == 2
     err = capsys.readouterr().err
     assert f"{d / 'metrics.json'}: these scores are for model {other / 'final'}" in err
+    (d / "metrics.json").write_text(json.dumps({**m, "model": "default", "responses": None}))   # the base model
+    assert main(["card", str(run), "--eval", str(d)]) == 2
+    assert "these scores are for model default" in capsys.readouterr().err
     # scores of this very model are accepted
     (d / "metrics.json").write_text(json.dumps({**m, "model": str(run / "final")}))
     assert main(["card", str(run), "--eval", str(d)]) == 0
