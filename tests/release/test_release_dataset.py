@@ -114,3 +114,20 @@ def test_an_empty_export_is_listed_but_no_config(curated, tmp_path):
     assert "| (empty: no config) | `subsets/hard_control.jsonl` | 0 |" in card.text
     for name in names:
         assert datasets.load_dataset(str(out), name, split="train").num_rows > 0
+
+
+def test_dataset_real_push_is_a_dataset_repo(curated, monkeypatch, capsys):
+    from huggingface_hub.utils import filter_repo_objects
+    from test_release_model import Recorder
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    rec = Recorder(monkeypatch)
+    assert main(["push", str(curated), "--repo", "me/data", "--private"]) == 0
+    (create,) = rec.named("create_repo")
+    assert create[2]["repo_type"] == "dataset" and create[2]["private"] is True
+    (up,) = rec.named("upload_folder")
+    assert up[2]["repo_type"] == "dataset" and up[2]["folder_path"] == str(curated)
+    files = [p.relative_to(curated).as_posix() for p in curated.glob("**/*") if p.is_file()]
+    sent = set(filter_repo_objects(files, allow_patterns=up[2]["allow_patterns"], ignore_patterns=up[2]["ignore_patterns"]))
+    assert {"README.md", "sft.jsonl", "subsets/hard.jsonl"} <= sent
+    assert not [f for f in sent if f.startswith(("chunks/", "prep/", "manifests/"))]
