@@ -118,3 +118,16 @@ def test_sft_skipped_rows_are_counted_on_the_terminal_in_the_stats_and_the_card(
     assert [w.split(": ")[0] for w in stats["first_bad"]] == [f"{data}:2", f"{data}:4 (id r4)", f"{data}:6"]
     card = (tmp_path / "run" / "final" / "README.md").read_text()
     assert "Rows read: 7; used: 4" in card and f"skipped as malformed: 3, first at {data}:2" in card
+
+
+def test_dpo_follows_the_same_contract(tmp_path):
+    dpo = [str(ROOT / "configs" / "dpo_tiny_cpu.yaml"), f"out={tmp_path / 'dpo'}", "train.max_steps=1",
+           f"data.train=[{ROOT / 'redstar' / 'train' / 'data' / 'dpo_tiny.jsonl'}]"]
+    first = _cli(["dpo", *dpo])
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = _cli(["dpo", *dpo])
+    assert again.returncode == 0 and "already complete" in again.stdout
+    changed = _cli(["dpo", *dpo, "dpo.beta=0.2"])
+    assert changed.returncode == 2 and "dpo.beta: 0.1 -> 0.2" in changed.stderr
+    other = _cli(["sft", str(ROOT / "configs" / "sft_tiny_cpu.yaml"), f"out={tmp_path / 'dpo'}"])
+    assert other.returncode == 2 and "holds a `redstar dpo` run, not `redstar sft`" in other.stderr
