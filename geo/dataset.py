@@ -13,7 +13,7 @@ the model's image processor: the same tensors the full processor gave, at no mem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
@@ -27,18 +27,18 @@ from geo.images import ImageError, load_row_images
 
 @dataclass
 class VLDataConfig:
-    train: list[str]                                  # JSONL / JSON / Parquet files or dirs of rows
-    max_len: int = 4096                               # tokens per sample, image tokens included
-    pack_len: int = 0                                 # tokens per packed micro-batch (0: max_len)
-    pack: bool = True                                 # false: one padded row per sample
-    batch_size: int = 1                               # samples (SFT) or pairs (DPO) per unpacked micro-batch
-    train_on: Literal["last", "all"] = "last"
-    system_prompt: str = ""
-    max_rows: int = 0                                 # 0: all
-    skip_bad: bool = False                            # skip (and count) bad rows and broken images
-    image_root: str = ""                              # base of relative image paths (default: the file's dir)
-    min_pixels: int = 0                               # per image, 0: the processor's default
-    max_pixels: int = 0
+    train: list[str] = field(metadata={"help": "JSONL / JSON / Parquet files or dirs of rows"})
+    max_len: int = field(default=4096, metadata={"help": "tokens per sample, image tokens included"})
+    pack_len: int = field(default=0, metadata={"help": "tokens per packed micro-batch (0: max_len)"})
+    pack: bool = field(default=True, metadata={"help": "false: one padded row per sample"})
+    batch_size: int = field(default=1, metadata={"help": "samples (SFT) or pairs (DPO) per unpacked micro-batch"})
+    train_on: Literal["last", "all"] = field(default="last", metadata={"help": "which assistant turns carry the loss"})
+    system_prompt: str = field(default="", metadata={"help": "inserted when a row has no system turn"})
+    max_rows: int = field(default=0, metadata={"help": "rows read at most, over all files (0: all)"})
+    skip_bad: bool = field(default=False, metadata={"help": "skip (and count) bad rows and broken images"})
+    image_root: str = field(default="", metadata={"help": "base of relative image paths (default: the file's dir)"})
+    min_pixels: int = field(default=0, metadata={"help": "smallest image size in pixels (0: the processor's default)"})
+    max_pixels: int = field(default=0, metadata={"help": "largest image size in pixels (0: the processor's default)"})
 
 
 def iter_rows(src: str, schema, skip_bad: bool, stats: ReadStats) -> Iterator[tuple[str, dict]]:

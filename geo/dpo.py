@@ -32,16 +32,16 @@ from geo.freeze import FreezeConfig
 
 @dataclass
 class VLDPOConfig:
-    data: VLDataConfig
-    model: str = "Qwen/Qwen2-VL-2B-Instruct"   # the SFT model to start from (or tiny:qwen2_vl)
-    ref_model: str = ""                        # "" : the starting model itself
-    out: str = "runs/geo_dpo"
-    modality: Literal["vision"] = "vision"
-    trust_remote_code: bool = False
-    attn_implementation: str = "auto"
-    dpo: DPOLossConfig = field(default_factory=DPOLossConfig)
-    freeze: FreezeConfig = field(default_factory=FreezeConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    data: VLDataConfig = field(metadata={"help": "image+text preference rows"})
+    model: str = field(default="Qwen/Qwen2-VL-2B-Instruct", metadata={"help": "the SFT model to start from (or tiny:qwen2_vl)"})
+    ref_model: str = field(default="", metadata={"help": "the frozen reference model (\"\": the starting model itself)"})
+    out: str = field(default="runs/geo_dpo", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"})
+    modality: Literal["vision"] = field(default="vision", metadata={"help": "always vision for this recipe"})
+    trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub (InternVL needs it)"})
+    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(default="auto", metadata={"help": "attention kernel: auto picks the fastest available"})
+    dpo: DPOLossConfig = field(default_factory=DPOLossConfig, metadata={"help": "the DPO loss"})
+    freeze: FreezeConfig = field(default_factory=FreezeConfig, metadata={"help": "which parts train, and their learning rates"})
+    train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"})
 
 
 def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,7 +19,7 @@ cosine schedule multiplies each group's own lr).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # name fragments, checked in this order (the projector sits inside Qwen2-VL's ``visual``)
 PROJECTOR_KEYS = ("visual.merger", "multi_modal_projector", "mm_projector", "mlp1.")
@@ -28,12 +28,18 @@ VISION_KEYS = ("visual.", "vision_tower", "vision_model")
 
 @dataclass
 class FreezeConfig:
-    train_vision: bool = False
-    train_projector: bool = True
-    train_language: bool = True
-    lr_vision: float = 0.0        # 0: the recipe's lr
-    lr_projector: float = 0.0
-    lr_language: float = 0.0
+    train_vision: bool = field(default=False, metadata={"help": "train the vision tower"})
+    train_projector: bool = field(default=True, metadata={"help": "train the vision-language projector"})
+    train_language: bool = field(default=True, metadata={"help": "train the language model"})
+    lr_vision: float = field(default=0.0, metadata={"help": "learning rate of the vision tower (0: the recipe's lr)"})
+    lr_projector: float = field(default=0.0, metadata={"help": "learning rate of the projector (0: the recipe's lr)"})
+    lr_language: float = field(default=0.0, metadata={"help": "learning rate of the language model (0: the recipe's lr)"})
+
+    def __post_init__(self):
+        from redstar.config import ConfigError
+
+        if not (self.train_vision or self.train_projector or self.train_language):
+            raise ConfigError("freeze: every part is frozen; set train_vision, train_projector or train_language")
 
 
 def part_of(name: str) -> str:

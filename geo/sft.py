@@ -32,15 +32,15 @@ from geo.freeze import FreezeConfig
 
 @dataclass
 class VLSFTConfig:
-    data: VLDataConfig
-    model: str = "Qwen/Qwen2-VL-2B-Instruct"   # HF directory, hub id, or tiny:qwen2_vl | tiny:qwen2_5_vl
-    out: str = "runs/geo_sft"
-    modality: Literal["vision"] = "vision"
-    trust_remote_code: bool = False
-    attn_implementation: str = "auto"           # auto | flash_attention_2 | flex_attention | sdpa | eager
-    loss_impl: Literal["auto", "chunked", "liger", "naive"] = "auto"
-    freeze: FreezeConfig = field(default_factory=FreezeConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    data: VLDataConfig = field(metadata={"help": "image+text SFT rows"})
+    model: str = field(default="Qwen/Qwen2-VL-2B-Instruct", metadata={"help": "HF directory, hub id, or tiny:qwen2_vl | tiny:qwen2_5_vl"})
+    out: str = field(default="runs/geo_sft", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"})
+    modality: Literal["vision"] = field(default="vision", metadata={"help": "always vision for this recipe"})
+    trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub (InternVL needs it)"})
+    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(default="auto", metadata={"help": "attention kernel: auto picks the fastest the model supports"})
+    loss_impl: Literal["auto", "chunked", "liger", "naive"] = field(default="auto", metadata={"help": "cross-entropy implementation: chunked (never full logits), liger, naive; auto picks"})
+    freeze: FreezeConfig = field(default_factory=FreezeConfig, metadata={"help": "which parts (vision tower, projector, language model) train, and their learning rates"})
+    train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"})
 
 
 def vl_model_class(name: str, trust_remote_code: bool = False):

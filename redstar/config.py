@@ -9,6 +9,7 @@ config next to a checkpoint so later stages can inherit from it.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import types
@@ -110,7 +111,10 @@ def _build(cls: type[T], data: dict, source: str, prefix: str = "") -> T:
     ]
     if missing:
         raise ConfigError(f"{source}: missing required key '{prefix}{missing[0]}'")
-    return cls(**kwargs)
+    try:  # __post_init__ cross-field checks raise ConfigError without knowing the source
+        return cls(**kwargs)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {prefix.rstrip('.') + ': ' if prefix else ''}{e}") from None
 
 
 def from_dict(cls: type[T], data: dict, source: str = "<dict>") -> T:
@@ -247,12 +251,101 @@ def save_config(cfg: Any, path: str | os.PathLike) -> None:
 
 # ----------------------------------------------------------------------------- commands
 
+def field_help(f: dataclasses.Field) -> str:
+    """A config field's documentation: ``field(metadata={"help": ...})``."""
+    return str(f.metadata.get("help", "")).strip()
+
+
+def _schema_type(hint: Any) -> str:
+    if typing.get_origin(hint) is typing.Literal:
+        return " | ".join(repr(a) for a in typing.get_args(hint))
+    return _type_name(hint).replace("NoneType", "None")
+
+
+def config_keys(cls: type, prefix: str = "") -> list[tuple[str, str, Any, str]]:
+    """``(key, type, default, help)`` for every key of ``cls``, nested dataclasses flattened to
+    dotted keys (``train.lr``); a list of dataclasses is listed as ``stages.N.*``."""
+    out = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        key = prefix + f.name
+        if f.default is not dataclasses.MISSING:
+            default: Any = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = f.default_factory()  # type: ignore[misc]
+        else:
+            default = dataclasses.MISSING
+        child = _child_schema(hints[f.name])
+        if typing.get_origin(child) is list:
+            out.append((key, _schema_type(hints[f.name]), default, field_help(f)))
+            out += config_keys(typing.get_args(child)[0], key + ".N.")
+        elif dataclasses.is_dataclass(child):
+            out.append((key, child.__name__, None if default is None else ..., field_help(f)))
+            out += config_keys(child, key + ".")
+        else:
+            out.append((key, _schema_type(hints[f.name]), default, field_help(f)))
+    return out
+
+
+def describe_config(cls: type) -> str:
+    """Every key of a config schema with its type, default and help: the ``--help`` listing."""
+    lines = [f"config keys ({cls.__module__}:{cls.__name__}; set in the YAML or as key=value):"]
+    for key, tp, default, text in config_keys(cls):
+        if default is dataclasses.MISSING:
+            where = f"{tp}, required"
+        elif default is ...:
+            where = tp
+        else:
+            where = f"{tp} = {_flow(default)}"
+        lines.append(f"  {key} ({where})" + (f": {text}" if text else ""))
+    return "\n".join(lines)
+
+
+def _flow(value: Any) -> str:
+    """One value as inline YAML: 3e-06, [a, b], 'x: y', null."""
+    if dataclasses.is_dataclass(value):
+        value = to_dict(value)
+    text = yaml.safe_dump([value], default_flow_style=True, width=float("inf"), sort_keys=False).strip()
+    return text[1:-1]
+
+
+def annotated_yaml(cfg: Any, indent: int = 0) -> str:
+    """The config as YAML that loads back to the same config, each key followed by its help as
+    a comment (what ``--print-config`` shows)."""
+    lines: list[str] = []
+    pad = " " * indent
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        note = f"  # {field_help(f)}" if field_help(f) else ""
+        if dataclasses.is_dataclass(value):
+            lines.append(f"{pad}{f.name}:{note}")
+            lines.append(annotated_yaml(value, indent + 2))
+        elif isinstance(value, list) and value and all(dataclasses.is_dataclass(v) for v in value):
+            lines.append(f"{pad}{f.name}:{note}")
+            for item in value:
+                block = annotated_yaml(item, indent + 4).splitlines()
+                block[0] = f"{pad}  - " + block[0].lstrip()
+                lines += block
+        else:
+            lines.append(f"{pad}{f.name}: {_flow(value)}{note}")
+    return "\n".join(lines)
+
+
 def add_config_arguments(parser, schema: str, example: str) -> None:
     """The arguments every config-driven command takes: CONFIG.yaml, key=value overrides and
-    --print-config. ``schema`` names the dataclass ('module:Class') in the help text."""
+    --print-config. ``schema`` names the dataclass ('module:Class'); its keys, with their
+    help, are listed at the end of ``--help``."""
+    import importlib
+
     parser.add_argument("config", help=f"YAML config (schema {schema})")
     parser.add_argument("overrides", nargs="*", help=f"key=value overrides, e.g. {example}")
-    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config, each key with its help, and exit")
+    module, _, name = schema.partition(":")
+    listing = describe_config(getattr(importlib.import_module(module), name))
+    parser.epilog = (parser.epilog + "\n\n" if parser.epilog else "") + listing
+    if parser.formatter_class is argparse.HelpFormatter:  # keep the listing's line breaks
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def config_from_args(cls: type[T], args) -> T | None:
@@ -260,7 +353,8 @@ def config_from_args(cls: type[T], args) -> T | None:
     echo the overrides so logs show what differs from the file."""
     cfg = load_config(cls, args.config, args.overrides)
     if args.print_config:
-        print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        print(f"# schema: {cls.__module__}:{cls.__name__}")
+        print(annotated_yaml(cfg))
         return None
     if args.overrides:
         print("overrides: " + " ".join(args.overrides))

@@ -35,12 +35,12 @@ REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 @dataclass
 class PushConfig:
     """``push:`` in sft / dpo / rm train configs: publish the final model when training ends."""
-    repo: str | None = None               # owner/name; unset = no push
-    private: bool = False
-    revision: str | None = None           # branch (created if missing)
-    include: list[str] = field(default_factory=list)   # checkpoints, tensorboard, optimizer
-    license: str | None = None
-    datasets: list[str] = field(default_factory=list)  # hub datasets the model was trained on
+    repo: str | None = field(default=None, metadata={"help": "hub repository owner/name to publish the final model to (unset: no push)"})
+    private: bool = field(default=False, metadata={"help": "create the hub repository as private"})
+    revision: str | None = field(default=None, metadata={"help": "branch (created if missing)"})
+    include: list[str] = field(default_factory=list, metadata={"help": "extra folders to upload: checkpoints, tensorboard, optimizer"})
+    license: str | None = field(default=None, metadata={"help": "license named in the model card (unset: none)"})
+    datasets: list[str] = field(default_factory=list, metadata={"help": "hub datasets the model was trained on"})
 
 
 @dataclass
