@@ -103,7 +103,7 @@ def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bo
 
         probe = TrainConfig(strategy=strategy, zero_stage=zero_stage, grad_accum=grad_accum, dtype="float32",
                             max_grad_norm=0.0, deepspeed_config=ds_config_file(out_dir))
-        dtype, keep = load_settings(probe, int(os.environ.get("WORLD_SIZE", "1")))
+        dtype, _keep = load_settings(probe, int(os.environ.get("WORLD_SIZE", "1")))
         model, tok = load_causal_lm(model_dir, dtype=dtype)
         params = list(model.parameters())
         loaded = {"partitioned": all(hasattr(p, "ds_id") and p.numel() == 0 for p in params),

@@ -1,0 +1,463 @@
+"""GPU readiness check: one script, no internet, about 10 minutes on one H100 / H200.
+
+    python bench/gpu_check.py                 # writes bench/results/gpu_check.md
+    python bench/gpu_check.py --dry-run       # the plan (shapes, lengths, sections); no GPU needed
+
+Every model is built from its published configuration with random weights (throughput and
+memory do not depend on the weights, so nothing is downloaded). Each measurement runs in a
+fresh child process, so one section's allocator state never inflates another's peak.
+
+Sections:
+
+1. ``sft``: SFT on a Qwen2.5-0.5B shape over long-tailed sample lengths (log-normal, clipped to
+   128-8192 tokens), packed into ``--pack-len`` token micro-batches. redstar's engine (the
+   ``Trainer`` with its defaults: fp32 masters, bf16 autocast, gradient checkpointing, chunked
+   or Liger cross-entropy, packed attention) against TRL's best single-GPU configuration in the
+   same run (``SFTTrainer`` with BFD packing, padding-free, Liger, bf16, gradient
+   checkpointing, the same attention kernel) on the same token ids: tokens/s, MFU and peak
+   memory. The goal: at least 1.5x TRL's tokens/s at no more peak memory.
+2. ``dpo``: peak memory of one DPO step against one SFT step over the same sequences on a
+   Qwen2.5-1.5B shape (the DPO log-probs of a pack are one chunked head pass).
+3. ``vl``: vision-language SFT on a Qwen2-VL-2B shape, packed against padded
+   (``bench/geo_vl_throughput.py``'s samples and loop): real tokens/s and peak memory.
+4. ``equal``: a packed batch gives the same per-sample losses and gradients as the samples run
+   one by one, under flash-attn (when installed) and flex attention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+SECTIONS = ("sft", "dpo", "vl", "equal")
+
+# published configurations (config.json of each model), used with random weights
+SHAPES = {
+    "qwen2.5-0.5b": dict(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                         num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768,
+                         rope_theta=1000000.0, tie_word_embeddings=True, rms_norm_eps=1e-6),
+    "qwen2.5-1.5b": dict(vocab_size=151936, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+                         num_attention_heads=12, num_key_value_heads=2, max_position_embeddings=32768,
+                         rope_theta=1000000.0, tie_word_embeddings=True, rms_norm_eps=1e-6),
+}
+PEAK_TFLOPS = (("H200", 989.0), ("H100", 989.0), ("A100", 312.0), ("L40", 181.0))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(RESULTS / "gpu_check.md"))
+    ap.add_argument("--dry-run", action="store_true", help="print the plan and exit (no GPU needed)")
+    ap.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
+    ap.add_argument("--samples", type=int, default=256, help="SFT samples (long-tailed lengths)")
+    ap.add_argument("--min-len", type=int, default=128)
+    ap.add_argument("--max-len", type=int, default=8192)
+    ap.add_argument("--median-len", type=int, default=1024)
+    ap.add_argument("--pack-len", type=int, default=16384, help="tokens per packed micro-batch")
+    ap.add_argument("--steps", type=int, default=12, help="timed optimizer steps per SFT run (after 2 warm-up)")
+    ap.add_argument("--dpo-pairs", type=int, default=8)
+    ap.add_argument("--vl-steps", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--section-timeout", type=int, default=240, help="seconds per child process")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    unknown = set(args.sections.split(",")) - set(SECTIONS)
+    if unknown:
+        ap.error(f"unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    if not 0 < args.min_len <= args.median_len <= args.max_len <= args.pack_len:
+        ap.error("need 0 < --min-len <= --median-len <= --max-len <= --pack-len")
+    return args
+
+
+def sample_lengths(n: int, lo: int, hi: int, median: int, seed: int) -> list[int]:
+    """Long-tailed (log-normal, sigma 1) lengths clipped to [lo, hi]: mostly short, a few at hi."""
+    import random
+
+    rng = random.Random(seed)
+    return [int(min(hi, max(lo, rng.lognormvariate(math.log(median), 1.0)))) for _ in range(n)]
+
+
+def plan(args: argparse.Namespace) -> dict:
+    lengths = sample_lengths(args.samples, args.min_len, args.max_len, args.median_len, args.seed)
+    ordered = sorted(lengths)
+    return {"sections": args.sections.split(","),
+            "sft": {"shape": "qwen2.5-0.5b", "samples": len(lengths), "tokens": sum(lengths),
+                    "length_p50": ordered[len(ordered) // 2], "length_p90": ordered[int(0.9 * (len(ordered) - 1))],
+                    "length_max": ordered[-1], "pack_len": args.pack_len, "timed_steps": args.steps,
+                    "against": "TRL SFTTrainer: packing bfd, padding-free, liger, bf16, gradient checkpointing"},
+            "dpo": {"shape": "qwen2.5-1.5b", "pairs": args.dpo_pairs},
+            "vl": {"shape": "qwen2-vl-2b", "steps": args.vl_steps},
+            "equal": {"kernels": ["flash_attention_2 (if flash-attn is installed)", "flex_attention"]},
+            "out": args.out}
+
+
+# ----------------------------------------------------------------------------- children (GPU)
+
+def _qwen2(shape: str, attn: str, dtype=None):
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    with torch.device("cuda"):
+        model = Qwen2ForCausalLM(Qwen2Config(**SHAPES[shape]))
+    if dtype is not None:
+        model.to(dtype)
+    model.set_attn_implementation(attn)
+    return model
+
+
+def _attention() -> str:
+    from redstar.train.attention import choose_attention
+
+    from transformers import Qwen2ForCausalLM
+
+    return choose_attention("auto", "cuda", Qwen2ForCausalLM)
+
+
+def _examples(args) -> list[dict]:
+    import torch
+
+    g = torch.Generator().manual_seed(args.seed)
+    vocab = SHAPES["qwen2.5-0.5b"]["vocab_size"]
+    return [{"input_ids": (ids := torch.randint(100, vocab - 100, (n,), generator=g).tolist()), "labels": ids}
+            for n in sample_lengths(args.samples, args.min_len, args.max_len, args.median_len, args.seed)]
+
+
+def _peak_tflops() -> float:
+    import torch
+
+    name = torch.cuda.get_device_name()
+    return next((t for key, t in PEAK_TFLOPS if key in name), 0.0)
+
+
+def _flops(n_params: int, lengths: list[int], cfg: dict) -> float:
+    d = cfg["hidden_size"]
+    return 6.0 * n_params * sum(lengths) + 6.0 * cfg["num_hidden_layers"] * d * sum(n * n for n in lengths)
+
+
+def child_sft_ours(args) -> dict:
+    import tempfile
+
+    import torch
+
+    from redstar.train.engine import PlanLoader, Trainer, TrainConfig, matmul_params
+    from redstar.train.loss import causal_lm_loss
+    from redstar.train.packing import best_fit_pack, collate_packed
+
+    attn = _attention()
+    model = _qwen2("qwen2.5-0.5b", attn)                      # fp32 masters, as the engine trains
+    exs = _examples(args)
+    lengths = [len(e["input_ids"]) for e in exs]
+    packs = best_fit_pack(lengths, args.pack_len, seed=args.seed)
+    steps = min(len(packs), args.steps + 2)
+    out = tempfile.mkdtemp(prefix="gpu_check_sft_")
+    cfg = TrainConfig(lr=1e-5, max_steps=steps, grad_accum=1, dtype="bfloat16", gradient_checkpointing=True,
+                      device="cuda", warmup_ratio=0.0, tensorboard=False, progress=False, save_every=0)
+    torch.cuda.reset_peak_memory_stats()
+    Trainer(model, causal_lm_loss, PlanLoader(exs, lambda e: packs, collate_packed), cfg, out).train()
+    rows = [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()][2:]
+    secs = sum(r["step_time_s"] for r in rows)
+    toks = sum(r["tokens_per_s"] * r["step_time_s"] for r in rows)
+    timed = [lengths[i] for p in packs[2:steps] for i in p]
+    peak = _peak_tflops()
+    flops = _flops(matmul_params(model), timed, SHAPES["qwen2.5-0.5b"])
+    return {"attention": attn, "tokens_per_s": toks / secs, "mfu": flops / secs / (peak * 1e12) if peak else None,
+            "peak_gib": torch.cuda.max_memory_allocated() / 2**30, "steps": len(rows), "tokens": toks}
+
+
+def child_sft_trl(args) -> dict:
+    import dataclasses
+    import importlib.util
+    import tempfile
+
+    import torch
+
+    try:
+        from datasets import Dataset
+        from trl import SFTConfig, SFTTrainer
+    except ImportError as e:
+        return {"skipped": f"TRL not installed ({e}); pip install 'redstar[bench]'"}
+    from transformers import TrainerCallback
+
+    from redstar.models import tiny_tokenizer
+    from redstar.train.packing import best_fit_pack
+
+    attn = _attention()
+    model = _qwen2("qwen2.5-0.5b", attn)
+    exs = _examples(args)
+    lengths = [len(e["input_ids"]) for e in exs]
+    steps = min(len(best_fit_pack(lengths, args.pack_len)), args.steps + 2)
+    fields = {f.name for f in dataclasses.fields(SFTConfig)}
+    wanted = dict(output_dir=tempfile.mkdtemp(prefix="gpu_check_trl_"), max_steps=steps, per_device_train_batch_size=1,
+                  gradient_accumulation_steps=1, learning_rate=1e-5, bf16=True, gradient_checkpointing=True,
+                  gradient_checkpointing_kwargs={"use_reentrant": False}, packing=True, packing_strategy="bfd",
+                  padding_free=True, max_length=args.pack_len, logging_steps=1, report_to="none", save_strategy="no",
+                  use_liger_kernel=importlib.util.find_spec("liger_kernel") is not None, dataset_num_proc=1,
+                  seed=args.seed, lr_scheduler_type="constant", warmup_ratio=0.0)
+    config = SFTConfig(**{k: v for k, v in wanted.items() if k in fields})
+
+    class Timer(TrainerCallback):
+        def __init__(self):
+            self.times, self.t0 = [], None
+
+        def on_step_begin(self, a, state, control, **kw):
+            torch.cuda.synchronize()
+            self.t0 = time.perf_counter()
+
+        def on_step_end(self, a, state, control, **kw):
+            torch.cuda.synchronize()
+            self.times.append(time.perf_counter() - self.t0)
+
+    timer = Timer()
+    tok = tiny_tokenizer()
+    data = Dataset.from_dict({"input_ids": [e["input_ids"] for e in exs]})
+    torch.cuda.reset_peak_memory_stats()
+    trainer = SFTTrainer(model=model, args=config, train_dataset=data, processing_class=tok, callbacks=[timer])
+    trainer.train()
+    # tokens of the timed steps: TRL's own count where it logs one (num_tokens, cumulative),
+    # else the same BFD packs redstar makes (labelled in the result)
+    logged = [h["num_tokens"] for h in trainer.state.log_history if "num_tokens" in h]
+    if len(logged) >= len(timer.times):
+        toks, counted = logged[len(timer.times) - 1] - logged[1], "TRL num_tokens"
+    else:
+        packs = best_fit_pack(lengths, args.pack_len)
+        toks, counted = sum(lengths[i] for p in packs[2:len(timer.times)] for i in p), "redstar BFD packs"
+    secs = sum(timer.times[2:])
+    peak = _peak_tflops()
+    from redstar.train.engine import matmul_params
+
+    flops = 6.0 * matmul_params(model) * toks
+    return {"attention": attn, "tokens_per_s": toks / secs, "mfu_6n_only": flops / secs / (peak * 1e12) if peak else None,
+            "peak_gib": torch.cuda.max_memory_allocated() / 2**30, "steps": len(timer.times) - 2,
+            "tokens_counted_by": counted, "config": {k: v for k, v in wanted.items() if k in fields and k != "output_dir"}}
+
+
+def child_dpo(args) -> dict:
+    import torch
+
+    from redstar.train.dpo import DPOLossConfig, collate_pairs, make_loss_fn
+    from redstar.train.loss import causal_lm_loss
+    from redstar.train.packing import collate_packed
+
+    model = _qwen2("qwen2.5-1.5b", _attention())
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    g = torch.Generator().manual_seed(args.seed)
+    vocab = SHAPES["qwen2.5-1.5b"]["vocab_size"]
+    lens = sample_lengths(2 * args.dpo_pairs, 256, 2048, 768, args.seed)
+    samples = [{"input_ids": (ids := torch.randint(100, vocab - 100, (n,), generator=g).tolist()),
+                "labels": [-100] * 64 + ids[64:]} for n in lens]
+    items = [{"chosen": samples[2 * i], "rejected": samples[2 * i + 1], "ref_logps": [-1.0, -2.0]}
+             for i in range(args.dpo_pairs)]
+    out = {}
+    for name, batch, fn in (("sft", collate_packed(samples), causal_lm_loss),
+                            ("dpo", collate_pairs(items), make_loss_fn(DPOLossConfig()))):
+        batch = {k: (v.cuda() if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in batch.items()}
+        model.zero_grad(set_to_none=True)
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss, n, _ = fn(model, batch)
+        (loss / n).backward()
+        torch.cuda.synchronize()
+        out[f"{name}_peak_gib"] = (torch.cuda.max_memory_allocated() - base) / 2**30
+    out["ratio"] = out["dpo_peak_gib"] / out["sft_peak_gib"]
+    out["tokens"] = sum(lens)
+    return out
+
+
+def child_vl(args) -> dict:
+    import torch
+
+    sys.path.insert(0, str(HERE))
+    import geo_vl_throughput as vl  # noqa: E402
+
+    from redstar.train.attention import choose_attention, set_attention
+    from redstar.train.packing import best_fit_pack
+
+    from geo.sft import vl_model_class
+
+    model, proc = vl.build("2b", "cuda")
+    attn = choose_attention("auto", "cuda", vl_model_class("tiny:qwen2_vl"))
+    set_attention(model, attn)
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    exs = vl.samples(proc, 48, 512, args.seed)
+    lengths = [len(e["input_ids"]) for e in exs]
+    budget = max(8192, max(lengths))
+    res = {"attention": attn, "samples": len(exs), "mean_len": sum(lengths) / len(lengths), "budget": budget}
+    for mode, batches in (("packed", best_fit_pack(lengths, budget, seed=args.seed)),
+                          ("padded", [list(range(i, min(i + 4, len(exs)))) for i in range(0, len(exs), 4)])):
+        torch.cuda.reset_peak_memory_stats()
+        res[mode] = vl.run_mode(model, proc, exs, batches, mode == "packed", "cuda", args.vl_steps)
+        res[mode]["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    res["speedup"] = res["packed"]["real_tokens_per_s"] / res["padded"]["real_tokens_per_s"]
+    return res
+
+
+def child_equal(args) -> dict:
+    import torch
+
+    from redstar.train.attention import has_flash_attn
+    from redstar.train.loss import causal_lm_loss
+    from redstar.train.packing import collate_packed
+
+    shape = dict(SHAPES["qwen2.5-0.5b"], num_hidden_layers=2)
+    SHAPES["qwen2.5-0.5b-2l"] = shape
+    g = torch.Generator().manual_seed(args.seed)
+    samples = [{"input_ids": (ids := torch.randint(100, 150000, (n,), generator=g).tolist()), "labels": ids}
+               for n in (300, 1025, 77, 2048)]
+    res = {}
+    for attn in (["flash_attention_2"] if has_flash_attn() else []) + ["flex_attention"]:
+        model = _qwen2("qwen2.5-0.5b-2l", attn, torch.bfloat16)
+
+        def run(model, group):
+            batch = {k: (v.cuda() if torch.is_tensor(v) and k != "cu_seqlens" else v)
+                     for k, v in collate_packed(group).items()}
+            model.zero_grad(set_to_none=True)
+            loss, _, _ = causal_lm_loss(model, batch)
+            loss.float().backward()
+            return float(loss), model.model.layers[0].self_attn.q_proj.weight.grad.float().clone()
+
+        packed_loss, packed_grad = run(model, samples)
+        alone = [run(model, [s]) for s in samples]
+        alone_loss, alone_grad = sum(a for a, _ in alone), sum(gr for _, gr in alone)
+        res[attn] = {"loss_rel_diff": abs(packed_loss - alone_loss) / abs(alone_loss),
+                     "grad_rel_diff": float((packed_grad - alone_grad).norm() / alone_grad.norm())}
+        res[attn]["equal"] = res[attn]["loss_rel_diff"] < 1e-2 and res[attn]["grad_rel_diff"] < 5e-2
+        del model
+        torch.cuda.empty_cache()
+    return res
+
+
+CHILDREN = {"sft-ours": child_sft_ours, "sft-trl": child_sft_trl, "dpo": child_dpo, "vl": child_vl,
+            "equal": child_equal}
+RUNS = {"sft": ("sft-ours", "sft-trl"), "dpo": ("dpo",), "vl": ("vl",), "equal": ("equal",)}
+
+
+# ----------------------------------------------------------------------------- parent
+
+def run_child(name: str, argv: list[str], timeout: int) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--child", name]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout} s"}
+    lines = [line for line in p.stdout.splitlines() if line.startswith("GPU_CHECK_RESULT ")]
+    if p.returncode != 0 or not lines:
+        return {"error": (p.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    result = json.loads(lines[-1].removeprefix("GPU_CHECK_RESULT "))
+    result["wall_s"] = time.perf_counter() - t0
+    return result
+
+
+def _f(x, spec=".1f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def report(results: dict, info: dict, args) -> str:
+    lines = ["# GPU check", "",
+             f"Machine: {info['gpu']}, torch {info['torch']}, transformers {info['transformers']}, "
+             f"{info['python']}. Models: published configurations with random weights. "
+             f"Command: `python bench/gpu_check.py`", ""]
+    if "sft-ours" in results:
+        ours, trl = results["sft-ours"], results.get("sft-trl", {})
+        p = plan(args)["sft"]
+        lines += ["## SFT: redstar against TRL (Qwen2.5-0.5B shape)", "",
+                  f"{p['samples']} samples, {p['tokens']} tokens, lengths {args.min_len}-{args.max_len} "
+                  f"(median {p['length_p50']}, p90 {p['length_p90']}); packs of {args.pack_len} tokens; "
+                  f"{args.steps} timed steps after 2 warm-up steps.", "",
+                  "| trainer | attention | tokens/s | MFU | peak GiB |", "|---|---|---|---|---|"]
+        for name, r in (("redstar", ours), ("TRL (bfd packing, padding-free, liger)", trl)):
+            if "error" in r or "skipped" in r:
+                lines.append(f"| {name} | - | {r.get('error') or r.get('skipped')} | - | - |")
+            else:
+                mfu = r.get("mfu", r.get("mfu_6n_only"))
+                lines.append(f"| {name} | {r['attention']} | {r['tokens_per_s']:.0f} | "
+                             f"{_f(mfu * 100 if mfu else None)}% | {r['peak_gib']:.1f} |")
+        if all("tokens_per_s" in r for r in (ours, trl)):
+            lines += ["", f"redstar / TRL: {ours['tokens_per_s'] / trl['tokens_per_s']:.2f}x tokens/s, "
+                      f"{ours['peak_gib'] / trl['peak_gib']:.2f}x peak memory (goal: >= 1.5x at <= 1.0x)."]
+        lines.append("")
+    if "dpo" in results:
+        r = results["dpo"]
+        lines += ["## DPO step peak memory (Qwen2.5-1.5B shape)", ""]
+        lines += ([f"error: {r['error']}"] if "error" in r else
+                  [f"One step over {args.dpo_pairs} pairs ({r['tokens']} tokens), forward + backward, bf16 autocast: "
+                   f"DPO {r['dpo_peak_gib']:.2f} GiB, SFT over the same sequences {r['sft_peak_gib']:.2f} GiB, "
+                   f"ratio {r['ratio']:.2f}x (goal <= 1.5x)."])
+        lines.append("")
+    if "vl" in results:
+        r = results["vl"]
+        lines += ["## Vision-language SFT, packed against padded (Qwen2-VL-2B shape)", ""]
+        if "error" in r:
+            lines.append(f"error: {r['error']}")
+        else:
+            lines += [f"{r['samples']} samples (one diagram each), mean {r['mean_len']:.0f} tokens; attention "
+                      f"{r['attention']}; packs of {r['budget']} tokens against padded batches of 4.", "",
+                      "| mode | real tokens/s | padding | peak GiB |", "|---|---|---|---|"]
+            lines += [f"| {m} | {r[m]['real_tokens_per_s']:.0f} | {r[m]['padding_fraction']:.1%} | {r[m]['peak_gib']:.1f} |"
+                      for m in ("packed", "padded")]
+            lines.append(f"\npacked / padded: {r['speedup']:.2f}x")
+        lines.append("")
+    if "equal" in results:
+        r = results["equal"]
+        lines += ["## Packed equals unpacked", ""]
+        if "error" in r:
+            lines.append(f"error: {r['error']}")
+        else:
+            lines += ["| attention | loss rel. diff | grad rel. diff | equal |", "|---|---|---|---|"]
+            lines += [f"| {k} | {v['loss_rel_diff']:.1e} | {v['grad_rel_diff']:.1e} | {v['equal']} |"
+                      for k, v in r.items() if isinstance(v, dict)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    if args.child:
+        result = CHILDREN[args.child](args)
+        print("GPU_CHECK_RESULT " + json.dumps(result))
+        return 0
+    if args.dry_run:
+        print(json.dumps(plan(args), indent=2))
+        return 0
+    import torch
+
+    if not torch.cuda.is_available():
+        print("gpu_check: needs a CUDA GPU (use --dry-run to see the plan)", file=sys.stderr)
+        return 2
+    import transformers
+
+    info = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "transformers": transformers.__version__,
+            "python": platform.python_version()}
+    passthrough = [a for a in argv if a != "--dry-run"]
+    results = {}
+    for section in args.sections.split(","):
+        for child in RUNS[section]:
+            results[child] = run_child(child, passthrough, args.section_timeout)
+            print(f"{child}: {json.dumps(results[child])[:400]}", flush=True)
+    text = report(results, info, args)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, out)
+    out.with_suffix(".json").write_text(json.dumps({"info": info, "results": results}, indent=2) + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
