@@ -58,7 +58,7 @@ class Step:
     only when it would run the same command on the same inputs."""
 
     def __init__(self, name: str, argv: list[str], done: Path, module: str = "redstar.cli",
-                 deps: tuple["Step", ...] = (), outputs: tuple[Path, ...] = ()):
+                 deps: tuple[Step, ...] = (), outputs: tuple[Path, ...] = ()):
         self.name, self.argv, self.done, self.module = name, argv, done, module
         self.deps = deps
         self.outputs = outputs or (done.parent,)

@@ -69,19 +69,30 @@ def result_key(config: dict, ignore: Iterable[str] = ()) -> dict[str, Any]:
 
 
 def input_files(paths: Iterable[str | os.PathLike]) -> dict[str, Any]:
-    """Each input as ``{"input:PATH": size in bytes}`` (a directory: the sum over its files; a
-    hub id or a missing path: None), so a re-written input file counts as a changed input."""
+    """Each input as ``{"input:PATH": size}``: a file's size in bytes; a directory's total
+    bytes and the time its newest file was written (a model directory re-exported by a new
+    training run has the same size); None for a hub id or a missing path. So a re-written
+    input counts as a changed input."""
     out: dict[str, Any] = {}
     for src in paths:
         p = Path(src)
         if p.is_file():
-            size: int | None = p.stat().st_size
+            size: Any = p.stat().st_size
         elif p.is_dir():
-            size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file() and f.name != RUN_FILE)
+            stats = [f.stat() for f in p.rglob("*") if f.is_file() and f.name != RUN_FILE]
+            size = {"bytes": sum(st.st_size for st in stats),
+                    "newest": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(max((st.st_mtime for st in stats),
+                                                                                   default=0)))}
         else:
             size = None
         out[f"input:{src}"] = size
     return out
+
+
+def local_model(model: str) -> list[str]:
+    """``[model]`` when it is a local directory (an earlier run's output, whose re-export is a
+    changed input), else ``[]`` (a hub id or a built-in name)."""
+    return [model] if isinstance(model, str) and Path(model).is_dir() else []
 
 
 def key_hash(key: dict) -> str:

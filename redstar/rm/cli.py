@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _train(args) -> int:
     from redstar.config import config_from_args, to_dict
     from redstar.rm.train import RMTrainConfig, train
-    from redstar.rundir import open_config_run
+    from redstar.rundir import local_model, open_config_run
     from redstar.train.checkpoint import trim_metrics
 
     cfg = config_from_args(RMTrainConfig, args)
@@ -68,7 +68,7 @@ def _train(args) -> int:
     from redstar.train.sft_cli import check_train_settings
 
     check_train_settings(cfg.train)
-    inputs = list(cfg.data.samples) + ([cfg.data.problems] if cfg.data.problems else [])
+    inputs = list(cfg.data.samples) + ([cfg.data.problems] if cfg.data.problems else []) + local_model(cfg.model)
     run_dir = open_config_run("rm train", to_dict(cfg), inputs=inputs, overwrite=getattr(args, "overwrite", False))
     if run_dir.complete:
         print(run_dir.complete_message())

@@ -24,6 +24,7 @@ from typing import Literal
 
 import torch
 
+from redstar.release.push import PushConfig
 from redstar.rm.data import (
     Group,
     GroupCollator,
@@ -32,7 +33,6 @@ from redstar.rm.data import (
     build_groups,
     load_questions,
 )
-from redstar.release.push import PushConfig
 from redstar.rm.losses import get_loss, ranking_metrics
 from redstar.train.engine import TrainConfig
 

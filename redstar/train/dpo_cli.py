@@ -23,7 +23,6 @@ from __future__ import annotations
 
 def add_arguments(parser) -> None:
     from redstar.config import add_config_arguments
-
     from redstar.rundir import add_overwrite_argument
 
     add_config_arguments(parser, "redstar.train.dpo:DPOConfig", "dpo.beta=0.05 train.lr=5e-7")
@@ -32,7 +31,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from redstar.config import config_from_args, to_dict
-    from redstar.rundir import open_config_run
+    from redstar.rundir import local_model, open_config_run
     from redstar.train.checkpoint import trim_metrics
     from redstar.train.dpo import DPOConfig
     from redstar.train.dpo import run as run_dpo
@@ -43,7 +42,8 @@ def run(args) -> int:
     from redstar.train.sft_cli import check_train_settings
 
     check_train_settings(cfg.train)
-    run_dir = open_config_run("dpo", to_dict(cfg), inputs=cfg.data.train, overwrite=getattr(args, "overwrite", False))
+    run_dir = open_config_run("dpo", to_dict(cfg), inputs=list(cfg.data.train) + local_model(cfg.model),
+                              overwrite=getattr(args, "overwrite", False))
     if run_dir.complete:
         print(run_dir.complete_message())
         return 0

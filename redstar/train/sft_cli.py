@@ -22,7 +22,6 @@ from __future__ import annotations
 
 def add_arguments(parser) -> None:
     from redstar.config import add_config_arguments
-
     from redstar.rundir import add_overwrite_argument
 
     add_config_arguments(parser, "redstar.train.sft:SFTConfig", "train.lr=3e-6 data.max_len=8192")
@@ -49,7 +48,7 @@ def check_train_settings(tcfg) -> None:
 
 def run(args) -> int:
     from redstar.config import config_from_args, to_dict
-    from redstar.rundir import open_config_run
+    from redstar.rundir import local_model, open_config_run
     from redstar.train.sft import SFTConfig, resolve_stages
     from redstar.train.sft import run as run_sft
 
@@ -58,7 +57,7 @@ def run(args) -> int:
         return 0
     stages = resolve_stages(cfg)          # config errors before any model is loaded
     check_train_settings(cfg.train)
-    run_dir = open_config_run("sft", to_dict(cfg), inputs=[f for s in stages for f in s.data.train],
+    run_dir = open_config_run("sft", to_dict(cfg), inputs=[f for s in stages for f in s.data.train] + local_model(cfg.model),
                               overwrite=getattr(args, "overwrite", False))
     if run_dir.complete:
         print(run_dir.complete_message())

@@ -140,6 +140,6 @@ def test_every_location_is_path_line_with_the_row_id(tmp_path):
     with pytest.raises(RowError, match=rf"^{bad}:3 \(id r2\): SFT row: the last message"):
         read_located([str(bad)], schema=SFTRow)
     stats = ReadStats()
-    rows, wheres = read_located([str(bad)], schema=SFTRow, skip_bad=True, stats=stats)
+    _rows, wheres = read_located([str(bad)], schema=SFTRow, skip_bad=True, stats=stats)
     assert wheres == [f"{bad}:1"] and stats.to_dict()["rows_read"] == 2
     assert stats.skipped_where[0].startswith(f"{bad}:3 (id r2): SFT row")

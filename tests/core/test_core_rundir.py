@@ -5,8 +5,16 @@ import os
 
 import pytest
 
-from redstar.rundir import (RUN_FILE, RunDirError, clear_dir, diff_keys, flatten, open_run_dir, read_record,
-                            result_key)
+from redstar.rundir import (
+    RUN_FILE,
+    RunDirError,
+    clear_dir,
+    diff_keys,
+    flatten,
+    open_run_dir,
+    read_record,
+    result_key,
+)
 
 
 def test_flatten_and_result_key():
@@ -68,3 +76,21 @@ def test_clear_dir_refuses_the_current_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(RunDirError, match="refusing"):
         clear_dir(tmp_path)
+
+
+def test_a_re_exported_model_directory_is_a_changed_input(tmp_path):
+    import time
+
+    from redstar.rundir import local_model
+
+    model = tmp_path / "sft" / "final"
+    model.mkdir(parents=True)
+    (model / "model.safetensors").write_bytes(b"0" * 8)
+    assert local_model(str(model)) == [str(model)] and local_model("Qwen/Qwen2.5-7B-Instruct") == []
+    out = tmp_path / "dpo"
+    open_run_dir(out, "dpo", {}, inputs=local_model(str(model))).finish()
+    assert open_run_dir(out, "dpo", {}, inputs=local_model(str(model))).complete
+    time.sleep(1.1)
+    (model / "model.safetensors").write_bytes(b"1" * 8)          # retrained: same size, new weights
+    with pytest.raises(RunDirError, match=f"input:{model}"):
+        open_run_dir(out, "dpo", {}, inputs=local_model(str(model)))

@@ -24,7 +24,7 @@ def _cli(args, env_extra=None):
         os.umask(0o022)
 
     return subprocess.run([sys.executable, "-m", "redstar.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, preexec_fn=umask022)
+                          text=True, timeout=300, preexec_fn=umask022, check=False)
 
 
 @pytest.fixture(scope="module")
