@@ -78,6 +78,11 @@ def accumulate_fp32(acc: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None
         acc.addmm_(a, b)
         return
     if a.is_cuda:
+        try:                                   # in place: no [V, H] temporary
+            torch.addmm(acc, a, b, out_dtype=torch.float32, out=acc)
+            return
+        except (RuntimeError, TypeError):
+            pass
         try:
             acc.copy_(torch.addmm(acc, a, b, out_dtype=torch.float32))
             return
