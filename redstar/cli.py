@@ -29,14 +29,16 @@ COMMANDS: dict[str, tuple[str, str | None, str]] = {
     "sweep": ("redstar.sweep.cli", None, "data-scaling study: models x data sizes x subset kinds, trained and scored"),
     "card": ("redstar.release.card_cli", None, "write a model or dataset card; add eval scores to model-index"),
     "push": ("redstar.release.push_cli", None, "publish a trained model or curated data to the Hugging Face Hub"),
+    "configs": ("redstar.configs", None, "list the shipped configs and recipes, with the command that runs each"),
 }
 
 EPILOG = """examples:
   redstar demo --out runs/demo
   redstar ask "What is 7 * 8? Put the answer in \\boxed{}."
-  redstar verify --input cases.jsonl --output verdicts.jsonl --workers 2
+  redstar verify --input bench/data/verify_cases.jsonl --output verdicts.jsonl --workers 2
   redstar curate data_recipes/recipes/redstar_math.yaml --out runs/math
-  redstar sft configs/sft.yaml optim.lr=3e-6
+  redstar configs
+  redstar sft configs/sft_tiny_cpu.yaml train.lr=3e-6 --print-config
   redstar eval --benchmark aime24 --data path/to/aime24.jsonl --model runs/sft/final --out runs/eval
 
 run 'redstar COMMAND --help' for each command's options and an example."""

@@ -102,3 +102,41 @@ def test_bad_config_fails_before_the_model_loads(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "warmup_ratio" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_redstar_configs_lists_every_shipped_config(capsys):
+    from redstar.configs import FOLDERS
+
+    assert main(["configs"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    files = [f"{folder}/{p.name}" for folder in FOLDERS for p in sorted((ROOT / folder).glob("*.yaml"))]
+    assert [line.split()[0] for line in out] == files
+    line = next(x for x in out if x.startswith("configs/sft_tiny_cpu.yaml "))
+    assert "redstar sft" in line and "A few CPU steps of the embedded default model" in line
+    assert main(["configs", "--schema", "RMTrainConfig"]) == 0
+    assert {x.split()[0] for x in capsys.readouterr().out.splitlines()} == {"configs/rm_acemath.yaml",
+                                                                            "configs/rm_tiny.yaml"}
+
+
+def _strings(node):
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
+    elif isinstance(node, str):
+        yield node
+
+
+def test_shipped_configs_never_read_files_under_tests():
+    """Demo and tiny data ship with the package; the test tree is not installed."""
+    from redstar.configs import FOLDERS
+
+    bad = []
+    for folder in FOLDERS:
+        for path in sorted((ROOT / folder).glob("*.yaml")):
+            for value in _strings(yaml.safe_load(path.read_text())):
+                if value.replace("\\", "/").lstrip("./").startswith("tests/"):
+                    bad.append(f"{path.relative_to(ROOT)}: {value}")
+    assert not bad, bad

@@ -14,7 +14,7 @@ import pytest
 from redstar.models import tiny_causal_lm
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "tests" / "sweep" / "data" / "demo_sft.jsonl"
+DEMO = ROOT / "redstar" / "sweep" / "data" / "demo_sft.jsonl"
 AIME = ROOT / "data_recipes" / "demo_data" / "aime24.jsonl"
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from redstar.sweep.config import SweepConfig
 from redstar.sweep.plan import build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "tests" / "sweep" / "data" / "demo_sft.jsonl"
+DEMO = ROOT / "redstar" / "sweep" / "data" / "demo_sft.jsonl"
 
 
 def _write_cfg(tmp_path: Path) -> Path:

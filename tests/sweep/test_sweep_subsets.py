@@ -14,7 +14,7 @@ from redstar.sweep.subsets import (
     write_subset,
 )
 
-DEMO = Path(__file__).parent / "data" / "demo_sft.jsonl"
+DEMO = Path(__file__).resolve().parents[2] / "redstar" / "sweep" / "data" / "demo_sft.jsonl"
 
 
 def _sft(i: int, level=None, extra: str = "") -> dict:
