@@ -31,15 +31,16 @@ FILLER = [
     "Squaring both sides gives $4t^2 = 9$, so $t = 3/2$ (the negative root is rejected).",
     "Wait, I should double check the sign of the discriminant.", "By the law of cosines, $c^2 = a^2 + b^2 - 2ab\\cos C$.",
     "The triangle is isosceles, so the base angles are equal.", "Counting the complement is easier here.",
-    "Plugging in $x = 2$ yields $14$, which matches.", "So the partial result is $\\boxed{17}$ for this subcase, "
-    "but we still need the other one.", "Let me re-read the problem statement.", "Okay, so the ratio is $2:5$.",
+    "Plugging in $x = 2$ yields $14$, which matches.",
+    ("So the partial result is $\\boxed{17}$ for this subcase, but we still need the other one."),
+    "Let me re-read the problem statement.", "Okay, so the ratio is $2:5$.",
 ]
 
 
 def think(rng, n=6, box_inside=True):
     body = " ".join(rng.choice(FILLER) for _ in range(n))
     if box_inside:
-        body += " Maybe the answer is $\\boxed{%d}$? Let me verify." % rng.randint(100, 999)
+        body += f" Maybe the answer is $\\boxed{{{rng.randint(100, 999)}}}$? Let me verify."
     return body
 
 

@@ -116,7 +116,7 @@ def _phrase_answer(text: str, after: int = 0, pattern=_PHRASE) -> str | None:
 
 
 _QUOTES = (('"', '"'), ("\u201c", "\u201d"), ("'", "'"), ("\u300c", "\u300d"))
-_MARKS = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\s]+$")
+_MARKS = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f" r"\s]+$")
 
 
 def _unquote(span: str) -> str:

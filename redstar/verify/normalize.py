@@ -47,7 +47,7 @@ _UNIT_RE = re.compile(
     + r")(?:\^\{?[23]\}?)?)\.?$", re.I)
 _UNICODE_OPS = str.maketrans({"−": "-", "–": "-", "∞": "\\infty ", "∪": "\\cup ", "·": "\\cdot ",
                               "×": "\\times ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "÷": "/"})
-_TRAILING_MARKS = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\s]+$")  # "100 ✅"
+_TRAILING_MARKS = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f" r"\s]+$")  # "100 ✅"
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname|rm)\s*\{([^{}]*)\}")
 _SPACES = re.compile(r"(?<!\\)\\[,;:!> ]|\\quad|\\qquad|~")
 _ROW_BREAK = re.compile(r"\\\\(?:\[[^\]]*\])?")  # \\ or \\[2pt]: a matrix row break
