@@ -101,16 +101,21 @@ class _ChunkedTokenNLL(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, hidden, weight, labels, chunk_size: int):
+        # the matmul dtype, fixed here so backward recomputes the very logits forward saw
+        # (autocast is not active in backward): bf16 under autocast, else the inputs' own
+        kind = hidden.device.type
+        cd = torch.get_autocast_dtype(kind) if torch.is_autocast_enabled(kind) else torch.result_type(hidden, weight)
+        w = weight.to(cd)
         nll = torch.empty(hidden.shape[0], dtype=torch.float32, device=hidden.device)
         lse_all = torch.empty_like(nll)
         for start in range(0, hidden.shape[0], chunk_size):
-            logits = (hidden[start:start + chunk_size] @ weight.t()).float()      # [c, V]
+            logits = (hidden[start:start + chunk_size].to(cd) @ w.t()).float()    # [c, V]
             y = labels[start:start + chunk_size]
             lse = torch.logsumexp(logits, dim=-1)
             lse_all[start:start + chunk_size] = lse
             nll[start:start + chunk_size] = lse - logits.gather(1, y[:, None]).squeeze(1)
             del logits
-        ctx.chunk_size = chunk_size
+        ctx.chunk_size, ctx.cd = chunk_size, cd
         ctx.save_for_backward(hidden, weight, labels, lse_all)
         return nll
 
@@ -120,16 +125,17 @@ class _ChunkedTokenNLL(torch.autograd.Function):
         need_h, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         grad_h = torch.empty_like(hidden) if need_h else None
         grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_w else None
-        c = ctx.chunk_size
+        c, cd = ctx.chunk_size, ctx.cd
+        w = weight.to(cd)
         for start in range(0, hidden.shape[0], c):
-            h = hidden[start:start + c]
+            h = hidden[start:start + c].to(cd)
             y = labels[start:start + c]
-            g = (h @ weight.t()).float().sub_(lse_all[start:start + c, None]).exp_()   # softmax [c, V]
+            g = (h @ w.t()).float().sub_(lse_all[start:start + c, None]).exp_()       # softmax [c, V]
             g[torch.arange(len(y), device=y.device), y] -= 1.0
             g.mul_(grad_nll[start:start + c, None].float())
-            g = g.to(hidden.dtype)
+            g = g.to(cd)
             if need_h:
-                grad_h[start:start + c] = g @ weight
+                grad_h[start:start + c] = (g @ w).to(grad_h.dtype)
             if need_w:
                 accumulate_fp32(grad_w, g.t(), h)
             del g

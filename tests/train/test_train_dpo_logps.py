@@ -115,3 +115,26 @@ def test_dpo_step_peak_memory_close_to_sft_on_a_wide_vocabulary():
         assert model.get_output_embeddings().weight.grad is not None
         peaks[name] = mem.peak_bytes
     assert peaks["dpo"] <= 1.5 * peaks["sft"], peaks
+
+
+def test_backward_under_autocast_recomputes_the_forward_logits():
+    """Autocast is off in backward: the recomputed logits must use forward's bf16 matmul, or the
+    softmax (fp32 logits minus a bf16-logit log-sum-exp) no longer sums to one and every
+    gradient is off. The gradient must match autograd through the same bf16 logits."""
+    g = torch.Generator().manual_seed(0)
+    V, H, T = 400, 32, 40
+    hidden = (torch.randn(1, T, H, generator=g) * 2).requires_grad_()
+    head = torch.nn.Linear(H, V, bias=False)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(V, H, generator=g))
+    labels = torch.randint(0, V, (1, T), generator=g)
+    idx = torch.zeros(1, T, dtype=torch.long)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logps, _ = sample_logps(hidden, head, labels, idx, 1, chunk_size=16)
+    logps.sum().backward()
+    got = head.weight.grad.clone()
+    head.weight.grad = None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = (hidden[0] @ head.weight.t()).float()
+    (-torch.nn.functional.cross_entropy(logits, labels[0], reduction="sum")).backward()
+    assert (got - head.weight.grad).norm() <= 2e-2 * head.weight.grad.norm()
