@@ -1,4 +1,4 @@
-"""The rows every stage exchanges (see the data contracts in the design notes).
+"""The rows every stage exchanges (docs/data_contracts.md describes every field).
 
 Rows travel as plain dicts (JSONL / Parquet / HF datasets carry the same columns); these
 dataclasses are the schema: ``Problem.from_row(d)`` checks a dict and fills defaults,

@@ -62,7 +62,7 @@ class ExportStats:
 
 
 def detect_kind(row: dict) -> str:
-    """Which row type a dict is, from its columns (DESIGN.md data contracts)."""
+    """Which row type a dict is, from its columns (the row kinds of docs/data_contracts.md)."""
     if "messages" in row:
         return "sft"
     if "chosen" in row and "rejected" in row:
@@ -159,7 +159,7 @@ def _tag_images(messages: list[dict], n_images: int, where: str) -> list[dict]:
 # ----------------------------------------------------------------------------- rows
 
 def convert_row(row: dict, kind: str, base: Path, image_mode: str, where: str, stats: ExportStats) -> dict:
-    """One input row (DESIGN.md contract) -> one OpenRLHF row; errors name ``where``."""
+    """One input row (docs/data_contracts.md) -> one OpenRLHF row; errors name ``where``."""
     try:
         images = [_resolve_image(r, base, image_mode, where) for r in (row.get("images") or [])]
         if kind == "sft":

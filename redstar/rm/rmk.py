@@ -3,7 +3,7 @@
     report = rmk_report(rows, key="rm", ks=[1, 2, 4, 8], seeds=100)
     write_report(report, "runs/rmk")      # rmk.json, rmk.md (table), rmk.png (accuracy vs k)
 
-For each k, three numbers side by side (AceMath's table, PAPERS.md):
+For each k, three numbers side by side (the AceMath paper's table, arXiv 2412.15084):
 - rm@k: draw k of a problem's n candidates, keep the highest-reward one, grade it; averaged over
   ``seeds`` draws, then over problems (``redstar.metrics.rm_at_k``);
 - maj@k: the majority answer (by ``verdict.extracted``, equal answers merged by the same

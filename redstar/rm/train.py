@@ -9,7 +9,7 @@ with the resolved config, a model card and ``reward_model.json``).
 The loss is written once in ``redstar.rm.losses`` and follows the engine's contract: each
 micro-batch returns ``(loss_sum, count, metrics)``, and the collator's ``num_targets`` (groups
 for listwise BT, pairs for pairwise BT, responses for BCE / MSE) normalises the whole step, so
-the gradient does not depend on how a step's groups are split. AceMath defaults (PAPERS.md):
+the gradient does not depend on how a step's groups are split. AceMath-RM defaults (arXiv 2412.15084):
 6 responses per problem, listwise Bradley-Terry, 2 epochs, lr 5e-6 (7B), cosine, batch 256
 problems (here ``data.groups_per_micro * train.grad_accum * ranks``).
 """

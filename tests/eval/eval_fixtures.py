@@ -1,4 +1,4 @@
-"""Small benchmark files in the exact real shapes (see the design notes), written into a test's
+"""Small benchmark files in the exact real shapes (docs/data_contracts.md), written into a test's
 tmp_path. Each writer returns the path to pass as ``--data``."""
 
 from __future__ import annotations
