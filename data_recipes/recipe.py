@@ -82,7 +82,7 @@ class DifficultyConfig:
 
     method: str = "field"            # none | field | model | pass_rate
     scorer: BackendSpec = field(default_factory=BackendSpec)
-    prompt_file: str = "prompts/difficulty.txt"
+    prompt_file: str = "difficulty.txt"
     k: int = 4
     max_new_tokens: int = 512
     default_level: float | None = None
@@ -164,7 +164,7 @@ class JudgeSpec:
     name: str
     kind: str = "llm"                # llm | rm | column | verifier
     backend: BackendSpec = field(default_factory=BackendSpec)
-    prompt_file: str = "prompts/judge_binary.txt"
+    prompt_file: str = "judge_binary.txt"
     max_new_tokens: int = 256
     threshold: float = 0.0
     scores_file: str | None = None
@@ -234,15 +234,22 @@ def resolve(recipe: Recipe, path: str | None) -> str | None:
     the installed ``data_recipes`` package (shipped prompts and data)."""
     if path is None:
         return None
+    from redstar.prompts import find_prompt
+
     if path.startswith("pkg:"):
-        return str(Path(__file__).parent / path[4:])
+        shipped = Path(__file__).parent / path[4:]
+        prompt = None if shipped.exists() else find_prompt(path)
+        return str(prompt or shipped)
     p = Path(path).expanduser()
     if p.is_absolute() or not recipe.base_dir:
         return str(p)
     local = Path(recipe.base_dir) / p
-    if local.exists() or not (Path(__file__).parent / p).exists():
+    if local.exists():
         return str(local)
-    return str(Path(__file__).parent / p)  # shipped prompts/ and data/ as a fallback
+    if (Path(__file__).parent / p).exists():
+        return str(Path(__file__).parent / p)  # shipped data/ as a fallback
+    prompt = find_prompt(path) if p.suffix == ".txt" else None  # a prompt shipped in redstar/prompts
+    return str(prompt or local)
 
 
 def load_recipe(path: str, overrides: list[str] | None = None) -> Recipe:

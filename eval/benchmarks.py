@@ -17,7 +17,7 @@ from redstar.config import ConfigError
 class Benchmark:
     name: str
     loader: Callable[..., LoadResult]
-    prompt: str            # eval/prompts/<prompt>.txt
+    prompt: str            # redstar/prompts/<prompt>.txt
     hub_id: str            # a public copy in the shape the loader reads
     category: str          # what the per-category breakdown is over
     vision: bool = False

@@ -1,4 +1,4 @@
-"""Turn an ``EvalItem`` into a chat ``Request`` from the prompt files in ``eval/prompts``.
+"""Turn an ``EvalItem`` into a chat ``Request`` from the prompt files in ``redstar/prompts``.
 
 The model's own chat template is applied by the generation backend; here we only choose the
 user message (boxed-answer CoT for math, choice letters for multiple choice) and the system
@@ -15,30 +15,23 @@ from redstar.choices import format_choices as _format_choices
 from redstar.config import ConfigError
 from redstar.generation import Request
 
-PROMPT_DIR = Path(__file__).parent / "prompts"
-
-
 def load_prompt(name_or_path: str) -> str:
-    """A prompt template by name (``math`` -> prompts/math.txt) or by file path."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        path = PROMPT_DIR / f"{name_or_path}.txt"
-    if not path.is_file():
-        names = sorted(p.stem for p in PROMPT_DIR.glob("*.txt") if not p.stem.startswith("system_"))
-        raise ConfigError(f"prompt {name_or_path!r}: no such file, and not one of {names}")
-    return path.read_text(encoding="utf-8").rstrip("\n")
+    """A prompt template by name (``math`` -> redstar/prompts/math.txt) or by file path."""
+    from redstar.prompts import load_prompt as _load
+
+    return _load(name_or_path, what="prompt")
 
 
 def system_prompt(spec: str | None) -> str | None:
+    """None (the chat template's default), a shipped system prompt by name (``redstar`` ->
+    redstar/prompts/redstar_system.txt), a file, or the literal text."""
+    from redstar.prompts import PROMPT_DIR
+
     if spec is None or spec.strip().lower() in ("", "none", "default"):
         return None
-    named = PROMPT_DIR / f"system_{spec}.txt"
-    if named.is_file():
-        return named.read_text(encoding="utf-8").strip()
-    path = Path(spec)
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    return spec
+    named = PROMPT_DIR / f"{spec}_system.txt"
+    path = named if named.is_file() else Path(spec) if Path(spec).is_file() else None
+    return path.read_text(encoding="utf-8").strip() if path else spec
 
 
 def format_choices(choices: list[str]) -> str:

@@ -57,7 +57,7 @@ class DPODataConfig:
     max_len: int = field(default=8192, metadata={"help": "tokens per side (prompt + reply); longer pairs are dropped"})
     pack_len: int = field(default=0, metadata={"help": "tokens per micro-batch (0: 2 * max_len, room for any pair)"})
     system_prompt: str = field(default="", metadata={"help": "inserted when a prompt has no system turn"})
-    system_prompt_file: str = field(default="", metadata={"help": "the same, read from a file (redstar/train/prompts/ or a path)"})
+    system_prompt_file: str = field(default="", metadata={"help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/ (redstar_system.txt)"})
     max_rows: int = field(default=0, metadata={"help": "rows read at most, over all files (0: all)"})
     skip_bad: bool = field(default=False, metadata={"help": "skip malformed rows (counted) instead of failing"})
 
@@ -109,12 +109,9 @@ def reward_metrics(chosen_rewards: torch.Tensor, rejected_rewards: torch.Tensor)
 
 def _system_prompt(data: DPODataConfig) -> str | None:
     if data.system_prompt_file:
-        p = Path(data.system_prompt_file)
-        if not p.is_file():
-            p = Path(__file__).parent / "prompts" / data.system_prompt_file
-        if not p.is_file():
-            raise ConfigError(f"data.system_prompt_file: {data.system_prompt_file} not found")
-        return p.read_text().strip()
+        from redstar.prompts import load_prompt
+
+        return load_prompt(data.system_prompt_file, what="data.system_prompt_file").strip()
     return data.system_prompt or None
 
 

@@ -18,7 +18,6 @@ from redstar.config import ConfigError, from_dict, to_dict
 from redstar.release.push import PushConfig
 from redstar.train.engine import TrainConfig
 
-PROMPTS = Path(__file__).parent / "prompts"
 
 
 @dataclass
@@ -29,7 +28,7 @@ class DataConfig:
     train_on: Literal["last", "all"] = field(default="last", metadata={"help": "which assistant turns carry the loss"})
     overflow: Literal["drop", "truncate"] = field(default="drop", metadata={"help": "a sample longer than max_len: drop it, or truncate it"})
     system_prompt: str = field(default="", metadata={"help": "inserted when a row has no system turn"})
-    system_prompt_file: str = field(default="", metadata={"help": "the same, read from a file (prompts/ or a path)"})
+    system_prompt_file: str = field(default="", metadata={"help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/ (redstar_system.txt)"})
     max_rows: int = field(default=0, metadata={"help": "rows read at most, over all files (0: all)"})
     skip_bad: bool = field(default=False, metadata={"help": "skip malformed rows (counted) instead of failing"})
 
@@ -74,12 +73,9 @@ def stage_train_config(cfg: SFTConfig, stage: StageConfig) -> TrainConfig:
 
 def system_prompt(data: DataConfig) -> str | None:
     if data.system_prompt_file:
-        p = Path(data.system_prompt_file)
-        if not p.is_file():
-            p = PROMPTS / data.system_prompt_file
-        if not p.is_file():
-            raise ConfigError(f"data.system_prompt_file: {data.system_prompt_file} not found")
-        return p.read_text().strip()
+        from redstar.prompts import load_prompt
+
+        return load_prompt(data.system_prompt_file, what="data.system_prompt_file").strip()
     return data.system_prompt or None
 
 
