@@ -22,7 +22,7 @@ from typing import Literal
 import torch
 
 from redstar.train.dpo import DPOLossConfig, make_loss_fn
-from redstar.train.engine import TrainConfig
+from redstar.train.engine import TrainConfig, batch_to_device
 from redstar.train.loss import sample_logps
 
 from geo.collate import model_inputs, sample_index
@@ -86,7 +86,7 @@ def reference_logps(model, items, collate, batch_pairs: int = 4, device: str = "
     for start in tqdm(range(0, len(order), batch_pairs), desc="reference log-probs", disable=not progress):
         ids = order[start:start + batch_pairs]
         batch = collate([items[i] for i in ids])
-        batch = {k: (v.to(device) if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in batch.items()}
+        batch = batch_to_device(batch, device)
         logps, _ = sequence_logps(model, batch)
         for j, i in enumerate(ids):
             items.items[i]["ref_logps"] = [float(logps[2 * j]), float(logps[2 * j + 1])]

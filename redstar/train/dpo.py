@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from redstar.config import ConfigError
 from redstar.release.push import PushConfig
-from redstar.train.engine import TrainConfig
+from redstar.train.engine import TrainConfig, batch_to_device
 
 
 @dataclass
@@ -224,7 +224,7 @@ def fill_reference_logps(model, items: list[dict], budget: int, pad_token_id: in
     for k in tqdm(range(n_passes), desc="reference log-probs", disable=not progress, unit="pack"):
         pack = mine[k] if k < len(mine) else (mine[-1] if mine else packs[0])   # a repeat is discarded
         batch = collate_pairs([items[i] for i in pack], pad_token_id)
-        batch = {key: (v.to(device) if torch.is_tensor(v) and key != "cu_seqlens" else v) for key, v in batch.items()}
+        batch = batch_to_device(batch, device)
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=autocast):
             logps, _ = sequence_logps(model, batch)                          # [2P]
         if k < len(mine):

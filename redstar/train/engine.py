@@ -211,7 +211,10 @@ def _fault_injection(step: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _to_device(batch: dict, device: str) -> dict:
+def batch_to_device(batch: dict, device: str | torch.device) -> dict:
+    """A collated batch with its tensors on ``device``; ``cu_seqlens`` (packed-sequence
+    boundaries, read on the host by the attention kernels) and non-tensors stay as they are.
+    Every recipe moves its batches with this one function."""
     return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) and k != "cu_seqlens" else v)
             for k, v in batch.items()}
 
@@ -305,7 +308,7 @@ class Trainer:
                 for b in micro:
                     tokens += b["input_ids"].numel()
                     flops += batch_flops(model, b, self.n_params)
-                    b = _to_device(b, dist.device)
+                    b = batch_to_device(b, dist.device)
                     with torch.autocast(device_type=dist.device.split(":")[0], dtype=torch.bfloat16,
                                         enabled=self.autocast):
                         loss_sum, _n, metrics = self.backend.loss(b)

@@ -140,3 +140,21 @@ def test_shipped_configs_never_read_files_under_tests():
                 if value.replace("\\", "/").lstrip("./").startswith("tests/"):
                     bad.append(f"{path.relative_to(ROOT)}: {value}")
     assert not bad, bad
+
+
+def test_one_public_function_moves_a_batch_to_its_device():
+    import re as _re
+
+    import torch
+
+    from redstar.train.engine import batch_to_device
+
+    cu = torch.tensor([0, 3, 5], dtype=torch.int32)
+    batch = {"input_ids": torch.ones(1, 5, dtype=torch.long), "cu_seqlens": cu, "n": 2}
+    moved = batch_to_device(batch, "cpu")
+    assert moved["cu_seqlens"] is cu and moved["n"] == 2 and moved["input_ids"].device.type == "cpu"
+    # no recipe keeps its own copy of the loop
+    own = _re.compile(r"\.to\(device\) if torch\.is_tensor\(v\)")
+    copies = [str(p.relative_to(ROOT)) for pkg in ("redstar", "geo", "eval", "data_recipes")
+              for p in (ROOT / pkg).rglob("*.py") if own.search(p.read_text(encoding="utf-8"))]
+    assert not copies, copies
