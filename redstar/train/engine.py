@@ -343,8 +343,10 @@ class Trainer:
                     logger.log(self.state["step"], row)
                     bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{row['tokens_per_s']:.0f}")
                 bar.update(1)
-                if cfg.save_every > 0 and self.state["step"] % cfg.save_every == 0 \
-                        and self.state["step"] < self.total_steps:
+                # the last step is checkpointed too: a kill during the export resumes at the end
+                # and only exports, it never trains again
+                if cfg.save_every > 0 and (self.state["step"] % cfg.save_every == 0
+                                           or self.state["step"] == self.total_steps):
                     save_checkpoint(ckpt_root, self.backend, self.scheduler,
                                     {**self.state, "plan": self.plan_key, "plan_hash": plan_hash(self.plan_key)},
                                     cfg.keep_last)

@@ -131,3 +131,15 @@ def test_dpo_follows_the_same_contract(tmp_path):
     assert changed.returncode == 2 and "dpo.beta: 0.1 -> 0.2" in changed.stderr
     other = _cli(["sft", str(ROOT / "configs" / "sft_tiny_cpu.yaml"), f"out={tmp_path / 'dpo'}"])
     assert other.returncode == 2 and "holds a `redstar dpo` run, not `redstar sft`" in other.stderr
+
+
+def test_sft_killed_after_its_last_step_only_exports(tmp_path, tiny_dir):
+    out = tmp_path / "run"
+    cfg = _config(tmp_path, tiny_dir, out)
+    killed = _cli(["sft", str(cfg), "train.save_every=3"], {"REDSTAR_KILL_AFTER_CHECKPOINT": "4"})
+    assert killed.returncode == -9 and not (out / "final").exists()
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-000003", "step-000004"]
+    again = _cli(["sft", str(cfg), "train.save_every=3"])
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "step 4" in again.stdout and (out / "final" / "model.safetensors").is_file()
+    assert _steps(out) == [1, 2, 3, 4]                        # nothing trained twice
