@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
+from redstar.config import RowFilesConfig
 from redstar.dataio import ReadStats, iter_jsonl_located, read_rows
 from redstar.records import PreferenceRow, RowError, SFTRow
 from redstar.train.tokenize import TooLong
@@ -25,16 +26,14 @@ from geo.collate import _TOKEN_KEYS, encode_chat
 from geo.images import ImageError, load_row_images
 
 
-@dataclass
-class VLDataConfig:
+@dataclass(kw_only=True)  # train is required, after the shared keys that have defaults
+class VLDataConfig(RowFilesConfig):
     train: list[str] = field(metadata={"help": "JSONL / JSON / Parquet files or dirs of rows"})
     max_len: int = field(default=4096, metadata={"help": "tokens per sample, image tokens included"})
     pack_len: int = field(default=0, metadata={"help": "tokens per packed micro-batch (0: max_len)"})
     pack: bool = field(default=True, metadata={"help": "false: one padded row per sample"})
     batch_size: int = field(default=1, metadata={"help": "samples (SFT) or pairs (DPO) per unpacked micro-batch"})
     train_on: Literal["last", "all"] = field(default="last", metadata={"help": "which assistant turns carry the loss"})
-    system_prompt: str = field(default="", metadata={"help": "inserted when a row has no system turn"})
-    max_rows: int = field(default=0, metadata={"help": "rows read at most, over all files (0: all)"})
     skip_bad: bool = field(default=False, metadata={"help": "skip (and count) bad rows and broken images"})
     image_root: str = field(default="", metadata={"help": "base of relative image paths (default: the file's dir)"})
     min_pixels: int = field(default=0, metadata={"help": "smallest image size in pixels (0: the processor's default)"})

@@ -26,6 +26,23 @@ class ConfigError(ValueError):
     """A config value or key is wrong; the message names the key and its source."""
 
 
+@dataclasses.dataclass(kw_only=True)
+class DataConfigBase:
+    """The ``data:`` keys every training recipe shares (SFT, DPO, reward model, vision-language);
+    a recipe's own data config adds its keys and may restate ``max_len`` with its default."""
+    max_len: int = dataclasses.field(default=4096, metadata={"help": "tokens per sample; longer samples are dropped"})
+    skip_bad: bool = dataclasses.field(default=False, metadata={"help": "skip malformed rows (counted) instead of failing"})
+
+
+@dataclasses.dataclass(kw_only=True)
+class RowFilesConfig(DataConfigBase):
+    """``data:`` of the recipes that read chat rows from files (SFT, DPO, vision-language)."""
+    train: list[str] = dataclasses.field(default_factory=list, metadata={
+        "help": "row files: JSONL / JSON / Parquet files, directories, or hub ids"})
+    max_rows: int = dataclasses.field(default=0, metadata={"help": "rows read at most, over all files (0: all)"})
+    system_prompt: str = dataclasses.field(default="", metadata={"help": "inserted when a row has no system turn"})
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 

@@ -24,6 +24,7 @@ from typing import Literal
 
 import torch
 
+from redstar.config import DataConfigBase
 from redstar.release.push import PushConfig
 from redstar.rm.data import (
     Group,
@@ -38,7 +39,7 @@ from redstar.train.engine import TrainConfig
 
 
 @dataclass
-class RMDataConfig:
+class RMDataConfig(DataConfigBase):
     samples: list[str] = field(default_factory=list, metadata={"help": "Sample rows with verdicts: files, dirs or hub ids"})
     problems: str | None = field(default=None, metadata={"help": "Problem rows giving each sample's question (else a 'question' field)"})
     n: int = field(default=6, metadata={"help": "responses per problem, balanced between correct and wrong"})
@@ -47,7 +48,6 @@ class RMDataConfig:
     eval_fraction: float = field(default=0.05, metadata={"help": "share of problems held out (chosen by a hash of the problem id)"})
     max_len: int = field(default=4096, metadata={"help": "tokens per (question, response) pair"})
     groups_per_micro: int = field(default=1, metadata={"help": "problems per forward pass (all n responses of each together)"})
-    skip_bad: bool = field(default=False, metadata={"help": "skip malformed sample rows (counted) instead of failing"})
 
     def __post_init__(self):
         from redstar.config import ConfigError

@@ -31,7 +31,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from redstar.config import ConfigError
+from redstar.config import ConfigError, RowFilesConfig
 from redstar.release.push import PushConfig
 from redstar.train.engine import TrainConfig, batch_to_device
 
@@ -52,14 +52,10 @@ class DPOLossConfig:
 
 
 @dataclass
-class DPODataConfig:
-    train: list[str] = field(default_factory=list, metadata={"help": "preference rows: JSONL / JSON / Parquet / dirs"})
+class DPODataConfig(RowFilesConfig):
     max_len: int = field(default=8192, metadata={"help": "tokens per side (prompt + reply); longer pairs are dropped"})
     pack_len: int = field(default=0, metadata={"help": "tokens per micro-batch (0: 2 * max_len, room for any pair)"})
-    system_prompt: str = field(default="", metadata={"help": "inserted when a prompt has no system turn"})
     system_prompt_file: str = field(default="", metadata={"help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/ (redstar_system.txt)"})
-    max_rows: int = field(default=0, metadata={"help": "rows read at most, over all files (0: all)"})
-    skip_bad: bool = field(default=False, metadata={"help": "skip malformed rows (counted) instead of failing"})
 
 
 @dataclass

@@ -14,23 +14,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from redstar.config import ConfigError, from_dict, to_dict
+from redstar.config import ConfigError, RowFilesConfig, from_dict, to_dict
 from redstar.release.push import PushConfig
 from redstar.train.engine import TrainConfig
 
 
 
 @dataclass
-class DataConfig:
-    train: list[str] = field(default_factory=list, metadata={"help": "JSONL / JSON / Parquet files, dirs, or hub ids"})
-    max_len: int = field(default=16384, metadata={"help": "tokens per sample; longer rows are dropped"})
+class DataConfig(RowFilesConfig):
+    max_len: int = field(default=16384, metadata={"help": "tokens per sample; longer rows are dropped (or cut, see overflow)"})
     pack_len: int = field(default=0, metadata={"help": "tokens per packed micro-batch (0: max_len)"})
     train_on: Literal["last", "all"] = field(default="last", metadata={"help": "which assistant turns carry the loss"})
     overflow: Literal["drop", "truncate"] = field(default="drop", metadata={"help": "a sample longer than max_len: drop it, or truncate it"})
-    system_prompt: str = field(default="", metadata={"help": "inserted when a row has no system turn"})
     system_prompt_file: str = field(default="", metadata={"help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/ (redstar_system.txt)"})
-    max_rows: int = field(default=0, metadata={"help": "rows read at most, over all files (0: all)"})
-    skip_bad: bool = field(default=False, metadata={"help": "skip malformed rows (counted) instead of failing"})
 
 
 @dataclass

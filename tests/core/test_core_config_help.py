@@ -158,3 +158,27 @@ def test_one_public_function_moves_a_batch_to_its_device():
     copies = [str(p.relative_to(ROOT)) for pkg in ("redstar", "geo", "eval", "data_recipes")
               for p in (ROOT / pkg).rglob("*.py") if own.search(p.read_text(encoding="utf-8"))]
     assert not copies, copies
+
+
+def test_the_four_data_configs_share_a_base():
+    import dataclasses
+
+    from geo.dataset import VLDataConfig
+    from redstar.config import DataConfigBase, RowFilesConfig
+    from redstar.rm.train import RMDataConfig
+    from redstar.train.dpo import DPODataConfig
+    from redstar.train.sft import DataConfig
+
+    for cls in (DataConfig, DPODataConfig, VLDataConfig):
+        assert issubclass(cls, RowFilesConfig)
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert {"train", "max_len", "max_rows", "skip_bad", "system_prompt"} <= set(names)
+        assert len(names) == len(set(names))
+    assert issubclass(RMDataConfig, DataConfigBase) and not issubclass(RMDataConfig, RowFilesConfig)
+    # each recipe keeps its own max_len default
+    assert (DataConfig().max_len, DPODataConfig().max_len, VLDataConfig(train=[]).max_len,
+            RMDataConfig().max_len) == (16384, 8192, 4096, 4096)
+    with pytest.raises(ConfigError, match="missing required key 'train'"):
+        from redstar.config import from_dict
+
+        from_dict(VLDataConfig, {"max_len": 512})
