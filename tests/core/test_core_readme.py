@@ -27,7 +27,7 @@ def test_the_repository_refers_only_to_its_own_documents():
     import re
 
     # documents that exist outside the repository only (spelled in two parts so this file passes)
-    outside = re.compile("DESIGN" + r"\.md|PAPERS" + r"\.md|design" + " notes", re.I)
+    outside = re.compile("DESIGN" + r"\.md|PAPERS" + r"\.md|design" + " notes", re.IGNORECASE)
     referenced = re.compile(r"\b(docs/[\w./-]+\.md)\b")  # bench/results/*.md may be outputs to come
     bad, missing = [], []
     for path in _repo_text_files():

@@ -58,9 +58,7 @@ def _commands_in(text: str) -> list[str]:
     trailing ``# comments`` dropped."""
     found = []
     for line in _join_continuations(text.splitlines()):
-        s = line.strip()
-        if s.startswith("$ "):
-            s = s[2:]
+        s = line.strip().removeprefix("$ ")
         # example lines stand near the margin; deeper lines continue an option's help text
         if not s.startswith("redstar ") or len(line) - len(line.lstrip()) > 6:
             continue
@@ -74,7 +72,7 @@ def _commands_in(text: str) -> list[str]:
 def readme_examples() -> list[tuple[str, str]]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     out = []
-    for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, re.S):
+    for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, re.DOTALL):
         out += [("README", c) for c in _commands_in(block)]
     for span in re.findall(r"`(redstar [^`\n]+)`", text):  # inline examples in prose
         if "=" in span or ".yaml" in span or ".jsonl" in span:
