@@ -38,9 +38,9 @@ class DedupConfig:
     enabled: bool = True
     exact: bool = True
     near: bool = True
-    threshold: float = 0.8          # estimated Jaccard similarity of word shingles
+    threshold: float = field(default=0.8, metadata={"help": "estimated Jaccard similarity of word shingles"})
     num_perm: int = 128
-    shingle: int = 3                # words per shingle
+    shingle: int = field(default=3, metadata={"help": "words per shingle"})
 
 
 @dataclass
@@ -59,19 +59,19 @@ class DecontamConfig:
     enabled: bool = True
     benchmarks: list[BenchmarkSpec] = field(default_factory=list)
     ngram: int = 13
-    lcs_ratio: float = 0.6          # AceMath: math prompts also need LCS > 60% of their length
-    math_rule: str = "ngram_and_lcs"  # ngram_and_lcs | ngram | ngram_or_lcs
+    lcs_ratio: float = field(default=0.6, metadata={"help": "AceMath: math prompts also need LCS > 60% of their length"})
+    math_rule: str = field(default="ngram_and_lcs", metadata={"help": "ngram_and_lcs | ngram | ngram_or_lcs"})
 
 
 @dataclass
 class BackendSpec:
     """Which generation backend to build (``redstar.generation.make_backend``)."""
 
-    backend: str = "replay"          # hf | vllm | openai | replay
+    backend: str = field(default="replay", metadata={"help": "hf | vllm | openai | replay"})
     model: str = "default"
     base_url: str | None = None
-    path: str | None = None          # replay: responses file (rows: id, responses)
-    chat_template: str | None = None  # hf: a Jinja file replacing the tokenizer's template
+    path: str | None = field(default=None, metadata={"help": "replay: responses file (rows: id, responses)"})
+    chat_template: str | None = field(default=None, metadata={"help": "hf: a Jinja file replacing the tokenizer's template"})
     options: dict = field(default_factory=dict)
 
 
@@ -80,7 +80,7 @@ class DifficultyConfig:
     """``field``: keep the source's level; ``model``: ask a model for a 1-10 level with a prompt
     file; ``pass_rate``: sample k answers and map the failure rate to a level."""
 
-    method: str = "field"            # none | field | model | pass_rate
+    method: str = field(default="field", metadata={"help": "none | field | model | pass_rate"})
     scorer: BackendSpec = field(default_factory=BackendSpec)
     prompt_file: str = "difficulty.txt"
     k: int = 4
@@ -88,7 +88,7 @@ class DifficultyConfig:
     default_level: float | None = None
     min_level: float | None = None
     max_level: float | None = None
-    keep_unscored: bool = True       # a problem without a level passes the level filter
+    keep_unscored: bool = field(default=True, metadata={"help": "a problem without a level passes the level filter"})
 
 
 @dataclass
@@ -123,23 +123,23 @@ class VerifyConfig:
     enabled: bool = True
     timeout: float = 5.0
     workers: int = 1
-    sandbox: str = "bwrap"           # where code runs: bwrap | none (recorded) | http(s):// SandboxFusion
+    sandbox: str = field(default="bwrap", metadata={"help": "where code runs: bwrap | none (recorded) | http(s):// SandboxFusion"})
 
 
 @dataclass
 class FilterConfig:
     enabled: bool = True
-    language: str | None = "en"      # en | zh | None (off)
+    language: str | None = field(default="en", metadata={"help": "en | zh | None (off)"})
     max_foreign_ratio: float = 0.05
     repetition: bool = True
-    max_tail_repeats: int = 4        # the last 50 characters recur this often in the last 2,000
+    max_tail_repeats: int = field(default=4, metadata={"help": "the last 50 characters recur this often in the last 2,000"})
     min_compress_ratio: float = 0.08
     require_answer: bool = True
-    answer_format: str = "boxed"     # boxed | any (any answer the verifier can extract)
-    max_response_words: int | None = None   # AceMath: 2,500
+    answer_format: str = field(default="boxed", metadata={"help": "boxed | any (any answer the verifier can extract)"})
+    max_response_words: int | None = field(default=None, metadata={"help": "AceMath: 2,500"})
     min_response_words: int = 1
-    max_prompt_words: int | None = None     # AceMath: 300 for synthetic prompts
-    think_tags: bool = False         # require one <think>...</think> block then an answer
+    max_prompt_words: int | None = field(default=None, metadata={"help": "AceMath: 300 for synthetic prompts"})
+    think_tags: bool = field(default=False, metadata={"help": "require one <think>...</think> block then an answer"})
     dedup_responses: bool = True
 
 
@@ -151,7 +151,7 @@ class CrossCheckConfig:
     teacher_a: str = "a"
     teacher_b: str = "b"
     min_agree: int = 2
-    only_without_gold: bool = False  # check only problems that have no gold answer
+    only_without_gold: bool = field(default=False, metadata={"help": "check only problems that have no gold answer"})
 
 
 @dataclass
@@ -162,7 +162,7 @@ class JudgeSpec:
     ``verifier``: the verifier's verdict itself."""
 
     name: str
-    kind: str = "llm"                # llm | rm | column | verifier
+    kind: str = field(default="llm", metadata={"help": "llm | rm | column | verifier"})
     backend: BackendSpec = field(default_factory=BackendSpec)
     prompt_file: str = "judge_binary.txt"
     max_new_tokens: int = 256
@@ -175,8 +175,8 @@ class JudgeSpec:
 class CuratorConfig:
     enabled: bool = False
     judges: list[JudgeSpec] = field(default_factory=list)
-    combine: str = "all"             # all | majority | any
-    apply: bool = True               # drop rejected samples from the SFT export
+    combine: str = field(default="all", metadata={"help": "all | majority | any"})
+    apply: bool = field(default=True, metadata={"help": "drop rejected samples from the SFT export"})
 
 
 @dataclass
@@ -205,10 +205,10 @@ class ExportConfig:
 
 @dataclass
 class RunConfig:
-    chunk_size: int = 64             # problems per shard output (the unit of resume)
-    skip_bad: bool = True            # malformed source rows are dropped and counted
+    chunk_size: int = field(default=64, metadata={"help": "problems per shard output (the unit of resume)"})
+    skip_bad: bool = field(default=True, metadata={"help": "malformed source rows are dropped and counted"})
     progress: bool = True
-    tokenizer: str | None = None     # count kept tokens with this tokenizer (else ~chars/4)
+    tokenizer: str | None = field(default=None, metadata={"help": "count kept tokens with this tokenizer (else ~chars/4)"})
 
 
 @dataclass
@@ -226,7 +226,7 @@ class Recipe:
     curators: CuratorConfig = field(default_factory=CuratorConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     run: RunConfig = field(default_factory=RunConfig)
-    base_dir: str = ""               # filled by load_recipe: the recipe file's directory
+    base_dir: str = field(default="", metadata={"help": "filled by load_recipe: the recipe file's directory"})
 
 
 def resolve(recipe: Recipe, path: str | None) -> str | None:

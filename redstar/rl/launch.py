@@ -21,7 +21,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from redstar.config import ConfigError
 
@@ -34,58 +34,58 @@ HEAD = "__HEAD__"  # placeholder for the head node in SLURM scripts
 class RewardSettings:
     """Options of the rule reward (see redstar.rl.reward); sent to Ray workers as env vars."""
 
-    script: str = ""            # "" = this package's redstar/rl/reward.py (absolute path)
-    format_penalty: float = 0.0  # subtracted when no final answer can be extracted
-    overlong_max: int = 0       # 0 = no overlong penalty; else the length where it reaches -factor
-    overlong_buffer: int = 0    # penalty ramps linearly over the last `buffer` units before max
-    overlong_factor: float = 1.0
-    length_unit: str = "chars"  # chars | words | tokens (tokens needs `tokenizer`)
-    tokenizer: str = ""
-    timeout: float = 10.0       # seconds per item before it scores 0
-    workers: int = 4            # grading processes per reward host
-    datasources: list[str] = field(default_factory=list)  # [] = read from the data file
+    script: str = field(default="", metadata={"help": "\"\" = this package's redstar/rl/reward.py (absolute path)"})
+    format_penalty: float = field(default=0.0, metadata={"help": "subtracted when no final answer can be extracted"})
+    overlong_max: int = field(default=0, metadata={"help": "0 = no overlong penalty; else the length where it reaches -factor"})
+    overlong_buffer: int = field(default=0, metadata={"help": "penalty ramps linearly over the last `buffer` units before max"})
+    overlong_factor: float = field(default=1.0, metadata={"help": "the overlong penalty at overlong_max (it ramps up to -factor)"})
+    length_unit: Literal["chars", "words", "tokens"] = field(default="chars", metadata={"help": "chars | words | tokens (tokens needs `tokenizer`)"})
+    tokenizer: str = field(default="", metadata={"help": "tokenizer for length_unit tokens (a directory or hub id)"})
+    timeout: float = field(default=10.0, metadata={"help": "seconds per item before it scores 0"})
+    workers: int = field(default=4, metadata={"help": "grading processes per reward host"})
+    datasources: list[str] = field(default_factory=list, metadata={"help": "[] = read from the data file"})
 
 
 @dataclass
 class ClusterSettings:
-    nodes: int = 1
-    gpus_per_node: int = 8
-    partition: str = ""
-    account: str = ""
-    time: str = "48:00:00"
-    cpus_per_task: int = 0      # 0 = leave to SLURM
-    ray_port: int = 6379
-    dashboard_port: int = 8265
-    master_port: int = 29500    # deepspeed rendezvous (DPO)
-    setup: list[str] = field(default_factory=list)  # shell lines run first (modules, venv)
+    nodes: int = field(default=1, metadata={"help": "nodes of the job"})
+    gpus_per_node: int = field(default=8, metadata={"help": "GPUs on each node"})
+    partition: str = field(default="", metadata={"help": "SLURM partition (\"\": the cluster's default)"})
+    account: str = field(default="", metadata={"help": "SLURM account (\"\": none)"})
+    time: str = field(default="48:00:00", metadata={"help": "SLURM time limit"})
+    cpus_per_task: int = field(default=0, metadata={"help": "0 = leave to SLURM"})
+    ray_port: int = field(default=6379, metadata={"help": "Ray head port (PPO family)"})
+    dashboard_port: int = field(default=8265, metadata={"help": "Ray dashboard port, where jobs are submitted"})
+    master_port: int = field(default=29500, metadata={"help": "deepspeed rendezvous (DPO)"})
+    setup: list[str] = field(default_factory=list, metadata={"help": "shell lines run first (modules, venv)"})
 
 
 @dataclass
 class RLLaunchConfig:
-    model: str                  # SFT checkpoint (HF directory) or hub id
-    data: str                   # `redstar rl export` output: preference rows (DPO) or RL prompts
-    algo: str = ""              # optional; must agree with --algo when both are given
-    output_dir: str = "runs/rl"
-    working_dir: str = ""       # Ray runtime-env working_dir ("" = shared filesystem, no upload)
-    max_len: int = 8192         # prompt + response tokens
-    max_new_tokens: int = 4096  # rollout length (PPO family)
-    lr: float = 5e-7            # actor / policy learning rate
-    critic_lr: float = 9e-6     # ppo only
-    beta: float = 0.1           # DPO beta
-    kl_coef: float = 0.01       # PPO family: KL coefficient (reward penalty, or loss for grpo)
-    batch_size: int = 128       # global train batch (sequences)
-    micro_batch_size: int = 1
-    epochs: int = 1
-    episodes: int = 1           # PPO family: passes over the prompt set
-    rollout_batch_size: int = 128  # prompts per rollout
-    n_samples_per_prompt: int = 8
-    temperature: float = 1.0
-    vllm_tensor_parallel: int = 1
-    zero_stage: int = 3
-    save_steps: int = -1
-    reward: RewardSettings = field(default_factory=RewardSettings)
-    cluster: ClusterSettings = field(default_factory=ClusterSettings)
-    flags: dict[str, Any] = field(default_factory=dict)  # extra / overriding OpenRLHF flags, no '--'
+    model: str = field(metadata={"help": "SFT checkpoint (HF directory) or hub id"})
+    data: str = field(metadata={"help": "`redstar rl export` output: preference rows (DPO) or RL prompts"})
+    algo: str = field(default="", metadata={"help": "optional; must agree with --algo when both are given"})
+    output_dir: str = field(default="runs/rl", metadata={"help": "where OpenRLHF writes checkpoints and the final model"})
+    working_dir: str = field(default="", metadata={"help": "Ray runtime-env working_dir (\"\" = shared filesystem, no upload)"})
+    max_len: int = field(default=8192, metadata={"help": "prompt + response tokens"})
+    max_new_tokens: int = field(default=4096, metadata={"help": "rollout length (PPO family)"})
+    lr: float = field(default=5e-7, metadata={"help": "actor / policy learning rate"})
+    critic_lr: float = field(default=9e-6, metadata={"help": "ppo only"})
+    beta: float = field(default=0.1, metadata={"help": "DPO beta"})
+    kl_coef: float = field(default=0.01, metadata={"help": "PPO family: KL coefficient (reward penalty, or loss for grpo)"})
+    batch_size: int = field(default=128, metadata={"help": "global train batch (sequences)"})
+    micro_batch_size: int = field(default=1, metadata={"help": "sequences per GPU per forward pass"})
+    epochs: int = field(default=1, metadata={"help": "passes over each batch (DPO: over the data)"})
+    episodes: int = field(default=1, metadata={"help": "PPO family: passes over the prompt set"})
+    rollout_batch_size: int = field(default=128, metadata={"help": "prompts per rollout"})
+    n_samples_per_prompt: int = field(default=8, metadata={"help": "PPO family: rollouts per prompt (GRPO's group size)"})
+    temperature: float = field(default=1.0, metadata={"help": "PPO family: rollout sampling temperature"})
+    vllm_tensor_parallel: int = field(default=1, metadata={"help": "PPO family: GPUs per vLLM rollout engine"})
+    zero_stage: int = field(default=3, metadata={"help": "DeepSpeed ZeRO stage of the trainers"})
+    save_steps: int = field(default=-1, metadata={"help": "steps between checkpoints (-1: only the final model)"})
+    reward: RewardSettings = field(default_factory=RewardSettings, metadata={"help": "the rule reward's options (PPO family)"})
+    cluster: ClusterSettings = field(default_factory=ClusterSettings, metadata={"help": "nodes, GPUs and SLURM settings"})
+    flags: dict[str, Any] = field(default_factory=dict, metadata={"help": "extra / overriding OpenRLHF flags, no '--'"})
 
 
 @dataclass

@@ -14,21 +14,21 @@ from redstar.config import ConfigError
 
 @dataclass
 class ModelSpec:
-    name: str                  # short label used in cell ids, tables and plots
-    path: str                  # HF directory, hub id, or "default" (the embedded model)
+    name: str = field(metadata={"help": "short label used in cell ids, tables and plots"})
+    path: str = field(metadata={"help": "HF directory, hub id, or \"default\" (the embedded model)"})
 
 
 @dataclass
 class StageSpec:
-    config: str                               # the base config of `redstar sft` / `redstar dpo`
-    overrides: list[str] = field(default_factory=list)   # key=value applied to every cell
+    config: str = field(metadata={"help": "the base config of `redstar sft` / `redstar dpo`"})
+    overrides: list[str] = field(default_factory=list, metadata={"help": "key=value applied to every cell"})
 
 
 @dataclass
 class BenchmarkSpec:
-    name: str                  # a `redstar eval --benchmark` name (math-hard, aime24, ...)
-    data: str                  # its file / directory / hub id
-    args: list[str] = field(default_factory=list)   # extra eval flags for this benchmark only (--subset skill)
+    name: str = field(metadata={"help": "a `redstar eval --benchmark` name (math-hard, aime24, ...)"})
+    data: str = field(metadata={"help": "its file / directory / hub id"})
+    args: list[str] = field(default_factory=list, metadata={"help": "extra eval flags for this benchmark only (--subset skill)"})
 
 
 @dataclass
@@ -37,16 +37,16 @@ class EvalSpec:
     # decoding and scoring settings, the same for every checkpoint (size 0 included)
     max_new_tokens: int = 32768
     samples: int = 1
-    temperature: float | None = None   # None: eval's default (greedy for one sample)
+    temperature: float | None = field(default=None, metadata={"help": "None: eval's default (greedy for one sample)"})
     top_p: float | None = None
     seed: int = 0
     batch_size: int = 8
-    backend: str = ""                  # "": eval's default (vllm with a GPU, else hf)
-    system: str = ""                   # eval --system ("" = none)
-    limit: int = 0                     # first N items only (0: all)
-    args: list[str] = field(default_factory=list)   # further eval flags for every benchmark
-    include_base: bool = True          # score each base model too, as size 0
-    bootstrap: int = 1000              # resamples for the 95% interval
+    backend: str = field(default="", metadata={"help": "\"\": eval's default (vllm with a GPU, else hf)"})
+    system: str = field(default="", metadata={"help": "eval --system (\"\" = none)"})
+    limit: int = field(default=0, metadata={"help": "first N items only (0: all)"})
+    args: list[str] = field(default_factory=list, metadata={"help": "further eval flags for every benchmark"})
+    include_base: bool = field(default=True, metadata={"help": "score each base model too, as size 0"})
+    bootstrap: int = field(default=1000, metadata={"help": "resamples for the 95% interval"})
     metric: Literal["accuracy"] = "accuracy"
 
 
@@ -54,7 +54,7 @@ class EvalSpec:
 class SlurmSpec:
     train_sbatch: list[str] = field(default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=48:00:00"])
     eval_sbatch: list[str] = field(default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=12:00:00"])
-    setup: list[str] = field(default_factory=list)   # shell lines run first in every task (module load, venv)
+    setup: list[str] = field(default_factory=list, metadata={"help": "shell lines run first in every task (module load, venv)"})
 
 
 @dataclass
@@ -66,9 +66,9 @@ class SweepConfig:
     # DPO stage data when stages include dpo after sft: a preference file, or "" to take
     # preferences.jsonl from a curation-output source.
     preferences: str = ""
-    preference_rows: int = 0           # 0: all preference rows; else a seeded random subset of this size
+    preference_rows: int = field(default=0, metadata={"help": "0: all preference rows; else a seeded random subset of this size"})
     models: list[ModelSpec] = field(default_factory=list)
-    sizes: list[int] = field(default_factory=list)    # rows per subset; subsets are nested
+    sizes: list[int] = field(default_factory=list, metadata={"help": "rows per subset; subsets are nested"})
     # random | hardest | any subset `redstar curate` wrote (subsets/<name>.jsonl); every kind
     # other than random gets the random subset of the same size and seed as its control
     subsets: list[str] = field(default_factory=lambda: ["random"])
@@ -77,7 +77,7 @@ class SweepConfig:
     sft: StageSpec | None = None
     dpo: StageSpec | None = None
     eval: EvalSpec = field(default_factory=EvalSpec)
-    tokenizer: str = ""                # counts manifest tokens; "" = ~4 characters per token
+    tokenizer: str = field(default="", metadata={"help": "counts manifest tokens; \"\" = ~4 characters per token"})
     slurm: SlurmSpec = field(default_factory=SlurmSpec)
 
 
