@@ -20,26 +20,26 @@ class SourceSpec:
     """One problem pool. ``preset`` picks a field mapping (see ``sources.PRESETS``); ``fields``
     overrides single entries of it (target field -> column name in the source)."""
 
-    path: str
-    preset: str = "problem"
-    name: str = ""
-    split: str | None = None
-    config_name: str | None = None
-    domain: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)
-    limit: int | None = None
+    path: str = field(metadata={"help": "problem file, directory or hub id (relative to the recipe file)"})
+    preset: str = field(default="problem", metadata={"help": "field mapping of a published pool: problem, numina, metamath, taco, geoqa, math, collinear"})
+    name: str = field(default="", metadata={"help": "source name in ids and reports (\"\": the file name)"})
+    split: str | None = field(default=None, metadata={"help": "dataset split of a hub id"})
+    config_name: str | None = field(default=None, metadata={"help": "dataset config of a hub id"})
+    domain: str | None = field(default=None, metadata={"help": "set every problem's domain (math, code, geo); null: the preset's"})
+    fields: dict[str, str] = field(default_factory=dict, metadata={"help": "overrides of single preset entries: Problem field -> source column"})
+    limit: int | None = field(default=None, metadata={"help": "problems taken from this source at most (null: all)"})
     # false: math prompts without a gold answer are kept (AceMath's synthetic prompts); the
     # cross-check consensus of the teachers then becomes their label
-    require_answer: bool = True
+    require_answer: bool = field(default=True, metadata={"help": "false: math prompts without a gold answer are kept, and the teachers' cross-check consensus becomes their label"})
 
 
 @dataclass
 class DedupConfig:
-    enabled: bool = True
-    exact: bool = True
-    near: bool = True
+    enabled: bool = field(default=True, metadata={"help": "run this stage (false: pass everything through)"})
+    exact: bool = field(default=True, metadata={"help": "drop problems whose normalised text repeats an earlier one"})
+    near: bool = field(default=True, metadata={"help": "drop near-duplicates (MinHash over word shingles)"})
     threshold: float = field(default=0.8, metadata={"help": "estimated Jaccard similarity of word shingles"})
-    num_perm: int = 128
+    num_perm: int = field(default=128, metadata={"help": "MinHash permutations"})
     shingle: int = field(default=3, metadata={"help": "words per shingle"})
 
 
@@ -48,17 +48,17 @@ class BenchmarkSpec:
     """A benchmark to decontaminate against: an ``eval`` loader name (``benchmark``) or a plain
     Problem / JSONL file (``path``; the question is read from ``field``)."""
 
-    name: str
-    path: str
-    benchmark: str | None = None
-    field: str = "question"
+    name: str = field(metadata={"help": "benchmark name in the report"})
+    path: str = field(metadata={"help": "its file, directory or hub id (relative to the recipe file)"})
+    benchmark: str | None = field(default=None, metadata={"help": "an eval loader name (math-hard, aime24, ...) to read it; null: a Problem / JSONL file"})
+    field: str = field(default="question", metadata={"help": "the column holding the question, for a plain file"})
 
 
 @dataclass
 class DecontamConfig:
-    enabled: bool = True
-    benchmarks: list[BenchmarkSpec] = field(default_factory=list)
-    ngram: int = 13
+    enabled: bool = field(default=True, metadata={"help": "run this stage (false: pass everything through)"})
+    benchmarks: list[BenchmarkSpec] = field(default_factory=list, metadata={"help": "benchmarks whose questions must not be trained on"})
+    ngram: int = field(default=13, metadata={"help": "a shared word n-gram of this length marks a problem as contaminated"})
     lcs_ratio: float = field(default=0.6, metadata={"help": "AceMath: math prompts also need LCS > 60% of their length"})
     math_rule: str = field(default="ngram_and_lcs", metadata={"help": "ngram_and_lcs | ngram | ngram_or_lcs"})
 
@@ -68,11 +68,11 @@ class BackendSpec:
     """Which generation backend to build (``redstar.generation.make_backend``)."""
 
     backend: str = field(default="replay", metadata={"help": "hf | vllm | openai | replay"})
-    model: str = "default"
-    base_url: str | None = None
+    model: str = field(default="default", metadata={"help": "model directory, hub id, or default (the embedded model)"})
+    base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server URL (backend openai)"})
     path: str | None = field(default=None, metadata={"help": "replay: responses file (rows: id, responses)"})
     chat_template: str | None = field(default=None, metadata={"help": "hf: a Jinja file replacing the tokenizer's template"})
-    options: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict, metadata={"help": "further backend options (dtype, tensor_parallel_size, ...)"})
 
 
 @dataclass
@@ -81,76 +81,76 @@ class DifficultyConfig:
     file; ``pass_rate``: sample k answers and map the failure rate to a level."""
 
     method: str = field(default="field", metadata={"help": "none | field | model | pass_rate"})
-    scorer: BackendSpec = field(default_factory=BackendSpec)
-    prompt_file: str = "difficulty.txt"
-    k: int = 4
-    max_new_tokens: int = 512
-    default_level: float | None = None
-    min_level: float | None = None
-    max_level: float | None = None
+    scorer: BackendSpec = field(default_factory=BackendSpec, metadata={"help": "the model that rates (model) or answers (pass_rate)"})
+    prompt_file: str = field(default="difficulty.txt", metadata={"help": "rating prompt for method model (a shipped prompt or a path)"})
+    k: int = field(default=4, metadata={"help": "answers sampled per problem for method pass_rate"})
+    max_new_tokens: int = field(default=512, metadata={"help": "tokens per rating or answer"})
+    default_level: float | None = field(default=None, metadata={"help": "level of a problem that could not be rated (null: unrated)"})
+    min_level: float | None = field(default=None, metadata={"help": "keep problems at this level or above (null: no floor)"})
+    max_level: float | None = field(default=None, metadata={"help": "keep problems at this level or below (null: no ceiling)"})
     keep_unscored: bool = field(default=True, metadata={"help": "a problem without a level passes the level filter"})
 
 
 @dataclass
 class TeacherSpec:
-    name: str = "teacher"
-    backend: BackendSpec = field(default_factory=BackendSpec)
-    n: int = 4
-    temperature: float = 0.7
-    top_p: float = 0.95
-    max_new_tokens: int = 4096
-    seed: int = 0
+    name: str = field(default="teacher", metadata={"help": "teacher name in samples and reports"})
+    backend: BackendSpec = field(default_factory=BackendSpec, metadata={"help": "which model and backend"})
+    n: int = field(default=4, metadata={"help": "samples per prompt"})
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
+    top_p: float = field(default=0.95, metadata={"help": "nucleus sampling threshold"})
+    max_new_tokens: int = field(default=4096, metadata={"help": "tokens per response"})
+    seed: int = field(default=0, metadata={"help": "sampling seed"})
 
 
 @dataclass
 class SamplingConfig:
-    teachers: list[TeacherSpec] = field(default_factory=lambda: [TeacherSpec()])
-    system_prompt: str | None = None
-    system_prompt_file: str | None = None
-    prompt_suffix: str = ""
-    code_suffix: str = ""
+    teachers: list[TeacherSpec] = field(default_factory=lambda: [TeacherSpec()], metadata={"help": "the models that write solutions"})
+    system_prompt: str | None = field(default=None, metadata={"help": "system turn of every sampling prompt (null: none)"})
+    system_prompt_file: str | None = field(default=None, metadata={"help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/"})
+    prompt_suffix: str = field(default="", metadata={"help": "appended to every math question (the answer-format instruction)"})
+    code_suffix: str = field(default="", metadata={"help": "appended to every code question"})
     # samples per prompt by difficulty level: the entry with the largest level <= the prompt's
     # level wins (RedStar: more samples for harder prompts); empty = the teacher's n
-    n_by_level: dict[str, int] = field(default_factory=dict)
-    batch_size: int = 32
+    n_by_level: dict[str, int] = field(default_factory=dict, metadata={"help": "samples per prompt by difficulty level: the entry with the largest level <= the prompt's wins (empty: the teacher's n)"})
+    batch_size: int = field(default=32, metadata={"help": "prompts sent to a backend at once"})
     # a response cut off at max_new_tokens (finish reason "length") has no real final answer:
     # dropped before any check, counted in the funnel as "truncated"
-    drop_truncated: bool = True
+    drop_truncated: bool = field(default=True, metadata={"help": "drop responses cut off at max_new_tokens (no real final answer), counted as truncated"})
 
 
 @dataclass
 class VerifyConfig:
-    enabled: bool = True
-    timeout: float = 5.0
-    workers: int = 1
+    enabled: bool = field(default=True, metadata={"help": "run this stage (false: pass everything through)"})
+    timeout: float = field(default=5.0, metadata={"help": "seconds per answer check before it counts as wrong"})
+    workers: int = field(default=1, metadata={"help": "grading processes"})
     sandbox: str = field(default="bwrap", metadata={"help": "where code runs: bwrap | none (recorded) | http(s):// SandboxFusion"})
 
 
 @dataclass
 class FilterConfig:
-    enabled: bool = True
+    enabled: bool = field(default=True, metadata={"help": "run this stage (false: pass everything through)"})
     language: str | None = field(default="en", metadata={"help": "en | zh | None (off)"})
-    max_foreign_ratio: float = 0.05
-    repetition: bool = True
+    max_foreign_ratio: float = field(default=0.05, metadata={"help": "largest share of characters outside the expected script"})
+    repetition: bool = field(default=True, metadata={"help": "drop responses caught in a repetition loop"})
     max_tail_repeats: int = field(default=4, metadata={"help": "the last 50 characters recur this often in the last 2,000"})
-    min_compress_ratio: float = 0.08
-    require_answer: bool = True
+    min_compress_ratio: float = field(default=0.08, metadata={"help": "a response that compresses below this share of its size is repetitive"})
+    require_answer: bool = field(default=True, metadata={"help": "drop responses with no extractable final answer"})
     answer_format: str = field(default="boxed", metadata={"help": "boxed | any (any answer the verifier can extract)"})
     max_response_words: int | None = field(default=None, metadata={"help": "AceMath: 2,500"})
-    min_response_words: int = 1
+    min_response_words: int = field(default=1, metadata={"help": "shortest response kept, in words"})
     max_prompt_words: int | None = field(default=None, metadata={"help": "AceMath: 300 for synthetic prompts"})
     think_tags: bool = field(default=False, metadata={"help": "require one <think>...</think> block then an answer"})
-    dedup_responses: bool = True
+    dedup_responses: bool = field(default=True, metadata={"help": "drop a response identical to an earlier one for the same problem"})
 
 
 @dataclass
 class CrossCheckConfig:
     """AceMath: two samples of teacher A must agree, then teacher B must match."""
 
-    enabled: bool = False
-    teacher_a: str = "a"
-    teacher_b: str = "b"
-    min_agree: int = 2
+    enabled: bool = field(default=False, metadata={"help": "run this stage (false: pass everything through)"})
+    teacher_a: str = field(default="a", metadata={"help": "the teacher whose samples must agree among themselves"})
+    teacher_b: str = field(default="b", metadata={"help": "the teacher that must then match them"})
+    min_agree: int = field(default=2, metadata={"help": "samples of teacher_a that must give the same answer"})
     only_without_gold: bool = field(default=False, metadata={"help": "check only problems that have no gold answer"})
 
 
@@ -161,20 +161,20 @@ class JudgeSpec:
     ``column``: a stored judgment in the problem's meta (e.g. Collinear's ``correctness.C1``);
     ``verifier``: the verifier's verdict itself."""
 
-    name: str
+    name: str = field(metadata={"help": "curator name in the funnel report"})
     kind: str = field(default="llm", metadata={"help": "llm | rm | column | verifier"})
-    backend: BackendSpec = field(default_factory=BackendSpec)
-    prompt_file: str = "judge_binary.txt"
-    max_new_tokens: int = 256
-    threshold: float = 0.0
-    scores_file: str | None = None
-    column: str | None = None
+    backend: BackendSpec = field(default_factory=BackendSpec, metadata={"help": "judge model (kind llm)"})
+    prompt_file: str = field(default="judge_binary.txt", metadata={"help": "judge prompt (kind llm; a shipped prompt or a path)"})
+    max_new_tokens: int = field(default=256, metadata={"help": "tokens per judgment (kind llm)"})
+    threshold: float = field(default=0.0, metadata={"help": "lowest passing reward score (kind rm)"})
+    scores_file: str | None = field(default=None, metadata={"help": "`redstar rm score` output holding the scores (kind rm; null: the sample's scores)"})
+    column: str | None = field(default=None, metadata={"help": "the score key (kind rm) or the stored judgment's path in the problem's meta (kind column)"})
 
 
 @dataclass
 class CuratorConfig:
-    enabled: bool = False
-    judges: list[JudgeSpec] = field(default_factory=list)
+    enabled: bool = field(default=False, metadata={"help": "run this stage (false: pass everything through)"})
+    judges: list[JudgeSpec] = field(default_factory=list, metadata={"help": "the curators; a sample is kept when every judge passes it"})
     combine: str = field(default="all", metadata={"help": "all | majority | any"})
     apply: bool = field(default=True, metadata={"help": "drop rejected samples from the SFT export"})
 
@@ -184,48 +184,48 @@ class SubsetSpec:
     """A difficulty subset of the SFT rows (e.g. RedStar's hard 4k core) plus a random control
     subset of the same size."""
 
-    name: str
-    min_level: float | None = None
-    max_level: float | None = None
-    max_prompts: int | None = None
-    max_rows: int = 4000
-    control: bool = True
+    name: str = field(metadata={"help": "subset name (subsets/<name>.jsonl)"})
+    min_level: float | None = field(default=None, metadata={"help": "lowest difficulty level in the subset (null: no floor)"})
+    max_level: float | None = field(default=None, metadata={"help": "highest difficulty level in the subset (null: no ceiling)"})
+    max_prompts: int | None = field(default=None, metadata={"help": "prompts in the subset at most (null: all)"})
+    max_rows: int = field(default=4000, metadata={"help": "SFT rows in the subset at most"})
+    control: bool = field(default=True, metadata={"help": "also write a random control subset of the same size"})
 
 
 @dataclass
 class ExportConfig:
-    sft_per_prompt: int | None = 4
-    pairs_per_prompt: int = 2
-    rl_prompts: bool = True
-    rl_min_level: float | None = None
-    subsets: list[SubsetSpec] = field(default_factory=list)
-    curated_control: bool = True
-    seed: int = 0
+    sft_per_prompt: int | None = field(default=4, metadata={"help": "verified samples kept as SFT rows per prompt (null: all)"})
+    pairs_per_prompt: int = field(default=2, metadata={"help": "preference pairs (verified vs failed sample) per prompt at most"})
+    rl_prompts: bool = field(default=True, metadata={"help": "write RL prompt rows (rl_prompts.jsonl)"})
+    rl_min_level: float | None = field(default=None, metadata={"help": "RL prompts only from this difficulty level up (null: all)"})
+    subsets: list[SubsetSpec] = field(default_factory=list, metadata={"help": "difficulty subsets of the SFT rows, each with a random control"})
+    curated_control: bool = field(default=True, metadata={"help": "also write a random subset of the uncurated pool the size of the curated SFT rows"})
+    seed: int = field(default=0, metadata={"help": "seed of the random controls"})
 
 
 @dataclass
 class RunConfig:
     chunk_size: int = field(default=64, metadata={"help": "problems per shard output (the unit of resume)"})
     skip_bad: bool = field(default=True, metadata={"help": "malformed source rows are dropped and counted"})
-    progress: bool = True
+    progress: bool = field(default=True, metadata={"help": "show progress bars"})
     tokenizer: str | None = field(default=None, metadata={"help": "count kept tokens with this tokenizer (else ~chars/4)"})
 
 
 @dataclass
 class Recipe:
-    name: str = "recipe"
-    description: str = ""
-    sources: list[SourceSpec] = field(default_factory=list)
-    dedup: DedupConfig = field(default_factory=DedupConfig)
-    decontam: DecontamConfig = field(default_factory=DecontamConfig)
-    difficulty: DifficultyConfig = field(default_factory=DifficultyConfig)
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    verify: VerifyConfig = field(default_factory=VerifyConfig)
-    filters: FilterConfig = field(default_factory=FilterConfig)
-    crosscheck: CrossCheckConfig = field(default_factory=CrossCheckConfig)
-    curators: CuratorConfig = field(default_factory=CuratorConfig)
-    export: ExportConfig = field(default_factory=ExportConfig)
-    run: RunConfig = field(default_factory=RunConfig)
+    name: str = field(default="recipe", metadata={"help": "recipe name (reports, dataset card)"})
+    description: str = field(default="", metadata={"help": "what the recipe is for (dataset card)"})
+    sources: list[SourceSpec] = field(default_factory=list, metadata={"help": "the problem pools"})
+    dedup: DedupConfig = field(default_factory=DedupConfig, metadata={"help": "problem deduplication"})
+    decontam: DecontamConfig = field(default_factory=DecontamConfig, metadata={"help": "benchmark decontamination"})
+    difficulty: DifficultyConfig = field(default_factory=DifficultyConfig, metadata={"help": "difficulty levels and the level filter"})
+    sampling: SamplingConfig = field(default_factory=SamplingConfig, metadata={"help": "teacher sampling"})
+    verify: VerifyConfig = field(default_factory=VerifyConfig, metadata={"help": "answer verification against the gold"})
+    filters: FilterConfig = field(default_factory=FilterConfig, metadata={"help": "rule filters on the samples"})
+    crosscheck: CrossCheckConfig = field(default_factory=CrossCheckConfig, metadata={"help": "AceMath's two-teacher agreement"})
+    curators: CuratorConfig = field(default_factory=CuratorConfig, metadata={"help": "judges that keep or drop samples"})
+    export: ExportConfig = field(default_factory=ExportConfig, metadata={"help": "what is written: SFT, preference and RL rows, subsets"})
+    run: RunConfig = field(default_factory=RunConfig, metadata={"help": "how the run executes (chunks, workers, resume)"})
     base_dir: str = field(default="", metadata={"help": "filled by load_recipe: the recipe file's directory"})
 
 

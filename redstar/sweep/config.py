@@ -33,52 +33,52 @@ class BenchmarkSpec:
 
 @dataclass
 class EvalSpec:
-    benchmarks: list[BenchmarkSpec] = field(default_factory=list)
+    benchmarks: list[BenchmarkSpec] = field(default_factory=list, metadata={"help": "the benchmarks every checkpoint is scored on"})
     # decoding and scoring settings, the same for every checkpoint (size 0 included)
-    max_new_tokens: int = 32768
-    samples: int = 1
+    max_new_tokens: int = field(default=32768, metadata={"help": "tokens per response"})
+    samples: int = field(default=1, metadata={"help": "responses per item"})
     temperature: float | None = field(default=None, metadata={"help": "None: eval's default (greedy for one sample)"})
-    top_p: float | None = None
-    seed: int = 0
-    batch_size: int = 8
+    top_p: float | None = field(default=None, metadata={"help": "nucleus sampling (null: eval's default)"})
+    seed: int = field(default=0, metadata={"help": "sampling seed"})
+    batch_size: int = field(default=8, metadata={"help": "prompts per generation batch"})
     backend: str = field(default="", metadata={"help": "\"\": eval's default (vllm with a GPU, else hf)"})
     system: str = field(default="", metadata={"help": "eval --system (\"\" = none)"})
     limit: int = field(default=0, metadata={"help": "first N items only (0: all)"})
     args: list[str] = field(default_factory=list, metadata={"help": "further eval flags for every benchmark"})
     include_base: bool = field(default=True, metadata={"help": "score each base model too, as size 0"})
     bootstrap: int = field(default=1000, metadata={"help": "resamples for the 95% interval"})
-    metric: Literal["accuracy"] = "accuracy"
+    metric: Literal["accuracy"] = field(default="accuracy", metadata={"help": "the number tables and plots report"})
 
 
 @dataclass
 class SlurmSpec:
-    train_sbatch: list[str] = field(default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=48:00:00"])
-    eval_sbatch: list[str] = field(default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=12:00:00"])
+    train_sbatch: list[str] = field(default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=48:00:00"], metadata={"help": "sbatch options of each training task"})
+    eval_sbatch: list[str] = field(default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=12:00:00"], metadata={"help": "sbatch options of each evaluation task"})
     setup: list[str] = field(default_factory=list, metadata={"help": "shell lines run first in every task (module load, venv)"})
 
 
 @dataclass
 class SweepConfig:
-    name: str = "sweep"
+    name: str = field(default="sweep", metadata={"help": "sweep name (reports)"})
     # A curation output directory (sft.jsonl, preferences.jsonl, samples.jsonl, subsets/), or one
     # SFT / preference file (JSONL, JSON or Parquet). Subsets are drawn from its rows.
-    source: str = ""
+    source: str = field(default="", metadata={"help": "a curation output directory, or one SFT / preference file; subsets are drawn from its rows"})
     # DPO stage data when stages include dpo after sft: a preference file, or "" to take
     # preferences.jsonl from a curation-output source.
-    preferences: str = ""
+    preferences: str = field(default="", metadata={"help": "DPO data when stages include dpo: a preference file, or \"\" for a curation output's preferences.jsonl"})
     preference_rows: int = field(default=0, metadata={"help": "0: all preference rows; else a seeded random subset of this size"})
-    models: list[ModelSpec] = field(default_factory=list)
+    models: list[ModelSpec] = field(default_factory=list, metadata={"help": "the base models"})
     sizes: list[int] = field(default_factory=list, metadata={"help": "rows per subset; subsets are nested"})
     # random | hardest | any subset `redstar curate` wrote (subsets/<name>.jsonl); every kind
     # other than random gets the random subset of the same size and seed as its control
-    subsets: list[str] = field(default_factory=lambda: ["random"])
-    seeds: list[int] = field(default_factory=lambda: [0])
-    stages: list[Literal["sft", "dpo"]] = field(default_factory=lambda: ["sft"])
-    sft: StageSpec | None = None
-    dpo: StageSpec | None = None
-    eval: EvalSpec = field(default_factory=EvalSpec)
+    subsets: list[str] = field(default_factory=lambda: ["random"], metadata={"help": "random, hardest, or a subset redstar curate wrote; every kind but random gets a random control of the same size"})
+    seeds: list[int] = field(default_factory=lambda: [0], metadata={"help": "subset seeds (one cell per seed)"})
+    stages: list[Literal["sft", "dpo"]] = field(default_factory=lambda: ["sft"], metadata={"help": "training stages of every cell, in order"})
+    sft: StageSpec | None = field(default=None, metadata={"help": "the SFT stage's base config and overrides"})
+    dpo: StageSpec | None = field(default=None, metadata={"help": "the DPO stage's base config and overrides"})
+    eval: EvalSpec = field(default_factory=EvalSpec, metadata={"help": "benchmarks and decoding, the same for every checkpoint"})
     tokenizer: str = field(default="", metadata={"help": "counts manifest tokens; \"\" = ~4 characters per token"})
-    slurm: SlurmSpec = field(default_factory=SlurmSpec)
+    slurm: SlurmSpec = field(default_factory=SlurmSpec, metadata={"help": "sbatch options of the train and eval tasks"})
 
 
 def check(cfg: SweepConfig, where: str) -> None:

@@ -21,8 +21,9 @@ def _schema(spec):
     return getattr(importlib.import_module(module), name)
 
 
-@pytest.mark.parametrize("spec", sorted(set(TRAINING.values())))
-def test_every_training_key_has_help(spec):
+@pytest.mark.parametrize("spec", sorted(set(TRAINING.values())) + [
+    "data_recipes.recipe:Recipe", "redstar.rl.launch:RLLaunchConfig", "redstar.sweep.config:SweepConfig"])
+def test_every_key_has_help(spec):
     keys = config_keys(_schema(spec))
     missing = [key for key, _, _, text in keys if not text]
     assert len(keys) > 20 and not missing, missing
