@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", default="0/1", help="i/n: run chunks k with k mod n == i (no merge when n > 1)")
     parser.add_argument("--merge", action="store_true", help="join finished shards into the final outputs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved recipe, each key with its help, and exit")
+    from data_recipes.recipe import Recipe
+    from redstar.config import describe_config
+
+    parser.epilog = (parser.epilog + "\n\n" if parser.epilog else "") + describe_config(Recipe)
     # key=value overrides may follow the options (RECIPE --out DIR k=v): plain parse_args would
     # reject them as unrecognised, intermixed parsing assigns them to the positionals
     parser.parse_args = parser.parse_intermixed_args  # type: ignore[method-assign]
@@ -63,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard)
     overrides = list(args.overrides) + (["run.progress=false"] if args.no_progress else [])
     recipe = load_recipe(args.recipe, overrides)
+    if getattr(args, "print_config", False):
+        from redstar.config import annotated_yaml
+
+        print(f"# schema: data_recipes.recipe:Recipe\n{annotated_yaml(recipe)}")
+        return 0
     result = run_pipeline(recipe, args.out, shard=shard, merge_only=args.merge, overwrite=args.overwrite)
     if "complete" in result:
         print(result["complete"])

@@ -276,6 +276,10 @@ def field_help(f: dataclasses.Field) -> str:
 def _schema_type(hint: Any) -> str:
     if typing.get_origin(hint) is typing.Literal:
         return " | ".join(repr(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) is not None:  # list[SourceSpec], str | None: drop module paths
+        import re
+
+        return re.sub(r"\b(?:[A-Za-z_]\w*\.)+(\w+)", r"\1", str(hint)).replace("NoneType", "None")
     return _type_name(hint).replace("NoneType", "None")
 
 
@@ -320,9 +324,14 @@ def describe_config(cls: type) -> str:
 
 def _flow(value: Any) -> str:
     """One value as inline YAML: 3e-06, [a, b], 'x: y', null."""
-    if dataclasses.is_dataclass(value):
-        value = to_dict(value)
-    text = yaml.safe_dump([value], default_flow_style=True, width=float("inf"), sort_keys=False).strip()
+    def plain(v: Any) -> Any:
+        if dataclasses.is_dataclass(v):
+            return to_dict(v)
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return {k: plain(x) for k, x in v.items()} if isinstance(v, dict) else v
+
+    text = yaml.safe_dump([plain(value)], default_flow_style=True, width=float("inf"), sort_keys=False).strip()
     return text[1:-1]
 
 

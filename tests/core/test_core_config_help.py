@@ -183,3 +183,22 @@ def test_the_four_data_configs_share_a_base():
         from redstar.config import from_dict
 
         from_dict(VLDataConfig, {"max_len": 512})
+
+
+def test_curate_help_and_print_config(tmp_path, capsys):
+    from data_recipes.recipe import Recipe, load_recipe
+
+    with pytest.raises(SystemExit):
+        main(["curate", "--help"])
+    out = capsys.readouterr().out
+    assert "  sampling.teachers.N.n (int = 4): samples per prompt" in out
+    assert "  sources (list[SourceSpec] = []): the problem pools" in out
+    recipe = ROOT / "data_recipes" / "recipes" / "redstar_math.yaml"
+    assert main(["curate", str(recipe), "--out", str(tmp_path / "o"), "sampling.teachers.0.n=3",
+                 "--print-config"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("# schema: data_recipes.recipe:Recipe\n") and not (tmp_path / "o").exists()
+    (tmp_path / "printed.yaml").write_text(printed)
+    again = load_config(Recipe, tmp_path / "printed.yaml")
+    want = load_recipe(str(recipe), ["sampling.teachers.0.n=3"])
+    assert to_dict(again) == to_dict(want) and again.sampling.teachers[0].n == 3
