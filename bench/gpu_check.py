@@ -2,6 +2,8 @@
 
     python bench/gpu_check.py                 # writes bench/results/gpu_check.md
     python bench/gpu_check.py --dry-run       # the plan (shapes, lengths, sections); no GPU needed
+    python bench/gpu_check.py --smoke --out /tmp/gpu_check.md   # every section on the CPU at toy
+                                              # sizes: checks the script before GPU time is spent
 
 Every model is built from its published configuration with random weights (throughput and
 memory do not depend on the weights, so nothing is downloaded). Each measurement runs in a
@@ -68,8 +70,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--vl-steps", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--section-timeout", type=int, default=240, help="seconds per child process")
+    ap.add_argument("--smoke", action="store_true",
+                    help="run every section on the CPU with toy shapes and lengths (no figures worth quoting)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.smoke:
+        args.samples, args.min_len, args.median_len, args.max_len, args.pack_len = 48, 16, 64, 256, 512
+        args.steps, args.dpo_pairs, args.vl_steps = 1, 2, 1
     unknown = set(args.sections.split(",")) - set(SECTIONS)
     if unknown:
         ap.error(f"unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
@@ -102,32 +109,68 @@ def plan(args: argparse.Namespace) -> dict:
 
 # ----------------------------------------------------------------------------- children (GPU)
 
-def _qwen2(shape: str, attn: str, dtype=None):
+def _device(args) -> str:
+    return "cpu" if args.smoke else "cuda"
+
+
+def _shape(name: str, args) -> dict:
+    """The published configuration, or a toy one of the same family under --smoke."""
+    cfg = dict(SHAPES[name])
+    if args.smoke:
+        cfg.update(vocab_size=4096, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                   num_attention_heads=4, num_key_value_heads=2)
+    return cfg
+
+
+def _sync(dev: str) -> None:
+    import torch
+
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
+def _reset_peak(dev: str) -> int:
+    import torch
+
+    if dev != "cuda":
+        return 0
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    return torch.cuda.memory_allocated()
+
+
+def _peak_gib(dev: str, base: int = 0) -> float | None:
+    import torch
+
+    return (torch.cuda.max_memory_allocated() - base) / 2**30 if dev == "cuda" else None
+
+
+def _qwen2(cfg: dict, attn: str, dev: str, dtype=None):
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(0)
-    with torch.device("cuda"):
-        model = Qwen2ForCausalLM(Qwen2Config(**SHAPES[shape]))
+    with torch.device(dev):
+        model = Qwen2ForCausalLM(Qwen2Config(**cfg))
     if dtype is not None:
         model.to(dtype)
     model.set_attn_implementation(attn)
     return model
 
 
-def _attention() -> str:
-    from redstar.train.attention import choose_attention
-
+def _attention(dev: str) -> str:
     from transformers import Qwen2ForCausalLM
 
-    return choose_attention("auto", "cuda", Qwen2ForCausalLM)
+    from redstar.train.attention import choose_attention
+
+    return choose_attention("auto", dev, Qwen2ForCausalLM)
 
 
 def _examples(args) -> list[dict]:
     import torch
 
     g = torch.Generator().manual_seed(args.seed)
-    vocab = SHAPES["qwen2.5-0.5b"]["vocab_size"]
+    vocab = _shape("qwen2.5-0.5b", args)["vocab_size"]
     return [{"input_ids": (ids := torch.randint(100, vocab - 100, (n,), generator=g).tolist()), "labels": ids}
             for n in sample_lengths(args.samples, args.min_len, args.max_len, args.median_len, args.seed)]
 
@@ -135,6 +178,8 @@ def _examples(args) -> list[dict]:
 def _peak_tflops() -> float:
     import torch
 
+    if not torch.cuda.is_available():
+        return 0.0
     name = torch.cuda.get_device_name()
     return next((t for key, t in PEAK_TFLOPS if key in name), 0.0)
 
@@ -153,25 +198,30 @@ def child_sft_ours(args) -> dict:
     from redstar.train.loss import causal_lm_loss
     from redstar.train.packing import best_fit_pack, collate_packed
 
-    attn = _attention()
-    model = _qwen2("qwen2.5-0.5b", attn)                      # fp32 masters, as the engine trains
+    dev = _device(args)
+    attn = _attention(dev)
+    shape = _shape("qwen2.5-0.5b", args)
+    model = _qwen2(shape, attn, dev)                          # fp32 masters, as the engine trains
     exs = _examples(args)
     lengths = [len(e["input_ids"]) for e in exs]
     packs = best_fit_pack(lengths, args.pack_len, seed=args.seed)
     steps = min(len(packs), args.steps + 2)
     out = tempfile.mkdtemp(prefix="gpu_check_sft_")
-    cfg = TrainConfig(lr=1e-5, max_steps=steps, grad_accum=1, dtype="bfloat16", gradient_checkpointing=True,
-                      device="cuda", warmup_ratio=0.0, tensorboard=False, progress=False, save_every=0)
-    torch.cuda.reset_peak_memory_stats()
+    cfg = TrainConfig(lr=1e-5, max_steps=steps, grad_accum=1, dtype="float32" if args.smoke else "bfloat16",
+                      gradient_checkpointing=True, device=dev, warmup_ratio=0.0, tensorboard=False, progress=False,
+                      save_every=0)
+    _reset_peak(dev)
     Trainer(model, causal_lm_loss, PlanLoader(exs, lambda e: packs, collate_packed), cfg, out).train()
     rows = [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()][2:]
+    if not rows:
+        raise SystemExit(f"{len(packs)} packs: too few for 2 warm-up steps and a timed one (raise --samples)")
     secs = sum(r["step_time_s"] for r in rows)
     toks = sum(r["tokens_per_s"] * r["step_time_s"] for r in rows)
     timed = [lengths[i] for p in packs[2:steps] for i in p]
     peak = _peak_tflops()
-    flops = _flops(matmul_params(model), timed, SHAPES["qwen2.5-0.5b"])
+    flops = _flops(matmul_params(model), timed, shape)
     return {"attention": attn, "tokens_per_s": toks / secs, "mfu": flops / secs / (peak * 1e12) if peak else None,
-            "peak_gib": torch.cuda.max_memory_allocated() / 2**30, "steps": len(rows), "tokens": toks}
+            "peak_gib": _peak_gib(dev), "steps": len(rows), "tokens": toks}
 
 
 def child_sft_trl(args) -> dict:
@@ -191,17 +241,19 @@ def child_sft_trl(args) -> dict:
     from redstar.models import tiny_tokenizer
     from redstar.train.packing import best_fit_pack
 
-    attn = _attention()
-    model = _qwen2("qwen2.5-0.5b", attn)
+    dev = _device(args)
+    attn = _attention(dev)
+    model = _qwen2(_shape("qwen2.5-0.5b", args), attn, dev)
     exs = _examples(args)
     lengths = [len(e["input_ids"]) for e in exs]
     steps = min(len(best_fit_pack(lengths, args.pack_len)), args.steps + 2)
     fields = {f.name for f in dataclasses.fields(SFTConfig)}
     wanted = dict(output_dir=tempfile.mkdtemp(prefix="gpu_check_trl_"), max_steps=steps, per_device_train_batch_size=1,
-                  gradient_accumulation_steps=1, learning_rate=1e-5, bf16=True, gradient_checkpointing=True,
+                  gradient_accumulation_steps=1, learning_rate=1e-5, bf16=not args.smoke, gradient_checkpointing=True,
                   gradient_checkpointing_kwargs={"use_reentrant": False}, packing=True, packing_strategy="bfd",
                   padding_free=True, max_length=args.pack_len, logging_steps=1, report_to="none", save_strategy="no",
-                  use_liger_kernel=importlib.util.find_spec("liger_kernel") is not None, dataset_num_proc=1,
+                  use_liger_kernel=not args.smoke and importlib.util.find_spec("liger_kernel") is not None,
+                  use_cpu=args.smoke, dataset_num_proc=1,
                   seed=args.seed, lr_scheduler_type="constant", warmup_ratio=0.0)
     config = SFTConfig(**{k: v for k, v in wanted.items() if k in fields})
 
@@ -210,17 +262,17 @@ def child_sft_trl(args) -> dict:
             self.times, self.t0 = [], None
 
         def on_step_begin(self, a, state, control, **kw):
-            torch.cuda.synchronize()
+            _sync(dev)
             self.t0 = time.perf_counter()
 
         def on_step_end(self, a, state, control, **kw):
-            torch.cuda.synchronize()
+            _sync(dev)
             self.times.append(time.perf_counter() - self.t0)
 
     timer = Timer()
     tok = tiny_tokenizer()
     data = Dataset.from_dict({"input_ids": [e["input_ids"] for e in exs]})
-    torch.cuda.reset_peak_memory_stats()
+    _reset_peak(dev)
     trainer = SFTTrainer(model=model, args=config, train_dataset=data, processing_class=tok, callbacks=[timer])
     trainer.train()
     # tokens of the timed steps: TRL's own count where it logs one (num_tokens, cumulative),
@@ -237,7 +289,7 @@ def child_sft_trl(args) -> dict:
 
     flops = 6.0 * matmul_params(model) * toks
     return {"attention": attn, "tokens_per_s": toks / secs, "mfu_6n_only": flops / secs / (peak * 1e12) if peak else None,
-            "peak_gib": torch.cuda.max_memory_allocated() / 2**30, "steps": len(timer.times) - 2,
+            "peak_gib": _peak_gib(dev), "steps": len(timer.times) - 2,
             "tokens_counted_by": counted, "config": {k: v for k, v in wanted.items() if k in fields and k != "output_dir"}}
 
 
@@ -248,11 +300,16 @@ def child_dpo(args) -> dict:
     from redstar.train.loss import causal_lm_loss
     from redstar.train.packing import collate_packed
 
-    model = _qwen2("qwen2.5-1.5b", _attention())
+    from redstar.train.memory import TensorMemory
+
+    dev = _device(args)
+    shape = _shape("qwen2.5-1.5b", args)
+    model = _qwen2(shape, _attention(dev), dev)
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     g = torch.Generator().manual_seed(args.seed)
-    vocab = SHAPES["qwen2.5-1.5b"]["vocab_size"]
-    lens = sample_lengths(2 * args.dpo_pairs, 256, 2048, 768, args.seed)
+    vocab = shape["vocab_size"]
+    lens = sample_lengths(2 * args.dpo_pairs, 128, 2048 if not args.smoke else 256, 768 if not args.smoke else 96,
+                          args.seed)
     samples = [{"input_ids": (ids := torch.randint(100, vocab - 100, (n,), generator=g).tolist()),
                 "labels": [-100] * 64 + ids[64:]} for n in lens]
     items = [{"chosen": samples[2 * i], "rejected": samples[2 * i + 1], "ref_logps": [-1.0, -2.0]}
@@ -260,16 +317,14 @@ def child_dpo(args) -> dict:
     out = {}
     for name, batch, fn in (("sft", collate_packed(samples), causal_lm_loss),
                             ("dpo", collate_pairs(items), make_loss_fn(DPOLossConfig()))):
-        batch = {k: (v.cuda() if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in batch.items()}
+        batch = {k: (v.to(dev) if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in batch.items()}
         model.zero_grad(set_to_none=True)
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        base = _reset_peak(dev)
+        with TensorMemory() if dev == "cpu" else torch.autocast("cuda", dtype=torch.bfloat16) as mem:
             loss, n, _ = fn(model, batch)
-        (loss / n).backward()
-        torch.cuda.synchronize()
-        out[f"{name}_peak_gib"] = (torch.cuda.max_memory_allocated() - base) / 2**30
+            (loss / n).backward()
+        _sync(dev)
+        out[f"{name}_peak_gib"] = _peak_gib(dev, base) if dev == "cuda" else mem.peak_bytes / 2**30
     out["ratio"] = out["dpo_peak_gib"] / out["sft_peak_gib"]
     out["tokens"] = sum(lens)
     return out
@@ -286,19 +341,20 @@ def child_vl(args) -> dict:
 
     from geo.sft import vl_model_class
 
-    model, proc = vl.build("2b", "cuda")
-    attn = choose_attention("auto", "cuda", vl_model_class("tiny:qwen2_vl"))
+    dev = _device(args)
+    model, proc = vl.build("tiny" if args.smoke else "2b", dev)
+    attn = choose_attention("auto", dev, vl_model_class("tiny:qwen2_vl"))
     set_attention(model, attn)
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    exs = vl.samples(proc, 48, 512, args.seed)
+    exs = vl.samples(proc, 8 if args.smoke else 48, 64 if args.smoke else 512, args.seed)
     lengths = [len(e["input_ids"]) for e in exs]
-    budget = max(8192, max(lengths))
+    budget = max(1024 if args.smoke else 8192, max(lengths))
     res = {"attention": attn, "samples": len(exs), "mean_len": sum(lengths) / len(lengths), "budget": budget}
     for mode, batches in (("packed", best_fit_pack(lengths, budget, seed=args.seed)),
                           ("padded", [list(range(i, min(i + 4, len(exs)))) for i in range(0, len(exs), 4)])):
-        torch.cuda.reset_peak_memory_stats()
-        res[mode] = vl.run_mode(model, proc, exs, batches, mode == "packed", "cuda", args.vl_steps)
-        res[mode]["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
+        _reset_peak(dev)
+        res[mode] = vl.run_mode(model, proc, exs, batches, mode == "packed", dev, args.vl_steps)
+        res[mode]["peak_gib"] = _peak_gib(dev)
     res["speedup"] = res["packed"]["real_tokens_per_s"] / res["padded"]["real_tokens_per_s"]
     return res
 
@@ -310,17 +366,19 @@ def child_equal(args) -> dict:
     from redstar.train.loss import causal_lm_loss
     from redstar.train.packing import collate_packed
 
-    shape = dict(SHAPES["qwen2.5-0.5b"], num_hidden_layers=2)
-    SHAPES["qwen2.5-0.5b-2l"] = shape
+    dev = _device(args)
+    shape = dict(_shape("qwen2.5-0.5b", args), num_hidden_layers=2)
     g = torch.Generator().manual_seed(args.seed)
-    samples = [{"input_ids": (ids := torch.randint(100, 150000, (n,), generator=g).tolist()), "labels": ids}
-               for n in (300, 1025, 77, 2048)]
+    lens = (30, 65, 7, 100) if args.smoke else (300, 1025, 77, 2048)
+    samples = [{"input_ids": (ids := torch.randint(100, shape["vocab_size"] - 100, (n,), generator=g).tolist()),
+                "labels": ids} for n in lens]
     res = {}
-    for attn in (["flash_attention_2"] if has_flash_attn() else []) + ["flex_attention"]:
-        model = _qwen2("qwen2.5-0.5b-2l", attn, torch.bfloat16)
+    kernels = ["sdpa"] if args.smoke else (["flash_attention_2"] if has_flash_attn() else []) + ["flex_attention"]
+    for attn in kernels:
+        model = _qwen2(shape, attn, dev, torch.float32 if args.smoke else torch.bfloat16)
 
         def run(model, group):
-            batch = {k: (v.cuda() if torch.is_tensor(v) and k != "cu_seqlens" else v)
+            batch = {k: (v.to(dev) if torch.is_tensor(v) and k != "cu_seqlens" else v)
                      for k, v in collate_packed(group).items()}
             model.zero_grad(set_to_none=True)
             loss, _, _ = causal_lm_loss(model, batch)
@@ -334,7 +392,8 @@ def child_equal(args) -> dict:
                      "grad_rel_diff": float((packed_grad - alone_grad).norm() / alone_grad.norm())}
         res[attn]["equal"] = res[attn]["loss_rel_diff"] < 1e-2 and res[attn]["grad_rel_diff"] < 5e-2
         del model
-        torch.cuda.empty_cache()
+        if dev == "cuda":
+            torch.cuda.empty_cache()
     return res
 
 
@@ -384,10 +443,11 @@ def report(results: dict, info: dict, args) -> str:
             else:
                 mfu = r.get("mfu", r.get("mfu_6n_only"))
                 lines.append(f"| {name} | {r['attention']} | {r['tokens_per_s']:.0f} | "
-                             f"{_f(mfu * 100 if mfu else None)}% | {r['peak_gib']:.1f} |")
+                             f"{_f(mfu * 100 if mfu else None)}% | {_f(r['peak_gib'])} |")
         if all("tokens_per_s" in r for r in (ours, trl)):
+            mem = (f"{ours['peak_gib'] / trl['peak_gib']:.2f}x" if ours["peak_gib"] and trl["peak_gib"] else "-")
             lines += ["", f"redstar / TRL: {ours['tokens_per_s'] / trl['tokens_per_s']:.2f}x tokens/s, "
-                      f"{ours['peak_gib'] / trl['peak_gib']:.2f}x peak memory (goal: >= 1.5x at <= 1.0x)."]
+                      f"{mem} peak memory (goal: >= 1.5x at <= 1.0x)."]
         lines.append("")
     if "dpo" in results:
         r = results["dpo"]
@@ -406,7 +466,7 @@ def report(results: dict, info: dict, args) -> str:
             lines += [f"{r['samples']} samples (one diagram each), mean {r['mean_len']:.0f} tokens; attention "
                       f"{r['attention']}; packs of {r['budget']} tokens against padded batches of 4.", "",
                       "| mode | real tokens/s | padding | peak GiB |", "|---|---|---|---|"]
-            lines += [f"| {m} | {r[m]['real_tokens_per_s']:.0f} | {r[m]['padding_fraction']:.1%} | {r[m]['peak_gib']:.1f} |"
+            lines += [f"| {m} | {r[m]['real_tokens_per_s']:.0f} | {r[m]['padding_fraction']:.1%} | {_f(r[m]['peak_gib'])} |"
                       for m in ("packed", "padded")]
             lines.append(f"\npacked / padded: {r['speedup']:.2f}x")
         lines.append("")
@@ -435,12 +495,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import torch
 
-    if not torch.cuda.is_available():
-        print("gpu_check: needs a CUDA GPU (use --dry-run to see the plan)", file=sys.stderr)
+    if not args.smoke and not torch.cuda.is_available():
+        print("gpu_check: needs a CUDA GPU (use --dry-run to see the plan, --smoke to try it on the CPU)",
+              file=sys.stderr)
         return 2
     import transformers
 
-    info = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "transformers": transformers.__version__,
+    info = {"gpu": "CPU smoke run (toy shapes: no figures)" if args.smoke else torch.cuda.get_device_name(), "torch": torch.__version__, "transformers": transformers.__version__,
             "python": platform.python_version()}
     passthrough = [a for a in argv if a != "--dry-run"]
     results = {}

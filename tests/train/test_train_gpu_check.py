@@ -63,3 +63,12 @@ def test_packed_equals_unpacked_on_the_gpu(gc, tmp_path):
     assert gc.main(["--sections", "equal", "--out", str(out)]) == 0
     text = out.read_text()
     assert "| flex_attention |" in text and "False" not in text
+
+
+def test_smoke_run_on_the_cpu_writes_the_report(gc, tmp_path):
+    """--smoke runs a section's child process end to end with toy shapes on the CPU."""
+    out = tmp_path / "gpu_check.md"
+    assert gc.main(["--smoke", "--sections", "equal", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "CPU smoke run" in text and "| sdpa |" in text and "True" in text
+    assert json.loads(out.with_suffix(".json").read_text())["results"]["equal"]["sdpa"]["equal"] is True
