@@ -6,6 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+# at import time, while pytest has this folder's conftest loaded (another folder's conftest holds
+# the name 'conftest' by the time a test body runs in a whole-suite session)
+from conftest import synthetic_task
 
 from redstar.models import tiny_causal_lm
 from redstar.rm.data import PairEncoder, load_questions, pad_batch
@@ -71,8 +74,6 @@ def test_tiny_reward_model_learns_to_rank(tmp_path, task_files):
 def test_gradient_is_independent_of_micro_batch_split(tmp_path):
     """One step over 8 problems: 1 micro-batch of 8 or 4 micro-batches of 2 give the same update,
     although groups hold different numbers of pairs (the collator's num_targets normalises)."""
-    from conftest import synthetic_task
-
     from redstar.dataio import write_jsonl
 
     problems, samples = synthetic_task(8)
