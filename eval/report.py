@@ -1,18 +1,15 @@
-"""report.md, plots, and the leaderboard table across runs.
+"""report.md and plots of one eval run (the table across runs is ``eval.compare``).
 
     write_report(out_dir, metrics, length_bins, skipped)   # report.md + category / length plots
-    leaderboard([run_dir, ...])                             # markdown: one row per model
 
 Numbers are printed as percentages with one decimal, the way leaderboards quote them.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from redstar.dataio import atomic_open, atomic_write_text
-from redstar.records import RowError
 
 
 def pct(x: float | None) -> str:
@@ -137,40 +134,3 @@ def _protocol_lines(metrics: dict) -> list[str]:
               + (f": {', '.join(map(str, off.get('items_differ', [])[:20]))}" + (" ..." if n > 20 else "")
                  if n else ".")]
     return lines
-
-
-def leaderboard(run_dirs: list[str]) -> str:
-    """A markdown table across runs: one row per model, one column per benchmark (accuracy,
-    with maj@k / pass@k of the largest k in brackets when sampled)."""
-    runs = []
-    for d in run_dirs:
-        p = Path(d) / "metrics.json"
-        if not p.is_file():
-            raise FileNotFoundError(f"{p}: not an eval output directory (no metrics.json)")
-        try:
-            m = json.loads(p.read_text())
-        except ValueError as e:
-            raise RowError(f"malformed metrics.json ({e})", str(p)) from None
-        for key in ("benchmark", "accuracy", "n_items"):
-            if key not in m:
-                raise RowError(f"metrics.json has no '{key}'", str(p))
-        runs.append(m)
-    cols = []
-    for m in runs:
-        col = m["benchmark"] + (f" ({m['subset'].split(':')[0]})" if m.get("subset") and m["benchmark"] == "mathvista-geo" else "")
-        m["_col"] = col
-        if col not in cols:
-            cols.append(col)
-    models: dict[str, dict] = {}
-    for m in runs:
-        name = m.get("model") or m.get("responses") or "?"
-        cell = f"{pct(m['accuracy'])}"
-        ks = [k for k in m if k.startswith("maj@")]
-        if ks:
-            top = max(ks, key=lambda k: int(k.split("@")[1]))
-            cell += f" ({top} {pct(m[top])})"
-        models.setdefault(name, {})[m["_col"]] = cell
-    lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-    for name, cells in models.items():
-        lines.append(f"| {name} | " + " | ".join(cells.get(c, "-") for c in cols) + " |")
-    return "\n".join(lines) + "\n"

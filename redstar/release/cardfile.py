@@ -45,7 +45,7 @@ def render_card(meta: dict, body: str) -> str:
 
 
 def _block_re(name: str) -> re.Pattern:
-    return re.compile(rf"\n*<!-- redstar:{re.escape(name)} -->.*?<!-- /redstar:{re.escape(name)} -->\n*", re.S)
+    return re.compile(rf"\n*<!-- redstar:{re.escape(name)} -->.*?<!-- /redstar:{re.escape(name)} -->\n*", re.DOTALL)
 
 
 def set_block(body: str, name: str, content: str | None) -> str:

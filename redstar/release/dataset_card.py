@@ -218,7 +218,7 @@ def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> s
         lines += [f"- {s.get('name') or s.get('path')}: `{s.get('path')}` (preset {s.get('preset')}"
                   + (f", first {s['limit']}" if s.get("limit") else "") + ")" for s in sources if isinstance(s, dict)]
     if recipe:
-        lines += ["", "## Recipe", "", "The resolved recipe (`recipe.yaml`); `redstar curate recipe.yaml --out DIR` "
-                  "re-runs it.", "", "<details><summary>recipe.yaml</summary>", "", "```yaml",
+        lines += ["", "## Recipe", "", ("The resolved recipe (`recipe.yaml`); `redstar curate recipe.yaml --out DIR` "
+                                         "re-runs it."), "", "<details><summary>recipe.yaml</summary>", "", "```yaml",
                   yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True).strip(), "```", "", "</details>"]
     return "\n".join(lines)

@@ -145,8 +145,8 @@ def _results_table(entries: list[dict]) -> str:
     if not entries:
         return ""
     lines = ["## Evaluation results", "",
-             "Percentages; pass@1 is the mean over samples. Each row's command re-runs it "
-             "(metrics and report under `eval/`).", "",
+             ("Percentages; pass@1 is the mean over samples. Each row's command re-runs it "
+              "(metrics and report under `eval/`)."), "",
              "| benchmark | dataset | items x samples | metric | value | command |", "|---|---|---|---|---:|---|"]
     for e in entries:
         d = e["dataset"]

@@ -41,7 +41,7 @@ def write_responses(path: Path, data: Path, pattern: list[bool]) -> Path:
     for i, row in enumerate(rows):
         ok = [pattern[(i + j) % len(pattern)] for j in range(4)]
         gold = _gold(row)
-        out.append({"id": row["id"] if "id" in row else i,
+        out.append({"id": row.get("id", i),
                     "responses": [f"So the answer is \\boxed{{{gold if good else 'zz'}}}." for good in ok],
                     "scores": [0.9 if good else 0.1 + 0.2 * j for j, good in enumerate(ok)]})
     return _write(path, "".join(json.dumps(r) + "\n" for r in out))

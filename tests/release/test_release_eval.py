@@ -73,7 +73,7 @@ def test_compare_keys_rows_by_run_and_writes_csv_and_markdown(demo_dir, tmp_path
     assert aime["model"] == "default" and aime["base"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert aime["protocol"] == "official" and t06["protocol"] == "redstar"
     assert float(t06["pass@1"]) == round(100 * a["accuracy"], 4) and float(aime["rm@4"]) == round(100 * c["rm@4"], 4)
-    md_rows = [line for line in table.splitlines() if line.startswith("| t06/") or line.startswith("| t10/")]
+    md_rows = [line for line in table.splitlines() if line.startswith(("| t06/", "| t10/"))]
     assert len(md_rows) == 2 and table.index("| t06/math-hard") < table.index("| t10/math-hard") < table.index("| aime24")
 
     # --label names the rows; a clash or a miscount is a one-line error; so is an unknown metric

@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from conftest import build_run, run_eval, DEMO_DATA
+from conftest import DEMO_DATA, build_run, run_eval
 
 from redstar.cli import main
 
