@@ -135,10 +135,14 @@ def test_card_bad_eval_dir_is_one_line_error(tmp_path, capsys):
 def test_real_push_goes_through_hfapi(demo_dir, tmp_path, monkeypatch, capsys):
     run = tmp_path / "dpo"
     shutil.copytree(demo_dir / "dpo", run)
+    assert main(["card", str(run), "--eval", str(demo_dir / "eval" / "trained" / "aime24")]) == 0
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     rec = Recorder(monkeypatch)
     assert main(["push", str(run), "--repo", "me/x", "--private", "--revision", "exp1",
                  "--include", "checkpoints", "tensorboard"]) == 0
+    # the card was rewritten for the repo and revision pushed: its source links point there
+    _, _, name, results = _card_results(run / "final" / "README.md")
+    assert name == "x" and results[0].source_url == "https://huggingface.co/me/x/blob/exp1/eval/aime24/metrics.json"
     (create,) = rec.named("create_repo")
     assert create[1] == ("me/x",) and create[2]["private"] is True and create[2]["repo_type"] == "model"
     assert rec.named("create_branch")[0][2]["branch"] == "exp1"
