@@ -3,6 +3,7 @@ strings are checked by the loader; cross-field checks fail when the config loads
 
 import importlib
 from pathlib import Path
+from re import escape as _re_escape
 
 import pytest
 import yaml
@@ -76,6 +77,14 @@ def test_enum_like_strings_are_checked(tmp_path):
         load_config(SFTConfig, cfg, ["attn_implementation=fast"])
     with pytest.raises(ConfigError, match=r"'train.schedule' = 'step' must be one of"):
         load_config(SFTConfig, cfg, ["train.schedule=step"])
+    from data_recipes.recipe import load_recipe
+
+    recipe = str(ROOT / "data_recipes" / "recipes" / "redstar_math.yaml")
+    for override, key in (("difficulty.method=guess", "difficulty.method"),
+                          ("sampling.teachers.0.backend.backend=tgi", "sampling.teachers[0].backend.backend"),
+                          ("filters.language=fr", "filters.language")):
+        with pytest.raises(ConfigError, match=_re_escape(f"'{key}' = ")):
+            load_recipe(recipe, [override])
 
 
 @pytest.mark.parametrize("spec, overrides, message", [
