@@ -161,19 +161,24 @@ def push(path: str | Path, repo: str, private: bool = False, revision: str | Non
                           "(the card is written; --dry-run lists the files)")
     if not plan.files:
         raise ConfigError(f"{path}: nothing to push (every file is excluded)")
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, errors
 
     api = HfApi()
     repo_type = plan.kind
-    url = api.create_repo(repo, repo_type=repo_type, private=private, exist_ok=True)
-    if revision:
-        api.create_branch(repo, branch=revision, repo_type=repo_type, exist_ok=True)
     msg = message or f"redstar push: {Path(path).name}"
-    for u in plan.uploads:
-        if u.files:
-            api.upload_folder(repo_id=repo, folder_path=str(u.folder), path_in_repo=u.path_in_repo or None,
-                              repo_type=repo_type, revision=revision, allow_patterns=u.allow,
-                              ignore_patterns=u.ignore, commit_message=msg)
+    try:
+        url = api.create_repo(repo, repo_type=repo_type, private=private, exist_ok=True)
+        if revision:
+            api.create_branch(repo, branch=revision, repo_type=repo_type, exist_ok=True)
+        for u in plan.uploads:
+            if u.files:
+                api.upload_folder(repo_id=repo, folder_path=str(u.folder), path_in_repo=u.path_in_repo or None,
+                                  repo_type=repo_type, revision=revision, allow_patterns=u.allow,
+                                  ignore_patterns=u.ignore, commit_message=msg)
+    except (errors.HTTPError, errors.HFValidationError, OSError) as e:
+        # no token, no network, no rights: the Hub's own words, on one line
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise ConfigError(f"push to {repo} failed: {type(e).__name__}: {first}") from None
     echo(f"pushed {len(plan.files)} files to {url}" + (f" (revision {revision})" if revision else ""))
     return plan
 

@@ -195,3 +195,21 @@ def test_push_of_a_missing_or_foreign_dir(tmp_path, capsys):
     assert "no such directory" in capsys.readouterr().err
     assert main(["push", str(tmp_path), "--repo", "me/x", "--dry-run"]) == 2
     assert "neither a trained model" in capsys.readouterr().err
+
+
+def test_hub_failure_is_one_line(demo_dir, tmp_path, monkeypatch, capsys):
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import LocalTokenNotFoundError
+
+    run = tmp_path / "dpo"
+    shutil.copytree(demo_dir / "dpo", run)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+
+    def no_token(*a, **k):
+        raise LocalTokenNotFoundError("Token is required (`token=True`), but no token found.\nRun `hf auth login`.")
+
+    monkeypatch.setattr(HfApi, "create_repo", no_token)
+    assert main(["push", str(run), "--repo", "me/x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [("redstar push: error: push to me/x failed: LocalTokenNotFoundError: Token is required "
+                    "(`token=True`), but no token found.")]
