@@ -44,8 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                     "--dry-run",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     la.add_argument("--algo", required=True, choices=["dpo", "ppo", "reinforce++", "grpo", "rloo"])
-    la.add_argument("config", help="YAML (schema redstar.rl.launch:RLLaunchConfig)")
-    la.add_argument("overrides", nargs="*", help="key=value overrides, e.g. cluster.nodes=4 lr=1e-6")
+    from redstar.config import add_config_arguments
+
+    add_config_arguments(la, "redstar.rl.launch:RLLaunchConfig", "cluster.nodes=4 lr=1e-6")
     la.add_argument("--dry-run", action="store_true", help="check and print the command; run nothing")
     la.add_argument("--slurm", default=None, metavar="PATH", help="write a SLURM batch script here instead of running")
 
@@ -76,6 +77,11 @@ def _launch(args) -> int:
     from redstar.rl.openrlhf_cli import PINNED_VERSION
 
     cfg = load_config(RLLaunchConfig, args.config, args.overrides)
+    if args.print_config:
+        from redstar.config import annotated_yaml
+
+        print(f"# schema: redstar.rl.launch:RLLaunchConfig\n{annotated_yaml(cfg)}")
+        return 0
     job = build_job(cfg, args.algo)
     for line in check_job(job):
         print(f"openrlhf: {line}", file=sys.stderr)

@@ -162,10 +162,10 @@ def _inputs_ship(argv: list[str]) -> bool:
 
 
 def _mode(argv: list[str], args: argparse.Namespace) -> str:
-    if hasattr(args, "print_config"):
-        return "print-config"
     if (tuple(argv[:1]) in CHEAP or tuple(argv[:2]) in CHEAP) and _inputs_ship(argv):
         return "run"
+    if hasattr(args, "print_config"):
+        return "print-config"
     return "parse"
 
 
