@@ -38,8 +38,8 @@ class PushConfig:
     repo: str | None = field(default=None, metadata={"help": "hub repository owner/name to publish the final model to (unset: no push)"})
     private: bool = field(default=False, metadata={"help": "create the hub repository as private"})
     revision: str | None = field(default=None, metadata={"help": "branch (created if missing)"})
-    include: list[str] = field(default_factory=list, metadata={"help": "extra folders to upload: checkpoints, tensorboard, optimizer"})
-    license: str | None = field(default=None, metadata={"help": "license named in the model card (unset: none)"})
+    include: list[str] = field(default_factory=list, metadata={"help": "also upload the run's checkpoints, tensorboard, or optimizer states"})
+    license: str | None = field(default=None, metadata={"help": "licence in the model card (unset: the base model's, else 'other')"})
     datasets: list[str] = field(default_factory=list, metadata={"help": "hub datasets the model was trained on"})
 
 
