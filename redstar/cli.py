@@ -41,7 +41,8 @@ EPILOG = """examples:
   redstar sft configs/sft_tiny_cpu.yaml train.lr=3e-6 --print-config
   redstar eval --benchmark aime24 --data path/to/aime24.jsonl --model runs/sft/final --out runs/eval
 
-run 'redstar COMMAND --help' for each command's options and an example."""
+run 'redstar COMMAND --help' for each command's options and an example (config-driven commands
+also list every config key with its help); 'redstar configs' lists the shipped configs."""
 
 
 def _available(module: str) -> bool:
