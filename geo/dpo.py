@@ -6,11 +6,13 @@ Each preference row (``prompt`` messages, ``chosen`` / ``rejected`` assistant tu
 neither answer sees the other; the sum of each sample's reply log-probabilities is taken per
 sample from one forward pass.
 
-The reference model's log-probabilities are computed once before training (the policy at
-step 0, or ``ref_model``), so no second model sits in memory during training. The loss is
-the text recipe's ``redstar.train.dpo.dpo_loss`` (sigmoid with cDPO label smoothing, or IPO)
-plus an optional SFT term on the chosen reply (RPO, ``sft_weight``); the engine normalises by
-pairs (``num_targets`` = pairs in the batch).
+Training runs on the text recipe's one DPO path (``redstar.train.dpo.train_dpo``): this
+recipe passes its collator (``pair_collate``) and its log-prob function (``sequence_logps``).
+So the reference log-probabilities are computed once before training (the engine's model at
+step 0, or ``ref_model``) with the packs split over the ranks, no second model sits in memory
+during training, and the loss is the text recipe's ``dpo_loss`` (sigmoid with cDPO label
+smoothing, or IPO) plus an optional SFT term on the chosen reply (RPO, ``sft_weight``); the
+engine normalises by pairs (``num_targets`` = pairs in the batch).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Literal
 import torch
 
 from redstar.train.dpo import DPOLossConfig, make_loss_fn
-from redstar.train.engine import TrainConfig, batch_to_device
+from redstar.train.engine import TrainConfig
 from redstar.train.loss import sample_logps
 
 from geo.collate import model_inputs, sample_index
@@ -75,28 +77,15 @@ def pair_collate(collator):
     return collate
 
 
-@torch.no_grad()
-def reference_logps(model, items, collate, batch_pairs: int = 4, device: str = "cpu", progress: bool = True) -> None:
-    """Fill ``items.items[i]["ref_logps"] = [chosen, rejected]`` with the reference model."""
-    from tqdm import tqdm
-
-    was_training = model.training
-    model.eval()
-    order = list(range(len(items)))
-    for start in tqdm(range(0, len(order), batch_pairs), desc="reference log-probs", disable=not progress):
-        ids = order[start:start + batch_pairs]
-        batch = collate([items[i] for i in ids])
-        batch = batch_to_device(batch, device)
-        logps, _ = sequence_logps(model, batch)
-        for j, i in enumerate(ids):
-            items.items[i]["ref_logps"] = [float(logps[2 * j]), float(logps[2 * j + 1])]
-    model.train(was_training)
-
-
 def run(cfg: VLDPOConfig) -> dict:
+    """The vision-language recipe on the one DPO path (``redstar.train.dpo.train_dpo``): it
+    passes its collator (pairs of image+text samples with per-sample multimodal positions) and
+    its log-prob function; the reference pass, its split over ranks, the loss and the loop are
+    the text recipe's."""
     from redstar.train.attention import choose_attention
+    from redstar.train.checkpoint import data_key
     from redstar.train.distributed import init_distributed
-    from redstar.train.engine import PlanLoader, Trainer
+    from redstar.train.dpo import train_dpo
 
     from geo.collate import VLCollator
     from geo.dataset import encode_rows
@@ -113,27 +102,21 @@ def run(cfg: VLDPOConfig) -> dict:
     model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed)
     set_processor_pixels(proc, cfg.data.min_pixels or None, cfg.data.max_pixels or None)
     items, stats = encode_rows(cfg.data, proc, "preference", progress=dist.is_main)
-
-    # reference log-probs once, before any update (each rank computes them for all pairs)
-    ref = model if not cfg.ref_model else load_vl_model(cfg.ref_model, attn, cfg.trust_remote_code)[0]
-    ref.to(dist.device)
-    collate = pair_collate(VLCollator(proc, ref, pack=cfg.data.pack))
-    with torch.autocast(device_type=dist.device.split(":")[0], dtype=torch.bfloat16,
-                        enabled=tcfg.dtype == "bfloat16"):
-        reference_logps(ref, items, collate, device=dist.device, progress=dist.is_main)
-    if ref is not model:
-        del ref
-
     groups = apply_freeze(model, cfg.freeze, tcfg.lr)
     params = count_parameters(model)
-    collate = pair_collate(VLCollator(proc, model, pack=cfg.data.pack))
-    loader = PlanLoader(items, plan_fn(items.lengths(), cfg.data, tcfg.seed), collate)
-    trainer = Trainer(model, dpo_loss_fn(cfg.dpo), loader, tcfg, cfg.out, tokenizer=proc, run_config=cfg,
-                      dist=dist, param_groups=groups, model_card=lambda state: model_card(cfg, "dpo", stats, params, state))
-    if dist.is_main:
-        print(f"{stats['rows']} preference rows -> {len(items)} pairs ({stats['images']} images); "
-              f"beta {cfg.dpo.beta}; {trainer.total_steps} steps, attention {attn}")
-    summary = trainer.train()
+
+    def describe(trainer) -> str:
+        return (f"{stats['rows']} preference rows -> {len(items)} pairs ({stats['images']} images); "
+                f"beta {cfg.dpo.beta}; {trainer.total_steps} steps, attention {attn}")
+
+    summary = train_dpo(
+        model, items, plan_fn(items.lengths(), cfg.data, tcfg.seed), pair_collate(VLCollator(proc, model, pack=cfg.data.pack)),
+        cfg.dpo, tcfg, cfg.out, dist=dist, logps_fn=sequence_logps, records=items.items,
+        load_reference=(lambda: load_vl_model(cfg.ref_model, attn, cfg.trust_remote_code)[0]) if cfg.ref_model else None,
+        describe=describe, tokenizer=proc, run_config=cfg, param_groups=groups,
+        data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=cfg.data.pack_len, pack=cfg.data.pack,
+                          max_pixels=cfg.data.max_pixels),
+        model_card=lambda state: model_card(cfg, "dpo", stats, params, state))
     summary["data"] = {k: v for k, v in stats.items() if k != "skipped_where"}
     return summary
 

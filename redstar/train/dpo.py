@@ -7,12 +7,15 @@ seed, data, tokenizer, model, reference log-probabilities, trainer, train, save.
   two chat samples tokenised with assistant-only labels (``redstar.train.tokenize``); a
   micro-batch packs whole pairs ``[c0, r0, c1, r1, ...]`` with per-sample positions, so
   neither reply attends to the other, and one forward pass gives every reply's summed
-  log-probability (the head applied per sample, chunked: no [T, V] logits).
+  log-probability (one chunked pass of the head over the pack: no [T, V] logits).
 - The reference model's log-probabilities are computed once, before any update (the starting
-  policy, or ``ref_model``), so no second model sits in memory during training.
+  policy, or ``ref_model``), each rank scoring a share of the packs, so no second model sits
+  in memory during training.
 - The engine normalises by pairs: the collator sets ``num_targets`` to the pair count.
 
-The loss is a pure function, ``dpo_loss``, shared with the vision-language DPO (geo):
+``train_dpo`` is the one DPO path, text and vision-language: the vision-language recipe
+(``geo.dpo``) passes its collator and its log-prob function. The loss is a pure function,
+``dpo_loss``:
 
     Δ = (log π(c) - log π_ref(c)) - (log π(r) - log π_ref(r))
     sigmoid (Rafailov et al. 2023; cDPO with label smoothing ε):
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -198,31 +200,36 @@ def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def fill_reference_logps(model, items: list[dict], budget: int, pad_token_id: int = 0, device: str = "cpu",
-                         autocast: bool = False, progress: bool = True, rank: int = 0,
-                         world_size: int = 1) -> None:
-    """Set ``item["ref_logps"] = [chosen, rejected]`` for every pair with ``model``.
+def fill_reference_logps(model, items, packs: list[list[int]], collate, logps_fn=None, device: str = "cpu",
+                         autocast: bool = False, progress: bool = True, rank: int = 0, world_size: int = 1,
+                         records=None) -> None:
+    """Set ``records[i]["ref_logps"] = [chosen, rejected]`` for every pair ``items[i]`` with ``model``.
 
-    The packs are split over the ``world_size`` ranks (each computes its share; all ranks
-    make the same number of forward passes, a rank short of packs repeats one, since under
-    ZeRO-3 every forward is a collective) and the results are all-reduced, so every rank
-    ends with every pair's reference log-probs. Runs with autograd off: no gradient work."""
+    ``packs`` (micro-batches of pair indices, each pair exactly once) are collated with
+    ``collate(list of items) -> batch`` and scored with ``logps_fn`` (default: the text
+    ``sequence_logps``; chosen/rejected interleaved). ``records`` is where each pair keeps its
+    values, ``items`` itself by default (the vision-language items decode their images on
+    access and keep them in ``items.items``). The packs are split over the ``world_size``
+    ranks (each computes its share; all ranks make the same number of forward passes, a rank
+    short of packs repeats one, since under ZeRO-3 every forward is a collective) and the
+    results are all-reduced, so every rank ends with every pair's reference log-probs. Runs
+    with autograd off: no gradient work."""
     from tqdm import tqdm
 
-    from redstar.train.packing import best_fit_pack
-
+    logps_fn = logps_fn or sequence_logps
+    records = items if records is None else records
+    if sorted(i for pack in packs for i in pack) != list(range(len(items))):
+        raise ValueError("reference packs must hold every pair exactly once")
     was_training = model.training
     model.eval()
-    packs = best_fit_pack(pair_lengths(items), budget)
     mine = packs[rank::world_size]
     n_passes = -(-len(packs) // world_size)
     out = torch.zeros((len(items), 2), dtype=torch.float64)
     for k in tqdm(range(n_passes), desc="reference log-probs", disable=not progress, unit="pack"):
         pack = mine[k] if k < len(mine) else (mine[-1] if mine else packs[0])   # a repeat is discarded
-        batch = collate_pairs([items[i] for i in pack], pad_token_id)
-        batch = batch_to_device(batch, device)
+        batch = batch_to_device(collate([items[i] for i in pack]), device)
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=autocast):
-            logps, _ = sequence_logps(model, batch)                          # [2P]
+            logps, _ = logps_fn(model, batch)                                # [2P]
         if k < len(mine):
             out[pack] = logps.detach().double().cpu().view(-1, 2)
     if world_size > 1:
@@ -230,8 +237,8 @@ def fill_reference_logps(model, items: list[dict], budget: int, pad_token_id: in
         out = out.to(device)
         torch.distributed.all_reduce(out)
         out = out.cpu()
-    for i, it in enumerate(items):
-        it["ref_logps"] = [float(out[i, 0]), float(out[i, 1])]
+    for i in range(len(items)):
+        records[i]["ref_logps"] = [float(out[i, 0]), float(out[i, 1])]
     model.train(was_training)
 
 
@@ -252,6 +259,34 @@ def make_loss_fn(cfg: DPOLossConfig, logps_fn=None):
             losses = losses + cfg.sft_weight * (-logps[0::2] / counts[0::2].clamp(min=1))
         return losses.sum(), int(losses.shape[0]), reward_metrics(r_c, r_r)
     return loss_fn
+
+
+def train_dpo(model, items, plan_fn, collate, loss: DPOLossConfig, tcfg: TrainConfig, out: str, *, dist,
+              logps_fn=None, load_reference=None, records=None, describe=None, **trainer_kw) -> dict:
+    """The one DPO path, text and vision-language: the engine trains ``model`` on the pairs
+    ``items`` with the DPO loss, after computing each pair's reference log-probabilities once.
+
+    ``plan_fn(epoch)`` gives the micro-batches (pair indices; epoch 0's also batches the
+    reference pass), ``collate(list of items) -> batch`` puts a micro-batch's pairs as samples
+    ``[c0, r0, c1, r1, ...]`` with ``ref_logps`` [2P] once ``records[i]["ref_logps"]`` is set and
+    ``num_targets`` = pairs, and ``logps_fn(model, batch) -> (summed reply log-probs [2P],
+    reply token counts [2P])`` scores it (default: the text ``sequence_logps``). The reference
+    model is the engine's own model before any update (sharded under ZeRO-3, in the training
+    dtype under DeepSpeed), or ``load_reference()`` (loaded whole, in the training dtype, by
+    a recipe with ``ref_model``); either way each rank scores a share of the packs
+    (``fill_reference_logps``). ``describe(trainer) -> str`` is printed on the main rank before
+    training; ``trainer_kw`` go to ``Trainer``. Returns the trainer's summary."""
+    from redstar.train.engine import PlanLoader, Trainer
+
+    trainer = Trainer(model, make_loss_fn(loss, logps_fn), PlanLoader(items, plan_fn, collate), tcfg, out,
+                      dist=dist, **trainer_kw)
+    ref = load_reference().to(dist.device) if load_reference else trainer.backend.loss_model
+    fill_reference_logps(ref, items, plan_fn(0), collate, logps_fn, dist.device, trainer.autocast,
+                         dist.is_main and tcfg.progress, dist.rank, dist.world_size, records)
+    del ref
+    if dist.is_main and describe:
+        print(describe(trainer))
+    return trainer.train()
 
 
 # ----------------------------------------------------------------------------- recipe
@@ -292,8 +327,9 @@ The full resolved config is `redstar_config.yaml`.
 
 def run(cfg: DPOConfig) -> dict:
     from redstar.train.attention import choose_attention
+    from redstar.train.checkpoint import data_key
     from redstar.train.distributed import init_distributed
-    from redstar.train.engine import PlanLoader, Trainer
+    from redstar.train.engine import load_settings
     from redstar.train.packing import best_fit_pack
 
     if cfg.modality == "vision":
@@ -310,11 +346,10 @@ def run(cfg: DPOConfig) -> dict:
     rows, wheres, bad_rows = read_pairs(cfg.data)
 
     attn = choose_attention(cfg.attn_implementation, dist.device)
-    from redstar.train.engine import load_settings
-
     # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
-    load_dtype, _zero3_init = load_settings(tcfg, dist.world_size)
+    load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
     model, tok = _load_model(cfg.model, attn, tcfg.seed, dtype=load_dtype)
+    del zero3_init        # the policy is built: a separate reference model loads whole, outside ZeRO-3
     if tok.chat_template is None:
         raise ConfigError(f"{cfg.model}: the tokenizer has no chat template; preference rows need one")
     items, stats = tokenize_pairs(rows, tok, cfg.data.max_len, _system_prompt(cfg.data), dist.is_main,
@@ -328,29 +363,17 @@ def run(cfg: DPOConfig) -> dict:
         raise ConfigError(f"data.pack_len {budget} is shorter than the longest pair ({max(lengths)} tokens)")
     pad = tok.pad_token_id or 0
 
-    loader = PlanLoader(items, lambda epoch: best_fit_pack(lengths, budget, seed=tcfg.seed + epoch),
-                        lambda batch_items: collate_pairs(batch_items, pad))
-    from redstar.train.checkpoint import data_key
+    def describe(trainer) -> str:
+        return (f"{stats['rows']} preference rows -> {len(items)} pairs in {len(best_fit_pack(lengths, budget))} "
+                f"packs of {budget}; {cfg.dpo.loss_type} beta {cfg.dpo.beta}; {trainer.total_steps} steps, "
+                f"attention {attn}")
 
-    trainer = Trainer(model, make_loss_fn(cfg.dpo), loader, tcfg, cfg.out, tokenizer=tok, run_config=cfg,
-                      data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=budget,
-                                        max_rows=cfg.data.max_rows),
-                      dist=dist, model_card=lambda state: model_card(cfg, stats, state))
-    # reference log-probs once, before any update, each rank a share of the packs; with the
-    # starting model that is the engine's own (sharded under ZeRO-3, bf16 under DeepSpeed), a
-    # separate reference model is loaded in the training dtype
-    del _zero3_init       # the policy is built: a separate reference model loads whole, outside ZeRO-3
-    if cfg.ref_model:
-        ref = _load_model(cfg.ref_model, attn, tcfg.seed, dtype=tcfg.dtype)[0].to(dist.device)
-    else:
-        ref = trainer.backend.loss_model
-    fill_reference_logps(ref, items, budget, pad, dist.device, trainer.autocast, dist.is_main,
-                         dist.rank, dist.world_size)
-    del ref
-    if dist.is_main:
-        print(f"{stats['rows']} preference rows -> {len(items)} pairs in {len(best_fit_pack(lengths, budget))} "
-              f"packs of {budget}; {cfg.dpo.loss_type} beta {cfg.dpo.beta}; {trainer.total_steps} steps, "
-              f"attention {attn}")
-    summary = trainer.train()
+    summary = train_dpo(
+        model, items, lambda epoch: best_fit_pack(lengths, budget, seed=tcfg.seed + epoch),
+        lambda batch_items: collate_pairs(batch_items, pad), cfg.dpo, tcfg, cfg.out, dist=dist,
+        load_reference=(lambda: _load_model(cfg.ref_model, attn, tcfg.seed, dtype=tcfg.dtype)[0]) if cfg.ref_model else None,
+        describe=describe, tokenizer=tok, run_config=cfg,
+        data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=budget, max_rows=cfg.data.max_rows),
+        model_card=lambda state: model_card(cfg, stats, state))
     summary["data"] = stats
     return summary

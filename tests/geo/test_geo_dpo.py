@@ -1,4 +1,5 @@
-"""VL DPO: the loss against a reference computed another way, and an end-to-end run."""
+"""VL DPO: the loss against a reference computed another way, the reference pass on the one DPO
+path (split over ranks), and an end-to-end run."""
 
 import json
 
@@ -7,7 +8,7 @@ import torch
 import yaml
 
 from geo.collate import VLCollator, encode_chat
-from geo.dpo import DPOLossConfig, dpo_loss_fn, pair_collate, preference_rows_from_problems
+from geo.dpo import DPOLossConfig, dpo_loss_fn, pair_collate, preference_rows_from_problems, sequence_logps
 from geo.freeze import part_of
 from geo.generator import generate, write_problems
 from redstar.cli import main
@@ -68,6 +69,46 @@ def test_dpo_loss_matches_reference():
             assert loss.item() == pytest.approx(float(expected), rel=1e-4, abs=1e-5)
             assert dpo_loss_fn(cfg)(model, padded)[0].item() == pytest.approx(float(expected), rel=1e-4, abs=1e-5)
             assert metrics["reward_accuracy"] == pytest.approx(wins / len(logps))
+
+
+def test_vl_reference_logps_split_over_ranks(tmp_path, monkeypatch):
+    """The VL recipe's reference pass is the text path's (redstar.train.dpo.fill_reference_logps
+    with geo's collator and log-prob function): two ranks each score their share of the packs,
+    and the all-reduced sum is one process's result, which is each pair's log-prob on its own."""
+    from geo.dataset import VLDataConfig, encode_rows
+    from geo.images import set_processor_pixels
+    from geo.sft import plan_fn
+    from redstar.train.dpo import fill_reference_logps
+
+    probs = [json.loads(x) for x in write_problems(tmp_path / "d", 5, seed=6, progress=False).read_text().splitlines()]
+    write_jsonl(tmp_path / "d" / "pref.jsonl", preference_rows_from_problems(probs))
+    data = VLDataConfig(train=[str(tmp_path / "d" / "pref.jsonl")], max_len=512, pack=False, batch_size=2,
+                        max_pixels=28 * 28 * 16)
+    model, proc = tiny_vl_model("qwen2_vl")
+    set_processor_pixels(proc, None, data.max_pixels)
+    items, _ = encode_rows(data, proc, "preference", progress=False)
+    collate = pair_collate(VLCollator(proc, model, pack=False))
+    packs = plan_fn(items.lengths(), data, 0)(0)
+    assert len(items) == 5 and len(packs) == 3          # rank 1 is a pack short: it repeats one
+    fill_reference_logps(model, items, packs, collate, sequence_logps, progress=False, records=items.items)
+    single = torch.tensor([it["ref_logps"] for it in items.items], dtype=torch.float64)      # [P, 2]
+    with torch.no_grad():
+        for i in range(len(items)):
+            alone, _ = sequence_logps(model.eval(), collate([items[i]]))
+            assert alone.tolist() == pytest.approx(single[i].tolist(), rel=1e-5)
+
+    reduced, passes = [], []
+    monkeypatch.setattr(torch.distributed, "all_reduce", lambda t: reduced.append(t.clone()))
+    for rank in (0, 1):
+        for it in items.items:
+            it.pop("ref_logps")
+        counted = lambda m, b: passes.append(rank) or sequence_logps(m, b)  # noqa: E731
+        fill_reference_logps(model, items, packs, collate, counted, progress=False, rank=rank, world_size=2,
+                             records=items.items)
+        mine = sorted(i for pack in packs[rank::2] for i in pack)
+        assert [i for i in range(len(items)) if reduced[rank][i].abs().sum() > 0] == mine
+    assert passes == [0, 0, 1, 1]                       # every rank makes the same number of forwards
+    torch.testing.assert_close(reduced[0] + reduced[1], single, rtol=1e-6, atol=0)
 
 
 @pytest.mark.integration

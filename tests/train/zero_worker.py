@@ -80,8 +80,8 @@ def main_dpo(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, offl
                       progress=False, tensorboard=False, max_grad_norm=0.0, offload=offload,
                       deepspeed_config=ds_config_file(out_dir) if strategy == "deepspeed" else "")
     trainer = Trainer(model, loss_fn, loader, cfg, out_dir, tokenizer=tok)
-    fill_reference_logps(trainer.backend.loss_model, items, 120, 0, trainer.dist.device, False, False,
-                         trainer.dist.rank, trainer.dist.world_size)
+    fill_reference_logps(trainer.backend.loss_model, items, plan[:4], collate_pairs, device=trainer.dist.device,
+                         progress=False, rank=trainer.dist.rank, world_size=trainer.dist.world_size)
     ref = [it["ref_logps"] for it in items]
     summary = trainer.train()
     if summary["final_dir"]:
