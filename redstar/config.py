@@ -1,10 +1,14 @@
 """Typed configs: dataclasses are the schema, YAML holds the values, ``key=value`` overrides.
 
-    cfg = load_config(SFTConfig, "recipes/sft.yaml", ["optim.lr=3e-6", "data.max_len=4096"])
+    cfg = load_config(SFTConfig, "configs/sft_tiny_cpu.yaml", ["train.lr=3e-6", "data.max_len=4096"])
 
 Unknown keys are an error that names the key and where it came from (the YAML file or the
-command line); values are checked against the field types. ``save_config`` writes the resolved
-config next to a checkpoint so later stages can inherit from it.
+command line); values are checked against the field types, a ``Literal`` against its choices,
+and a dataclass's ``__post_init__`` checks (ranges, keys that contradict each other) run as the
+config is built, so a bad config fails before any model loads. Each field documents itself in
+``field(metadata={"help": ...})``: ``describe_config`` lists every key for ``--help`` and
+``annotated_yaml`` is what ``--print-config`` prints. ``save_config`` writes the resolved config
+next to a checkpoint so later stages can inherit from it.
 """
 
 from __future__ import annotations

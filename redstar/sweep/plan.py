@@ -2,7 +2,7 @@
 runs (one per checkpoint x benchmark, base models as size 0), each a plain redstar command.
 
     plan = build_plan(cfg, Path("runs/sweep"))
-    plan.cells[0].stage_argv("sft")   # ["sft", "configs/sft.yaml", ..., "out=runs/sweep/cells/<id>/sft"]
+    plan.cells[0].stage_argv("sft")   # ["sft", "configs/sft_demo.yaml", ..., "out=runs/sweep/cells/<id>/sft"]
 
 Paths in the commands are written as the sweep was given them (relative to where it runs), so
 the report's commands can be pasted in the same directory.
