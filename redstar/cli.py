@@ -15,15 +15,17 @@ import importlib.util
 import sys
 from pathlib import Path
 
-# name -> (module, vision module or None, one-line help)
+# name -> (module, vision-language module or None, one-line help), in the order of the flow:
+# curate data, train (sft, dpo, rl, rm), evaluate; then the tools around it. The text and the
+# vision-language recipe of sft and dpo are both named here.
 COMMANDS: dict[str, tuple[str, str | None, str]] = {
-    "verify": ("redstar.verify.cli", None, "grade responses against gold answers (math, choice, code)"),
-    "eval": ("eval.cli", None, "score a model or stored responses on MATH-Hard, AIME, GeoQA, MathVista-GEO, ..."),
     "curate": ("data_recipes.cli", None, "run a curation recipe: problems in, SFT / preference / RL rows out"),
     "sft": ("redstar.train.sft_cli", "geo.sft_cli", "supervised fine-tuning (text, or image+text with modality: vision)"),
     "dpo": ("redstar.train.dpo_cli", "geo.dpo_cli", "direct preference optimisation on preference rows"),
     "rl": ("redstar.rl.cli", None, "export data to OpenRLHF and launch DPO / PPO / REINFORCE++ / GRPO jobs"),
     "rm": ("redstar.rm.cli", None, "train an outcome reward model and score samples"),
+    "eval": ("eval.cli", None, "score a model or stored responses on MATH-Hard, AIME, GeoQA, MathVista-GEO, ..."),
+    "verify": ("redstar.verify.cli", None, "grade responses against gold answers (math, choice, code)"),
     "ask": ("redstar.ask", None, "ask a model one question (the embedded default by default)"),
     "demo": ("data_recipes.demo", None, "run the whole pipeline on the embedded default model, on CPU"),
     "sweep": ("redstar.sweep.cli", None, "data-scaling study: models x data sizes x subset kinds, trained and scored"),
