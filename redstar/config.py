@@ -305,7 +305,8 @@ def config_keys(cls: type, prefix: str = "") -> list[tuple[str, str, Any, str]]:
             out.append((key, _schema_type(hints[f.name]), default, field_help(f)))
             out += config_keys(typing.get_args(child)[0], key + ".N.")
         elif dataclasses.is_dataclass(child):
-            out.append((key, child.__name__, None if default is None else ..., field_help(f)))
+            tp = child.__name__ if hints[f.name] is child else _schema_type(hints[f.name])  # X | None
+            out.append((key, tp, None if default is None else ..., field_help(f)))
             out += config_keys(child, key + ".")
         else:
             out.append((key, _schema_type(hints[f.name]), default, field_help(f)))
