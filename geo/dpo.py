@@ -86,20 +86,25 @@ def run(cfg: VLDPOConfig) -> dict:
     from redstar.train.checkpoint import data_key
     from redstar.train.distributed import init_distributed
     from redstar.train.dpo import train_dpo
+    from redstar.train.engine import load_settings
 
     from geo.collate import VLCollator
     from geo.dataset import encode_rows
     from geo.freeze import apply_freeze, count_parameters
     from geo.images import set_processor_pixels
-    from geo.sft import load_vl_model, model_card, plan_fn
+    from geo.sft import load_vl_model, model_card, plan_fn, vl_model_class
 
     tcfg = cfg.train
     random.seed(tcfg.seed)
     torch.manual_seed(tcfg.seed)
     dist = init_distributed(tcfg.device)
-    attn = choose_attention(cfg.attn_implementation, dist.device)
+    attn = choose_attention(cfg.attn_implementation, dist.device, vl_model_class(cfg.model, cfg.trust_remote_code),
+                            log=print if dist.is_main else None)
 
-    model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed)
+    # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
+    load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
+    model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed, dtype=load_dtype)
+    del zero3_init        # the policy is built: a separate reference model loads whole, outside ZeRO-3
     set_processor_pixels(proc, cfg.data.min_pixels or None, cfg.data.max_pixels or None)
     items, stats = encode_rows(cfg.data, proc, "preference", progress=dist.is_main)
     groups = apply_freeze(model, cfg.freeze, tcfg.lr)
@@ -112,7 +117,8 @@ def run(cfg: VLDPOConfig) -> dict:
     summary = train_dpo(
         model, items, plan_fn(items.lengths(), cfg.data, tcfg.seed), pair_collate(VLCollator(proc, model, pack=cfg.data.pack)),
         cfg.dpo, tcfg, cfg.out, dist=dist, logps_fn=sequence_logps, records=items.items,
-        load_reference=(lambda: load_vl_model(cfg.ref_model, attn, cfg.trust_remote_code)[0]) if cfg.ref_model else None,
+        load_reference=(lambda: load_vl_model(cfg.ref_model, attn, cfg.trust_remote_code, dtype=tcfg.dtype)[0])
+        if cfg.ref_model else None,
         describe=describe, tokenizer=proc, run_config=cfg, param_groups=groups,
         data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=cfg.data.pack_len, pack=cfg.data.pack,
                           max_pixels=cfg.data.max_pixels),

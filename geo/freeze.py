@@ -87,6 +87,7 @@ def count_parameters(model) -> dict[str, dict[str, int]]:
             continue
         seen.add(id(p))
         d = out.setdefault(part_of(name), {"total": 0, "trainable": 0})
-        d["total"] += p.numel()
-        d["trainable"] += p.numel() if p.requires_grad else 0
+        n = int(getattr(p, "ds_numel", p.numel()))      # a ZeRO-3 shard counts its full size
+        d["total"] += n
+        d["trainable"] += n if p.requires_grad else 0
     return out

@@ -62,9 +62,12 @@ def vl_model_class(name: str, trust_remote_code: bool = False):
         return None
 
 
-def load_vl_model(name: str, attn: str = "sdpa", trust_remote_code: bool = False, seed: int = 0):
-    """(model fp32, processor). ``tiny:KIND`` gives redstar.models.tiny_vl_model(KIND), or
-    geo.tiny.tiny_internvl_model for ``tiny:internvl``."""
+def load_vl_model(name: str, attn: str = "sdpa", trust_remote_code: bool = False, seed: int = 0,
+                  dtype: str = "float32"):
+    """(model in ``dtype``, processor). ``tiny:KIND`` gives redstar.models.tiny_vl_model(KIND),
+    or geo.tiny.tiny_internvl_model for ``tiny:internvl``. The recipes pass the dtype of
+    ``redstar.train.engine.load_settings`` and load while its ZeRO-3 object is held, so under
+    ZeRO-3 ``from_pretrained`` partitions the weights as they load."""
     if name.startswith("tiny:"):
         from redstar.models import tiny_vl_model
 
@@ -75,7 +78,7 @@ def load_vl_model(name: str, attn: str = "sdpa", trust_remote_code: bool = False
         from redstar.train.attention import set_attention
 
         set_attention(model, attn)
-        return model, proc
+        return model.to(getattr(torch, dtype)), proc
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from redstar.models import resolve_model_path
@@ -85,7 +88,7 @@ def load_vl_model(name: str, attn: str = "sdpa", trust_remote_code: bool = False
     proc = AutoProcessor.from_pretrained(path, **kw)
     if getattr(proc, "image_processor", None) is None:
         raise ConfigError(f"{name}: its processor has no image processor; not a vision-language model")
-    model = AutoModelForImageTextToText.from_pretrained(path, dtype=torch.float32, attn_implementation=attn, **kw)
+    model = AutoModelForImageTextToText.from_pretrained(path, dtype=getattr(torch, dtype), attn_implementation=attn, **kw)
     return model, proc
 
 
@@ -150,7 +153,7 @@ images {stats['images']}, tokens {stats['tokens']}, target tokens {stats['target
 def run(cfg: VLSFTConfig) -> dict:
     from redstar.train.attention import choose_attention
     from redstar.train.distributed import init_distributed
-    from redstar.train.engine import PlanLoader, Trainer
+    from redstar.train.engine import PlanLoader, Trainer, load_settings
 
     from geo.collate import VLCollator
     from geo.dataset import encode_rows
@@ -164,7 +167,10 @@ def run(cfg: VLSFTConfig) -> dict:
     attn = choose_attention(cfg.attn_implementation, dist.device, vl_model_class(cfg.model, cfg.trust_remote_code),
                             log=print if dist.is_main else None)
 
-    model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed)
+    # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
+    load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
+    model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed, dtype=load_dtype)
+    del zero3_init
     set_processor_pixels(proc, cfg.data.min_pixels or None, cfg.data.max_pixels or None)
     items, stats = encode_rows(cfg.data, proc, "sft", progress=dist.is_main)
     groups = apply_freeze(model, cfg.freeze, tcfg.lr)

@@ -164,7 +164,7 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
     from redstar.records import Sample
     from redstar.rm.model import RewardModel
     from redstar.train.distributed import init_distributed
-    from redstar.train.engine import PlanLoader, Trainer
+    from redstar.train.engine import PlanLoader, Trainer, load_settings
     from redstar.train.packing import fixed_batches
 
     tcfg = cfg.train
@@ -188,18 +188,19 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
         raise ConfigError(f"{cfg.data.samples}: no problem has both a correct and a wrong response to train on")
     train_groups, eval_groups = split_groups(groups, cfg.data.eval_fraction)
 
-    # model: the causal LM's backbone + a new scalar head, fp32 master weights (the engine
-    # autocasts to bf16 when train.dtype says so)
+    # model: the causal LM's backbone + a new scalar head, loaded as the text recipes load:
+    # fp32 master weights on the torch backend (the engine autocasts to bf16 when train.dtype
+    # says so); the training dtype under DeepSpeed, and under ZeRO-3 partitioned as it loads
     source = model if model is not None else cfg.model
-    rm, tok = RewardModel.from_causal_lm(source, tokenizer, head=cfg.head, dtype="float32")
+    load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
+    rm, tok = RewardModel.from_causal_lm(source, tokenizer, head=cfg.head, dtype=load_dtype)
+    del zero3_init
     collator = GroupCollator(PairEncoder(tok, max_len=cfg.data.max_len), loss=cfg.loss)
 
     # engine: micro-batches of `groups_per_micro` problems, reshuffled each epoch
     g = cfg.data.groups_per_micro
     loader = PlanLoader(train_groups, lambda epoch: fixed_batches(len(train_groups), g, seed=tcfg.seed + epoch),
                         collator)
-    rm.to(dist.device)
-    before = evaluate(rm, eval_groups, collator, g, cfg.loss)
     holder: dict = {}
 
     def card(state: dict) -> str:
@@ -215,6 +216,9 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
                                         n=cfg.data.n, max_len=cfg.data.max_len, eval_fraction=cfg.data.eval_fraction,
                                         groups_per_micro=cfg.data.groups_per_micro, sort_by=cfg.data.sort_by),
                       dist=dist, model_card=card)
+    # held-out scores before training, through the engine's model (placed on the device, and
+    # under ZeRO-3 gathered by its hooks; every rank runs it, so the forward stays collective)
+    before = evaluate(trainer.backend.module, eval_groups, collator, g, cfg.loss)
     summary = trainer.train()
     after = holder.get("after", {})
     result = {**summary, "train_groups": len(train_groups), "eval_groups": len(eval_groups),

@@ -92,3 +92,40 @@ def test_gradient_is_independent_of_micro_batch_split(tmp_path):
         rm, _ = RewardModel.from_pretrained(tmp_path / f"r{micro}" / "final")
         weights.append(rm.score_head.weight.detach().clone())
     torch.testing.assert_close(weights[0], weights[1], rtol=1e-4, atol=1e-6)
+
+
+def test_reward_model_loads_under_load_settings(tmp_path, task_files, monkeypatch):
+    """The reward model loads as text SFT / DPO do (redstar.train.engine.load_settings): in the
+    training dtype under DeepSpeed, and under ZeRO-3 while the HfDeepSpeedConfig object is held,
+    so from_pretrained partitions the weights as they load."""
+    import weakref
+
+    import redstar.train.engine as engine
+
+    class Loaded(Exception):
+        pass
+
+    class Held:
+        pass
+
+    seen = {}
+
+    def settings(tcfg, world_size):
+        held = Held()
+        seen["held"] = weakref.ref(held)
+        seen["settings"] = (tcfg.strategy, tcfg.zero_stage, tcfg.dtype, world_size)
+        return "bfloat16", held
+
+    def load(cls, source, tokenizer=None, head="auto", dtype="float32"):
+        seen["load"] = (source, dtype, seen["held"]() is not None)
+        raise Loaded
+
+    monkeypatch.setattr(engine, "load_settings", settings)
+    monkeypatch.setattr(RewardModel, "from_causal_lm", classmethod(load))
+    problems, samples = task_files
+    cfg = _cfg(tmp_path / "run", problems, samples, strategy="deepspeed", zero_stage=3, dtype="bfloat16")
+    cfg.model = str(tmp_path / "model")
+    with pytest.raises(Loaded):
+        train(cfg)
+    assert seen["settings"] == ("deepspeed", 3, "bfloat16", 1)
+    assert seen["load"] == (str(tmp_path / "model"), "bfloat16", True)
