@@ -69,7 +69,9 @@ def cell_rows(plan: Plan, out: Path, stages: list[str]) -> list[dict]:
         manifest = Path(c.data).with_suffix(".manifest.json")
         man = json.loads(manifest.read_text()) if manifest.is_file() else {}
         row = {"cell": c.id, "model": c.model, "kind": c.kind, "size": c.size, "seed": c.seed,
-               "status": st.get("status", "not run"), "wall_seconds": st.get("wall_seconds"),
+               "status": st.get("status") or ("done" if all(Path(c.final(s), "config.json").is_file() for s in stages)
+                                               else "not run"),   # a Slurm task records no status
+               "wall_seconds": st.get("wall_seconds"),
                "data_rows": man.get("rows"), "data_prompts": man.get("prompts"), "data_tokens": man.get("tokens"),
                "commands": [c.command(s) for s in stages]}
         for s in stages:

@@ -138,6 +138,14 @@ def test_slurm_without_dry_run_writes_the_data_and_skips_finished_cells(tmp_path
     p = _sweep(str(cfg_path), "--out", str(out), "--slurm", str(slurm), "--resume", "sft.overrides=[train.lr=1e-6]",
                cwd=tmp_path)
     assert p.returncode == 2 and "other inputs" in p.stderr and "sft.overrides" in p.stderr
+    # after the jobs, --report reads what the tasks left: a cell with every stage's model is done
+    dpo_final = Path(plan.cells[0].final("dpo"))
+    dpo_final.mkdir(parents=True)
+    (dpo_final / "config.json").write_text("{}")
+    p = _sweep(str(cfg_path), "--out", str(out), "--report", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    status = [json.loads(line)["status"] for line in (out / "cells.jsonl").read_text().splitlines()]
+    assert status == ["done"] + ["not run"] * (len(plan.cells) - 1)
     sft = tmp_path / "sft.yaml"
     sft.write_text(sft.read_text() + "out: elsewhere\n")            # the base config was edited
     p = _sweep(str(cfg_path), "--out", str(out), "--slurm", str(slurm), "--resume", cwd=tmp_path)
