@@ -10,6 +10,10 @@ Layout of the output directory:
     prep/problems.jsonl, prep/dropped.jsonl, prep/funnel.json   problems after load, dedup and
         decontamination (every shard computes the same prep; the first to finish writes it,
         atomically, and the others reuse it)
+    chunks/NNNNN.scored.jsonl, NNNNN.teacher-J.jsonl   a chunk's problems with their difficulty
+        levels, and teacher J's samples: sampling runs one model at a time over every pending
+        chunk (so each engine is built once), and these keep each finished stage; removed once
+        the chunk's sampled.jsonl is written
     chunks/NNNNN.sampled.jsonl   a chunk's problems and raw teacher samples (sampling is the
         expensive step, so a kill during grading or judging does not redo it)
     chunks/NNNNN.samples.jsonl, NNNNN.problems.jsonl, NNNNN.done.json   the chunk's final
@@ -18,8 +22,10 @@ Layout of the output directory:
 
 Chunk k (``run.chunk_size`` prepped problems) belongs to shard k mod N. Every file is written
 through a temp file and a rename, so a killed run leaves whole files or none, and ``--resume``
-redoes exactly the missing chunks with the same seeds: the final outputs are byte-identical to
-an uninterrupted run's.
+redoes exactly the missing chunk stages with the same per-chunk seeds. With backends that honour
+those seeds (replay, inline, transformers) the final outputs are byte-identical to an
+uninterrupted run's; a vLLM engine is seeded once when it starts, so the chunks a resumed vLLM
+run samples again get other draws from the same distribution (see ``sampling``).
 """
 
 from __future__ import annotations
@@ -127,32 +133,6 @@ def _chunk_path(out: Path, k: int, what: str) -> Path:
     return out / "chunks" / f"{k:05d}.{what}"
 
 
-def sample_stage(problems: list[dict], recipe, backends, k: int, funnel: Funnel) -> list[dict]:
-    from data_recipes.difficulty import level_drop, score_levels
-    from data_recipes.sampling import sample_chunk
-
-    score_levels(problems, recipe, backends, k)
-    kept = []
-    for p in problems:
-        reason = level_drop(p, recipe.difficulty)
-        funnel.add("difficulty", reason is None, reason, p["source"], p.get("difficulty"))
-        p["status"] = reason or "sampled"
-        if reason is None:
-            kept.append(p)
-    samples = sample_chunk(kept, recipe, backends, k)
-    order = {p["id"]: i for i, p in enumerate(kept)}
-    samples.sort(key=lambda s: order[s["problem_id"]])  # stable: grouped by problem, teachers in order
-    n_by = {}
-    for s in samples:
-        n_by[s["problem_id"]] = n_by.get(s["problem_id"], 0) + 1
-    for p in kept:
-        ok = n_by.get(p["id"], 0) > 0
-        funnel.add("sampling", ok, None if ok else "no samples", p["source"], p.get("difficulty"))
-        if not ok:
-            p["status"] = "no samples"
-    return samples
-
-
 def judge_stage(problems: list[dict], samples: list[dict], recipe, judges, k: int, funnel: Funnel) -> None:
     """Verification, rule filters, cross-check and curators on one chunk's samples (in place)."""
     from data_recipes.crosscheck import apply_crosscheck
@@ -201,19 +181,13 @@ def judge_stage(problems: list[dict], samples: list[dict], recipe, judges, k: in
                 funnel.add("curators", ok, None if ok else "rejected by curators", s["source"], s["level"])
 
 
-def process_chunk(k: int, problems: list[dict], recipe, out: Path, backends, judges) -> dict:
-    funnel = Funnel()
-    sampled = _chunk_path(out, k, "sampled.jsonl")
-    if sampled.is_file():  # resumed: the teachers' samples are already on disk
-        rows = list(read_rows(sampled))
-        problems = [r["row"] for r in rows if r["kind"] == "problem"]
-        samples = [r["row"] for r in rows if r["kind"] == "sample"]
-        funnel = Funnel(json.loads(_chunk_path(out, k, "sampled.funnel.json").read_text()))
-    else:
-        samples = sample_stage(problems, recipe, backends, k, funnel)
-        write_json(_chunk_path(out, k, "sampled.funnel.json"), funnel.to_dict())
-        write_jsonl(sampled, [{"kind": "problem", "row": p} for p in problems]
-                    + [{"kind": "sample", "row": s} for s in samples])
+def process_chunk(k: int, recipe, out: Path, judges) -> dict:
+    """Judge one sampled chunk (``sampled.jsonl``, written by ``sampling.sample_chunks``) and
+    write its final rows and funnel; ``done.json`` last."""
+    rows = list(read_rows(_chunk_path(out, k, "sampled.jsonl")))
+    problems = [r["row"] for r in rows if r["kind"] == "problem"]
+    samples = [r["row"] for r in rows if r["kind"] == "sample"]
+    funnel = Funnel(json.loads(_chunk_path(out, k, "sampled.funnel.json").read_text()))
     judge_stage([p for p in problems if p["status"] == "sampled"], samples, recipe, judges, k, funnel)
     write_jsonl(_chunk_path(out, k, "samples.jsonl"), samples)
     write_jsonl(_chunk_path(out, k, "problems.jsonl"), problems)
@@ -254,7 +228,7 @@ def run(recipe, out_dir: str, resume: bool = True, shard: tuple[int, int] = (0, 
     returns ``{"complete": message}``, another recipe is refused unless ``overwrite``."""
     from data_recipes.curators import Judge
     from data_recipes.exports import merge
-    from data_recipes.sampling import Backends
+    from data_recipes.sampling import Backends, sample_chunks
     from redstar.config import save_config
 
     out = Path(out_dir)
@@ -280,19 +254,26 @@ def run(recipe, out_dir: str, resume: bool = True, shard: tuple[int, int] = (0, 
     n_problems = json.loads((out / "prep" / "funnel.json").read_text())["n_problems"]
     n_chunks = -(-n_problems // recipe.run.chunk_size)
     mine = [k for k in range(n_chunks) if k % n == i]
-    bar = tqdm(total=len(mine), desc=f"chunks (shard {i}/{n})", unit=" chunk", disable=not progress)
+
+    def pending():
+        return ((k, problems) for k, problems in iter_chunks(out, recipe.run.chunk_size)
+                if k % n == i and not _chunk_path(out, k, "done.json").is_file())
+
+    bar = None
     try:
-        for k, problems in iter_chunks(out, recipe.run.chunk_size):
-            if k % n != i:
-                continue
+        # sampling stage by stage over every pending chunk (each model's engine built once), then judging
+        sample_chunks(pending, recipe, backends, lambda k, what: _chunk_path(out, k, what))
+        bar = tqdm(total=len(mine), desc=f"chunks (shard {i}/{n})", unit=" chunk", disable=not progress)
+        for k in mine:
             if not _chunk_path(out, k, "done.json").is_file():
-                process_chunk(k, problems, recipe, out, backends, judges)
+                process_chunk(k, recipe, out, judges)
             done.append(k)
             write_json(manifest_path, {"recipe_hash": h, "shard": i, "of": n, "chunks_total": n_chunks,
                                        "chunks": mine, "chunks_done": done})
             bar.update(1)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         backends.close()
     if n == 1:
         result = merge(recipe, out)
