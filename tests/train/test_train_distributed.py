@@ -123,3 +123,37 @@ def test_zero3_loads_partitioned_and_trains_like_one_process(tmp_path):
     assert got.keys() == ref.keys()
     for k in ref:
         assert (got[k] - ref[k]).norm() <= 1e-2 * (ref[k] - model.state_dict()[k]).norm(), k
+
+
+@pytest.mark.integration
+def test_reward_model_loads_partitioned_under_zero3_and_trains_like_one_process(tmp_path):
+    """The reward model recipe loads its causal LM as text SFT / DPO do: under ZeRO-3 every
+    weight of the reward model (backbone and head) is a shard as soon as it is built, and two
+    ranks then train like one process (held-out scores before and after included)."""
+    sys.path.insert(0, str(ROOT / "tests" / "rm"))
+    from conftest import synthetic_task
+
+    from redstar.dataio import write_jsonl
+
+    problems, samples = synthetic_task(16)
+    write_jsonl(tmp_path / "data" / "problems.jsonl", problems)
+    write_jsonl(tmp_path / "data" / "samples.jsonl", samples)
+    model, tok = zero_worker.tiny_causal_lm(seed=3)
+    model.save_pretrained(tmp_path / "model")
+    tok.save_pretrained(tmp_path / "model")
+    zero_worker.main_rm(str(tmp_path / "single"), "torch", 0, 4, str(tmp_path / "model"), str(tmp_path / "data"))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+           "ZERO_MODEL_DIR": str(tmp_path / "model"), "ZERO_RM_DATA": str(tmp_path / "data")}
+    port = str(32500 + os.getpid() % 1000)
+    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+                        str(WORKER), str(tmp_path), "2", "rm-deepspeed:3load"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    assert p.returncode == 0, p.stderr[-4000:]
+    single = json.loads((tmp_path / "single" / "result.json").read_text())
+    result = json.loads((tmp_path / "rm-deepspeed3load" / "result.json").read_text())
+    assert single["loaded"] == {"partitioned": False, "dtypes": ["torch.float32"]}
+    assert result["loaded"] == {"partitioned": True, "dtypes": ["torch.float32"]}
+    assert result["losses"] == pytest.approx(single["losses"], rel=1e-4)
+    for when in ("before", "after"):
+        assert result[when]["loss"] == pytest.approx(single[when]["loss"], rel=1e-4), when
+        assert result[when]["pair_acc"] == pytest.approx(single[when]["pair_acc"], abs=1e-6), when

@@ -130,12 +130,51 @@ def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bo
                                                             "head": sorted(set(seen)), "loaded": loaded}))
 
 
+
+def main_rm(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, model_dir: str, data_dir: str) -> None:
+    """The reward-model recipe (redstar.rm.train) for two steps from a saved causal LM: it loads
+    the model the way text SFT / DPO do (under ZeRO-3 partitioned as it loads)."""
+    from redstar.rm.model import RewardModel
+    from redstar.rm.train import RMDataConfig, RMTrainConfig, train
+    from redstar.train.distributed import init_distributed
+
+    loaded = {}
+    real = RewardModel.from_causal_lm.__func__
+
+    def spy(cls, *args, **kwargs):
+        rm, tok = real(cls, *args, **kwargs)
+        params = list(rm.parameters())
+        loaded.update(partitioned=all(hasattr(p, "ds_id") and p.numel() == 0 for p in params),
+                      dtypes=sorted({str(p.dtype) for p in params}))
+        return rm, tok
+
+    RewardModel.from_causal_lm = classmethod(spy)
+    cfg = RMTrainConfig(model=model_dir, out=out_dir, data=RMDataConfig(
+        samples=[str(Path(data_dir) / "samples.jsonl")], problems=str(Path(data_dir) / "problems.jsonl"), n=4,
+        eval_fraction=0.25, max_len=128, groups_per_micro=2), train=TrainConfig(
+        lr=1e-2, max_steps=2, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
+        strategy=strategy, zero_stage=zero_stage, warmup_ratio=0.0, schedule="constant", progress=False,
+        tensorboard=False, max_grad_norm=0.0, device="cpu",
+        deepspeed_config=ds_config_file(out_dir) if strategy == "deepspeed" else ""))
+    result = train(cfg)
+    RewardModel.from_causal_lm = classmethod(real)
+    if init_distributed("cpu").is_main:
+        rows = [json.loads(l) for l in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
+        Path(out_dir, "result.json").write_text(json.dumps({
+            "losses": [r["loss"] for r in rows], "loaded": loaded,
+            "before": result["eval_before"], "after": result["eval_after"]}))
+
+
 if __name__ == "__main__":
     # zero_worker.py OUT GRAD_ACCUM STRATEGY:STAGE [STRATEGY:STAGE ...]: one process group, runs in turn
     root, accum = sys.argv[1], int(sys.argv[2])
     for spec in sys.argv[3:]:
         strategy, stage = spec.split(":")
-        if strategy.startswith("dpo-"):        # dpo-deepspeed:3, dpo-deepspeed:3offload
+        if strategy.startswith("rm-"):         # rm-deepspeed:3load: the reward model from $ZERO_MODEL_DIR
+            stage = stage.removesuffix("load")
+            main_rm(str(Path(root) / f"{strategy}{stage}load"), strategy[3:], int(stage), accum,
+                    os.environ["ZERO_MODEL_DIR"], os.environ["ZERO_RM_DATA"])
+        elif strategy.startswith("dpo-"):        # dpo-deepspeed:3, dpo-deepspeed:3offload
             offload = stage.endswith("offload")
             stage = stage.removesuffix("offload")
             main_dpo(str(Path(root) / f"{strategy}{stage}{'offload' if offload else ''}"), strategy[4:], int(stage),
