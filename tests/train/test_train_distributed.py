@@ -130,12 +130,15 @@ def test_reward_model_loads_partitioned_under_zero3_and_trains_like_one_process(
     """The reward model recipe loads its causal LM as text SFT / DPO do: under ZeRO-3 every
     weight of the reward model (backbone and head) is a shard as soon as it is built, and two
     ranks then train like one process (held-out scores before and after included)."""
-    sys.path.insert(0, str(ROOT / "tests" / "rm"))
-    from conftest import synthetic_task
+    import importlib.util
 
     from redstar.dataio import write_jsonl
 
-    problems, samples = synthetic_task(16)
+    # the reward-model tests' task, by path: the name 'conftest' is another folder's here
+    spec = importlib.util.spec_from_file_location("rm_task", ROOT / "tests" / "rm" / "conftest.py")
+    rm_task = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rm_task)
+    problems, samples = rm_task.synthetic_task(16)
     write_jsonl(tmp_path / "data" / "problems.jsonl", problems)
     write_jsonl(tmp_path / "data" / "samples.jsonl", samples)
     model, tok = zero_worker.tiny_causal_lm(seed=3)
