@@ -4,7 +4,6 @@ during the teacher stage resumes without scoring again and ends with an uninterr
 outputs (the stand-in engine draws the same text for the same prompt, as vLLM's seeded engine
 does only within one engine's lifetime)."""
 
-import importlib
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from conftest import math_problems, write_jsonl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generation"))
-from fake_vllm_src import SOURCE  # noqa: E402
+from fake_vllm_src import install  # noqa: E402
 
 from redstar.cli import main  # noqa: E402
 
@@ -39,14 +38,7 @@ OUTPUTS = ["sft.jsonl", "preferences.jsonl", "rl_prompts.jsonl", "samples.jsonl"
 
 @pytest.fixture
 def fake_vllm(tmp_path, monkeypatch):
-    pkg = tmp_path / "fakesite" / "vllm"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(SOURCE + LOG)
-    monkeypatch.syspath_prepend(str(tmp_path / "fakesite"))
-    monkeypatch.delitem(sys.modules, "vllm", raising=False)
-    module = importlib.import_module("vllm")
-    monkeypatch.setitem(sys.modules, "vllm", module)
-    return module
+    return install(tmp_path, monkeypatch, LOG)
 
 
 def _recipe(root: Path) -> Path:

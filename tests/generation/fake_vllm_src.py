@@ -5,7 +5,13 @@ It mirrors vLLM's offline API: ``SamplingParams`` rejects unknown keywords and b
 ``LLM(**engine_args)`` rejects unknown engine arguments, ``LLM.chat`` takes one conversation or
 a list of them (OpenAI-style messages, images as ``image_url`` parts) and returns one
 ``RequestOutput`` per conversation, in order, each with ``n`` ``CompletionOutput``s.
+
+``install(tmp_path, monkeypatch, extra)`` writes it (plus ``extra`` source) as a package
+``vllm`` on disk and imports it in place of the real one.
 """
+
+import importlib
+import sys
 
 SOURCE = r'''
 import hashlib, os
@@ -119,3 +125,16 @@ class LLM:
             self._counter += 1
         return outs
 '''
+
+
+def install(tmp_path, monkeypatch, extra: str = ""):
+    """The stand-in written to ``tmp_path/fakesite/vllm`` (spawned workers find it through
+    sys.path) and imported as ``vllm``; returns the module."""
+    pkg = tmp_path / "fakesite" / "vllm"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(SOURCE + extra)
+    monkeypatch.syspath_prepend(str(tmp_path / "fakesite"))
+    monkeypatch.delitem(sys.modules, "vllm", raising=False)
+    module = importlib.import_module("vllm")
+    monkeypatch.setitem(sys.modules, "vllm", module)
+    return module

@@ -1,8 +1,6 @@
-import importlib
-import sys
 
 import pytest
-from fake_vllm_src import SOURCE
+from fake_vllm_src import install
 from PIL import Image
 
 from redstar.generation import GenerationConfig, Request, make_backend
@@ -11,14 +9,7 @@ from redstar.generation import GenerationConfig, Request, make_backend
 @pytest.fixture
 def fake_vllm(tmp_path, monkeypatch):
     """Write the fake package to disk (spawned workers find it through sys.path) and inject it."""
-    pkg = tmp_path / "fakesite" / "vllm"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(SOURCE)
-    monkeypatch.syspath_prepend(str(tmp_path / "fakesite"))
-    monkeypatch.delitem(sys.modules, "vllm", raising=False)
-    module = importlib.import_module("vllm")
-    monkeypatch.setitem(sys.modules, "vllm", module)
-    return module
+    return install(tmp_path, monkeypatch)
 
 
 def _reqs(k=3):

@@ -2,12 +2,10 @@
 their engine once per run, the seed goes to the engine, and a recipe's second vLLM engine
 starts only after the first is shut down."""
 
-import importlib
-import sys
 from types import SimpleNamespace
 
 import pytest
-from fake_vllm_src import SOURCE
+from fake_vllm_src import install
 
 from redstar.generation import GenerationConfig, Request, make_backend
 
@@ -54,16 +52,9 @@ LLM.__init__ = _init
 
 @pytest.fixture
 def fake_vllm(tmp_path, monkeypatch):
-    pkg = tmp_path / "fakesite" / "vllm"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(SOURCE + LIFECYCLE)
-    monkeypatch.syspath_prepend(str(tmp_path / "fakesite"))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "fakesite"))       # spawned workers import it too
     monkeypatch.setenv("FAKE_VLLM_LOG", str(tmp_path / "engines.log"))
-    monkeypatch.delitem(sys.modules, "vllm", raising=False)
-    module = importlib.import_module("vllm")
-    monkeypatch.setitem(sys.modules, "vllm", module)
-    return module
+    return install(tmp_path, monkeypatch, LIFECYCLE)
 
 
 def _model(tmp_path, name="m"):
