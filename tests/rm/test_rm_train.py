@@ -6,15 +6,27 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-# at import time, while pytest has this folder's conftest loaded (another folder's conftest holds
-# the name 'conftest' by the time a test body runs in a whole-suite session)
-from conftest import synthetic_task
 
 from redstar.models import tiny_causal_lm
 from redstar.rm.data import PairEncoder, load_questions, pad_batch
 from redstar.rm.model import RewardModel
 from redstar.rm.train import RMDataConfig, RMTrainConfig, split_groups, train
 from redstar.train.engine import TrainConfig
+
+
+def _load_task_helper():
+    """This folder's conftest by its path: the module name 'conftest' belongs to whichever
+    folder's conftest pytest imported last, which depends on the paths a session is given."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("rm_task_helper", Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.synthetic_task
+
+
+synthetic_task = _load_task_helper()
 
 
 def _cfg(out, problems, samples, **train_kw):
