@@ -135,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"{statistics.median(r['seconds'] for r in rs):.1f} |")
     lines += ["", "`dpo_per_sample` is the method before the one-pass log-probs (one fp32 [V, H] weight "
               "gradient kept per sample); `dpo` is the current `redstar.train.dpo.sequence_logps`."]
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    from redstar.dataio import atomic_write_text
+
+    atomic_write_text(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

@@ -14,23 +14,18 @@
     python bench/bench_verify.py --mix 200       # smaller throughput mix
     python bench/bench_verify.py --cases NEW.jsonl --first-score --out FIRST.md   # a new set's first sight
 
-The Qwen2.5-Math grader (evaluation/parser.py + grader.py of QwenLM/Qwen2.5-Math) is
-re-implemented below from its published behaviour: last-"boxed" extraction with the
-"answer is" and last-number fallbacks, ``strip_string`` with its MathQA unit-word list,
-``math_equal`` with the percentage triple [x/100, x, 100x] at rel_tol 1e-4, bracket stripping,
-element-wise lists and matrices, equations and sympy equality, each comparison in a child
-process with a 3 s limit as in its evaluation script. ``latex2sympy2`` is replaced by
-``latex2sympy2_extended`` (the installed fork) and word numbers are not converted.
+The Qwen2.5-Math grader (evaluation/parser.py + grader.py of QwenLM/Qwen2.5-Math) is the one
+``redstar eval --protocol official`` scores with, eval/protocols/qwen_math.py (its docstring lists
+the rules, the quirks kept and the one deviation): last-"boxed" extraction with the "answer is"
+and last-number fallbacks, ``strip_string``, ``math_equal`` with each comparison cut off after
+3 s as in its evaluation script.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
-import multiprocessing as mp
 import random
-import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -43,257 +38,13 @@ OUT = ROOT / "results" / "bench_verify.md"
 
 # ============================================================================ Qwen2.5-Math grader
 
-_QWEN_UNITS = [
-    "east", "degree", "mph", "kmph", "ft", "m sqaure", " m east", "sq m", "deg", "mile", "q .", "monkey",
-    "prime", "ratio", "profit of rs", "rd", "o", "gm", "p . m", "lb", "tile", "per", "dm", "lt", "gain", "ab",
-    "way", "west", "a .", "b .", "c .", "d .", "e .", "f .", "g .", "h .", "t", "a", "h", "no change", "men",
-    "soldier", "pie", "bc", "excess", "st", "inches", "noon", "percent", "by", "gal", "kmh", "c", "acre",
-    "rise", "a . m", "th", "π r 2", "sq", "mark", "l", "toy", "coin", "sq . m", "gallon", "° f", "profit",
-    "minw", "yr", "women", "feet", "am", "pm", "hr", "cu cm", "square", "v â € ™", "are", "rupee", "rounds",
-    "cubic", "cc", "mtr", "s", "ohm", "number", "kmph", "day", "hour", "minute", "min", "second", "man",
-    "woman", "sec", "cube", "mt", "sq inch", "mp", "∏ cm ³", "hectare", "more", "sec", "unit", "cu . m",
-    "cm 2", "rs .", "rs", "kg", "g", "month", "km", "m", "cm", "mm", "apple", "liter", "loss", "yard", "pure",
-    "year", "increase", "decrease", "d", "less", "Surface", "litre", "pi sq m", "s .", "metre", "meter", "inch",
-]
-_QWEN_UNITS += [u + "s" for u in _QWEN_UNITS]
+def qwen_grade(response: str, gold: str) -> tuple[bool, str]:
+    """Qwen2.5-Math's extraction and ``math_equal`` as ``redstar eval --protocol official`` runs
+    them (eval/protocols/qwen_math.py), with the original's 3 s limit per comparison."""
+    from eval.protocols import qwen_math
 
-
-def _qwen_fix_fracs(s: str) -> str:
-    parts = s.split("\\frac")
-    out = parts[0]
-    for sub in parts[1:]:
-        out += "\\frac"
-        if sub[:1] == "{":
-            out += sub
-        elif len(sub) < 2:
-            return s
-        elif sub[1] != "{":
-            out += "{" + sub[0] + "}{" + sub[1] + "}" + sub[2:]
-        else:
-            out += "{" + sub[0] + "}" + sub[1:]
-    return out
-
-
-def _qwen_fix_slash(s: str) -> str:
-    if len(s.split("/")) != 2:
-        return s
-    a, b = s.split("/")
-    try:
-        a2 = a if "sqrt" in a else int(a)
-        b2 = b if "sqrt" in b else int(b)
-        assert s == f"{a2}/{b2}"
-        return f"\\frac{{{a2}}}{{{b2}}}"
-    except Exception:
-        return s
-
-
-def qwen_strip_string(s: str) -> str:
-    s = str(s).strip().replace("\n", "").rstrip(".").replace("\\!", "")
-    s = re.sub(r"\\begin\{array\}\{.*?\}", r"\\begin{pmatrix}", s)
-    s = re.sub(r"\\end\{array\}", r"\\end{pmatrix}", s).replace("bmatrix", "pmatrix")
-    s = s.replace("tfrac", "frac").replace("dfrac", "frac")
-    s = s.replace("\\neq", "\\ne").replace("\\leq", "\\le").replace("\\geq", "\\ge")
-    s = s.replace("\\left", "").replace("\\right", "").replace("\\{", "{").replace("\\}", "}")
-    t = re.sub(r"\\text{.*?}$", "", s).strip()
-    if t != "" and t != s:
-        s = t
-    for _ in range(2):
-        for unit in _QWEN_UNITS:
-            t = re.sub(r"(^|\W)" + unit + r"($|\W)", r"\1\2", s)
-            if t != "":
-                s = t
-    s = s.replace("^{\\circ}", "").replace("^\\circ", "").replace("\\$", "").replace("$", "")
-    s = s.replace("\\(", "").replace("\\)", "")
-    s = re.sub(r"\\text\{(.*?)\}", r"\1", s)
-    for key in ["x=", "y=", "z=", "x\\in", "y\\in", "z\\in", "x\\to", "y\\to", "z\\to"]:
-        s = s.replace(key, "")
-    s = s.replace("\\emptyset", r"{}").replace("(-\\infty,\\infty)", "\\mathbb{R}")
-    s = s.replace("\\%", "").replace("%", "")
-    s = s.replace(" .", " 0.").replace("{.", "{0.")
-    if (s.startswith("{") and s.endswith("}") and s.isalnum()) or (s.startswith("(") and s.endswith(")") and s.isalnum()) \
-            or (s.startswith("[") and s.endswith("]") and s.isalnum()):
-        s = s[1:-1]
-    s = s.replace("infinity", "\\infty")
-    if "\\infty" not in s:
-        s = s.replace("inf", "\\infty")
-    s = s.replace("+\\inity", "\\infty").replace("and", "").replace("\\mathbf", "")
-    s = re.sub(r"\\mbox{.*?}", "", s)
-    if "j" in s and "i" not in s:
-        s = s.replace("j", "i")
-    s = re.sub(r"(\d+)\.0*([^\d])", r"\1\2", s)
-    s = re.sub(r"(\d+)\.0*$", r"\1", s)
-    if not s:
-        return s
-    if s[0] == ".":
-        s = "0" + s
-    if len(s.split("=")) == 2 and len(s.split("=")[0]) <= 2:
-        s = s.split("=")[1]
-    s = re.sub(r"\\sqrt(\w+)", r"\\sqrt{\1}", s).replace(" ", "")
-    return _qwen_fix_slash(_qwen_fix_fracs(s))
-
-
-def qwen_extract(pred: str) -> str:
-    if "final answer is $" in pred and "$. I hope" in pred:
-        ans = pred.split("final answer is $", 1)[1].split("$. I hope", 1)[0].strip()
-    elif "boxed" in pred:
-        tail = pred.split("boxed")[-1]
-        if not tail:
-            return ""
-        if tail[0] == "{":
-            depth, ans = 1, ""
-            for c in tail[1:]:
-                depth += (c == "{") - (c == "}")
-                if depth == 0:
-                    break
-                ans += c
-        else:
-            ans = tail.split("$")[0].strip()
-    elif "he answer is" in pred:
-        ans = pred.split("he answer is")[-1].strip()
-    elif "final answer is" in pred:
-        ans = pred.split("final answer is")[-1].strip()
-    else:
-        nums = re.findall(r"-?\d*\.?\d+", pred.replace(",", ""))
-        ans = nums[-1] if nums else ""
-    ans = re.sub(r"\n\s*", "", ans)
-    if ans[:1] == ":":
-        ans = ans[1:]
-    ans = ans.rstrip(".").rstrip("/")
-    return qwen_strip_string(ans)
-
-
-def _qwen_digits(x):
-    x = re.sub(",", "", str(x))
-    try:
-        return float(x)
-    except ValueError:
-        if x.endswith("%"):
-            x = x[:-1].rstrip("\\")
-            try:
-                return float(x) / 100
-            except ValueError:
-                pass
-    return None
-
-
-def _qwen_choice_clean(pred: str) -> str:
-    pred = pred.strip("\n").rstrip(".").rstrip("/").strip(" ").lstrip(":")
-    found = re.findall(r"\b(A|B|C|D|E)\b", pred.upper())
-    pred = found[-1] if found else pred.strip().strip(".")
-    return pred.rstrip(".").rstrip("/")
-
-
-def _qwen_symbolic(a: str, b: str) -> bool:
-    from latex2sympy2_extended import latex2sympy
-    from sympy import N, simplify
-    from sympy.parsing.latex import parse_latex
-    from sympy.parsing.sympy_parser import parse_expr
-
-    def parse(s):
-        for f in (parse_latex, parse_expr, latex2sympy):
-            try:
-                return f(s.replace("\\\\", "\\"))
-            except Exception:
-                try:
-                    return f(s)
-                except Exception:
-                    pass
-        return s
-
-    a, b = parse(a), parse(b)
-    try:
-        if str(a) == str(b) or a == b:
-            return True
-    except Exception:
-        pass
-    try:
-        if a.equals(b) or simplify(a - b) == 0:
-            return True
-    except Exception:
-        pass
-    try:
-        if (abs(a.lhs - a.rhs)).equals(abs(b.lhs - b.rhs)):
-            return True
-    except Exception:
-        pass
-    try:
-        if math.isclose(float(N(b)), float(N(a)), rel_tol=1e-4):
-            return True
-    except Exception:
-        pass
-    try:
-        if a.shape == b.shape and a.applyfunc(lambda x: round(x, 3)).equals(b.applyfunc(lambda x: round(x, 3))):
-            return True
-    except Exception:
-        pass
-    return False
-
-
-def qwen_math_equal(pred: str, ref: str, symbolic=_qwen_symbolic) -> bool:
-    if pred is None or ref is None:
-        return False
-    if pred.strip().lower() == ref.strip().lower():
-        return True
-    if ref in ("A", "B", "C", "D", "E") and _qwen_choice_clean(pred) == ref:
-        return True
-    p, r = _qwen_digits(pred), _qwen_digits(ref)
-    if p is not None and r is not None:
-        if any(math.isclose(x, p, rel_tol=1e-4) for x in (r / 100, r, r * 100)):
-            return True
-    if not pred:
-        return False
-    ref, pred = str(ref).strip(), str(pred).strip()
-    if "pmatrix" in pred and "pmatrix" not in ref:
-        ref = ", ".join("\\begin{pmatrix}" + m.strip("{}").replace(",", "\\") + "\\end{pmatrix}"
-                        for m in re.findall(r"\{.*,.*\}", ref))
-    ps, rs = pred, ref
-    if (ps.startswith("[") and ps.endswith("]") and not (rs.startswith("(") and rs.endswith(")"))) or \
-            (ps.startswith("(") and ps.endswith(")") and not (rs.startswith("[") and rs.endswith("]"))):
-        ps, rs = ps.strip("[]()"), rs.strip("[]()")
-    for br in "{}()":
-        ps, rs = ps.replace(br, ""), rs.replace(br, "")
-    if ps.lower() == rs.lower():
-        return True
-    is_list = lambda s: re.match(r"(\(|\[).+(\)|\])", s) is not None  # noqa: E731
-    if is_list(pred) and is_list(ref):
-        pp, rp = pred[1:-1].split(","), ref[1:-1].split(",")
-        return len(pp) == len(rp) and all(qwen_math_equal(a, b, symbolic) for a, b in zip(pp, rp))
-    is_mat = lambda s: s.startswith(("\\begin{pmatrix}", "\\begin{bmatrix}")) and s.endswith(("\\end{pmatrix}", "\\end{bmatrix}"))  # noqa: E731
-    if is_mat(pred) and is_mat(ref):
-        pl = [x.strip() for x in pred[len("\\begin{pmatrix}"):-len("\\end{pmatrix}")].split("\\\\") if x.strip()]
-        rl = [x.strip() for x in ref[len("\\begin{pmatrix}"):-len("\\end{pmatrix}")].split("\\\\") if x.strip()]
-        if len(pl) != len(rl):
-            return False
-        for a, b in zip(pl, rl):
-            ac, bc = a.split("&"), b.split("&")
-            if len(ac) != len(bc) or not all(qwen_math_equal(x, y, symbolic) for x, y in zip(ac, bc)):
-                return False
-        return True
-    if pred.count("=") == 1 and ref.count("=") == 1:
-        fp = "{} - ({})".format(*[x.strip() for x in pred.split("=")])
-        fr = "{} - ({})".format(*[x.strip() for x in ref.split("=")])
-        return symbolic(fp, fr) or symbolic(f"-({fp})", fr)
-    if pred.count("=") == 1 and len(pred.split("=")[0].strip()) <= 2 and "=" not in ref:
-        return qwen_math_equal(pred.split("=")[1], ref, symbolic)
-    if ref.count("=") == 1 and len(ref.split("=")[0].strip()) <= 2 and "=" not in pred:
-        return qwen_math_equal(pred, ref.split("=")[1], symbolic)
-    return symbolic(pred, ref)
-
-
-def _qwen_child(pred, ref, conn):
-    conn.send(qwen_math_equal(pred, ref))
-
-
-def qwen_grade(response: str, gold: str, timeout: float = 3.0) -> tuple[bool, str]:
-    """Extraction + comparison in a child process with a time limit, as its eval script does."""
-    pred, ref = qwen_extract(response), qwen_strip_string(gold)
-    parent, child = mp.Pipe(duplex=False)
-    proc = mp.get_context("fork").Process(target=_qwen_child, args=(pred, ref, child))
-    proc.start()
-    ok = parent.recv() if parent.poll(timeout) else False
-    proc.kill()
-    proc.join()
-    return bool(ok), pred
+    pred = qwen_math.extract(response)
+    return qwen_math.math_equal_timed(pred, qwen_math.strip_string(gold)), pred
 
 
 # ============================================================================ math-verify
@@ -310,8 +61,9 @@ def mathverify_grade(response: str, gold: str) -> tuple[bool, str]:
 
 NAMES = ("redstar", "math-verify", "qwen2.5-math")
 PEERS_NOTE = ("math-verify runs from its own package (`math_verify.parse` + `verify`, default settings); the "
-              "Qwen2.5-Math grader is re-implemented in this file from its published code (see the module "
-              "docstring), not run from its repository. Both get the gold letter for choice rows and skip code rows.")
+              "Qwen2.5-Math grader is the re-implementation `redstar eval --protocol official` uses "
+              "(eval/protocols/qwen_math.py), not run from its repository. Both get the gold letter for choice "
+              "rows and skip code rows.")
 DEV_NOTE = ("The dev set was written while the grader was built. It includes 46 rows once kept apart as an "
             "earlier held-out split (first graded 39/46, 0 false positives; the 7 misses were fixed), so none "
             "of it is blind.")
@@ -390,7 +142,7 @@ def first_score(rows: list[dict], cases: str) -> str:
     got = grade_all(rows)
     lines = [f"# First-sight score of `{cases}` ({len(rows)} cases, {sum(r['label'] for r in rows)} labelled correct)",
              "", "Graded once, before any verifier rule was changed for these cases. math-verify runs from its "
-             "own package; the Qwen2.5-Math grader is re-implemented in bench/bench_verify.py.", "",
+             "own package; the Qwen2.5-Math grader is eval/protocols/qwen_math.py.", "",
              "| grader | agreement | false positives | false negatives |", "|---|---|---|---|"]
     for n in names:
         c = Counter("agree" if g[n] == r["label"] else ("FP" if g[n] else "FN") for r, g in zip(rows, got) if n in g)
@@ -441,6 +193,7 @@ def realistic_mix(n: int, seed: int = 0) -> list[dict]:
 def throughput(items: list[dict], repeats: int = 3) -> tuple[str, dict]:
     """Items per second per core, each grader in this one process, one item at a time; the graders
     take turns within each repeat so machine load hits them alike. Median and min-max of repeats."""
+    from eval.protocols import qwen_math
     from redstar.verify import grade
     from redstar.verify.symbolic import warm_up
 
@@ -450,8 +203,8 @@ def throughput(items: list[dict], repeats: int = 3) -> tuple[str, dict]:
     chars = sum(len(it["response"]) for it in items) / len(items)
     graders = (("redstar", lambda it: grade(it["response"], it["gold"]).correct),
                ("math-verify", lambda it: mathverify_grade(it["response"], it["gold"])[0]),
-               ("qwen2.5-math (re-implemented, in-process, no child)",
-                lambda it: qwen_math_equal(qwen_extract(it["response"]), qwen_strip_string(it["gold"]))))
+               ("qwen2.5-math (eval/protocols/qwen_math.py, no time limit)",
+                lambda it: qwen_math.math_equal(qwen_math.extract(it["response"]), qwen_math.strip_string(it["gold"]))))
     rates, slowest, marked = defaultdict(list), defaultdict(float), {}
     for _ in range(repeats):
         for name, fn in graders:

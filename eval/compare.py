@@ -14,28 +14,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
 from pathlib import Path
 
 from redstar.config import ConfigError
-from redstar.records import RowError
+from redstar.release.model_index import read_eval_metrics
 
 FIXED = ["run", "model", "base", "revision", "benchmark", "protocol", "decoding", "items"]
-
-
-def _read(d: Path) -> dict:
-    p = d / "metrics.json"
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: not an eval output directory (no metrics.json)")
-    try:
-        m = json.loads(p.read_text())
-    except ValueError as e:
-        raise RowError(f"malformed metrics.json ({e})", str(p)) from None
-    for key in ("benchmark", "accuracy", "n_items"):
-        if key not in m:
-            raise RowError(f"metrics.json has no '{key}'", str(p))
-    return m
 
 
 def run_labels(dirs: list[Path]) -> list[str]:
@@ -114,7 +99,7 @@ def compare_rows(dirs: list[str], labels: list[str] | None = None) -> tuple[list
     paths = [Path(d) for d in dirs]
     if labels and len(labels) != len(paths):
         raise ConfigError(f"--label gives {len(labels)} names for {len(paths)} --compare directories")
-    ms = [_read(p) for p in paths]
+    ms = [read_eval_metrics(p) for p in paths]
     names = labels or run_labels(paths)
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)

@@ -16,49 +16,49 @@ def pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
 
-def _plot_categories(path: Path, by_cat: dict, title: str) -> bool:
-    if not by_cat:
-        return False
+def _accuracy_axes(width: float):
+    """A figure and its axes for an accuracy plot (0-100 %), drawn without a display."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(by_cat)
-    fig, ax = plt.subplots(figsize=(max(5, 0.6 * len(names) + 2), 3.5))
-    ax.bar(range(len(names)), [100 * by_cat[n]["accuracy"] for n in names], color="#4c72b0")
-    ax.set_xticks(range(len(names)), [f"{n}\n(n={by_cat[n]['n']})" for n in names], rotation=30, ha="right",
-                  fontsize=8)
+    fig, ax = plt.subplots(figsize=(width, 3.5))
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
+    return fig, ax
+
+
+def _save(fig, ax, path: Path, title: str) -> bool:
+    import matplotlib.pyplot as plt
+
     ax.set_title(title)
     fig.tight_layout()
     with atomic_open(path, "wb") as f:
         fig.savefig(f, format="png", dpi=110)
     plt.close(fig)
     return True
+
+
+def _plot_categories(path: Path, by_cat: dict, title: str) -> bool:
+    if not by_cat:
+        return False
+    names = list(by_cat)
+    fig, ax = _accuracy_axes(max(5, 0.6 * len(names) + 2))
+    ax.bar(range(len(names)), [100 * by_cat[n]["accuracy"] for n in names], color="#4c72b0")
+    ax.set_xticks(range(len(names)), [f"{n}\n(n={by_cat[n]['n']})" for n in names], rotation=30, ha="right",
+                  fontsize=8)
+    return _save(fig, ax, path, title)
 
 
 def _plot_lengths(path: Path, bins: list[dict], title: str) -> bool:
     if not bins:
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    fig, ax = _accuracy_axes(5.5)
     mids = [(b["min_words"] + b["max_words"]) / 2 for b in bins]
     ax.plot(mids, [100 * b["accuracy"] for b in bins], marker="o")
     ax.set_xlabel("response length (words, equal-count bins)")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title(title)
-    fig.tight_layout()
-    with atomic_open(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, ax, path, title)
 
 
 def write_report(out: Path, metrics: dict, length_bins: list[dict], skipped: list[str]) -> None:

@@ -50,14 +50,9 @@ def answer_key(answer: str) -> str:
     return " ".join(answer.split())
 
 
-def majority_vote(answers: Sequence[str | None],
-                  equivalent: Callable[[str, str], bool] | None = None) -> int | None:
-    """Index of the answer that wins the vote, or None when no answer was extracted.
-
-    Answers are grouped into classes: identical strings (up to whitespace) first, then classes
-    whose representatives ``equivalent`` says are the same answer ("1/2" and "0.5"). The largest
-    class wins; a tie goes to the class seen first. The index returned is the class's first member.
-    """
+def _tally(answers: Sequence[str | None]) -> tuple[dict[str, int], dict[str, int]]:
+    """Per distinct answer (``answer_key``): the index of its first sample and how many samples
+    gave it. Missing and blank answers are not counted."""
     first: dict[str, int] = {}
     counts: dict[str, int] = {}
     for i, a in enumerate(answers):
@@ -66,6 +61,18 @@ def majority_vote(answers: Sequence[str | None],
         k = answer_key(str(a))
         first.setdefault(k, i)
         counts[k] = counts.get(k, 0) + 1
+    return first, counts
+
+
+def majority_vote(answers: Sequence[str | None],
+                  equivalent: Callable[[str, str], bool] | None = None) -> int | None:
+    """Index of the answer that wins the vote, or None when no answer was extracted.
+
+    Answers are grouped into classes: identical strings (up to whitespace) first, then classes
+    whose representatives ``equivalent`` says are the same answer ("1/2" and "0.5"). The largest
+    class wins; a tie goes to the class seen first. The index returned is the class's first member.
+    """
+    first, counts = _tally(answers)
     if not counts:
         return None
     # merge equivalent distinct strings: one comparison per (new string, class representative)
@@ -114,14 +121,7 @@ def _vote_decided_by_grades(answers: Sequence[str | None], correct: Sequence[boo
     if one wrong string alone already beats C, a wrong answer wins. Only the cases in between
     need the (slow, symbolic) equivalence checks.
     """
-    first: dict[str, int] = {}
-    count: dict[str, int] = {}
-    for i, a in enumerate(answers):
-        if a is None or not str(a).strip():
-            continue
-        key = answer_key(str(a))
-        first.setdefault(key, i)
-        count[key] = count.get(key, 0) + 1
+    first, count = _tally(answers)
     right = [key for key in count if correct[first[key]]]
     wrong = [key for key in count if not correct[first[key]]]
     if not right:

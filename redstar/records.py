@@ -42,6 +42,17 @@ def _messages(value: Any, kind: str, name: str) -> list[dict]:
     return value
 
 
+def check_code_tests(tests: Any, who: str) -> dict:
+    """``tests`` of a code row: ``{'inputs': [...], 'outputs': [...]}`` of equal length, else a
+    RowError that starts with ``who`` (the row's kind and id)."""
+    if not isinstance(tests, dict) or not isinstance(tests.get("inputs"), list) \
+            or not isinstance(tests.get("outputs"), list):
+        raise RowError(f"{who} needs tests {{'inputs': [...], 'outputs': [...]}}")
+    if len(tests["inputs"]) != len(tests["outputs"]):
+        raise RowError(f"{who}: tests have {len(tests['inputs'])} inputs but {len(tests['outputs'])} outputs")
+    return tests
+
+
 class _Row:
     def to_row(self) -> dict:
         return dataclasses.asdict(self)
@@ -73,12 +84,7 @@ class Problem(_Row):
             raise RowError(f"Problem {pid!r} has an empty answer")
         tests = row.get("tests")
         if domain == "code":
-            if not isinstance(tests, dict) or not isinstance(tests.get("inputs"), list) \
-                    or not isinstance(tests.get("outputs"), list):
-                raise RowError(f"code Problem {pid!r} needs tests {{'inputs': [...], 'outputs': [...]}}")
-            if len(tests["inputs"]) != len(tests["outputs"]):
-                raise RowError(f"code Problem {pid!r}: tests have {len(tests['inputs'])} inputs "
-                               f"but {len(tests['outputs'])} outputs")
+            check_code_tests(tests, f"code Problem {pid!r}")
         choices = row.get("choices")
         if choices is not None and not isinstance(choices, list):
             raise RowError(f"Problem {pid!r}: 'choices' must be a list or null")

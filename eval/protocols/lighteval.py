@@ -21,6 +21,8 @@ and a `\\dfrac` / `\\frac` mix is equal only after the rename.
 
 from __future__ import annotations
 
+from eval.protocols.hendrycks import fix_fracs, leading_zero_and_short_lhs
+
 NAME = "lighteval"
 SOURCE = "lighteval Metrics.quasi_exact_match_math (ExactMatches + math_normalizer)"
 
@@ -52,22 +54,6 @@ def _unbox(box: str | None) -> str:
     if box.startswith("\\boxed{") and box.endswith("}"):
         return box[len("\\boxed{"):-1]
     return ""  # \fbox{...} is found but not unwrapped: it reads as empty, as in lighteval
-
-
-def _fix_fracs(text: str) -> str:
-    parts = text.split("\\frac")
-    out = parts[0]
-    for rest in parts[1:]:
-        out += "\\frac"
-        if rest[:1] == "{":
-            out += rest
-        elif len(rest) < 2:
-            return text
-        elif rest[1] != "{":
-            out += "{" + rest[0] + "}{" + rest[1] + "}" + rest[2:]
-        else:
-            out += "{" + rest[0] + "}" + rest[1:]
-    return out
 
 
 def _fix_sqrt(text: str) -> str:
@@ -102,15 +88,9 @@ def normalize(text: str) -> str:
         s = s.split("\\text{ ")[0].rstrip()
     for old, new in (("\\%", ""), (" .", " 0."), ("{.", "{0.")):
         s = s.replace(old, new)
-    if not s:
-        return s
-    if s[0] == ".":
-        s = "0" + s
-    sides = s.split("=")
-    if len(sides) == 2 and len(sides[0]) <= 2:
-        s = sides[1]
+    s = leading_zero_and_short_lhs(s)
     s = _fix_sqrt(s).replace(" ", "")
-    s = _fix_fracs(s)
+    s = fix_fracs(s)
     if s == "0.5":
         s = "\\frac{1}{2}"
     return _a_slash_b(s)

@@ -34,6 +34,8 @@ import functools
 import math
 import re
 
+from eval.protocols.hendrycks import fix_fracs, leading_zero_and_short_lhs
+
 NAME = "qwen2.5-math"
 SOURCE = "Qwen2.5-Math evaluation/parser.py (extract_answer, strip_string) + grader.py (math_equal)"
 
@@ -87,22 +89,6 @@ def _whole(words: list[str]) -> int:
     return total + group
 
 
-def _fix_fracs(s: str) -> str:
-    parts = s.split("\\frac")
-    out = parts[0]
-    for rest in parts[1:]:
-        out += "\\frac"
-        if rest[:1] == "{":
-            out += rest
-        elif len(rest) < 2:
-            return s
-        elif rest[1] != "{":
-            out += "{" + rest[0] + "}{" + rest[1] + "}" + rest[2:]
-        else:
-            out += "{" + rest[0] + "}" + rest[1:]
-    return out
-
-
 def _fix_a_slash_b(s: str) -> str:
     parts = s.split("/")
     if len(parts) != 2:
@@ -152,15 +138,9 @@ def strip_string(s, skip_unit: bool = False) -> str:
         s = s.replace("j", "i")
     s = re.sub(r"(\d+)\.0*([^\d])", r"\1\2", s)
     s = re.sub(r"(\d+)\.0*$", r"\1", s)
-    if not s:
-        return s
-    if s[0] == ".":
-        s = "0" + s
-    sides = s.split("=")
-    if len(sides) == 2 and len(sides[0]) <= 2:
-        s = sides[1]
+    s = leading_zero_and_short_lhs(s)
     s = re.sub(r"\\sqrt(\w+)", r"\\sqrt{\1}", s).replace(" ", "")
-    return _fix_a_slash_b(_fix_fracs(s))
+    return _fix_a_slash_b(fix_fracs(s))
 
 
 def _after_box(text: str) -> str:

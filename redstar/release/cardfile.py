@@ -3,6 +3,7 @@
     meta, body = split_card(text)
     body = set_block(body, "results", "## Evaluation results\\n...")   # replaced on every rewrite
     text = render_card(meta, body)
+    summary = read_output_json(out, "funnel.json", "a curation output")   # what a card is written from
 
 A block sits between ``<!-- redstar:NAME -->`` and ``<!-- /redstar:NAME -->``: rewriting a card
 replaces those blocks and the metadata, and keeps every other line (the trainer's text, or a
@@ -11,11 +12,25 @@ person's edits) as it was.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import yaml
 
 from redstar.config import ConfigError
+
+
+def read_output_json(out_dir: str | Path, name: str, what: str):
+    """``out_dir/name`` parsed: a FileNotFoundError saying ``out_dir`` is not ``what`` when the
+    file is missing, a ConfigError naming ``path:line`` when it is malformed."""
+    path = Path(out_dir) / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{out_dir}: not {what} (no {name})")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise ConfigError(f"{path}:{getattr(e, 'lineno', 1)}: malformed {name} ({e.args[0].split(':')[0]})") from None
 
 
 def split_card(text: str, where: str = "README.md") -> tuple[dict, str]:

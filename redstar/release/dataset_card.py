@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from redstar.config import ConfigError
-from redstar.release.cardfile import render_card, set_block, split_card
+from redstar.release.cardfile import read_output_json, render_card, set_block, split_card
 
 # export file -> (config name, what a row is)
 EXPORTS = {
@@ -50,23 +50,16 @@ def _json_type(v) -> str:
 
 
 def describe_export(path: Path) -> dict:
-    """rows, bytes and {column: type} of a JSONL export (every row is read; a bad line is an error
-    naming path:line)."""
+    """rows, bytes and {column: type} of a JSONL export (every row is read; a bad line is a
+    RowError naming path:line)."""
+    from redstar.dataio import iter_jsonl_located
+
     types: dict[str, Counter] = {}
     rows = 0
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                raise ConfigError(f"{path}:{n}: not a JSON object") from None
-            if not isinstance(row, dict):
-                raise ConfigError(f"{path}:{n}: not a JSON object")
-            rows += 1
-            for k, v in row.items():
-                types.setdefault(k, Counter())[_json_type(v)] += 1
+    for _, row in iter_jsonl_located(path):
+        rows += 1
+        for k, v in row.items():
+            types.setdefault(k, Counter())[_json_type(v)] += 1
     columns = {}
     for k, c in types.items():
         kinds = [t for t, _ in c.most_common() if t != "null"] or ["null"]
@@ -124,13 +117,7 @@ def refresh_dataset_card(out: str | Path, license: str | None = None) -> Path:
     from redstar.dataio import atomic_write_text
 
     out = Path(out)
-    funnel_path = out / "funnel.json"
-    if not funnel_path.is_file():
-        raise FileNotFoundError(f"{out}: not a curation output (no funnel.json)")
-    try:
-        summary = json.loads(funnel_path.read_text())
-    except ValueError as e:
-        raise ConfigError(f"{funnel_path}:{getattr(e, 'lineno', 1)}: malformed funnel.json") from None
+    summary = read_output_json(out, "funnel.json", "a curation output")
     recipe = _read_yaml(out / "recipe.yaml")
     exports = _exports(out)
     described = {rel: describe_export(out / rel) for _, rel, _ in exports}

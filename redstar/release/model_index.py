@@ -84,11 +84,19 @@ def eval_key(metrics: dict) -> str:
     return bench
 
 
-def eval_entry(metrics: dict, out_dir: str | None, where: str = "metrics.json") -> dict:
-    """The card's record of one eval run (``where`` names the file in errors)."""
+def _check_eval_metrics(metrics, where: str = "metrics.json") -> None:
+    """A ConfigError naming ``where`` unless ``metrics`` has the keys every ``redstar eval`` run
+    writes."""
+    if not isinstance(metrics, dict):
+        raise ConfigError(f"{where}: metrics.json is not a JSON object; not written by redstar eval")
     for key in ("benchmark", "accuracy", "n_items"):
         if key not in metrics:
             raise ConfigError(f"{where}: metrics.json has no '{key}'; not written by redstar eval")
+
+
+def eval_entry(metrics: dict, out_dir: str | None, where: str = "metrics.json") -> dict:
+    """The card's record of one eval run (``where`` names the file in errors)."""
+    _check_eval_metrics(metrics, where)
     bench = str(metrics["benchmark"])
     name, hub_id, split, vision = BENCHMARKS.get(bench, (bench, bench, None, False))
     data = str(metrics.get("data") or "")
@@ -141,14 +149,14 @@ def load_results(model_dir: str | Path) -> list[dict]:
     return list(data.get("results") or [])
 
 
-def _read_metrics(eval_dir: Path) -> dict:
-    path = eval_dir / "metrics.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{eval_dir}: not an eval output directory (no metrics.json)")
-    try:
-        return json.loads(path.read_text())
-    except ValueError as e:
-        raise ConfigError(f"{path}:{getattr(e, 'lineno', 1)}: malformed metrics.json ({e.args[0].split(':')[0]})") from None
+def read_eval_metrics(eval_dir: str | Path) -> dict:
+    """metrics.json of one ``redstar eval`` output directory, checked for the keys every run
+    writes (FileNotFoundError when the directory has none, ConfigError when it is malformed)."""
+    from redstar.release.cardfile import read_output_json
+
+    metrics = read_output_json(eval_dir, "metrics.json", "an eval output directory")
+    _check_eval_metrics(metrics, str(Path(eval_dir) / "metrics.json"))
+    return metrics
 
 
 def _same_model(a: str, model_dir: Path) -> bool:
@@ -170,7 +178,7 @@ def add_eval_results(model_dir: str | Path, eval_dirs: list[str | Path], metrics
     stored = {e["key"]: e for e in load_results(model_dir)}
     for i, d in enumerate(eval_dirs):
         d = Path(d)
-        m = metrics[i] if metrics else _read_metrics(d)
+        m = metrics[i] if metrics else read_eval_metrics(d)
         where = str(d / "metrics.json")
         gen_model = m.get("model")
         other = gen_model == "default" or (bool(gen_model) and Path(gen_model).exists()

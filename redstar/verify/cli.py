@@ -41,7 +41,7 @@ class VerifyRow:
 
     @classmethod
     def from_row(cls, row: dict) -> dict:
-        from redstar.records import RowError
+        from redstar.records import RowError, check_code_tests
 
         if "id" not in row or not isinstance(row["id"], (str, int)):
             raise RowError("row needs an 'id' (string or integer)")
@@ -57,13 +57,7 @@ class VerifyRow:
         if choices is not None and (not isinstance(choices, list) or not choices):
             raise RowError(f"row {row['id']!r}: 'choices' must be a non-empty list or null")
         if kind == "code":
-            tests = row.get("tests")
-            if not isinstance(tests, dict) or not isinstance(tests.get("inputs"), list) \
-                    or not isinstance(tests.get("outputs"), list):
-                raise RowError(f"row {row['id']!r}: code rows need tests {{'inputs': [...], 'outputs': [...]}}")
-            if len(tests["inputs"]) != len(tests["outputs"]):
-                raise RowError(f"row {row['id']!r}: tests have {len(tests['inputs'])} inputs but "
-                               f"{len(tests['outputs'])} outputs")
+            check_code_tests(row.get("tests"), f"code row {row['id']!r}")
         return row
 
 

@@ -31,20 +31,12 @@ REQUEST_SLACK_S = 2.0  # the service's own start-up and transfer, on top of the 
 _probed: set = set()
 _lock = threading.Lock()
 
-HARNESS = r'''
+HARNESS = runner.CALL_FORM + r'''
 import io, json, sys
 _args = json.loads(sys.stdin.read())
 _out = sys.stdout
 sys.stdout = io.StringIO()
-_ns = {"__name__": "solution"}
-exec(compile(%(code)r, "solution.py", "exec"), _ns)
-_fn = _ns.get(%(fn)r)
-if _fn is None and isinstance(_ns.get("Solution"), type):
-    _fn = getattr(_ns["Solution"](), %(fn)r, None)
-if not callable(_fn):
-    sys.exit(120)
-_got = _fn(*_args) if isinstance(_args, list) else _fn(_args)
-_text = json.dumps(_got, allow_nan=False)
+_text = call_form(compile(%(code)r, "solution.py", "exec"), %(fn)r, _args, {"__name__": "solution"})
 sys.stdout = _out
 _out.write(_text)
 '''

@@ -37,7 +37,21 @@ FILE_BYTES = 16 << 20
 ERR_TAIL = 2048
 MAX_FRAME_HEADER = 200
 
-SUPERVISOR = r'''
+CALL_FORM = r'''
+def call_form(code, fn_name, arg, ns):
+    """A call-form test: run the program in ns, call fn_name (a function, or a method of a class
+    Solution) with the test's arguments and return the result as JSON text; exit status 120 when
+    there is no such function. Sandbox source, shared with the remote harness."""
+    exec(code, ns)
+    fn = ns.get(fn_name)
+    if fn is None and isinstance(ns.get("Solution"), type):
+        fn = getattr(ns["Solution"](), fn_name, None)
+    if not callable(fn):
+        raise SystemExit(120)
+    return json.dumps(fn(*arg) if isinstance(arg, list) else fn(arg), allow_nan=False)
+'''
+
+SUPERVISOR = CALL_FORM + r'''
 import json, os, resource, select, signal, sys, time
 t0 = time.monotonic()
 chan = os.dup(1)
@@ -128,15 +142,7 @@ def child(arg, fn_name):
             exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
         else:
             sys.stdout = io.StringIO()
-            ns = {"__name__": "solution", "__builtins__": __builtins__}
-            exec(code, ns)
-            fn = ns.get(fn_name)
-            if fn is None and isinstance(ns.get("Solution"), type):
-                fn = getattr(ns["Solution"](), fn_name, None)
-            if not callable(fn):
-                os._exit(120)
-            got = fn(*arg) if isinstance(arg, list) else fn(arg)
-            text = json.dumps(got, allow_nan=False)
+            text = call_form(code, fn_name, arg, {"__name__": "solution", "__builtins__": __builtins__})
             sys.stdout = out
             out.write(text)
     except SystemExit as e:

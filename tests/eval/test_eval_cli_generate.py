@@ -11,16 +11,7 @@ from redstar.cli import main
 from redstar.models import tiny_vl_model
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Two CPU cores shared by several jobs: one thread per process avoids oversubscription
-    (five to eight times faster than two contending threads here)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _eval(tmp_path, bench, data, model, *extra):

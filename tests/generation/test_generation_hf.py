@@ -6,16 +6,7 @@ from redstar.generation import GenerationConfig, Request, make_backend
 from redstar.models import tiny_causal_lm, tiny_vl_model
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Two CPU cores shared by several jobs: one thread per process avoids oversubscription
-    (five to eight times faster than two contending threads here)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

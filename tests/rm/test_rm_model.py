@@ -37,18 +37,25 @@ def test_save_reload_gives_identical_scores(tmp_path, head):
     assert torch.equal(before, after)
 
 
-def test_seqcls_checkpoint_matches_transformers_classifier(tmp_path):
-    """Other stacks read the checkpoint with AutoModelForSequenceClassification: same numbers."""
+def _assert_transformers_classifier_agrees(rm, tok, rm_dir, hf_tok=None):
+    """AutoModelForSequenceClassification loaded from ``rm_dir`` gives ``rm``'s scores on PAIRS
+    (``hf_tok``: the tokenizer the other stack loads, default ``tok``)."""
     from transformers import AutoModelForSequenceClassification
 
-    rm, tok = RewardModel.from_causal_lm(*tiny_causal_lm(seed=2))
-    rm.save_pretrained(tmp_path / "rm", tok)
-    hf = AutoModelForSequenceClassification.from_pretrained(tmp_path / "rm").eval()
+    hf = AutoModelForSequenceClassification.from_pretrained(rm_dir).eval()
     ids, mask = _batch(tok)
+    hf_ids, hf_mask = _batch(hf_tok or tok)
     with torch.no_grad():
         ours = rm.eval()(ids, mask)
-        theirs = hf(input_ids=ids, attention_mask=mask).logits.squeeze(-1)
+        theirs = hf(input_ids=hf_ids, attention_mask=hf_mask).logits.squeeze(-1)
     torch.testing.assert_close(ours, theirs)
+
+
+def test_seqcls_checkpoint_matches_transformers_classifier(tmp_path):
+    """Other stacks read the checkpoint with AutoModelForSequenceClassification: same numbers."""
+    rm, tok = RewardModel.from_causal_lm(*tiny_causal_lm(seed=2))
+    rm.save_pretrained(tmp_path / "rm", tok)
+    _assert_transformers_classifier_agrees(rm, tok, tmp_path / "rm")
 
 
 def test_backbone_is_the_causal_lm_and_padding_does_not_change_scores():
@@ -88,8 +95,6 @@ def test_transformers_classifier_scores_the_same_token_when_the_template_ends_in
     with eos: transformers' classifier would pool the last token that is not the pad (the
     one before the final eos) while redstar pools the last kept one. The saved checkpoint
     must make both pick the same position."""
-    from transformers import AutoModelForSequenceClassification
-
     causal, tok = tiny_causal_lm(seed=2)
     tok.chat_template = LLAMA3_STYLE
     tok.pad_token = tok.eos_token                                     # pad = eos, as Llama-3 setups do
@@ -105,10 +110,4 @@ def test_transformers_classifier_scores_the_same_token_when_the_template_ends_in
     assert bool((ids[mask.bool()] == tok.eos_token_id).any())        # the turns end in eos
     from redstar.rm.model import load_saved_tokenizer
 
-    saved_tok = load_saved_tokenizer(tmp_path / "rm")
-    hf = AutoModelForSequenceClassification.from_pretrained(tmp_path / "rm").eval()
-    hf_ids, hf_mask = _batch(saved_tok)
-    with torch.no_grad():
-        ours = rm.eval()(ids, mask)
-        theirs = hf(input_ids=hf_ids, attention_mask=hf_mask).logits.squeeze(-1)
-    torch.testing.assert_close(ours, theirs)
+    _assert_transformers_classifier_agrees(rm, tok, tmp_path / "rm", hf_tok=load_saved_tokenizer(tmp_path / "rm"))

@@ -34,6 +34,15 @@ def code_grade(code, tests=ADD, timeout=5.0):
     return grade(f"```python\n{code}\n```", "", kind="code", tests=tests, timeout=timeout)
 
 
+def assert_contained(attack: str, absent=None) -> None:
+    """``attack`` runs before a correct solution: the program still passes (the attack neither
+    breaks the runner nor costs the verdict) and the host file ``absent`` was not created."""
+    v = code_grade(attack + SOLVE)
+    assert v.correct, v.reason
+    if absent is not None:
+        assert not absent.exists()
+
+
 def secret_tests():
     """Tests whose expected output cannot be computed from the input: only a leak could pass."""
     marker = str(secrets.randbelow(10 ** 12) + 10 ** 12)
@@ -80,10 +89,8 @@ for d in ({str(tmp_path)!r}, "/proc/1/root" + {str(tmp_path)!r}, "/proc/self/cwd
         made.append(d)
     except OSError:
         pass
-{SOLVE}"""
-    v = code_grade(code)
-    assert v.correct, v.reason  # the program itself is fine; its writes only reach its own tmpfs
-    assert not (tmp_path / "owned.txt").exists()
+"""
+    assert_contained(code, absent=tmp_path / "owned.txt")  # its writes only reach its own tmpfs
 
 
 def test_sqlite_cannot_create_host_files(tmp_path):
@@ -96,9 +103,8 @@ try:
     con.commit()
 except Exception:
     pass
-{SOLVE}"""
-    assert code_grade(code).correct
-    assert not db.exists()
+"""
+    assert_contained(code, absent=db)
 
 
 def test_mkfifo_cannot_create_host_files(tmp_path):
@@ -110,9 +116,8 @@ for p in ({str(fifo)!r}, "/proc/1/root" + {str(fifo)!r}):
         os.mkfifo(p)
     except OSError:
         pass
-{SOLVE}"""
-    assert code_grade(code).correct
-    assert not fifo.exists()
+"""
+    assert_contained(code, absent=fifo)
 
 
 def test_rdonly_trunc_cannot_truncate_host_files(tmp_path):
@@ -126,8 +131,8 @@ for p in ({str(victim)!r}, "/proc/1/root" + {str(victim)!r}, "/proc/self/root" +
         os.close(os.open(p, os.O_RDONLY | os.O_TRUNC))
     except OSError:
         pass
-{SOLVE}"""
-    assert code_grade(code).correct
+"""
+    assert_contained(code)
     assert victim.read_text() == "keep me\n"
 
 

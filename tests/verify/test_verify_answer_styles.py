@@ -1,30 +1,20 @@
-"""Answer styles real models write that the extraction used to miss: a bare option letter or
-option text as the whole answer, quoted answers, bold and filler words, answers stated in prose
-without an "answer is" phrase, Minerva's "The final answer is $X$" after an intermediate box,
-GeoQA's Chinese "故选", duplicate choice texts, unicode roots in MathVista choices."""
+"""Answer styles real models write that the extraction used to miss: bold and filler words,
+answers stated in prose without an "answer is" phrase, Minerva's "The final answer is $X$" after
+an intermediate box, duplicate choice texts, unicode roots in MathVista choices. (The GeoQA-style
+letter forms, bare, quoted, bold or after "故选", are cases of tests/verify/test_verify_choice.py.)"""
 
 import pytest
 
 from redstar.verify import extract_answer, grade
 
-GEOQA = ["30°", "45°", "60°", "90°"]
 
+@pytest.fixture(scope="module", autouse=True)
+def _symbolic_helper_ready():
+    """Start the sympy helper and wait until it answers: its start-up (importing sympy) would
+    otherwise count against the first symbolic comparison's 2 s on a loaded machine."""
+    from redstar.verify.symbolic import symbolic_equal
 
-@pytest.mark.parametrize("response", [
-    "C", " (C) ", "60°", "The answer is \"C\".", "The correct option is **C**.", "So the answer is **(C) 60°**.",
-    "故选：C", "故选C.", "The angle is 60°, so choose C.", "Answer: “C”",
-])
-def test_choice_styles_read(response):
-    v = grade(response, "C", kind="choice", choices=GEOQA)
-    assert v.correct, v
-
-
-@pytest.mark.parametrize("response", [
-    "D", "45°", "The answer is \"B\".", "The correct option is **A**.", "故选：B", "The answer is (A), not (C).",
-    "so choose D.",
-])
-def test_choice_styles_wrong_letters_stay_wrong(response):
-    assert not grade(response, "C", kind="choice", choices=GEOQA).correct
+    assert symbolic_equal("1", "1", timeout=120)
 
 
 def test_bold_option_with_filler_words_mathvista():

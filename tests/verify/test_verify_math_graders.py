@@ -8,15 +8,10 @@ OpenAI prm800k ``grader.py`` / ``math_normalize.py``; Qwen2.5-Math ``strip_strin
 ``math_equal`` (derived from DeepSeek-Math's evaluator); math-verify.
 """
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from redstar.verify import grade
 from redstar.verify.math_equiv import math_equal
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_verify.py"
 
 
 def eq(answer, gold):
@@ -104,18 +99,12 @@ def test_pmatrix_gold_with_row_breaks_followed_by_a_space():
 
 
 # --- where a source grader is wrong: pinned disagreements --------------------------------------
-def _qwen():
-    spec = importlib.util.spec_from_file_location("bench_verify_for_tests", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.mark.parametrize("answer,gold", [("5", "500"), ("500", "5"), ("[2,5)", "(2,5)")])
-def test_qwen_grader_accepts_these_redstar_does_not(answer, gold):
-    q = _qwen()
-    assert q.qwen_math_equal(q.qwen_strip_string(answer), q.qwen_strip_string(gold),
-                             symbolic=lambda a, b: False)  # the Qwen grader's verdict: accepted
+def test_qwen_grader_accepts_these_redstar_does_not(answer, gold, monkeypatch):
+    from eval.protocols import qwen_math as q
+
+    monkeypatch.setattr(q, "symbolic_equal", lambda a, b: False)  # accepted before any sympy check
+    assert q.math_equal(q.strip_string(answer), q.strip_string(gold))  # the Qwen grader's verdict: accepted
     assert not eq(answer, gold)  # redstar: 5 is not 500, a half-open interval is not an open one
 
 
