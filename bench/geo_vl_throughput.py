@@ -9,7 +9,9 @@ whose answers are padded with filler reasoning to log-normal lengths (long-CoT-l
 with one diagram. Both modes see the same samples in the same order and train with the same
 loss (geo.sft.vl_lm_loss): "packed" = best-fit packs of ``--budget`` tokens, "padded" =
 batches of ``--batch`` samples padded to the longest. Reported: real (non-pad) tokens per
-second over forward + backward + optimizer step, and the padding fraction.
+second over forward + backward + optimizer step, and the padding fraction. The two modes run
+interleaved `--repeats` times (default 3); each is reported as median (min-max), and the speed-up
+as the median (min-max) of the per-repeat ratios.
 Results go to bench/results/geo_vl_throughput.json and .md.
 """
 
@@ -17,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import random
+import statistics
 import time
 from pathlib import Path
 
@@ -108,6 +113,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=4, help="samples per padded batch")
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats of both modes")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -122,20 +128,36 @@ def main() -> int:
     padded = [order[i:i + args.batch] for i in range(0, len(order), args.batch)]
     res = {"shape": args.shape, "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
            "attention": attn, "samples": len(exs), "mean_len": sum(lengths) / len(lengths), "budget": args.budget,
-           "batch": args.batch,
-           "packed": run_mode(model, proc, exs, packs, True, args.device, args.steps),
-           "padded": run_mode(model, proc, exs, padded, False, args.device, args.steps)}
-    res["speedup"] = res["packed"]["real_tokens_per_s"] / res["padded"]["real_tokens_per_s"]
+           "batch": args.batch, "repeats": args.repeats,
+           "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs)"}
+    runs = {"packed": [], "padded": []}
+    for _ in range(args.repeats):
+        runs["packed"].append(run_mode(model, proc, exs, packs, True, args.device, args.steps))
+        runs["padded"].append(run_mode(model, proc, exs, padded, False, args.device, args.steps))
+    for m, rs in runs.items():
+        res[m] = dict(rs[0], all_real_tokens_per_s=[r["real_tokens_per_s"] for r in rs],
+                      real_tokens_per_s=statistics.median(r["real_tokens_per_s"] for r in rs))
+    res["all_speedups"] = [a["real_tokens_per_s"] / b["real_tokens_per_s"] for a, b in zip(runs["packed"], runs["padded"])]
+    res["speedup"] = statistics.median(res["all_speedups"])
+
+    def mmm(xs, fmt):
+        return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = f"geo_vl_throughput_{args.shape}"
     (RESULTS / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")
+    cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
     md = (f"# VL SFT throughput ({args.shape}, {res['device']}, attention {attn})\n\n"
-          f"{res['samples']} samples, mean {res['mean_len']:.0f} tokens (one diagram each); "
-          f"packs of {args.budget} tokens vs padded batches of {args.batch}.\n\n"
+          f"Command: `python bench/geo_vl_throughput.py --shape {args.shape} --device {args.device} "
+          f"--repeats {args.repeats}`. Machine: {res['machine']}. Model: random Qwen2-VL-shaped, text hidden "
+          f"{cfg.hidden_size}, {cfg.num_hidden_layers} layers, vocab {cfg.vocab_size}.\n\n"
+          f"{res['samples']} synthetic samples (generated geometry problems with filler reasoning), mean "
+          f"{res['mean_len']:.0f} tokens (one diagram each); packs of {args.budget} tokens vs padded batches of "
+          f"{args.batch}. Median (min-max) of {args.repeats} interleaved repeats.\n\n"
           "| mode | real tokens/s | padding | steps |\n|---|---|---|---|\n"
-          + "".join(f"| {m} | {res[m]['real_tokens_per_s']:.0f} | {res[m]['padding_fraction']:.1%} | {res[m]['steps']} |\n"
-                    for m in ("packed", "padded"))
-          + f"\nspeedup packed / padded: {res['speedup']:.2f}x\n")
+          + "".join(f"| {m} | {mmm(res[m]['all_real_tokens_per_s'], '{:.0f}')} | {res[m]['padding_fraction']:.1%} | "
+                    f"{res[m]['steps']} |\n" for m in ("packed", "padded"))
+          + f"\nspeedup packed / padded, per repeat: {mmm(res['all_speedups'], '{:.2f}')}x "
+          f"(repeats: {', '.join(f'{x:.2f}' for x in res['all_speedups'])})\n")
     (RESULTS / f"{name}.md").write_text(md)
     print(md)
     return 0
