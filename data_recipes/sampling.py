@@ -26,8 +26,8 @@ Collinear set's R1 column) instead of generating.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from redstar.choices import format_choices
 from redstar.config import ConfigError

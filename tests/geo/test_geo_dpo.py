@@ -102,7 +102,7 @@ def test_vl_reference_logps_split_over_ranks(tmp_path, monkeypatch):
     for rank in (0, 1):
         for it in items.items:
             it.pop("ref_logps")
-        counted = lambda m, b: passes.append(rank) or sequence_logps(m, b)  # noqa: E731
+        counted = lambda m, b, rank=rank: passes.append(rank) or sequence_logps(m, b)  # noqa: E731
         fill_reference_logps(model, items, packs, collate, counted, progress=False, rank=rank, world_size=2,
                              records=items.items)
         mine = sorted(i for pack in packs[rank::2] for i in pack)

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from safetensors.torch import load_file
 
 pytest.importorskip("deepspeed")
@@ -21,16 +20,23 @@ WORKER = Path(__file__).parent / "zero_worker.py"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def torchrun(tmp_path, port_base: int, specs: list[str], timeout: int = 400, **env) -> subprocess.CompletedProcess:
+    """zero_worker.py on 2 gloo ranks (grad_accum 2), each STRATEGY:STAGE spec in turn; fails
+    the test with the ranks' stderr unless it exits 0."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", **env}
+    port = str(port_base + os.getpid() % 1000)
+    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+                        str(WORKER), str(tmp_path), "2", *specs],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, p.stderr[-4000:]
+    return p
+
+
 @pytest.mark.integration
 def test_two_ranks_match_one_process(tmp_path):
     # reference: one process, grad_accum 4 = the 2 ranks x grad_accum 2 below
     zero_worker.main(str(tmp_path / "single"), "torch", 0, 4)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    port = str(29500 + os.getpid() % 1000)
-    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
-                        str(WORKER), str(tmp_path), "2", "torch:0", "deepspeed:2", "deepspeed:3", "deepspeed:3"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
-    assert p.returncode == 0, p.stderr[-4000:]
+    p = torchrun(tmp_path, 29500, ["torch:0", "deepspeed:2", "deepspeed:3", "deepspeed:3resume"])
     assert "resumed from" in p.stdout and "deepspeed3" in p.stdout
     ref = load_file(tmp_path / "single" / "final" / "model.safetensors")
     init = {k: v.detach() for k, v in zero_worker.tiny_causal_lm(seed=3)[0].state_dict().items()}
@@ -54,7 +60,8 @@ def test_two_ranks_match_one_process(tmp_path):
         assert result["micro_targets"][:2] == pytest.approx(ref_targets, rel=1e-12), run
         losses = result["losses"]
         if run == "deepspeed3":
-            # the second ZeRO-3 run in the same directory resumed from the step-1 checkpoint
+            # the second ZeRO-3 run in the same directory (its step-2 checkpoint removed, as by a
+            # kill before that save) resumed from the step-1 checkpoint
             # (sharded model + optimizer + scheduler) and redid step 2 identically
             assert losses[2] == pytest.approx(losses[1], rel=1e-6)
             losses = losses[:2]
@@ -71,12 +78,7 @@ def test_dpo_zero3_two_ranks_match_one_process(tmp_path):
     and once more with parameters and optimizer offloaded, against one process with
     grad_accum 4; the reference log-probs are computed by the sharded model, split by rank."""
     zero_worker.main_dpo(str(tmp_path / "single"), "torch", 0, 4)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    port = str(30500 + os.getpid() % 1000)
-    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
-                        str(WORKER), str(tmp_path), "2", "dpo-deepspeed:3", "dpo-deepspeed:3offload"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=500)
-    assert p.returncode == 0, p.stderr[-4000:]
+    torchrun(tmp_path, 30500, ["dpo-deepspeed:3", "dpo-deepspeed:3offload"], timeout=500)
     ref = load_file(tmp_path / "single" / "final" / "model.safetensors")
     init = {k: v.detach() for k, v in zero_worker.tiny_causal_lm(seed=3)[0].state_dict().items()}
     single = json.loads((tmp_path / "single" / "result.json").read_text())
@@ -107,13 +109,7 @@ def test_zero3_loads_partitioned_and_trains_like_one_process(tmp_path):
     model.save_pretrained(tmp_path / "model")
     tok.save_pretrained(tmp_path / "model")
     zero_worker.main(str(tmp_path / "single"), "torch", 0, 4)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-           "ZERO_MODEL_DIR": str(tmp_path / "model")}
-    port = str(31500 + os.getpid() % 1000)
-    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
-                        str(WORKER), str(tmp_path), "2", "deepspeed:3load"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
-    assert p.returncode == 0, p.stderr[-4000:]
+    torchrun(tmp_path, 31500, ["deepspeed:3load"], ZERO_MODEL_DIR=str(tmp_path / "model"))
     result = json.loads((tmp_path / "deepspeed3load" / "result.json").read_text())
     assert result["loaded"] == {"partitioned": True, "full_numel": sum(p.numel() for p in model.parameters())}
     single = json.loads((tmp_path / "single" / "result.json").read_text())
@@ -145,13 +141,8 @@ def test_reward_model_loads_partitioned_under_zero3_and_trains_like_one_process(
     model.save_pretrained(tmp_path / "model")
     tok.save_pretrained(tmp_path / "model")
     zero_worker.main_rm(str(tmp_path / "single"), "torch", 0, 4, str(tmp_path / "model"), str(tmp_path / "data"))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-           "ZERO_MODEL_DIR": str(tmp_path / "model"), "ZERO_RM_DATA": str(tmp_path / "data")}
-    port = str(32500 + os.getpid() % 1000)
-    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
-                        str(WORKER), str(tmp_path), "2", "rm-deepspeed:3load"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
-    assert p.returncode == 0, p.stderr[-4000:]
+    torchrun(tmp_path, 32500, ["rm-deepspeed:3load"], ZERO_MODEL_DIR=str(tmp_path / "model"),
+             ZERO_RM_DATA=str(tmp_path / "data"))
     single = json.loads((tmp_path / "single" / "result.json").read_text())
     result = json.loads((tmp_path / "rm-deepspeed3load" / "result.json").read_text())
     assert single["loaded"] == {"partitioned": False, "dtypes": ["torch.float32"]}

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from redstar.models import tiny_causal_lm
-from redstar.train.engine import PlanLoader, Trainer, TrainConfig
+from redstar.train.engine import PlanLoader, TrainConfig, Trainer
 from redstar.train.loss import causal_lm_loss
 from redstar.train.packing import collate_packed
 
@@ -85,7 +85,7 @@ def main_dpo(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, offl
     ref = [it["ref_logps"] for it in items]
     summary = trainer.train()
     if summary["final_dir"]:
-        rows = [json.loads(l) for l in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
+        rows = [json.loads(line) for line in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
         Path(out_dir, "result.json").write_text(json.dumps({"losses": [r["loss"] for r in rows], "ref": ref,
                                                             "head": sorted(set(seen)),
                                                             "accuracy": [r["reward_accuracy"] for r in rows]}))
@@ -117,14 +117,14 @@ def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bo
     loader = PlanLoader(examples(), lambda epoch: plan, collate_packed)
     cfg = TrainConfig(lr=1e-2, max_steps=2, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
                       strategy=strategy, zero_stage=zero_stage, warmup_ratio=0.0, schedule="constant",
-                      progress=False, tensorboard=False, max_grad_norm=0.0, save_every=1, keep_last=1)
+                      progress=False, tensorboard=False, max_grad_norm=0.0, save_every=1, keep_last=2)
     seen = []
     watch_head(model, seen)
     if strategy == "deepspeed":
         cfg.deepspeed_config = ds_config_file(out_dir)
     summary = Trainer(model, loss_fn, loader, cfg, out_dir, tokenizer=tok).train()
     if summary["final_dir"]:
-        rows = [json.loads(l) for l in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
+        rows = [json.loads(line) for line in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
         Path(out_dir, "result.json").write_text(json.dumps({"losses": [r["loss"] for r in rows], "step": summary["step"],
                                                             "micro_targets": [r["micro_targets"] for r in rows],
                                                             "head": sorted(set(seen)), "loaded": loaded}))
@@ -159,7 +159,7 @@ def main_rm(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, model
     result = train(cfg)
     RewardModel.from_causal_lm = classmethod(real)
     if init_distributed("cpu").is_main:
-        rows = [json.loads(l) for l in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
+        rows = [json.loads(line) for line in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
         Path(out_dir, "result.json").write_text(json.dumps({
             "losses": [r["loss"] for r in rows], "loaded": loaded,
             "before": result["eval_before"], "after": result["eval_after"]}))
@@ -179,6 +179,15 @@ if __name__ == "__main__":
             stage = stage.removesuffix("offload")
             main_dpo(str(Path(root) / f"{strategy}{stage}{'offload' if offload else ''}"), strategy[4:], int(stage),
                      accum, offload)
+        elif stage.endswith("resume"):         # deepspeed:3resume: the last run killed after its step-1 checkpoint
+            stage = stage.removesuffix("resume")
+            out = Path(root) / f"{strategy}{stage}"
+            if int(os.environ.get("RANK", "0")) == 0:
+                import shutil
+
+                shutil.rmtree(out / "checkpoints" / "step-000002")
+            torch.distributed.barrier()
+            main(str(out), strategy, int(stage), accum)
         elif stage.endswith("load"):           # deepspeed:3load: the model loaded from $ZERO_MODEL_DIR
             stage = stage.removesuffix("load")
             main(str(Path(root) / f"{strategy}{stage}load"), strategy, int(stage), accum,
