@@ -57,10 +57,32 @@ class Synth:
     def __init__(self, seed: int = 0):
         self.rng = random.Random(seed)
         syll = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "pe", "da", "gu", "fi"]
-        self.vocab = sorted({self.rng.choice(syll) + self.rng.choice(syll) + self.rng.choice(syll)
-                             for _ in range(6000)})
-        self.math = ["therefore", "so", "we", "get", "x", "=", "+", "-", "\\frac{1}{2}", "step", "check",
-                     "wait", "the", "sum", "of", "is", "and", "let", "me", "verify", "again"]
+        self.vocab = sorted(
+            {self.rng.choice(syll) + self.rng.choice(syll) + self.rng.choice(syll) for _ in range(6000)}
+        )
+        self.math = [
+            "therefore",
+            "so",
+            "we",
+            "get",
+            "x",
+            "=",
+            "+",
+            "-",
+            "\\frac{1}{2}",
+            "step",
+            "check",
+            "wait",
+            "the",
+            "sum",
+            "of",
+            "is",
+            "and",
+            "let",
+            "me",
+            "verify",
+            "again",
+        ]
         self.bench = [self.question() for _ in range(5000)]
         self.recent: list[str] = []
 
@@ -78,9 +100,9 @@ class Synth:
         for i in range(start, start + n_problems):
             r = self.rng.random()
             if r < 0.05 and self.recent:
-                q = self.rng.choice(self.recent).replace("?", " please?")       # near duplicate
+                q = self.rng.choice(self.recent).replace("?", " please?")  # near duplicate
             elif r < 0.06:
-                q = "Solve: " + self.rng.choice(self.bench)                        # contaminated
+                q = "Solve: " + self.rng.choice(self.bench)  # contaminated
             else:
                 q = self.question()
             self.recent = (self.recent + [q])[-200:]
@@ -92,8 +114,18 @@ class Synth:
             else:  # symbolic: the samples write it in another order, so sympy must decide
                 gold = f"{self.rng.randint(2, 9)}+\\sqrt{{{self.rng.choice([2, 3, 5, 7])}}}"
             pid = f"p{i}"
-            problems.append({"id": pid, "question": q, "answer": gold, "source": "synth", "domain": "math",
-                             "difficulty": float(self.rng.randint(1, 9)), "meta": {}, "images": []})
+            problems.append(
+                {
+                    "id": pid,
+                    "question": q,
+                    "answer": gold,
+                    "source": "synth",
+                    "domain": "math",
+                    "difficulty": float(self.rng.randint(1, 9)),
+                    "meta": {},
+                    "images": [],
+                }
+            )
             for j in range(per):
                 body = self.cot(self.rng.randint(1000, 2000))
                 r = self.rng.random()
@@ -108,9 +140,21 @@ class Synth:
                     text = body[:3000] + " Wait, let me recheck the last step." * 80
                 else:
                     text = body[:2000] + "所以我们需要重新计算这个结果。" * 60 + f"\\boxed{{{gold}}}"
-                samples.append({"id": f"{pid}#t#{j}", "problem_id": pid, "response": text, "model": "synth",
-                                "teacher": "t", "source": "synth", "level": problems[-1]["difficulty"],
-                                "verdict": None, "filters": {}, "scores": {}, "drop": None})
+                samples.append(
+                    {
+                        "id": f"{pid}#t#{j}",
+                        "problem_id": pid,
+                        "response": text,
+                        "model": "synth",
+                        "teacher": "t",
+                        "source": "synth",
+                        "level": problems[-1]["difficulty"],
+                        "verdict": None,
+                        "filters": {},
+                        "scores": {},
+                        "drop": None,
+                    }
+                )
         return problems, samples
 
 
@@ -153,13 +197,24 @@ def run_once(args) -> dict:
         done_samples += len(samples)
         if any(start < m <= start + n for m in marks):
             mem.append((start + n, done_samples, rss_mb()))
-        print(f"{start + n}/{n_problems_total} problems, {done_samples} samples, "
-              f"prep {t_prep:.1f}s judge {t_judge:.1f}s, rss {rss_mb():.0f} MB", flush=True)
+        print(
+            f"{start + n}/{n_problems_total} problems, {done_samples} samples, "
+            f"prep {t_prep:.1f}s judge {t_judge:.1f}s, rss {rss_mb():.0f} MB",
+            flush=True,
+        )
 
     return {
-        "t_prep": t_prep, "t_judge": t_judge, "c_prep": c_prep, "c_judge": c_judge, "mem": mem,
-        "funnel": funnel.to_dict(), "done_samples": done_samples, "n_problems_total": n_problems_total,
-        "load_start": load_start, "load_end": os.getloadavg()[0], "bench_items": len(decon),
+        "t_prep": t_prep,
+        "t_judge": t_judge,
+        "c_prep": c_prep,
+        "c_judge": c_judge,
+        "mem": mem,
+        "funnel": funnel.to_dict(),
+        "done_samples": done_samples,
+        "n_problems_total": n_problems_total,
+        "load_start": load_start,
+        "load_end": os.getloadavg()[0],
+        "bench_items": len(decon),
     }
 
 
@@ -168,8 +223,12 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=100_000)
     ap.add_argument("--per-prompt", type=int, default=8)
     ap.add_argument("--chunk", type=int, default=512, help="problems per chunk")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="verification processes (1 = in-process; the pipeline scales across cores by shards)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="verification processes (1 = in-process; the pipeline scales across cores by shards)",
+    )
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "bench_curate.md"))
     ap.add_argument("--repeats", type=int, default=3, help="passes over the same input; median (min-max) reported")
     args = ap.parse_args()
@@ -189,35 +248,51 @@ def main() -> None:
         return f"{fmt.format(statistics.median(vals))} ({fmt.format(min(vals))}-{fmt.format(max(vals))})"
 
     whole = [total_in / (r["t_prep"] + r["t_judge"]) for r in runs]
-    lines = [
-        "# bench_curate: non-generation curation stages on synthetic long-CoT samples", "",
-        f"command: `python bench/bench_curate.py --samples {args.samples} --workers {args.workers} "
-        f"--repeats {args.repeats}`", "",
-        "Generation (sampling from teachers) is not part of this: it is the replay / model step. ",
-        "Times below exclude making the synthetic text. The input is synthetic, generated by this script "
-        "(the same input for every pass). "
-        f"Figures are the median (min-max) of {len(runs)} passes in one run.", "",
-        f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores visible, shared with "
-        f"other jobs (load average {load_start:.1f} at the start, {load_end:.1f} at the end), "
-        f"python {platform.python_version()}; verification workers: {args.workers}",
-        f"- input: {n_problems_total} problems x {args.per_prompt} samples = {total_in} samples "
-        f"(~1,500 words each); benchmark index: {last['bench_items']} items, 13-grams",
-        f"- dedup + decontamination: {n_problems_total} problems, "
-        f"**{mmm(n_problems_total / r['t_prep'] for r in runs)} problems/s**",
-        f"- verification + rule filters: {done_samples} samples, "
-        f"**{mmm(r['done_samples'] / r['t_judge'] for r in runs)} samples/s**",
-        f"- all four stages, one process: {total_in} samples, **{mmm(whole)} samples/s** "
-        f"(passes: {', '.join(f'{x:,.0f}' for x in whole)})",
-        f"- CPU cost (medians): {1000 * c_prep / total_in:.3f} ms/sample (dedup + decontamination) + "
-        f"{1000 * c_judge / max(1, done_samples):.3f} ms/sample (verification + filters) = {cpu_ms:.3f} ms/sample "
-        f"of CPU time, so two shards on 2 free cores (`--shard 0/2`, `--shard 1/2`) would process "
-        f"about {2000 / cpu_ms:,.0f} samples/s (derived, not measured)", "",
-        "Resident memory during the last pass:", "",
-        "| problems done | samples done | resident memory (MB) |", "|---:|---:|---:|",
-    ] + [f"| {a} | {b} | {m:.0f} |" for a, b, m in mem] + [
-        "", "| stage | in | out | drops |", "|---|---:|---:|---|",
-    ] + [f"| {k} | {v['in']} | {v['out']} | {', '.join(f'{r}: {c}' for r, c in v['dropped'].items())} |"
-         for k, v in f.items()] + [""]
+    lines = (
+        [
+            "# bench_curate: non-generation curation stages on synthetic long-CoT samples",
+            "",
+            f"command: `python bench/bench_curate.py --samples {args.samples} --workers {args.workers} "
+            f"--repeats {args.repeats}`",
+            "",
+            "Generation (sampling from teachers) is not part of this: it is the replay / model step. ",
+            "Times below exclude making the synthetic text. The input is synthetic, generated by this script "
+            "(the same input for every pass). "
+            f"Figures are the median (min-max) of {len(runs)} passes in one run.",
+            "",
+            f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores visible, shared with "
+            f"other jobs (load average {load_start:.1f} at the start, {load_end:.1f} at the end), "
+            f"python {platform.python_version()}; verification workers: {args.workers}",
+            f"- input: {n_problems_total} problems x {args.per_prompt} samples = {total_in} samples "
+            f"(~1,500 words each); benchmark index: {last['bench_items']} items, 13-grams",
+            f"- dedup + decontamination: {n_problems_total} problems, "
+            f"**{mmm(n_problems_total / r['t_prep'] for r in runs)} problems/s**",
+            f"- verification + rule filters: {done_samples} samples, "
+            f"**{mmm(r['done_samples'] / r['t_judge'] for r in runs)} samples/s**",
+            f"- all four stages, one process: {total_in} samples, **{mmm(whole)} samples/s** "
+            f"(passes: {', '.join(f'{x:,.0f}' for x in whole)})",
+            f"- CPU cost (medians): {1000 * c_prep / total_in:.3f} ms/sample (dedup + decontamination) + "
+            f"{1000 * c_judge / max(1, done_samples):.3f} ms/sample (verification + filters) = {cpu_ms:.3f} ms/sample "
+            f"of CPU time, so two shards on 2 free cores (`--shard 0/2`, `--shard 1/2`) would process "
+            f"about {2000 / cpu_ms:,.0f} samples/s (derived, not measured)",
+            "",
+            "Resident memory during the last pass:",
+            "",
+            "| problems done | samples done | resident memory (MB) |",
+            "|---:|---:|---:|",
+        ]
+        + [f"| {a} | {b} | {m:.0f} |" for a, b, m in mem]
+        + [
+            "",
+            "| stage | in | out | drops |",
+            "|---|---:|---:|---|",
+        ]
+        + [
+            f"| {k} | {v['in']} | {v['out']} | {', '.join(f'{r}: {c}' for r, c in v['dropped'].items())} |"
+            for k, v in f.items()
+        ]
+        + [""]
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))

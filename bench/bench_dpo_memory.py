@@ -38,16 +38,26 @@ def _setup():
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(0)
-    model = Qwen2ForCausalLM(Qwen2Config(vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=2 * HIDDEN,
-                                         num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2,
-                                         tie_word_embeddings=True))
+    model = Qwen2ForCausalLM(
+        Qwen2Config(
+            vocab_size=VOCAB,
+            hidden_size=HIDDEN,
+            intermediate_size=2 * HIDDEN,
+            num_hidden_layers=1,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            tie_word_embeddings=True,
+        )
+    )
     g = torch.Generator().manual_seed(0)
     samples = []
     for k in range(SAMPLES):
         ids = torch.randint(0, VOCAB, (48 + 4 * k,), generator=g).tolist()
         samples.append({"input_ids": ids, "labels": [-100] * 12 + ids[12:]})
-    items = [{"chosen": samples[2 * i], "rejected": samples[2 * i + 1], "ref_logps": [-1.0, -2.0]}
-             for i in range(SAMPLES // 2)]
+    items = [
+        {"chosen": samples[2 * i], "rejected": samples[2 * i + 1], "ref_logps": [-1.0, -2.0]}
+        for i in range(SAMPLES // 2)
+    ]
     return model, samples, items
 
 
@@ -90,8 +100,13 @@ def measure(kind: str) -> dict:
         (loss / n).backward()
     dt = time.perf_counter() - t0
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"kind": kind, "tensor_peak_mib": mem.peak_bytes / 2**20, "rss_growth_mib": (rss1 - rss0) / 1024,
-            "seconds": dt, "tokens": int(batch["input_ids"].numel())}
+    return {
+        "kind": kind,
+        "tensor_peak_mib": mem.peak_bytes / 2**20,
+        "rss_growth_mib": (rss1 - rss0) / 1024,
+        "seconds": dt,
+        "tokens": int(batch["input_ids"].numel()),
+    }
 
 
 def _stat(xs: list[float]) -> str:
@@ -103,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--kinds", default="sft,dpo,dpo_per_sample")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_dpo_memory.md"))
-    ap.add_argument("--one", help=argparse.SUPPRESS)            # a child process: measure one kind
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # a child process: measure one kind
     args = ap.parse_args(argv)
     if args.one:
         print(json.dumps(measure(args.one)))
@@ -130,11 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     for kind, rs in rows.items():
         peak = statistics.median(r["tensor_peak_mib"] for r in rs)
         ratio = f"{peak / sft:.2f}x" if sft else "-"
-        lines.append(f"| {kind} | {_stat([r['tensor_peak_mib'] for r in rs])} | {ratio} | "
-                     f"{_stat([r['rss_growth_mib'] for r in rs])} | "
-                     f"{statistics.median(r['seconds'] for r in rs):.1f} |")
-    lines += ["", "`dpo_per_sample` is the method before the one-pass log-probs (one fp32 [V, H] weight "
-              "gradient kept per sample); `dpo` is the current `redstar.train.dpo.sequence_logps`."]
+        lines.append(
+            f"| {kind} | {_stat([r['tensor_peak_mib'] for r in rs])} | {ratio} | "
+            f"{_stat([r['rss_growth_mib'] for r in rs])} | "
+            f"{statistics.median(r['seconds'] for r in rs):.1f} |"
+        )
+    lines += [
+        "",
+        "`dpo_per_sample` is the method before the one-pass log-probs (one fp32 [V, H] weight "
+        "gradient kept per sample); `dpo` is the current `redstar.train.dpo.sequence_logps`.",
+    ]
     from redstar.dataio import atomic_write_text
 
     atomic_write_text(args.out, "\n".join(lines) + "\n")

@@ -23,16 +23,20 @@ import tempfile
 import time
 from pathlib import Path
 
-GOLDS = [("42", ["42", "42.0", "41", "\\text{42}"]),
-         ("\\frac{5}{6}", ["\\frac{5}{6}", "5/6", "\\dfrac{5}{6}", "\\frac{6}{5}"]),
-         ("2\\sqrt{3}", ["2\\sqrt{3}", "\\sqrt{12}", "2\\sqrt3", "3\\sqrt{2}"]),
-         ("(-\\infty, 3]", ["(-\\infty, 3]", "(-\\infty,3]", "(-\\infty, 3)", "[3, \\infty)"]),
-         ("x^2+2x+1", ["x^2+2x+1", "(x+1)^2", "x^2+2x", "1+2x+x^2"]),
-         ("0.25", ["0.25", "\\frac14", "1/4", "0.2"]),
-         ("12\\pi", ["12\\pi", "12 \\pi", "\\pi \\cdot 12", "6\\pi"]),
-         ("\\{1, 2\\}", ["\\{1,2\\}", "\\{2, 1\\}", "1, 2", "\\{1\\}"])]
-FILLER = ("Let me think about this step by step. First we set up the equation and simplify both sides. "
-          "Wait, let me check that again: the term on the left should be squared. ")
+GOLDS = [
+    ("42", ["42", "42.0", "41", "\\text{42}"]),
+    ("\\frac{5}{6}", ["\\frac{5}{6}", "5/6", "\\dfrac{5}{6}", "\\frac{6}{5}"]),
+    ("2\\sqrt{3}", ["2\\sqrt{3}", "\\sqrt{12}", "2\\sqrt3", "3\\sqrt{2}"]),
+    ("(-\\infty, 3]", ["(-\\infty, 3]", "(-\\infty,3]", "(-\\infty, 3)", "[3, \\infty)"]),
+    ("x^2+2x+1", ["x^2+2x+1", "(x+1)^2", "x^2+2x", "1+2x+x^2"]),
+    ("0.25", ["0.25", "\\frac14", "1/4", "0.2"]),
+    ("12\\pi", ["12\\pi", "12 \\pi", "\\pi \\cdot 12", "6\\pi"]),
+    ("\\{1, 2\\}", ["\\{1,2\\}", "\\{2, 1\\}", "1, 2", "\\{1\\}"]),
+]
+FILLER = (
+    "Let me think about this step by step. First we set up the equation and simplify both sides. "
+    "Wait, let me check that again: the term on the left should be squared. "
+)
 
 
 def make_data(root: Path, n_items: int, n_samples: int, seed: int = 0) -> tuple[Path, Path]:
@@ -40,14 +44,20 @@ def make_data(root: Path, n_items: int, n_samples: int, seed: int = 0) -> tuple[
     items, resp = [], []
     for i in range(n_items):
         gold, forms = GOLDS[i % len(GOLDS)]
-        items.append({"problem": f"Problem {i}: compute the value.", "level": "Level 5", "type": "Algebra",
-                      "solution": f"Work. The answer is $\\boxed{{{gold}}}$."})
+        items.append(
+            {
+                "problem": f"Problem {i}: compute the value.",
+                "level": "Level 5",
+                "type": "Algebra",
+                "solution": f"Work. The answer is $\\boxed{{{gold}}}$.",
+            }
+        )
         rs = []
-        for s in range(n_samples):
+        for _ in range(n_samples):
             body = FILLER * rng.randint(10, 30) + f" Intermediate value \\boxed{{{rng.randint(1, 99)}}}. "
             r = rng.random()
             if r < 0.1:
-                rs.append(body + " I am not sure.")                       # no final answer
+                rs.append(body + " I am not sure.")  # no final answer
             else:
                 rs.append(body + f"Therefore the final answer is $\\boxed{{{rng.choice(forms)}}}$.")
         resp.append({"id": str(i), "responses": rs, "scores": [rng.random() for _ in rs]})
@@ -87,14 +97,30 @@ def main() -> int:
                 t = time.perf_counter()
                 verdicts = grade_responses(items, responses, workers=workers, progress=False)
                 dt = time.perf_counter() - t
-                timed(f"grade {n} responses ({grade_responses.last_graded} distinct answer/gold pairs), "
-                      f"--workers {workers} (used {grade_responses.last_workers})", dt)
+                timed(
+                    f"grade {n} responses ({grade_responses.last_graded} distinct answer/gold pairs), "
+                    f"--workers {workers} (used {grade_responses.last_workers})",
+                    dt,
+                )
             t = time.perf_counter()
             m = compute_metrics(items, responses, verdicts, {k: v["scores"] for k, v in stored.items()})
             timed("metrics: pass@k, maj@k (equivalence), rm@k (100 seeds)", time.perf_counter() - t)
             t = time.perf_counter()
-            rc = cli(["eval", "--benchmark", "math-hard", "--data", str(data), "--responses", str(rpath),
-                      "--out", str(root / f"out{r}"), "--workers", "2"])
+            rc = cli(
+                [
+                    "eval",
+                    "--benchmark",
+                    "math-hard",
+                    "--data",
+                    str(data),
+                    "--responses",
+                    str(rpath),
+                    "--out",
+                    str(root / f"out{r}"),
+                    "--workers",
+                    "2",
+                ]
+            )
             timed("whole `redstar eval --responses` run, 2 workers", time.perf_counter() - t)
             assert rc == 0
     load_end = os.getloadavg()[0]
@@ -102,20 +128,29 @@ def main() -> int:
     def mmm(xs, fmt):
         return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
 
-    lines = ["# bench_eval_scoring", "",
-             f"{args.items} MATH-style items x {args.samples} responses (~3k characters each) = "
-             f"{n} responses, synthetic (generated by this script). Machine: {platform.machine()}, "
-             f"{os.cpu_count()} CPU cores shared with other jobs (load average {load_start:.1f} -> {load_end:.1f}), "
-             f"python {platform.python_version()}. Median (min-max) of {args.repeats} repeats in one process; "
-             "the first repeat includes cold starts (imports, worker start-up).", "",
-             "| phase | seconds | responses/s |", "|---|---|---|"]
-    lines += [f"| {name} | {mmm(dts, '{:.2f}')} | {mmm([n / d for d in dts], '{:,.0f}')} |"
-              for name, dts in times.items()]
+    lines = [
+        "# bench_eval_scoring",
+        "",
+        f"{args.items} MATH-style items x {args.samples} responses (~3k characters each) = "
+        f"{n} responses, synthetic (generated by this script). Machine: {platform.machine()}, "
+        f"{os.cpu_count()} CPU cores shared with other jobs (load average {load_start:.1f} -> {load_end:.1f}), "
+        f"python {platform.python_version()}. Median (min-max) of {args.repeats} repeats in one process; "
+        "the first repeat includes cold starts (imports, worker start-up).",
+        "",
+        "| phase | seconds | responses/s |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {mmm(dts, '{:.2f}')} | {mmm([n / d for d in dts], '{:,.0f}')} |" for name, dts in times.items()
+    ]
     shown = ["accuracy", f"pass@{args.samples}", f"maj@{args.samples}", "rm@8", "no_answer_rate"]
-    lines += ["", ", ".join(f"{k.replace('_rate', '').replace('_', ' ')} {100 * m[k]:.1f}%" for k in shown if k in m),
-              "",
-              f"Command: `python bench/bench_eval_scoring.py --items {args.items} --samples {args.samples} "
-              f"--repeats {args.repeats}`"]
+    lines += [
+        "",
+        ", ".join(f"{k.replace('_rate', '').replace('_', ' ')} {100 * m[k]:.1f}%" for k in shown if k in m),
+        "",
+        f"Command: `python bench/bench_eval_scoring.py --items {args.items} --samples {args.samples} "
+        f"--repeats {args.repeats}`",
+    ]
     text = "\n".join(lines) + "\n"
     out = Path(__file__).parent / "results" / "bench_eval_scoring.md"
     out.parent.mkdir(parents=True, exist_ok=True)

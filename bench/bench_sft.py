@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -54,16 +53,29 @@ def bench_packing(n=2000):
         packs = best_fit_pack(lengths, budget, seed=0)
         dt = time.perf_counter() - t0
         per_sample, per_pack = attention_cost(lengths, packs)
-        rows.append({"budget": budget, "packs": len(packs), "efficiency": packing_efficiency(lengths, packs, budget),
-                     "attn_ratio": per_sample / per_pack, "pack_ms": dt * 1000})
+        rows.append(
+            {
+                "budget": budget,
+                "packs": len(packs),
+                "efficiency": packing_efficiency(lengths, packs, budget),
+                "attn_ratio": per_sample / per_pack,
+                "pack_ms": dt * 1000,
+            }
+        )
     # padded alternative: random batches of 8, each padded to its longest sample
     rng = random.Random(0)
     order = list(range(n))
     rng.shuffle(order)
     real = sum(lengths)
-    padded = sum(8 * max(lengths[i] for i in order[k:k + 8]) for k in range(0, n, 8))
-    stats = {"n": n, "mean": sum(lengths) / n, "median": sorted(lengths)[n // 2], "min": min(lengths),
-             "max": max(lengths), "padded_efficiency": real / padded}
+    padded = sum(8 * max(lengths[i] for i in order[k : k + 8]) for k in range(0, n, 8))
+    stats = {
+        "n": n,
+        "mean": sum(lengths) / n,
+        "median": sorted(lengths)[n // 2],
+        "min": min(lengths),
+        "max": max(lengths),
+        "padded_efficiency": real / padded,
+    }
     return rows, stats
 
 
@@ -95,8 +107,13 @@ def bench_loss_memory(quick: bool, reps: int = 3):
     for T, V, H, impl in runs:
         tries = []
         for _ in range(reps):
-            p = subprocess.run([sys.executable, "-c", LOSS_CHILD, str(T), str(V), str(H), impl], cwd=ROOT,
-                               capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
+            p = subprocess.run(
+                [sys.executable, "-c", LOSS_CHILD, str(T), str(V), str(H), impl],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "OMP_NUM_THREADS": "2"},
+            )
             if p.returncode != 0:
                 raise RuntimeError(p.stderr[-2000:])
             tries.append(json.loads(p.stdout.strip().splitlines()[-1]))
@@ -114,15 +131,23 @@ def bench_loss_memory(quick: bool, reps: int = 3):
 def make_rows(n, seed=1):
     """Chat rows with long-CoT-like length spread (scaled down for CPU: ~150 tokens, 32..1024)."""
     rng = random.Random(seed)
-    words = ("let x be the number so we add subtract multiply divide check again therefore wait hmm "
-             "the answer is boxed equation triangle angle sum product 1 2 3 4 5 6 7 8 9 0 + - = ( )").split()
+    words = (
+        "let x be the number so we add subtract multiply divide check again therefore wait hmm "
+        "the answer is boxed equation triangle angle sum product 1 2 3 4 5 6 7 8 9 0 + - = ( )"
+    ).split()
     rows = []
     for k in range(n):
         m = int(min(1024, max(32, rng.lognormvariate(0, 0.8) * 150)))
         q = " ".join(rng.choice(words) for _ in range(12))
         a = " ".join(rng.choice(words) for _ in range(m))
-        rows.append({"messages": [{"role": "user", "content": f"Problem {k}: {q}"},
-                                  {"role": "assistant", "content": a + f" \\boxed{{{k % 10}}}"}]})
+        rows.append(
+            {
+                "messages": [
+                    {"role": "user", "content": f"Problem {k}: {q}"},
+                    {"role": "assistant", "content": a + f" \\boxed{{{k % 10}}}"},
+                ]
+            }
+        )
     return rows
 
 
@@ -135,7 +160,7 @@ def tiny_model(seed=0):
 def run_ours(rows, budget, tmp, threads):
     import torch
 
-    from redstar.train.engine import PlanLoader, Trainer, TrainConfig
+    from redstar.train.engine import PlanLoader, TrainConfig, Trainer
     from redstar.train.loss import causal_lm_loss
     from redstar.train.packing import best_fit_pack, collate_packed
     from redstar.train.tokenize import tokenize_rows
@@ -147,15 +172,31 @@ def run_ours(rows, budget, tmp, threads):
     ex, stats = tokenize_rows(rows, tok, budget, progress=False)
     lengths = [len(e["input_ids"]) for e in ex]
     loader = PlanLoader(ex, lambda e: best_fit_pack(lengths, budget, seed=e), collate_packed)
-    cfg = TrainConfig(lr=1e-4, epochs=1, dtype="float32", gradient_checkpointing=True, progress=False,
-                      tensorboard=False, warmup_ratio=0.0, device="cpu", resume=False)
+    cfg = TrainConfig(
+        lr=1e-4,
+        epochs=1,
+        dtype="float32",
+        gradient_checkpointing=True,
+        progress=False,
+        tensorboard=False,
+        warmup_ratio=0.0,
+        device="cpu",
+        resume=False,
+    )
     trainer = Trainer(model, causal_lm_loss, loader, cfg, tmp / "ours", tokenizer=None)
     t1 = time.perf_counter()
     summary = trainer.train()
     # the training loop only: the export and plot that train() ends with are not timed
-    return {"system": "redstar engine", "steps": summary["step"], "tokens": summary["tokens"],
-            "targets": summary["targets"], "train_s": summary["loop_seconds"], "prep_s": t1 - t0,
-            "real_tokens": sum(lengths), "loss": summary["final_loss"]}
+    return {
+        "system": "redstar engine",
+        "steps": summary["step"],
+        "tokens": summary["tokens"],
+        "targets": summary["targets"],
+        "train_s": summary["loop_seconds"],
+        "prep_s": t1 - t0,
+        "real_tokens": sum(lengths),
+        "loss": summary["final_loss"],
+    }
 
 
 def run_trl(rows, budget, tmp, threads):
@@ -167,12 +208,29 @@ def run_trl(rows, budget, tmp, threads):
     torch.set_num_threads(threads)
     model, tok = tiny_model()
     model.set_attn_implementation("sdpa")
-    args = SFTConfig(output_dir=str(tmp / "trl"), per_device_train_batch_size=1, gradient_accumulation_steps=1,
-                     num_train_epochs=1, learning_rate=1e-4, lr_scheduler_type="cosine", packing=True,
-                     packing_strategy="bfd", padding_free=True, max_length=budget, assistant_only_loss=True,
-                     gradient_checkpointing=True, bf16=False, fp16=False, use_cpu=True, report_to=[],
-                     logging_steps=10**6, save_strategy="no", dataloader_num_workers=0, seed=42,
-                     disable_tqdm=True)
+    args = SFTConfig(
+        output_dir=str(tmp / "trl"),
+        per_device_train_batch_size=1,
+        gradient_accumulation_steps=1,
+        num_train_epochs=1,
+        learning_rate=1e-4,
+        lr_scheduler_type="cosine",
+        packing=True,
+        packing_strategy="bfd",
+        padding_free=True,
+        max_length=budget,
+        assistant_only_loss=True,
+        gradient_checkpointing=True,
+        bf16=False,
+        fp16=False,
+        use_cpu=True,
+        report_to=[],
+        logging_steps=10**6,
+        save_strategy="no",
+        dataloader_num_workers=0,
+        seed=42,
+        disable_tqdm=True,
+    )
     t0 = time.perf_counter()
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok)
     t_prep = time.perf_counter() - t0
@@ -180,9 +238,16 @@ def run_trl(rows, budget, tmp, threads):
     ds = trainer.train_dataset
     real = sum(len(x) for x in ds["input_ids"])
     targets = sum(sum(m) for m in ds["assistant_masks"]) if "assistant_masks" in ds.column_names else None
-    return {"system": f"TRL {trl.__version__} SFTTrainer", "steps": out.global_step, "tokens": real,
-            "targets": targets, "train_s": float(out.metrics["train_runtime"]), "prep_s": t_prep, "real_tokens": real,
-            "loss": out.training_loss}
+    return {
+        "system": f"TRL {trl.__version__} SFTTrainer",
+        "steps": out.global_step,
+        "tokens": real,
+        "targets": targets,
+        "train_s": float(out.metrics["train_runtime"]),
+        "prep_s": t_prep,
+        "real_tokens": real,
+        "loss": out.training_loss,
+    }
 
 
 def bench_trl(n_rows, budget, threads, reps):
@@ -201,8 +266,10 @@ def bench_trl(n_rows, budget, threads, reps):
             r = fn(rows, budget, tmp / f"{name}{k}", threads)
             r["tokens_per_s"] = r["real_tokens"] / r["train_s"]
             runs[name].append(r)
-            print(json.dumps({"rep": k, "side": name, "tokens_per_s": r["tokens_per_s"], "train_s": r["train_s"]}),
-                  flush=True)
+            print(
+                json.dumps({"rep": k, "side": name, "tokens_per_s": r["tokens_per_s"], "train_s": r["train_s"]}),
+                flush=True,
+            )
     out = []
     for name in ("ours", "trl"):
         r = dict(runs[name][0])
@@ -229,56 +296,96 @@ def mmm(xs, fmt="{:.0f}"):
 def report(pack_rows, pack_stats, loss_rows, trl_rows, args) -> str:
     import torch
 
-    lines = ["# bench_sft: packing, loss memory, side by side with TRL", "",
-             f"Command: `python bench/bench_sft.py{''.join(' ' + x for x in sys.argv[1:])}`. Machine: {platform.machine()}, "
-             f"{os.cpu_count()} CPU cores (shared with other jobs: timings are noisy), torch {torch.__version__}, "
-             f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}.", ""]
+    lines = [
+        "# bench_sft: packing, loss memory, side by side with TRL",
+        "",
+        f"Command: `python bench/bench_sft.py{''.join(' ' + x for x in sys.argv[1:])}`. Machine: {platform.machine()}, "
+        f"{os.cpu_count()} CPU cores (shared with other jobs: timings are noisy), torch {torch.__version__}, "
+        f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}.",
+        "",
+    ]
     s = pack_stats
     if pack_rows:
-        lines += ["## 1. Packing on long-CoT lengths", "",
-              f"{s['n']} log-normal lengths (generated by this script, seed 0), median {s['median']}, "
-              f"mean {s['mean']:.0f}, range {s['min']}..{s['max']}. The token ratios are deterministic; "
-              "plan time is one run.", "",
-              "| budget | packs | real / computed tokens | attention sum L^2 / sum pack^2 | plan time |",
-              "|---:|---:|---:|---:|---:|"]
+        lines += [
+            "## 1. Packing on long-CoT lengths",
+            "",
+            f"{s['n']} log-normal lengths (generated by this script, seed 0), median {s['median']}, "
+            f"mean {s['mean']:.0f}, range {s['min']}..{s['max']}. The token ratios are deterministic; "
+            "plan time is one run.",
+            "",
+            "| budget | packs | real / computed tokens | attention sum L^2 / sum pack^2 | plan time |",
+            "|---:|---:|---:|---:|---:|",
+        ]
         for r in pack_rows:
-            lines.append(f"| {r['budget']} | {r['packs']} | {r['efficiency']:.4f} | {r['attn_ratio']:.3f} | {r['pack_ms']:.1f} ms |")
-        lines += ["", f"Padded batches of 8 (each padded to its longest sample): {s['padded_efficiency']:.3f} real / computed.",
-                  "With flash-attn varlen or flex attention's document mask, attention work follows sum L^2 "
-                  "(the ratio column), not the squared pack length.", ""]
+            lines.append(
+                f"| {r['budget']} | {r['packs']} | {r['efficiency']:.4f} | {r['attn_ratio']:.3f} | {r['pack_ms']:.1f} ms |"
+            )
+        lines += [
+            "",
+            f"Padded batches of 8 (each padded to its longest sample): {s['padded_efficiency']:.3f} real / computed.",
+            "With flash-attn varlen or flex attention's document mask, attention work follows sum L^2 "
+            "(the ratio column), not the squared pack length.",
+            "",
+        ]
     if loss_rows:
         n = len(loss_rows[0]["all_extra"])
-        lines += ["## 2. Loss memory (forward + backward)", "",
-                  f"Median (min-max) of {n} runs, each in a fresh process; random inputs.", "",
-                  "| tokens | vocab | hidden | loss | peak extra RSS | full logits (fp32) would be | time |",
-                  "|---:|---:|---:|---|---:|---:|---:|"]
+        lines += [
+            "## 2. Loss memory (forward + backward)",
+            "",
+            f"Median (min-max) of {n} runs, each in a fresh process; random inputs.",
+            "",
+            "| tokens | vocab | hidden | loss | peak extra RSS | full logits (fp32) would be | time |",
+            "|---:|---:|---:|---|---:|---:|---:|",
+        ]
         for r in loss_rows:
-            lines.append(f"| {r['T']} | {r['V']} | {r['H']} | {r['impl']} | "
-                         f"{mmm([x / 2**30 for x in r['all_extra']], '{:.2f}')} GiB | {gb(r['full_logits_fp32'])} | "
-                         f"{mmm(r['all_seconds'], '{:.1f}')} s |")
-        lines += ["", "`extra` = peak RSS minus RSS after the inputs were built (fresh process each). The chunked loss "
-                  "keeps one [chunk, vocab] block (chunk sized to ~256 MB) and computes its gradient in the same pass.", ""]
+            lines.append(
+                f"| {r['T']} | {r['V']} | {r['H']} | {r['impl']} | "
+                f"{mmm([x / 2**30 for x in r['all_extra']], '{:.2f}')} GiB | {gb(r['full_logits_fp32'])} | "
+                f"{mmm(r['all_seconds'], '{:.1f}')} s |"
+            )
+        lines += [
+            "",
+            "`extra` = peak RSS minus RSS after the inputs were built (fresh process each). The chunked loss "
+            "keeps one [chunk, vocab] block (chunk sized to ~256 MB) and computes its gradient in the same pass.",
+            "",
+        ]
     if trl_rows:
         ours, theirs = trl_rows
         k = len(ours["all_tokens_per_s"])
-        lines += ["## 3. Side by side with TRL on CPU (same tiny model, data, budget, one epoch)", "",
-                  f"{k} interleaved repeats in this run (ours, TRL, ours, TRL, ...); median (min-max).", "",
-                  "| system | optimizer steps | real tokens | train time | tokens/s | runs | final loss |",
-                  "|---|---:|---:|---:|---:|---|---:|"]
+        lines += [
+            "## 3. Side by side with TRL on CPU (same tiny model, data, budget, one epoch)",
+            "",
+            f"{k} interleaved repeats in this run (ours, TRL, ours, TRL, ...); median (min-max).",
+            "",
+            "| system | optimizer steps | real tokens | train time | tokens/s | runs | final loss |",
+            "|---|---:|---:|---:|---:|---|---:|",
+        ]
         for r in trl_rows:
-            lines.append(f"| {r['system']} | {r['steps']} | {r['real_tokens']} | {mmm(r['all_train_s'], '{:.1f}')} s | "
-                         f"{mmm(r['all_tokens_per_s'])} | {', '.join(f'{x:.0f}' for x in r['all_tokens_per_s'])} | "
-                         f"{r['loss']:.3f} |")
+            lines.append(
+                f"| {r['system']} | {r['steps']} | {r['real_tokens']} | {mmm(r['all_train_s'], '{:.1f}')} s | "
+                f"{mmm(r['all_tokens_per_s'])} | {', '.join(f'{x:.0f}' for x in r['all_tokens_per_s'])} | "
+                f"{r['loss']:.3f} |"
+            )
         pr = ours["paired_ratios"]
-        lines += ["", f"Ratio (redstar / TRL tokens/s), per repeat, each from two runs back to back: "
-                  f"**{mmm(pr, '{:.2f}')}x** (repeats: {', '.join(f'{x:.2f}' for x in pr)}); "
-                  f"ratio of the medians {ours['tokens_per_s'] / theirs['tokens_per_s']:.2f}x. "
-                  f"Model: random Qwen2-style, hidden 128, 4 layers, vocab {tiny_model()[0].config.vocab_size}; "
-                  f"{args.rows} chat rows, pack budget {args.budget}, fp32, gradient checkpointing, SDPA, "
-                  f"{args.threads} threads. Both train on assistant tokens only; TRL with padding_free + bfd packing.", ""]
-    lines += ["## GPU", "", "No GPU was available for this run, so the H100 comparison against TRL's best "
-              "configuration (target >= 1.5x of ~53k target tokens/s) and MFU were not measured here."
-              if not torch.cuda.is_available() else "See the GPU section in the JSON output.", ""]
+        lines += [
+            "",
+            f"Ratio (redstar / TRL tokens/s), per repeat, each from two runs back to back: "
+            f"**{mmm(pr, '{:.2f}')}x** (repeats: {', '.join(f'{x:.2f}' for x in pr)}); "
+            f"ratio of the medians {ours['tokens_per_s'] / theirs['tokens_per_s']:.2f}x. "
+            f"Model: random Qwen2-style, hidden 128, 4 layers, vocab {tiny_model()[0].config.vocab_size}; "
+            f"{args.rows} chat rows, pack budget {args.budget}, fp32, gradient checkpointing, SDPA, "
+            f"{args.threads} threads. Both train on assistant tokens only; TRL with padding_free + bfd packing.",
+            "",
+        ]
+    lines += [
+        "## GPU",
+        "",
+        "No GPU was available for this run, so the H100 comparison against TRL's best "
+        "configuration (target >= 1.5x of ~53k target tokens/s) and MFU were not measured here."
+        if not torch.cuda.is_available()
+        else "See the GPU section in the JSON output.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -306,8 +413,10 @@ def main():
 
     text = report(pack_rows, pack_stats, loss_rows, trl_rows, args)
     atomic_write_text(args.out, text)
-    atomic_write_text(Path(args.out).with_suffix(".json"), json.dumps(
-        {"packing": pack_rows, "lengths": pack_stats, "loss_memory": loss_rows, "trl": trl_rows}, indent=1))
+    atomic_write_text(
+        Path(args.out).with_suffix(".json"),
+        json.dumps({"packing": pack_rows, "lengths": pack_stats, "loss_memory": loss_rows, "trl": trl_rows}, indent=1),
+    )
     print(text)
 
 

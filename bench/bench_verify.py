@@ -38,6 +38,7 @@ OUT = ROOT / "results" / "bench_verify.md"
 
 # ============================================================================ Qwen2.5-Math grader
 
+
 def qwen_grade(response: str, gold: str) -> tuple[bool, str]:
     """Qwen2.5-Math's extraction and ``math_equal`` as ``redstar eval --protocol official`` runs
     them (eval/protocols/qwen_math.py), with the original's 3 s limit per comparison."""
@@ -48,6 +49,7 @@ def qwen_grade(response: str, gold: str) -> tuple[bool, str]:
 
 
 # ============================================================================ math-verify
+
 
 def mathverify_grade(response: str, gold: str) -> tuple[bool, str]:
     from math_verify import parse, verify
@@ -60,13 +62,17 @@ def mathverify_grade(response: str, gold: str) -> tuple[bool, str]:
 # ============================================================================ runs
 
 NAMES = ("redstar", "math-verify", "qwen2.5-math")
-PEERS_NOTE = ("math-verify runs from its own package (`math_verify.parse` + `verify`, default settings); the "
-              "Qwen2.5-Math grader is the re-implementation `redstar eval --protocol official` uses "
-              "(eval/protocols/qwen_math.py), not run from its repository. Both get the gold letter for choice "
-              "rows and skip code rows.")
-DEV_NOTE = ("The dev set was written while the grader was built. It includes 46 rows once kept apart as an "
-            "earlier held-out split (first graded 39/46, 0 false positives; the 7 misses were fixed), so none "
-            "of it is blind.")
+PEERS_NOTE = (
+    "math-verify runs from its own package (`math_verify.parse` + `verify`, default settings); the "
+    "Qwen2.5-Math grader is the re-implementation `redstar eval --protocol official` uses "
+    "(eval/protocols/qwen_math.py), not run from its repository. Both get the gold letter for choice "
+    "rows and skip code rows."
+)
+DEV_NOTE = (
+    "The dev set was written while the grader was built. It includes 46 rows once kept apart as an "
+    "earlier held-out split (first graded 39/46, 0 false positives; the 7 misses were fixed), so none "
+    "of it is blind."
+)
 
 
 def _counts(rows: list[dict], got: list[dict], name: str, key=None) -> dict:
@@ -84,9 +90,15 @@ def agreement(rows: list[dict], title: str, note: str) -> tuple[str, dict]:
     t0 = time.perf_counter()
     got = grade_all(rows)
     took = time.perf_counter() - t0
-    lines = [f"## {title}: {len(rows)} cases ({sum(r['label'] for r in rows)} labelled correct, "
-             f"{sum(r['kind'] == 'code' for r in rows)} code)", "", note, "",
-             "| grader | cases | agreement | false positives | false negatives |", "|---|---|---|---|---|"]
+    lines = [
+        f"## {title}: {len(rows)} cases ({sum(r['label'] for r in rows)} labelled correct, "
+        f"{sum(r['kind'] == 'code' for r in rows)} code)",
+        "",
+        note,
+        "",
+        "| grader | cases | agreement | false positives | false negatives |",
+        "|---|---|---|---|---|",
+    ]
     summary = {}
     for n in NAMES:
         c = _counts(rows, got, n)["all"]
@@ -94,21 +106,37 @@ def agreement(rows: list[dict], title: str, note: str) -> tuple[str, dict]:
         lines.append(f"| {n} | {c['n']} | {c['agree'] / c['n']:.1%} ({c['agree']}) | {c['FP']} | {c['FN']} |")
     non_code = [(r, g) for r, g in zip(rows, got) if r["kind"] != "code"]
     c = _counts([r for r, _ in non_code], [g for _, g in non_code], "redstar")["all"]
-    lines += ["", f"redstar on the {c['n']} math/choice rows the peers also grade: {c['agree'] / c['n']:.1%} "
-              f"agreement, {c['FP']} false positives, {c['FN']} false negatives (all graders: {took:.0f} s).", "",
-              "Per category (agreement / false positives / false negatives):", "",
-              "| category | n | " + " | ".join(NAMES) + " |", "|---|---|" + "---|" * len(NAMES)]
+    lines += [
+        "",
+        f"redstar on the {c['n']} math/choice rows the peers also grade: {c['agree'] / c['n']:.1%} "
+        f"agreement, {c['FP']} false positives, {c['FN']} false negatives (all graders: {took:.0f} s).",
+        "",
+        "Per category (agreement / false positives / false negatives):",
+        "",
+        "| category | n | " + " | ".join(NAMES) + " |",
+        "|---|---|" + "---|" * len(NAMES),
+    ]
     per = {n: _counts(rows, got, n, key=lambda r: r["category"]) for n in NAMES}
     for cat in sorted(per["redstar"]):
-        cells = [("n/a" if cat not in per[n] else
-                  f"{per[n][cat]['agree'] / per[n][cat]['n']:.0%} / {per[n][cat]['FP']} / {per[n][cat]['FN']}")
-                 for n in NAMES]
+        cells = [
+            (
+                "n/a"
+                if cat not in per[n]
+                else f"{per[n][cat]['agree'] / per[n][cat]['n']:.0%} / {per[n][cat]['FP']} / {per[n][cat]['FN']}"
+            )
+            for n in NAMES
+        ]
         lines.append(f"| {cat} | {per['redstar'][cat]['n']} | " + " | ".join(cells) + " |")
     lines += ["", "Disagreements with the labels (first 12 per grader):", ""]
     for n in NAMES:
-        wrong = [f"{r['id']} ({'FP' if g[n] else 'FN'}): gold `{r['gold'][:30]}`"
-                 for r, g in zip(rows, got) if n in g and g[n] != r["label"]]
-        lines.append(f"- {n}: " + ("; ".join(wrong[:12]) or "none") + (f" (+{len(wrong) - 12} more)" if len(wrong) > 12 else ""))
+        wrong = [
+            f"{r['id']} ({'FP' if g[n] else 'FN'}): gold `{r['gold'][:30]}`"
+            for r, g in zip(rows, got)
+            if n in g and g[n] != r["label"]
+        ]
+        lines.append(
+            f"- {n}: " + ("; ".join(wrong[:12]) or "none") + (f" (+{len(wrong) - 12} more)" if len(wrong) > 12 else "")
+        )
     return "\n".join(lines), summary
 
 
@@ -140,16 +168,26 @@ def first_score(rows: list[dict], cases: str) -> str:
     positives and false negatives, and every row redstar gets wrong."""
     names = ("redstar", "math-verify", "qwen2.5-math")
     got = grade_all(rows)
-    lines = [f"# First-sight score of `{cases}` ({len(rows)} cases, {sum(r['label'] for r in rows)} labelled correct)",
-             "", "Graded once, before any verifier rule was changed for these cases. math-verify runs from its "
-             "own package; the Qwen2.5-Math grader is eval/protocols/qwen_math.py.", "",
-             "| grader | agreement | false positives | false negatives |", "|---|---|---|---|"]
+    lines = [
+        f"# First-sight score of `{cases}` ({len(rows)} cases, {sum(r['label'] for r in rows)} labelled correct)",
+        "",
+        "Graded once, before any verifier rule was changed for these cases. math-verify runs from its "
+        "own package; the Qwen2.5-Math grader is eval/protocols/qwen_math.py.",
+        "",
+        "| grader | agreement | false positives | false negatives |",
+        "|---|---|---|---|",
+    ]
     for n in names:
         c = Counter("agree" if g[n] == r["label"] else ("FP" if g[n] else "FN") for r, g in zip(rows, got) if n in g)
         tot = sum(c.values())
         lines.append(f"| {n} | {c['agree'] / tot:.1%} ({c['agree']}/{tot}) | {c['FP']} | {c['FN']} |")
-    lines += ["", "redstar's disagreements with the labels:", "", "| id | label | gold | extracted | note |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "redstar's disagreements with the labels:",
+        "",
+        "| id | label | gold | extracted | note |",
+        "|---|---|---|---|---|",
+    ]
     for r, g in zip(rows, got):
         if g["redstar"] != r["label"]:
             ext = str(g["redstar extracted"]).replace("|", "\\|")[:40]
@@ -161,11 +199,17 @@ def first_score(rows: list[dict], cases: str) -> str:
 def realistic_mix(n: int, seed: int = 0) -> list[dict]:
     """Long CoT responses (4k-30k characters), 80% integer answers, 10% fractions, 10% radicals."""
     rng = random.Random(seed)
-    steps = ["We expand and collect like terms.", "Checking the case n = {a} gives {b}.", "So the remainder is {a}.",
-             "Hmm, wait, let me recompute: {a} + {b} = {c}.", "By Vieta, the sum of the roots is {a}.",
-             "The number of such pairs is {b}.", "Now apply the formula with $k = {a}$."]
+    steps = [
+        "We expand and collect like terms.",
+        "Checking the case n = {a} gives {b}.",
+        "So the remainder is {a}.",
+        "Hmm, wait, let me recompute: {a} + {b} = {c}.",
+        "By Vieta, the sum of the roots is {a}.",
+        "The number of such pairs is {b}.",
+        "Now apply the formula with $k = {a}$.",
+    ]
     out = []
-    for i in range(n):
+    for _ in range(n):
         text = []
         for _ in range(rng.randint(60, 450)):
             a, b = rng.randint(1, 999), rng.randint(1, 999)
@@ -201,10 +245,14 @@ def throughput(items: list[dict], repeats: int = 3) -> tuple[str, dict]:
     import math_verify  # noqa: F401 - import cost outside the clock, like redstar's warm-up
 
     chars = sum(len(it["response"]) for it in items) / len(items)
-    graders = (("redstar", lambda it: grade(it["response"], it["gold"]).correct),
-               ("math-verify", lambda it: mathverify_grade(it["response"], it["gold"])[0]),
-               ("qwen2.5-math (eval/protocols/qwen_math.py, no time limit)",
-                lambda it: qwen_math.math_equal(qwen_math.extract(it["response"]), qwen_math.strip_string(it["gold"]))))
+    graders = (
+        ("redstar", lambda it: grade(it["response"], it["gold"]).correct),
+        ("math-verify", lambda it: mathverify_grade(it["response"], it["gold"])[0]),
+        (
+            "qwen2.5-math (eval/protocols/qwen_math.py, no time limit)",
+            lambda it: qwen_math.math_equal(qwen_math.extract(it["response"]), qwen_math.strip_string(it["gold"])),
+        ),
+    )
     rates, slowest, marked = defaultdict(list), defaultdict(float), {}
     for _ in range(repeats):
         for name, fn in graders:
@@ -216,20 +264,28 @@ def throughput(items: list[dict], repeats: int = 3) -> tuple[str, dict]:
                 slowest[name] = max(slowest[name], time.perf_counter() - t)
             rates[name].append(len(items) / (time.perf_counter() - t0))
             marked[name] = ok
-    lines = [f"## Throughput on long-CoT responses ({len(items)} items, mean response {chars / 1000:.1f}k characters, "
-             "80% integer / 10% fraction / 10% radical answers, half wrong)", "",
-             f"One process, one item at a time, {repeats} repeats with the graders taking turns (items/s per core: "
-             "median, min-max; the redstar sympy helper runs while the caller waits, so it never uses a second core). "
-             "Machine: 2-core CPU shared with other jobs.", "",
-             "| grader | items/s (median) | min-max | slowest item (s) | marked correct |", "|---|---|---|---|---|"]
+    lines = [
+        f"## Throughput on long-CoT responses ({len(items)} items, mean response {chars / 1000:.1f}k characters, "
+        "80% integer / 10% fraction / 10% radical answers, half wrong)",
+        "",
+        f"One process, one item at a time, {repeats} repeats with the graders taking turns (items/s per core: "
+        "median, min-max; the redstar sympy helper runs while the caller waits, so it never uses a second core). "
+        "Machine: 2-core CPU shared with other jobs.",
+        "",
+        "| grader | items/s (median) | min-max | slowest item (s) | marked correct |",
+        "|---|---|---|---|---|",
+    ]
     med = {}
     for name, _ in graders:
         r = sorted(rates[name])
         med[name] = r[len(r) // 2]
         lines.append(f"| {name} | {med[name]:.1f} | {r[0]:.1f}-{r[-1]:.1f} | {slowest[name]:.3f} | {marked[name]} |")
     ratios = sorted(a / b for a, b in zip(rates["redstar"], rates["math-verify"]))
-    lines += ["", f"redstar / math-verify per repeat: median {ratios[len(ratios) // 2]:.1f}x "
-              f"(min-max {ratios[0]:.1f}-{ratios[-1]:.1f}x)."]
+    lines += [
+        "",
+        f"redstar / math-verify per repeat: median {ratios[len(ratios) // 2]:.1f}x "
+        f"(min-max {ratios[0]:.1f}-{ratios[-1]:.1f}x).",
+    ]
     return "\n".join(lines), med
 
 
@@ -243,8 +299,11 @@ def main(argv=None) -> int:
     ap.add_argument("--mix", type=int, default=300, help="items in the throughput mix")
     ap.add_argument("--repeats", type=int, default=3, help="throughput repeats (median, min-max)")
     ap.add_argument("--out", default=str(OUT))
-    ap.add_argument("--first-score", action="store_true",
-                    help="grade --cases once with every grader and write only that table and redstar's misses")
+    ap.add_argument(
+        "--first-score",
+        action="store_true",
+        help="grade --cases once with every grader and write only that table and redstar's misses",
+    )
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT.parent))
     from redstar.dataio import atomic_write_text
@@ -260,18 +319,34 @@ def main(argv=None) -> int:
     t0 = time.time()
     first = ""
     if FIRST_SCORE.exists():
-        first = next((ln for ln in FIRST_SCORE.read_text(encoding="utf-8").splitlines() if ln.startswith("| redstar")), "")
-    held_note = ("Written for this set alone, before any rule was changed for it (provenance: "
-                 "bench/data/make_verify_heldout.py). First-sight score, recorded once in "
-                 "bench/results/verify_heldout_first_score.md before the fixes it showed: "
-                 + (first.replace("| redstar |", "redstar").strip(" |").replace(" | ", ", ") if first else "n/a")
-                 + " (agreement, false positives, false negatives). The figures below are after those fixes.")
+        first = next(
+            (ln for ln in FIRST_SCORE.read_text(encoding="utf-8").splitlines() if ln.startswith("| redstar")), ""
+        )
+    held_note = (
+        "Written for this set alone, before any rule was changed for it (provenance: "
+        "bench/data/make_verify_heldout.py). First-sight score, recorded once in "
+        "bench/results/verify_heldout_first_score.md before the fixes it showed: "
+        + (first.replace("| redstar |", "redstar").strip(" |").replace(" | ", ", ") if first else "n/a")
+        + " (agreement, false positives, false negatives). The figures below are after those fixes."
+    )
     dev_text, _ = agreement(load(args.cases), f"Dev set (`{Path(args.cases).name}`)", DEV_NOTE)
     held_text, _ = agreement(load(args.heldout), f"Held-out set (`{Path(args.heldout).name}`)", held_note)
     tp_text, _ = throughput(realistic_mix(args.mix), args.repeats)
-    parts = ["# bench_verify", "", f"Command: `python bench/bench_verify.py --mix {args.mix} --repeats {args.repeats}`",
-             "", PEERS_NOTE, "", dev_text, "", held_text, "", tp_text,
-             "", f"Total benchmark time {time.time() - t0:.0f} s."]
+    parts = [
+        "# bench_verify",
+        "",
+        f"Command: `python bench/bench_verify.py --mix {args.mix} --repeats {args.repeats}`",
+        "",
+        PEERS_NOTE,
+        "",
+        dev_text,
+        "",
+        held_text,
+        "",
+        tp_text,
+        "",
+        f"Total benchmark time {time.time() - t0:.0f} s.",
+    ]
     text = "\n".join(parts) + "\n"
     atomic_write_text(args.out, text)
     print(text)

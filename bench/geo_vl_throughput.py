@@ -40,16 +40,33 @@ def build(shape: str, device: str):
 
         tok = proc.tokenizer
         cfg = Qwen2VLConfig(
-            text_config=dict(vocab_size=151936, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
-                             num_attention_heads=12, num_key_value_heads=2, max_position_embeddings=32768,
-                             rope_scaling={"type": "mrope", "mrope_section": [16, 24, 24]}, tie_word_embeddings=True,
-                             pad_token_id=tok.pad_token_id),
-            vision_config=dict(depth=32, embed_dim=1280, hidden_size=1536, num_heads=16, mlp_ratio=4,
-                               patch_size=14, spatial_merge_size=2, temporal_patch_size=2),
+            text_config=dict(
+                vocab_size=151936,
+                hidden_size=1536,
+                intermediate_size=8960,
+                num_hidden_layers=28,
+                num_attention_heads=12,
+                num_key_value_heads=2,
+                max_position_embeddings=32768,
+                rope_scaling={"type": "mrope", "mrope_section": [16, 24, 24]},
+                tie_word_embeddings=True,
+                pad_token_id=tok.pad_token_id,
+            ),
+            vision_config=dict(
+                depth=32,
+                embed_dim=1280,
+                hidden_size=1536,
+                num_heads=16,
+                mlp_ratio=4,
+                patch_size=14,
+                spatial_merge_size=2,
+                temporal_patch_size=2,
+            ),
             image_token_id=tok.convert_tokens_to_ids("<|image_pad|>"),
             video_token_id=tok.convert_tokens_to_ids("<|video_pad|>"),
             vision_start_token_id=tok.convert_tokens_to_ids("<|vision_start|>"),
-            vision_end_token_id=tok.convert_tokens_to_ids("<|vision_end|>"))
+            vision_end_token_id=tok.convert_tokens_to_ids("<|vision_end|>"),
+        )
         model = Qwen2VLForConditionalGeneration(cfg).to(torch.bfloat16)
     return model.to(device), proc
 
@@ -92,12 +109,16 @@ def run_mode(model, proc, exs, plan, pack: bool, device: str, steps: int) -> dic
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         if i == 0:
-            continue          # warm-up step (kernel selection, allocator)
+            continue  # warm-up step (kernel selection, allocator)
         t_total += time.perf_counter() - t0
         real += sum(len(exs[j]["input_ids"]) for j in idx)
         computed += batch["input_ids"].numel()
-    return {"real_tokens_per_s": real / t_total, "padding_fraction": 1 - real / computed, "steps": min(steps, len(plan) - 1),
-            "seconds": t_total}
+    return {
+        "real_tokens_per_s": real / t_total,
+        "padding_fraction": 1 - real / computed,
+        "steps": min(steps, len(plan) - 1),
+        "seconds": t_total,
+    }
 
 
 def main() -> int:
@@ -120,44 +141,64 @@ def main() -> int:
     model, proc = build(args.shape, args.device)
     attn = choose_attention("auto", args.device)
     set_attention(model, attn)
-    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False}) if args.shape == "2b" else None
+    model.gradient_checkpointing_enable(
+        gradient_checkpointing_kwargs={"use_reentrant": False}
+    ) if args.shape == "2b" else None
     exs = samples(proc, args.samples, args.median, args.seed)
     lengths = [len(e["input_ids"]) for e in exs]
     packs = best_fit_pack(lengths, max(args.budget, max(lengths)), seed=args.seed)
     order = list(range(len(exs)))
-    padded = [order[i:i + args.batch] for i in range(0, len(order), args.batch)]
-    res = {"shape": args.shape, "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
-           "attention": attn, "samples": len(exs), "mean_len": sum(lengths) / len(lengths), "budget": args.budget,
-           "batch": args.batch, "repeats": args.repeats,
-           "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs)"}
+    padded = [order[i : i + args.batch] for i in range(0, len(order), args.batch)]
+    res = {
+        "shape": args.shape,
+        "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
+        "attention": attn,
+        "samples": len(exs),
+        "mean_len": sum(lengths) / len(lengths),
+        "budget": args.budget,
+        "batch": args.batch,
+        "repeats": args.repeats,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs)",
+    }
     runs = {"packed": [], "padded": []}
     for _ in range(args.repeats):
         runs["packed"].append(run_mode(model, proc, exs, packs, True, args.device, args.steps))
         runs["padded"].append(run_mode(model, proc, exs, padded, False, args.device, args.steps))
     for m, rs in runs.items():
-        res[m] = dict(rs[0], all_real_tokens_per_s=[r["real_tokens_per_s"] for r in rs],
-                      real_tokens_per_s=statistics.median(r["real_tokens_per_s"] for r in rs))
-    res["all_speedups"] = [a["real_tokens_per_s"] / b["real_tokens_per_s"] for a, b in zip(runs["packed"], runs["padded"])]
+        res[m] = dict(
+            rs[0],
+            all_real_tokens_per_s=[r["real_tokens_per_s"] for r in rs],
+            real_tokens_per_s=statistics.median(r["real_tokens_per_s"] for r in rs),
+        )
+    res["all_speedups"] = [
+        a["real_tokens_per_s"] / b["real_tokens_per_s"] for a, b in zip(runs["packed"], runs["padded"])
+    ]
     res["speedup"] = statistics.median(res["all_speedups"])
 
     def mmm(xs, fmt):
         return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = f"geo_vl_throughput_{args.shape}"
     (RESULTS / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")
     cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
-    md = (f"# VL SFT throughput ({args.shape}, {res['device']}, attention {attn})\n\n"
-          f"Command: `python bench/geo_vl_throughput.py --shape {args.shape} --device {args.device} "
-          f"--repeats {args.repeats}`. Machine: {res['machine']}. Model: random Qwen2-VL-shaped, text hidden "
-          f"{cfg.hidden_size}, {cfg.num_hidden_layers} layers, vocab {cfg.vocab_size}.\n\n"
-          f"{res['samples']} synthetic samples (generated geometry problems with filler reasoning), mean "
-          f"{res['mean_len']:.0f} tokens (one diagram each); packs of {args.budget} tokens vs padded batches of "
-          f"{args.batch}. Median (min-max) of {args.repeats} interleaved repeats.\n\n"
-          "| mode | real tokens/s | padding | steps |\n|---|---|---|---|\n"
-          + "".join(f"| {m} | {mmm(res[m]['all_real_tokens_per_s'], '{:.0f}')} | {res[m]['padding_fraction']:.1%} | "
-                    f"{res[m]['steps']} |\n" for m in ("packed", "padded"))
-          + f"\nspeedup packed / padded, per repeat: {mmm(res['all_speedups'], '{:.2f}')}x "
-          f"(repeats: {', '.join(f'{x:.2f}' for x in res['all_speedups'])})\n")
+    md = (
+        f"# VL SFT throughput ({args.shape}, {res['device']}, attention {attn})\n\n"
+        f"Command: `python bench/geo_vl_throughput.py --shape {args.shape} --device {args.device} "
+        f"--repeats {args.repeats}`. Machine: {res['machine']}. Model: random Qwen2-VL-shaped, text hidden "
+        f"{cfg.hidden_size}, {cfg.num_hidden_layers} layers, vocab {cfg.vocab_size}.\n\n"
+        f"{res['samples']} synthetic samples (generated geometry problems with filler reasoning), mean "
+        f"{res['mean_len']:.0f} tokens (one diagram each); packs of {args.budget} tokens vs padded batches of "
+        f"{args.batch}. Median (min-max) of {args.repeats} interleaved repeats.\n\n"
+        "| mode | real tokens/s | padding | steps |\n|---|---|---|---|\n"
+        + "".join(
+            f"| {m} | {mmm(res[m]['all_real_tokens_per_s'], '{:.0f}')} | {res[m]['padding_fraction']:.1%} | "
+            f"{res[m]['steps']} |\n"
+            for m in ("packed", "padded")
+        )
+        + f"\nspeedup packed / padded, per repeat: {mmm(res['all_speedups'], '{:.2f}')}x "
+        f"(repeats: {', '.join(f'{x:.2f}' for x in res['all_speedups'])})\n"
+    )
     (RESULTS / f"{name}.md").write_text(md)
     print(md)
     return 0

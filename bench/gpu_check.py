@@ -44,19 +44,38 @@ SECTIONS = ("sft", "dpo", "vl", "equal")
 
 # published configurations (config.json of each model), used with random weights
 SHAPES = {
-    "qwen2.5-0.5b": dict(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
-                         num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768,
-                         rope_theta=1000000.0, tie_word_embeddings=True, rms_norm_eps=1e-6),
-    "qwen2.5-1.5b": dict(vocab_size=151936, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
-                         num_attention_heads=12, num_key_value_heads=2, max_position_embeddings=32768,
-                         rope_theta=1000000.0, tie_word_embeddings=True, rms_norm_eps=1e-6),
+    "qwen2.5-0.5b": dict(
+        vocab_size=151936,
+        hidden_size=896,
+        intermediate_size=4864,
+        num_hidden_layers=24,
+        num_attention_heads=14,
+        num_key_value_heads=2,
+        max_position_embeddings=32768,
+        rope_theta=1000000.0,
+        tie_word_embeddings=True,
+        rms_norm_eps=1e-6,
+    ),
+    "qwen2.5-1.5b": dict(
+        vocab_size=151936,
+        hidden_size=1536,
+        intermediate_size=8960,
+        num_hidden_layers=28,
+        num_attention_heads=12,
+        num_key_value_heads=2,
+        max_position_embeddings=32768,
+        rope_theta=1000000.0,
+        tie_word_embeddings=True,
+        rms_norm_eps=1e-6,
+    ),
 }
 PEAK_TFLOPS = (("H200", 989.0), ("H100", 989.0), ("A100", 312.0), ("L40", 181.0))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", default=str(RESULTS / "gpu_check.md"))
     ap.add_argument("--dry-run", action="store_true", help="print the plan and exit (no GPU needed)")
     ap.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
@@ -70,8 +89,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--vl-steps", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--section-timeout", type=int, default=240, help="seconds per child process")
-    ap.add_argument("--smoke", action="store_true",
-                    help="run every section on the CPU with toy shapes and lengths (no figures worth quoting)")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="run every section on the CPU with toy shapes and lengths (no figures worth quoting)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.smoke:
@@ -96,18 +118,28 @@ def sample_lengths(n: int, lo: int, hi: int, median: int, seed: int) -> list[int
 def plan(args: argparse.Namespace) -> dict:
     lengths = sample_lengths(args.samples, args.min_len, args.max_len, args.median_len, args.seed)
     ordered = sorted(lengths)
-    return {"sections": args.sections.split(","),
-            "sft": {"shape": "qwen2.5-0.5b", "samples": len(lengths), "tokens": sum(lengths),
-                    "length_p50": ordered[len(ordered) // 2], "length_p90": ordered[int(0.9 * (len(ordered) - 1))],
-                    "length_max": ordered[-1], "pack_len": args.pack_len, "timed_steps": args.steps,
-                    "against": "TRL SFTTrainer: packing bfd, padding-free, liger, bf16, gradient checkpointing"},
-            "dpo": {"shape": "qwen2.5-1.5b", "pairs": args.dpo_pairs},
-            "vl": {"shape": "qwen2-vl-2b", "steps": args.vl_steps},
-            "equal": {"kernels": ["flash_attention_2 (if flash-attn is installed)", "flex_attention"]},
-            "out": args.out}
+    return {
+        "sections": args.sections.split(","),
+        "sft": {
+            "shape": "qwen2.5-0.5b",
+            "samples": len(lengths),
+            "tokens": sum(lengths),
+            "length_p50": ordered[len(ordered) // 2],
+            "length_p90": ordered[int(0.9 * (len(ordered) - 1))],
+            "length_max": ordered[-1],
+            "pack_len": args.pack_len,
+            "timed_steps": args.steps,
+            "against": "TRL SFTTrainer: packing bfd, padding-free, liger, bf16, gradient checkpointing",
+        },
+        "dpo": {"shape": "qwen2.5-1.5b", "pairs": args.dpo_pairs},
+        "vl": {"shape": "qwen2-vl-2b", "steps": args.vl_steps},
+        "equal": {"kernels": ["flash_attention_2 (if flash-attn is installed)", "flex_attention"]},
+        "out": args.out,
+    }
 
 
 # ----------------------------------------------------------------------------- children (GPU)
+
 
 def _device(args) -> str:
     return "cpu" if args.smoke else "cuda"
@@ -117,8 +149,14 @@ def _shape(name: str, args) -> dict:
     """The published configuration, or a toy one of the same family under --smoke."""
     cfg = dict(SHAPES[name])
     if args.smoke:
-        cfg.update(vocab_size=4096, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                   num_attention_heads=4, num_key_value_heads=2)
+        cfg.update(
+            vocab_size=4096,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+        )
     return cfg
 
 
@@ -171,8 +209,10 @@ def _examples(args) -> list[dict]:
 
     g = torch.Generator().manual_seed(args.seed)
     vocab = _shape("qwen2.5-0.5b", args)["vocab_size"]
-    return [{"input_ids": (ids := torch.randint(100, vocab - 100, (n,), generator=g).tolist()), "labels": ids}
-            for n in sample_lengths(args.samples, args.min_len, args.max_len, args.median_len, args.seed)]
+    return [
+        {"input_ids": (ids := torch.randint(100, vocab - 100, (n,), generator=g).tolist()), "labels": ids}
+        for n in sample_lengths(args.samples, args.min_len, args.max_len, args.median_len, args.seed)
+    ]
 
 
 def _peak_tflops() -> float:
@@ -192,24 +232,31 @@ def _flops(n_params: int, lengths: list[int], cfg: dict) -> float:
 def child_sft_ours(args) -> dict:
     import tempfile
 
-    import torch
-
-    from redstar.train.engine import PlanLoader, Trainer, TrainConfig, matmul_params
+    from redstar.train.engine import PlanLoader, TrainConfig, Trainer, matmul_params
     from redstar.train.loss import causal_lm_loss
     from redstar.train.packing import best_fit_pack, collate_packed
 
     dev = _device(args)
     attn = _attention(dev)
     shape = _shape("qwen2.5-0.5b", args)
-    model = _qwen2(shape, attn, dev)                          # fp32 masters, as the engine trains
+    model = _qwen2(shape, attn, dev)  # fp32 masters, as the engine trains
     exs = _examples(args)
     lengths = [len(e["input_ids"]) for e in exs]
     packs = best_fit_pack(lengths, args.pack_len, seed=args.seed)
     steps = min(len(packs), args.steps + 2)
     out = tempfile.mkdtemp(prefix="gpu_check_sft_")
-    cfg = TrainConfig(lr=1e-5, max_steps=steps, grad_accum=1, dtype="float32" if args.smoke else "bfloat16",
-                      gradient_checkpointing=True, device=dev, warmup_ratio=0.0, tensorboard=False, progress=False,
-                      save_every=0)
+    cfg = TrainConfig(
+        lr=1e-5,
+        max_steps=steps,
+        grad_accum=1,
+        dtype="float32" if args.smoke else "bfloat16",
+        gradient_checkpointing=True,
+        device=dev,
+        warmup_ratio=0.0,
+        tensorboard=False,
+        progress=False,
+        save_every=0,
+    )
     _reset_peak(dev)
     Trainer(model, causal_lm_loss, PlanLoader(exs, lambda e: packs, collate_packed), cfg, out).train()
     rows = [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()][2:]
@@ -220,16 +267,20 @@ def child_sft_ours(args) -> dict:
     timed = [lengths[i] for p in packs[2:steps] for i in p]
     peak = _peak_tflops()
     flops = _flops(matmul_params(model), timed, shape)
-    return {"attention": attn, "tokens_per_s": toks / secs, "mfu": flops / secs / (peak * 1e12) if peak else None,
-            "peak_gib": _peak_gib(dev), "steps": len(rows), "tokens": toks}
+    return {
+        "attention": attn,
+        "tokens_per_s": toks / secs,
+        "mfu": flops / secs / (peak * 1e12) if peak else None,
+        "peak_gib": _peak_gib(dev),
+        "steps": len(rows),
+        "tokens": toks,
+    }
 
 
 def child_sft_trl(args) -> dict:
     import dataclasses
     import importlib.util
     import tempfile
-
-    import torch
 
     try:
         from datasets import Dataset
@@ -248,13 +299,29 @@ def child_sft_trl(args) -> dict:
     lengths = [len(e["input_ids"]) for e in exs]
     steps = min(len(best_fit_pack(lengths, args.pack_len)), args.steps + 2)
     fields = {f.name for f in dataclasses.fields(SFTConfig)}
-    wanted = dict(output_dir=tempfile.mkdtemp(prefix="gpu_check_trl_"), max_steps=steps, per_device_train_batch_size=1,
-                  gradient_accumulation_steps=1, learning_rate=1e-5, bf16=not args.smoke, gradient_checkpointing=True,
-                  gradient_checkpointing_kwargs={"use_reentrant": False}, packing=True, packing_strategy="bfd",
-                  padding_free=True, max_length=args.pack_len, logging_steps=1, report_to="none", save_strategy="no",
-                  use_liger_kernel=not args.smoke and importlib.util.find_spec("liger_kernel") is not None,
-                  use_cpu=args.smoke, dataset_num_proc=1,
-                  seed=args.seed, lr_scheduler_type="constant", warmup_ratio=0.0)
+    wanted = dict(
+        output_dir=tempfile.mkdtemp(prefix="gpu_check_trl_"),
+        max_steps=steps,
+        per_device_train_batch_size=1,
+        gradient_accumulation_steps=1,
+        learning_rate=1e-5,
+        bf16=not args.smoke,
+        gradient_checkpointing=True,
+        gradient_checkpointing_kwargs={"use_reentrant": False},
+        packing=True,
+        packing_strategy="bfd",
+        padding_free=True,
+        max_length=args.pack_len,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        use_liger_kernel=not args.smoke and importlib.util.find_spec("liger_kernel") is not None,
+        use_cpu=args.smoke,
+        dataset_num_proc=1,
+        seed=args.seed,
+        lr_scheduler_type="constant",
+        warmup_ratio=0.0,
+    )
     config = SFTConfig(**{k: v for k, v in wanted.items() if k in fields})
 
     class Timer(TrainerCallback):
@@ -282,15 +349,21 @@ def child_sft_trl(args) -> dict:
         toks, counted = logged[len(timer.times) - 1] - logged[1], "TRL num_tokens"
     else:
         packs = best_fit_pack(lengths, args.pack_len)
-        toks, counted = sum(lengths[i] for p in packs[2:len(timer.times)] for i in p), "redstar BFD packs"
+        toks, counted = sum(lengths[i] for p in packs[2 : len(timer.times)] for i in p), "redstar BFD packs"
     secs = sum(timer.times[2:])
     peak = _peak_tflops()
     from redstar.train.engine import matmul_params
 
     flops = 6.0 * matmul_params(model) * toks
-    return {"attention": attn, "tokens_per_s": toks / secs, "mfu_6n_only": flops / secs / (peak * 1e12) if peak else None,
-            "peak_gib": _peak_gib(dev), "steps": len(timer.times) - 2,
-            "tokens_counted_by": counted, "config": {k: v for k, v in wanted.items() if k in fields and k != "output_dir"}}
+    return {
+        "attention": attn,
+        "tokens_per_s": toks / secs,
+        "mfu_6n_only": flops / secs / (peak * 1e12) if peak else None,
+        "peak_gib": _peak_gib(dev),
+        "steps": len(timer.times) - 2,
+        "tokens_counted_by": counted,
+        "config": {k: v for k, v in wanted.items() if k in fields and k != "output_dir"},
+    }
 
 
 def child_dpo(args) -> dict:
@@ -298,9 +371,8 @@ def child_dpo(args) -> dict:
 
     from redstar.train.dpo import DPOLossConfig, collate_pairs, make_loss_fn
     from redstar.train.loss import causal_lm_loss
-    from redstar.train.packing import collate_packed
-
     from redstar.train.memory import TensorMemory
+    from redstar.train.packing import collate_packed
 
     dev = _device(args)
     shape = _shape("qwen2.5-1.5b", args)
@@ -308,15 +380,25 @@ def child_dpo(args) -> dict:
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     g = torch.Generator().manual_seed(args.seed)
     vocab = shape["vocab_size"]
-    lens = sample_lengths(2 * args.dpo_pairs, 128, 2048 if not args.smoke else 256, 768 if not args.smoke else 96,
-                          args.seed)
-    samples = [{"input_ids": (ids := torch.randint(100, vocab - 100, (n,), generator=g).tolist()),
-                "labels": [-100] * 64 + ids[64:]} for n in lens]
-    items = [{"chosen": samples[2 * i], "rejected": samples[2 * i + 1], "ref_logps": [-1.0, -2.0]}
-             for i in range(args.dpo_pairs)]
+    lens = sample_lengths(
+        2 * args.dpo_pairs, 128, 2048 if not args.smoke else 256, 768 if not args.smoke else 96, args.seed
+    )
+    samples = [
+        {
+            "input_ids": (ids := torch.randint(100, vocab - 100, (n,), generator=g).tolist()),
+            "labels": [-100] * 64 + ids[64:],
+        }
+        for n in lens
+    ]
+    items = [
+        {"chosen": samples[2 * i], "rejected": samples[2 * i + 1], "ref_logps": [-1.0, -2.0]}
+        for i in range(args.dpo_pairs)
+    ]
     out = {}
-    for name, batch, fn in (("sft", collate_packed(samples), causal_lm_loss),
-                            ("dpo", collate_pairs(items), make_loss_fn(DPOLossConfig()))):
+    for name, batch, fn in (
+        ("sft", collate_packed(samples), causal_lm_loss),
+        ("dpo", collate_pairs(items), make_loss_fn(DPOLossConfig())),
+    ):
         batch = {k: (v.to(dev) if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in batch.items()}
         model.zero_grad(set_to_none=True)
         base = _reset_peak(dev)
@@ -331,15 +413,13 @@ def child_dpo(args) -> dict:
 
 
 def child_vl(args) -> dict:
-    import torch
 
     sys.path.insert(0, str(HERE))
     import geo_vl_throughput as vl  # noqa: E402
 
+    from geo.sft import vl_model_class
     from redstar.train.attention import choose_attention, set_attention
     from redstar.train.packing import best_fit_pack
-
-    from geo.sft import vl_model_class
 
     dev = _device(args)
     model, proc = vl.build("tiny" if args.smoke else "2b", dev)
@@ -350,8 +430,10 @@ def child_vl(args) -> dict:
     lengths = [len(e["input_ids"]) for e in exs]
     budget = max(1024 if args.smoke else 8192, max(lengths))
     res = {"attention": attn, "samples": len(exs), "mean_len": sum(lengths) / len(lengths), "budget": budget}
-    for mode, batches in (("packed", best_fit_pack(lengths, budget, seed=args.seed)),
-                          ("padded", [list(range(i, min(i + 4, len(exs)))) for i in range(0, len(exs), 4)])):
+    for mode, batches in (
+        ("packed", best_fit_pack(lengths, budget, seed=args.seed)),
+        ("padded", [list(range(i, min(i + 4, len(exs)))) for i in range(0, len(exs), 4)]),
+    ):
         _reset_peak(dev)
         res[mode] = vl.run_mode(model, proc, exs, batches, mode == "packed", dev, args.vl_steps)
         res[mode]["peak_gib"] = _peak_gib(dev)
@@ -370,16 +452,20 @@ def child_equal(args) -> dict:
     shape = dict(_shape("qwen2.5-0.5b", args), num_hidden_layers=2)
     g = torch.Generator().manual_seed(args.seed)
     lens = (30, 65, 7, 100) if args.smoke else (300, 1025, 77, 2048)
-    samples = [{"input_ids": (ids := torch.randint(100, shape["vocab_size"] - 100, (n,), generator=g).tolist()),
-                "labels": ids} for n in lens]
+    samples = [
+        {"input_ids": (ids := torch.randint(100, shape["vocab_size"] - 100, (n,), generator=g).tolist()), "labels": ids}
+        for n in lens
+    ]
     res = {}
     kernels = ["sdpa"] if args.smoke else (["flash_attention_2"] if has_flash_attn() else []) + ["flex_attention"]
     for attn in kernels:
         model = _qwen2(shape, attn, dev, torch.float32 if args.smoke else torch.bfloat16)
 
         def run(model, group):
-            batch = {k: (v.to(dev) if torch.is_tensor(v) and k != "cu_seqlens" else v)
-                     for k, v in collate_packed(group).items()}
+            batch = {
+                k: (v.to(dev) if torch.is_tensor(v) and k != "cu_seqlens" else v)
+                for k, v in collate_packed(group).items()
+            }
             model.zero_grad(set_to_none=True)
             loss, _, _ = causal_lm_loss(model, batch)
             loss.float().backward()
@@ -388,8 +474,10 @@ def child_equal(args) -> dict:
         packed_loss, packed_grad = run(model, samples)
         alone = [run(model, [s]) for s in samples]
         alone_loss, alone_grad = sum(a for a, _ in alone), sum(gr for _, gr in alone)
-        res[attn] = {"loss_rel_diff": abs(packed_loss - alone_loss) / abs(alone_loss),
-                     "grad_rel_diff": float((packed_grad - alone_grad).norm() / alone_grad.norm())}
+        res[attn] = {
+            "loss_rel_diff": abs(packed_loss - alone_loss) / abs(alone_loss),
+            "grad_rel_diff": float((packed_grad - alone_grad).norm() / alone_grad.norm()),
+        }
         res[attn]["equal"] = res[attn]["loss_rel_diff"] < 1e-2 and res[attn]["grad_rel_diff"] < 5e-2
         del model
         if dev == "cuda":
@@ -397,12 +485,18 @@ def child_equal(args) -> dict:
     return res
 
 
-CHILDREN = {"sft-ours": child_sft_ours, "sft-trl": child_sft_trl, "dpo": child_dpo, "vl": child_vl,
-            "equal": child_equal}
+CHILDREN = {
+    "sft-ours": child_sft_ours,
+    "sft-trl": child_sft_trl,
+    "dpo": child_dpo,
+    "vl": child_vl,
+    "equal": child_equal,
+}
 RUNS = {"sft": ("sft-ours", "sft-trl"), "dpo": ("dpo",), "vl": ("vl",), "equal": ("equal",)}
 
 
 # ----------------------------------------------------------------------------- parent
+
 
 def run_child(name: str, argv: list[str], timeout: int) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--child", name]
@@ -425,37 +519,56 @@ def _f(x, spec=".1f") -> str:
 
 
 def report(results: dict, info: dict, args) -> str:
-    lines = ["# GPU check", "",
-             f"Machine: {info['gpu']}, torch {info['torch']}, transformers {info['transformers']}, "
-             f"{info['python']}. Models: published configurations with random weights. "
-             f"Command: `python bench/gpu_check.py`", ""]
+    lines = [
+        "# GPU check",
+        "",
+        f"Machine: {info['gpu']}, torch {info['torch']}, transformers {info['transformers']}, "
+        f"{info['python']}. Models: published configurations with random weights. "
+        f"Command: `python bench/gpu_check.py`",
+        "",
+    ]
     if "sft-ours" in results:
         ours, trl = results["sft-ours"], results.get("sft-trl", {})
         p = plan(args)["sft"]
-        lines += ["## SFT: redstar against TRL (Qwen2.5-0.5B shape)", "",
-                  f"{p['samples']} samples, {p['tokens']} tokens, lengths {args.min_len}-{args.max_len} "
-                  f"(median {p['length_p50']}, p90 {p['length_p90']}); packs of {args.pack_len} tokens; "
-                  f"{args.steps} timed steps after 2 warm-up steps.", "",
-                  "| trainer | attention | tokens/s | MFU | peak GiB |", "|---|---|---|---|---|"]
+        lines += [
+            "## SFT: redstar against TRL (Qwen2.5-0.5B shape)",
+            "",
+            f"{p['samples']} samples, {p['tokens']} tokens, lengths {args.min_len}-{args.max_len} "
+            f"(median {p['length_p50']}, p90 {p['length_p90']}); packs of {args.pack_len} tokens; "
+            f"{args.steps} timed steps after 2 warm-up steps.",
+            "",
+            "| trainer | attention | tokens/s | MFU | peak GiB |",
+            "|---|---|---|---|---|",
+        ]
         for name, r in (("redstar", ours), ("TRL (bfd packing, padding-free, liger)", trl)):
             if "error" in r or "skipped" in r:
                 lines.append(f"| {name} | - | {r.get('error') or r.get('skipped')} | - | - |")
             else:
                 mfu = r.get("mfu", r.get("mfu_6n_only"))
-                lines.append(f"| {name} | {r['attention']} | {r['tokens_per_s']:.0f} | "
-                             f"{_f(mfu * 100 if mfu else None)}% | {_f(r['peak_gib'])} |")
+                lines.append(
+                    f"| {name} | {r['attention']} | {r['tokens_per_s']:.0f} | "
+                    f"{_f(mfu * 100 if mfu else None)}% | {_f(r['peak_gib'])} |"
+                )
         if all("tokens_per_s" in r for r in (ours, trl)):
-            mem = (f"{ours['peak_gib'] / trl['peak_gib']:.2f}x" if ours["peak_gib"] and trl["peak_gib"] else "-")
-            lines += ["", f"redstar / TRL: {ours['tokens_per_s'] / trl['tokens_per_s']:.2f}x tokens/s, "
-                      f"{mem} peak memory (goal: >= 1.5x at <= 1.0x)."]
+            mem = f"{ours['peak_gib'] / trl['peak_gib']:.2f}x" if ours["peak_gib"] and trl["peak_gib"] else "-"
+            lines += [
+                "",
+                f"redstar / TRL: {ours['tokens_per_s'] / trl['tokens_per_s']:.2f}x tokens/s, "
+                f"{mem} peak memory (goal: >= 1.5x at <= 1.0x).",
+            ]
         lines.append("")
     if "dpo" in results:
         r = results["dpo"]
         lines += ["## DPO step peak memory (Qwen2.5-1.5B shape)", ""]
-        lines += ([f"error: {r['error']}"] if "error" in r else
-                  [f"One step over {args.dpo_pairs} pairs ({r['tokens']} tokens), forward + backward, bf16 autocast: "
-                   f"DPO {r['dpo_peak_gib']:.2f} GiB, SFT over the same sequences {r['sft_peak_gib']:.2f} GiB, "
-                   f"ratio {r['ratio']:.2f}x (goal <= 1.5x)."])
+        lines += (
+            [f"error: {r['error']}"]
+            if "error" in r
+            else [
+                f"One step over {args.dpo_pairs} pairs ({r['tokens']} tokens), forward + backward, bf16 autocast: "
+                f"DPO {r['dpo_peak_gib']:.2f} GiB, SFT over the same sequences {r['sft_peak_gib']:.2f} GiB, "
+                f"ratio {r['ratio']:.2f}x (goal <= 1.5x)."
+            ]
+        )
         lines.append("")
     if "vl" in results:
         r = results["vl"]
@@ -463,11 +576,17 @@ def report(results: dict, info: dict, args) -> str:
         if "error" in r:
             lines.append(f"error: {r['error']}")
         else:
-            lines += [f"{r['samples']} samples (one diagram each), mean {r['mean_len']:.0f} tokens; attention "
-                      f"{r['attention']}; packs of {r['budget']} tokens against padded batches of 4.", "",
-                      "| mode | real tokens/s | padding | peak GiB |", "|---|---|---|---|"]
-            lines += [f"| {m} | {r[m]['real_tokens_per_s']:.0f} | {r[m]['padding_fraction']:.1%} | {_f(r[m]['peak_gib'])} |"
-                      for m in ("packed", "padded")]
+            lines += [
+                f"{r['samples']} samples (one diagram each), mean {r['mean_len']:.0f} tokens; attention "
+                f"{r['attention']}; packs of {r['budget']} tokens against padded batches of 4.",
+                "",
+                "| mode | real tokens/s | padding | peak GiB |",
+                "|---|---|---|---|",
+            ]
+            lines += [
+                f"| {m} | {r[m]['real_tokens_per_s']:.0f} | {r[m]['padding_fraction']:.1%} | {_f(r[m]['peak_gib'])} |"
+                for m in ("packed", "padded")
+            ]
             lines.append(f"\npacked / padded: {r['speedup']:.2f}x")
         lines.append("")
     if "equal" in results:
@@ -477,8 +596,11 @@ def report(results: dict, info: dict, args) -> str:
             lines.append(f"error: {r['error']}")
         else:
             lines += ["| attention | loss rel. diff | grad rel. diff | equal |", "|---|---|---|---|"]
-            lines += [f"| {k} | {v['loss_rel_diff']:.1e} | {v['grad_rel_diff']:.1e} | {v['equal']} |"
-                      for k, v in r.items() if isinstance(v, dict)]
+            lines += [
+                f"| {k} | {v['loss_rel_diff']:.1e} | {v['grad_rel_diff']:.1e} | {v['equal']} |"
+                for k, v in r.items()
+                if isinstance(v, dict)
+            ]
         lines.append("")
     return "\n".join(lines)
 
@@ -496,13 +618,18 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     if not args.smoke and not torch.cuda.is_available():
-        print("gpu_check: needs a CUDA GPU (use --dry-run to see the plan, --smoke to try it on the CPU)",
-              file=sys.stderr)
+        print(
+            "gpu_check: needs a CUDA GPU (use --dry-run to see the plan, --smoke to try it on the CPU)", file=sys.stderr
+        )
         return 2
     import transformers
 
-    info = {"gpu": "CPU smoke run (toy shapes: no figures)" if args.smoke else torch.cuda.get_device_name(), "torch": torch.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version()}
+    info = {
+        "gpu": "CPU smoke run (toy shapes: no figures)" if args.smoke else torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+    }
     passthrough = [a for a in argv if a != "--dry-run"]
     results = {}
     for section in args.sections.split(","):

@@ -27,14 +27,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", help="recipe YAML (data_recipes/recipes/*.yaml)")
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. run.chunk_size=16")
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue a killed run in DIR (the default: the same recipe always continues)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a killed run in DIR (the default: the same recipe always continues)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="empty DIR first (it holds another recipe's run)")
     parser.add_argument("--shard", default="0/1", help="i/n: run chunks k with k mod n == i (no merge when n > 1)")
     parser.add_argument("--merge", action="store_true", help="join finished shards into the final outputs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--print-config", action="store_true",
-                        help="print the resolved recipe, each key with its help, and exit")
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the resolved recipe, each key with its help, and exit"
+    )
     from data_recipes.recipe import Recipe
     from redstar.config import describe_config
 
@@ -79,12 +83,16 @@ def run(args: argparse.Namespace) -> int:
         print(result["complete"])
     elif "counts" in result:
         c = result["counts"]
-        print(f"{recipe.name}: {c['sft']} SFT rows, {c['preferences']} preference pairs, "
-              f"{c['rl_prompts']} RL prompts from {c['samples']} samples -> {args.out}/report.md")
+        print(
+            f"{recipe.name}: {c['sft']} SFT rows, {c['preferences']} preference pairs, "
+            f"{c['rl_prompts']} RL prompts from {c['samples']} samples -> {args.out}/report.md"
+        )
         drops = funnel_drops(result.get("funnel") or {})
         if drops:
             print("dropped: " + drops)
     else:
-        print(f"shard {result['shard']}/{result['of']}: {result['chunks_done']} chunks done; "
-              f"run with --merge when every shard has finished")
+        print(
+            f"shard {result['shard']}/{result['of']}: {result['chunks_done']} chunks done; "
+            f"run with --merge when every shard has finished"
+        )
     return 0

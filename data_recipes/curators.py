@@ -84,10 +84,19 @@ def binary_metrics(pred: list[int], labels: list[int]) -> dict:
     div = lambda a, b: round(a / b, 4) if b else None  # noqa: E731
     precision, recall = div(tp, tp + fp), div(tp, tp + fn)
     fpr = div(fp, fp + tn)
-    return {"n": len(labels), "tp": tp, "fp": fp, "tn": tn, "fn": fn,
-            "accuracy": div(tp + tn, len(labels)), "precision": precision, "recall": recall,
-            "f1": div(2 * tp, 2 * tp + fp + fn), "fpr": fpr,
-            "specificity": None if fpr is None else round(1 - fpr, 4)}
+    return {
+        "n": len(labels),
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
+        "accuracy": div(tp + tn, len(labels)),
+        "precision": precision,
+        "recall": recall,
+        "f1": div(2 * tp, 2 * tp + fp + fn),
+        "fpr": fpr,
+        "specificity": None if fpr is None else round(1 - fpr, 4),
+    }
 
 
 class Judge:
@@ -110,8 +119,9 @@ class Judge:
                 value = _dig(row, f"scores.{key}") if isinstance(row.get("scores"), dict) else None
                 value = row.get("score") if value is None else value
                 if "id" not in row or not isinstance(value, (int, float)):
-                    raise ConfigError(f"curator {spec.name!r}: {path}[row {i}] needs 'id' and a "
-                                      f"'scores.{key}' (or 'score') number")
+                    raise ConfigError(
+                        f"curator {spec.name!r}: {path}[row {i}] needs 'id' and a 'scores.{key}' (or 'score') number"
+                    )
                 self.scores[str(row["id"])] = float(value)
 
     def votes(self, samples: list[dict], problems: dict[str, dict], chunk_index: int) -> list[int | None]:
@@ -130,8 +140,9 @@ class Judge:
                 from redstar.rm.score import RewardScorer
 
                 scorer = RewardScorer(spec.backend.model, progress=False)
-                vals = scorer.score([problems[s["problem_id"]]["question"] for s in samples],
-                                    [s["response"] for s in samples])
+                vals = scorer.score(
+                    [problems[s["problem_id"]]["question"] for s in samples], [s["response"] for s in samples]
+                )
             else:
                 vals = [(s.get("scores") or {}).get(key) for s in samples]
             for s, v in zip(samples, vals):
@@ -144,19 +155,31 @@ class Judge:
         msgs = []
         for s in samples:
             p = problems[s["problem_id"]]
-            text = (self.template.replace("{problem}", p["question"])
-                    .replace("{ground_truth}", str(p.get("answer") or ""))
-                    .replace("{solution}", s["response"]))
+            text = (
+                self.template.replace("{problem}", p["question"])
+                .replace("{ground_truth}", str(p.get("answer") or ""))
+                .replace("{solution}", s["response"])
+            )
             msgs.append([{"role": "user", "content": text}])
         # a judge's request id is the sample id, so replay files are keyed per sample
         fake = [{"id": s["id"], "images": []} for s in samples]
-        outs = generate(self.backends.get(spec.backend), spec.backend, fake, msgs, [1] * len(samples),
-                        0.0, 1.0, spec.max_new_tokens, seed=chunk_index)
+        outs = generate(
+            self.backends.get(spec.backend),
+            spec.backend,
+            fake,
+            msgs,
+            [1] * len(samples),
+            0.0,
+            1.0,
+            spec.max_new_tokens,
+            seed=chunk_index,
+        )
         return [parse_verdict(o[0] if o else "") for o in outs]
 
 
-def run_judges(samples: list[dict], problems: dict[str, dict], judges: list[Judge], recipe,
-               chunk_index: int = 0) -> None:
+def run_judges(
+    samples: list[dict], problems: dict[str, dict], judges: list[Judge], recipe, chunk_index: int = 0
+) -> None:
     """Record each judge's vote and the combined decision in ``sample["scores"]``; a judge with
     no opinion on a sample (missing score) counts as a reject."""
     if not judges or not samples:
@@ -172,10 +195,12 @@ def run_judges(samples: list[dict], problems: dict[str, dict], judges: list[Judg
 def curator_metrics(samples, judge_names: list[str]) -> dict:
     """Per judge and for the ensemble, against the verifier's labels (samples whose verdict is
     unknown are left out)."""
-    labelled = [s for s in samples if (s.get("verdict") or {}).get("correct") is not None
-                and "curator" in (s.get("scores") or {})]
+    labelled = [
+        s
+        for s in samples
+        if (s.get("verdict") or {}).get("correct") is not None and "curator" in (s.get("scores") or {})
+    ]
     labels = [int(bool(s["verdict"]["correct"])) for s in labelled]
-    out = {name: binary_metrics([s["scores"][f"curator:{name}"] for s in labelled], labels)
-           for name in judge_names}
+    out = {name: binary_metrics([s["scores"][f"curator:{name}"] for s in labelled], labels) for name in judge_names}
     out["ensemble"] = binary_metrics([s["scores"]["curator"] for s in labelled], labels)
     return out

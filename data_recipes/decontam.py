@@ -44,16 +44,19 @@ def _load_items(spec, recipe) -> list[tuple[str, str]]:
         if text is None:
             text = next((row[k] for k in _QUESTION_KEYS if isinstance(row.get(k), str)), None)
         if not isinstance(text, str):
-            raise ConfigError(f"decontam benchmark {spec.name!r}: {path}[row {i}] has no question "
-                              f"field ({spec.field!r} or one of {_QUESTION_KEYS})")
+            raise ConfigError(
+                f"decontam benchmark {spec.name!r}: {path}[row {i}] has no question "
+                f"field ({spec.field!r} or one of {_QUESTION_KEYS})"
+            )
         item_id = next((row[k] for k in _ID_KEYS if row.get(k) is not None), i)
         out.append((str(item_id), text))
     return out
 
 
 class Decontaminator:
-    def __init__(self, items: list[tuple[str, str, str]], n: int = 13, lcs_ratio: float = 0.6,
-                 math_rule: str = "ngram_and_lcs"):
+    def __init__(
+        self, items: list[tuple[str, str, str]], n: int = 13, lcs_ratio: float = 0.6, math_rule: str = "ngram_and_lcs"
+    ):
         """``items``: (benchmark name, item id, question) triples."""
         self.n, self.lcs_ratio, self.math_rule = n, lcs_ratio, math_rule
         self.items: list[tuple[str, str, str, list[str]]] = []
@@ -71,7 +74,7 @@ class Decontaminator:
                 self.index.setdefault(g, []).append(k)
 
     @classmethod
-    def from_config(cls, cfg, recipe) -> "Decontaminator":
+    def from_config(cls, cfg, recipe) -> Decontaminator:
         items = [(spec.name, item_id, q) for spec in cfg.benchmarks for item_id, q in _load_items(spec, recipe)]
         return cls(items, cfg.ngram, cfg.lcs_ratio, cfg.math_rule)
 
@@ -101,6 +104,11 @@ class Decontaminator:
             ratio = lcs_len(toks, itoks) / len(toks) if need_lcs else None
             if need_lcs and ratio <= self.lcs_ratio:
                 continue
-            return {"benchmark": bench, "item_id": item_id, "ngram_hits": count,
-                    "lcs_ratio": None if ratio is None else round(ratio, 3), "item": text[:200]}
+            return {
+                "benchmark": bench,
+                "item_id": item_id,
+                "ngram_hits": count,
+                "lcs_ratio": None if ratio is None else round(ratio, 3),
+                "item": text[:200],
+            }
         return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-
 from data_recipes.text import normalize
 
 
@@ -44,8 +43,7 @@ class Deduper:
         from datasketch import MinHash
 
         k = self.cfg.shingle
-        shingles = {" ".join(tokens[i:i + k]).encode("utf-8")
-                    for i in range(max(1, len(tokens) - k + 1))}
+        shingles = {" ".join(tokens[i : i + k]).encode("utf-8") for i in range(max(1, len(tokens) - k + 1))}
         m = MinHash(num_perm=self.cfg.num_perm, seed=1)
         m.update_batch(list(shingles))
         return m
@@ -70,10 +68,10 @@ class Deduper:
 
 def jaccard(a: str, b: str, k: int = 3) -> float:
     """Exact shingle Jaccard similarity (the quantity MinHash estimates), for checks and tests."""
+
     def sh(t):
         w = normalize(t).split()
-        return {" ".join(w[i:i + k]) for i in range(max(1, len(w) - k + 1))}
+        return {" ".join(w[i : i + k]) for i in range(max(1, len(w) - k + 1))}
 
     sa, sb = sh(a), sh(b)
     return len(sa & sb) / max(1, len(sa | sb))
-

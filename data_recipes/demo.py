@@ -57,8 +57,15 @@ class Step:
     results it reads. Its key is its command plus its dependencies' keys, so a step is reused
     only when it would run the same command on the same inputs."""
 
-    def __init__(self, name: str, argv: list[str], done: Path, module: str = "redstar.cli",
-                 deps: tuple[Step, ...] = (), outputs: tuple[Path, ...] = ()):
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        done: Path,
+        module: str = "redstar.cli",
+        deps: tuple[Step, ...] = (),
+        outputs: tuple[Path, ...] = (),
+    ):
         self.name, self.argv, self.done, self.module = name, argv, done, module
         self.deps = deps
         self.outputs = outputs or (done.parent,)
@@ -82,17 +89,25 @@ class Step:
         if state.get(self.name) == self.key() and (ROOT / self.done).exists():
             print("    finished earlier with the same command and inputs; skipped", flush=True)
             return None
-        for d in self.outputs:          # another command (or inputs) wrote these: start clean
+        for d in self.outputs:  # another command (or inputs) wrote these: start clean
             if state.get(self.name) != self.key() and (ROOT / d).exists():
                 print(f"    clearing {d} (written by another command or from other inputs)", flush=True)
                 shutil.rmtree(ROOT / d)
         start = time.time()
         log = log_dir / f"{index:02d}_{self.name.replace(' ', '_')}.log"
-        env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                   MPLBACKEND="Agg")
+        env = dict(
+            os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg"
+        )
         with open(log, "w") as f:
-            proc = subprocess.Popen([sys.executable, "-m", self.module, *self.argv], cwd=ROOT, env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", self.module, *self.argv],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+            )
             for line in proc.stdout:  # progress bars and summaries, shown and kept
                 f.write(line)
                 if line.strip() and "Warning" not in line and "warn(" not in line:
@@ -113,48 +128,133 @@ def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
     geo_data, geo_base, geo_sft = out / "geo_data", out / "geo_base", out / "geo_sft"
     limit = ["--limit", "3"] if quick else []
     gen = ["--max-new-tokens", "48" if quick else "160", "--batch-size", "8"]
-    curate_over = (["sources.0.limit=6", "sources.1.limit=1", "sampling.teachers.0.max_new_tokens=48"]
-                   if quick else [])
-    s_cur = Step("curate", ["curate", "data_recipes/recipes/demo.yaml", "--out", str(cur), *curate_over],
-                 cur / "funnel.json", outputs=(cur,))
-    s_sft = Step("sft", ["sft", "configs/sft_demo.yaml", f"data.train=[{cur / 'sft.jsonl'}]", f"out={sft}",
-                         *(["train.max_steps=2"] if quick else [])], sft / "final" / "config.json",
-                 deps=(s_cur,), outputs=(sft,))
-    s_dpo = Step("dpo", ["dpo", "configs/dpo_demo.yaml", f"data.train=[{cur / 'preferences.jsonl'}]",
-                         f"model={sft / 'final'}", f"out={dpo}", *(["train.max_steps=2"] if quick else [])],
-                 dpo / "final" / "config.json", deps=(s_cur, s_sft), outputs=(dpo,))
+    curate_over = ["sources.0.limit=6", "sources.1.limit=1", "sampling.teachers.0.max_new_tokens=48"] if quick else []
+    s_cur = Step(
+        "curate",
+        ["curate", "data_recipes/recipes/demo.yaml", "--out", str(cur), *curate_over],
+        cur / "funnel.json",
+        outputs=(cur,),
+    )
+    s_sft = Step(
+        "sft",
+        [
+            "sft",
+            "configs/sft_demo.yaml",
+            f"data.train=[{cur / 'sft.jsonl'}]",
+            f"out={sft}",
+            *(["train.max_steps=2"] if quick else []),
+        ],
+        sft / "final" / "config.json",
+        deps=(s_cur,),
+        outputs=(sft,),
+    )
+    s_dpo = Step(
+        "dpo",
+        [
+            "dpo",
+            "configs/dpo_demo.yaml",
+            f"data.train=[{cur / 'preferences.jsonl'}]",
+            f"model={sft / 'final'}",
+            f"out={dpo}",
+            *(["train.max_steps=2"] if quick else []),
+        ],
+        dpo / "final" / "config.json",
+        deps=(s_cur, s_sft),
+        outputs=(dpo,),
+    )
     steps = [s_cur, s_sft, s_dpo]
     evals = {"base": ("default", ()), "trained": (str(dpo / "final"), (s_dpo,))}
     text_sets = {"math-hard": data / "math_hard.jsonl", "aime24": data / "aime24.jsonl"}
     for label, (model, deps) in evals.items():
         for bench, path in text_sets.items():
             d = out / "eval" / label / bench
-            steps.append(Step(f"eval {label} {bench}", ["eval", "--benchmark", bench, "--data", str(path),
-                                                       "--model", model, "--out", str(d), *gen, *limit],
-                              d / "metrics.json", deps=deps, outputs=(d,)))
+            steps.append(
+                Step(
+                    f"eval {label} {bench}",
+                    [
+                        "eval",
+                        "--benchmark",
+                        bench,
+                        "--data",
+                        str(path),
+                        "--model",
+                        model,
+                        "--out",
+                        str(d),
+                        *gen,
+                        *limit,
+                    ],
+                    d / "metrics.json",
+                    deps=deps,
+                    outputs=(d,),
+                )
+            )
     if not skip_geo:
         n = ["--train", "8", "--test", "4"] if quick else ["--train", "36", "--test", "12"]
-        s_gdata = Step("geo data", ["--out", str(geo_data), *n, "--tiny-vl", str(geo_base)],
-                       geo_data / "mathvista" / "testmini.json", module="data_recipes.demo_sets",
-                       outputs=(geo_data, geo_base))
-        s_gsft = Step("geo sft", ["sft", "configs/geo_sft_tiny.yaml", f"model={geo_base}",
-                                  f"data.train=[{geo_data / 'train' / 'sft.jsonl'}]", f"out={geo_sft}",
-                                  *(["train.epochs=1"] if quick else [])], geo_sft / "final" / "config.json",
-                      deps=(s_gdata,), outputs=(geo_sft,))
+        s_gdata = Step(
+            "geo data",
+            ["--out", str(geo_data), *n, "--tiny-vl", str(geo_base)],
+            geo_data / "mathvista" / "testmini.json",
+            module="data_recipes.demo_sets",
+            outputs=(geo_data, geo_base),
+        )
+        s_gsft = Step(
+            "geo sft",
+            [
+                "sft",
+                "configs/geo_sft_tiny.yaml",
+                f"model={geo_base}",
+                f"data.train=[{geo_data / 'train' / 'sft.jsonl'}]",
+                f"out={geo_sft}",
+                *(["train.epochs=1"] if quick else []),
+            ],
+            geo_sft / "final" / "config.json",
+            deps=(s_gdata,),
+            outputs=(geo_sft,),
+        )
         steps += [s_gdata, s_gsft]
-        for label, (model, deps) in {"base": (geo_base, (s_gdata,)), "trained": (geo_sft / "final", (s_gdata, s_gsft))}.items():
-            for bench, path in {"geoqa": geo_data / "geoqa", "mathvista-geo": geo_data / "mathvista" / "testmini.json"}.items():
+        for label, (model, deps) in {
+            "base": (geo_base, (s_gdata,)),
+            "trained": (geo_sft / "final", (s_gdata, s_gsft)),
+        }.items():
+            for bench, path in {
+                "geoqa": geo_data / "geoqa",
+                "mathvista-geo": geo_data / "mathvista" / "testmini.json",
+            }.items():
                 d = out / "eval" / label / bench
-                steps.append(Step(f"eval {label} {bench}", ["eval", "--benchmark", bench, "--data", str(path),
-                                                           "--model", str(model), "--out", str(d),
-                                                           "--max-new-tokens", "24", "--batch-size", "8", *limit],
-                                  d / "metrics.json", deps=deps, outputs=(d,)))
-    where = {k: ROOT / v for k, v in
-             {"curate": cur, "sft": sft, "dpo": dpo, "geo_sft": geo_sft, "eval": out / "eval"}.items()}
+                steps.append(
+                    Step(
+                        f"eval {label} {bench}",
+                        [
+                            "eval",
+                            "--benchmark",
+                            bench,
+                            "--data",
+                            str(path),
+                            "--model",
+                            str(model),
+                            "--out",
+                            str(d),
+                            "--max-new-tokens",
+                            "24",
+                            "--batch-size",
+                            "8",
+                            *limit,
+                        ],
+                        d / "metrics.json",
+                        deps=deps,
+                        outputs=(d,),
+                    )
+                )
+    where = {
+        k: ROOT / v
+        for k, v in {"curate": cur, "sft": sft, "dpo": dpo, "geo_sft": geo_sft, "eval": out / "eval"}.items()
+    }
     return steps, where
 
 
 # ----------------------------------------------------------------------------- report
+
 
 def _metrics(path: Path) -> dict | None:
     f = path / "metrics.json"
@@ -181,20 +281,32 @@ def _plot_before_after(table: list[tuple[str, float | None, float | None]], path
     plt.close(fig)
 
 
+def _pct_or_dash(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
 def write_report(out: Path, steps: list[Step], where: dict, seconds: dict[str, float | None]) -> Path:
     from redstar.dataio import atomic_write_text
 
     def rel(p: Path) -> str:  # links in the report are relative to it
         return os.path.relpath(p, out)
 
-    lines = ["# redstar demo", "",
-             "Everything below ran on CPU with SmolLM2-135M-Instruct (the embedded default model) for the "
-             "text legs and a tiny random Qwen2-VL built from config for the geometry leg (the default model "
-             "has no vision). The numbers show the pipeline working end to end, not a strong model.", ""]
+    lines = [
+        "# redstar demo",
+        "",
+        "Everything below ran on CPU with SmolLM2-135M-Instruct (the embedded default model) for the "
+        "text legs and a tiny random Qwen2-VL built from config for the geometry leg (the default model "
+        "has no vision). The numbers show the pipeline working end to end, not a strong model.",
+        "",
+    ]
     funnel = where["curate"] / "funnel.json"
     if funnel.exists():
-        lines += ["## Curation funnel", "", f"Full report: [{rel(where['curate'] / 'report.md')}]"
-                  f"({rel(where['curate'] / 'report.md')})", ""]
+        lines += [
+            "## Curation funnel",
+            "",
+            f"Full report: [{rel(where['curate'] / 'report.md')}]({rel(where['curate'] / 'report.md')})",
+            "",
+        ]
         data = json.loads(funnel.read_text())
         stages = data.get("funnel") or {}
         if stages:
@@ -208,32 +320,47 @@ def write_report(out: Path, steps: list[Step], where: dict, seconds: dict[str, f
             lines += ["Exported: " + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
         if (where["curate"] / "funnel.png").exists():
             lines += [f"![funnel]({rel(where['curate'] / 'funnel.png')})", ""]
-    planned = {s.name for s in steps}      # results of steps outside this plan are not shown
+    planned = {s.name for s in steps}  # results of steps outside this plan are not shown
     lines += ["## Training", ""]
     for name in ("sft", "dpo", "geo_sft"):
         d = where[name]
         if name.replace("_", " ") in planned and (d / "loss.png").exists():
-            lines += [f"### {name}", "", f"Model: `{rel(d / 'final')}`", "", f"![{name} loss]({rel(d / 'loss.png')})", ""]
+            lines += [
+                f"### {name}",
+                "",
+                f"Model: `{rel(d / 'final')}`",
+                "",
+                f"![{name} loss]({rel(d / 'loss.png')})",
+                "",
+            ]
     table = []
     for bench in ("math-hard", "aime24", "geoqa", "mathvista-geo"):
         if f"eval base {bench}" not in planned:
             continue
         base, trained = _metrics(where["eval"] / "base" / bench), _metrics(where["eval"] / "trained" / bench)
         if base or trained:
-            table.append((bench, base and base.get("accuracy"), trained and trained.get("accuracy"),
-                          (base or trained).get("n_items")))
+            table.append(
+                (
+                    bench,
+                    base and base.get("accuracy"),
+                    trained and trained.get("accuracy"),
+                    (base or trained).get("n_items"),
+                )
+            )
     if table:
         lines += ["## Before / after", "", "| benchmark (demo set) | items | base | trained |", "|---|---:|---:|---:|"]
         for bench, b, t, n in table:
-            fmt = (lambda v: "-" if v is None else f"{100 * v:.1f}%")
-            lines.append(f"| {bench} | {n} | {fmt(b)} | {fmt(t)} |")
+            lines.append(f"| {bench} | {n} | {_pct_or_dash(b)} | {_pct_or_dash(t)} |")
         _plot_before_after([t[:3] for t in table], out / "before_after.png")
         lines += ["", "![before/after](before_after.png)", ""]
     lines += ["## Commands (each step alone)", "", "```bash"]
     lines += [s.command() for s in steps]
     lines += ["```", "", "## Time", ""]
-    lines += [f"- {name}: " + ("finished by an earlier run with the same command and inputs" if sec is None
-                               else f"{sec:.0f} s") for name, sec in seconds.items()]
+    lines += [
+        f"- {name}: "
+        + ("finished by an earlier run with the same command and inputs" if sec is None else f"{sec:.0f} s")
+        for name, sec in seconds.items()
+    ]
     path = out / "report.md"
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
@@ -261,7 +388,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"redstar demo: {len(steps)} steps, output in {out}")
     for i, step in enumerate(steps, 1):
         seconds[step.name] = step.run(out / "logs", i, len(steps), state)
-        state[step.name] = step.key()      # recorded once the step has finished
+        state[step.name] = step.key()  # recorded once the step has finished
         write_json(out / STATE_FILE, state)
     seconds["total"] = time.time() - start
     report = write_report(out, steps, where, seconds)

@@ -21,8 +21,9 @@ import argparse
 import shutil
 from pathlib import Path
 
-GEOQA_INSTRUCTION = ("First perform reasoning, then finally select the question from the choices "
-                     "in the following format: Answer: xxx.")
+GEOQA_INSTRUCTION = (
+    "First perform reasoning, then finally select the question from the choices in the following format: Answer: xxx."
+)
 
 
 def _choices_text(choices: list[str]) -> str:
@@ -39,8 +40,13 @@ def write_geoqa(problems: list[dict], src_dir: Path, out: Path) -> None:
     questions, answers = [], []
     for i, p in enumerate(problems):
         shutil.copyfile(src_dir / p["images"][0], out / "test" / f"{i}.png")
-        questions.append({"question_id": i, "image": f"test/{i}.png",
-                          "text": f"{GEOQA_INSTRUCTION}\nQuestion: {p['question']}\n{_choices_text(p['choices'])}"})
+        questions.append(
+            {
+                "question_id": i,
+                "image": f"test/{i}.png",
+                "text": f"{GEOQA_INSTRUCTION}\nQuestion: {p['question']}\n{_choices_text(p['choices'])}",
+            }
+        )
         answers.append({"question_id": i, "text": p["answer"]})
     write_jsonl(out / "test_questions.jsonl", questions)
     write_jsonl(out / "test_answers.jsonl", answers)
@@ -60,17 +66,36 @@ def write_mathvista(problems: list[dict], src_dir: Path, out: Path) -> None:
         w, h = Image.open(out / "images" / f"{pid}.png").size
         letter_index = ord(p["answer"]) - 65
         choices = p["choices"]
-        query = ("Hint: Please answer the question and provide the correct option letter, e.g., A, B, C, D, "
-                 "at the end.\nQuestion: " + p["question"] + "\nChoices:\n"
-                 + "\n".join(f"({chr(65 + j)}) {c}" for j, c in enumerate(choices)))
+        query = (
+            "Hint: Please answer the question and provide the correct option letter, e.g., A, B, C, D, "
+            "at the end.\nQuestion: "
+            + p["question"]
+            + "\nChoices:\n"
+            + "\n".join(f"({chr(65 + j)}) {c}" for j, c in enumerate(choices))
+        )
         items[pid] = {
-            "question": p["question"], "image": f"images/{pid}.png", "decoded_image": None,
-            "choices": choices, "unit": None, "precision": None, "answer": choices[letter_index],
-            "question_type": "multi_choice", "answer_type": "text", "pid": pid,
-            "metadata": {"category": "math-targeted-vqa", "context": "geometry diagram", "grade": "high school",
-                         "img_height": h, "img_width": w, "language": "english", "skills":
-                         ["geometry reasoning", "algebraic reasoning"], "source": "geo_synth",
-                         "split": "testmini", "task": "geometry problem solving"},
+            "question": p["question"],
+            "image": f"images/{pid}.png",
+            "decoded_image": None,
+            "choices": choices,
+            "unit": None,
+            "precision": None,
+            "answer": choices[letter_index],
+            "question_type": "multi_choice",
+            "answer_type": "text",
+            "pid": pid,
+            "metadata": {
+                "category": "math-targeted-vqa",
+                "context": "geometry diagram",
+                "grade": "high school",
+                "img_height": h,
+                "img_width": w,
+                "language": "english",
+                "skills": ["geometry reasoning", "algebraic reasoning"],
+                "source": "geo_synth",
+                "split": "testmini",
+                "task": "geometry problem solving",
+            },
             "query": query,
         }
     write_json(out / "testmini.json", items)
@@ -89,8 +114,13 @@ def build(out: str | Path, n_train: int = 24, n_test: int = 12, seed: int = 0) -
     write_jsonl(out / "train" / "sft.jsonl", sft_rows_from_problems(train))
     write_geoqa(test, test_file.parent, out / "geoqa")
     write_mathvista(test, test_file.parent, out / "mathvista")
-    return {"sft": str(out / "train" / "sft.jsonl"), "geoqa": str(out / "geoqa"),
-            "mathvista": str(out / "mathvista" / "testmini.json"), "n_train": len(train), "n_test": len(test)}
+    return {
+        "sft": str(out / "train" / "sft.jsonl"),
+        "geoqa": str(out / "geoqa"),
+        "mathvista": str(out / "mathvista" / "testmini.json"),
+        "n_train": len(train),
+        "n_test": len(test),
+    }
 
 
 def save_tiny_vl(out: str | Path, kind: str = "qwen2_vl", seed: int = 0) -> str:
@@ -104,8 +134,11 @@ def save_tiny_vl(out: str | Path, kind: str = "qwen2_vl", seed: int = 0) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m data_recipes.demo_sets", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m data_recipes.demo_sets",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--out", required=True)
     ap.add_argument("--train", type=int, default=24)
     ap.add_argument("--test", type=int, default=12)

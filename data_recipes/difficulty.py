@@ -48,8 +48,9 @@ def score_levels(problems: list[dict], recipe, backends, chunk_index: int) -> No
             raise FileNotFoundError(f"difficulty.prompt_file: {path}: no such file")
         template = Path(path).read_text(encoding="utf-8")
         msgs = [[{"role": "user", "content": template.replace("{question}", p["question"])}] for p in problems]
-        outs = generate(backend, spec, problems, msgs, [1] * len(problems), 0.0, 1.0,
-                        cfg.max_new_tokens, seed=chunk_index)
+        outs = generate(
+            backend, spec, problems, msgs, [1] * len(problems), 0.0, 1.0, cfg.max_new_tokens, seed=chunk_index
+        )
         for p, texts in zip(problems, outs):
             level = parse_level(texts[0]) if texts else None
             p["meta"]["difficulty_raw"] = (texts[0] if texts else "")[-200:]
@@ -59,13 +60,14 @@ def score_levels(problems: list[dict], recipe, backends, chunk_index: int) -> No
     from data_recipes.verification import grade_samples
 
     msgs = [prompt_messages(p, recipe) for p in problems]
-    outs = generate(backend, spec, problems, msgs, [cfg.k] * len(problems), 0.7, 0.95,
-                    cfg.max_new_tokens, seed=chunk_index)
+    outs = generate(
+        backend, spec, problems, msgs, [cfg.k] * len(problems), 0.7, 0.95, cfg.max_new_tokens, seed=chunk_index
+    )
     flat = [{"problem_id": p["id"], "response": t} for p, texts in zip(problems, outs) for t in texts]
     verdicts = grade_samples(flat, {p["id"]: p for p in problems}, recipe)
     i = 0
     for p, texts in zip(problems, outs):
-        n_ok = sum(bool(v["correct"]) for v in verdicts[i:i + len(texts)])
+        n_ok = sum(bool(v["correct"]) for v in verdicts[i : i + len(texts)])
         i += len(texts)
         p["meta"]["pass_rate"] = n_ok / max(1, len(texts))
         p["difficulty"] = pass_rate_level(n_ok, len(texts)) if texts else cfg.default_level

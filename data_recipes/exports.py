@@ -47,8 +47,12 @@ def _label(problem: dict) -> dict:
     from data_recipes.verification import kind_of
 
     answer = problem.get("answer") or ((problem.get("meta") or {}).get("crosscheck") or {}).get("answer")
-    return {"answer": answer, "kind": kind_of(problem), "choices": problem.get("choices"),
-            "tests": problem.get("tests")}
+    return {
+        "answer": answer,
+        "kind": kind_of(problem),
+        "choices": problem.get("choices"),
+        "tests": problem.get("tests"),
+    }
 
 
 def _in_range(level, lo, hi) -> bool:
@@ -64,7 +68,7 @@ def _select(src: Path, dst: Path, k: int, seed: int) -> int:
     rng = random.Random(seed)
     need, left, n = min(k, total), total, 0
     with atomic_open(dst) as f:
-        for line in (open(src, encoding="utf-8") if total else []):
+        for line in open(src, encoding="utf-8") if total else []:
             if need and rng.random() * left < need:
                 f.write(line)
                 need -= 1
@@ -100,8 +104,10 @@ def merge(recipe, out: Path) -> dict:
     n_chunks = -(-prep["n_problems"] // recipe.run.chunk_size)
     missing = [k for k in range(n_chunks) if not (out / "chunks" / f"{k:05d}.done.json").is_file()]
     if missing:
-        raise ConfigError(f"{out}: {len(missing)} of {n_chunks} chunks are not finished "
-                          f"(first: {missing[:5]}); run the missing shards (or --resume) before merging")
+        raise ConfigError(
+            f"{out}: {len(missing)} of {n_chunks} chunks are not finished "
+            f"(first: {missing[:5]}); run the missing shards (or --resume) before merging"
+        )
     funnel = Funnel(prep["funnel"])
     ex, system = recipe.export, system_prompt(recipe)
     tokens = _TokenCounter(recipe.run.tokenizer)
@@ -138,35 +144,66 @@ def merge(recipe, out: Path) -> dict:
                             votes[name].append(s["scores"][f"curator:{name}"])
                         votes["ensemble"].append(s["scores"]["curator"])
                     if f_pool is not None:
-                        f_pool.write(json.dumps({"messages": _messages(p, recipe, system, s["response"]),
-                                                 "images": images}, ensure_ascii=False) + "\n")
+                        f_pool.write(
+                            json.dumps(
+                                {"messages": _messages(p, recipe, system, s["response"]), "images": images},
+                                ensure_ascii=False,
+                            )
+                            + "\n"
+                        )
                         counts["pool"] += 1
-                good = [s for s in passed if (s.get("verdict") or {}).get("correct")
-                        and (not use_curators or s["scores"].get("curator"))]
-                bad = [s for s in group if (s.get("verdict") or {}).get("correct") is False
-                       and s["drop"] in (None, "filter:answer")]
-                capped = good[:ex.sft_per_prompt] if ex.sft_per_prompt is not None else good
+                good = [
+                    s
+                    for s in passed
+                    if (s.get("verdict") or {}).get("correct") and (not use_curators or s["scores"].get("curator"))
+                ]
+                bad = [
+                    s
+                    for s in group
+                    if (s.get("verdict") or {}).get("correct") is False and s["drop"] in (None, "filter:answer")
+                ]
+                capped = good[: ex.sft_per_prompt] if ex.sft_per_prompt is not None else good
                 for idx, s in enumerate(good):
                     funnel.add("export_sft", idx < len(capped), "per-prompt cap", s["source"], s["level"])
-                sft_rows = [{"messages": _messages(p, recipe, system, s["response"]), "images": images}
-                            for s in capped]
+                sft_rows = [{"messages": _messages(p, recipe, system, s["response"]), "images": images} for s in capped]
                 for row in sft_rows:
                     f_sft.write(json.dumps(row, ensure_ascii=False) + "\n")
                     counts["sft_tokens"] += tokens(row["messages"][-1]["content"])
                 counts["sft"] += len(sft_rows)
-                for g, b in list(zip(good, bad))[:ex.pairs_per_prompt]:
-                    f_pref.write(json.dumps({"prompt": _messages(p, recipe, system),
-                                             "chosen": [{"role": "assistant", "content": g["response"]}],
-                                             "rejected": [{"role": "assistant", "content": b["response"]}],
-                                             "images": images}, ensure_ascii=False) + "\n")
+                for g, b in list(zip(good, bad))[: ex.pairs_per_prompt]:
+                    f_pref.write(
+                        json.dumps(
+                            {
+                                "prompt": _messages(p, recipe, system),
+                                "chosen": [{"role": "assistant", "content": g["response"]}],
+                                "rejected": [{"role": "assistant", "content": b["response"]}],
+                                "images": images,
+                            },
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
                     counts["preferences"] += 1
                 label = _label(p)
                 xcheck = ((p.get("meta") or {}).get("crosscheck") or {}).get("status", "agree")
-                if ex.rl_prompts and (label["answer"] or label["kind"] == "code") and xcheck == "agree" and \
-                        (ex.rl_min_level is None or (p.get("difficulty") or 0) >= ex.rl_min_level):
-                    f_rl.write(json.dumps({"prompt": _messages(p, recipe, system), "label": label,
-                                           "images": images, "datasource": p.get("source", "")},
-                                          ensure_ascii=False) + "\n")
+                if (
+                    ex.rl_prompts
+                    and (label["answer"] or label["kind"] == "code")
+                    and xcheck == "agree"
+                    and (ex.rl_min_level is None or (p.get("difficulty") or 0) >= ex.rl_min_level)
+                ):
+                    f_rl.write(
+                        json.dumps(
+                            {
+                                "prompt": _messages(p, recipe, system),
+                                "label": label,
+                                "images": images,
+                                "datasource": p.get("source", ""),
+                            },
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
                     counts["rl_prompts"] += 1
                 for spec in ex.subsets:
                     sc = subset_counts[spec.name]
@@ -174,7 +211,7 @@ def merge(recipe, out: Path) -> dict:
                         continue
                     if spec.max_prompts is not None and sc["prompts"] >= spec.max_prompts:
                         continue
-                    take = sft_rows[:max(0, spec.max_rows - sc["rows"])]
+                    take = sft_rows[: max(0, spec.max_rows - sc["rows"])]
                     if take:
                         sc["prompts"] += 1
                         sc["rows"] += len(take)
@@ -184,15 +221,25 @@ def merge(recipe, out: Path) -> dict:
     for i, spec in enumerate(ex.subsets):
         if spec.control:
             subset_counts[spec.name]["control_rows"] = _select(
-                out / "sft.jsonl", out / "subsets" / f"{spec.name}_control.jsonl",
-                subset_counts[spec.name]["rows"], ex.seed + 1 + i)
+                out / "sft.jsonl",
+                out / "subsets" / f"{spec.name}_control.jsonl",
+                subset_counts[spec.name]["rows"],
+                ex.seed + 1 + i,
+            )
     if use_curators and ex.curated_control:
-        counts["curated_control"] = _select(out / "work" / "uncurated_pool.jsonl",
-                                            out / "subsets" / "curated_control.jsonl", counts["sft"], ex.seed)
+        counts["curated_control"] = _select(
+            out / "work" / "uncurated_pool.jsonl", out / "subsets" / "curated_control.jsonl", counts["sft"], ex.seed
+        )
     from data_recipes.curators import binary_metrics
 
     curator_metrics = {name: binary_metrics(v, labels) for name, v in votes.items()} if judge_names else {}
-    summary = {"recipe": recipe.name, "counts": counts, "tokens_exact": tokens.exact,
-               "subsets": subset_counts, "curators": curator_metrics, "funnel": funnel.to_dict()}
+    summary = {
+        "recipe": recipe.name,
+        "counts": counts,
+        "tokens_exact": tokens.exact,
+        "subsets": subset_counts,
+        "curators": curator_metrics,
+        "funnel": funnel.to_dict(),
+    }
     write_report(recipe, out, summary)
     return summary

@@ -83,7 +83,8 @@ def apply_filters(sample: dict, problem: dict, cfg, seen_responses: set | None =
         out["think_format"] = think_format_ok(text)
     n_words = len(text.split())
     out["length"] = n_words >= cfg.min_response_words and (
-        cfg.max_response_words is None or n_words <= cfg.max_response_words)
+        cfg.max_response_words is None or n_words <= cfg.max_response_words
+    )
     if cfg.max_prompt_words is not None:
         out["prompt_length"] = len(problem["question"].split()) <= cfg.max_prompt_words
     if cfg.language:

@@ -13,9 +13,17 @@ from __future__ import annotations
 
 # stage -> unit, in pipeline order
 STAGES = {
-    "load": "problems", "dedup": "problems", "decontam": "problems", "difficulty": "problems",
-    "sampling": "problems", "truncation": "samples", "filters": "samples", "crosscheck": "samples", "verify": "samples",
-    "curators": "samples", "export_sft": "samples",
+    "load": "problems",
+    "dedup": "problems",
+    "decontam": "problems",
+    "difficulty": "problems",
+    "sampling": "problems",
+    "truncation": "samples",
+    "filters": "samples",
+    "crosscheck": "samples",
+    "verify": "samples",
+    "curators": "samples",
+    "export_sft": "samples",
 }
 
 
@@ -31,12 +39,17 @@ class Funnel:
 
     def _stage(self, stage: str) -> dict:
         if stage not in self.data:
-            self.data[stage] = {"unit": STAGES.get(stage, "items"), "in": 0, "out": 0, "dropped": {},
-                                "by_source": {}, "by_level": {}}
+            self.data[stage] = {
+                "unit": STAGES.get(stage, "items"),
+                "in": 0,
+                "out": 0,
+                "dropped": {},
+                "by_source": {},
+                "by_level": {},
+            }
         return self.data[stage]
 
-    def add(self, stage: str, kept: bool, reason: str | None = None, source: str = "",
-            level=None, n: int = 1) -> None:
+    def add(self, stage: str, kept: bool, reason: str | None = None, source: str = "", level=None, n: int = 1) -> None:
         st = self._stage(stage)
         st["in"] += n
         st["out"] += n if kept else 0
@@ -67,9 +80,12 @@ class Funnel:
         for k in order:
             if k in self.data:
                 st = self.data[k]
-                out[k] = dict(st, dropped=dict(sorted(st["dropped"].items())),
-                              by_source=dict(sorted(st["by_source"].items())),
-                              by_level=dict(sorted(st["by_level"].items(), key=lambda kv: _lvl_key(kv[0]))))
+                out[k] = dict(
+                    st,
+                    dropped=dict(sorted(st["dropped"].items())),
+                    by_source=dict(sorted(st["by_source"].items())),
+                    by_level=dict(sorted(st["by_level"].items(), key=lambda kv: _lvl_key(kv[0]))),
+                )
         return out
 
 

@@ -52,6 +52,7 @@ def recipe_hash(recipe) -> str:
 
 # ----------------------------------------------------------------------------- prep
 
+
 def prep(recipe, out: Path, progress: bool = True) -> dict:
     """Load every source, dedup and decontaminate; write prep/ atomically. Returns the funnel."""
     from data_recipes.decontam import Decontaminator
@@ -85,16 +86,30 @@ def prep(recipe, out: Path, progress: bool = True) -> dict:
                     dup = deduper.check(problem)
                     funnel.add("dedup", dup is None, dup and dup[0], src, lvl)
                     if dup is not None:
-                        fd.write(json.dumps({"stage": "dedup", "reason": dup[0], "id": problem["id"],
-                                             "duplicate_of": dup[1]}) + "\n")
+                        fd.write(
+                            json.dumps(
+                                {"stage": "dedup", "reason": dup[0], "id": problem["id"], "duplicate_of": dup[1]}
+                            )
+                            + "\n"
+                        )
                         continue
                 if decontam is not None:
                     hit = decontam.check(problem)
                     funnel.add("decontam", hit is None, hit and f"contaminated: {hit['benchmark']}", src, lvl)
                     if hit is not None:
-                        fd.write(json.dumps({"stage": "decontam", "reason": "contaminated", "id": problem["id"],
-                                             "question": problem["question"][:200], "match": hit},
-                                            ensure_ascii=False) + "\n")
+                        fd.write(
+                            json.dumps(
+                                {
+                                    "stage": "decontam",
+                                    "reason": "contaminated",
+                                    "id": problem["id"],
+                                    "question": problem["question"][:200],
+                                    "match": hit,
+                                },
+                                ensure_ascii=False,
+                            )
+                            + "\n"
+                        )
                         continue
                 fk.write(json.dumps(problem, ensure_ascii=False) + "\n")
                 n_kept += 1
@@ -111,11 +126,14 @@ def check_source_loaded(spec, label: str, n_rows: int, n_loaded: int, first_drop
     if spec.limit == 0 or n_loaded > 0:
         return
     if n_rows == 0:
-        raise ConfigError(f"source '{label}' ({spec.path}): no rows (an empty file or split); fix the path "
-                          "or remove the source from the recipe")
+        raise ConfigError(
+            f"source '{label}' ({spec.path}): no rows (an empty file or split); fix the path "
+            "or remove the source from the recipe"
+        )
     reason, where = first_drop
-    raise ConfigError(f"source '{label}' ({spec.path}): all {n_rows} rows were dropped at load; first: "
-                      f"{reason} at {where}")
+    raise ConfigError(
+        f"source '{label}' ({spec.path}): all {n_rows} rows were dropped at load; first: {reason} at {where}"
+    )
 
 
 def iter_chunks(out: Path, chunk_size: int):
@@ -128,6 +146,7 @@ def iter_chunks(out: Path, chunk_size: int):
 
 
 # ----------------------------------------------------------------------------- one chunk
+
 
 def _chunk_path(out: Path, k: int, what: str) -> Path:
     return out / "chunks" / f"{k:05d}.{what}"
@@ -148,7 +167,7 @@ def judge_stage(problems: list[dict], samples: list[dict], recipe, judges, k: in
     for s in samples:
         cut = recipe.sampling.drop_truncated and s.get("finish_reason") == "length"
         funnel.add("truncation", not cut, "truncated" if cut else None, s["source"], s["level"])
-        if cut:           # cut off at max_new_tokens: its "final answer" is wherever the cut fell
+        if cut:  # cut off at max_new_tokens: its "final answer" is wherever the cut fell
             s["drop"] = "truncated"
     for s in samples:
         p = by_id[s["problem_id"]]
@@ -170,8 +189,9 @@ def judge_stage(problems: list[dict], samples: list[dict], recipe, judges, k: in
     for s in samples:
         if s["drop"] is None:
             ok = (s.get("verdict") or {}).get("correct")
-            funnel.add("verify", bool(ok), None if ok else ("no gold" if ok is None else "incorrect"),
-                       s["source"], s["level"])
+            funnel.add(
+                "verify", bool(ok), None if ok else ("no gold" if ok is None else "incorrect"), s["source"], s["level"]
+            )
     if judges:
         pool = [s for s in samples if s["drop"] is None]
         run_judges(pool, by_id, judges, recipe, k)
@@ -198,6 +218,7 @@ def process_chunk(k: int, recipe, out: Path, judges) -> dict:
 
 # ----------------------------------------------------------------------------- the job
 
+
 def _inputs(recipe) -> list[str]:
     """The files whose contents shape the result: sources, benchmarks, replayed responses."""
     from data_recipes.recipe import resolve
@@ -213,14 +234,28 @@ def open_run(recipe, out: Path, overwrite: bool = False, sharded: bool = False):
     from redstar.rundir import open_run_dir, result_key
 
     if overwrite and sharded:
-        raise ConfigError("--overwrite cannot be combined with --shard i/n or --merge (each array task "
-                          "would clear the others' work); clear the directory once before submitting")
-    return open_run_dir(out, "curate", result_key(to_dict(recipe), ignore=("run.progress",)),
-                        config=to_dict(recipe), inputs=_inputs(recipe), overwrite=overwrite)
+        raise ConfigError(
+            "--overwrite cannot be combined with --shard i/n or --merge (each array task "
+            "would clear the others' work); clear the directory once before submitting"
+        )
+    return open_run_dir(
+        out,
+        "curate",
+        result_key(to_dict(recipe), ignore=("run.progress",)),
+        config=to_dict(recipe),
+        inputs=_inputs(recipe),
+        overwrite=overwrite,
+    )
 
 
-def run(recipe, out_dir: str, resume: bool = True, shard: tuple[int, int] = (0, 1),
-        merge_only: bool = False, overwrite: bool = False) -> dict:
+def run(
+    recipe,
+    out_dir: str,
+    resume: bool = True,
+    shard: tuple[int, int] = (0, 1),
+    merge_only: bool = False,
+    overwrite: bool = False,
+) -> dict:
     """Run this shard's part of the job; merge when unsharded (or ``merge_only``).
 
     The directory follows the run-directory contract: the same recipe continues where a killed
@@ -256,8 +291,11 @@ def run(recipe, out_dir: str, resume: bool = True, shard: tuple[int, int] = (0, 
     mine = [k for k in range(n_chunks) if k % n == i]
 
     def pending():
-        return ((k, problems) for k, problems in iter_chunks(out, recipe.run.chunk_size)
-                if k % n == i and not _chunk_path(out, k, "done.json").is_file())
+        return (
+            (k, problems)
+            for k, problems in iter_chunks(out, recipe.run.chunk_size)
+            if k % n == i and not _chunk_path(out, k, "done.json").is_file()
+        )
 
     bar = None
     try:
@@ -268,8 +306,10 @@ def run(recipe, out_dir: str, resume: bool = True, shard: tuple[int, int] = (0, 
             if not _chunk_path(out, k, "done.json").is_file():
                 process_chunk(k, recipe, out, judges)
             done.append(k)
-            write_json(manifest_path, {"recipe_hash": h, "shard": i, "of": n, "chunks_total": n_chunks,
-                                       "chunks": mine, "chunks_done": done})
+            write_json(
+                manifest_path,
+                {"recipe_hash": h, "shard": i, "of": n, "chunks_total": n_chunks, "chunks": mine, "chunks_done": done},
+            )
             bar.update(1)
     finally:
         if bar is not None:

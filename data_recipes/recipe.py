@@ -22,16 +22,28 @@ class SourceSpec:
     overrides single entries of it (target field -> column name in the source)."""
 
     path: str = field(metadata={"help": "problem file, directory or hub id (relative to the recipe file)"})
-    preset: str = field(default="problem", metadata={"help": "field mapping of a published pool: problem, numina, metamath, taco, geoqa, math, collinear"})
-    name: str = field(default="", metadata={"help": "source name in ids and reports (\"\": the file name)"})
+    preset: str = field(
+        default="problem",
+        metadata={"help": "field mapping of a published pool: problem, numina, metamath, taco, geoqa, math, collinear"},
+    )
+    name: str = field(default="", metadata={"help": 'source name in ids and reports ("": the file name)'})
     split: str | None = field(default=None, metadata={"help": "dataset split of a hub id"})
     config_name: str | None = field(default=None, metadata={"help": "dataset config of a hub id"})
-    domain: str | None = field(default=None, metadata={"help": "set every problem's domain (math, code, geo); null: the preset's"})
-    fields: dict[str, str] = field(default_factory=dict, metadata={"help": "overrides of single preset entries: Problem field -> source column"})
+    domain: str | None = field(
+        default=None, metadata={"help": "set every problem's domain (math, code, geo); null: the preset's"}
+    )
+    fields: dict[str, str] = field(
+        default_factory=dict, metadata={"help": "overrides of single preset entries: Problem field -> source column"}
+    )
     limit: int | None = field(default=None, metadata={"help": "problems taken from this source at most (null: all)"})
     # false: math prompts without a gold answer are kept (AceMath's synthetic prompts); the
     # cross-check consensus of the teachers then becomes their label
-    require_answer: bool = field(default=True, metadata={"help": "false: math prompts without a gold answer are kept, and the teachers' cross-check consensus becomes their label"})
+    require_answer: bool = field(
+        default=True,
+        metadata={
+            "help": "false: math prompts without a gold answer are kept, and the teachers' cross-check consensus becomes their label"
+        },
+    )
 
 
 @dataclass
@@ -51,29 +63,49 @@ class BenchmarkSpec:
 
     name: str = field(metadata={"help": "benchmark name in the report"})
     path: str = field(metadata={"help": "its file, directory or hub id (relative to the recipe file)"})
-    benchmark: str | None = field(default=None, metadata={"help": "an eval loader name (math-hard, aime24, ...) to read it; null: a Problem / JSONL file"})
+    benchmark: str | None = field(
+        default=None,
+        metadata={"help": "an eval loader name (math-hard, aime24, ...) to read it; null: a Problem / JSONL file"},
+    )
     field: str = field(default="question", metadata={"help": "the column holding the question, for a plain file"})
 
 
 @dataclass
 class DecontamConfig:
     enabled: bool = field(default=True, metadata={"help": "run this stage (false: pass everything through)"})
-    benchmarks: list[BenchmarkSpec] = field(default_factory=list, metadata={"help": "benchmarks whose questions must not be trained on"})
-    ngram: int = field(default=13, metadata={"help": "a shared word n-gram of this length marks a problem as contaminated"})
-    lcs_ratio: float = field(default=0.6, metadata={"help": "AceMath: math prompts also need LCS > 60% of their length"})
-    math_rule: Literal["ngram_and_lcs", "ngram", "ngram_or_lcs"] = field(default="ngram_and_lcs", metadata={"help": "ngram_and_lcs | ngram | ngram_or_lcs"})
+    benchmarks: list[BenchmarkSpec] = field(
+        default_factory=list, metadata={"help": "benchmarks whose questions must not be trained on"}
+    )
+    ngram: int = field(
+        default=13, metadata={"help": "a shared word n-gram of this length marks a problem as contaminated"}
+    )
+    lcs_ratio: float = field(
+        default=0.6, metadata={"help": "AceMath: math prompts also need LCS > 60% of their length"}
+    )
+    math_rule: Literal["ngram_and_lcs", "ngram", "ngram_or_lcs"] = field(
+        default="ngram_and_lcs", metadata={"help": "ngram_and_lcs | ngram | ngram_or_lcs"}
+    )
 
 
 @dataclass
 class BackendSpec:
     """Which generation backend to build (``redstar.generation.make_backend``)."""
 
-    backend: Literal["hf", "transformers", "vllm", "openai", "replay", "inline"] = field(default="replay", metadata={"help": "hf (transformers) | vllm | openai | replay (stored responses) | inline (responses stored in the source rows)"})
+    backend: Literal["hf", "transformers", "vllm", "openai", "replay", "inline"] = field(
+        default="replay",
+        metadata={
+            "help": "hf (transformers) | vllm | openai | replay (stored responses) | inline (responses stored in the source rows)"
+        },
+    )
     model: str = field(default="default", metadata={"help": "model directory, hub id, or default (the embedded model)"})
     base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server URL (backend openai)"})
     path: str | None = field(default=None, metadata={"help": "replay: responses file (rows: id, responses)"})
-    chat_template: str | None = field(default=None, metadata={"help": "hf: a Jinja file replacing the tokenizer's template"})
-    options: dict = field(default_factory=dict, metadata={"help": "further backend options (dtype, tensor_parallel_size, ...)"})
+    chat_template: str | None = field(
+        default=None, metadata={"help": "hf: a Jinja file replacing the tokenizer's template"}
+    )
+    options: dict = field(
+        default_factory=dict, metadata={"help": "further backend options (dtype, tensor_parallel_size, ...)"}
+    )
 
 
 @dataclass
@@ -81,14 +113,26 @@ class DifficultyConfig:
     """``field``: keep the source's level; ``model``: ask a model for a 1-10 level with a prompt
     file; ``pass_rate``: sample k answers and map the failure rate to a level."""
 
-    method: Literal["none", "field", "model", "pass_rate"] = field(default="field", metadata={"help": "none | field | model | pass_rate"})
-    scorer: BackendSpec = field(default_factory=BackendSpec, metadata={"help": "the model that rates (model) or answers (pass_rate)"})
-    prompt_file: str = field(default="difficulty.txt", metadata={"help": "rating prompt for method model (a shipped prompt or a path)"})
+    method: Literal["none", "field", "model", "pass_rate"] = field(
+        default="field", metadata={"help": "none | field | model | pass_rate"}
+    )
+    scorer: BackendSpec = field(
+        default_factory=BackendSpec, metadata={"help": "the model that rates (model) or answers (pass_rate)"}
+    )
+    prompt_file: str = field(
+        default="difficulty.txt", metadata={"help": "rating prompt for method model (a shipped prompt or a path)"}
+    )
     k: int = field(default=4, metadata={"help": "answers sampled per problem for method pass_rate"})
     max_new_tokens: int = field(default=512, metadata={"help": "tokens per rating or answer"})
-    default_level: float | None = field(default=None, metadata={"help": "level of a problem that could not be rated (null: unrated)"})
-    min_level: float | None = field(default=None, metadata={"help": "keep problems at this level or above (null: no floor)"})
-    max_level: float | None = field(default=None, metadata={"help": "keep problems at this level or below (null: no ceiling)"})
+    default_level: float | None = field(
+        default=None, metadata={"help": "level of a problem that could not be rated (null: unrated)"}
+    )
+    min_level: float | None = field(
+        default=None, metadata={"help": "keep problems at this level or above (null: no floor)"}
+    )
+    max_level: float | None = field(
+        default=None, metadata={"help": "keep problems at this level or below (null: no ceiling)"}
+    )
     keep_unscored: bool = field(default=True, metadata={"help": "a problem without a level passes the level filter"})
 
 
@@ -105,18 +149,34 @@ class TeacherSpec:
 
 @dataclass
 class SamplingConfig:
-    teachers: list[TeacherSpec] = field(default_factory=lambda: [TeacherSpec()], metadata={"help": "the models that write solutions"})
-    system_prompt: str | None = field(default=None, metadata={"help": "system turn of every sampling prompt (null: none)"})
-    system_prompt_file: str | None = field(default=None, metadata={"help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/"})
-    prompt_suffix: str = field(default="", metadata={"help": "appended to every math question (the answer-format instruction)"})
+    teachers: list[TeacherSpec] = field(
+        default_factory=lambda: [TeacherSpec()], metadata={"help": "the models that write solutions"}
+    )
+    system_prompt: str | None = field(
+        default=None, metadata={"help": "system turn of every sampling prompt (null: none)"}
+    )
+    system_prompt_file: str | None = field(
+        default=None, metadata={"help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/"}
+    )
+    prompt_suffix: str = field(
+        default="", metadata={"help": "appended to every math question (the answer-format instruction)"}
+    )
     code_suffix: str = field(default="", metadata={"help": "appended to every code question"})
     # samples per prompt by difficulty level: the entry with the largest level <= the prompt's
     # level wins (RedStar: more samples for harder prompts); empty = the teacher's n
-    n_by_level: dict[str, int] = field(default_factory=dict, metadata={"help": "samples per prompt by difficulty level: the entry with the largest level <= the prompt's wins (empty: the teacher's n)"})
+    n_by_level: dict[str, int] = field(
+        default_factory=dict,
+        metadata={
+            "help": "samples per prompt by difficulty level: the entry with the largest level <= the prompt's wins (empty: the teacher's n)"
+        },
+    )
     batch_size: int = field(default=32, metadata={"help": "prompts sent to a backend at once"})
     # a response cut off at max_new_tokens (finish reason "length") has no real final answer:
     # dropped before any check, counted in the funnel as "truncated"
-    drop_truncated: bool = field(default=True, metadata={"help": "drop responses cut off at max_new_tokens (no real final answer), counted as truncated"})
+    drop_truncated: bool = field(
+        default=True,
+        metadata={"help": "drop responses cut off at max_new_tokens (no real final answer), counted as truncated"},
+    )
 
 
 @dataclass
@@ -124,24 +184,36 @@ class VerifyConfig:
     enabled: bool = field(default=True, metadata={"help": "run this stage (false: pass everything through)"})
     timeout: float = field(default=5.0, metadata={"help": "seconds per answer check before it counts as wrong"})
     workers: int = field(default=1, metadata={"help": "grading processes"})
-    sandbox: str = field(default="bwrap", metadata={"help": "where code runs: bwrap | none (recorded) | http(s):// SandboxFusion"})
+    sandbox: str = field(
+        default="bwrap", metadata={"help": "where code runs: bwrap | none (recorded) | http(s):// SandboxFusion"}
+    )
 
 
 @dataclass
 class FilterConfig:
     enabled: bool = field(default=True, metadata={"help": "run this stage (false: pass everything through)"})
     language: Literal["en", "zh"] | None = field(default="en", metadata={"help": "en | zh | None (off)"})
-    max_foreign_ratio: float = field(default=0.05, metadata={"help": "largest share of characters outside the expected script"})
+    max_foreign_ratio: float = field(
+        default=0.05, metadata={"help": "largest share of characters outside the expected script"}
+    )
     repetition: bool = field(default=True, metadata={"help": "drop responses caught in a repetition loop"})
-    max_tail_repeats: int = field(default=4, metadata={"help": "the last 50 characters recur this often in the last 2,000"})
-    min_compress_ratio: float = field(default=0.08, metadata={"help": "a response that compresses below this share of its size is repetitive"})
+    max_tail_repeats: int = field(
+        default=4, metadata={"help": "the last 50 characters recur this often in the last 2,000"}
+    )
+    min_compress_ratio: float = field(
+        default=0.08, metadata={"help": "a response that compresses below this share of its size is repetitive"}
+    )
     require_answer: bool = field(default=True, metadata={"help": "drop responses with no extractable final answer"})
-    answer_format: Literal["boxed", "any"] = field(default="boxed", metadata={"help": "boxed | any (any answer the verifier can extract)"})
+    answer_format: Literal["boxed", "any"] = field(
+        default="boxed", metadata={"help": "boxed | any (any answer the verifier can extract)"}
+    )
     max_response_words: int | None = field(default=None, metadata={"help": "AceMath: 2,500"})
     min_response_words: int = field(default=1, metadata={"help": "shortest response kept, in words"})
     max_prompt_words: int | None = field(default=None, metadata={"help": "AceMath: 300 for synthetic prompts"})
     think_tags: bool = field(default=False, metadata={"help": "require one <think>...</think> block then an answer"})
-    dedup_responses: bool = field(default=True, metadata={"help": "drop a response identical to an earlier one for the same problem"})
+    dedup_responses: bool = field(
+        default=True, metadata={"help": "drop a response identical to an earlier one for the same problem"}
+    )
 
 
 @dataclass
@@ -163,19 +235,31 @@ class JudgeSpec:
     ``verifier``: the verifier's verdict itself."""
 
     name: str = field(metadata={"help": "curator name in the funnel report"})
-    kind: Literal["llm", "rm", "column", "verifier"] = field(default="llm", metadata={"help": "llm | rm | column | verifier"})
+    kind: Literal["llm", "rm", "column", "verifier"] = field(
+        default="llm", metadata={"help": "llm | rm | column | verifier"}
+    )
     backend: BackendSpec = field(default_factory=BackendSpec, metadata={"help": "judge model (kind llm)"})
-    prompt_file: str = field(default="judge_binary.txt", metadata={"help": "judge prompt (kind llm; a shipped prompt or a path)"})
+    prompt_file: str = field(
+        default="judge_binary.txt", metadata={"help": "judge prompt (kind llm; a shipped prompt or a path)"}
+    )
     max_new_tokens: int = field(default=256, metadata={"help": "tokens per judgment (kind llm)"})
     threshold: float = field(default=0.0, metadata={"help": "lowest passing reward score (kind rm)"})
-    scores_file: str | None = field(default=None, metadata={"help": "`redstar rm score` output holding the scores (kind rm; null: the sample's scores)"})
-    column: str | None = field(default=None, metadata={"help": "the score key (kind rm) or the stored judgment's path in the problem's meta (kind column)"})
+    scores_file: str | None = field(
+        default=None,
+        metadata={"help": "`redstar rm score` output holding the scores (kind rm; null: the sample's scores)"},
+    )
+    column: str | None = field(
+        default=None,
+        metadata={"help": "the score key (kind rm) or the stored judgment's path in the problem's meta (kind column)"},
+    )
 
 
 @dataclass
 class CuratorConfig:
     enabled: bool = field(default=False, metadata={"help": "run this stage (false: pass everything through)"})
-    judges: list[JudgeSpec] = field(default_factory=list, metadata={"help": "the curators; a sample is kept when every judge passes it"})
+    judges: list[JudgeSpec] = field(
+        default_factory=list, metadata={"help": "the curators; a sample is kept when every judge passes it"}
+    )
     combine: Literal["all", "majority", "any"] = field(default="all", metadata={"help": "all | majority | any"})
     apply: bool = field(default=True, metadata={"help": "drop rejected samples from the SFT export"})
 
@@ -186,8 +270,12 @@ class SubsetSpec:
     subset of the same size."""
 
     name: str = field(metadata={"help": "subset name (subsets/<name>.jsonl)"})
-    min_level: float | None = field(default=None, metadata={"help": "lowest difficulty level in the subset (null: no floor)"})
-    max_level: float | None = field(default=None, metadata={"help": "highest difficulty level in the subset (null: no ceiling)"})
+    min_level: float | None = field(
+        default=None, metadata={"help": "lowest difficulty level in the subset (null: no floor)"}
+    )
+    max_level: float | None = field(
+        default=None, metadata={"help": "highest difficulty level in the subset (null: no ceiling)"}
+    )
     max_prompts: int | None = field(default=None, metadata={"help": "prompts in the subset at most (null: all)"})
     max_rows: int = field(default=4000, metadata={"help": "SFT rows in the subset at most"})
     control: bool = field(default=True, metadata={"help": "also write a random control subset of the same size"})
@@ -195,12 +283,23 @@ class SubsetSpec:
 
 @dataclass
 class ExportConfig:
-    sft_per_prompt: int | None = field(default=4, metadata={"help": "verified samples kept as SFT rows per prompt (null: all)"})
-    pairs_per_prompt: int = field(default=2, metadata={"help": "preference pairs (verified vs failed sample) per prompt at most"})
+    sft_per_prompt: int | None = field(
+        default=4, metadata={"help": "verified samples kept as SFT rows per prompt (null: all)"}
+    )
+    pairs_per_prompt: int = field(
+        default=2, metadata={"help": "preference pairs (verified vs failed sample) per prompt at most"}
+    )
     rl_prompts: bool = field(default=True, metadata={"help": "write RL prompt rows (rl_prompts.jsonl)"})
-    rl_min_level: float | None = field(default=None, metadata={"help": "RL prompts only from this difficulty level up (null: all)"})
-    subsets: list[SubsetSpec] = field(default_factory=list, metadata={"help": "difficulty subsets of the SFT rows, each with a random control"})
-    curated_control: bool = field(default=True, metadata={"help": "also write a random subset of the uncurated pool the size of the curated SFT rows"})
+    rl_min_level: float | None = field(
+        default=None, metadata={"help": "RL prompts only from this difficulty level up (null: all)"}
+    )
+    subsets: list[SubsetSpec] = field(
+        default_factory=list, metadata={"help": "difficulty subsets of the SFT rows, each with a random control"}
+    )
+    curated_control: bool = field(
+        default=True,
+        metadata={"help": "also write a random subset of the uncurated pool the size of the curated SFT rows"},
+    )
     seed: int = field(default=0, metadata={"help": "seed of the random controls"})
 
 
@@ -209,7 +308,9 @@ class RunConfig:
     chunk_size: int = field(default=64, metadata={"help": "problems per shard output (the unit of resume)"})
     skip_bad: bool = field(default=True, metadata={"help": "malformed source rows are dropped and counted"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
-    tokenizer: str | None = field(default=None, metadata={"help": "count kept tokens with this tokenizer (else ~chars/4)"})
+    tokenizer: str | None = field(
+        default=None, metadata={"help": "count kept tokens with this tokenizer (else ~chars/4)"}
+    )
 
 
 @dataclass
@@ -219,14 +320,26 @@ class Recipe:
     sources: list[SourceSpec] = field(default_factory=list, metadata={"help": "the problem pools"})
     dedup: DedupConfig = field(default_factory=DedupConfig, metadata={"help": "problem deduplication"})
     decontam: DecontamConfig = field(default_factory=DecontamConfig, metadata={"help": "benchmark decontamination"})
-    difficulty: DifficultyConfig = field(default_factory=DifficultyConfig, metadata={"help": "difficulty levels and the level filter"})
+    difficulty: DifficultyConfig = field(
+        default_factory=DifficultyConfig, metadata={"help": "difficulty levels and the level filter"}
+    )
     sampling: SamplingConfig = field(default_factory=SamplingConfig, metadata={"help": "teacher sampling"})
-    verify: VerifyConfig = field(default_factory=VerifyConfig, metadata={"help": "answer verification against the gold"})
+    verify: VerifyConfig = field(
+        default_factory=VerifyConfig, metadata={"help": "answer verification against the gold"}
+    )
     filters: FilterConfig = field(default_factory=FilterConfig, metadata={"help": "rule filters on the samples"})
-    crosscheck: CrossCheckConfig = field(default_factory=CrossCheckConfig, metadata={"help": "AceMath's two-teacher agreement"})
-    curators: CuratorConfig = field(default_factory=CuratorConfig, metadata={"help": "judges that keep or drop samples"})
-    export: ExportConfig = field(default_factory=ExportConfig, metadata={"help": "what is written: SFT, preference and RL rows, subsets"})
-    run: RunConfig = field(default_factory=RunConfig, metadata={"help": "how the run executes (chunks, workers, resume)"})
+    crosscheck: CrossCheckConfig = field(
+        default_factory=CrossCheckConfig, metadata={"help": "AceMath's two-teacher agreement"}
+    )
+    curators: CuratorConfig = field(
+        default_factory=CuratorConfig, metadata={"help": "judges that keep or drop samples"}
+    )
+    export: ExportConfig = field(
+        default_factory=ExportConfig, metadata={"help": "what is written: SFT, preference and RL rows, subsets"}
+    )
+    run: RunConfig = field(
+        default_factory=RunConfig, metadata={"help": "how the run executes (chunks, workers, resume)"}
+    )
     base_dir: str = field(default="", metadata={"help": "filled by load_recipe: the recipe file's directory"})
 
 
@@ -256,7 +369,7 @@ def resolve(recipe: Recipe, path: str | None) -> str | None:
 def load_recipe(path: str, overrides: list[str] | None = None) -> Recipe:
     recipe = load_config(Recipe, path, overrides)
     recipe.base_dir = str(Path(path).resolve().parent)
-    for s in (recipe.sampling.n_by_level or {}):
+    for s in recipe.sampling.n_by_level or {}:
         try:
             float(s)
         except ValueError:
@@ -267,6 +380,8 @@ def load_recipe(path: str, overrides: list[str] | None = None) -> Recipe:
     if recipe.crosscheck.enabled:
         for key in ("teacher_a", "teacher_b"):
             if getattr(recipe.crosscheck, key) not in names:
-                raise ConfigError(f"{path}: crosscheck.{key} = {getattr(recipe.crosscheck, key)!r} "
-                                  f"is not a teacher (teachers: {names})")
+                raise ConfigError(
+                    f"{path}: crosscheck.{key} = {getattr(recipe.crosscheck, key)!r} "
+                    f"is not a teacher (teachers: {names})"
+                )
     return recipe

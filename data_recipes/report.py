@@ -74,43 +74,78 @@ def write_report(recipe, out: Path, summary: dict) -> None:
     lines += [
         f"- SFT rows: **{c['sft']}** ({c['sft_tokens']} {'tokens' if summary['tokens_exact'] else 'tokens, approx. chars/4'})",
         f"- preference pairs: **{c['preferences']}**; RL prompts: **{c['rl_prompts']}**; samples: {c['samples']}",
-        "", "![funnel](funnel.png)", "",
-        "## Stages", "",
-        "| stage | unit | in | out | kept | drops |", "|---|---|---:|---:|---:|---|",
+        "",
+        "![funnel](funnel.png)",
+        "",
+        "## Stages",
+        "",
+        "| stage | unit | in | out | kept | drops |",
+        "|---|---|---:|---:|---:|---|",
     ]
     for name, st in funnel.items():
         drops = ", ".join(f"{k}: {v}" for k, v in st["dropped"].items()) or "-"
         lines.append(f"| {name} | {st['unit']} | {st['in']} | {st['out']} | {_pct(st['out'], st['in'])} | {drops} |")
     sources = sorted({s for st in funnel.values() for s in st["by_source"]})
     if sources:
-        lines += ["", "## Kept per source", "", "| stage | " + " | ".join(sources) + " |",
-                  "|---|" + "---:|" * len(sources)]
+        lines += [
+            "",
+            "## Kept per source",
+            "",
+            "| stage | " + " | ".join(sources) + " |",
+            "|---|" + "---:|" * len(sources),
+        ]
         for name, st in funnel.items():
-            cells = [f"{st['by_source'][s][1]}/{st['by_source'][s][0]}" if s in st["by_source"] else "-" for s in sources]
+            cells = [
+                f"{st['by_source'][s][1]}/{st['by_source'][s][0]}" if s in st["by_source"] else "-" for s in sources
+            ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    levels = sorted({lv for st in funnel.values() for lv in st["by_level"]}, key=lambda k: (k == "none", int(k) if k != "none" else 0))
+    levels = sorted(
+        {lv for st in funnel.values() for lv in st["by_level"]},
+        key=lambda k: (k == "none", int(k) if k != "none" else 0),
+    )
     if levels and levels != ["none"]:
-        lines += ["", "## Kept per difficulty level", "", "| stage | " + " | ".join(levels) + " |",
-                  "|---|" + "---:|" * len(levels)]
+        lines += [
+            "",
+            "## Kept per difficulty level",
+            "",
+            "| stage | " + " | ".join(levels) + " |",
+            "|---|" + "---:|" * len(levels),
+        ]
         for name, st in funnel.items():
-            cells = [f"{st['by_level'][lv][1]}/{st['by_level'][lv][0]}" if lv in st["by_level"] else "-" for lv in levels]
+            cells = [
+                f"{st['by_level'][lv][1]}/{st['by_level'][lv][0]}" if lv in st["by_level"] else "-" for lv in levels
+            ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if summary.get("curators"):
-        lines += ["", f"## Curators (combine: {recipe.curators.combine}; truth: verifier labels)", "",
-                  "| judge | n | precision | recall | FPR | specificity | accuracy |", "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"## Curators (combine: {recipe.curators.combine}; truth: verifier labels)",
+            "",
+            "| judge | n | precision | recall | FPR | specificity | accuracy |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for name, m in summary["curators"].items():
-            lines.append(f"| {name} | {m['n']} | {m['precision']} | {m['recall']} | {m['fpr']} | "
-                         f"{m['specificity']} | {m['accuracy']} |")
+            lines.append(
+                f"| {name} | {m['n']} | {m['precision']} | {m['recall']} | {m['fpr']} | "
+                f"{m['specificity']} | {m['accuracy']} |"
+            )
     if summary.get("subsets") or c.get("curated_control") is not None:
         lines += ["", "## Subsets", ""]
         for name, s in summary.get("subsets", {}).items():
-            lines.append(f"- `subsets/{name}.jsonl`: {s['rows']} rows over {s['prompts']} prompts; "
-                         f"random control `subsets/{name}_control.jsonl`: {s.get('control_rows', '-')} rows")
+            lines.append(
+                f"- `subsets/{name}.jsonl`: {s['rows']} rows over {s['prompts']} prompts; "
+                f"random control `subsets/{name}_control.jsonl`: {s.get('control_rows', '-')} rows"
+            )
         if c.get("curated_control") is not None:
-            lines.append(f"- `subsets/curated_control.jsonl`: {c['curated_control']} rows drawn at random from "
-                         f"{c['pool']} uncurated samples (same size as `sft.jsonl`)")
-    for stage, title in (("decontam", "Contaminated items (first 10)"), ("load", "Dropped rows (first 10)"),
-                         ("dedup", "Duplicates (first 10)")):
+            lines.append(
+                f"- `subsets/curated_control.jsonl`: {c['curated_control']} rows drawn at random from "
+                f"{c['pool']} uncurated samples (same size as `sft.jsonl`)"
+            )
+    for stage, title in (
+        ("decontam", "Contaminated items (first 10)"),
+        ("load", "Dropped rows (first 10)"),
+        ("dedup", "Duplicates (first 10)"),
+    ):
         ex = _examples(out, stage)
         if not ex:
             continue
@@ -118,15 +153,22 @@ def write_report(recipe, out: Path, summary: dict) -> None:
         for row in ex:
             if stage == "decontam":
                 m = row["match"]
-                lines.append(f"- `{row['id']}` matched {m['benchmark']} item `{m['item_id']}` "
-                             f"({m['ngram_hits']} shared n-grams, LCS ratio {m['lcs_ratio']})")
+                lines.append(
+                    f"- `{row['id']}` matched {m['benchmark']} item `{m['item_id']}` "
+                    f"({m['ngram_hits']} shared n-grams, LCS ratio {m['lcs_ratio']})"
+                )
             elif stage == "load":
                 lines.append(f"- {row['reason']}: {row['where']}")
             else:
                 lines.append(f"- `{row['id']}`: {row['reason']} of `{row['duplicate_of']}`")
-    lines += ["", "## Files", "",
-              "`sft.jsonl`, `preferences.jsonl`, `rl_prompts.jsonl`, `samples.jsonl` (every sample with its "
-              "verdict, filters and scores), `funnel.json`, `prep/dropped.jsonl` (every dropped problem and why).", ""]
+    lines += [
+        "",
+        "## Files",
+        "",
+        "`sft.jsonl`, `preferences.jsonl`, `rl_prompts.jsonl`, `samples.jsonl` (every sample with its "
+        "verdict, filters and scores), `funnel.json`, `prep/dropped.jsonl` (every dropped problem and why).",
+        "",
+    ]
     with atomic_open(out / "report.md") as f:
         f.write("\n".join(lines))
     from redstar.release.dataset_card import refresh_dataset_card

@@ -149,9 +149,18 @@ class Backends:
         self._cache.clear()
 
 
-def generate(backend, spec, problems: list[dict], messages: list[list[dict]], ns: list[int],
-             temperature: float, top_p: float, max_new_tokens: int, seed: int,
-             batch_size: int = 32) -> list[list[str]]:
+def generate(
+    backend,
+    spec,
+    problems: list[dict],
+    messages: list[list[dict]],
+    ns: list[int],
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+    seed: int,
+    batch_size: int = 32,
+) -> list[list[str]]:
     """``ns[i]`` completions for ``problems[i]``. Requests with the same n go together, since
     a backend call takes one n."""
     from redstar.generation import GenerationConfig, Request
@@ -159,52 +168,73 @@ def generate(backend, spec, problems: list[dict], messages: list[list[dict]], ns
     out: list[list[str]] = [[] for _ in problems]
     if spec.backend == "inline":
         for i, p in enumerate(problems):
-            out[i] = list((p.get("meta") or {}).get("responses") or [])[:ns[i]]
+            out[i] = list((p.get("meta") or {}).get("responses") or [])[: ns[i]]
         return out
     by_n: dict[int, list[int]] = {}
     for i, n in enumerate(ns):
         if n > 0:
             by_n.setdefault(n, []).append(i)
     for n, idx in sorted(by_n.items()):
-        cfg = GenerationConfig(n=n, temperature=temperature, top_p=top_p,
-                               max_new_tokens=max_new_tokens, seed=seed)
+        cfg = GenerationConfig(n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
         for start in range(0, len(idx), batch_size):
-            part = idx[start:start + batch_size]
-            reqs = [Request(id=problems[i]["id"], messages=messages[i], images=problems[i].get("images") or [])
-                    for i in part]
+            part = idx[start : start + batch_size]
+            reqs = [
+                Request(id=problems[i]["id"], messages=messages[i], images=problems[i].get("images") or [])
+                for i in part
+            ]
             for i, texts in zip(part, backend.generate(reqs, cfg)):
                 out[i] = list(texts)
     return out
 
 
-def sample_chunk(problems: list[dict], recipe, backends: Backends, chunk_index: int,
-                 teachers: list | None = None) -> list[dict]:
+def sample_chunk(
+    problems: list[dict], recipe, backends: Backends, chunk_index: int, teachers: list | None = None
+) -> list[dict]:
     """Sample every teacher (or those in ``teachers``) on ``problems``; returns Sample rows
     (with ``id``, ``teacher``, ``source``, ``level`` beside the Sample fields)."""
     system = system_prompt(recipe)
     messages = [prompt_messages(p, recipe, system) for p in problems]
     samples = []
-    for t in (recipe.sampling.teachers if teachers is None else teachers):
+    for t in recipe.sampling.teachers if teachers is None else teachers:
         ns = [n_for_level(p.get("difficulty"), t.n, recipe.sampling.n_by_level) for p in problems]
         backend = backends.get(t.backend)
-        outs = generate(backend, t.backend, problems, messages, ns, t.temperature, t.top_p,
-                        t.max_new_tokens, seed=t.seed * 1_000_003 + chunk_index,
-                        batch_size=recipe.sampling.batch_size)
+        outs = generate(
+            backend,
+            t.backend,
+            problems,
+            messages,
+            ns,
+            t.temperature,
+            t.top_p,
+            t.max_new_tokens,
+            seed=t.seed * 1_000_003 + chunk_index,
+            batch_size=recipe.sampling.batch_size,
+        )
         for p, texts in zip(problems, outs):
             for j, text in enumerate(texts):
-                samples.append({
-                    "id": f"{p['id']}#{t.name}#{j}", "problem_id": p["id"], "response": text,
-                    "model": t.backend.model if t.backend.backend != "replay" else f"replay:{t.name}",
-                    "teacher": t.name, "source": p.get("source", ""), "level": p.get("difficulty"),
-                    "verdict": None, "filters": {}, "scores": {}, "drop": None,
-                    # why generation stopped, as the backend says: "stop" | "length" (cut off) | None
-                    "finish_reason": getattr(text, "finish_reason", None),
-                })
+                samples.append(
+                    {
+                        "id": f"{p['id']}#{t.name}#{j}",
+                        "problem_id": p["id"],
+                        "response": text,
+                        "model": t.backend.model if t.backend.backend != "replay" else f"replay:{t.name}",
+                        "teacher": t.name,
+                        "source": p.get("source", ""),
+                        "level": p.get("difficulty"),
+                        "verdict": None,
+                        "filters": {},
+                        "scores": {},
+                        "drop": None,
+                        # why generation stopped, as the backend says: "stop" | "length" (cut off) | None
+                        "finish_reason": getattr(text, "finish_reason", None),
+                    }
+                )
     return samples
 
 
-def sample_chunks(chunks: Callable[[], Iterable[tuple[int, list[dict]]]], recipe, backends: Backends,
-                  path: Callable[[int, str], Path]) -> None:
+def sample_chunks(
+    chunks: Callable[[], Iterable[tuple[int, list[dict]]]], recipe, backends: Backends, path: Callable[[int, str], Path]
+) -> None:
     """Difficulty levels and teacher samples for every chunk ``chunks()`` yields (``(k,
     problems)``; called once per stage), one model at a time: the difficulty scorer over every
     pending chunk, then each teacher in turn over every pending chunk. Each model's engine is
@@ -242,7 +272,7 @@ def sample_chunks(chunks: Callable[[], Iterable[tuple[int, list[dict]]]], recipe
             funnel.add("difficulty", reason is None, reason, p["source"], p.get("difficulty"))
             p["status"] = reason or "sampled"
         write_json(path(k, "scored.funnel.json"), funnel.to_dict())
-        write_jsonl(path(k, "scored.jsonl"), problems)        # last: marks the stage done
+        write_jsonl(path(k, "scored.jsonl"), problems)  # last: marks the stage done
 
     # each teacher over every pending chunk's kept problems
     for j, t in enumerate(teachers):
@@ -269,7 +299,9 @@ def sample_chunks(chunks: Callable[[], Iterable[tuple[int, list[dict]]]], recipe
             if not ok:
                 p["status"] = "no samples"
         write_json(path(k, "sampled.funnel.json"), funnel.to_dict())
-        write_jsonl(path(k, "sampled.jsonl"), [{"kind": "problem", "row": p} for p in problems]
-                    + [{"kind": "sample", "row": s} for s in samples])
+        write_jsonl(
+            path(k, "sampled.jsonl"),
+            [{"kind": "problem", "row": p} for p in problems] + [{"kind": "sample", "row": s} for s in samples],
+        )
         for name in stage_files:
             path(k, name).unlink(missing_ok=True)

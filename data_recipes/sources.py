@@ -23,23 +23,43 @@ from redstar.records import Problem, RowError
 
 # Problem field -> source column (None: the converter fills it)
 PRESETS: dict[str, dict[str, str]] = {
-    "problem": {"id": "id", "question": "question", "answer": "answer", "solution": "solution",
-                "source": "source", "domain": "domain", "choices": "choices", "images": "images",
-                "tests": "tests", "difficulty": "difficulty", "meta": "meta"},
+    "problem": {
+        "id": "id",
+        "question": "question",
+        "answer": "answer",
+        "solution": "solution",
+        "source": "source",
+        "domain": "domain",
+        "choices": "choices",
+        "images": "images",
+        "tests": "tests",
+        "difficulty": "difficulty",
+        "meta": "meta",
+    },
     # AI-MO/NuminaMath-CoT: source, problem, solution, messages
     "numina": {"question": "problem", "solution": "solution", "pool": "source"},
     # meta-math/MetaMathQA: type, query, original_question, response
     "metamath": {"question": "query", "solution": "response", "pool": "type"},
     # BAAI/TACO: question, solutions, starter_code, input_output, difficulty, source, ...
-    "taco": {"question": "question", "tests": "input_output", "difficulty": "difficulty",
-             "pool": "source", "starter_code": "starter_code"},
+    "taco": {
+        "question": "question",
+        "tests": "input_output",
+        "difficulty": "difficulty",
+        "pool": "source",
+        "starter_code": "starter_code",
+    },
     # G-LLaVA GeoQA: question_id, image, text (question + "Choices:\nA:..."), answer letter
     "geoqa": {"id": "question_id", "question": "text", "images": "image", "answer": "answer"},
     # MATH: problem, level ("Level 5"), type, solution
     "math": {"question": "problem", "solution": "solution", "difficulty": "level", "pool": "type"},
     # Collinear curation set: problem, solution, source, R1-Distill-Qwen-32B, correctness
-    "collinear": {"question": "problem", "solution": "solution", "pool": "source",
-                  "response": "R1-Distill-Qwen-32B", "correctness": "correctness"},
+    "collinear": {
+        "question": "problem",
+        "solution": "solution",
+        "pool": "source",
+        "response": "R1-Distill-Qwen-32B",
+        "correctness": "correctness",
+    },
 }
 
 PRESET_DOMAIN = {"taco": "code", "geoqa": "geo"}
@@ -75,14 +95,25 @@ def _geoqa_answers(path: Path) -> dict[str, str]:
     return {str(r["question_id"]): str(r["text"]).strip() for r in read_rows(sibling)}
 
 
-def map_row(row: dict, preset: str, mapping: dict, name: str, index: int, base: Path,
-            answers: dict | None = None, require_answer: bool = True) -> dict:
+def map_row(
+    row: dict,
+    preset: str,
+    mapping: dict,
+    name: str,
+    index: int,
+    base: Path,
+    answers: dict | None = None,
+    require_answer: bool = True,
+) -> dict:
     """One source row -> a checked Problem row (raises RowError with the reason)."""
     get = lambda key: row.get(mapping[key]) if key in mapping else None  # noqa: E731
     out: dict = {"meta": dict(get("meta") or {})}
     pid = get("id")
-    out["id"] = f"{name}:{pid}" if pid is not None and preset != "problem" else (
-        str(pid) if pid is not None else f"{name}:{index}")
+    out["id"] = (
+        f"{name}:{pid}"
+        if pid is not None and preset != "problem"
+        else (str(pid) if pid is not None else f"{name}:{index}")
+    )
     out["question"] = get("question")
     if not isinstance(out["question"], str) or not out["question"].strip():
         raise RowError(f"no question (column {mapping.get('question')!r})")
@@ -143,8 +174,7 @@ def iter_source(spec, recipe) -> Iterator[tuple[dict | None, tuple[str, str] | N
     if spec.preset not in PRESETS:
         from redstar.config import ConfigError
 
-        raise ConfigError(f"source {spec.path!r}: unknown preset {spec.preset!r} "
-                          f"(known: {', '.join(PRESETS)})")
+        raise ConfigError(f"source {spec.path!r}: unknown preset {spec.preset!r} (known: {', '.join(PRESETS)})")
     mapping = dict(PRESETS[spec.preset], **spec.fields)
     path = resolve(recipe, spec.path)
     p = Path(path)
@@ -153,8 +183,9 @@ def iter_source(spec, recipe) -> Iterator[tuple[dict | None, tuple[str, str] | N
     base = p.parent if p.is_file() else p
     answers = _geoqa_answers(p) if spec.preset == "geoqa" and p.is_file() else None
     stats = ReadStats()
-    rows = iter_located(path if local else spec.path, split=spec.split, name=spec.config_name,
-                        skip_bad=recipe.run.skip_bad, stats=stats)
+    rows = iter_located(
+        path if local else spec.path, split=spec.split, name=spec.config_name, skip_bad=recipe.run.skip_bad, stats=stats
+    )
     n_skipped = 0
     kept = 0
     for i, (loc, row) in enumerate(rows):
@@ -163,7 +194,7 @@ def iter_source(spec, recipe) -> Iterator[tuple[dict | None, tuple[str, str] | N
             n_skipped += 1
         if spec.limit is not None and kept >= spec.limit:
             break
-        where = where_with_id(loc, row)          # path:line (id X), as every command writes it
+        where = where_with_id(loc, row)  # path:line (id X), as every command writes it
         try:
             problem = map_row(row, spec.preset, mapping, name, i, base, answers, spec.require_answer)
             if spec.domain:

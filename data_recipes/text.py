@@ -28,7 +28,7 @@ def ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
     """Word n-grams; a text shorter than n contributes itself whole (so short items still match)."""
     if len(tokens) < n:
         return {tuple(tokens)} if tokens else set()
-    return {tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
 def lcs_len(a: list[str], b: list[str]) -> int:

@@ -34,8 +34,8 @@ def grade_samples(samples: list[dict], problems: dict[str, dict], recipe) -> lis
         from redstar.verify.code_sandbox import check_sandbox
 
         sandbox = check_sandbox(sandbox)  # fail closed: raises SandboxUnavailable, saying what to install
-    items, where = [], []            # where[j]: the sample indices item j's verdict goes to
-    shared: dict[tuple, int] = {}    # (gold, extracted) -> item index, math only
+    items, where = [], []  # where[j]: the sample indices item j's verdict goes to
+    shared: dict[tuple, int] = {}  # (gold, extracted) -> item index, math only
     out: list[dict | None] = [None] * len(samples)
     for i, s in enumerate(samples):
         p = problems[s["problem_id"]]
@@ -50,9 +50,17 @@ def grade_samples(samples: list[dict], problems: dict[str, dict], recipe) -> lis
                 where[shared[key]].append(i)
                 continue
             shared[key] = len(items)
-        items.append({"response": s["response"], "gold": p.get("answer") or "", "kind": kind,
-                      "choices": p.get("choices"), "tests": p.get("tests"),
-                      "timeout": recipe.verify.timeout, "sandbox": sandbox})
+        items.append(
+            {
+                "response": s["response"],
+                "gold": p.get("answer") or "",
+                "kind": kind,
+                "choices": p.get("choices"),
+                "tests": p.get("tests"),
+                "timeout": recipe.verify.timeout,
+                "sandbox": sandbox,
+            }
+        )
         where.append([i])
     if items:
         verdicts = grade_batch(items, workers=recipe.verify.workers, progress=False)

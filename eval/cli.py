@@ -48,20 +48,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--benchmark", choices=BENCHMARKS, help="which benchmark --data holds")
     p.add_argument("--data", help="local file / directory, or a hub dataset id")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--model", help="model directory, hub id, 'default' (SmolLM2-135M-Instruct), "
-                                     "or the served model name with --backend openai")
+    src.add_argument(
+        "--model",
+        help="model directory, hub id, 'default' (SmolLM2-135M-Instruct), "
+        "or the served model name with --backend openai",
+    )
     src.add_argument("--responses", help="score stored responses instead of generating (rows: id, responses)")
     p.add_argument("--out", help="output directory")
-    p.add_argument("--compare", nargs="+", metavar="DIR",
-                   help="leaderboard across eval output dirs, one row per run (--out: leaderboard.md and .csv)")
-    p.add_argument("--label", nargs="+", default=None, metavar="NAME",
-                   help="--compare: row names, one per DIR (default: the shortest distinct tail of each path)")
-    p.add_argument("--sort-by", default="pass@1", metavar="METRIC", help="--compare: sort by this metric (default pass@1)")
-    p.add_argument("--card", default=None, metavar="MODEL_DIR",
-                   help="add the scores to this model's card (model-index); a training run or model directory")
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="DIR",
+        help="leaderboard across eval output dirs, one row per run (--out: leaderboard.md and .csv)",
+    )
+    p.add_argument(
+        "--label",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="--compare: row names, one per DIR (default: the shortest distinct tail of each path)",
+    )
+    p.add_argument(
+        "--sort-by", default="pass@1", metavar="METRIC", help="--compare: sort by this metric (default pass@1)"
+    )
+    p.add_argument(
+        "--card",
+        default=None,
+        metavar="MODEL_DIR",
+        help="add the scores to this model's card (model-index); a training run or model directory",
+    )
     g = p.add_argument_group("generation")
-    g.add_argument("--backend", choices=("vllm", "hf", "openai"), default=None,
-                   help="default: vllm when installed with a GPU, else hf")
+    g.add_argument(
+        "--backend",
+        choices=("vllm", "hf", "openai"),
+        default=None,
+        help="default: vllm when installed with a GPU, else hf",
+    )
     g.add_argument("--samples", type=int, default=1, help="responses per item (n); >1 reports pass@k and maj@k")
     g.add_argument("--temperature", type=float, default=None, help="default 0 (greedy) for 1 sample, else 0.6")
     g.add_argument("--top-p", type=float, default=None, help="default 1.0 greedy, 0.95 when sampling")
@@ -77,29 +99,46 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--base-url", default="http://localhost:8000/v1", help="openai backend endpoint")
     g.add_argument("--concurrency", type=int, default=16, help="openai backend: requests in flight")
     d = p.add_argument_group("data")
-    d.add_argument("--subset", choices=("task", "skill"), default=None,
-                   help="mathvista-geo: task = 'geometry problem solving' (208, default), skill = 'geometry reasoning' (239)")
+    d.add_argument(
+        "--subset",
+        choices=("task", "skill"),
+        default=None,
+        help="mathvista-geo: task = 'geometry problem solving' (208, default), skill = 'geometry reasoning' (239)",
+    )
     d.add_argument("--split", default=None, help="split for hub ids / directories (default per benchmark)")
     d.add_argument("--image-root", default=None, help="folder image paths are relative to")
     d.add_argument("--allow-pickle", action="store_true", help="geoqa: read the original pickle release (runs code)")
     d.add_argument("--limit", type=int, default=None, help="first N items only (smoke tests)")
     s = p.add_argument_group("scoring")
     s.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="grading processes")
-    s.add_argument("--no-fallback", action="store_true",
-                   help="require a stated answer (boxed, 'the answer is'): no bare last-number fallback")
+    s.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="require a stated answer (boxed, 'the answer is'): no bare last-number fallback",
+    )
     s.add_argument("--rm-seeds", type=int, default=100, help="rm@k: random draws of k per item (AceMath: 100)")
-    s.add_argument("--protocol", choices=("redstar", "official", "both"), default="redstar",
-                   help="redstar: the shared verifier (default); official: the benchmark's published scorer; "
-                        "both: both numbers side by side")
-    s.add_argument("--judge-model", default=None,
-                   help="mathvista-geo official extraction: the LLM judge (served name, or a model for vllm)")
+    s.add_argument(
+        "--protocol",
+        choices=("redstar", "official", "both"),
+        default="redstar",
+        help="redstar: the shared verifier (default); official: the benchmark's published scorer; "
+        "both: both numbers side by side",
+    )
+    s.add_argument(
+        "--judge-model",
+        default=None,
+        help="mathvista-geo official extraction: the LLM judge (served name, or a model for vllm)",
+    )
     s.add_argument("--judge-backend", choices=("openai", "vllm"), default="openai")
     s.add_argument("--judge-base-url", default="http://localhost:8000/v1", help="judge endpoint (openai backend)")
-    g.add_argument("--chunk-size", type=int, default=None,
-                   help="items generated between saves to responses.jsonl (default: hf batch size, else 64)")
+    g.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="items generated between saves to responses.jsonl (default: hf batch size, else 64)",
+    )
     if not any("--overwrite" in a.option_strings for a in p._actions):
-        p.add_argument("--overwrite", action="store_true",
-                       help="discard responses already in --out and generate again")
+        p.add_argument("--overwrite", action="store_true", help="discard responses already in --out and generate again")
 
 
 def _default_backend() -> str:
@@ -122,9 +161,15 @@ def _make_backend(args, kind: str):
         dtype = args.dtype or ("bfloat16" if torch.cuda.is_available() else "float32")
         return make_backend("hf", model=args.model, batch_size=args.batch_size, dtype=dtype)
     if kind == "vllm":
-        return make_backend("vllm", model=args.model, tensor_parallel_size=args.tensor_parallel_size,
-                            data_parallel_size=args.data_parallel_size, max_model_len=args.max_model_len,
-                            dtype=args.dtype or "auto", seed=args.seed)
+        return make_backend(
+            "vllm",
+            model=args.model,
+            tensor_parallel_size=args.tensor_parallel_size,
+            data_parallel_size=args.data_parallel_size,
+            max_model_len=args.max_model_len,
+            dtype=args.dtype or "auto",
+            seed=args.seed,
+        )
     return make_backend("openai", base_url=args.base_url, model=args.model, workers=args.concurrency)
 
 
@@ -137,14 +182,24 @@ def _generate(args, backend_name: str, requests: list, cfg, out: Path, bench, ge
     from redstar.config import ConfigError
 
     # what shapes a response (not --limit: a larger limit only adds items)
-    settings = {"benchmark": args.benchmark, "data": args.data, "subset": args.subset, "split": args.split,
-                "model": args.model, "backend": backend_name, "system": system_prompt(args.system),
-                "prompt": args.prompt, **gen_info}
+    settings = {
+        "benchmark": args.benchmark,
+        "data": args.data,
+        "subset": args.subset,
+        "split": args.split,
+        "model": args.model,
+        "backend": backend_name,
+        "system": system_prompt(args.system),
+        "prompt": args.prompt,
+        **gen_info,
+    }
     done = load_done(out, settings, [r.id for r in requests], cfg.n, overwrite=args.overwrite)
     todo = [r for r in requests if r.id not in done]
     if done:
-        print(f"resuming: {len(done)} of {len(requests)} items already generated in {out / 'responses.jsonl'}",
-              file=sys.stderr)
+        print(
+            f"resuming: {len(done)} of {len(requests)} items already generated in {out / 'responses.jsonl'}",
+            file=sys.stderr,
+        )
     if todo:
         try:
             backend = _make_backend(args, backend_name)
@@ -154,7 +209,7 @@ def _generate(args, backend_name: str, requests: list, cfg, out: Path, bench, ge
         try:
             with ResponseLog(out) as log:
                 for start in range(0, len(todo), max(1, chunk)):
-                    part = todo[start:start + max(1, chunk)]
+                    part = todo[start : start + max(1, chunk)]
                     for r, texts in zip(part, backend.generate(part, cfg)):
                         done[r.id] = texts
                         log.append(r.id, texts)
@@ -176,11 +231,13 @@ def _official(args, items, responses, extracted):
         if args.judge_backend == "vllm":
             judge = make_backend("vllm", model=args.judge_model, seed=args.seed)
         else:
-            judge = make_backend("openai", base_url=args.judge_base_url, model=args.judge_model,
-                                 workers=args.concurrency)
+            judge = make_backend(
+                "openai", base_url=args.judge_base_url, model=args.judge_model, workers=args.concurrency
+            )
     try:
-        return score_official(args.benchmark, items, responses, extracted=extracted, judge=judge,
-                              judge_name=args.judge_model)
+        return score_official(
+            args.benchmark, items, responses, extracted=extracted, judge=judge, judge_name=args.judge_model
+        )
     finally:
         if judge is not None:
             judge.close()
@@ -215,12 +272,14 @@ def run(args: argparse.Namespace) -> int:
     if args.card:
         from redstar.release.model_card import resolve_model_dir
 
-        resolve_model_dir(args.card)   # a wrong --card fails before any generation
+        resolve_model_dir(args.card)  # a wrong --card fails before any generation
     from eval.protocols import OFFICIAL
 
     if args.protocol != "redstar" and args.benchmark not in OFFICIAL:
-        raise ConfigError(f"--protocol {args.protocol}: {args.benchmark} has no published scorer to reproduce "
-                          f"(official scorers exist for {', '.join(OFFICIAL)}); use --protocol redstar")
+        raise ConfigError(
+            f"--protocol {args.protocol}: {args.benchmark} has no published scorer to reproduce "
+            f"(official scorers exist for {', '.join(OFFICIAL)}); use --protocol redstar"
+        )
 
     from eval.benchmarks import get_benchmark, load_benchmark
     from eval.prompting import build_requests, system_prompt
@@ -242,8 +301,15 @@ def run(args: argparse.Namespace) -> int:
     bench = get_benchmark(args.benchmark)
     t0 = time.time()
     # data: every row accounted for (kept, left out on purpose, or skipped with its reason)
-    res = load_benchmark(args.benchmark, args.data, split=args.split, subset=args.subset,
-                         image_root=args.image_root, allow_pickle=args.allow_pickle, limit=args.limit)
+    res = load_benchmark(
+        args.benchmark,
+        args.data,
+        split=args.split,
+        subset=args.subset,
+        image_root=args.image_root,
+        allow_pickle=args.allow_pickle,
+        limit=args.limit,
+    )
     print(f"{args.benchmark}: {res.summary()}", file=sys.stderr)
     if not res.items:
         raise ConfigError(f"{args.data}: no usable {args.benchmark} items ({res.summary()})")
@@ -258,28 +324,35 @@ def run(args: argparse.Namespace) -> int:
         stored = read_responses(args.responses)
         unmatched = match_responses(items, {k: v["responses"] for k, v in stored.items()}, args.responses)
         if unmatched:
-            print(f"note: {len(unmatched)} response rows match no item (first: {unmatched[0]}); ignored",
-                  file=sys.stderr)
+            print(
+                f"note: {len(unmatched)} response rows match no item (first: {unmatched[0]}); ignored", file=sys.stderr
+            )
         responses = {it.id: stored[it.id]["responses"] for it in items}
         scores = {it.id: stored[it.id]["scores"] for it in items}
         if args.samples > 1:
             short = [i for i, r in responses.items() if len(r) < args.samples]
             if short:
                 raise ConfigError(f"--samples {args.samples}: item {short[0]} has {len(responses[short[0]])} responses")
-            responses = {i: r[:args.samples] for i, r in responses.items()}
-            scores = {i: (s[:args.samples] if s else None) for i, s in scores.items()}
-        extracted = {it.id: (stored[it.id].get("extracted") or [])[:len(responses[it.id])] or None for it in items}
+            responses = {i: r[: args.samples] for i, r in responses.items()}
+            scores = {i: (s[: args.samples] if s else None) for i, s in scores.items()}
+        extracted = {it.id: (stored[it.id].get("extracted") or [])[: len(responses[it.id])] or None for it in items}
     else:
         temperature = args.temperature if args.temperature is not None else (0.0 if args.samples == 1 else 0.6)
         top_p = args.top_p if args.top_p is not None else (1.0 if temperature == 0 else 0.95)
         try:
-            cfg = GenerationConfig(n=args.samples, temperature=temperature, top_p=top_p,
-                                   max_new_tokens=args.max_new_tokens, seed=args.seed)
+            cfg = GenerationConfig(
+                n=args.samples, temperature=temperature, top_p=top_p, max_new_tokens=args.max_new_tokens, seed=args.seed
+            )
         except ValueError as e:
             raise ConfigError(str(e)) from None
         backend_name = args.backend or _default_backend()
-        gen_info = {"temperature": temperature, "top_p": top_p, "max_new_tokens": args.max_new_tokens,
-                    "seed": args.seed, "n": args.samples}
+        gen_info = {
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_new_tokens": args.max_new_tokens,
+            "seed": args.seed,
+            "n": args.samples,
+        }
         responses = _generate(args, backend_name, requests, cfg, out, bench, gen_info)
         extracted = None
 
@@ -290,11 +363,22 @@ def run(args: argparse.Namespace) -> int:
     if args.protocol != "redstar":
         official, official_info = _official(args, items, responses, extracted)
     primary = verdicts if verdicts is not None else official
-    metrics = {"benchmark": args.benchmark, "subset": res.subset if args.benchmark == "mathvista-geo" else None,
-               "data": args.data, "model": args.model, "responses": args.responses, "backend": backend_name,
-               "n_read": res.read, "n_filtered": res.filtered, "n_skipped": len(res.skipped),
-               "category_name": bench.category, "system_prompt": system_prompt(args.system),
-               "generation": gen_info, "answer_fallback": fallback, "protocol": args.protocol}
+    metrics = {
+        "benchmark": args.benchmark,
+        "subset": res.subset if args.benchmark == "mathvista-geo" else None,
+        "data": args.data,
+        "model": args.model,
+        "responses": args.responses,
+        "backend": backend_name,
+        "n_read": res.read,
+        "n_filtered": res.filtered,
+        "n_skipped": len(res.skipped),
+        "category_name": bench.category,
+        "system_prompt": system_prompt(args.system),
+        "generation": gen_info,
+        "answer_fallback": fallback,
+        "protocol": args.protocol,
+    }
     metrics.update(compute_metrics(items, responses, primary, scores, rm_seeds=args.rm_seeds, seed=args.seed))
     rows = result_rows(items, prompts, responses, primary, scores)
     if official is not None:
@@ -318,11 +402,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"scores added to the card of {args.card}", file=sys.stderr)
     extra = "".join(f", {k} {pct(metrics[k])}" for k in metrics if k.startswith(("maj@", "pass@")) and k != "pass@1")
     if args.protocol == "both":
-        extra += f"; official ({metrics['official']['protocol']}) {pct(metrics['official']['accuracy'])}%, " \
-                 f"{metrics['official']['n_items_differ']} items differ"
+        extra += (
+            f"; official ({metrics['official']['protocol']}) {pct(metrics['official']['accuracy'])}%, "
+            f"{metrics['official']['n_items_differ']} items differ"
+        )
     if metrics.get("truncation_rate"):
         extra += f"; truncated {pct(metrics['truncation_rate'])}%"
     label = "official accuracy" if args.protocol == "official" else "accuracy"
-    print(f"{args.benchmark}: {label} {pct(metrics['accuracy'])}% over {metrics['n_items']} items "
-          f"x {metrics['n_samples']} samples{extra} -> {out / 'report.md'}")
+    print(
+        f"{args.benchmark}: {label} {pct(metrics['accuracy'])}% over {metrics['n_items']} items "
+        f"x {metrics['n_samples']} samples{extra} -> {out / 'report.md'}"
+    )
     return 0

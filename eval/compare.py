@@ -39,8 +39,10 @@ def run_labels(dirs: list[Path]) -> list[str]:
 def _decoding(m: dict) -> str:
     gen = m.get("generation")
     if gen:
-        return (f"T={gen.get('temperature')} top_p={gen.get('top_p')} n={gen.get('n', m.get('n_samples'))} "
-                f"max_new={gen.get('max_new_tokens')} seed={gen.get('seed')}")
+        return (
+            f"T={gen.get('temperature')} top_p={gen.get('top_p')} n={gen.get('n', m.get('n_samples'))} "
+            f"max_new={gen.get('max_new_tokens')} seed={gen.get('seed')}"
+        )
     return f"stored responses, n={m.get('n_samples')}"
 
 
@@ -110,9 +112,16 @@ def compare_rows(dirs: list[str], labels: list[str] | None = None) -> tuple[list
         model = m.get("model")
         base, rev = model_base_revision(model)
         bench = m["benchmark"] + (f" ({str(m['subset']).split(':')[0]})" if m.get("subset") else "")
-        row = {"run": name, "model": model or f"responses: {m.get('responses')}", "base": base, "revision": rev,
-               "benchmark": bench, "protocol": m.get("protocol", "redstar"), "decoding": _decoding(m),
-               "items": m["n_items"]}
+        row = {
+            "run": name,
+            "model": model or f"responses: {m.get('responses')}",
+            "base": base,
+            "revision": rev,
+            "benchmark": bench,
+            "protocol": m.get("protocol", "redstar"),
+            "decoding": _decoding(m),
+            "items": m["n_items"],
+        }
         for k in keys:
             v = m["accuracy"] if k == "pass@1" else m.get(k)
             row[k] = v if isinstance(v, (int, float)) else None
@@ -132,8 +141,12 @@ def _pct(v) -> str:
 
 def leaderboard_markdown(rows: list[dict], keys: list[str], sort_by: str) -> str:
     head = FIXED + keys
-    lines = [f"Sorted by {sort_by} (%, best first); one row per eval run.", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(FIXED) + "---:|" * len(keys)]
+    lines = [
+        f"Sorted by {sort_by} (%, best first); one row per eval run.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(FIXED) + "---:|" * len(keys),
+    ]
     for r in rows:
         cells = [str(r[c]).replace("|", "\\|") for c in FIXED] + [_pct(r[k]) for k in keys]
         lines.append("| " + " | ".join(cells) + " |")

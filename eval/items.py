@@ -16,15 +16,14 @@ from redstar.choices import LETTERS
 from redstar.records import Problem
 
 
-
 @dataclass
 class EvalItem:
     id: str
     question: str
-    answer: str                      # gold: LaTeX / number, or a letter for kind "choice"
-    kind: str = "math"               # "math" | "choice"
+    answer: str  # gold: LaTeX / number, or a letter for kind "choice"
+    kind: str = "math"  # "math" | "choice"
     choices: list[str] | None = None
-    images: list[Any] = field(default_factory=list)   # file paths, or PIL images decoded from bytes
+    images: list[Any] = field(default_factory=list)  # file paths, or PIL images decoded from bytes
     category: list[str] = field(default_factory=list)  # breakdown labels (MATH type, skills, ...)
     meta: dict = field(default_factory=dict)
     # MathVista float answers: the prediction is rounded to this many decimals before grading,
@@ -33,14 +32,22 @@ class EvalItem:
 
     def image_refs(self) -> list[str]:
         """Images as strings for results files: the path, or '<embedded WxH>' for decoded bytes."""
-        return [str(im) if isinstance(im, (str, Path)) else f"<embedded {im.size[0]}x{im.size[1]}>"
-                for im in self.images]
+        return [
+            str(im) if isinstance(im, (str, Path)) else f"<embedded {im.size[0]}x{im.size[1]}>" for im in self.images
+        ]
 
     def to_problem(self, source: str) -> Problem:
         """The item as a ``redstar.records.Problem`` (decontamination reads benchmarks this way)."""
-        return Problem(id=self.id, question=self.question, answer=self.answer, source=source,
-                       domain="geo" if self.images else "math", choices=self.choices,
-                       images=[str(p) for p in self.images if isinstance(p, (str, Path))], meta=dict(self.meta))
+        return Problem(
+            id=self.id,
+            question=self.question,
+            answer=self.answer,
+            source=source,
+            domain="geo" if self.images else "math",
+            choices=self.choices,
+            images=[str(p) for p in self.images if isinstance(p, (str, Path))],
+            meta=dict(self.meta),
+        )
 
 
 @dataclass
@@ -87,8 +94,8 @@ def check_letter(letter: Any, choices: list[str]) -> str:
     s = str(letter).strip().strip("().").upper() if letter is not None else ""
     if not s:
         raise ItemError("empty answer")
-    if len(s) != 1 or s not in LETTERS[:len(choices)]:
-        raise ItemError(f"answer {letter!r} is not one of the choice letters {LETTERS[:len(choices)]}")
+    if len(s) != 1 or s not in LETTERS[: len(choices)]:
+        raise ItemError(f"answer {letter!r} is not one of the choice letters {LETTERS[: len(choices)]}")
     return s
 
 

@@ -15,6 +15,7 @@ from redstar.choices import format_choices as _format_choices
 from redstar.config import ConfigError
 from redstar.generation import Request
 
+
 def load_prompt(name_or_path: str) -> str:
     """A prompt template by name (``math`` -> redstar/prompts/math.txt) or by file path."""
     from redstar.prompts import load_prompt as _load
@@ -45,15 +46,17 @@ def user_message(item: EvalItem, template: str) -> str:
     if item.kind == "math" and precision not in (None, "") and item.meta.get("answer_type") == "float":
         question += f"\n(Give the answer as a number with {int(float(precision))} decimal places.)"
     try:
-        return template.format(question=question,
-                               choices=format_choices(item.choices) if item.choices else "")
+        return template.format(question=question, choices=format_choices(item.choices) if item.choices else "")
     except (KeyError, IndexError, ValueError) as e:
-        raise ConfigError(f"prompt template has an unknown or malformed field ({e}); "
-                          "use {question} and {choices}, and write literal braces as {{ }}") from None
+        raise ConfigError(
+            f"prompt template has an unknown or malformed field ({e}); "
+            "use {question} and {choices}, and write literal braces as {{ }}"
+        ) from None
 
 
-def build_requests(items: list[EvalItem], family: str, system: str | None = None,
-                   prompt_file: str | None = None) -> list[Request]:
+def build_requests(
+    items: list[EvalItem], family: str, system: str | None = None, prompt_file: str | None = None
+) -> list[Request]:
     """One request per item. Multiple-choice items always use the choice prompt (MathVista mixes
     both kinds); ``prompt_file`` overrides the template for every item."""
     templates = {"math": load_prompt(prompt_file or family), "choice": load_prompt(prompt_file or "choice")}

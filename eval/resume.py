@@ -25,8 +25,7 @@ SETTINGS = "generation.json"
 
 
 def response_row(item_id: str, texts: list) -> dict:
-    return {"id": item_id, "responses": [str(t) for t in texts],
-            "finish_reasons": [finish_reason(t) for t in texts]}
+    return {"id": item_id, "responses": [str(t) for t in texts], "finish_reasons": [finish_reason(t) for t in texts]}
 
 
 def _changed(old: dict, new: dict) -> list[str]:
@@ -46,11 +45,14 @@ def load_done(out: Path, settings: dict, ids: list[str], n: int, overwrite: bool
         old = json.loads(rec.read_text(encoding="utf-8"))
         diff = _changed(old, settings)
         if diff:
-            raise ConfigError(f"{out}: holds responses generated with other settings ({'; '.join(diff)}); "
-                              "use another --out, or --overwrite to start again")
+            raise ConfigError(
+                f"{out}: holds responses generated with other settings ({'; '.join(diff)}); "
+                "use another --out, or --overwrite to start again"
+            )
     elif log.is_file():
-        raise ConfigError(f"{log}: responses of an unknown run (no {SETTINGS}); "
-                          "use another --out, or --overwrite to start again")
+        raise ConfigError(
+            f"{log}: responses of an unknown run (no {SETTINGS}); use another --out, or --overwrite to start again"
+        )
     else:
         from redstar.dataio import write_json
 

@@ -40,8 +40,13 @@ def _verify():
     return verify
 
 
-def grade_responses(items: list[EvalItem], responses: dict[str, list[str]], workers: int = 1,
-                    progress: bool = True, fallback: bool = True) -> dict[str, list]:
+def grade_responses(
+    items: list[EvalItem],
+    responses: dict[str, list[str]],
+    workers: int = 1,
+    progress: bool = True,
+    fallback: bool = True,
+) -> dict[str, list]:
     """``{item id: [Verdict per response]}``.
 
     A math verdict is a function of (extracted answer, gold): ``verify.grade`` extracts with
@@ -76,8 +81,15 @@ def grade_responses(items: list[EvalItem], responses: dict[str, list[str]], work
                 extracted, key = None, (it.kind, str(r), it.answer, tuple(it.choices or ()), use_fallback)
             if key not in index:
                 index[key] = len(tasks)
-                tasks.append({"response": str(graded), "gold": it.answer, "kind": it.kind, "choices": it.choices,
-                              "fallback": use_fallback})
+                tasks.append(
+                    {
+                        "response": str(graded),
+                        "gold": it.answer,
+                        "kind": it.kind,
+                        "choices": it.choices,
+                        "fallback": use_fallback,
+                    }
+                )
             ids.append((index[key], extracted))
         slots[it.id] = ids
     # a process pool (forkserver, sympy imported per worker) costs seconds to start: worth it only
@@ -92,8 +104,7 @@ def grade_responses(items: list[EvalItem], responses: dict[str, list[str]], work
         for j, extracted in js:
             v = verdicts[j]
             # shared verdict, this response's own extracted span (identical by construction)
-            row.append(v if extracted is None or v.extracted == extracted
-                       else type(v)(v.correct, extracted, v.reason))
+            row.append(v if extracted is None or v.extracted == extracted else type(v)(v.correct, extracted, v.reason))
         out[iid] = row
     return out
 
@@ -121,6 +132,7 @@ def _vote_equivalence(answers: list[list[str | None]], correct: list[list[bool]]
             if key not in memo:
                 memo[key] = verify.answers_equivalent(a, b)
             return memo[key]
+
         return eq
 
     return [make(a, c) for a, c in zip(answers, correct)]
@@ -130,8 +142,11 @@ def match_responses(items: list[EvalItem], responses: dict[str, list[str]], sour
     """Check every item has responses; returns the response ids that match no item (ignored)."""
     missing = [it.id for it in items if it.id not in responses]
     if missing:
-        raise RowError(f"no responses for {len(missing)} of {len(items)} items "
-                       f"(first ids: {', '.join(missing[:5])}); ids must match the benchmark's item ids", source)
+        raise RowError(
+            f"no responses for {len(missing)} of {len(items)} items "
+            f"(first ids: {', '.join(missing[:5])}); ids must match the benchmark's item ids",
+            source,
+        )
     known = {it.id for it in items}
     return [k for k in responses if k not in known]
 
@@ -140,9 +155,14 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def compute_metrics(items: list[EvalItem], responses: dict[str, list[str]], verdicts: dict[str, list],
-                    scores: dict[str, list[float] | None] | None = None, rm_seeds: int = 100,
-                    seed: int = 0) -> dict:
+def compute_metrics(
+    items: list[EvalItem],
+    responses: dict[str, list[str]],
+    verdicts: dict[str, list],
+    scores: dict[str, list[float] | None] | None = None,
+    rm_seeds: int = 100,
+    seed: int = 0,
+) -> dict:
     """The metrics block of metrics.json (fractions in [0, 1])."""
     correct = [[bool(v.correct) for v in verdicts[it.id]] for it in items]
     answers = [[v.extracted for v in verdicts[it.id]] for it in items]
@@ -180,8 +200,11 @@ def truncation(items: list[EvalItem], responses: dict[str, list[str]]) -> dict:
 
     reasons = [finish_reason(r) for it in items for r in responses[it.id]]
     known = [r for r in reasons if r is not None]
-    return {"truncation_rate": (sum(r == "length" for r in known) / len(known)) if known else None,
-            "n_truncated": sum(r == "length" for r in known), "n_finish_known": len(known)}
+    return {
+        "truncation_rate": (sum(r == "length" for r in known) / len(known)) if known else None,
+        "n_truncated": sum(r == "length" for r in known),
+        "n_finish_known": len(known),
+    }
 
 
 def official_metrics(items: list[EvalItem], verdicts: dict[str, list]) -> dict:
@@ -199,8 +222,7 @@ def official_metrics(items: list[EvalItem], verdicts: dict[str, list]) -> dict:
 
 def differing_items(items: list[EvalItem], a: dict[str, list], b: dict[str, list]) -> list[str]:
     """Ids of items where two scorers disagree on at least one response."""
-    return [it.id for it in items
-            if [bool(v.correct) for v in a[it.id]] != [bool(v.correct) for v in b[it.id]]]
+    return [it.id for it in items if [bool(v.correct) for v in a[it.id]] != [bool(v.correct) for v in b[it.id]]]
 
 
 def by_category(items: list[EvalItem], correct: list[list[bool]]) -> dict[str, dict]:
@@ -213,38 +235,57 @@ def by_category(items: list[EvalItem], correct: list[list[bool]]) -> dict[str, d
     return {cat: {"n": len(cs), "accuracy": M.mean_pass1(cs)} for cat, cs in sorted(groups.items())}
 
 
-def length_accuracy(items: list[EvalItem], responses: dict[str, list[str]], verdicts: dict[str, list],
-                    bins: int = 8) -> list[dict]:
+def length_accuracy(
+    items: list[EvalItem], responses: dict[str, list[str]], verdicts: dict[str, list], bins: int = 8
+) -> list[dict]:
     """Accuracy of responses grouped into equal-count bins by length in words (a plot of how
     accuracy falls, or not, as responses get longer)."""
-    pairs = sorted((_words(r), bool(v.correct)) for it in items
-                   for r, v in zip(responses[it.id], verdicts[it.id]))
+    pairs = sorted((_words(r), bool(v.correct)) for it in items for r, v in zip(responses[it.id], verdicts[it.id]))
     if not pairs:
         return []
     bins = max(1, min(bins, len(pairs)))
     out = []
     for b in range(bins):
-        chunk = pairs[b * len(pairs) // bins:(b + 1) * len(pairs) // bins]
+        chunk = pairs[b * len(pairs) // bins : (b + 1) * len(pairs) // bins]
         if chunk:
-            out.append({"min_words": chunk[0][0], "max_words": chunk[-1][0], "n": len(chunk),
-                        "accuracy": sum(c for _, c in chunk) / len(chunk)})
+            out.append(
+                {
+                    "min_words": chunk[0][0],
+                    "max_words": chunk[-1][0],
+                    "n": len(chunk),
+                    "accuracy": sum(c for _, c in chunk) / len(chunk),
+                }
+            )
     return out
 
 
-def result_rows(items: list[EvalItem], prompts: dict[str, list[dict]] | None, responses: dict[str, list[str]],
-                verdicts: dict[str, list], scores: dict[str, list[float] | None] | None = None) -> list[dict]:
+def result_rows(
+    items: list[EvalItem],
+    prompts: dict[str, list[dict]] | None,
+    responses: dict[str, list[str]],
+    verdicts: dict[str, list],
+    scores: dict[str, list[float] | None] | None = None,
+) -> list[dict]:
     """One results.jsonl row per item: what was asked, answered, extracted and decided."""
     from redstar.generation import finish_reason
 
     rows = []
     for it in items:
         vs = verdicts[it.id]
-        row = {"id": it.id, "prompt": (prompts or {}).get(it.id), "images": it.image_refs(), "gold": it.answer,
-               "kind": it.kind, "choices": it.choices, "category": it.category,
-               "responses": [str(r) for r in responses[it.id]],
-               "finish_reasons": [finish_reason(r) for r in responses[it.id]],
-               "extracted": [v.extracted for v in vs], "correct": [bool(v.correct) for v in vs],
-               "reasons": [v.reason for v in vs]}
+        row = {
+            "id": it.id,
+            "prompt": (prompts or {}).get(it.id),
+            "images": it.image_refs(),
+            "gold": it.answer,
+            "kind": it.kind,
+            "choices": it.choices,
+            "category": it.category,
+            "responses": [str(r) for r in responses[it.id]],
+            "finish_reasons": [finish_reason(r) for r in responses[it.id]],
+            "extracted": [v.extracted for v in vs],
+            "correct": [bool(v.correct) for v in vs],
+            "reasons": [v.reason for v in vs],
+        }
         if scores and scores.get(it.id) is not None:
             row["scores"] = scores[it.id]
         rows.append(row)

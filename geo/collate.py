@@ -25,7 +25,8 @@ sample by ``redstar.train.packing.collate_packed``.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -93,8 +94,15 @@ def _process(processor, text: str, images: list) -> dict:
     return processor(**kwargs)
 
 
-def encode_chat(messages: Sequence[dict], images: list, processor, max_len: int | None = None,
-                train_on: str = "last", system_prompt: str | None = None, where: str | None = None) -> dict:
+def encode_chat(
+    messages: Sequence[dict],
+    images: list,
+    processor,
+    max_len: int | None = None,
+    train_on: str = "last",
+    system_prompt: str | None = None,
+    where: str | None = None,
+) -> dict:
     """One conversation + its PIL images -> ``input_ids`` / ``labels`` (lists, unshifted),
     ``mm_token_type_ids`` (list, when the processor gives it) and the image tensors
     (``pixel_values`` [P, D] and ``image_grid_thw`` [n, 3] for Qwen2-VL; whatever the
@@ -116,17 +124,20 @@ def encode_chat(messages: Sequence[dict], images: list, processor, max_len: int 
             prefix = text[:cut]
             n_img = prefix.count(image_token)
             pid = _process(processor, prefix, images[:n_img])["input_ids"][0].tolist()
-            if pid != ids[:len(pid)]:
-                raise RowError("the processor tokenises a reply boundary differently from the whole "
-                               "conversation; cannot place assistant labels", where)
+            if pid != ids[: len(pid)]:
+                raise RowError(
+                    "the processor tokenises a reply boundary differently from the whole "
+                    "conversation; cannot place assistant labels",
+                    where,
+                )
             bounds.append(len(pid))
-        labels[bounds[0]:bounds[1]] = ids[bounds[0]:bounds[1]]
+        labels[bounds[0] : bounds[1]] = ids[bounds[0] : bounds[1]]
     ex: dict[str, Any] = {"input_ids": ids, "labels": labels}
     if "mm_token_type_ids" in full:
         ex["mm_token_type_ids"] = full["mm_token_type_ids"][0].tolist()
     for k, v in full.items():
         if k not in _TOKEN_KEYS and torch.is_tensor(v):
-            ex[k] = v   # pixel_values [P, D], image_grid_thw [n, 3], ...
+            ex[k] = v  # pixel_values [P, D], image_grid_thw [n, 3], ...
     return ex
 
 
@@ -140,18 +151,24 @@ def rope_index_fn(model):
 
 def sample_positions(ex: dict, rope_fn) -> torch.Tensor:
     """[3, 1, n] multimodal positions of one sample as if it were alone."""
-    ids = torch.tensor([ex["input_ids"]])                                      # [1, n]
+    ids = torch.tensor([ex["input_ids"]])  # [1, n]
     n = ids.shape[1]
     if "image_grid_thw" not in ex or "mm_token_type_ids" not in ex:
         return torch.arange(n).view(1, 1, -1).expand(3, 1, -1)
     mm = torch.tensor([ex["mm_token_type_ids"]])
     pos, _ = rope_fn(ids, mm_token_type_ids=mm, image_grid_thw=ex["image_grid_thw"])
-    return pos                                                                  # [3, 1, n]
+    return pos  # [3, 1, n]
 
 
 def _cat_images(samples: Sequence[dict]) -> dict:
-    keys = sorted({k for s in samples for k in s if k not in ("input_ids", "labels", "mm_token_type_ids")
-                   and torch.is_tensor(s[k])})
+    keys = sorted(
+        {
+            k
+            for s in samples
+            for k in s
+            if k not in ("input_ids", "labels", "mm_token_type_ids") and torch.is_tensor(s[k])
+        }
+    )
     return {k: torch.cat([s[k] for s in samples if k in s], dim=0) for k in keys}
 
 
@@ -169,20 +186,21 @@ class VLCollator:
     def __call__(self, samples: Sequence[dict]) -> dict:
         samples = [s for s in samples if len(s["input_ids"])]
         if self.pack:
-            batch = collate_packed(samples, pad_token_id=self.pad_id)          # [1, T] each
+            batch = collate_packed(samples, pad_token_id=self.pad_id)  # [1, T] each
             if self.rope_fn is not None:
                 mrope = torch.cat([sample_positions(s, self.rope_fn) for s in samples], dim=2)  # [3, 1, T]
                 batch["position_ids"] = torch.cat([batch["position_ids"][None], mrope], dim=0)  # [4, 1, T]
             if any("mm_token_type_ids" in s for s in samples):
                 batch["mm_token_type_ids"] = torch.tensor(
-                    [[t for s in samples for t in s.get("mm_token_type_ids", [0] * len(s["input_ids"]))]])
+                    [[t for s in samples for t in s.get("mm_token_type_ids", [0] * len(s["input_ids"]))]]
+                )
         else:
-            batch = collate_padded(samples, pad_token_id=self.pad_id)          # [B, T] each
+            batch = collate_padded(samples, pad_token_id=self.pad_id)  # [B, T] each
             if any("mm_token_type_ids" in s for s in samples):
                 mm = torch.zeros_like(batch["input_ids"])
                 for r, s in enumerate(samples):
                     if "mm_token_type_ids" in s:
-                        mm[r, :len(s["mm_token_type_ids"])] = torch.tensor(s["mm_token_type_ids"])
+                        mm[r, : len(s["mm_token_type_ids"])] = torch.tensor(s["mm_token_type_ids"])
                 batch["mm_token_type_ids"] = mm
         batch.update(_cat_images(samples))
         batch["num_samples"] = len(samples)
@@ -204,7 +222,7 @@ def sample_index(batch: dict) -> torch.Tensor:
         for i, (a, b) in enumerate(zip(cu, cu[1:])):
             idx[0, a:b] = i
         if batch.get("num_samples") is not None:
-            idx[idx >= batch["num_samples"]] = -1                               # a pad_to tail
+            idx[idx >= batch["num_samples"]] = -1  # a pad_to tail
         return idx
     B, T = batch["input_ids"].shape
     idx = torch.arange(B).view(B, 1).expand(B, T).clone()

@@ -30,14 +30,14 @@ import argparse
 import json
 import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+from geo.images import ImageError, load_image
 from redstar.choices import LETTERS, parse_choices
 from redstar.dataio import atomic_open, read_rows, write_jsonl
 from redstar.records import Problem, RowError
-
-from geo.images import ImageError, load_image
 
 # G-LLaVA ``text`` -> (question, choices), the leading instruction dropped (redstar.choices
 # reads and writes every Choices: block).
@@ -70,8 +70,9 @@ def _problem(**kw) -> dict:
     return Problem.from_row({"domain": "geo", **kw}).to_row()
 
 
-def convert_geoqa_jsonl(questions: str | Path, answers: str | Path, image_root: str | Path | None,
-                        out: str | Path, source: str = "geoqa") -> list[dict]:
+def convert_geoqa_jsonl(
+    questions: str | Path, answers: str | Path, image_root: str | Path | None, out: str | Path, source: str = "geoqa"
+) -> list[dict]:
     """G-LLaVA GeoQA JSONL pair -> Problem rows (answer = letter)."""
     out = Path(out)
     questions = Path(questions)
@@ -92,21 +93,32 @@ def convert_geoqa_jsonl(questions: str | Path, answers: str | Path, image_root: 
             raise RowError(f"question {qid} has no answer in {answers}", where)
         question, choices = parse_geoqa_text(row["text"])
         letter = gold[qid]
-        if choices and (letter not in LETTERS[:len(choices)]):
+        if choices and (letter not in LETTERS[: len(choices)]):
             raise RowError(f"answer {letter!r} is not one of the {len(choices)} choice letters", where)
         rel = _save_image(row["image"], root, out, f"{source}-{qid}", where)
-        rows.append(_problem(id=f"{source}-{qid}", source=source, question=question, answer=letter,
-                             choices=choices, images=[rel], meta={"question_id": row["question_id"],
-                                                                  "image": row["image"]}))
+        rows.append(
+            _problem(
+                id=f"{source}-{qid}",
+                source=source,
+                question=question,
+                answer=letter,
+                choices=choices,
+                images=[rel],
+                meta={"question_id": row["question_id"], "image": row["image"]},
+            )
+        )
     return rows
 
 
-def convert_geoqa_pickle(path: str | Path, out: str | Path, allow_pickle: bool = False,
-                         source: str = "geoqa") -> list[dict]:
+def convert_geoqa_pickle(
+    path: str | Path, out: str | Path, allow_pickle: bool = False, source: str = "geoqa"
+) -> list[dict]:
     """The original GeoQA ``*.pk`` release -> Problem rows. Refused unless ``allow_pickle``."""
     if not allow_pickle:
-        raise RowError(f"{path}: GeoQA pickles run code when loaded; pass --allow-pickle only for a "
-                       "file from a source you trust (or use the G-LLaVA JSONL release)")
+        raise RowError(
+            f"{path}: GeoQA pickles run code when loaded; pass --allow-pickle only for a "
+            "file from a source you trust (or use the G-LLaVA JSONL release)"
+        )
     import pickle
 
     with open(path, "rb") as f:
@@ -127,8 +139,17 @@ def convert_geoqa_pickle(path: str | Path, out: str | Path, allow_pickle: bool =
             raise RowError(f"label {label} out of range for {len(choices)} choices", where)
         rel = _save_image(item["image"], None, out, f"{source}-{qid}", where)
         meta = {k: item[k] for k in ("manual_program", "formal_point", "numbers") if k in item}
-        rows.append(_problem(id=f"{source}-{qid}", source=source, question=str(question).strip(),
-                             answer=LETTERS[label], choices=choices, images=[rel], meta=meta))
+        rows.append(
+            _problem(
+                id=f"{source}-{qid}",
+                source=source,
+                question=str(question).strip(),
+                answer=LETTERS[label],
+                choices=choices,
+                images=[rel],
+                meta=meta,
+            )
+        )
     return rows
 
 
@@ -140,12 +161,21 @@ def _g3k_row(row: dict, base_dir: Path | None, out: Path, where: str, source: st
     images = row.get("images") or ([row["image"]] if row.get("image") else [])
     if not images:
         raise ImageError("Geometry3K row has no image", where)
-    rels = [_save_image(img, base_dir, out, f"{source}-{pid}" + (f"-{k}" if k else ""), where)
-            for k, img in enumerate(images)]
+    rels = [
+        _save_image(img, base_dir, out, f"{source}-{pid}" + (f"-{k}" if k else ""), where)
+        for k, img in enumerate(images)
+    ]
     question = re.sub(r"\s*<image>\s*", " ", str(row["problem"])).strip()
     meta = {"ground_truth": row["ground_truth"]} if "ground_truth" in row else {}
-    return _problem(id=f"{source}-{pid}", source=source, question=question, answer=str(row["answer"]).strip(),
-                    choices=[str(c) for c in row["choices"]], images=rels, meta=meta)
+    return _problem(
+        id=f"{source}-{pid}",
+        source=source,
+        question=question,
+        answer=str(row["answer"]).strip(),
+        choices=[str(c) for c in row["choices"]],
+        images=rels,
+        meta=meta,
+    )
 
 
 def convert_geometry3k(path: str | Path, out: str | Path, source: str = "geometry3k") -> list[dict]:
@@ -157,16 +187,21 @@ def convert_geometry3k(path: str | Path, out: str | Path, source: str = "geometr
         for data_json in tree:
             d = json.loads(data_json.read_text())
             letter = d.get("answer")
-            row = {"id": d.get("id", data_json.parent.name), "problem": d.get("problem_text", ""),
-                   "choices": d.get("choices", []), "answer": letter,
-                   "images": [str(data_json.parent / "img_diagram.png")]}
+            row = {
+                "id": d.get("id", data_json.parent.name),
+                "problem": d.get("problem_text", ""),
+                "choices": d.get("choices", []),
+                "answer": letter,
+                "images": [str(data_json.parent / "img_diagram.png")],
+            }
             rows.append(_g3k_row(row, None, out, str(data_json), source))
         return rows
     return [_g3k_row(row, path.parent, out, f"{path}:{i}", source) for i, row in enumerate(read_rows(path), 1)]
 
 
-def convert_llava_sft(path: str | Path, image_root: str | Path | None, out: str | Path,
-                      source: str = "geo170k") -> list[dict]:
+def convert_llava_sft(
+    path: str | Path, image_root: str | Path | None, out: str | Path, source: str = "geo170k"
+) -> list[dict]:
     """LLaVA-format conversations (G-LLaVA's Geo170K alignment / QA tuning JSON: ``id``,
     ``image``, ``conversations`` of ``{"from": "human" | "gpt", "value"}``) -> SFT rows
     (``messages`` with the ``<image>`` marker kept, ``images`` relative to ``out``)."""
@@ -189,8 +224,10 @@ def convert_llava_sft(path: str | Path, image_root: str | Path | None, out: str 
             raise RowError("the last conversation turn must be the assistant's ('gpt')", where)
         images = row.get("image") or []
         images = [images] if isinstance(images, str) else list(images)
-        rels = [_save_image(img, root, out, f"{source}-{row.get('id', i)}" + (f"-{k}" if k else ""), where)
-                for k, img in enumerate(images)]
+        rels = [
+            _save_image(img, root, out, f"{source}-{row.get('id', i)}" + (f"-{k}" if k else ""), where)
+            for k, img in enumerate(images)
+        ]
         rows.append({"messages": msgs, "images": rels})
     return rows
 
@@ -202,8 +239,9 @@ def write_problems(rows: Iterable[dict], out: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m geo.convert", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m geo.convert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="source", required=True)
     g = sub.add_parser("geoqa", help="G-LLaVA GeoQA JSONL + PNG, or the pickle release with --allow-pickle")
     g.add_argument("--questions")

@@ -13,17 +13,17 @@ the model's image processor: the same tensors the full processor gave, at no mem
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
+from geo.collate import _TOKEN_KEYS, encode_chat
+from geo.images import ImageError, load_row_images
 from redstar.config import RowFilesConfig
 from redstar.dataio import ReadStats, iter_jsonl_located, read_rows
 from redstar.records import PreferenceRow, RowError, SFTRow
 from redstar.train.tokenize import TooLong
-
-from geo.collate import _TOKEN_KEYS, encode_chat
-from geo.images import ImageError, load_row_images
 
 
 @dataclass(kw_only=True)  # train is required, after the shared keys that have defaults
@@ -79,8 +79,10 @@ class VLItems:
             # own image settings apply: InternVL tiles here, its bare image processor does not
             out = self.processor(text=[self.processor.image_token * len(imgs)], images=imgs, return_tensors="pt")
             tensors = {k: v for k, v in out.items() if hasattr(v, "shape") and k not in _TOKEN_KEYS}
-        return [{**p, **tensors, **({"ref_logps": it["ref_logps"][j]} if "ref_logps" in it else {})}
-                for j, p in enumerate(it["parts"])]
+        return [
+            {**p, **tensors, **({"ref_logps": it["ref_logps"][j]} if "ref_logps" in it else {})}
+            for j, p in enumerate(it["parts"])
+        ]
 
 
 def _bounds(data: VLDataConfig) -> dict:
@@ -91,16 +93,26 @@ def _strip(ex: dict) -> dict:
     return {k: v for k, v in ex.items() if k in ("input_ids", "labels", "mm_token_type_ids")}
 
 
-def encode_rows(data: VLDataConfig, processor, kind: Literal["sft", "preference"],
-                progress: bool = True) -> tuple[VLItems, dict]:
+def encode_rows(
+    data: VLDataConfig, processor, kind: Literal["sft", "preference"], progress: bool = True
+) -> tuple[VLItems, dict]:
     """Read, validate and encode every row. Returns (items, stats); stats counts rows read,
     bad rows, broken images, rows over ``max_len`` and tokens."""
     from tqdm import tqdm
 
     schema = SFTRow if kind == "sft" else PreferenceRow
     read_stats = ReadStats()
-    stats = {"rows": 0, "bad_rows": 0, "bad_images": 0, "too_long": 0, "no_targets": 0, "tokens": 0,
-             "targets": 0, "images": 0, "skipped_where": []}
+    stats = {
+        "rows": 0,
+        "bad_rows": 0,
+        "bad_images": 0,
+        "too_long": 0,
+        "no_targets": 0,
+        "tokens": 0,
+        "targets": 0,
+        "images": 0,
+        "skipped_where": [],
+    }
     system = data.system_prompt or None
     items = []
     rows = []
@@ -120,8 +132,10 @@ def encode_rows(data: VLDataConfig, processor, kind: Literal["sft", "preference"
                 convs = [row["messages"]]
             else:
                 convs = [list(row["prompt"]) + list(row["chosen"]), list(row["prompt"]) + list(row["rejected"])]
-            parts = [encode_chat(c, imgs, processor, data.max_len, data.train_on if kind == "sft" else "last",
-                                 system, where) for c in convs]
+            parts = [
+                encode_chat(c, imgs, processor, data.max_len, data.train_on if kind == "sft" else "last", system, where)
+                for c in convs
+            ]
         except ImageError as e:
             if not data.skip_bad:
                 raise

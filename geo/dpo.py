@@ -23,27 +23,39 @@ from typing import Literal
 
 import torch
 
-from redstar.train.dpo import DPOLossConfig, make_loss_fn
-from redstar.train.engine import TrainConfig
-from redstar.train.loss import sample_logps
-
 from geo.collate import model_inputs, sample_index
 from geo.dataset import VLDataConfig
 from geo.freeze import FreezeConfig
+from redstar.train.dpo import DPOLossConfig, make_loss_fn
+from redstar.train.engine import TrainConfig
+from redstar.train.loss import sample_logps
 
 
 @dataclass
 class VLDPOConfig:
     data: VLDataConfig = field(metadata={"help": "image+text preference rows"})
-    model: str = field(default="Qwen/Qwen2-VL-2B-Instruct", metadata={"help": "the SFT model to start from (or tiny:qwen2_vl)"})
-    ref_model: str = field(default="", metadata={"help": "the frozen reference model (\"\": the starting model itself)"})
-    out: str = field(default="runs/geo_dpo", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"})
+    model: str = field(
+        default="Qwen/Qwen2-VL-2B-Instruct", metadata={"help": "the SFT model to start from (or tiny:qwen2_vl)"}
+    )
+    ref_model: str = field(default="", metadata={"help": 'the frozen reference model ("": the starting model itself)'})
+    out: str = field(
+        default="runs/geo_dpo", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"}
+    )
     modality: Literal["vision"] = field(default="vision", metadata={"help": "always vision for this recipe"})
-    trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub (InternVL needs it)"})
-    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(default="auto", metadata={"help": "attention kernel: auto picks the fastest available"})
+    trust_remote_code: bool = field(
+        default=False, metadata={"help": "allow model code from the hub (InternVL needs it)"}
+    )
+    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(
+        default="auto", metadata={"help": "attention kernel: auto picks the fastest available"}
+    )
     dpo: DPOLossConfig = field(default_factory=DPOLossConfig, metadata={"help": "the DPO loss"})
-    freeze: FreezeConfig = field(default_factory=FreezeConfig, metadata={"help": "which parts train, and their learning rates"})
-    train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"})
+    freeze: FreezeConfig = field(
+        default_factory=FreezeConfig, metadata={"help": "which parts train, and their learning rates"}
+    )
+    train: TrainConfig = field(
+        default_factory=TrainConfig,
+        metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"},
+    )
 
 
 def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,11 +63,11 @@ def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     collated batch, from one forward pass and one chunked pass of the head over all targets
     (``redstar.train.loss.sample_logps``: one weight-gradient buffer per batch, and under
     ZeRO-3 the head called as a module, gathered by design)."""
-    hidden = model.model(**model_inputs(batch), use_cache=False).last_hidden_state       # [B, T, H]
-    labels = batch["labels"]                                                              # [B, T] shifted
-    idx = sample_index(batch).to(labels.device)                                           # [B, T]
+    hidden = model.model(**model_inputs(batch), use_cache=False).last_hidden_state  # [B, T, H]
+    labels = batch["labels"]  # [B, T] shifted
+    idx = sample_index(batch).to(labels.device)  # [B, T]
     n = int(batch.get("num_samples") or int(idx.max()) + 1)
-    return sample_logps(hidden, model.get_output_embeddings(), labels, idx, n)           # [S], [S]
+    return sample_logps(hidden, model.get_output_embeddings(), labels, idx, n)  # [S], [S]
 
 
 def dpo_loss_fn(cfg: DPOLossConfig):
@@ -67,6 +79,7 @@ def dpo_loss_fn(cfg: DPOLossConfig):
 def pair_collate(collator):
     """Items are [chosen, rejected] lists; the batch keeps pairs adjacent, carries the
     reference log-probs [2P] and counts pairs as its targets."""
+
     def collate(items):
         flat = [ex for pair in items for ex in pair]
         batch = collator(flat)
@@ -74,6 +87,7 @@ def pair_collate(collator):
             batch["ref_logps"] = torch.tensor([ex["ref_logps"] for ex in flat], dtype=torch.float32)
         batch["num_targets"] = len(items)
         return batch
+
     return collate
 
 
@@ -82,47 +96,70 @@ def run(cfg: VLDPOConfig) -> dict:
     passes its collator (pairs of image+text samples with per-sample multimodal positions) and
     its log-prob function; the reference pass, its split over ranks, the loss and the loop are
     the text recipe's."""
+    from geo.collate import VLCollator
+    from geo.dataset import encode_rows
+    from geo.freeze import apply_freeze, count_parameters
+    from geo.images import set_processor_pixels
+    from geo.sft import load_vl_model, model_card, plan_fn, vl_model_class
     from redstar.train.attention import choose_attention
     from redstar.train.checkpoint import data_key
     from redstar.train.distributed import init_distributed
     from redstar.train.dpo import train_dpo
     from redstar.train.engine import load_settings
 
-    from geo.collate import VLCollator
-    from geo.dataset import encode_rows
-    from geo.freeze import apply_freeze, count_parameters
-    from geo.images import set_processor_pixels
-    from geo.sft import load_vl_model, model_card, plan_fn, vl_model_class
-
     tcfg = cfg.train
     random.seed(tcfg.seed)
     torch.manual_seed(tcfg.seed)
     dist = init_distributed(tcfg.device)
-    attn = choose_attention(cfg.attn_implementation, dist.device, vl_model_class(cfg.model, cfg.trust_remote_code),
-                            log=print if dist.is_main else None)
+    attn = choose_attention(
+        cfg.attn_implementation,
+        dist.device,
+        vl_model_class(cfg.model, cfg.trust_remote_code),
+        log=print if dist.is_main else None,
+    )
 
     # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
     load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
     model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed, dtype=load_dtype)
-    del zero3_init        # the policy is built: a separate reference model loads whole, outside ZeRO-3
+    del zero3_init  # the policy is built: a separate reference model loads whole, outside ZeRO-3
     set_processor_pixels(proc, cfg.data.min_pixels or None, cfg.data.max_pixels or None)
     items, stats = encode_rows(cfg.data, proc, "preference", progress=dist.is_main)
     groups = apply_freeze(model, cfg.freeze, tcfg.lr)
     params = count_parameters(model)
 
     def describe(trainer) -> str:
-        return (f"{stats['rows']} preference rows -> {len(items)} pairs ({stats['images']} images); "
-                f"beta {cfg.dpo.beta}; {trainer.total_steps} steps, attention {attn}")
+        return (
+            f"{stats['rows']} preference rows -> {len(items)} pairs ({stats['images']} images); "
+            f"beta {cfg.dpo.beta}; {trainer.total_steps} steps, attention {attn}"
+        )
 
     summary = train_dpo(
-        model, items, plan_fn(items.lengths(), cfg.data, tcfg.seed), pair_collate(VLCollator(proc, model, pack=cfg.data.pack)),
-        cfg.dpo, tcfg, cfg.out, dist=dist, logps_fn=sequence_logps, records=items.items,
+        model,
+        items,
+        plan_fn(items.lengths(), cfg.data, tcfg.seed),
+        pair_collate(VLCollator(proc, model, pack=cfg.data.pack)),
+        cfg.dpo,
+        tcfg,
+        cfg.out,
+        dist=dist,
+        logps_fn=sequence_logps,
+        records=items.items,
         load_reference=(lambda: load_vl_model(cfg.ref_model, attn, cfg.trust_remote_code, dtype=tcfg.dtype)[0])
-        if cfg.ref_model else None,
-        describe=describe, tokenizer=proc, run_config=cfg, param_groups=groups,
-        data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=cfg.data.pack_len, pack=cfg.data.pack,
-                          max_pixels=cfg.data.max_pixels),
-        model_card=lambda state: model_card(cfg, "dpo", stats, params, state))
+        if cfg.ref_model
+        else None,
+        describe=describe,
+        tokenizer=proc,
+        run_config=cfg,
+        param_groups=groups,
+        data_key=data_key(
+            cfg.data.train,
+            max_len=cfg.data.max_len,
+            pack_len=cfg.data.pack_len,
+            pack=cfg.data.pack,
+            max_pixels=cfg.data.max_pixels,
+        ),
+        model_card=lambda state: model_card(cfg, "dpo", stats, params, state),
+    )
     summary["data"] = {k: v for k, v in stats.items() if k != "skipped_where"}
     return summary
 
@@ -139,15 +176,25 @@ def preference_rows_from_problems(problems: list[dict], seed: int = 0) -> list[d
         if not p.get("solution") or not p.get("choices"):
             continue
         gold = p["answer"]
-        wrong = rng.choice([c for c in LETTERS[:len(p["choices"])] if c != gold])
+        wrong = rng.choice([c for c in LETTERS[: len(p["choices"])] if c != gold])
         gold_text, wrong_text = p["choices"][LETTERS.index(gold)], p["choices"][LETTERS.index(wrong)]
-        rejected = p["solution"].replace(f"The answer is {gold_text}, choice \\boxed{{{gold}}}",
-                                         f"The answer is {wrong_text}, choice \\boxed{{{wrong}}}")
+        rejected = p["solution"].replace(
+            f"The answer is {gold_text}, choice \\boxed{{{gold}}}",
+            f"The answer is {wrong_text}, choice \\boxed{{{wrong}}}",
+        )
         if rejected == p["solution"]:
             rejected = f"The answer is {wrong_text}, choice \\boxed{{{wrong}}}."
-        rows.append({"prompt": [{"role": "user", "content": "<image>" * len(p["images"]) + "\n"
-                                 + format_question(p["question"], p["choices"])}],
-                     "chosen": [{"role": "assistant", "content": p["solution"]}],
-                     "rejected": [{"role": "assistant", "content": rejected}],
-                     "images": list(p["images"])})
+        rows.append(
+            {
+                "prompt": [
+                    {
+                        "role": "user",
+                        "content": "<image>" * len(p["images"]) + "\n" + format_question(p["question"], p["choices"]),
+                    }
+                ],
+                "chosen": [{"role": "assistant", "content": p["solution"]}],
+                "rejected": [{"role": "assistant", "content": rejected}],
+                "images": list(p["images"]),
+            }
+        )
     return rows

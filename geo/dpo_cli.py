@@ -24,10 +24,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from redstar.config import config_from_args
-
     from geo.dpo import VLDPOConfig
     from geo.dpo import run as run_dpo
+    from redstar.config import config_from_args
 
     cfg = config_from_args(VLDPOConfig, args)
     if cfg is None:

@@ -33,7 +33,9 @@ class FreezeConfig:
     train_language: bool = field(default=True, metadata={"help": "train the language model"})
     lr_vision: float = field(default=0.0, metadata={"help": "learning rate of the vision tower (0: the recipe's lr)"})
     lr_projector: float = field(default=0.0, metadata={"help": "learning rate of the projector (0: the recipe's lr)"})
-    lr_language: float = field(default=0.0, metadata={"help": "learning rate of the language model (0: the recipe's lr)"})
+    lr_language: float = field(
+        default=0.0, metadata={"help": "learning rate of the language model (0: the recipe's lr)"}
+    )
 
     def __post_init__(self):
         from redstar.config import ConfigError
@@ -61,7 +63,7 @@ def apply_freeze(model, cfg: FreezeConfig, base_lr: float) -> list[dict]:
     groups: dict[str, list] = {"vision": [], "projector": [], "language": []}
     seen = set()
     for name, p in model.named_parameters():
-        if id(p) in seen:       # tied weights appear once
+        if id(p) in seen:  # tied weights appear once
             continue
         seen.add(id(p))
         part = part_of(name)
@@ -69,10 +71,15 @@ def apply_freeze(model, cfg: FreezeConfig, base_lr: float) -> list[dict]:
         groups[part].append(p)
     for part, on in train.items():
         if on and not groups[part]:
-            raise ValueError(f"freeze: train_{part} is set but {type(model).__name__} has no {part} parameters "
-                             f"(looked for {PROJECTOR_KEYS if part == 'projector' else VISION_KEYS if part == 'vision' else 'the rest'})")
-    out = [{"params": groups[part], "lr": lrs[part] or base_lr, "name": part}
-           for part in ("vision", "projector", "language") if train[part]]
+            raise ValueError(
+                f"freeze: train_{part} is set but {type(model).__name__} has no {part} parameters "
+                f"(looked for {PROJECTOR_KEYS if part == 'projector' else VISION_KEYS if part == 'vision' else 'the rest'})"
+            )
+    out = [
+        {"params": groups[part], "lr": lrs[part] or base_lr, "name": part}
+        for part in ("vision", "projector", "language")
+        if train[part]
+    ]
     if not out:
         raise ValueError("freeze: every part is frozen; nothing would train")
     return out
@@ -87,7 +94,7 @@ def count_parameters(model) -> dict[str, dict[str, int]]:
             continue
         seen.add(id(p))
         d = out.setdefault(part_of(name), {"total": 0, "trainable": 0})
-        n = int(getattr(p, "ds_numel", p.numel()))      # a ZeRO-3 shard counts its full size
+        n = int(getattr(p, "ds_numel", p.numel()))  # a ZeRO-3 shard counts its full size
         d["total"] += n
         d["trainable"] += n if p.requires_grad else 0
     return out

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from redstar.choices import LETTERS
 
-SIZE = 320          # canvas side in pixels
-MARGIN = 36         # room for the labels around the figure
+SIZE = 320  # canvas side in pixels
+MARGIN = 36  # room for the labels around the figure
 KINDS = ("triangle_sum", "isosceles", "parallel", "inscribed", "diameter", "pythagoras")
 TRIPLES = ((3, 4, 5), (5, 12, 13), (6, 8, 10), (8, 15, 17), (9, 12, 15), (7, 24, 25))
 
@@ -84,6 +84,7 @@ class _Canvas:
 
 def _choices(rng: random.Random, answer: float, distractors: list[float], unit: str) -> tuple[list[str], str]:
     """Four distinct choices (the answer and plausible mistakes), shuffled; returns (texts, letter)."""
+
     def fmt(v):
         v = round(v, 2)
         return (str(int(v)) if float(v).is_integer() else str(v)) + unit
@@ -120,7 +121,7 @@ def _triangle_sum(rng):
         cv.line(pts[p], pts[q])
     cv.labels(pts, _centroid(pts))
     q = f"As shown in the figure, in triangle ABC, ∠A = {a}°, ∠B = {b}°, then the degree of ∠C is ()"
-    sol = (f"The angles of a triangle sum to 180°, so ∠C = 180° - ∠A - ∠B = 180° - {a}° - {b}° = {ans}°.")
+    sol = f"The angles of a triangle sum to 180°, so ∠C = 180° - ∠A - ∠B = 180° - {a}° - {b}° = {ans}°."
     return cv, pts, q, ans, [180 - a, 180 - b, a + b, 90 - a / 2], "°", {"kind": "angle", "at": ["A", "C", "B"]}, sol
 
 
@@ -135,18 +136,37 @@ def _isosceles(rng):
         cv.line(pts[p], pts[q])
     cv.labels(pts, _centroid(pts))
     q = f"As shown in the figure, in triangle ABC, AB = AC, ∠A = {apex}°, then the degree of ∠B is ()"
-    sol = (f"Since AB = AC, the base angles are equal: ∠B = ∠C. Hence ∠B = (180° - ∠A) / 2 = "
-           f"(180° - {apex}°) / 2 = {base:g}°.")
-    return cv, pts, q, base, [apex, 180 - apex, 90 - apex / 2, 180 - base], "°", {"kind": "angle", "at": ["A", "B", "C"]}, sol
+    sol = (
+        f"Since AB = AC, the base angles are equal: ∠B = ∠C. Hence ∠B = (180° - ∠A) / 2 = "
+        f"(180° - {apex}°) / 2 = {base:g}°."
+    )
+    return (
+        cv,
+        pts,
+        q,
+        base,
+        [apex, 180 - apex, 90 - apex / 2, 180 - base],
+        "°",
+        {"kind": "angle", "at": ["A", "B", "C"]},
+        sol,
+    )
 
 
 def _parallel(rng):
-    x = rng.randrange(35, 146, 5)                # ∠GEB: transversal (upward) against AB (rightward)
+    x = rng.randrange(35, 146, 5)  # ∠GEB: transversal (upward) against AB (rightward)
     t = math.radians(x)
-    d = (math.cos(t), math.sin(t))               # direction of the transversal, pointing up
-    e, f = (0.0, 1.0), (-d[0] / d[1], 0.0)       # E on AB (y = 1), F on CD (y = 0)
-    raw = {"A": (-1.6, 1.0), "B": (1.6, 1.0), "C": (-1.6, 0.0), "D": (1.6, 0.0), "E": e, "F": f,
-           "G": (e[0] + 0.5 * d[0] / d[1], 1.5), "H": (f[0] - 0.5 * d[0] / d[1], -0.5)}
+    d = (math.cos(t), math.sin(t))  # direction of the transversal, pointing up
+    e, f = (0.0, 1.0), (-d[0] / d[1], 0.0)  # E on AB (y = 1), F on CD (y = 0)
+    raw = {
+        "A": (-1.6, 1.0),
+        "B": (1.6, 1.0),
+        "C": (-1.6, 0.0),
+        "D": (1.6, 0.0),
+        "E": e,
+        "F": f,
+        "G": (e[0] + 0.5 * d[0] / d[1], 1.5),
+        "H": (f[0] - 0.5 * d[0] / d[1], -0.5),
+    }
     pts, _, _ = _fit(raw)
     cv = _Canvas()
     cv.line(pts["A"], pts["B"])
@@ -158,15 +178,23 @@ def _parallel(rng):
         cv.text((pts[name][0] + dx, pts[name][1] - 10), name)
     for name in ("G", "H"):
         cv.text((pts[name][0] + 12, pts[name][1]), name)
-    target, ans, reason = rng.choice([
-        (["E", "F", "D"], x, "∠EFD and ∠GEB are corresponding angles, so they are equal"),
-        (["A", "E", "F"], x, "∠AEF and ∠GEB are vertical angles, so they are equal"),
-        (["B", "E", "F"], 180 - x, "∠BEF and ∠GEB form a straight angle, so ∠BEF = 180° - ∠GEB"),
-        (["C", "F", "E"], 180 - x, "∠CFE and ∠EFD are supplementary and ∠EFD = ∠GEB (corresponding), so ∠CFE = 180° - ∠GEB"),
-    ])
+    target, ans, reason = rng.choice(
+        [
+            (["E", "F", "D"], x, "∠EFD and ∠GEB are corresponding angles, so they are equal"),
+            (["A", "E", "F"], x, "∠AEF and ∠GEB are vertical angles, so they are equal"),
+            (["B", "E", "F"], 180 - x, "∠BEF and ∠GEB form a straight angle, so ∠BEF = 180° - ∠GEB"),
+            (
+                ["C", "F", "E"],
+                180 - x,
+                "∠CFE and ∠EFD are supplementary and ∠EFD = ∠GEB (corresponding), so ∠CFE = 180° - ∠GEB",
+            ),
+        ]
+    )
     name = "∠" + "".join(target)
-    q = (f"As shown in the figure, AB ∥ CD, the line GH intersects AB at E and CD at F. If ∠GEB = {x}°, "
-         f"then the degree of {name} is ()")
+    q = (
+        f"As shown in the figure, AB ∥ CD, the line GH intersects AB at E and CD at F. If ∠GEB = {x}°, "
+        f"then the degree of {name} is ()"
+    )
     sol = f"Because AB ∥ CD, {reason}. Hence {name} = {ans}°."
     return cv, pts, q, ans, [180 - ans, 90 - ans / 2, ans / 2, abs(90 - ans)], "°", {"kind": "angle", "at": target}, sol
 
@@ -176,7 +204,7 @@ def _circle_points(angles: dict[str, float]):
 
 
 def _inscribed(rng):
-    central = rng.randrange(40, 161, 10)          # ∠AOB; C on the major arc
+    central = rng.randrange(40, 161, 10)  # ∠AOB; C on the major arc
     start = rng.uniform(200, 260)
     c_ang = start + central + (360 - central) / 2 + rng.uniform(-20, 20)
     raw = {**_circle_points({"A": start, "B": start + central, "C": c_ang}), "O": (0.0, 0.0)}
@@ -191,21 +219,27 @@ def _inscribed(rng):
     if ask_inscribed:
         ans, target = central / 2, ["A", "C", "B"]
         q = f"As shown in the figure, A, B and C are on circle O. If ∠AOB = {central}°, then the degree of ∠ACB is ()"
-        sol = (f"∠ACB is an inscribed angle subtending the same arc AB as the central angle ∠AOB, so "
-               f"∠ACB = ∠AOB / 2 = {central}° / 2 = {ans:g}°.")
+        sol = (
+            f"∠ACB is an inscribed angle subtending the same arc AB as the central angle ∠AOB, so "
+            f"∠ACB = ∠AOB / 2 = {central}° / 2 = {ans:g}°."
+        )
         dis = [central, 180 - central / 2, 90 - central / 2, 360 - central]
     else:
         ans, target = central, ["A", "O", "B"]
-        q = (f"As shown in the figure, A, B and C are on circle O. If ∠ACB = {central // 2}°, "
-             f"then the degree of ∠AOB is ()")
-        sol = (f"The central angle ∠AOB subtends the same arc AB as the inscribed angle ∠ACB, so "
-               f"∠AOB = 2∠ACB = 2 × {central // 2}° = {ans}°.")
+        q = (
+            f"As shown in the figure, A, B and C are on circle O. If ∠ACB = {central // 2}°, "
+            f"then the degree of ∠AOB is ()"
+        )
+        sol = (
+            f"The central angle ∠AOB subtends the same arc AB as the inscribed angle ∠ACB, so "
+            f"∠AOB = 2∠ACB = 2 × {central // 2}° = {ans}°."
+        )
         dis = [central / 2, 180 - central, 90 + central / 2, 180 - central / 2]
     return cv, pts, q, ans, dis, "°", {"kind": "angle", "at": target}, sol
 
 
 def _diameter(rng):
-    x = rng.randrange(20, 71, 5)                   # ∠ABC; AB is a diameter, so ∠ACB = 90°
+    x = rng.randrange(20, 71, 5)  # ∠ABC; AB is a diameter, so ∠ACB = 90°
     raw = {**_circle_points({"A": 180.0, "B": 0.0, "C": 180 - 2 * x}), "O": (0.0, 0.0)}
     pts, s, _ = _fit(raw, extra=[(-1, -1), (1, 1)])
     cv = _Canvas()
@@ -216,8 +250,10 @@ def _diameter(rng):
     cv.text((pts["O"][0], pts["O"][1] + 10), "O")
     ans = 90 - x
     q = f"As shown in the figure, AB is the diameter of circle O and C is on the circle. If ∠ABC = {x}°, then ∠BAC = ()"
-    sol = (f"An angle inscribed in a semicircle is a right angle, so ∠ACB = 90°. Then ∠BAC = 180° - 90° - "
-           f"∠ABC = 90° - {x}° = {ans}°.")
+    sol = (
+        f"An angle inscribed in a semicircle is a right angle, so ∠ACB = 90°. Then ∠BAC = 180° - 90° - "
+        f"∠ABC = 90° - {x}° = {ans}°."
+    )
     return cv, pts, q, ans, [x, 180 - 2 * x, 2 * x, 180 - x], "°", {"kind": "angle", "at": ["B", "A", "C"]}, sol
 
 
@@ -247,22 +283,40 @@ def _centroid(pts):
     return (sum(xs) / len(xs), sum(ys) / len(ys))
 
 
-_MAKERS = {"triangle_sum": _triangle_sum, "isosceles": _isosceles, "parallel": _parallel,
-           "inscribed": _inscribed, "diameter": _diameter, "pythagoras": _pythagoras}
+_MAKERS = {
+    "triangle_sum": _triangle_sum,
+    "isosceles": _isosceles,
+    "parallel": _parallel,
+    "inscribed": _inscribed,
+    "diameter": _diameter,
+    "pythagoras": _pythagoras,
+}
 
 
-def make_problem(kind: str, rng: random.Random, pid: str) -> tuple[dict, "object"]:
+def make_problem(kind: str, rng: random.Random, pid: str) -> tuple[dict, object]:
     """One (Problem row dict, PIL image) of the given kind."""
     if kind not in _MAKERS:
         raise ValueError(f"unknown geometry kind {kind!r} (known: {', '.join(KINDS)})")
     cv, pts, question, ans, distractors, unit, target, sol = _MAKERS[kind](rng)
     choices, letter = _choices(rng, ans, distractors, unit)
     row = {
-        "id": pid, "source": "geo_synth", "domain": "geo", "question": question, "answer": letter,
+        "id": pid,
+        "source": "geo_synth",
+        "domain": "geo",
+        "question": question,
+        "answer": letter,
         "solution": f"{sol} The answer is {choices[LETTERS.index(letter)]}, choice \\boxed{{{letter}}}.",
-        "choices": choices, "images": [], "tests": None, "difficulty": None,
-        "meta": {"kind": kind, "answer_value": round(float(ans), 2), "unit": unit,
-                 "points": {k: list(v) for k, v in pts.items()}, "target": target},
+        "choices": choices,
+        "images": [],
+        "tests": None,
+        "difficulty": None,
+        "meta": {
+            "kind": kind,
+            "answer_value": round(float(ans), 2),
+            "unit": unit,
+            "points": {k: list(v) for k, v in pts.items()},
+            "target": target,
+        },
     }
     return row, cv.img
 
@@ -291,8 +345,9 @@ def generate(n: int, seed: int = 0, kinds: tuple[str, ...] = KINDS) -> tuple[lis
     return rows, images
 
 
-def write_problems(out_dir: str | Path, n: int, seed: int = 0, kinds: tuple[str, ...] = KINDS,
-                   progress: bool = True) -> Path:
+def write_problems(
+    out_dir: str | Path, n: int, seed: int = 0, kinds: tuple[str, ...] = KINDS, progress: bool = True
+) -> Path:
     """Write ``problems.jsonl`` and ``images/<id>.png`` (paths in rows relative to the JSONL)."""
     from tqdm import tqdm
 
@@ -312,14 +367,18 @@ def write_problems(out_dir: str | Path, n: int, seed: int = 0, kinds: tuple[str,
 
 def main(argv: list[str] | None = None) -> int:
     """python -m geo.generator --out data/geo_synth --n 200 --seed 0 --training-rows"""
-    ap = argparse.ArgumentParser(prog="python -m geo.generator", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m geo.generator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--kinds", default=",".join(KINDS), help="comma-separated subset of " + ", ".join(KINDS))
-    ap.add_argument("--training-rows", action="store_true",
-                    help="also write sft.jsonl (reference solutions) and preference.jsonl (vs a wrong choice)")
+    ap.add_argument(
+        "--training-rows",
+        action="store_true",
+        help="also write sft.jsonl (reference solutions) and preference.jsonl (vs a wrong choice)",
+    )
     args = ap.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(",") if k)
     unknown = [k for k in kinds if k not in KINDS]
@@ -328,10 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     path = write_problems(args.out, args.n, args.seed, kinds)
     print(f"wrote {args.n} problems to {path}")
     if args.training_rows:
-        from redstar.dataio import read_jsonl, write_jsonl
-
         from geo.dpo import preference_rows_from_problems
         from geo.sft import sft_rows_from_problems
+        from redstar.dataio import read_jsonl, write_jsonl
 
         problems = read_jsonl(path)
         write_jsonl(path.parent / "sft.jsonl", sft_rows_from_problems(problems))

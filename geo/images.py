@@ -21,8 +21,9 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from redstar.records import RowError
 
@@ -78,8 +79,9 @@ def to_rgb(img, background: tuple[int, int, int] = (255, 255, 255)):
     return img.convert("RGB")
 
 
-def bounded_size(width: int, height: int, min_pixels: int | None = None, max_pixels: int | None = None,
-                 factor: int = 1) -> tuple[int, int]:
+def bounded_size(
+    width: int, height: int, min_pixels: int | None = None, max_pixels: int | None = None, factor: int = 1
+) -> tuple[int, int]:
     """(w, h) with the aspect ratio kept, area within [min_pixels, max_pixels], and both sides
     multiples of ``factor`` (28 for Qwen2-VL: 14-pixel patches merged 2x2) and >= ``factor``."""
     if width <= 0 or height <= 0:
@@ -115,8 +117,14 @@ def bound_pixels(img, min_pixels: int | None = None, max_pixels: int | None = No
     return img.resize((w, h), Image.Resampling.BICUBIC)
 
 
-def load_image(src: Any, base_dir: str | os.PathLike | None = None, where: str | None = None,
-               min_pixels: int | None = None, max_pixels: int | None = None, factor: int = 1):
+def load_image(
+    src: Any,
+    base_dir: str | os.PathLike | None = None,
+    where: str | None = None,
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+    factor: int = 1,
+):
     """Load one image as RGB, bounded in pixels. Raises :class:`ImageError` naming ``where``."""
     img, name = _open(src, base_dir, where)
     if img.width < 1 or img.height < 1:
@@ -124,8 +132,9 @@ def load_image(src: Any, base_dir: str | os.PathLike | None = None, where: str |
     return bound_pixels(to_rgb(img), min_pixels, max_pixels, factor)
 
 
-def load_row_images(images: Iterable[Any] | None, base_dir: str | os.PathLike | None = None,
-                    where: str | None = None, **bounds) -> list:
+def load_row_images(
+    images: Iterable[Any] | None, base_dir: str | os.PathLike | None = None, where: str | None = None, **bounds
+) -> list:
     """All images of one row, in order (the order of the image placeholders in its text)."""
     return [load_image(src, base_dir, where, **bounds) for src in (images or [])]
 

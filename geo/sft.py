@@ -21,26 +21,43 @@ from typing import Literal
 
 import torch
 
-from redstar.config import ConfigError
-from redstar.train.engine import TrainConfig
-from redstar.train.loss import _is_zero3_partitioned, checkpointed_head_cross_entropy, linear_cross_entropy
-
 from geo.collate import model_inputs
 from geo.dataset import VLDataConfig
 from geo.freeze import FreezeConfig
+from redstar.config import ConfigError
+from redstar.train.engine import TrainConfig
+from redstar.train.loss import _is_zero3_partitioned, checkpointed_head_cross_entropy, linear_cross_entropy
 
 
 @dataclass
 class VLSFTConfig:
     data: VLDataConfig = field(metadata={"help": "image+text SFT rows"})
-    model: str = field(default="Qwen/Qwen2-VL-2B-Instruct", metadata={"help": "HF directory, hub id, or tiny:qwen2_vl | tiny:qwen2_5_vl"})
-    out: str = field(default="runs/geo_sft", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"})
+    model: str = field(
+        default="Qwen/Qwen2-VL-2B-Instruct",
+        metadata={"help": "HF directory, hub id, or tiny:qwen2_vl | tiny:qwen2_5_vl"},
+    )
+    out: str = field(
+        default="runs/geo_sft", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"}
+    )
     modality: Literal["vision"] = field(default="vision", metadata={"help": "always vision for this recipe"})
-    trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub (InternVL needs it)"})
-    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(default="auto", metadata={"help": "attention kernel: auto picks the fastest the model supports"})
-    loss_impl: Literal["auto", "chunked", "liger", "naive"] = field(default="auto", metadata={"help": "cross-entropy implementation: chunked (never full logits), liger, naive; auto picks"})
-    freeze: FreezeConfig = field(default_factory=FreezeConfig, metadata={"help": "which parts (vision tower, projector, language model) train, and their learning rates"})
-    train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"})
+    trust_remote_code: bool = field(
+        default=False, metadata={"help": "allow model code from the hub (InternVL needs it)"}
+    )
+    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(
+        default="auto", metadata={"help": "attention kernel: auto picks the fastest the model supports"}
+    )
+    loss_impl: Literal["auto", "chunked", "liger", "naive"] = field(
+        default="auto",
+        metadata={"help": "cross-entropy implementation: chunked (never full logits), liger, naive; auto picks"},
+    )
+    freeze: FreezeConfig = field(
+        default_factory=FreezeConfig,
+        metadata={"help": "which parts (vision tower, projector, language model) train, and their learning rates"},
+    )
+    train: TrainConfig = field(
+        default_factory=TrainConfig,
+        metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"},
+    )
 
 
 def vl_model_class(name: str, trust_remote_code: bool = False):
@@ -49,8 +66,9 @@ def vl_model_class(name: str, trust_remote_code: bool = False):
     if name.startswith("tiny:"):
         from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLForConditionalGeneration
 
-        return {"qwen2_vl": Qwen2VLForConditionalGeneration,
-                "qwen2_5_vl": Qwen2_5_VLForConditionalGeneration}.get(name.split(":", 1)[1])
+        return {"qwen2_vl": Qwen2VLForConditionalGeneration, "qwen2_5_vl": Qwen2_5_VLForConditionalGeneration}.get(
+            name.split(":", 1)[1]
+        )
     try:
         from transformers import AutoConfig, AutoModelForImageTextToText
 
@@ -58,20 +76,20 @@ def vl_model_class(name: str, trust_remote_code: bool = False):
 
         config = AutoConfig.from_pretrained(resolve_model_path(name), trust_remote_code=trust_remote_code)
         return AutoModelForImageTextToText._model_mapping[type(config)]
-    except Exception:      # remote code or an unknown architecture: the generic choice
+    except Exception:  # remote code or an unknown architecture: the generic choice
         return None
 
 
-def load_vl_model(name: str, attn: str = "sdpa", trust_remote_code: bool = False, seed: int = 0,
-                  dtype: str = "float32"):
+def load_vl_model(
+    name: str, attn: str = "sdpa", trust_remote_code: bool = False, seed: int = 0, dtype: str = "float32"
+):
     """(model in ``dtype``, processor). ``tiny:KIND`` gives redstar.models.tiny_vl_model(KIND),
     or geo.tiny.tiny_internvl_model for ``tiny:internvl``. The recipes pass the dtype of
     ``redstar.train.engine.load_settings`` and load while its ZeRO-3 object is held, so under
     ZeRO-3 ``from_pretrained`` partitions the weights as they load."""
     if name.startswith("tiny:"):
-        from redstar.models import tiny_vl_model
-
         from geo.tiny import tiny_internvl_model
+        from redstar.models import tiny_vl_model
 
         kind = name.split(":", 1)[1]
         model, proc = tiny_internvl_model(seed=seed) if kind == "internvl" else tiny_vl_model(kind, seed=seed)
@@ -88,7 +106,9 @@ def load_vl_model(name: str, attn: str = "sdpa", trust_remote_code: bool = False
     proc = AutoProcessor.from_pretrained(path, **kw)
     if getattr(proc, "image_processor", None) is None:
         raise ConfigError(f"{name}: its processor has no image processor; not a vision-language model")
-    model = AutoModelForImageTextToText.from_pretrained(path, dtype=getattr(torch, dtype), attn_implementation=attn, **kw)
+    model = AutoModelForImageTextToText.from_pretrained(
+        path, dtype=getattr(torch, dtype), attn_implementation=attn, **kw
+    )
     return model, proc
 
 
@@ -100,9 +120,9 @@ def vl_lm_loss(model, batch: dict, impl: str = "auto", head_chunk_size: int = 10
     already shifted per sample by the collator). Under ZeRO-3 the head is called as a module
     (so DeepSpeed gathers its weight) through ``checkpointed_head_cross_entropy``: still no
     [T, V] logits, and every rank makes the same number of head calls."""
-    hidden = model.model(**model_inputs(batch), use_cache=False).last_hidden_state       # [B, T, H]
+    hidden = model.model(**model_inputs(batch), use_cache=False).last_hidden_state  # [B, T, H]
     head = model.get_output_embeddings()
-    labels = batch["labels"]                                                              # [B, T]
+    labels = batch["labels"]  # [B, T]
     if _is_zero3_partitioned(head.weight):
         loss, n = checkpointed_head_cross_entropy(head, hidden, labels, head_chunk_size)
         return loss, n, {}
@@ -122,6 +142,7 @@ def plan_fn(lengths: list[int], data: VLDataConfig, seed: int):
         if data.pack:
             return best_fit_pack(lengths, budget, seed=seed + epoch)
         return fixed_batches(len(lengths), data.batch_size, seed=seed + epoch)
+
     return plan
 
 
@@ -130,42 +151,48 @@ def model_card(cfg, kind: str, stats: dict, params: dict, state: dict) -> str:
     parts = ", ".join(f"{k} {v['trainable']:,}/{v['total']:,}" for k, v in params.items())
     from redstar.release.model_card import render_model_card
 
-    return render_model_card({"base_model": cfg.model, "tags": ["geo", "vision-language", kind]}, f"""# redstar geo {kind.upper()}
+    return render_model_card(
+        {"base_model": cfg.model, "tags": ["geo", "vision-language", kind]},
+        f"""# redstar geo {kind.upper()}
 
-Fine-tuned from `{cfg.model}` with `redstar {kind}` (modality: vision), {'packed' if cfg.data.pack else 'padded'}
-micro-batches{f' of {cfg.data.pack_len or cfg.data.max_len} tokens' if cfg.data.pack else ''} with per-sample multimodal positions.
+Fine-tuned from `{cfg.model}` with `redstar {kind}` (modality: vision), {"packed" if cfg.data.pack else "padded"}
+micro-batches{f" of {cfg.data.pack_len or cfg.data.max_len} tokens" if cfg.data.pack else ""} with per-sample multimodal positions.
 
 ## Data
 {data}
 
-Rows: {stats['rows']}, used {stats['rows'] - stats['too_long'] - stats['no_targets'] - stats['bad_images']}
-(bad rows {stats['bad_rows']}, broken images {stats['bad_images']}, over max_len {stats['too_long']});
-images {stats['images']}, tokens {stats['tokens']}, target tokens {stats['targets']}.
+Rows: {stats["rows"]}, used {stats["rows"] - stats["too_long"] - stats["no_targets"] - stats["bad_images"]}
+(bad rows {stats["bad_rows"]}, broken images {stats["bad_images"]}, over max_len {stats["too_long"]});
+images {stats["images"]}, tokens {stats["tokens"]}, target tokens {stats["targets"]}.
 
 ## Trainable parameters (trainable/total)
 {parts}
 
 ## Training
-{state['step']} optimizer steps, {state['tokens']} tokens. Resolved config: `redstar_config.yaml`.
-""")
+{state["step"]} optimizer steps, {state["tokens"]} tokens. Resolved config: `redstar_config.yaml`.
+""",
+    )
 
 
 def run(cfg: VLSFTConfig) -> dict:
-    from redstar.train.attention import choose_attention
-    from redstar.train.distributed import init_distributed
-    from redstar.train.engine import PlanLoader, Trainer, load_settings
-
     from geo.collate import VLCollator
     from geo.dataset import encode_rows
     from geo.freeze import apply_freeze, count_parameters
     from geo.images import set_processor_pixels
+    from redstar.train.attention import choose_attention
+    from redstar.train.distributed import init_distributed
+    from redstar.train.engine import PlanLoader, Trainer, load_settings
 
     tcfg = cfg.train
     random.seed(tcfg.seed)
     torch.manual_seed(tcfg.seed)
     dist = init_distributed(tcfg.device)
-    attn = choose_attention(cfg.attn_implementation, dist.device, vl_model_class(cfg.model, cfg.trust_remote_code),
-                            log=print if dist.is_main else None)
+    attn = choose_attention(
+        cfg.attn_implementation,
+        dist.device,
+        vl_model_class(cfg.model, cfg.trust_remote_code),
+        log=print if dist.is_main else None,
+    )
 
     # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
     load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
@@ -177,18 +204,38 @@ def run(cfg: VLSFTConfig) -> dict:
     params = count_parameters(model)
 
     collate = VLCollator(proc, model, pack=cfg.data.pack)
-    loader = PlanLoader(items, plan_fn(items.lengths(), cfg.data, tcfg.seed),
-                        lambda batch_items: collate([ex for it in batch_items for ex in it]))
+    loader = PlanLoader(
+        items,
+        plan_fn(items.lengths(), cfg.data, tcfg.seed),
+        lambda batch_items: collate([ex for it in batch_items for ex in it]),
+    )
     loss_fn = lambda m, b: vl_lm_loss(m, b, impl=cfg.loss_impl)  # noqa: E731
     from redstar.train.checkpoint import data_key
 
-    trainer = Trainer(model, loss_fn, loader, tcfg, cfg.out, tokenizer=proc, run_config=cfg, dist=dist,
-                      data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=cfg.data.pack_len,
-                                        pack=cfg.data.pack, max_pixels=cfg.data.max_pixels),
-                      param_groups=groups, model_card=lambda state: model_card(cfg, "sft", stats, params, state))
+    trainer = Trainer(
+        model,
+        loss_fn,
+        loader,
+        tcfg,
+        cfg.out,
+        tokenizer=proc,
+        run_config=cfg,
+        dist=dist,
+        data_key=data_key(
+            cfg.data.train,
+            max_len=cfg.data.max_len,
+            pack_len=cfg.data.pack_len,
+            pack=cfg.data.pack,
+            max_pixels=cfg.data.max_pixels,
+        ),
+        param_groups=groups,
+        model_card=lambda state: model_card(cfg, "sft", stats, params, state),
+    )
     if dist.is_main:
-        print(f"{stats['rows']} rows -> {len(items)} samples ({stats['images']} images, {stats['tokens']} tokens); "
-              f"trainable: {params}; {trainer.total_steps} steps, attention {attn}")
+        print(
+            f"{stats['rows']} rows -> {len(items)} samples ({stats['images']} images, {stats['tokens']} tokens); "
+            f"trainable: {params}; {trainer.total_steps} steps, attention {attn}"
+        )
     summary = trainer.train()
     summary["data"] = {k: v for k, v in stats.items() if k != "skipped_where"}
     return summary
@@ -204,8 +251,12 @@ def sft_rows_from_problems(problems: list[dict], system_prompt: str | None = Non
         if not p.get("solution"):
             continue
         msgs = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
-            {"role": "user", "content": "<image>" * len(p["images"]) + "\n" + format_question(p["question"], p.get("choices"))},
-            {"role": "assistant", "content": p["solution"]}]
+            {
+                "role": "user",
+                "content": "<image>" * len(p["images"]) + "\n" + format_question(p["question"], p.get("choices")),
+            },
+            {"role": "assistant", "content": p["solution"]},
+        ]
         rows.append({"messages": msgs, "images": list(p["images"])})
     return rows
 

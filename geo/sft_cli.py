@@ -26,16 +26,17 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from redstar.config import config_from_args
-
     from geo.sft import VLSFTConfig
     from geo.sft import run as run_sft
+    from redstar.config import config_from_args
 
     cfg = config_from_args(VLSFTConfig, args)
     if cfg is None:
         return 0
     s = run_sft(cfg)
     d = s["data"]
-    print(f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps; rows {d['rows']}, "
-          f"broken images skipped {d['bad_images']}, bad rows {d['bad_rows']})")
+    print(
+        f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps; rows {d['rows']}, "
+        f"broken images skipped {d['bad_images']}, bad rows {d['bad_rows']})"
+    )
     return 0

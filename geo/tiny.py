@@ -13,30 +13,61 @@ def tiny_internvl_model(seed: int = 0, hidden_size: int = 64):
     """(model, processor): random InternVL with a Qwen2 text model, 28-pixel tiles of 4 tokens."""
     import torch
     from tokenizers import Tokenizer
-    from transformers import (GotOcr2ImageProcessor, InternVLConfig, InternVLForConditionalGeneration,
-                              InternVLProcessor, PreTrainedTokenizerFast)
+    from transformers import (
+        GotOcr2ImageProcessor,
+        InternVLConfig,
+        InternVLForConditionalGeneration,
+        InternVLProcessor,
+        PreTrainedTokenizerFast,
+    )
     from transformers.models.internvl.video_processing_internvl import InternVLVideoProcessor
 
     from redstar.models import CHATML_TEMPLATE, _tiny_tokenizer_json
 
     tok = PreTrainedTokenizerFast(
-        tokenizer_object=Tokenizer.from_str(_tiny_tokenizer_json(512)), eos_token="<|im_end|>",
+        tokenizer_object=Tokenizer.from_str(_tiny_tokenizer_json(512)),
+        eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
-        extra_special_tokens={"start_image_token": "<img>", "end_image_token": "</img>",
-                              "context_image_token": "<IMG_CONTEXT>", "video_token": "<video>"})
+        extra_special_tokens={
+            "start_image_token": "<img>",
+            "end_image_token": "</img>",
+            "context_image_token": "<IMG_CONTEXT>",
+            "video_token": "<video>",
+        },
+    )
     tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
     # the ChatML template with InternVL's image placeholder instead of Qwen2-VL's
     template = CHATML_TEMPLATE.read_text().replace("<|vision_start|><|image_pad|><|vision_end|>", "<IMG_CONTEXT>\\n")
     processor = InternVLProcessor(
         image_processor=GotOcr2ImageProcessor(size={"height": 28, "width": 28}, max_patches=4),
-        tokenizer=tok, video_processor=InternVLVideoProcessor(), image_seq_length=4, chat_template=template)
+        tokenizer=tok,
+        video_processor=InternVLVideoProcessor(),
+        image_seq_length=4,
+        chat_template=template,
+    )
     cfg = InternVLConfig(
-        vision_config=dict(hidden_size=32, num_attention_heads=2, intermediate_size=64, num_hidden_layers=1,
-                           image_size=[28, 28], patch_size=[7, 7]),
-        text_config=dict(model_type="qwen2", vocab_size=len(tok), hidden_size=hidden_size,
-                         intermediate_size=hidden_size * 2, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, tie_word_embeddings=True, pad_token_id=tok.pad_token_id,
-                         eos_token_id=tok.eos_token_id),
-        image_token_id=tok.context_image_token_id, downsample_ratio=0.5)
+        vision_config=dict(
+            hidden_size=32,
+            num_attention_heads=2,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            image_size=[28, 28],
+            patch_size=[7, 7],
+        ),
+        text_config=dict(
+            model_type="qwen2",
+            vocab_size=len(tok),
+            hidden_size=hidden_size,
+            intermediate_size=hidden_size * 2,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            tie_word_embeddings=True,
+            pad_token_id=tok.pad_token_id,
+            eos_token_id=tok.eos_token_id,
+        ),
+        image_token_id=tok.context_image_token_id,
+        downsample_ratio=0.5,
+    )
     torch.manual_seed(seed)
     return InternVLForConditionalGeneration(cfg), processor

@@ -22,8 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
 
 
-def answer(model, tok, question: str, system: str | None = None, max_new_tokens: int = 128,
-           temperature: float = 0.0) -> str:
+def answer(
+    model, tok, question: str, system: str | None = None, max_new_tokens: int = 128, temperature: float = 0.0
+) -> str:
     """Generate one reply to ``question`` with the model's chat template."""
     import torch
 
@@ -34,7 +35,7 @@ def answer(model, tok, question: str, system: str | None = None, max_new_tokens:
     with torch.no_grad():
         out = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, **sampling)
     # out: [1, prompt_len + new_len]; keep the new tokens only
-    return tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+    return tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True).strip()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -66,7 +66,7 @@ def parse_choices(text: str, strict: bool = False) -> tuple[str, list[str] | Non
         if strict:
             raise ChoiceError("question text has no 'Choices:' block")
         return _question(text), None
-    head, tail = text[:matches[-1].start()], text[matches[-1].end():]
+    head, tail = text[: matches[-1].start()], text[matches[-1].end() :]
     choices: list[str] = []
     for line in tail.strip().splitlines():
         m = _CHOICE_LINE.match(line)
@@ -75,8 +75,9 @@ def parse_choices(text: str, strict: bool = False) -> tuple[str, list[str] | Non
             choices.append(m.group(2))
         elif strict and line.strip():
             if m:
-                raise ChoiceError(f"choice letter {m.group(1)} stands where {expected} should: "
-                                  "letters must be A, B, C, ... in order")
+                raise ChoiceError(
+                    f"choice letter {m.group(1)} stands where {expected} should: letters must be A, B, C, ... in order"
+                )
             raise ChoiceError(f"cannot read choice line {line.strip()!r}")
     if strict and len(choices) < 2:
         raise ChoiceError(f"fewer than two choices ({len(choices)})")

@@ -20,7 +20,11 @@ from pathlib import Path
 # vision-language recipe of sft and dpo are both named here.
 COMMANDS: dict[str, tuple[str, str | None, str]] = {
     "curate": ("data_recipes.cli", None, "run a curation recipe: problems in, SFT / preference / RL rows out"),
-    "sft": ("redstar.train.sft_cli", "geo.sft_cli", "supervised fine-tuning (text, or image+text with modality: vision)"),
+    "sft": (
+        "redstar.train.sft_cli",
+        "geo.sft_cli",
+        "supervised fine-tuning (text, or image+text with modality: vision)",
+    ),
     "dpo": ("redstar.train.dpo_cli", "geo.dpo_cli", "direct preference optimisation on preference rows"),
     "rl": ("redstar.rl.cli", None, "export data to OpenRLHF and launch DPO / PPO / REINFORCE++ / GRPO jobs"),
     "rm": ("redstar.rm.cli", None, "train an outcome reward model and score samples"),
@@ -72,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="redstar",
         description="redstar: curate long chain-of-thought data, train (SFT, DPO, RL) and evaluate "
-                    "math reasoning models, text and vision-language.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "math reasoning models, text and vision-language.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
@@ -114,24 +119,36 @@ def describe_error(e: BaseException, args=None) -> tuple[int, str]:
     from redstar.records import RowError
 
     text = " ".join(str(e).split()) or type(e).__name__
-    if isinstance(e, (ConfigError, RowError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
-                      PermissionError)):
+    if isinstance(
+        e, (ConfigError, RowError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+    ):
         return 2, text
-    hubby = any(w in text for w in ("huggingface.co", "on the Hub", "OfflineModeIsEnabled", "offline mode",
-                                    "cached files", "valid model identifier"))
+    hubby = any(
+        w in text
+        for w in (
+            "huggingface.co",
+            "on the Hub",
+            "OfflineModeIsEnabled",
+            "offline mode",
+            "cached files",
+            "valid model identifier",
+        )
+    )
     if isinstance(e, (OSError, ConnectionError)) and hubby:
         model = getattr(args, "model", None)
         what = f"model {model!r}" if isinstance(model, str) else "a hub model or dataset"
         if hub_offline():
-            return 2, (f"{what}: not a local directory and not in the hub cache (HF_HUB_OFFLINE=1: nothing is "
-                       "downloaded); give a local directory, or run once online to cache it")
+            return 2, (
+                f"{what}: not a local directory and not in the hub cache (HF_HUB_OFFLINE=1: nothing is "
+                "downloaded); give a local directory, or run once online to cache it"
+            )
         return 2, f"{what}: could not be loaded from the hub: {text[:200]}"
     return 1, f"{type(e).__name__}: {text[:300]} (run `redstar --debug ...` for the traceback)"
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv           # global: tracebacks instead of one-line errors
+    debug = "--debug" in argv  # global: tracebacks instead of one-line errors
     argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     if not argv or argv[0] in ("-h", "--help"):
@@ -152,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         module_name = vision_module
     module = importlib.import_module(module_name)
     sub = argparse.ArgumentParser(
-        prog=f"redstar {name}", description=(module.__doc__ or help_text).strip(),
+        prog=f"redstar {name}",
+        description=(module.__doc__ or help_text).strip(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     module.add_arguments(sub)

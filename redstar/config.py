@@ -34,15 +34,20 @@ class ConfigError(ValueError):
 class DataConfigBase:
     """The ``data:`` keys every training recipe shares (SFT, DPO, reward model, vision-language);
     a recipe's own data config adds its keys and may restate ``max_len`` with its default."""
+
     max_len: int = dataclasses.field(default=4096, metadata={"help": "tokens per sample; longer samples are dropped"})
-    skip_bad: bool = dataclasses.field(default=False, metadata={"help": "skip malformed rows (counted) instead of failing"})
+    skip_bad: bool = dataclasses.field(
+        default=False, metadata={"help": "skip malformed rows (counted) instead of failing"}
+    )
 
 
 @dataclasses.dataclass(kw_only=True)
 class RowFilesConfig(DataConfigBase):
     """``data:`` of the recipes that read chat rows from files (SFT, DPO, vision-language)."""
-    train: list[str] = dataclasses.field(default_factory=list, metadata={
-        "help": "row files: JSONL / JSON / Parquet files, directories, or hub ids"})
+
+    train: list[str] = dataclasses.field(
+        default_factory=list, metadata={"help": "row files: JSONL / JSON / Parquet files, directories, or hub ids"}
+    )
     max_rows: int = dataclasses.field(default=0, metadata={"help": "rows read at most, over all files (0: all)"})
     system_prompt: str = dataclasses.field(default="", metadata={"help": "inserted when a row has no system turn"})
 
@@ -121,14 +126,13 @@ def _build(cls: type[T], data: dict, source: str, prefix: str = "") -> T:
     unknown = [k for k in data if k not in fields]
     if unknown:
         raise ConfigError(
-            f"{source}: unknown key '{prefix}{unknown[0]}' for {cls.__name__} "
-            f"(known: {', '.join(sorted(fields))})"
+            f"{source}: unknown key '{prefix}{unknown[0]}' for {cls.__name__} (known: {', '.join(sorted(fields))})"
         )
     kwargs = {k: _coerce(v, hints[k], prefix + k, source) for k, v in data.items()}
     missing = [
-        n for n, f in fields.items()
-        if n not in kwargs and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+        n
+        for n, f in fields.items()
+        if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
     ]
     if missing:
         raise ConfigError(f"{source}: missing required key '{prefix}{missing[0]}'")
@@ -199,8 +203,8 @@ def apply_overrides(cls: type, data: dict, overrides: list[str]) -> dict:
         path, value = parse_override(text)
         node, schema = data, cls
         for i, part in enumerate(path):
-            where = ".".join(path[:i + 1])
-            if typing.get_origin(schema) is list:        # indexing a list of dataclasses
+            where = ".".join(path[: i + 1])
+            if typing.get_origin(schema) is list:  # indexing a list of dataclasses
                 if not part.isdigit() or not isinstance(node, list) or int(part) >= len(node):
                     size = len(node) if isinstance(node, list) else 0
                     raise ConfigError(f"command line: '{where}': index out of range (the list has {size} items)")
@@ -208,8 +212,9 @@ def apply_overrides(cls: type, data: dict, overrides: list[str]) -> dict:
             else:
                 names = {f.name for f in dataclasses.fields(schema)} if dataclasses.is_dataclass(schema) else None
                 if names is not None and part not in names:
-                    raise ConfigError(f"command line: unknown key '{where}' for {schema.__name__} "
-                                      f"(known: {', '.join(sorted(names))})")
+                    raise ConfigError(
+                        f"command line: unknown key '{where}' for {schema.__name__} (known: {', '.join(sorted(names))})"
+                    )
                 key = part
                 schema = _child_schema(typing.get_type_hints(schema)[part]) if names is not None else Any
             if i == len(path) - 1:
@@ -272,6 +277,7 @@ def save_config(cfg: Any, path: str | os.PathLike) -> None:
 
 # ----------------------------------------------------------------------------- commands
 
+
 def field_help(f: dataclasses.Field) -> str:
     """A config field's documentation: ``field(metadata={"help": ...})``."""
     return str(f.metadata.get("help", "")).strip()
@@ -329,6 +335,7 @@ def describe_config(cls: type) -> str:
 
 def _flow(value: Any) -> str:
     """One value as inline YAML: 3e-06, [a, b], 'x: y', null."""
+
     def plain(v: Any) -> Any:
         if dataclasses.is_dataclass(v):
             return to_dict(v)
@@ -370,8 +377,9 @@ def add_config_arguments(parser, schema: str, example: str) -> None:
 
     parser.add_argument("config", help=f"YAML config (schema {schema})")
     parser.add_argument("overrides", nargs="*", help=f"key=value overrides, e.g. {example}")
-    parser.add_argument("--print-config", action="store_true",
-                        help="print the resolved config, each key with its help, and exit")
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the resolved config, each key with its help, and exit"
+    )
     module, _, name = schema.partition(":")
     listing = describe_config(getattr(importlib.import_module(module), name))
     parser.epilog = (parser.epilog + "\n\n" if parser.epilog else "") + listing

@@ -18,9 +18,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("configs", "data_recipes/recipes", "launch/openrlhf")
 # schema class -> the command that takes it
-COMMAND = {"SFTConfig": "redstar sft", "VLSFTConfig": "redstar sft", "DPOConfig": "redstar dpo",
-           "VLDPOConfig": "redstar dpo", "RMTrainConfig": "redstar rm train", "Recipe": "redstar curate",
-           "RLLaunchConfig": "redstar rl launch", "SweepConfig": "redstar sweep"}
+COMMAND = {
+    "SFTConfig": "redstar sft",
+    "VLSFTConfig": "redstar sft",
+    "DPOConfig": "redstar dpo",
+    "VLDPOConfig": "redstar dpo",
+    "RMTrainConfig": "redstar rm train",
+    "Recipe": "redstar curate",
+    "RLLaunchConfig": "redstar rl launch",
+    "SweepConfig": "redstar sweep",
+}
 
 
 def read_header(path: Path, width: int = 100) -> tuple[str, str]:
@@ -37,7 +44,7 @@ def read_header(path: Path, width: int = 100) -> tuple[str, str]:
             words.append(text)
     summary = " ".join(words).split(". ", 1)[0]
     if len(summary) > width:
-        summary = summary[:width - 3].rsplit(" ", 1)[0].rstrip(",;:(") + "..."
+        summary = summary[: width - 3].rsplit(" ", 1)[0].rstrip(",;:(") + "..."
     return schema, summary
 
 
@@ -47,8 +54,14 @@ def shipped_configs(root: Path = ROOT) -> list[dict]:
     for folder in FOLDERS:
         for path in sorted((root / folder).glob("*.yaml")):
             schema, summary = read_header(path)
-            out.append({"path": f"{folder}/{path.name}", "schema": schema, "summary": summary,
-                        "command": COMMAND.get(schema.rpartition(":")[2], "")})
+            out.append(
+                {
+                    "path": f"{folder}/{path.name}",
+                    "schema": schema,
+                    "summary": summary,
+                    "command": COMMAND.get(schema.rpartition(":")[2], ""),
+                }
+            )
     return out
 
 
@@ -61,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
     if args.schema:
         rows = [r for r in rows if args.schema in (r["schema"], r["schema"].rpartition(":")[2])]
     if not rows:
-        print("no shipped configs found" + (f" for schema {args.schema}" if args.schema else "")
-              + f" under {', '.join(FOLDERS)} (a source checkout has them)")
+        print(
+            "no shipped configs found"
+            + (f" for schema {args.schema}" if args.schema else "")
+            + f" under {', '.join(FOLDERS)} (a source checkout has them)"
+        )
         return 1
     width = max(len(r["path"]) for r in rows)
     cwidth = max(len(r["command"]) for r in rows)

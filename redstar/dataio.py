@@ -46,11 +46,16 @@ class ReadStats:
         return text
 
     def to_dict(self) -> dict:
-        return {"rows_read": self.read + self.skipped, "rows_kept": self.read, "rows_skipped": self.skipped,
-                "first_skipped": self.skipped_where[:5]}
+        return {
+            "rows_read": self.read + self.skipped,
+            "rows_kept": self.read,
+            "rows_skipped": self.skipped,
+            "first_skipped": self.skipped_where[:5],
+        }
 
 
 # ----------------------------------------------------------------------------- writing
+
 
 def current_umask() -> int:
     """The process umask, read without changing it where the system allows (Linux
@@ -146,6 +151,7 @@ def write_rows(path: str | os.PathLike, rows: Iterable[Any]) -> int:
 # physical line where the row starts; for Parquet and HF datasets, which have no lines,
 # ``path:row N``, 1-based), followed by `` (id X)`` in messages when the row has an id.
 
+
 def where_with_id(where: str, row: Any) -> str:
     """``'path:line'`` plus the row's id when it has one: ``'path:line (id 7)'``."""
     if isinstance(row, dict):
@@ -166,8 +172,9 @@ def _check(row: Any, where: str, schema: type | None) -> dict:
     return row
 
 
-def _checked(located: Iterable[tuple[str, Any]], schema, skip_bad: bool,
-             stats: ReadStats) -> Iterator[tuple[str, dict]]:
+def _checked(
+    located: Iterable[tuple[str, Any]], schema, skip_bad: bool, stats: ReadStats
+) -> Iterator[tuple[str, dict]]:
     """The one place rows are checked, skipped and counted: ``located`` yields (where, row),
     or (where, RowError) for a row that could not even be parsed."""
     for where, row in located:
@@ -196,8 +203,9 @@ def _jsonl_located(path: Path) -> Iterator[tuple[str, Any]]:
                 yield where, RowError(f"malformed JSON ({e.msg} at column {e.colno})", where)
 
 
-def iter_jsonl_located(path: str | os.PathLike, schema: type | None = None, skip_bad: bool = False,
-                       stats: ReadStats | None = None) -> Iterator[tuple[str, dict]]:
+def iter_jsonl_located(
+    path: str | os.PathLike, schema: type | None = None, skip_bad: bool = False, stats: ReadStats | None = None
+) -> Iterator[tuple[str, dict]]:
     """(``'file:line'``, row) for each row of a JSONL file, so errors found later (a broken
     image, a chat template that cannot split a row) can still name the line."""
     stats = stats if stats is not None else ReadStats()
@@ -236,7 +244,7 @@ def _value_offsets(text: str, start: int) -> tuple[list[int], list[str]]:
             return offsets, keys
         if opener == "{":
             key, i = dec.raw_decode(text, i)
-            i = _WS.match(text, i).end() + 1          # past ':'
+            i = _WS.match(text, i).end() + 1  # past ':'
             i = _WS.match(text, i).end()
             keys.append(key)
         offsets.append(i)
@@ -325,16 +333,22 @@ DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".txt", ".arrow", ".pkl"
 
 def hub_offline() -> bool:
     """True when HF_HUB_OFFLINE or HF_DATASETS_OFFLINE is set to a true value."""
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+        for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    )
 
 
 def looks_like_hub_id(name: str) -> bool:
     """'owner/name' and nothing else: a missing local file such as 'data/test.jsonl' is a
     missing file, never a dataset to fetch from a hub."""
     parts = name.split("/")
-    return (len(parts) == 2 and all(parts) and not name.startswith((".", "/", "~"))
-            and not name.lower().endswith(DATA_SUFFIXES))
+    return (
+        len(parts) == 2
+        and all(parts)
+        and not name.startswith((".", "/", "~"))
+        and not name.lower().endswith(DATA_SUFFIXES)
+    )
 
 
 def iter_located(
@@ -366,11 +380,15 @@ def iter_located(
             ds = datasets.load_dataset(str(source), name, split=split or "train")
         except Exception as e:  # noqa: BLE001 - any failure to fetch means: no such data here
             if hub_offline():
-                raise FileNotFoundError(f"{source}: no such file or directory, and not a hub dataset in the local "
-                                        "cache (HF_HUB_OFFLINE=1: nothing is downloaded)") from None
+                raise FileNotFoundError(
+                    f"{source}: no such file or directory, and not a hub dataset in the local "
+                    "cache (HF_HUB_OFFLINE=1: nothing is downloaded)"
+                ) from None
             first = (str(e).strip().splitlines() or [""])[0][:200]
-            raise FileNotFoundError(f"{source}: no such file or directory, and the hub dataset of that name "
-                                    f"could not be loaded ({type(e).__name__}: {first})") from None
+            raise FileNotFoundError(
+                f"{source}: no such file or directory, and the hub dataset of that name "
+                f"could not be loaded ({type(e).__name__}: {first})"
+            ) from None
         return _checked(_records_located(ds, str(source)), schema, skip_bad, stats)
     raise FileNotFoundError(f"{source}: no such file or directory (and not a hub dataset id 'owner/name')")
 
@@ -384,8 +402,14 @@ def read_jsonl(path: str | os.PathLike, **kwargs) -> list[dict]:
     return list(read_rows(path, **kwargs))
 
 
-def read_located(sources: Iterable[str], *, schema: type | None = None, skip_bad: bool = False,
-                 stats: ReadStats | None = None, max_rows: int = 0) -> tuple[list[dict], list[str]]:
+def read_located(
+    sources: Iterable[str],
+    *,
+    schema: type | None = None,
+    skip_bad: bool = False,
+    stats: ReadStats | None = None,
+    max_rows: int = 0,
+) -> tuple[list[dict], list[str]]:
     """The rows of several sources in order (at most ``max_rows`` in all when > 0) and, for
     each, where it lies (``path:line``, with its id when it has one), so a problem found
     later, when a row is tokenised or rendered, can still be reported there."""

@@ -64,8 +64,7 @@ def _tally(answers: Sequence[str | None]) -> tuple[dict[str, int], dict[str, int
     return first, counts
 
 
-def majority_vote(answers: Sequence[str | None],
-                  equivalent: Callable[[str, str], bool] | None = None) -> int | None:
+def majority_vote(answers: Sequence[str | None], equivalent: Callable[[str, str], bool] | None = None) -> int | None:
     """Index of the answer that wins the vote, or None when no answer was extracted.
 
     Answers are grouped into classes: identical strings (up to whitespace) first, then classes
@@ -89,8 +88,12 @@ def majority_vote(answers: Sequence[str | None],
     return first[best]
 
 
-def maj_at_k(answers: Sequence[Sequence[str | None]], correct: Sequence[Sequence[bool]], k: int,
-             equivalent: Callable[[str, str], bool] | Sequence[Callable[[str, str], bool]] | None = None) -> float:
+def maj_at_k(
+    answers: Sequence[Sequence[str | None]],
+    correct: Sequence[Sequence[bool]],
+    k: int,
+    equivalent: Callable[[str, str], bool] | Sequence[Callable[[str, str], bool]] | None = None,
+) -> float:
     """maj@k: the majority answer of the first k samples is graded, averaged over problems.
     A problem whose k samples have no extracted answer counts as wrong. ``equivalent`` is one
     function, or one per problem (so a caller can use what it knows about each problem).
@@ -137,8 +140,9 @@ def _vote_decided_by_grades(answers: Sequence[str | None], correct: Sequence[boo
     return None
 
 
-def rm_at_k(scores: Sequence[Sequence[float]], correct: Sequence[Sequence[bool]], k: int,
-            seeds: int = 100, seed: int = 0) -> float:
+def rm_at_k(
+    scores: Sequence[Sequence[float]], correct: Sequence[Sequence[bool]], k: int, seeds: int = 100, seed: int = 0
+) -> float:
     """rm@k as AceMath defines it: for each seed draw k of the n candidates (without
     replacement), keep the one with the highest reward score and grade it; average over seeds,
     then over problems. Ties in score go to a random one of the tied candidates."""

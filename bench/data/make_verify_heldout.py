@@ -26,14 +26,18 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "verify_heldout.jsonl"
 
 FILLER = [
-    "Let $S$ denote the quantity we want.", "I'll try small cases first: $n=1$ gives 3, $n=2$ gives 7.",
+    "Let $S$ denote the quantity we want.",
+    "I'll try small cases first: $n=1$ gives 3, $n=2$ gives 7.",
     "Hmm, that contradicts the earlier bound, so let me redo the algebra.",
     "Squaring both sides gives $4t^2 = 9$, so $t = 3/2$ (the negative root is rejected).",
-    "Wait, I should double check the sign of the discriminant.", "By the law of cosines, $c^2 = a^2 + b^2 - 2ab\\cos C$.",
-    "The triangle is isosceles, so the base angles are equal.", "Counting the complement is easier here.",
+    "Wait, I should double check the sign of the discriminant.",
+    "By the law of cosines, $c^2 = a^2 + b^2 - 2ab\\cos C$.",
+    "The triangle is isosceles, so the base angles are equal.",
+    "Counting the complement is easier here.",
     "Plugging in $x = 2$ yields $14$, which matches.",
     ("So the partial result is $\\boxed{17}$ for this subcase, but we still need the other one."),
-    "Let me re-read the problem statement.", "Okay, so the ratio is $2:5$.",
+    "Let me re-read the problem statement.",
+    "Okay, so the ratio is $2:5$.",
 ]
 
 
@@ -50,8 +54,10 @@ def s_think_box(a, rng):
 
 
 def s_multi_box(a, rng):
-    return (f"First, $\\boxed{{{rng.randint(2, 99)}}}$ is the value of the inner sum. {think(rng, 3, False)} "
-            f"Combining, the answer is $\\boxed{{{a}}}$.")
+    return (
+        f"First, $\\boxed{{{rng.randint(2, 99)}}}$ is the value of the inner sum. {think(rng, 3, False)} "
+        f"Combining, the answer is $\\boxed{{{a}}}$."
+    )
 
 
 def s_final_md(a, rng):
@@ -74,8 +80,14 @@ def s_dollar_after_think(a, rng):
     return f"<think>\n{think(rng, 5)}\n</think>\nThe answer is ${a}$."
 
 
-STYLES = {"think_box": s_think_box, "multi_box": s_multi_box, "final_md": s_final_md, "minerva": s_minerva,
-          "answer_colon": s_answer_colon, "think_dollar": s_dollar_after_think}
+STYLES = {
+    "think_box": s_think_box,
+    "multi_box": s_multi_box,
+    "final_md": s_final_md,
+    "minerva": s_minerva,
+    "answer_colon": s_answer_colon,
+    "think_dollar": s_dollar_after_think,
+}
 BOXED_STYLES = ("think_box", "multi_box", "final_md")
 
 # (source, category, gold, final answer span, label, note)
@@ -134,13 +146,38 @@ MATH_SPANS = [
     ("MATH", "tuple", "(3,-1)", "(3, -1)", True, ""),
     ("MATH", "tuple", "(3,-1)", "(-1,3)", False, "ordered pair"),
     ("MATH", "tuple", "(1,2,3)", "\\left( 1, 2, 3 \\right)", True, ""),
-    ("MATH", "matrix", "\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}", "\\begin{pmatrix}1\\\\-2\\end{pmatrix}", True,
-     "pmatrix with '\\\\ ' row breaks"),
-    ("MATH", "matrix", "\\begin{pmatrix} 2 & 0 \\\\ 0 & 3 \\end{pmatrix}", "\\begin{pmatrix}2&0\\\\0&3\\end{pmatrix}",
-     True, ""),
-    ("MATH", "matrix", "\\begin{pmatrix} -1 \\\\ 4 \\end{pmatrix}", "\\begin{pmatrix} 4 \\\\ -1 \\end{pmatrix}", False, ""),
-    ("MATH", "matrix", "\\begin{pmatrix} \\frac{1}{2} \\\\ 3 \\end{pmatrix}", "\\begin{bmatrix} 0.5 \\\\ 3 \\end{bmatrix}",
-     True, "bmatrix"),
+    (
+        "MATH",
+        "matrix",
+        "\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}",
+        "\\begin{pmatrix}1\\\\-2\\end{pmatrix}",
+        True,
+        "pmatrix with '\\\\ ' row breaks",
+    ),
+    (
+        "MATH",
+        "matrix",
+        "\\begin{pmatrix} 2 & 0 \\\\ 0 & 3 \\end{pmatrix}",
+        "\\begin{pmatrix}2&0\\\\0&3\\end{pmatrix}",
+        True,
+        "",
+    ),
+    (
+        "MATH",
+        "matrix",
+        "\\begin{pmatrix} -1 \\\\ 4 \\end{pmatrix}",
+        "\\begin{pmatrix} 4 \\\\ -1 \\end{pmatrix}",
+        False,
+        "",
+    ),
+    (
+        "MATH",
+        "matrix",
+        "\\begin{pmatrix} \\frac{1}{2} \\\\ 3 \\end{pmatrix}",
+        "\\begin{bmatrix} 0.5 \\\\ 3 \\end{bmatrix}",
+        True,
+        "bmatrix",
+    ),
     ("MATH", "equation", "y = 2x + 3", "y=3+2x", True, ""),
     ("MATH", "equation", "60", "x = 60", True, ""),
     ("MATH", "equation", "4", "k = 4", True, ""),
@@ -192,24 +229,54 @@ MATH_SPANS = [
 
 # answers stated in prose, no box: (source, gold, response, label, note)
 PROSE = [
-    ("MathVista", "60", "Since the angles of the triangle sum to 180, 180 - 50 - 70 = 60.\nThe value of x is 60.", True, ""),
-    ("MathVista", "3", "Using similar triangles, AB/DE = 1/2, so AB = 3.0. Therefore, the length of AB is 3.0", True, ""),
+    (
+        "MathVista",
+        "60",
+        "Since the angles of the triangle sum to 180, 180 - 50 - 70 = 60.\nThe value of x is 60.",
+        True,
+        "",
+    ),
+    (
+        "MathVista",
+        "3",
+        "Using similar triangles, AB/DE = 1/2, so AB = 3.0. Therefore, the length of AB is 3.0",
+        True,
+        "",
+    ),
     ("MathVista", "14.144", "The area is approximately 14.1440", True, ""),
-    ("MathVista", "0.168", "The probability is \"0.16800\"", True, "quoted answer"),
+    ("MathVista", "0.168", 'The probability is "0.16800"', True, "quoted answer"),
     ("MathVista", "7", "There are 7 objects left.", True, ""),
     ("MathVista", "24", "So the perimeter of the rectangle is 24 units.", True, ""),
     ("MathVista", "60", "The value of x is not 60; it is 30.", False, "negated"),
-    ("MathVista", "2", "The answer is \"2\".", True, "quoted answer"),
+    ("MathVista", "2", 'The answer is "2".', True, "quoted answer"),
     ("MathVista", "45", "Thus, the measure of angle B is 45 degrees.", True, ""),
     ("MathVista", "45", "Thus, the measure of angle B is 54 degrees.", False, ""),
     ("MathVista", "9", "Final answer: **9**", True, "bold"),
     ("MathVista", "1.5", "the answer is definitely **1.5**.", True, "bold and extra words"),
-    ("GSM8K", "72", "Natalia sold 48/2 = 24 clips in May.\nAltogether she sold 48+24 = 72 clips.\n#### 72", True, "GSM8K marker"),
+    (
+        "GSM8K",
+        "72",
+        "Natalia sold 48/2 = 24 clips in May.\nAltogether she sold 48+24 = 72 clips.\n#### 72",
+        True,
+        "GSM8K marker",
+    ),
     ("GSM8K", "10", "Weng earns 12/60 = $0.2 per minute.\nSo she earned 0.2 x 50 = $10.\n#### 10", True, ""),
     ("GSM8K", "624", "The total area is 24 * 26 = 624. The answer is 624 square feet.", True, ""),
     ("GSM8K", "35", "He needs 5 more boxes, so he spends 5 * 7 = $35.\nThe answer is $35.", True, ""),
-    ("GSM8K", "35", "He needs 5 more boxes, so he spends 5 * 7 = $35, plus $10 shipping.\nThe answer is $45.", False, ""),
-    ("MATH", "\\frac{1}{2}", "<think>\nThe probability is 1/2 after symmetry.\n</think>\nThe probability is $\\frac{1}{2}$.", True, ""),
+    (
+        "GSM8K",
+        "35",
+        "He needs 5 more boxes, so he spends 5 * 7 = $35, plus $10 shipping.\nThe answer is $45.",
+        False,
+        "",
+    ),
+    (
+        "MATH",
+        "\\frac{1}{2}",
+        "<think>\nThe probability is 1/2 after symmetry.\n</think>\nThe probability is $\\frac{1}{2}$.",
+        True,
+        "",
+    ),
     ("MATH", "8", "Therefore, $x = 8$.", True, ""),
     ("MATH", "-4", "Therefore $k=-4$.", True, ""),
     ("MATH", "12", "So the final result is $12$.", True, ""),
@@ -227,7 +294,7 @@ MV_YN = ["Yes", "No"]
 CHOICE = [
     ("GeoQA", "C", GEOQA, "C", True, "bare letter as the whole answer"),
     ("GeoQA", "C", GEOQA, "60°", True, "bare option text as the whole answer"),
-    ("GeoQA", "C", GEOQA, "The answer is \"C\".", True, "quoted letter"),
+    ("GeoQA", "C", GEOQA, 'The answer is "C".', True, "quoted letter"),
     ("GeoQA", "C", GEOQA, "The correct option is **C**.", True, "bold"),
     ("GeoQA", "C", GEOQA, "So the answer is **(C) 60°**.", True, ""),
     ("GeoQA", "C", GEOQA, "<think>\nAngle AOB is twice angle ACB... maybe (A)?\n</think>\nAnswer: C", True, ""),
@@ -257,28 +324,67 @@ CHOICE = [
     ("MathVista", "Yes", MV_YN, "the answer is definitely **(A) Yes**", True, "bold and extra words"),
     ("MathVista", "Yes", MV_YN, "Yes", True, "bare option text"),
     ("MathVista", "Yes", MV_YN, "No", False, ""),
-    ("MathVista", "Yes", MV_YN, "The answer is \"No\".", False, ""),
+    ("MathVista", "Yes", MV_YN, 'The answer is "No".', False, ""),
     ("MathVista", "No", MV_YN, "Answer: B", True, ""),
     ("MathVista", "No", MV_YN, "B", True, "bare letter"),
 ]
 
 # whole responses that test extraction itself: (source, gold, response, label, note)
 EXTRACTION = [
-    ("long-CoT", "7", "<think>\nTry 5... \\boxed{5} no. Try 7 \\boxed{7}.\n</think>\nThe answer is $\\boxed{7}$.", True, ""),
-    ("long-CoT", "7", "<think>\nThe answer is \\boxed{7}.\n</think>\nAfter checking, the answer is $\\boxed{9}$.", False,
-     "answer changed after thinking"),
-    ("long-CoT", "7", "<think>\nThe answer is \\boxed{7}. Let me keep checking whether", False, "cut off while thinking"),
+    (
+        "long-CoT",
+        "7",
+        "<think>\nTry 5... \\boxed{5} no. Try 7 \\boxed{7}.\n</think>\nThe answer is $\\boxed{7}$.",
+        True,
+        "",
+    ),
+    (
+        "long-CoT",
+        "7",
+        "<think>\nThe answer is \\boxed{7}.\n</think>\nAfter checking, the answer is $\\boxed{9}$.",
+        False,
+        "answer changed after thinking",
+    ),
+    (
+        "long-CoT",
+        "7",
+        "<think>\nThe answer is \\boxed{7}. Let me keep checking whether",
+        False,
+        "cut off while thinking",
+    ),
     ("long-CoT", "\\frac{1}{2}", "<think>\nok\n</think>\nThus $\\boxed{\\frac{1}{2", False, "truncated inside the box"),
-    ("long-CoT", "12", "<think>\nok\n</think>\nWe get $\\boxed{3}$ for the first part and $\\boxed{12}$ overall.", True,
-     "several boxes: last"),
-    ("long-CoT", "3", "<think>\nok\n</think>\nWe get $\\boxed{3}$ for the first part and $\\boxed{12}$ overall.", False,
-     "several boxes: not the first"),
-    ("long-CoT", "45", "<think>\nhmm\n</think>\n\n## Solution\n...\n\n### Final Answer\nThe answer is $\\boxed{45}$", True, ""),
+    (
+        "long-CoT",
+        "12",
+        "<think>\nok\n</think>\nWe get $\\boxed{3}$ for the first part and $\\boxed{12}$ overall.",
+        True,
+        "several boxes: last",
+    ),
+    (
+        "long-CoT",
+        "3",
+        "<think>\nok\n</think>\nWe get $\\boxed{3}$ for the first part and $\\boxed{12}$ overall.",
+        False,
+        "several boxes: not the first",
+    ),
+    (
+        "long-CoT",
+        "45",
+        "<think>\nhmm\n</think>\n\n## Solution\n...\n\n### Final Answer\nThe answer is $\\boxed{45}$",
+        True,
+        "",
+    ),
     ("long-CoT", "45", "<think>\nhmm\n</think>\nThe final answer is \\(\\boxed{45}\\).", True, ""),
     ("long-CoT", "45", "<think>\nhmm\n</think>\n\\[\\boxed{45^\\circ}\\]", True, ""),
     ("long-CoT", "2", "<think>\nhmm\n</think>\nTherefore, the answer is \\(2\\).", True, ""),
     ("long-CoT", "2", "<think>\nhmm\n</think>\nTherefore, the answer is \\(3\\).", False, ""),
-    ("long-CoT", "-1", "<think>\nhmm\n</think>\nThe minimum value is $\\boxed{-1}$.\n\nWait, let me double check: yes.", True, ""),
+    (
+        "long-CoT",
+        "-1",
+        "<think>\nhmm\n</think>\nThe minimum value is $\\boxed{-1}$.\n\nWait, let me double check: yes.",
+        True,
+        "",
+    ),
     ("long-CoT", "100", "<think>\nhmm\n</think>\nThe answer is 100 \u2705", True, ""),
 ]
 
@@ -289,9 +395,22 @@ def rows():
     style_names = list(STYLES)
 
     def add(source, category, kind, gold, response, label, style, note, choices=None):
-        out.append({"id": f"ho-{len(out):03d}", "split": "heldout", "source": source, "style": style,
-                    "category": category, "kind": kind, "gold": gold, "response": response, "choices": choices,
-                    "tests": None, "label": label, "note": note})
+        out.append(
+            {
+                "id": f"ho-{len(out):03d}",
+                "split": "heldout",
+                "source": source,
+                "style": style,
+                "category": category,
+                "kind": kind,
+                "gold": gold,
+                "response": response,
+                "choices": choices,
+                "tests": None,
+                "label": label,
+                "note": note,
+            }
+        )
 
     for k, (source, cat, gold, span, label, note) in enumerate(MATH_SPANS):
         # GSM8K answers come after ####; all others rotate through the long-CoT styles

@@ -45,8 +45,12 @@ def _aime_item(rid: str, row: dict, year: int) -> EvalItem | None:
         return None
     question = require_text(row, "problem", "Problem", "question")
     answer = aime_answer(row.get("answer", row.get("Answer")))
-    return EvalItem(id=rid, question=question, answer=answer,
-                    meta={"year": y or year, "url": row.get("url"), "part": row.get("_part")})
+    return EvalItem(
+        id=rid,
+        question=question,
+        answer=answer,
+        meta={"year": y or year, "url": row.get("url"), "part": row.get("_part")},
+    )
 
 
 def load_aime24(source: str, split: str | None = None, subset: str | None = None) -> LoadResult:
@@ -79,4 +83,5 @@ def load_aime25(source: str, split: str | None = None, subset: str | None = None
             for w, _, r in iter_rows(src, res, split or kw.get("split"), name=kw.get("name")):
                 yield w, str(n), dict(r, _part=part, year=2025)
                 n += 1
+
     return build_items(rows(), res, lambda rid, row: _aime_item(rid, row, 2025))

@@ -10,8 +10,9 @@ from eval.items import EvalItem, ItemError, LoadResult
 from redstar.dataio import ReadStats, read_rows
 
 
-def iter_rows(source: str | Path, res: LoadResult, split: str | None = None,
-              name: str | None = None) -> Iterator[tuple[str, int, dict]]:
+def iter_rows(
+    source: str | Path, res: LoadResult, split: str | None = None, name: str | None = None
+) -> Iterator[tuple[str, int, dict]]:
     """Yield (where, index, row) for each row of ``source``; ``index`` is 0-based over rows read."""
     stats = ReadStats()
     label = str(source)
@@ -22,8 +23,9 @@ def iter_rows(source: str | Path, res: LoadResult, split: str | None = None,
     res.read += stats.skipped
 
 
-def build_items(rows: Iterator[tuple[str, str, dict]], res: LoadResult,
-                make: Callable[[str, dict], EvalItem | None]) -> LoadResult:
+def build_items(
+    rows: Iterator[tuple[str, str, dict]], res: LoadResult, make: Callable[[str, dict], EvalItem | None]
+) -> LoadResult:
     """Run ``make(id, row)`` over (where, id, row) triples: an ``EvalItem`` is kept, ``None`` is
     left out on purpose (counted as filtered), an ``ItemError`` is skipped with its reason.
     Duplicate ids are skipped too: results are keyed by id."""

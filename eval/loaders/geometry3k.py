@@ -10,8 +10,9 @@ from eval.items import EvalItem, ItemError, LoadResult, check_letter, decode_ima
 from eval.loaders.common import build_items, iter_rows, native_or_index
 
 
-def load_geometry3k(source: str, split: str | None = None, subset: str | None = None,
-                    image_root: str | None = None) -> LoadResult:
+def load_geometry3k(
+    source: str, split: str | None = None, subset: str | None = None, image_root: str | None = None
+) -> LoadResult:
     res = LoadResult()
     path = Path(source).expanduser()
     base = path.parent if path.is_file() else path
@@ -30,9 +31,15 @@ def load_geometry3k(source: str, split: str | None = None, subset: str | None = 
         if not cells:
             raise ItemError("no image")
         images = [resolve_image(c, roots) if isinstance(c, str) else decode_image(c) for c in cells]
-        return EvalItem(id=rid, question=question, answer=letter, kind="choice", choices=choices,
-                        images=[str(p) if isinstance(p, Path) else p for p in images],
-                        meta={"ground_truth": row.get("ground_truth")})
+        return EvalItem(
+            id=rid,
+            question=question,
+            answer=letter,
+            kind="choice",
+            choices=choices,
+            images=[str(p) if isinstance(p, Path) else p for p in images],
+            meta={"ground_truth": row.get("ground_truth")},
+        )
 
     rows = ((w, native_or_index(r, i, "id"), r) for w, i, r in iter_rows(source, res, split or "test"))
     return build_items(rows, res, make)

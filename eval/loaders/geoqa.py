@@ -73,8 +73,13 @@ def _files(source: str) -> tuple[Path, Path]:
     return q, a
 
 
-def load_geoqa(source: str, split: str | None = None, subset: str | None = None, image_root: str | None = None,
-               allow_pickle: bool = False) -> LoadResult:
+def load_geoqa(
+    source: str,
+    split: str | None = None,
+    subset: str | None = None,
+    image_root: str | None = None,
+    allow_pickle: bool = False,
+) -> LoadResult:
     path = Path(source).expanduser()
     if path.is_file() and path.suffix in (".pk", ".pkl"):
         pickles = [path]
@@ -84,9 +89,11 @@ def load_geoqa(source: str, split: str | None = None, subset: str | None = None,
         pickles = []
     if pickles:
         if not allow_pickle:
-            raise ConfigError(f"{source}: the original GeoQA release is Python pickles, and reading a pickle "
-                              "runs code from the file; pass --allow-pickle if you trust it, or use the "
-                              "G-LLaVA test_questions.jsonl / test_answers.jsonl pair")
+            raise ConfigError(
+                f"{source}: the original GeoQA release is Python pickles, and reading a pickle "
+                "runs code from the file; pass --allow-pickle if you trust it, or use the "
+                "G-LLaVA test_questions.jsonl / test_answers.jsonl pair"
+            )
         from eval.loaders.geoqa_pickle import load_geoqa_pickle
 
         return load_geoqa_pickle(pickles[0])
@@ -111,9 +118,16 @@ def load_geoqa(source: str, split: str | None = None, subset: str | None = None,
             raise ItemError(f"no row in {afile.name}")
         letter = check_letter(answers[rid], choices)
         image = resolve_image(str(row["image"]), roots)
-        return EvalItem(id=rid, question=question, answer=letter, kind="choice", choices=choices,
-                        images=[str(image)], category=[geoqa_category(question, choices)],
-                        meta={"image": row["image"]})
+        return EvalItem(
+            id=rid,
+            question=question,
+            answer=letter,
+            kind="choice",
+            choices=choices,
+            images=[str(image)],
+            category=[geoqa_category(question, choices)],
+            meta={"image": row["image"]},
+        )
 
     rows = ((w, str(r.get("question_id")), r) for w, r in _read_jsonl(qfile, res))
     return build_items(rows, res, make)

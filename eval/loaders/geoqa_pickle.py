@@ -44,8 +44,9 @@ def load_geoqa_pickle(path: Path) -> LoadResult:
             raise ItemError("no image")
         images = [Image.fromarray(image) if not isinstance(image, Image.Image) else image]
         cat = _SUBJECTS.get(str(row.get("subject", "")).strip().lower()) or geoqa_category(question, choices)
-        return EvalItem(id=rid, question=question, answer=letter, kind="choice", choices=choices,
-                        images=images, category=[cat])
+        return EvalItem(
+            id=rid, question=question, answer=letter, kind="choice", choices=choices, images=images, category=[cat]
+        )
 
     rows = ((f"{path}[{i}]", str(r.get("id", i)) if isinstance(r, dict) else str(i), r) for i, r in enumerate(data))
     return build_items(rows, res, make)

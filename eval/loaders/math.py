@@ -63,12 +63,18 @@ def _math_item(rid: str, row: dict, level: str | None) -> EvalItem | None:
         if gold is None or not gold.strip():
             raise ItemError("no \\boxed{} answer in the solution")
     kind = row.get("type") or row.get("subject")
-    return EvalItem(id=rid, question=question, answer=gold.strip(), category=[str(kind)] if kind else [],
-                    meta={"level": lvl, "type": kind})
+    return EvalItem(
+        id=rid,
+        question=question,
+        answer=gold.strip(),
+        category=[str(kind)] if kind else [],
+        meta={"level": lvl, "type": kind},
+    )
 
 
-def load_math(source: str, split: str | None = None, level: str | None = "Level 5",
-              subset: str | None = None) -> LoadResult:
+def load_math(
+    source: str, split: str | None = None, level: str | None = "Level 5", subset: str | None = None
+) -> LoadResult:
     """MATH problems, keeping only ``level`` ("Level 5" for MATH-Hard; None keeps all)."""
     res = LoadResult(subset=level)
     path = Path(source).expanduser()
@@ -95,7 +101,7 @@ def _gsm_item(rid: str, row: dict) -> EvalItem:
     gold = m.group(1).replace(",", "").strip()
     if not gold:
         raise ItemError("empty answer after '####'")
-    return EvalItem(id=rid, question=question, answer=gold, meta={"solution": answer[:m.start()].strip()})
+    return EvalItem(id=rid, question=question, answer=gold, meta={"solution": answer[: m.start()].strip()})
 
 
 def load_gsm8k(source: str, split: str | None = None, subset: str | None = None) -> LoadResult:

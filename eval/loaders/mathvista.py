@@ -38,8 +38,9 @@ def _same(a: str, b: str) -> bool:
         return False
 
 
-def load_mathvista(source: str, split: str | None = None, subset: str | None = "task",
-                   image_root: str | None = None) -> LoadResult:
+def load_mathvista(
+    source: str, split: str | None = None, subset: str | None = "task", image_root: str | None = None
+) -> LoadResult:
     subset = subset or "task"
     if subset not in SUBSETS:
         raise ConfigError(f"--subset must be one of {sorted(SUBSETS)} for MathVista, got {subset!r}")

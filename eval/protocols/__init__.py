@@ -20,8 +20,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-OFFICIAL = {"math-hard": "lighteval", "math500": "qwen_math", "aime24": "qwen_math", "aime25": "qwen_math",
-            "gsm8k": "qwen_math", "geoqa": "gllava", "mathvista-geo": "mathvista"}
+OFFICIAL = {
+    "math-hard": "lighteval",
+    "math500": "qwen_math",
+    "aime24": "qwen_math",
+    "aime25": "qwen_math",
+    "gsm8k": "qwen_math",
+    "geoqa": "gllava",
+    "mathvista-geo": "mathvista",
+}
 PROTOCOLS = ("redstar", "official", "both")
 
 
@@ -68,9 +75,15 @@ def _judge_extractions(items, responses, judge, judge_cfg) -> dict[tuple[str, in
     return got
 
 
-def score_official(benchmark: str, items, responses: dict[str, list[str]],
-                   extracted: dict[str, list] | None = None, judge=None, judge_name: str | None = None,
-                   judge_cfg=None) -> tuple[dict[str, list[OfficialVerdict]], dict]:
+def score_official(
+    benchmark: str,
+    items,
+    responses: dict[str, list[str]],
+    extracted: dict[str, list] | None = None,
+    judge=None,
+    judge_name: str | None = None,
+    judge_cfg=None,
+) -> tuple[dict[str, list[OfficialVerdict]], dict]:
     """``({item id: [OfficialVerdict per response]}, info)``; ``info`` names the scorer and, for
     MathVista, where extractions came from (``published``, ``judge: NAME``, ``quick rules``)."""
     from redstar.config import ConfigError

@@ -23,13 +23,16 @@ import re
 NAME = "g-llava"
 SOURCE = "G-LLaVA scripts/geo_acc_calculate.py (extract_choice)"
 
-_RULES = [re.compile(p) for p in (
-    r"Answer:([A-D])",
-    r"the correct answer is option ([A-D])",
-    r"option ([A-D]) is selected",
-    r"the answer is option ([A-D])",
-    r"the answer is \(([A-D])\)",
-)]
+_RULES = [
+    re.compile(p)
+    for p in (
+        r"Answer:([A-D])",
+        r"the correct answer is option ([A-D])",
+        r"option ([A-D]) is selected",
+        r"the answer is option ([A-D])",
+        r"the answer is \(([A-D])\)",
+    )
+]
 _LAST_SENTENCE = re.compile(r"is ([A-D])")
 
 

@@ -42,7 +42,7 @@ def _last_box(text: str) -> str | None:
         elif text[i] == "}":
             depth -= 1
             if depth == 0:
-                return text[start:i + 1]
+                return text[start : i + 1]
     return None
 
 
@@ -50,9 +50,9 @@ def _unbox(box: str | None) -> str:
     if box is None:
         return ""
     if "\\boxed " in box:
-        return box[len("\\boxed "):] if box.startswith("\\boxed ") else ""
+        return box[len("\\boxed ") :] if box.startswith("\\boxed ") else ""
     if box.startswith("\\boxed{") and box.endswith("}"):
-        return box[len("\\boxed{"):-1]
+        return box[len("\\boxed{") : -1]
     return ""  # \fbox{...} is found but not unwrapped: it reads as empty, as in lighteval
 
 
@@ -81,8 +81,18 @@ def _a_slash_b(text: str) -> str:
 def normalize(text: str) -> str:
     """lighteval's ``math_normalizer``: the last box of ``text``, normalised."""
     s = _unbox(_last_box(text))
-    for old, new in (("\n", ""), ("\\!", ""), ("\\\\", "\\"), ("tfrac", "frac"), ("dfrac", "frac"),
-                     ("\\left", ""), ("\\right", ""), ("^{\\circ}", ""), ("^\\circ", ""), ("\\$", "")):
+    for old, new in (
+        ("\n", ""),
+        ("\\!", ""),
+        ("\\\\", "\\"),
+        ("tfrac", "frac"),
+        ("dfrac", "frac"),
+        ("\\left", ""),
+        ("\\right", ""),
+        ("^{\\circ}", ""),
+        ("^\\circ", ""),
+        ("\\$", ""),
+    ):
         s = s.replace(old, new)
     if "\\text{ " in s:
         s = s.split("\\text{ ")[0].rstrip()

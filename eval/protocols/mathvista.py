@@ -58,9 +58,14 @@ def item_fields(item) -> dict:
     answer = meta.get("answer_text")
     if answer is None:
         answer = choices["ABCDEFGHIJKLMNOPQRSTUVWXYZ".index(item.answer)] if choices else item.answer
-    return {"question_type": qtype, "answer_type": meta.get("answer_type") or "text", "choices": choices,
-            "precision": meta.get("precision"), "answer": str(answer),
-            "query": meta.get("query") or item.question}
+    return {
+        "question_type": qtype,
+        "answer_type": meta.get("answer_type") or "text",
+        "choices": choices,
+        "precision": meta.get("precision"),
+        "answer": str(answer),
+        "query": meta.get("query") or item.question,
+    }
 
 
 def quick_extract(response: str, f: dict, quoted: bool = True) -> str | None:

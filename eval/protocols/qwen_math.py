@@ -50,12 +50,32 @@ UNITS = [u for u in _UNITS.replace("\n", "").split("|")]
 UNITS += [u + "s" for u in UNITS]
 _UNIT_RES = [re.compile(r"(^|\W)" + u + r"($|\W)") for u in UNITS]  # the units are regex text, as in the original
 
-_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
 _TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _SMALL = {w: i for i, w in enumerate(_ONES)}
 _SMALL.update({w: 10 * (i + 2) for i, w in enumerate(_TENS)})
-_SCALES = {"hundred": 100, "thousand": 1000, "million": 10 ** 6, "billion": 10 ** 9}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 
 
 def word_number(text: str) -> str:
@@ -69,7 +89,7 @@ def word_number(text: str) -> str:
         return text
     if "point" in words:
         k = words.index("point")
-        whole, frac = words[:k], words[k + 1:]
+        whole, frac = words[:k], words[k + 1 :]
         if not frac or any(w not in _SMALL or _SMALL[w] > 9 for w in frac):
             return text
         return str(float(f"{_whole(whole) if whole else 0}." + "".join(str(_SMALL[w]) for w in frac)))
@@ -201,6 +221,7 @@ def gold_answer(item, benchmark: str) -> str:
 
 # ------------------------------------------------------------------------------ math_equal
 
+
 def _choice_clean(pred: str) -> str:
     pred = pred.strip("\n").rstrip(".").rstrip("/").strip(" ").lstrip(":")
     found = re.findall(r"\b(A|B|C|D|E)\b", pred.upper())
@@ -253,12 +274,13 @@ def symbolic_equal(a: str, b: str) -> bool:
     from sympy import N, simplify
 
     x, y = _parse(a), _parse(b)
-    checks = (lambda: str(x) == str(y) or x == y,
-              lambda: x.equals(y) or simplify(x - y) == 0,
-              lambda: (abs(x.lhs - x.rhs)).equals(abs(y.lhs - y.rhs)),
-              lambda: _close(float(N(x)), float(N(y))),
-              lambda: x.shape == y.shape and x.applyfunc(lambda v: round(v, 3)).equals(
-                  y.applyfunc(lambda v: round(v, 3))))
+    checks = (
+        lambda: str(x) == str(y) or x == y,
+        lambda: x.equals(y) or simplify(x - y) == 0,
+        lambda: (abs(x.lhs - x.rhs)).equals(abs(y.lhs - y.rhs)),
+        lambda: _close(float(N(x)), float(N(y))),
+        lambda: x.shape == y.shape and x.applyfunc(lambda v: round(v, 3)).equals(y.applyfunc(lambda v: round(v, 3))),
+    )
     for check in checks:
         try:
             if check():
@@ -289,8 +311,9 @@ def math_equal(pred, ref, include_percentage: bool = True) -> bool:
     if "pmatrix" in pred and "pmatrix" not in ref:
         ref = _str_to_pmatrix(ref)
     ps, rs = pred, ref
-    if (pred.startswith("[") and pred.endswith("]") and not ref.startswith("(")) or \
-            (pred.startswith("(") and pred.endswith(")") and not ref.startswith("[")):
+    if (pred.startswith("[") and pred.endswith("]") and not ref.startswith("(")) or (
+        pred.startswith("(") and pred.endswith(")") and not ref.startswith("[")
+    ):
         ps, rs = ps.strip("[]()"), rs.strip("[]()")
     for ch in "{}()":
         ps, rs = ps.replace(ch, ""), rs.replace(ch, "")
@@ -300,15 +323,24 @@ def math_equal(pred, ref, include_percentage: bool = True) -> bool:
         pp, rp = pred[1:-1].split(","), ref[1:-1].split(",")
         if len(pp) == len(rp) and all(math_equal(a, b, include_percentage) for a, b in zip(pp, rp)):
             return True
-    if pred.startswith(_MATRIX_HEADS) and pred.endswith(_MATRIX_TAILS) and \
-            ref.startswith(_MATRIX_HEADS) and ref.endswith(_MATRIX_TAILS):
+    if (
+        pred.startswith(_MATRIX_HEADS)
+        and pred.endswith(_MATRIX_TAILS)
+        and ref.startswith(_MATRIX_HEADS)
+        and ref.endswith(_MATRIX_TAILS)
+    ):
+
         def rows(m):
-            return [ln.strip() for ln in m[len("\\begin{pmatrix}"):-len("\\end{pmatrix}")].split("\\\\") if ln.strip()]
+            return [
+                ln.strip() for ln in m[len("\\begin{pmatrix}") : -len("\\end{pmatrix}")].split("\\\\") if ln.strip()
+            ]
+
         pr, rr = rows(pred), rows(ref)
         if len(pr) == len(rr) and all(
-                len(a.split("&")) == len(b.split("&")) and
-                all(math_equal(x, y, include_percentage) for x, y in zip(a.split("&"), b.split("&")))
-                for a, b in zip(pr, rr)):
+            len(a.split("&")) == len(b.split("&"))
+            and all(math_equal(x, y, include_percentage) for x, y in zip(a.split("&"), b.split("&")))
+            for a, b in zip(pr, rr)
+        ):
             return True
     if pred.count("=") == 1 and ref.count("=") == 1:
         pl, pr_ = pred.split("=")

@@ -96,10 +96,9 @@ class Backend(ABC):
     name = "base"
 
     @abstractmethod
-    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
-        ...
+    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a no-op unless the backend holds resources)
         """Free the model / connections; the backend is unusable afterwards."""
 
     def __enter__(self):

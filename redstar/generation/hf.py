@@ -57,8 +57,7 @@ def _stop_on_new_text(tokenizer, stops: list[str], prompt_len: int):
             # input_ids: [rows, prompt_len + new_len]; rows = batch * n_return
             tail = input_ids[:, prompt_len:][:, -window:]
             texts = tokenizer.batch_decode(tail, skip_special_tokens=True)
-            return torch.tensor([any(s in t for s in stops) for t in texts], dtype=torch.bool,
-                                device=input_ids.device)
+            return torch.tensor([any(s in t for s in stops) for t in texts], dtype=torch.bool, device=input_ids.device)
 
     return StopOnNewText()
 
@@ -69,8 +68,15 @@ class HFBackend(Backend):
 
     name = "hf"
 
-    def __init__(self, model: Any = "default", tokenizer: Any = None, batch_size: int = 8,
-                 device: str | None = None, dtype: str | None = "float32", progress: bool = True):
+    def __init__(
+        self,
+        model: Any = "default",
+        tokenizer: Any = None,
+        batch_size: int = 8,
+        device: str | None = None,
+        dtype: str | None = "float32",
+        progress: bool = True,
+    ):
         import torch
 
         if batch_size < 1:
@@ -103,7 +109,8 @@ class HFBackend(Backend):
             from transformers import AutoModelForImageTextToText, AutoProcessor
 
             model = AutoModelForImageTextToText.from_pretrained(
-                path, dtype=getattr(torch, dtype) if dtype and dtype != "auto" else "auto")
+                path, dtype=getattr(torch, dtype) if dtype and dtype != "auto" else "auto"
+            )
             return model, AutoProcessor.from_pretrained(path)
         return load_causal_lm(path, dtype=dtype)
 
@@ -114,8 +121,10 @@ class HFBackend(Backend):
         messages = req.messages
         if req.images:
             if self.processor is None:
-                raise ValueError(f"request {req.id!r} has images but the model has no image processor "
-                                 "(use a vision-language model directory)")
+                raise ValueError(
+                    f"request {req.id!r} has images but the model has no image processor "
+                    "(use a vision-language model directory)"
+                )
             messages = with_image_parts(messages, len(req.images))
         return owner.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
@@ -138,28 +147,38 @@ class HFBackend(Backend):
         # shows up on the first batch instead of the last.
         order = sorted(range(len(requests)), key=lambda i: -len(texts[i]))
         out: list[list[str] | None] = [None] * len(requests)
-        sampling = ({"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p,
-                     "num_return_sequences": cfg.n} if not cfg.greedy else {"do_sample": False})
+        sampling = (
+            {"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p, "num_return_sequences": cfg.n}
+            if not cfg.greedy
+            else {"do_sample": False}
+        )
         bar = tqdm(total=len(requests), desc="generate (hf)", unit="prompt", disable=not self.progress)
         for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             batch = [requests[i] for i in idx]
             enc = self._encode(batch, [texts[i] for i in idx]).to(self.device)
             extra = {}
             if cfg.stop:
                 extra["stopping_criteria"] = StoppingCriteriaList(
-                    [_stop_on_new_text(self.tokenizer, cfg.stop, enc["input_ids"].shape[1])])
+                    [_stop_on_new_text(self.tokenizer, cfg.stop, enc["input_ids"].shape[1])]
+                )
             with torch.no_grad():
-                seqs = self.model.generate(**enc, max_new_tokens=cfg.max_new_tokens,
-                                           pad_token_id=self.tokenizer.pad_token_id, **sampling, **extra)
+                seqs = self.model.generate(
+                    **enc,
+                    max_new_tokens=cfg.max_new_tokens,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    **sampling,
+                    **extra,
+                )
             # seqs: [B * n_returned, prompt_len + new_len]; the prompt part is left-padded to prompt_len
-            new = seqs[:, enc["input_ids"].shape[1]:]
+            new = seqs[:, enc["input_ids"].shape[1] :]
             reasons = self._finish_reasons(new, cfg.max_new_tokens)
-            decoded = [Completion(t, r) for t, r in zip(self.tokenizer.batch_decode(new, skip_special_tokens=True),
-                                                        reasons)]
+            decoded = [
+                Completion(t, r) for t, r in zip(self.tokenizer.batch_decode(new, skip_special_tokens=True), reasons)
+            ]
             per = len(decoded) // len(batch)  # n when sampling, 1 when greedy
             for j, i in enumerate(idx):
-                texts_i = [truncate_at_stop(t, cfg.stop) for t in decoded[j * per:(j + 1) * per]]
+                texts_i = [truncate_at_stop(t, cfg.stop) for t in decoded[j * per : (j + 1) * per]]
                 out[i] = texts_i if per == cfg.n else texts_i * cfg.n  # greedy: n identical copies
             bar.update(len(batch))
         bar.close()

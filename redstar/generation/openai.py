@@ -39,9 +39,17 @@ class OpenAIBackend(Backend):
 
     name = "openai"
 
-    def __init__(self, base_url: str = "http://localhost:8000/v1", model: str = "default",
-                 api_key: str | None = None, workers: int = 8, retries: int = 5, timeout: float = 600.0,
-                 backoff: float = 1.0, progress: bool = True):
+    def __init__(
+        self,
+        base_url: str = "http://localhost:8000/v1",
+        model: str = "default",
+        api_key: str | None = None,
+        workers: int = 8,
+        retries: int = 5,
+        timeout: float = 600.0,
+        backoff: float = 1.0,
+        progress: bool = True,
+    ):
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
@@ -67,22 +75,29 @@ class OpenAIBackend(Backend):
             except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
                 last = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
             if attempt < self.retries:
-                time.sleep(self.backoff * 2 ** attempt)
+                time.sleep(self.backoff * 2**attempt)
         raise OpenAIError(f"request {rid!r}: {self.url} failed after {self.retries + 1} attempts ({last})")
 
     def _one(self, req: Request, cfg: GenerationConfig) -> list[str]:
         messages = req.messages
         if req.images:
             urls = [image_data_url(im) for im in req.images]
-            messages = with_image_parts(messages, len(urls),
-                                        lambda i: {"type": "image_url", "image_url": {"url": urls[i]}})
+            messages = with_image_parts(
+                messages, len(urls), lambda i: {"type": "image_url", "image_url": {"url": urls[i]}}
+            )
         want = 1 if cfg.greedy else cfg.n
         texts: list[str] = []
         round_ = 0
         while len(texts) < want:
-            body = {"model": self.model, "messages": messages, "n": want - len(texts),
-                    "temperature": cfg.temperature, "top_p": cfg.top_p,
-                    "max_tokens": cfg.max_new_tokens, "seed": cfg.seed + round_}
+            body = {
+                "model": self.model,
+                "messages": messages,
+                "n": want - len(texts),
+                "temperature": cfg.temperature,
+                "top_p": cfg.top_p,
+                "max_tokens": cfg.max_new_tokens,
+                "seed": cfg.seed + round_,
+            }
             if cfg.stop:
                 body["stop"] = list(cfg.stop)
             reply = self._post(body, req.id)

@@ -39,13 +39,19 @@ def read_responses(path: str | Path) -> dict[str, dict]:
             raise RowError("'responses' is empty", where)
         scores = row.get("scores")
         if scores is not None:
-            if not isinstance(scores, list) or len(scores) != len(rs) or \
-                    not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scores):
+            if (
+                not isinstance(scores, list)
+                or len(scores) != len(rs)
+                or not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scores)
+            ):
                 raise RowError(f"'scores' must be a list of {len(rs)} numbers, one per response", where)
             scores = [float(s) for s in scores]
         reasons = row.get("finish_reasons")
-        if reasons is not None and (not isinstance(reasons, list) or len(reasons) != len(rs) or
-                                    not all(r is None or isinstance(r, str) for r in reasons)):
+        if reasons is not None and (
+            not isinstance(reasons, list)
+            or len(reasons) != len(rs)
+            or not all(r is None or isinstance(r, str) for r in reasons)
+        ):
             raise RowError(f"'finish_reasons' must be a list of {len(rs)} strings ('stop' / 'length')", where)
         extracted = row.get("extracted")
         if extracted is not None and (not isinstance(extracted, list) or len(extracted) != len(rs)):
@@ -84,5 +90,5 @@ class ReplayBackend(Backend):
                 raise RowError(f"no responses for id {r.id!r}", self.path)
             if len(stored) < cfg.n:
                 raise RowError(f"id {r.id!r} has {len(stored)} responses, {cfg.n} requested", self.path)
-            out.append([truncate_at_stop(t, cfg.stop) for t in stored[:cfg.n]])
+            out.append([truncate_at_stop(t, cfg.stop) for t in stored[: cfg.n]])
         return out

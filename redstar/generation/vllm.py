@@ -29,17 +29,20 @@ def _chat_messages(req: Request) -> list[dict]:
     if not req.images:
         return req.messages
     urls = [image_data_url(im) for im in req.images]
-    return with_image_parts(req.messages, len(urls),
-                            lambda i: {"type": "image_url", "image_url": {"url": urls[i]}})
+    return with_image_parts(req.messages, len(urls), lambda i: {"type": "image_url", "image_url": {"url": urls[i]}})
 
 
 def _sampling_kwargs(cfg: GenerationConfig) -> dict:
     # Greedy decoding gives one distinct answer: ask for one and copy it n times. No per-request
     # seed: vLLM then leaves its fast batched sampler for a per-request generator; the engine
     # is seeded once, LLM(seed=...).
-    return dict(n=1 if cfg.greedy else cfg.n, temperature=cfg.temperature,
-                top_p=1.0 if cfg.greedy else cfg.top_p, max_tokens=cfg.max_new_tokens,
-                stop=list(cfg.stop) if cfg.stop else None)
+    return dict(
+        n=1 if cfg.greedy else cfg.n,
+        temperature=cfg.temperature,
+        top_p=1.0 if cfg.greedy else cfg.top_p,
+        max_tokens=cfg.max_new_tokens,
+        stop=list(cfg.stop) if cfg.stop else None,
+    )
 
 
 def shutdown_llm(llm: Any) -> None:
@@ -60,7 +63,7 @@ def shutdown_llm(llm: Any) -> None:
 
         destroy_model_parallel()
         destroy_distributed_environment()
-    except Exception:       # an older / newer layout, or nothing was initialised
+    except Exception:  # an older / newer layout, or nothing was initialised
         pass
     del llm, engine
     gc.collect()
@@ -84,8 +87,9 @@ def _run_engine(llm: Any, requests: list[Request], cfg: GenerationConfig, progre
     result = []
     for req, ro in zip(requests, outputs):
         # finish_reason: "stop" (end token / stop string) or "length" (max_tokens reached)
-        texts = [Completion(c.text, getattr(c, "finish_reason", None))
-                 for c in sorted(ro.outputs, key=lambda c: c.index)]
+        texts = [
+            Completion(c.text, getattr(c, "finish_reason", None)) for c in sorted(ro.outputs, key=lambda c: c.index)
+        ]
         if cfg.greedy:
             texts = texts[:1] * cfg.n
         if len(texts) != cfg.n:
@@ -94,7 +98,7 @@ def _run_engine(llm: Any, requests: list[Request], cfg: GenerationConfig, progre
     return result
 
 
-_ENGINE: Any = None   # the engine of a data-parallel worker process, built once
+_ENGINE: Any = None  # the engine of a data-parallel worker process, built once
 
 
 def _dp_init(gpus: str | None, llm_kwargs: dict) -> None:
@@ -124,10 +128,20 @@ class VLLMBackend(Backend):
 
     name = "vllm"
 
-    def __init__(self, model: str = "default", tensor_parallel_size: int = 1, data_parallel_size: int = 1,
-                 enable_prefix_caching: bool = True, max_model_len: int | None = None, dtype: str = "auto",
-                 gpu_memory_utilization: float = 0.9, max_images: int = 1, seed: int = 0,
-                 progress: bool = True, **llm_kwargs):
+    def __init__(
+        self,
+        model: str = "default",
+        tensor_parallel_size: int = 1,
+        data_parallel_size: int = 1,
+        enable_prefix_caching: bool = True,
+        max_model_len: int | None = None,
+        dtype: str = "auto",
+        gpu_memory_utilization: float = 0.9,
+        max_images: int = 1,
+        seed: int = 0,
+        progress: bool = True,
+        **llm_kwargs,
+    ):
         from redstar.models import resolve_model_path
 
         if tensor_parallel_size < 1 or data_parallel_size < 1:
@@ -135,15 +149,21 @@ class VLLMBackend(Backend):
         self.data_parallel_size = data_parallel_size
         self.tensor_parallel_size = tensor_parallel_size
         self.progress = progress
-        self.llm_kwargs = dict(model=resolve_model_path(str(model)), tensor_parallel_size=tensor_parallel_size,
-                               enable_prefix_caching=enable_prefix_caching, dtype=dtype, seed=seed,
-                               gpu_memory_utilization=gpu_memory_utilization, **llm_kwargs)
+        self.llm_kwargs = dict(
+            model=resolve_model_path(str(model)),
+            tensor_parallel_size=tensor_parallel_size,
+            enable_prefix_caching=enable_prefix_caching,
+            dtype=dtype,
+            seed=seed,
+            gpu_memory_utilization=gpu_memory_utilization,
+            **llm_kwargs,
+        )
         if max_model_len is not None:
             self.llm_kwargs["max_model_len"] = max_model_len
         if max_images > 1:
             self.llm_kwargs["limit_mm_per_prompt"] = {"image": max_images}
         self.llm = None
-        self._workers: list = []       # data parallel: one process per rank, alive for the whole run
+        self._workers: list = []  # data parallel: one process per rank, alive for the whole run
         if data_parallel_size == 1:
             try:
                 from vllm import LLM
@@ -166,10 +186,12 @@ class VLLMBackend(Backend):
             return [None] * self.data_parallel_size
         need = self.data_parallel_size * self.tensor_parallel_size
         if len(ids) < need:
-            raise ValueError(f"data_parallel_size {self.data_parallel_size} x tensor_parallel_size "
-                             f"{self.tensor_parallel_size} needs {need} GPUs, {len(ids)} visible")
+            raise ValueError(
+                f"data_parallel_size {self.data_parallel_size} x tensor_parallel_size "
+                f"{self.tensor_parallel_size} needs {need} GPUs, {len(ids)} visible"
+            )
         tp = self.tensor_parallel_size
-        return [",".join(ids[r * tp:(r + 1) * tp]) for r in range(self.data_parallel_size)]
+        return [",".join(ids[r * tp : (r + 1) * tp]) for r in range(self.data_parallel_size)]
 
     def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
         if not requests:
@@ -181,8 +203,9 @@ class VLLMBackend(Backend):
         shards = [list(range(r, len(requests), dp)) for r in range(dp)]
         workers = self._dp_workers()
         out: list[list[str] | None] = [None] * len(requests)
-        futures = {r: workers[r].submit(_dp_generate, r, [requests[i] for i in shards[r]], cfg)
-                   for r in range(dp) if shards[r]}
+        futures = {
+            r: workers[r].submit(_dp_generate, r, [requests[i] for i in shards[r]], cfg) for r in range(dp) if shards[r]
+        }
         for r, fut in futures.items():
             for i, texts in zip(shards[r], fut.result()):
                 out[i] = texts
@@ -196,9 +219,12 @@ class VLLMBackend(Backend):
             from concurrent.futures import ProcessPoolExecutor
 
             ctx = mp.get_context("spawn")
-            self._workers = [ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_dp_init,
-                                                 initargs=(gpus, self.llm_kwargs))
-                             for gpus in self._gpu_groups()]
+            self._workers = [
+                ProcessPoolExecutor(
+                    max_workers=1, mp_context=ctx, initializer=_dp_init, initargs=(gpus, self.llm_kwargs)
+                )
+                for gpus in self._gpu_groups()
+            ]
         return self._workers
 
     def close(self) -> None:

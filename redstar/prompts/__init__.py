@@ -52,6 +52,7 @@ def load_prompt(spec: str | Path, base: str | Path | None = None, what: str = "p
     if path is None:
         from redstar.config import ConfigError
 
-        raise ConfigError(f"{what}: {spec}: no such file, and not a shipped prompt "
-                          f"(shipped: {', '.join(prompt_names())})")
+        raise ConfigError(
+            f"{what}: {spec}: no such file, and not a shipped prompt (shipped: {', '.join(prompt_names())})"
+        )
     return path.read_text(encoding="utf-8").rstrip("\n")

@@ -50,12 +50,13 @@ def split_card(text: str, where: str = "README.md") -> tuple[dict, str]:
         raise ConfigError(f"{where}:{line}: the card's metadata is not valid YAML") from None
     if not isinstance(meta, dict):
         raise ConfigError(f"{where}:2: the card's metadata must be a mapping")
-    return meta, "\n".join(lines[end + 1:]).lstrip("\n")
+    return meta, "\n".join(lines[end + 1 :]).lstrip("\n")
 
 
 def render_card(meta: dict, body: str) -> str:
-    head = yaml.safe_dump({k: v for k, v in meta.items() if v not in (None, [], {}, "")}, sort_keys=False,
-                          allow_unicode=True, width=120)
+    head = yaml.safe_dump(
+        {k: v for k, v in meta.items() if v not in (None, [], {}, "")}, sort_keys=False, allow_unicode=True, width=120
+    )
     return f"---\n{head}---\n\n{body.strip()}\n"
 
 

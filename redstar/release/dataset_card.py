@@ -25,7 +25,10 @@ from redstar.release.cardfile import read_output_json, render_card, set_block, s
 EXPORTS = {
     "sft.jsonl": ("sft", "SFT rows: chat `messages` whose last assistant turn is a verified solution"),
     "preferences.jsonl": ("preferences", "preference pairs: `prompt`, a verified `chosen` and a wrong `rejected`"),
-    "rl_prompts.jsonl": ("rl_prompts", "RL prompts: `prompt` and a `label` (answer, kind, choices, tests) for a rule reward"),
+    "rl_prompts.jsonl": (
+        "rl_prompts",
+        "RL prompts: `prompt` and a `label` (answer, kind, choices, tests) for a rule reward",
+    ),
     "samples.jsonl": ("samples", "every teacher sample with its verdict, filter results and scores"),
 }
 
@@ -64,10 +67,11 @@ def describe_export(path: Path) -> dict:
     for k, c in types.items():
         kinds = [t for t, _ in c.most_common() if t != "null"] or ["null"]
         if "list" in kinds and len(kinds) > 1 and all(t.startswith("list") for t in kinds):
-            kinds.remove("list")          # empty lists agree with any element type
+            kinds.remove("list")  # empty lists agree with any element type
         optional = "null" in c or sum(c.values()) < rows
-        columns[k] = (" | ".join(kinds) if kinds != ["list"] else "list (empty in every row)") + \
-            (" (optional)" if optional and kinds != ["null"] else "")
+        columns[k] = (" | ".join(kinds) if kinds != ["list"] else "list (empty in every row)") + (
+            " (optional)" if optional and kinds != ["null"] else ""
+        )
     return {"rows": rows, "bytes": path.stat().st_size, "columns": columns}
 
 
@@ -75,8 +79,7 @@ def _exports(out: Path) -> list[tuple[str, str, str]]:
     """(config name, relative path, description) for every export present."""
     found = [(cfg, name, desc) for name, (cfg, desc) in EXPORTS.items() if (out / name).is_file()]
     for p in sorted((out / "subsets").glob("*.jsonl")) if (out / "subsets").is_dir() else []:
-        what = ("random control of the same size" if p.stem.endswith("_control")
-                else "difficulty subset of the SFT rows")
+        what = "random control of the same size" if p.stem.endswith("_control") else "difficulty subset of the SFT rows"
         found.append((f"subset_{p.stem}", f"subsets/{p.name}", f"SFT rows: {what}"))
     return found
 
@@ -136,9 +139,15 @@ def refresh_dataset_card(out: str | Path, license: str | None = None) -> Path:
     meta["language"] = meta.get("language") or ["en"]
     meta["size_categories"] = [_size_category(max((d["rows"] for d in described.values()), default=0))]
     # an empty file is no config: datasets cannot load a split without rows
-    meta["configs"] = [{"config_name": cfg, "data_files": [{"split": "train", "path": rel}],
-                        **({"default": True} if cfg == "sft" else {})} for cfg, rel, _ in exports
-                       if described[rel]["rows"]]
+    meta["configs"] = [
+        {
+            "config_name": cfg,
+            "data_files": [{"split": "train", "path": rel}],
+            **({"default": True} if cfg == "sft" else {}),
+        }
+        for cfg, rel, _ in exports
+        if described[rel]["rows"]
+    ]
     if not body.strip():
         body = f"# {name}\n\n{(recipe.get('description') or '').strip() or 'Long chain-of-thought data curated with redstar.'}"
     body = set_block(body, "dataset", _body(out, summary, recipe, exports, described))
@@ -147,9 +156,14 @@ def refresh_dataset_card(out: str | Path, license: str | None = None) -> Path:
 
 
 def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> str:
-    lines = ["## Exports", "",
-             "Each file is a configuration: `datasets.load_dataset(\"<this repo or folder>\", \"sft\")`.", "",
-             "| config | file | rows | size | what a row is |", "|---|---|---:|---:|---|"]
+    lines = [
+        "## Exports",
+        "",
+        'Each file is a configuration: `datasets.load_dataset("<this repo or folder>", "sft")`.',
+        "",
+        "| config | file | rows | size | what a row is |",
+        "|---|---|---:|---:|---|",
+    ]
     from redstar.release.push import human
 
     for cfg, rel, desc in exports:
@@ -165,8 +179,15 @@ def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> s
 
     funnel = summary.get("funnel") or {}
     if funnel:
-        lines += ["", "## Funnel", "", "What each stage kept and why the rest was dropped.", "",
-                  "| stage | unit | in | out | dropped (why) |", "|---|---|---:|---:|---|"]
+        lines += [
+            "",
+            "## Funnel",
+            "",
+            "What each stage kept and why the rest was dropped.",
+            "",
+            "| stage | unit | in | out | dropped (why) |",
+            "|---|---|---:|---:|---|",
+        ]
         for stage, st in funnel.items():
             why = ", ".join(f"{k}: {v}" for k, v in (st.get("dropped") or {}).items()) or "-"
             lines.append(f"| {stage} | {st.get('unit', '')} | {st.get('in', '')} | {st.get('out', '')} | {why} |")
@@ -176,24 +197,39 @@ def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> s
     sampling = recipe.get("sampling") or {}
     teachers = sampling.get("teachers") or []
     if teachers:
-        lines += ["", "## Teachers", "", "| teacher | backend | model | samples per prompt | temperature | top_p | max new tokens |",
-                  "|---|---|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Teachers",
+            "",
+            "| teacher | backend | model | samples per prompt | temperature | top_p | max new tokens |",
+            "|---|---|---|---:|---:|---:|---:|",
+        ]
         for t in teachers:
             b = t.get("backend") or {}
             model = b.get("model") if b.get("backend") != "replay" else f"stored responses `{b.get('path')}`"
-            lines.append(f"| {t.get('name')} | {b.get('backend')} | {model} | {t.get('n')} | {t.get('temperature')} | "
-                         f"{t.get('top_p')} | {t.get('max_new_tokens')} |")
+            lines.append(
+                f"| {t.get('name')} | {b.get('backend')} | {model} | {t.get('n')} | {t.get('temperature')} | "
+                f"{t.get('top_p')} | {t.get('max_new_tokens')} |"
+            )
 
     decon = recipe.get("decontam") or {}
     matches = _decontam_matches(out)
     benches = [b.get("name") for b in decon.get("benchmarks") or [] if isinstance(b, dict)]
     lines += ["", "## Decontamination", ""]
     if decon.get("enabled", True) and benches:
-        lines += [f"Against {len(benches)} benchmark(s): {decon.get('ngram', 13)}-gram overlap"
-                  + (f", math prompts also by LCS ratio > {decon.get('lcs_ratio')} ({decon.get('math_rule')})"
-                     if decon.get("lcs_ratio") else "") + ". Every removed problem is in `prep/dropped.jsonl` "
-                  "with the benchmark item it matched (not uploaded).", "",
-                  "| benchmark | source | problems removed |", "|---|---|---:|"]
+        lines += [
+            f"Against {len(benches)} benchmark(s): {decon.get('ngram', 13)}-gram overlap"
+            + (
+                f", math prompts also by LCS ratio > {decon.get('lcs_ratio')} ({decon.get('math_rule')})"
+                if decon.get("lcs_ratio")
+                else ""
+            )
+            + ". Every removed problem is in `prep/dropped.jsonl` "
+            "with the benchmark item it matched (not uploaded).",
+            "",
+            "| benchmark | source | problems removed |",
+            "|---|---|---:|",
+        ]
         for b in decon["benchmarks"]:
             lines.append(f"| {b.get('name')} | `{b.get('path')}` | {matches.get(str(b.get('name')), 0)} |")
     else:
@@ -202,10 +238,26 @@ def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> s
     sources = recipe.get("sources") or []
     if sources:
         lines += ["", "## Sources", ""]
-        lines += [f"- {s.get('name') or s.get('path')}: `{s.get('path')}` (preset {s.get('preset')}"
-                  + (f", first {s['limit']}" if s.get("limit") else "") + ")" for s in sources if isinstance(s, dict)]
+        lines += [
+            f"- {s.get('name') or s.get('path')}: `{s.get('path')}` (preset {s.get('preset')}"
+            + (f", first {s['limit']}" if s.get("limit") else "")
+            + ")"
+            for s in sources
+            if isinstance(s, dict)
+        ]
     if recipe:
-        lines += ["", "## Recipe", "", ("The resolved recipe (`recipe.yaml`); `redstar curate recipe.yaml --out DIR` "
-                                         "re-runs it."), "", "<details><summary>recipe.yaml</summary>", "", "```yaml",
-                  yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True).strip(), "```", "", "</details>"]
+        lines += [
+            "",
+            "## Recipe",
+            "",
+            ("The resolved recipe (`recipe.yaml`); `redstar curate recipe.yaml --out DIR` re-runs it."),
+            "",
+            "<details><summary>recipe.yaml</summary>",
+            "",
+            "```yaml",
+            yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True).strip(),
+            "```",
+            "",
+            "</details>",
+        ]
     return "\n".join(lines)

@@ -136,31 +136,49 @@ def _loss_summary(run_dir: Path | None) -> str:
             rows.append(row)
     if not rows:
         return ""
-    return (f"{len(rows)} logged optimizer steps; loss {rows[0]['loss']:.4f} at step {rows[0].get('step', 1)} -> "
-            f"{rows[-1]['loss']:.4f} at step {rows[-1].get('step', len(rows))} "
-            "(every step in `training_metrics.jsonl`).")
+    return (
+        f"{len(rows)} logged optimizer steps; loss {rows[0]['loss']:.4f} at step {rows[0].get('step', 1)} -> "
+        f"{rows[-1]['loss']:.4f} at step {rows[-1].get('step', len(rows))} "
+        "(every step in `training_metrics.jsonl`)."
+    )
 
 
 def _results_table(entries: list[dict]) -> str:
     if not entries:
         return ""
-    lines = ["## Evaluation results", "",
-             ("Percentages; pass@1 is the mean over samples. Each row's command re-runs it "
-              "(metrics and report under `eval/`)."), "",
-             "| benchmark | dataset | items x samples | metric | value | command |", "|---|---|---|---|---:|---|"]
+    lines = [
+        "## Evaluation results",
+        "",
+        (
+            "Percentages; pass@1 is the mean over samples. Each row's command re-runs it "
+            "(metrics and report under `eval/`)."
+        ),
+        "",
+        "| benchmark | dataset | items x samples | metric | value | command |",
+        "|---|---|---|---|---:|---|",
+    ]
     for e in entries:
         d = e["dataset"]
-        ds = f"{d['name']} (`{d['type']}`" + (f", {d['config']}" if d.get("config") else "") + \
-             (f", {d['split']}" if d.get("split") else "") + ")"
+        ds = (
+            f"{d['name']} (`{d['type']}`"
+            + (f", {d['config']}" if d.get("config") else "")
+            + (f", {d['split']}" if d.get("split") else "")
+            + ")"
+        )
         for i, m in enumerate(e["metrics"]):
-            head = (f"{e['key']} | {ds} | {e.get('n_items')} x {e.get('n_samples')}" if i == 0 else " | | ")
+            head = f"{e['key']} | {ds} | {e.get('n_items')} x {e.get('n_samples')}" if i == 0 else " | | "
             cmd = f"`{e['command']}`" if i == 0 else ""
             lines.append(f"| {head} | {m['type']} | {m['value']:.2f} | {cmd} |")
     return "\n".join(lines)
 
 
-def refresh_model_card(path: str | Path, repo: str | None = None, revision: str | None = None,
-                       license: str | None = None, datasets: list[str] | None = None) -> Path:
+def refresh_model_card(
+    path: str | Path,
+    repo: str | None = None,
+    revision: str | None = None,
+    license: str | None = None,
+    datasets: list[str] | None = None,
+) -> Path:
     """(Re)write README.md of the model in ``path`` (a run dir or a model dir); returns its path.
 
     Copies the run's ``loss.png`` and ``metrics.jsonl`` (as ``training_metrics.jsonl``) into the
@@ -203,7 +221,14 @@ def refresh_model_card(path: str | Path, repo: str | None = None, revision: str 
     if files:
         training += ["", "Training data: " + ", ".join(f"`{f}`" for f in files) + "."]
     if cfg_text:
-        training += ["", "The resolved training config (`redstar_config.yaml`):", "", "```yaml", cfg_text.strip(), "```"]
+        training += [
+            "",
+            "The resolved training config (`redstar_config.yaml`):",
+            "",
+            "```yaml",
+            cfg_text.strip(),
+            "```",
+        ]
     body = set_block(body, "results", _results_table(entries))
     body = set_block(body, "training", "\n".join(training))
     atomic_write_text(card_path, render_card(meta, body))

@@ -43,8 +43,14 @@ def _metric_key(k: str) -> tuple[int, int]:
 
 def score_keys(metrics: dict) -> list[str]:
     """pass@k / maj@k / rm@k keys of a metrics.json, in a fixed order."""
-    keys = [k for k in metrics if "@" in k and k.split("@")[0] in ("pass", "maj", "rm")
-            and k.split("@")[1].isdigit() and isinstance(metrics[k], (int, float))]
+    keys = [
+        k
+        for k in metrics
+        if "@" in k
+        and k.split("@")[0] in ("pass", "maj", "rm")
+        and k.split("@")[1].isdigit()
+        and isinstance(metrics[k], (int, float))
+    ]
     return sorted(keys, key=_metric_key)
 
 
@@ -63,8 +69,16 @@ def eval_command(metrics: dict, out_dir: str | None) -> str:
     if gen:
         if gen.get("n", 1) != 1:
             argv += ["--samples", str(gen["n"])]
-        argv += ["--temperature", str(gen.get("temperature")), "--top-p", str(gen.get("top_p")),
-                 "--max-new-tokens", str(gen.get("max_new_tokens")), "--seed", str(gen.get("seed"))]
+        argv += [
+            "--temperature",
+            str(gen.get("temperature")),
+            "--top-p",
+            str(gen.get("top_p")),
+            "--max-new-tokens",
+            str(gen.get("max_new_tokens")),
+            "--seed",
+            str(gen.get("seed")),
+        ]
     elif metrics.get("n_samples", 1) != 1:
         argv += ["--samples", str(metrics["n_samples"])]
     if metrics.get("answer_fallback") is False:
@@ -102,22 +116,42 @@ def eval_entry(metrics: dict, out_dir: str | None, where: str = "metrics.json") 
     data = str(metrics.get("data") or "")
     local = bool(data) and (os.path.exists(data) or not _hub_like(data))
     # a local file is not the hub copy: its split is only known when metrics.json records one
-    dataset = {"type": bench if local else (data or hub_id), "name": name,
-               "split": metrics.get("split") or (None if local else split)}
+    dataset = {
+        "type": bench if local else (data or hub_id),
+        "name": name,
+        "split": metrics.get("split") or (None if local else split),
+    }
     if bench == "mathvista-geo" and metrics.get("subset"):
         dataset["config"] = str(metrics["subset"]).split(":")[0]
     if local:
         dataset["args"] = {"data": data}
     scorer = " (official scorer)" if metrics.get("protocol") == "official" else ""
-    values = [{"type": "pass@1", "value": round(100 * float(metrics["accuracy"]), 2),
-               "name": ("pass@1 (mean over samples)" if metrics.get("n_samples", 1) > 1 else "pass@1") + scorer}]
-    values += [{"type": k, "name": k + scorer, "value": round(100 * float(metrics[k]), 2)} for k in score_keys(metrics)
-               if k != "pass@1"]
-    return {"key": eval_key(metrics), "benchmark": bench,
-            "task": {"type": "image-text-to-text" if vision else "text-generation",
-                     "name": "geometry reasoning" if vision else "math reasoning"},
-            "dataset": dataset, "metrics": values, "command": eval_command(metrics, out_dir),
-            "model": metrics.get("model"), "n_items": metrics.get("n_items"), "n_samples": metrics.get("n_samples")}
+    values = [
+        {
+            "type": "pass@1",
+            "value": round(100 * float(metrics["accuracy"]), 2),
+            "name": ("pass@1 (mean over samples)" if metrics.get("n_samples", 1) > 1 else "pass@1") + scorer,
+        }
+    ]
+    values += [
+        {"type": k, "name": k + scorer, "value": round(100 * float(metrics[k]), 2)}
+        for k in score_keys(metrics)
+        if k != "pass@1"
+    ]
+    return {
+        "key": eval_key(metrics),
+        "benchmark": bench,
+        "task": {
+            "type": "image-text-to-text" if vision else "text-generation",
+            "name": "geometry reasoning" if vision else "math reasoning",
+        },
+        "dataset": dataset,
+        "metrics": values,
+        "command": eval_command(metrics, out_dir),
+        "model": metrics.get("model"),
+        "n_items": metrics.get("n_items"),
+        "n_samples": metrics.get("n_samples"),
+    }
 
 
 def _hub_like(name: str) -> bool:
@@ -132,9 +166,14 @@ def model_index(name: str, entries: list[dict], repo: str | None = None, revisio
     for e in entries:
         rel = f"eval/{e['key']}/metrics.json"
         url = f"https://huggingface.co/{repo}/blob/{revision or 'main'}/{rel}" if repo else rel
-        results.append({"task": dict(e["task"]), "dataset": {k: v for k, v in e["dataset"].items() if v is not None},
-                        "metrics": [dict(m) for m in e["metrics"]],
-                        "source": {"name": e["command"], "url": url}})
+        results.append(
+            {
+                "task": dict(e["task"]),
+                "dataset": {k: v for k, v in e["dataset"].items() if v is not None},
+                "metrics": [dict(m) for m in e["metrics"]],
+                "source": {"name": e["command"], "url": url},
+            }
+        )
     return [{"name": name, "results": results}] if results else []
 
 
@@ -164,8 +203,9 @@ def _same_model(a: str, model_dir: Path) -> bool:
     return p.exists() and p.resolve() == model_dir.resolve()
 
 
-def add_eval_results(model_dir: str | Path, eval_dirs: list[str | Path], metrics: list[dict] | None = None,
-                     check_model: bool = True) -> list[dict]:
+def add_eval_results(
+    model_dir: str | Path, eval_dirs: list[str | Path], metrics: list[dict] | None = None, check_model: bool = True
+) -> list[dict]:
     """Record each eval run's scores for the model in ``model_dir`` and rewrite its card.
 
     ``metrics`` (one dict per dir) skips reading metrics.json (``redstar eval --card`` passes the
@@ -181,9 +221,10 @@ def add_eval_results(model_dir: str | Path, eval_dirs: list[str | Path], metrics
         m = metrics[i] if metrics else read_eval_metrics(d)
         where = str(d / "metrics.json")
         gen_model = m.get("model")
-        other = gen_model == "default" or (bool(gen_model) and Path(gen_model).exists()
-                                           and not _same_model(gen_model, model_dir))
-        if check_model and other:   # e.g. the base model's scores passed for the trained one
+        other = gen_model == "default" or (
+            bool(gen_model) and Path(gen_model).exists() and not _same_model(gen_model, model_dir)
+        )
+        if check_model and other:  # e.g. the base model's scores passed for the trained one
             raise ConfigError(f"{where}: these scores are for model {gen_model}, not {model_dir}")
         entry = eval_entry(m, str(d), where)
         stored[entry["key"]] = entry

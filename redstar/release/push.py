@@ -26,8 +26,17 @@ from redstar.config import ConfigError
 
 INCLUDES = ("checkpoints", "tensorboard", "optimizer")
 ALWAYS_IGNORE = [".git/*", ".cache/*", "*/.cache/*", ".*", "*/.*", "*.tmp", "*/__pycache__/*", "*.pyc"]
-OPTIMIZER_STATES = ["*optim.pt", "*optimizer*.pt", "*optimizer*.bin", "*sched.pt", "*scheduler*.pt", "*rng*.pt",
-                    "*rng_state*.pth", "*/global_step*/*optim_states.pt", "*zero_pp_rank_*_optim_states.pt"]
+OPTIMIZER_STATES = [
+    "*optim.pt",
+    "*optimizer*.pt",
+    "*optimizer*.bin",
+    "*sched.pt",
+    "*scheduler*.pt",
+    "*rng*.pt",
+    "*rng_state*.pth",
+    "*/global_step*/*optim_states.pt",
+    "*zero_pp_rank_*_optim_states.pt",
+]
 DATASET_IGNORE = ["work/*", "chunks/*", "prep/*", "manifests/*", "shards/*", "run.json"]
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -35,11 +44,18 @@ REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 @dataclass
 class PushConfig:
     """``push:`` in sft / dpo / rm train configs: publish the final model when training ends."""
-    repo: str | None = field(default=None, metadata={"help": "hub repository owner/name to publish the final model to (unset: no push)"})
+
+    repo: str | None = field(
+        default=None, metadata={"help": "hub repository owner/name to publish the final model to (unset: no push)"}
+    )
     private: bool = field(default=False, metadata={"help": "create the hub repository as private"})
     revision: str | None = field(default=None, metadata={"help": "branch (created if missing)"})
-    include: list[str] = field(default_factory=list, metadata={"help": "also upload the run's checkpoints, tensorboard, or optimizer states"})
-    license: str | None = field(default=None, metadata={"help": "licence in the model card (unset: the base model's, else 'other')"})
+    include: list[str] = field(
+        default_factory=list, metadata={"help": "also upload the run's checkpoints, tensorboard, or optimizer states"}
+    )
+    license: str | None = field(
+        default=None, metadata={"help": "licence in the model card (unset: the base model's, else 'other')"}
+    )
     datasets: list[str] = field(default_factory=list, metadata={"help": "hub datasets the model was trained on"})
 
 
@@ -49,12 +65,12 @@ class Upload:
     path_in_repo: str
     allow: list[str] | None
     ignore: list[str]
-    files: list[tuple[str, int]] = field(default_factory=list)   # (path in repo, bytes)
+    files: list[tuple[str, int]] = field(default_factory=list)  # (path in repo, bytes)
 
 
 @dataclass
 class PushPlan:
-    kind: str              # "model" | "dataset"
+    kind: str  # "model" | "dataset"
     repo: str
     card: Path
     uploads: list[Upload]
@@ -86,8 +102,9 @@ def detect_kind(path: Path) -> str:
         return "dataset"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such directory")
-    raise ConfigError(f"{path}: neither a trained model (config.json or final/config.json) "
-                      "nor a curation output (funnel.json)")
+    raise ConfigError(
+        f"{path}: neither a trained model (config.json or final/config.json) nor a curation output (funnel.json)"
+    )
 
 
 def _list(folder: Path, allow: list[str] | None, ignore: list[str], prefix: str) -> list[tuple[str, int]]:
@@ -98,8 +115,14 @@ def _list(folder: Path, allow: list[str] | None, ignore: list[str], prefix: str)
     return [(prefix + r, rel[r].stat().st_size) for r in kept]
 
 
-def plan_push(path: str | Path, repo: str, include: list[str] | tuple = (), revision: str | None = None,
-              license: str | None = None, datasets: list[str] | None = None) -> PushPlan:
+def plan_push(
+    path: str | Path,
+    repo: str,
+    include: list[str] | tuple = (),
+    revision: str | None = None,
+    license: str | None = None,
+    datasets: list[str] | None = None,
+) -> PushPlan:
     """Write the card and decide every file that a push sends (nothing leaves the machine)."""
     if not REPO_RE.match(repo or ""):
         raise ConfigError(f"--repo {repo!r}: expected owner/name")
@@ -128,8 +151,10 @@ def plan_push(path: str | Path, repo: str, include: list[str] | tuple = (), revi
     extra = [f"{name}/*" for name in ("checkpoints", "tensorboard") if name in include]
     if extra:
         if run_dir is None:
-            raise ConfigError(f"{path}: --include {' '.join(include)} needs a training run directory "
-                              "(with final/ and checkpoints/), not a bare model directory")
+            raise ConfigError(
+                f"{path}: --include {' '.join(include)} needs a training run directory "
+                "(with final/ and checkpoints/), not a bare model directory"
+            )
         uploads.append(Upload(run_dir, "", extra, ignore))
     for u in uploads:
         u.files = _list(u.folder, u.allow, u.ignore, u.path_in_repo)
@@ -146,9 +171,18 @@ def hub_offline() -> bool:
     return bool(constants.HF_HUB_OFFLINE)
 
 
-def push(path: str | Path, repo: str, private: bool = False, revision: str | None = None, dry_run: bool = False,
-         include: list[str] | tuple = (), license: str | None = None, datasets: list[str] | None = None,
-         message: str | None = None, echo=print) -> PushPlan:
+def push(
+    path: str | Path,
+    repo: str,
+    private: bool = False,
+    revision: str | None = None,
+    dry_run: bool = False,
+    include: list[str] | tuple = (),
+    license: str | None = None,
+    datasets: list[str] | None = None,
+    message: str | None = None,
+    echo=print,
+) -> PushPlan:
     """Rewrite the card, list what goes up, and (unless ``dry_run``) create the repo and upload."""
     plan = plan_push(path, repo, include=include, revision=revision, license=license, datasets=datasets)
     echo(plan.listing())
@@ -157,8 +191,10 @@ def push(path: str | Path, repo: str, private: bool = False, revision: str | Non
         echo("dry run: nothing was sent")
         return plan
     if hub_offline():
-        raise ConfigError(f"HF_HUB_OFFLINE=1 is set, so nothing is pushed to {repo}; unset it to push "
-                          "(the card is written; --dry-run lists the files)")
+        raise ConfigError(
+            f"HF_HUB_OFFLINE=1 is set, so nothing is pushed to {repo}; unset it to push "
+            "(the card is written; --dry-run lists the files)"
+        )
     if not plan.files:
         raise ConfigError(f"{path}: nothing to push (every file is excluded)")
     from huggingface_hub import HfApi, errors
@@ -172,9 +208,16 @@ def push(path: str | Path, repo: str, private: bool = False, revision: str | Non
             api.create_branch(repo, branch=revision, repo_type=repo_type, exist_ok=True)
         for u in plan.uploads:
             if u.files:
-                api.upload_folder(repo_id=repo, folder_path=str(u.folder), path_in_repo=u.path_in_repo or None,
-                                  repo_type=repo_type, revision=revision, allow_patterns=u.allow,
-                                  ignore_patterns=u.ignore, commit_message=msg)
+                api.upload_folder(
+                    repo_id=repo,
+                    folder_path=str(u.folder),
+                    path_in_repo=u.path_in_repo or None,
+                    repo_type=repo_type,
+                    revision=revision,
+                    allow_patterns=u.allow,
+                    ignore_patterns=u.ignore,
+                    commit_message=msg,
+                )
     except (errors.HTTPError, errors.HFValidationError, OSError) as e:
         # no token, no network, no rights: the Hub's own words, on one line
         first = (str(e).strip().splitlines() or [""])[0]
@@ -192,7 +235,15 @@ def push_after_training(final_dir: str | Path, cfg: PushConfig, echo=print) -> P
     run = final.parent if final.name == "final" and (final.parent / "final").is_dir() else final
     retry = f"redstar push {run} --repo {cfg.repo}"
     try:
-        return push(run, cfg.repo, private=cfg.private, revision=cfg.revision, include=cfg.include,
-                    license=cfg.license, datasets=cfg.datasets or None, echo=echo)
+        return push(
+            run,
+            cfg.repo,
+            private=cfg.private,
+            revision=cfg.revision,
+            include=cfg.include,
+            license=cfg.license,
+            datasets=cfg.datasets or None,
+            echo=echo,
+        )
     except ConfigError as e:
         raise ConfigError(f"training finished ({final}) but it was not pushed: {e}. Retry with: {retry}") from None

@@ -24,9 +24,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--private", action="store_true", help="create the repo private")
     p.add_argument("--revision", default=None, help="branch to push to (created if missing)")
     p.add_argument("--dry-run", action="store_true", help="write the card and list files and sizes; send nothing")
-    p.add_argument("--include", nargs="+", default=[], choices=("checkpoints", "tensorboard", "optimizer"),
-                   help="also send the run's checkpoints/ or tensorboard/, or optimizer states")
-    p.add_argument("--license", default=None, help="card licence (default: inherited from the base model, else 'other')")
+    p.add_argument(
+        "--include",
+        nargs="+",
+        default=[],
+        choices=("checkpoints", "tensorboard", "optimizer"),
+        help="also send the run's checkpoints/ or tensorboard/, or optimizer states",
+    )
+    p.add_argument(
+        "--license", default=None, help="card licence (default: inherited from the base model, else 'other')"
+    )
     p.add_argument("--datasets", nargs="+", default=None, metavar="REPO", help="hub datasets the model was trained on")
     p.add_argument("--message", default=None, help="commit message")
 
@@ -34,6 +41,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from redstar.release.push import push
 
-    push(args.dir, args.repo, private=args.private, revision=args.revision, dry_run=args.dry_run,
-         include=args.include, license=args.license, datasets=args.datasets, message=args.message)
+    push(
+        args.dir,
+        args.repo,
+        private=args.private,
+        revision=args.revision,
+        dry_run=args.dry_run,
+        include=args.include,
+        license=args.license,
+        datasets=args.datasets,
+        message=args.message,
+    )
     return 0

@@ -25,24 +25,38 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    ex = sub.add_parser("export", help="write SFT / preference / RL-prompt rows for OpenRLHF",
-                        description="Write rows in the shape OpenRLHF 0.11.2's datasets read, e.g.\n"
-                                    "  redstar rl export --input runs/math/rl_prompts.jsonl "
-                                    "--output runs/openrlhf/rl.jsonl",
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ex = sub.add_parser(
+        "export",
+        help="write SFT / preference / RL-prompt rows for OpenRLHF",
+        description="Write rows in the shape OpenRLHF 0.11.2's datasets read, e.g.\n"
+        "  redstar rl export --input runs/math/rl_prompts.jsonl "
+        "--output runs/openrlhf/rl.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ex.add_argument("--input", nargs="+", required=True, help="row files (JSONL/JSON/Parquet) or directories")
     ex.add_argument("--output", required=True, help="output .jsonl")
-    ex.add_argument("--kind", choices=["auto", "sft", "preference", "rl"], default="auto",
-                    help="row type (default: from the first row's columns)")
-    ex.add_argument("--images", choices=["absolute", "embed"], default="absolute",
-                    help="image paths made absolute, or embedded as base64 data URIs (portable)")
+    ex.add_argument(
+        "--kind",
+        choices=["auto", "sft", "preference", "rl"],
+        default="auto",
+        help="row type (default: from the first row's columns)",
+    )
+    ex.add_argument(
+        "--images",
+        choices=["absolute", "embed"],
+        default="absolute",
+        help="image paths made absolute, or embedded as base64 data URIs (portable)",
+    )
     ex.add_argument("--limit", type=int, default=None, help="stop after this many rows")
 
-    la = sub.add_parser("launch", help="build, check and run an OpenRLHF job from a YAML",
-                        description="Build the OpenRLHF command, check it with the pinned version, run it, e.g.\n"
-                                    "  redstar rl launch --algo reinforce++ launch/openrlhf/redstar_reinforce_pp.yaml "
-                                    "--dry-run",
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    la = sub.add_parser(
+        "launch",
+        help="build, check and run an OpenRLHF job from a YAML",
+        description="Build the OpenRLHF command, check it with the pinned version, run it, e.g.\n"
+        "  redstar rl launch --algo reinforce++ launch/openrlhf/redstar_reinforce_pp.yaml "
+        "--dry-run",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     la.add_argument("--algo", required=True, choices=["dpo", "ppo", "reinforce++", "grpo", "rloo"])
     from redstar.config import add_config_arguments
 
@@ -50,10 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     la.add_argument("--dry-run", action="store_true", help="check and print the command; run nothing")
     la.add_argument("--slurm", default=None, metavar="PATH", help="write a SLURM batch script here instead of running")
 
-    rw = sub.add_parser("reward", help="score rows with the rule reward, as OpenRLHF would call it",
-                        description="Score {query, prompt, label} rows with redstar/rl/reward.py, e.g.\n"
-                                    "  redstar rl reward --input rollouts.jsonl --output scored.jsonl",
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rw = sub.add_parser(
+        "reward",
+        help="score rows with the rule reward, as OpenRLHF would call it",
+        description="Score {query, prompt, label} rows with redstar/rl/reward.py, e.g.\n"
+        "  redstar rl reward --input rollouts.jsonl --output scored.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     rw.add_argument("--input", required=True, help="rows with 'query', 'prompt' (optional) and 'label'")
     rw.add_argument("--output", default=None, help="write rows with reward/score added (JSONL)")
 
@@ -66,8 +83,11 @@ def _export(args) -> int:
     print(stats.summary(stats.kind, args.output))
     print("read it in OpenRLHF with: " + " ".join(render_flags(DATA_FLAGS[stats.kind])))
     if stats.text_only_images:
-        print(f"warning: {stats.text_only_images} {stats.kind} rows have images; OpenRLHF's {stats.kind} "
-              f"trainer is text-only and ignores them", file=sys.stderr)
+        print(
+            f"warning: {stats.text_only_images} {stats.kind} rows have images; OpenRLHF's {stats.kind} "
+            f"trainer is text-only and ignores them",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -87,8 +107,11 @@ def _launch(args) -> int:
         print(f"openrlhf: {line}", file=sys.stderr)
     info = job.data_info
     if info.get("checked"):
-        print(f"data: {info['rows']} rows, datasources {', '.join(info['datasources'])}, "
-              f"up to {info['max_images']} images per row", file=sys.stderr)
+        print(
+            f"data: {info['rows']} rows, datasources {', '.join(info['datasources'])}, "
+            f"up to {info['max_images']} images per row",
+            file=sys.stderr,
+        )
     else:
         print(f"warning: {cfg.data} is not here; its columns were not checked", file=sys.stderr)
     n_flags = sum(f.startswith("--") for f in job.flags)
@@ -103,20 +126,20 @@ def _launch(args) -> int:
         print(shlex.join(command))
         return 0
     if c.nodes > 1:
-        print(f"error: cluster.nodes={c.nodes}: write a SLURM script with --slurm PATH to start the nodes",
-              file=sys.stderr)
+        print(
+            f"error: cluster.nodes={c.nodes}: write a SLURM script with --slurm PATH to start the nodes",
+            file=sys.stderr,
+        )
         return 2
     return run_local(job, cfg)
 
 
 def _reward(args) -> int:
-    from redstar.dataio import read_rows, write_jsonl
-    from redstar.records import RowError
-    from redstar.rl.reward import accuracy_by_datasource, reward_func
-
     import os
 
-    from redstar.rl.reward import ENV, decode_label
+    from redstar.dataio import read_rows, write_jsonl
+    from redstar.records import RowError
+    from redstar.rl.reward import ENV, accuracy_by_datasource, decode_label, reward_func
 
     rows = list(read_rows(args.input))
     for i, row in enumerate(rows):
@@ -131,9 +154,11 @@ def _reward(args) -> int:
     if args.output:
         write_jsonl(args.output, rows)
     logs = out["extra_logs"]
-    print(f"{len(rows)} rows: mean reward {out['rewards'].mean().item():.4f}, accuracy "
-          f"{logs['acc'].mean().item():.4f}, format ok {logs['format_ok'].mean().item():.4f}, "
-          f"timed out {int(logs['timed_out'].sum().item())}")
+    print(
+        f"{len(rows)} rows: mean reward {out['rewards'].mean().item():.4f}, accuracy "
+        f"{logs['acc'].mean().item():.4f}, format ok {logs['format_ok'].mean().item():.4f}, "
+        f"timed out {int(logs['timed_out'].sum().item())}"
+    )
     for name, acc in sorted(accuracy_by_datasource(logs).items()):
         print(f"  {name}: accuracy {acc:.4f}")
     return 0

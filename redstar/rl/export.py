@@ -39,10 +39,18 @@ IMAGE_TAG = "<image>"
 # The OpenRLHF 0.11.2 flags that read each exported kind (train_sft / train_dpo / train_ppo_ray).
 DATA_FLAGS = {
     "sft": {"data.input_key": "messages", "data.apply_chat_template": True},
-    "preference": {"data.prompt_key": "prompt", "data.chosen_key": "chosen", "data.rejected_key": "rejected",
-                   "data.apply_chat_template": True},
-    "rl": {"data.input_key": "prompt", "data.label_key": "label", "data.image_key": "images",
-           "data.apply_chat_template": True},
+    "preference": {
+        "data.prompt_key": "prompt",
+        "data.chosen_key": "chosen",
+        "data.rejected_key": "rejected",
+        "data.apply_chat_template": True,
+    },
+    "rl": {
+        "data.input_key": "prompt",
+        "data.label_key": "label",
+        "data.image_key": "images",
+        "data.apply_chat_template": True,
+    },
 }
 
 
@@ -69,11 +77,14 @@ def detect_kind(row: dict) -> str:
         return "preference"
     if "prompt" in row and "label" in row:
         return "rl"
-    raise RowError(f"cannot tell the row type from its columns {sorted(row)}: expected 'messages' (SFT), "
-                   f"'chosen'/'rejected' (preference) or 'prompt'/'label' (RL prompt)")
+    raise RowError(
+        f"cannot tell the row type from its columns {sorted(row)}: expected 'messages' (SFT), "
+        f"'chosen'/'rejected' (preference) or 'prompt'/'label' (RL prompt)"
+    )
 
 
 # ----------------------------------------------------------------------------- labels
+
 
 def encode_label(label: str | dict, datasource: str = "") -> str:
     """A grading label as the JSON string the reward function decodes.
@@ -89,9 +100,13 @@ def encode_label(label: str | dict, datasource: str = "") -> str:
         label = parsed if isinstance(parsed, dict) else {"answer": label}
     if not isinstance(label, dict):
         raise RowError(f"label must be a string or a mapping, got {type(label).__name__}")
-    out = {"answer": label.get("answer", label.get("gold")), "kind": label.get("kind") or "math",
-           "choices": label.get("choices"), "tests": label.get("tests"),
-           "datasource": label.get("datasource") or datasource or "default"}
+    out = {
+        "answer": label.get("answer", label.get("gold")),
+        "kind": label.get("kind") or "math",
+        "choices": label.get("choices"),
+        "tests": label.get("tests"),
+        "datasource": label.get("datasource") or datasource or "default",
+    }
     if out["kind"] not in ("math", "choice", "code"):
         raise RowError(f"label kind must be math, choice or code, got {out['kind']!r}")
     if out["kind"] == "code" and not isinstance(out["tests"], dict):
@@ -104,6 +119,7 @@ def encode_label(label: str | dict, datasource: str = "") -> str:
 
 
 # ----------------------------------------------------------------------------- images
+
 
 def _resolve_image(ref: str, base: Path, mode: str, where: str) -> str:
     if not isinstance(ref, str) or not ref:
@@ -158,6 +174,7 @@ def _tag_images(messages: list[dict], n_images: int, where: str) -> list[dict]:
 
 # ----------------------------------------------------------------------------- rows
 
+
 def convert_row(row: dict, kind: str, base: Path, image_mode: str, where: str, stats: ExportStats) -> dict:
     """One input row (docs/data_contracts.md) -> one OpenRLHF row; errors name ``where``."""
     try:
@@ -167,8 +184,12 @@ def convert_row(row: dict, kind: str, base: Path, image_mode: str, where: str, s
             out = {"messages": _messages(rec.messages), "images": images}
         elif kind == "preference":
             rec = PreferenceRow.from_row(row)
-            out = {"prompt": _messages(rec.prompt), "chosen": _messages(rec.chosen),
-                   "rejected": _messages(rec.rejected), "images": images}
+            out = {
+                "prompt": _messages(rec.prompt),
+                "chosen": _messages(rec.chosen),
+                "rejected": _messages(rec.rejected),
+                "images": images,
+            }
         elif kind == "rl":
             rec = RLPromptRow.from_row(row)
             datasource = rec.datasource or "default"
@@ -190,8 +211,9 @@ def convert_row(row: dict, kind: str, base: Path, image_mode: str, where: str, s
     return out
 
 
-def export_rows(inputs: list[str], output: str, kind: str = "auto", image_mode: str = "absolute",
-                limit: int | None = None) -> ExportStats:
+def export_rows(
+    inputs: list[str], output: str, kind: str = "auto", image_mode: str = "absolute", limit: int | None = None
+) -> ExportStats:
     """Convert every row of ``inputs`` and write them to ``output`` (JSONL, atomically)."""
     from tqdm import tqdm
 

@@ -34,12 +34,20 @@ HEAD = "__HEAD__"  # placeholder for the head node in SLURM scripts
 class RewardSettings:
     """Options of the rule reward (see redstar.rl.reward); sent to Ray workers as env vars."""
 
-    script: str = field(default="", metadata={"help": "\"\" = this package's redstar/rl/reward.py (absolute path)"})
+    script: str = field(default="", metadata={"help": '"" = this package\'s redstar/rl/reward.py (absolute path)'})
     format_penalty: float = field(default=0.0, metadata={"help": "subtracted when no final answer can be extracted"})
-    overlong_max: int = field(default=0, metadata={"help": "0 = no overlong penalty; else the length where it reaches -factor"})
-    overlong_buffer: int = field(default=0, metadata={"help": "penalty ramps linearly over the last `buffer` units before max"})
-    overlong_factor: float = field(default=1.0, metadata={"help": "the overlong penalty at overlong_max (it ramps up to -factor)"})
-    length_unit: Literal["chars", "words", "tokens"] = field(default="chars", metadata={"help": "chars | words | tokens (tokens needs `tokenizer`)"})
+    overlong_max: int = field(
+        default=0, metadata={"help": "0 = no overlong penalty; else the length where it reaches -factor"}
+    )
+    overlong_buffer: int = field(
+        default=0, metadata={"help": "penalty ramps linearly over the last `buffer` units before max"}
+    )
+    overlong_factor: float = field(
+        default=1.0, metadata={"help": "the overlong penalty at overlong_max (it ramps up to -factor)"}
+    )
+    length_unit: Literal["chars", "words", "tokens"] = field(
+        default="chars", metadata={"help": "chars | words | tokens (tokens needs `tokenizer`)"}
+    )
     tokenizer: str = field(default="", metadata={"help": "tokenizer for length_unit tokens (a directory or hub id)"})
     timeout: float = field(default=10.0, metadata={"help": "seconds per item before it scores 0"})
     workers: int = field(default=4, metadata={"help": "grading processes per reward host"})
@@ -50,8 +58,8 @@ class RewardSettings:
 class ClusterSettings:
     nodes: int = field(default=1, metadata={"help": "nodes of the job"})
     gpus_per_node: int = field(default=8, metadata={"help": "GPUs on each node"})
-    partition: str = field(default="", metadata={"help": "SLURM partition (\"\": the cluster's default)"})
-    account: str = field(default="", metadata={"help": "SLURM account (\"\": none)"})
+    partition: str = field(default="", metadata={"help": 'SLURM partition ("": the cluster\'s default)'})
+    account: str = field(default="", metadata={"help": 'SLURM account ("": none)'})
     time: str = field(default="48:00:00", metadata={"help": "SLURM time limit"})
     cpus_per_task: int = field(default=0, metadata={"help": "0 = leave to SLURM"})
     ray_port: int = field(default=6379, metadata={"help": "Ray head port (PPO family)"})
@@ -65,57 +73,90 @@ class RLLaunchConfig:
     model: str = field(metadata={"help": "SFT checkpoint (HF directory) or hub id"})
     data: str = field(metadata={"help": "`redstar rl export` output: preference rows (DPO) or RL prompts"})
     algo: str = field(default="", metadata={"help": "optional; must agree with --algo when both are given"})
-    output_dir: str = field(default="runs/rl", metadata={"help": "where OpenRLHF writes checkpoints and the final model"})
-    working_dir: str = field(default="", metadata={"help": "Ray runtime-env working_dir (\"\" = shared filesystem, no upload)"})
+    output_dir: str = field(
+        default="runs/rl", metadata={"help": "where OpenRLHF writes checkpoints and the final model"}
+    )
+    working_dir: str = field(
+        default="", metadata={"help": 'Ray runtime-env working_dir ("" = shared filesystem, no upload)'}
+    )
     max_len: int = field(default=8192, metadata={"help": "prompt + response tokens"})
     max_new_tokens: int = field(default=4096, metadata={"help": "rollout length (PPO family)"})
     lr: float = field(default=5e-7, metadata={"help": "actor / policy learning rate"})
     critic_lr: float = field(default=9e-6, metadata={"help": "ppo only"})
     beta: float = field(default=0.1, metadata={"help": "DPO beta"})
-    kl_coef: float = field(default=0.01, metadata={"help": "PPO family: KL coefficient (reward penalty, or loss for grpo)"})
+    kl_coef: float = field(
+        default=0.01, metadata={"help": "PPO family: KL coefficient (reward penalty, or loss for grpo)"}
+    )
     batch_size: int = field(default=128, metadata={"help": "global train batch (sequences)"})
     micro_batch_size: int = field(default=1, metadata={"help": "sequences per GPU per forward pass"})
     epochs: int = field(default=1, metadata={"help": "passes over each batch (DPO: over the data)"})
     episodes: int = field(default=1, metadata={"help": "PPO family: passes over the prompt set"})
     rollout_batch_size: int = field(default=128, metadata={"help": "prompts per rollout"})
-    n_samples_per_prompt: int = field(default=8, metadata={"help": "PPO family: rollouts per prompt (GRPO's group size)"})
+    n_samples_per_prompt: int = field(
+        default=8, metadata={"help": "PPO family: rollouts per prompt (GRPO's group size)"}
+    )
     temperature: float = field(default=1.0, metadata={"help": "PPO family: rollout sampling temperature"})
     vllm_tensor_parallel: int = field(default=1, metadata={"help": "PPO family: GPUs per vLLM rollout engine"})
     zero_stage: int = field(default=3, metadata={"help": "DeepSpeed ZeRO stage of the trainers"})
     save_steps: int = field(default=-1, metadata={"help": "steps between checkpoints (-1: only the final model)"})
-    reward: RewardSettings = field(default_factory=RewardSettings, metadata={"help": "the rule reward's options (PPO family)"})
-    cluster: ClusterSettings = field(default_factory=ClusterSettings, metadata={"help": "nodes, GPUs and SLURM settings"})
+    reward: RewardSettings = field(
+        default_factory=RewardSettings, metadata={"help": "the rule reward's options (PPO family)"}
+    )
+    cluster: ClusterSettings = field(
+        default_factory=ClusterSettings, metadata={"help": "nodes, GPUs and SLURM settings"}
+    )
     flags: dict[str, Any] = field(default_factory=dict, metadata={"help": "extra / overriding OpenRLHF flags, no '--'"})
 
 
 @dataclass
 class Job:
     algo: str
-    entry: str                  # "dpo" | "ppo_ray" (redstar.rl.openrlhf_cli.ENTRY_MODULES)
+    entry: str  # "dpo" | "ppo_ray" (redstar.rl.openrlhf_cli.ENTRY_MODULES)
     module: str
-    flags: list[str]            # what follows the module on the command line
-    env: dict[str, str]         # reward options (PPO family)
-    data_info: dict             # what the data scan found (rows, datasources, images)
+    flags: list[str]  # what follows the module on the command line
+    env: dict[str, str]  # reward options (PPO family)
+    data_info: dict  # what the data scan found (rows, datasources, images)
 
-    def command(self, nodes: int = 1, gpus_per_node: int = 8, head: str = "127.0.0.1",
-                dashboard_port: int = 8265, master_port: int = 29500, rdzv_id: str = "redstar-dpo",
-                working_dir: str = "") -> list[str]:
+    def command(
+        self,
+        nodes: int = 1,
+        gpus_per_node: int = 8,
+        head: str = "127.0.0.1",
+        dashboard_port: int = 8265,
+        master_port: int = 29500,
+        rdzv_id: str = "redstar-dpo",
+        working_dir: str = "",
+    ) -> list[str]:
         if self.entry == "dpo":
             if nodes > 1:
                 # one torchrun per node (started by srun under SLURM), c10d rendezvous on the head:
                 # no pdsh / ssh between nodes, as deepspeed --hostfile would need
-                launcher = ["torchrun", f"--nnodes={nodes}", f"--nproc_per_node={gpus_per_node}",
-                            "--rdzv_backend=c10d", f"--rdzv_endpoint={head}:{master_port}",
-                            f"--rdzv_id={rdzv_id}", "-m"]
+                launcher = [
+                    "torchrun",
+                    f"--nnodes={nodes}",
+                    f"--nproc_per_node={gpus_per_node}",
+                    "--rdzv_backend=c10d",
+                    f"--rdzv_endpoint={head}:{master_port}",
+                    f"--rdzv_id={rdzv_id}",
+                    "-m",
+                ]
                 return launcher + [self.module] + self.flags
             return ["deepspeed", "--num_gpus", str(gpus_per_node), "--module", self.module] + self.flags
         runtime_env: dict[str, Any] = {"env_vars": self.env}
         if working_dir:
             runtime_env["working_dir"] = working_dir
             runtime_env["excludes"] = [".git", ".venv", "runs", "*.safetensors", "*.bin", "*.pt"]
-        return (["ray", "job", "submit", f"--address=http://{head}:{dashboard_port}",
-                 "--runtime-env-json=" + json.dumps(runtime_env, sort_keys=True), "--",
-                 "python3", "-m", self.module] + self.flags)
+        return [
+            "ray",
+            "job",
+            "submit",
+            f"--address=http://{head}:{dashboard_port}",
+            "--runtime-env-json=" + json.dumps(runtime_env, sort_keys=True),
+            "--",
+            "python3",
+            "-m",
+            self.module,
+        ] + self.flags
 
 
 def scan_data(path: str, algo: str) -> dict:
@@ -130,10 +171,12 @@ def scan_data(path: str, algo: str) -> dict:
     for i, row in enumerate(read_rows(p)):
         missing = [k for k in need if k not in row]
         if missing:
-            hint = "run 'redstar rl export' on preference rows" if algo == "dpo" else \
-                "run 'redstar rl export' on RL prompt rows"
-            raise ConfigError(f"{path}:row {i + 1}: {algo} data needs columns {list(need)}, missing "
-                              f"{missing} ({hint})")
+            hint = (
+                "run 'redstar rl export' on preference rows"
+                if algo == "dpo"
+                else "run 'redstar rl export' on RL prompt rows"
+            )
+            raise ConfigError(f"{path}:row {i + 1}: {algo} data needs columns {list(need)}, missing {missing} ({hint})")
         if algo != "dpo" and not isinstance(row["label"], str):
             raise ConfigError(f"{path}:row {i + 1}: label must be the JSON string 'redstar rl export' writes")
         rows += 1
@@ -198,15 +241,29 @@ def build_job(cfg: RLLaunchConfig, algo: str) -> Job:
         raise ConfigError(f"the config is for algo '{cfg.algo}' but --algo {algo} was given")
     info = scan_data(cfg.data, algo)
     out = _local(cfg.output_dir)
-    common = {"data.max_len": cfg.max_len, "train.batch_size": cfg.batch_size,
-              "train.micro_batch_size": cfg.micro_batch_size, "train.max_epochs": cfg.epochs,
-              "ds.zero_stage": cfg.zero_stage, "ds.param_dtype": "bf16",
-              "ckpt.output_dir": out, "ckpt.path": f"{out}/ckpt", "ckpt.save_steps": cfg.save_steps,
-              "ckpt.save_hf": True, "logger.logging_steps": 1}
+    common = {
+        "data.max_len": cfg.max_len,
+        "train.batch_size": cfg.batch_size,
+        "train.micro_batch_size": cfg.micro_batch_size,
+        "train.max_epochs": cfg.epochs,
+        "ds.zero_stage": cfg.zero_stage,
+        "ds.param_dtype": "bf16",
+        "ckpt.output_dir": out,
+        "ckpt.path": f"{out}/ckpt",
+        "ckpt.save_steps": cfg.save_steps,
+        "ckpt.save_hf": True,
+        "logger.logging_steps": 1,
+    }
     if algo == "dpo":
-        flags = {"model.model_name_or_path": _local(cfg.model, hub_ok=True), "data.dataset": _local(cfg.data),
-                 **DATA_FLAGS["preference"], **common, "adam.lr": cfg.lr, "model.beta": cfg.beta,
-                 "model.gradient_checkpointing_enable": True}
+        flags = {
+            "model.model_name_or_path": _local(cfg.model, hub_ok=True),
+            "data.dataset": _local(cfg.data),
+            **DATA_FLAGS["preference"],
+            **common,
+            "adam.lr": cfg.lr,
+            "model.beta": cfg.beta,
+            "model.gradient_checkpointing_enable": True,
+        }
         flags.update(cfg.flags)
         return Job(algo, "dpo", "openrlhf.cli.train_dpo", render_flags(flags), {}, info)
 
@@ -214,20 +271,42 @@ def build_job(cfg: RLLaunchConfig, algo: str) -> Job:
     if (n * g) % tp:
         raise ConfigError(f"vllm_tensor_parallel={tp} does not divide {n} nodes x {g} GPUs")
     # Colocated hybrid engine: actor, reference and vLLM share every GPU and sleep in turn.
-    flags = {"actor.num_nodes": n, "actor.num_gpus_per_node": g, "ref.num_nodes": n, "ref.num_gpus_per_node": g,
-             "vllm.num_engines": n * g // tp, "vllm.tensor_parallel_size": tp, "train.colocate_all": True,
-             "vllm.enable_sleep": True, "ds.enable_sleep": True, "vllm.gpu_memory_utilization": 0.6,
-             "actor.model_name_or_path": _local(cfg.model, hub_ok=True), "reward.remote_url": _reward_script(cfg),
-             "data.prompt_dataset": _local(cfg.data), **DATA_FLAGS["rl"], **common,
-             "rollout.max_new_tokens": cfg.max_new_tokens,
-             "rollout.batch_size": cfg.rollout_batch_size, "rollout.micro_batch_size": cfg.micro_batch_size,
-             "rollout.n_samples_per_prompt": cfg.n_samples_per_prompt, "rollout.temperature": cfg.temperature,
-             "train.num_episodes": cfg.episodes, "algo.advantage.estimator": ESTIMATORS[algo],
-             "algo.kl.init_coef": cfg.kl_coef, "actor.adam.lr": cfg.lr,
-             "actor.gradient_checkpointing_enable": True}
+    flags = {
+        "actor.num_nodes": n,
+        "actor.num_gpus_per_node": g,
+        "ref.num_nodes": n,
+        "ref.num_gpus_per_node": g,
+        "vllm.num_engines": n * g // tp,
+        "vllm.tensor_parallel_size": tp,
+        "train.colocate_all": True,
+        "vllm.enable_sleep": True,
+        "ds.enable_sleep": True,
+        "vllm.gpu_memory_utilization": 0.6,
+        "actor.model_name_or_path": _local(cfg.model, hub_ok=True),
+        "reward.remote_url": _reward_script(cfg),
+        "data.prompt_dataset": _local(cfg.data),
+        **DATA_FLAGS["rl"],
+        **common,
+        "rollout.max_new_tokens": cfg.max_new_tokens,
+        "rollout.batch_size": cfg.rollout_batch_size,
+        "rollout.micro_batch_size": cfg.micro_batch_size,
+        "rollout.n_samples_per_prompt": cfg.n_samples_per_prompt,
+        "rollout.temperature": cfg.temperature,
+        "train.num_episodes": cfg.episodes,
+        "algo.advantage.estimator": ESTIMATORS[algo],
+        "algo.kl.init_coef": cfg.kl_coef,
+        "actor.adam.lr": cfg.lr,
+        "actor.gradient_checkpointing_enable": True,
+    }
     if algo == "ppo":
-        flags.update({"critic.num_nodes": n, "critic.num_gpus_per_node": g,
-                      "critic.model_name_or_path": _local(cfg.model, hub_ok=True), "critic.adam.lr": cfg.critic_lr})
+        flags.update(
+            {
+                "critic.num_nodes": n,
+                "critic.num_gpus_per_node": g,
+                "critic.model_name_or_path": _local(cfg.model, hub_ok=True),
+                "critic.adam.lr": cfg.critic_lr,
+            }
+        )
     if algo == "grpo":
         flags.update({"algo.kl.use_loss": True, "algo.kl.estimator": "k3"})
     if info.get("max_images"):
@@ -238,8 +317,7 @@ def build_job(cfg: RLLaunchConfig, algo: str) -> Job:
         settings["datasources"] = info["datasources"]
     if settings.get("tokenizer"):  # read by the reward workers, which start elsewhere
         settings["tokenizer"] = _local(settings["tokenizer"], hub_ok=True)
-    return Job(algo, "ppo_ray", "openrlhf.cli.train_ppo_ray", render_flags(flags),
-               env_from_settings(settings), info)
+    return Job(algo, "ppo_ray", "openrlhf.cli.train_ppo_ray", render_flags(flags), env_from_settings(settings), info)
 
 
 def check_job(job: Job) -> list[str]:
@@ -251,19 +329,32 @@ def check_job(job: Job) -> list[str]:
 
 def _sbatch_header(cfg: RLLaunchConfig, job: Job) -> list[str]:
     c = cfg.cluster
-    lines = ["#!/bin/bash", f"#SBATCH --job-name=redstar-{job.algo.replace('+', 'p')}",
-             f"#SBATCH --nodes={c.nodes}", "#SBATCH --ntasks-per-node=1", f"#SBATCH --gres=gpu:{c.gpus_per_node}",
-             "#SBATCH --exclusive", f"#SBATCH --time={c.time}",
-             f"#SBATCH --output={_local(cfg.output_dir)}/slurm-%j.log"]
+    lines = [
+        "#!/bin/bash",
+        f"#SBATCH --job-name=redstar-{job.algo.replace('+', 'p')}",
+        f"#SBATCH --nodes={c.nodes}",
+        "#SBATCH --ntasks-per-node=1",
+        f"#SBATCH --gres=gpu:{c.gpus_per_node}",
+        "#SBATCH --exclusive",
+        f"#SBATCH --time={c.time}",
+        f"#SBATCH --output={_local(cfg.output_dir)}/slurm-%j.log",
+    ]
     lines += [f"#SBATCH --partition={c.partition}"] if c.partition else []
     lines += [f"#SBATCH --account={c.account}"] if c.account else []
     lines += [f"#SBATCH --cpus-per-task={c.cpus_per_task}"] if c.cpus_per_task else []
-    return lines + ["", "set -euo pipefail", *c.setup, f"mkdir -p {shlex.quote(_local(cfg.output_dir))}",
-                    "# Slurm 22.05+ does not pass the job's CPUs per task on to srun: every step names them",
-                    'cpus=${SLURM_CPUS_PER_TASK:-$SLURM_CPUS_ON_NODE}',
-                    'nodes=($(scontrol show hostnames "$SLURM_JOB_NODELIST"))', 'head=${nodes[0]}',
-                    'head_ip=$(srun --nodes=1 --ntasks=1 --cpus-per-task="$cpus" -w "$head" hostname --ip-address '
-                    '| awk \'{print $1}\')', ""]
+    return lines + [
+        "",
+        "set -euo pipefail",
+        *c.setup,
+        f"mkdir -p {shlex.quote(_local(cfg.output_dir))}",
+        "# Slurm 22.05+ does not pass the job's CPUs per task on to srun: every step names them",
+        "cpus=${SLURM_CPUS_PER_TASK:-$SLURM_CPUS_ON_NODE}",
+        'nodes=($(scontrol show hostnames "$SLURM_JOB_NODELIST"))',
+        "head=${nodes[0]}",
+        'head_ip=$(srun --nodes=1 --ntasks=1 --cpus-per-task="$cpus" -w "$head" hostname --ip-address '
+        "| awk '{print $1}')",
+        "",
+    ]
 
 
 def slurm_script(job: Job, cfg: RLLaunchConfig) -> str:
@@ -273,7 +364,7 @@ def slurm_script(job: Job, cfg: RLLaunchConfig) -> str:
     if job.entry == "dpo":
         # one torchrun per node through srun; on one node deepspeed's local launcher is enough
         cmd = job.command(c.nodes, c.gpus_per_node, head=HEAD, master_port=c.master_port, rdzv_id="__JOBID__")
-        srun = (f'srun --nodes={c.nodes} --ntasks-per-node=1 --cpus-per-task="$cpus" ' if c.nodes > 1 else "")
+        srun = f'srun --nodes={c.nodes} --ntasks-per-node=1 --cpus-per-task="$cpus" ' if c.nodes > 1 else ""
         text = srun + shlex.join(cmd).replace(HEAD, "${head_ip}").replace("__JOBID__", "${SLURM_JOB_ID}")
         return "\n".join(lines + [text, ""])
     total = c.nodes * c.gpus_per_node
@@ -281,7 +372,7 @@ def slurm_script(job: Job, cfg: RLLaunchConfig) -> str:
         f"port={c.ray_port}",
         "# Ray head on the first node, one worker per other node; --block keeps them in the job.",
         f'srun --nodes=1 --ntasks=1 --cpus-per-task="$cpus" -w "$head" ray start --head --node-ip-address="$head_ip" '
-        f'--port=$port --dashboard-host=0.0.0.0 --dashboard-port={c.dashboard_port} --num-gpus={c.gpus_per_node} '
+        f"--port=$port --dashboard-host=0.0.0.0 --dashboard-port={c.dashboard_port} --num-gpus={c.gpus_per_node} "
         f'--num-cpus="$cpus" --block &',
         "sleep 10",
         'for node in "${nodes[@]:1}"; do',
@@ -290,11 +381,13 @@ def slurm_script(job: Job, cfg: RLLaunchConfig) -> str:
         "done",
         "# Wait until every GPU has joined (at most 10 minutes).",
         "for _ in $(seq 120); do",
-        f'  python3 -c "import ray,sys; ray.init(address=\'$head_ip:$port\', logging_level=40); '
-        f'sys.exit(ray.cluster_resources().get(\'GPU\', 0) < {total})" && break',
-        "  sleep 5", "done", ""]
-    cmd = job.command(c.nodes, c.gpus_per_node, head=HEAD, dashboard_port=c.dashboard_port,
-                      working_dir=cfg.working_dir)
+        f"  python3 -c \"import ray,sys; ray.init(address='$head_ip:$port', logging_level=40); "
+        f"sys.exit(ray.cluster_resources().get('GPU', 0) < {total})\" && break",
+        "  sleep 5",
+        "done",
+        "",
+    ]
+    cmd = job.command(c.nodes, c.gpus_per_node, head=HEAD, dashboard_port=c.dashboard_port, working_dir=cfg.working_dir)
     lines.append(shlex.join(cmd).replace(HEAD, "${head_ip}"))
     return "\n".join(lines + [""])
 
@@ -317,11 +410,15 @@ def run_local(job: Job, cfg: RLLaunchConfig) -> int:
     cmd = job.command(1, c.gpus_per_node, dashboard_port=c.dashboard_port, working_dir=cfg.working_dir)
     tool = cmd[0]
     if shutil.which(tool) is None:
-        raise ConfigError(f"'{tool}' is not on PATH: install OpenRLHF with its dependencies "
-                          f"(pip install openrlhf[vllm]==0.11.2) on a GPU node, or write a SLURM script with --slurm")
+        raise ConfigError(
+            f"'{tool}' is not on PATH: install OpenRLHF with its dependencies "
+            f"(pip install openrlhf[vllm]==0.11.2) on a GPU node, or write a SLURM script with --slurm"
+        )
     if job.entry == "ppo_ray":
-        print(f"submitting to the Ray cluster at http://127.0.0.1:{c.dashboard_port} "
-              f"(start one with 'ray start --head --num-gpus={c.gpus_per_node}')")
+        print(
+            f"submitting to the Ray cluster at http://127.0.0.1:{c.dashboard_port} "
+            f"(start one with 'ray start --head --num-gpus={c.gpus_per_node}')"
+        )
     out = Path(cfg.output_dir)
     save_config(cfg, out / "launch_config.yaml")  # the resolved config beside the checkpoints
     atomic_write_text(out / "launch_command.sh", "#!/bin/bash\n" + shlex.join(cmd) + "\n")

@@ -16,14 +16,17 @@ import contextlib
 import difflib
 import importlib.util
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from redstar.config import ConfigError
 
 PINNED_VERSION = "0.11.2"
-ENTRY_MODULES = {"dpo": "openrlhf.cli.train_dpo", "ppo_ray": "openrlhf.cli.train_ppo_ray",
-                 "sft": "openrlhf.cli.train_sft"}
+ENTRY_MODULES = {
+    "dpo": "openrlhf.cli.train_dpo",
+    "ppo_ray": "openrlhf.cli.train_ppo_ray",
+    "sft": "openrlhf.cli.train_sft",
+}
 _STDLIB_IMPORTS = {"argparse", "math", "os", "datetime"}
 
 
@@ -33,16 +36,20 @@ def installed_version() -> str:
     try:
         return version("openrlhf")
     except PackageNotFoundError:
-        raise ConfigError(f"openrlhf is not installed; install the pinned version with "
-                          f"'pip install --no-deps openrlhf=={PINNED_VERSION}' (its CLI definitions are "
-                          f"needed to check the command)") from None
+        raise ConfigError(
+            f"openrlhf is not installed; install the pinned version with "
+            f"'pip install --no-deps openrlhf=={PINNED_VERSION}' (its CLI definitions are "
+            f"needed to check the command)"
+        ) from None
 
 
 def check_version() -> str:
     found = installed_version()
     if found != PINNED_VERSION:
-        raise ConfigError(f"redstar rl is pinned to openrlhf {PINNED_VERSION} (flag names changed between "
-                          f"releases), found {found}; run 'pip install --no-deps openrlhf=={PINNED_VERSION}'")
+        raise ConfigError(
+            f"redstar rl is pinned to openrlhf {PINNED_VERSION} (flag names changed between "
+            f"releases), found {found}; run 'pip install --no-deps openrlhf=={PINNED_VERSION}'"
+        )
     return found
 
 
@@ -53,14 +60,18 @@ def _source(module: str) -> tuple[str, str]:
     return Path(spec.origin).read_text(encoding="utf-8"), spec.origin
 
 
-@lru_cache(maxsize=None)
+@cache
 def _main_block(module: str) -> tuple[list, list, list]:
     """(light imports, parser-building statements, validation statements) of the main block."""
     text, origin = _source(module)
     tree = ast.parse(text, origin)
-    imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
-               and all(a.name.split(".")[0] in _STDLIB_IMPORTS for a in n.names)
-               and (not isinstance(n, ast.ImportFrom) or (n.module or "").split(".")[0] in _STDLIB_IMPORTS)]
+    imports = [
+        n
+        for n in tree.body
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        and all(a.name.split(".")[0] in _STDLIB_IMPORTS for a in n.names)
+        and (not isinstance(n, ast.ImportFrom) or (n.module or "").split(".")[0] in _STDLIB_IMPORTS)
+    ]
     main = next((n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)), None)
     if main is None:
         raise ConfigError(f"{origin}: no __main__ block to read the flags from")
@@ -73,7 +84,7 @@ def _main_block(module: str) -> tuple[list, list, list]:
         # train(args) starts the job; use_ms patches the model hub: neither is a check.
         return not (code.startswith("train(") or "use_ms" in code.split("\n", 1)[0])
 
-    return imports, main.body[:cut], [s for s in main.body[cut + 1:] if keep(s)]
+    return imports, main.body[:cut], [s for s in main.body[cut + 1 :] if keep(s)]
 
 
 def _exec(stmts: list, namespace: dict, name: str) -> None:
@@ -110,8 +121,7 @@ def check_command(entry: str, argv: list[str]) -> list[str]:
         for flag in unknown:
             close = difflib.get_close_matches(flag, list(flags), n=2, cutoff=0.6)
             hints.append(flag + (f" (did you mean {' or '.join(close)}?)" if close else ""))
-        raise ConfigError(f"openrlhf {PINNED_VERSION} {ENTRY_MODULES[entry]} has no flag "
-                          + ", ".join(hints))
+        raise ConfigError(f"openrlhf {PINNED_VERSION} {ENTRY_MODULES[entry]} has no flag " + ", ".join(hints))
     module = ENTRY_MODULES[entry]
     imports, build, validate = _main_block(module)
     ns: dict = {"__name__": module}

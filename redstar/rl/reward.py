@@ -79,10 +79,23 @@ GRACE_S = 2.0  # process round trip on top of the verifier's own timeout
 
 # Chat headers that open an assistant turn, and tokens that close one (Qwen/ChatML, Llama 3,
 # DeepSeek-R1, Gemma, Mistral, plain EOS).
-ASSISTANT_HEADERS = ("<|im_start|>assistant\n", "<|start_header_id|>assistant<|end_header_id|>\n\n",
-                     "<｜Assistant｜>", "<start_of_turn>model\n", "[/INST]")
-END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<｜end▁of▁sentence｜>",
-              "<end_of_turn>", "</s>", "<eos>")
+ASSISTANT_HEADERS = (
+    "<|im_start|>assistant\n",
+    "<|start_header_id|>assistant<|end_header_id|>\n\n",
+    "<｜Assistant｜>",
+    "<start_of_turn>model\n",
+    "[/INST]",
+)
+END_TOKENS = (
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<|end_of_text|>",
+    "<｜end▁of▁sentence｜>",
+    "<end_of_turn>",
+    "</s>",
+    "<eos>",
+)
 
 
 @dataclass
@@ -131,6 +144,7 @@ def env_from_settings(settings: dict) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- pure helpers
 
+
 def decode_label(label) -> dict:
     """The exported JSON label, a dict, or a bare gold answer (math) -> a grading dict."""
     if isinstance(label, dict):
@@ -151,7 +165,7 @@ def decode_label(label) -> dict:
 def isolate_response(query: str, prompt: str) -> str:
     """The model's reply inside ``query`` (prompt + response as OpenRLHF decodes them)."""
     if prompt and query.startswith(prompt):
-        response = query[len(prompt):]
+        response = query[len(prompt) :]
     else:
         cut = max((query.rfind(h) + len(h) if query.rfind(h) >= 0 else -1) for h in ASSISTANT_HEADERS)
         response = query[cut:] if cut >= 0 else query
@@ -206,6 +220,7 @@ def response_length(text: str, unit: str, tokenizer: str = "") -> int:
 
 # ----------------------------------------------------------------------------- grading
 
+
 def _warm() -> bool:
     import redstar.verify  # noqa: F401  (import cost paid once per process, outside the clock)
 
@@ -217,9 +232,16 @@ def _grade_item(response: str, label: dict, timeout: float) -> dict:
     from redstar.verify import grade
 
     sandbox = label.get("_sandbox") or "bwrap"
-    v = grade(response, label.get("answer"), kind=label["kind"], choices=label.get("choices"),
-              tests=label.get("tests"), timeout=timeout, fallback=bool(label.get("_fallback", False)),
-              sandbox=sandbox)
+    v = grade(
+        response,
+        label.get("answer"),
+        kind=label["kind"],
+        choices=label.get("choices"),
+        tests=label.get("tests"),
+        timeout=timeout,
+        fallback=bool(label.get("_fallback", False)),
+        sandbox=sandbox,
+    )
     out = {"correct": bool(v.correct), "extracted": v.extracted, "reason": v.reason, "timed_out": False}
     if label["kind"] == "code":
         out["sandbox"] = sandbox  # recorded: "none" means this code ran without isolation
@@ -263,8 +285,12 @@ class _Grader:
                     return future.result(timeout=timeout + GRACE_S)
                 except cf.TimeoutError:
                     self._kill(pool)
-                    return {"correct": False, "extracted": None, "reason": f"timed out after {timeout:g}s",
-                            "timed_out": True}
+                    return {
+                        "correct": False,
+                        "extracted": None,
+                        "reason": f"timed out after {timeout:g}s",
+                        "timed_out": True,
+                    }
                 except (cf.process.BrokenProcessPool, RuntimeError) as e:
                     if getattr(e, "fail_closed", False):  # no code sandbox here: stop, never reward 0
                         raise
@@ -289,8 +315,12 @@ def _grade_in_thread(response: str, label: dict, timeout: float) -> dict:
     t.join(timeout + GRACE_S)
     if "raise" in box:
         raise box["raise"]
-    return box.get("v") or {"correct": False, "extracted": None, "reason": f"timed out after {timeout:g}s",
-                            "timed_out": True}
+    return box.get("v") or {
+        "correct": False,
+        "extracted": None,
+        "reason": f"timed out after {timeout:g}s",
+        "timed_out": True,
+    }
 
 
 _GRADERS: dict = {}  # workers -> _Grader, shared by every thread of this process
@@ -308,8 +338,9 @@ def _shutdown() -> None:
 def grade_responses(responses: list[str], labels: list[dict], options: RewardOptions) -> list[dict]:
     """Verdict dicts for a batch, graded in parallel with a time bound per item."""
     # the last-number fallback never reads a truncated response (its last number is where the cut fell)
-    labels = [dict(lab, _fallback=options.fallback and not lab.get("_truncated"), _sandbox=options.sandbox)
-              for lab in labels]
+    labels = [
+        dict(lab, _fallback=options.fallback and not lab.get("_truncated"), _sandbox=options.sandbox) for lab in labels
+    ]
     if any(lab.get("kind") == "code" for lab in labels):
         from redstar.verify.code_sandbox import check_sandbox
 
@@ -343,8 +374,13 @@ def reward_func(queries, prompts, labels, **kwargs) -> dict:
     verdicts = grade_responses(responses, graded, options)
 
     rewards, scores = [], []
-    logs: dict[str, list[float]] = {"acc": [], "format_ok": [], "timed_out": [], "overlong_penalty": [],
-                                    "response_length": []}
+    logs: dict[str, list[float]] = {
+        "acc": [],
+        "format_ok": [],
+        "timed_out": [],
+        "overlong_penalty": [],
+        "response_length": [],
+    }
     # Only a fixed, configured list: per-call keys would differ between OpenRLHF's samples.
     sources = options.datasources
     for name in sources:
@@ -365,9 +401,11 @@ def reward_func(queries, prompts, labels, **kwargs) -> dict:
             hit = float(label["datasource"] == name)
             logs[f"ds/{name}/n"].append(hit)
             logs[f"ds/{name}/correct"].append(hit * correct)
-    return {"rewards": torch.tensor(rewards, dtype=torch.float32),
-            "scores": torch.tensor(scores, dtype=torch.float32),
-            "extra_logs": {k: torch.tensor(v, dtype=torch.float32) for k, v in logs.items()}}
+    return {
+        "rewards": torch.tensor(rewards, dtype=torch.float32),
+        "scores": torch.tensor(scores, dtype=torch.float32),
+        "extra_logs": {k: torch.tensor(v, dtype=torch.float32) for k, v in logs.items()},
+    }
 
 
 def _total(x) -> float:

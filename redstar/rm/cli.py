@@ -51,8 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--key", default="rm", help="which scores[...] to rank by (default rm)")
     r.add_argument("--k", type=int, nargs="+", default=None, help="k values (default 1, 2, 4, ..., n)")
     r.add_argument("--seeds", type=int, default=100, help="random k-subsets per problem (AceMath: 100)")
-    r.add_argument("--equivalence", choices=["math", "exact"], default="math",
-                   help="how maj@k merges answers: math equivalence as in redstar eval (default), or exact strings")
+    r.add_argument(
+        "--equivalence",
+        choices=["math", "exact"],
+        default="math",
+        help="how maj@k merges answers: math equivalence as in redstar eval (default), or exact strings",
+    )
     r.add_argument("--title", default="rm@k")
 
 
@@ -74,7 +78,7 @@ def _train(args) -> int:
         print(run_dir.complete_message())
         return 0
     if run_dir.is_main:
-        trim_metrics(cfg.out, cfg.train.resume)     # steps redone after a kill are logged once
+        trim_metrics(cfg.out, cfg.train.resume)  # steps redone after a kill are logged once
     result = train(cfg)
     run_dir.finish({k: result.get(k) for k in ("final_dir", "step", "final_loss")})
     if result.get("final_dir"):  # push.repo set: publish it (rank 0 only has final_dir)
@@ -91,11 +95,22 @@ def _score(args) -> int:
 
     if not Path(args.model).is_dir():
         raise FileNotFoundError(f"{args.model}: no such reward-model directory")
-    counts = score_file(args.model, args.input, args.out, problems=args.problems, key=args.key,
-                        batch_size=args.batch_size, max_len=args.max_len, device=args.device,
-                        dtype=args.dtype, skip_bad=args.skip_bad)
-    print(f"rm score: scored {counts['scored']} responses in {counts['rows']} {counts['format']} rows "
-          f"(skipped {counts['skipped']}, truncated {counts['truncated']}) -> {args.out}")
+    counts = score_file(
+        args.model,
+        args.input,
+        args.out,
+        problems=args.problems,
+        key=args.key,
+        batch_size=args.batch_size,
+        max_len=args.max_len,
+        device=args.device,
+        dtype=args.dtype,
+        skip_bad=args.skip_bad,
+    )
+    print(
+        f"rm score: scored {counts['scored']} responses in {counts['rows']} {counts['format']} rows "
+        f"(skipped {counts['skipped']}, truncated {counts['truncated']}) -> {args.out}"
+    )
     return 0
 
 
@@ -103,8 +118,7 @@ def _rmk(args) -> int:
     from redstar.rm.rmk import markdown, math_equivalent, rmk_report, write_report
 
     equivalent = math_equivalent() if args.equivalence == "math" else None
-    report = rmk_report(args.input, key=args.key, ks=args.k, seeds=args.seeds,
-                        equivalent=equivalent)
+    report = rmk_report(args.input, key=args.key, ks=args.k, seeds=args.seeds, equivalent=equivalent)
     report["equivalence"] = args.equivalence
     write_report(report, args.out, args.title)
     print(markdown(report, args.title))

@@ -52,13 +52,16 @@ class GroupStats:
     duplicates: int = 0
 
     def summary(self) -> str:
-        return (f"{self.problems} problems -> {self.groups} groups, {self.responses} responses "
-                f"({self.positives} correct); dropped {self.dropped_all_correct} all-correct and "
-                f"{self.dropped_all_wrong} all-wrong problems; skipped {self.skipped_no_verdict} samples "
-                f"without a verdict and {self.duplicates} duplicate responses")
+        return (
+            f"{self.problems} problems -> {self.groups} groups, {self.responses} responses "
+            f"({self.positives} correct); dropped {self.dropped_all_correct} all-correct and "
+            f"{self.dropped_all_wrong} all-wrong problems; skipped {self.skipped_no_verdict} samples "
+            f"without a verdict and {self.duplicates} duplicate responses"
+        )
 
 
 # ----------------------------------------------------------------------------- questions
+
 
 def load_questions(problems_path) -> dict[str, str]:
     """problem id -> question text, from a Problem file (JSONL / JSON / Parquet / dir)."""
@@ -98,6 +101,7 @@ def question_of(row: dict, questions: dict[str, str] | None) -> str:
 
 # ----------------------------------------------------------------------------- grouping
 
+
 def balanced_split(n_pos: int, n_neg: int, n: int) -> tuple[int, int]:
     """How many (positives, negatives) a group of at most ``n`` takes: half and half where
     both kinds are plentiful, the rest filled from the other kind where one runs short."""
@@ -111,14 +115,21 @@ def balanced_split(n_pos: int, n_neg: int, n: int) -> tuple[int, int]:
 def _ref_score(row: dict, key: str) -> float:
     value = (row.get("scores") or {}).get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RowError(f"sample for problem {row['problem_id']!r} has no numeric scores[{key!r}] "
-                       f"to sort by (got {value!r})")
+        raise RowError(
+            f"sample for problem {row['problem_id']!r} has no numeric scores[{key!r}] to sort by (got {value!r})"
+        )
     return float(value)
 
 
-def build_groups(samples: Iterable[dict], questions: dict[str, str] | None = None, n: int = 6,
-                 sort_by: str | None = None, sort_pool: int = 14, seed: int = 0,
-                 stats: GroupStats | None = None) -> list[Group]:
+def build_groups(
+    samples: Iterable[dict],
+    questions: dict[str, str] | None = None,
+    n: int = 6,
+    sort_by: str | None = None,
+    sort_pool: int = 14,
+    seed: int = 0,
+    stats: GroupStats | None = None,
+) -> list[Group]:
     """One group per problem with at least one correct and one incorrect response.
 
     ``samples``: Sample rows (dicts) with ``verdict.correct``; rows without a verdict are
@@ -166,8 +177,8 @@ def build_groups(samples: Iterable[dict], questions: dict[str, str] | None = Non
         if sort_by:
             # AceMath: random picks from the top-`sort_pool` positives and the bottom-`sort_pool`
             # negatives by the reference score (sort_pool 0: exactly the top-k / bottom-k).
-            pos = sorted(pos, key=lambda r: _ref_score(r, sort_by), reverse=True)[:max(k, sort_pool)]
-            neg = sorted(neg, key=lambda r: _ref_score(r, sort_by))[:max(m, sort_pool)]
+            pos = sorted(pos, key=lambda r: _ref_score(r, sort_by), reverse=True)[: max(k, sort_pool)]
+            neg = sorted(neg, key=lambda r: _ref_score(r, sort_by))[: max(m, sort_pool)]
         chosen = rng.sample(pos, k) + rng.sample(neg, m)
         random.Random(f"{seed}:{pid}:order").shuffle(chosen)
         labels = [bool(r["verdict"]["correct"]) for r in chosen]
@@ -179,6 +190,7 @@ def build_groups(samples: Iterable[dict], questions: dict[str, str] | None = Non
 
 
 # ----------------------------------------------------------------------------- encoding
+
 
 @dataclass
 class PairEncoder:
@@ -197,7 +209,7 @@ class PairEncoder:
             prompt = tok.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
             full = tok.apply_chat_template(user + [{"role": "assistant", "content": response}], tokenize=False)
             if full.startswith(prompt):
-                return prompt, full[len(prompt):]
+                return prompt, full[len(prompt) :]
         return question + "\n\n", response
 
     def __call__(self, question: str, response: str) -> list[int]:
@@ -261,5 +273,10 @@ class GroupCollator:
         # the loss's unit count (groups, pairs or responses), read by the training engine before
         # the forward pass to normalise the whole optimiser step
         num_targets = self.loss(torch.zeros(labels.shape), labels, slots >= 0)[1]
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "slots": slots, "labels": labels,
-                "num_targets": num_targets}
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "slots": slots,
+            "labels": labels,
+            "num_targets": num_targets,
+        }

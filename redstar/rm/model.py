@@ -59,8 +59,14 @@ def load_saved_tokenizer(path: str | os.PathLike):
 
 
 # tokens that pad and never end a scored sequence, tried in order before adding one
-PAD_CANDIDATES = ("<|finetune_right_pad_id|>", "<|pad|>", "<pad>", "[PAD]", "<|endoftext|>",
-                  "<|reserved_special_token_0|>")
+PAD_CANDIDATES = (
+    "<|finetune_right_pad_id|>",
+    "<|pad|>",
+    "<pad>",
+    "[PAD]",
+    "<|endoftext|>",
+    "<|reserved_special_token_0|>",
+)
 
 
 def _turn_end_ids(tokenizer) -> set[int]:
@@ -68,12 +74,13 @@ def _turn_end_ids(tokenizer) -> set[int]:
     ends = {tokenizer.eos_token_id} - {None}
     if getattr(tokenizer, "chat_template", None):
         try:
-            ids = tokenizer.apply_chat_template([{"role": "user", "content": "1"},
-                                                 {"role": "assistant", "content": "2"}], tokenize=True)
+            ids = tokenizer.apply_chat_template(
+                [{"role": "user", "content": "1"}, {"role": "assistant", "content": "2"}], tokenize=True
+            )
             ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
             if ids:
                 ends.add(int(ids[-1]))
-        except Exception:        # a template that needs more than plain turns: eos alone
+        except Exception:  # a template that needs more than plain turns: eos alone
             pass
     return ends
 
@@ -98,8 +105,10 @@ def distinct_pad(rm, tokenizer) -> int:
         else:
             tokenizer.pad_token = choice
         pad = tokenizer.pad_token_id
-    for cfg in {id(c): c for c in (rm.config, rm.config.get_text_config() if hasattr(rm.config, "get_text_config")
-                                   else rm.config)}.values():
+    for cfg in {
+        id(c): c
+        for c in (rm.config, rm.config.get_text_config() if hasattr(rm.config, "get_text_config") else rm.config)
+    }.values():
         cfg.pad_token_id = pad
     return pad
 
@@ -216,8 +225,14 @@ class RewardModel(torch.nn.Module):
     def get_output_embeddings(self):
         return None  # no LM head: the scalar head is not a vocabulary projection
 
-    def save_pretrained(self, out_dir: str | os.PathLike, tokenizer=None, extra: dict | None = None,
-                        state_dict: dict | None = None, **kwargs) -> Path:
+    def save_pretrained(
+        self,
+        out_dir: str | os.PathLike,
+        tokenizer=None,
+        extra: dict | None = None,
+        state_dict: dict | None = None,
+        **kwargs,
+    ) -> Path:
         """Write a Hugging Face directory (weights, config, tokenizer, ``reward_model.json``).
 
         ``state_dict`` (keys of this module, e.g. gathered from ZeRO-3 shards by the training
@@ -232,7 +247,7 @@ class RewardModel(torch.nn.Module):
             state_dict = self.state_dict()
 
         def sub(prefix: str) -> dict:
-            return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+            return {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
 
         if self.hf is not None:
             self.hf.save_pretrained(out, state_dict=sub("hf."), **kwargs)
@@ -242,8 +257,12 @@ class RewardModel(torch.nn.Module):
             save_file({"weight": head.detach().contiguous().cpu()}, str(out / HEAD_FILE))
         if tokenizer is not None:
             tokenizer.save_pretrained(out)
-        meta = {"format": self.format, "pooling": "last token kept by the attention mask",
-                "hidden_size": _hidden_size(self.config), **(extra or {})}
+        meta = {
+            "format": self.format,
+            "pooling": "last token kept by the attention mask",
+            "hidden_size": _hidden_size(self.config),
+            **(extra or {}),
+        }
         write_json(out / META_FILE, meta)
         return out
 

@@ -88,8 +88,9 @@ def candidates_by_problem(rows: Iterable, key: str = "rm") -> dict[str, dict]:
     return out
 
 
-def sampled_maj_at_k(answers: list[list], correct: list[list[bool]], k: int, seeds: int = 100,
-                     seed: int = 0, equivalent=None) -> float:
+def sampled_maj_at_k(
+    answers: list[list], correct: list[list[bool]], k: int, seeds: int = 100, seed: int = 0, equivalent=None
+) -> float:
     """maj@k over random k-subsets: ``metrics.maj_at_k`` on ``seeds`` random permutations."""
     from redstar.metrics import maj_at_k
 
@@ -105,8 +106,9 @@ def sampled_maj_at_k(answers: list[list], correct: list[list[bool]], k: int, see
     return total / seeds
 
 
-def rmk_report(rows, key: str = "rm", ks: list[int] | None = None, seeds: int = 100,
-               seed: int = 0, equivalent=None) -> dict:
+def rmk_report(
+    rows, key: str = "rm", ks: list[int] | None = None, seeds: int = 100, seed: int = 0, equivalent=None
+) -> dict:
     """The rm@k / maj@k / pass@k table as a dict (fractions in [0, 1]). ``rows``: Sample
     rows, (where, row) pairs, or a path (file or directory) read with :func:`located_rows`."""
     from redstar.metrics import mean_pass_at_k, report_ks, rm_at_k
@@ -120,24 +122,44 @@ def rmk_report(rows, key: str = "rm", ks: list[int] | None = None, seeds: int = 
     ks = sorted(set(ks or report_ks(n_min)))
     if ks[-1] > n_min:
         short = next(pid for pid, p in probs.items() if len(p["scores"]) < ks[-1])
-        raise RowError(f"k={ks[-1]} needs {ks[-1]} candidates per problem; problem {short!r} has "
-                       f"{len(probs[short]['scores'])} (largest usable k: {n_min})")
+        raise RowError(
+            f"k={ks[-1]} needs {ks[-1]} candidates per problem; problem {short!r} has "
+            f"{len(probs[short]['scores'])} (largest usable k: {n_min})"
+        )
     scores = [p["scores"] for p in probs.values()]
     correct = [p["correct"] for p in probs.values()]
     answers = [p["answers"] for p in probs.values()]
-    table = [{"k": k,
-              "rm": rm_at_k(scores, correct, k, seeds=seeds, seed=seed),
-              "maj": sampled_maj_at_k(answers, correct, k, seeds=seeds, seed=seed, equivalent=equivalent),
-              "pass": mean_pass_at_k(correct, k)} for k in ks]
-    return {"key": key, "problems": len(probs), "candidates_min": n_min,
-            "candidates_max": max(len(s) for s in scores), "seeds": seeds, "table": table}
+    table = [
+        {
+            "k": k,
+            "rm": rm_at_k(scores, correct, k, seeds=seeds, seed=seed),
+            "maj": sampled_maj_at_k(answers, correct, k, seeds=seeds, seed=seed, equivalent=equivalent),
+            "pass": mean_pass_at_k(correct, k),
+        }
+        for k in ks
+    ]
+    return {
+        "key": key,
+        "problems": len(probs),
+        "candidates_min": n_min,
+        "candidates_max": max(len(s) for s in scores),
+        "seeds": seeds,
+        "table": table,
+    }
 
 
 def markdown(report: dict, title: str = "rm@k") -> str:
-    lines = [f"# {title}", "",
-             (f"{report['problems']} problems, {report['candidates_min']}-{report['candidates_max']} candidates "
-              f"each, reward key `{report['key']}`, {report['seeds']} seeds. Percent."), "",
-             "| k | rm@k | maj@k | pass@k (oracle) |", "|---:|---:|---:|---:|"]
+    lines = [
+        f"# {title}",
+        "",
+        (
+            f"{report['problems']} problems, {report['candidates_min']}-{report['candidates_max']} candidates "
+            f"each, reward key `{report['key']}`, {report['seeds']} seeds. Percent."
+        ),
+        "",
+        "| k | rm@k | maj@k | pass@k (oracle) |",
+        "|---:|---:|---:|---:|",
+    ]
     for r in report["table"]:
         lines.append(f"| {r['k']} | {100 * r['rm']:.2f} | {100 * r['maj']:.2f} | {100 * r['pass']:.2f} |")
     return "\n".join(lines) + "\n"

@@ -28,8 +28,16 @@ def default_device() -> str:
 class RewardScorer:
     """A loaded reward model plus its encoder; ``score`` is batched and keeps input order."""
 
-    def __init__(self, model, tokenizer=None, batch_size: int = 8, max_len: int = 4096,
-                 device: str | None = None, dtype: str | None = None, progress: bool = True):
+    def __init__(
+        self,
+        model,
+        tokenizer=None,
+        batch_size: int = 8,
+        max_len: int = 4096,
+        device: str | None = None,
+        dtype: str | None = None,
+        progress: bool = True,
+    ):
         from redstar.rm.model import RewardModel
 
         self.device = device or default_device()
@@ -57,7 +65,7 @@ class RewardScorer:
         out = [math.nan] * len(seqs)
         bar = tqdm(total=len(seqs), desc="rm score", unit="resp", disable=not self.progress)
         for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             ids, mask = pad_batch([seqs[i] for i in idx], self.tokenizer.pad_token_id)  # (B, T)
             rewards = self.model(ids.to(self.device), mask.to(self.device)).cpu().tolist()  # (B,)
             for i, r in zip(idx, rewards):
@@ -68,9 +76,19 @@ class RewardScorer:
         return out
 
 
-def score_file(model, input_path, out_path, problems=None, key: str = "rm", batch_size: int = 8,
-               max_len: int = 4096, device: str | None = None, dtype: str | None = None,
-               skip_bad: bool = False, progress: bool = True) -> dict:
+def score_file(
+    model,
+    input_path,
+    out_path,
+    problems=None,
+    key: str = "rm",
+    batch_size: int = 8,
+    max_len: int = 4096,
+    device: str | None = None,
+    dtype: str | None = None,
+    skip_bad: bool = False,
+    progress: bool = True,
+) -> dict:
     """Score every row of ``input_path`` and write them to ``out_path`` (JSONL, or Parquet by
     extension). Two row formats, told apart by their fields:
 
@@ -110,8 +128,7 @@ def score_file(model, input_path, out_path, problems=None, key: str = "rm", batc
             qs.append(q)
             rs.append(r)
             owner.append(len(kept) - 1)
-    scorer = RewardScorer(model, batch_size=batch_size, max_len=max_len, device=device, dtype=dtype,
-                          progress=progress)
+    scorer = RewardScorer(model, batch_size=batch_size, max_len=max_len, device=device, dtype=dtype, progress=progress)
     rewards = scorer.score(qs, rs)
     if listed:
         per_row: list[list[float]] = [[] for _ in kept]
@@ -123,5 +140,10 @@ def score_file(model, input_path, out_path, problems=None, key: str = "rm", batc
         for row, r in zip(kept, rewards):
             row["scores"] = dict(row.get("scores") or {}, **{key: r})
     write_rows(out_path, kept)
-    return {"rows": len(kept), "scored": len(rewards), "skipped": stats.skipped,
-            "truncated": scorer.encoder.truncated, "format": "responses" if listed else "samples"}
+    return {
+        "rows": len(kept),
+        "scored": len(rewards),
+        "skipped": stats.skipped,
+        "truncated": scorer.encoder.truncated,
+        "format": "responses" if listed else "samples",
+    }

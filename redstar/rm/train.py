@@ -40,21 +40,33 @@ from redstar.train.engine import TrainConfig
 
 @dataclass
 class RMDataConfig(DataConfigBase):
-    samples: list[str] = field(default_factory=list, metadata={"help": "Sample rows with verdicts: files, dirs or hub ids"})
-    problems: str | None = field(default=None, metadata={"help": "Problem rows giving each sample's question (else a 'question' field)"})
+    samples: list[str] = field(
+        default_factory=list, metadata={"help": "Sample rows with verdicts: files, dirs or hub ids"}
+    )
+    problems: str | None = field(
+        default=None, metadata={"help": "Problem rows giving each sample's question (else a 'question' field)"}
+    )
     n: int = field(default=6, metadata={"help": "responses per problem, balanced between correct and wrong"})
-    sort_by: str | None = field(default=None, metadata={"help": "a scores[...] key: draw from top positives / bottom negatives by it"})
+    sort_by: str | None = field(
+        default=None, metadata={"help": "a scores[...] key: draw from top positives / bottom negatives by it"}
+    )
     sort_pool: int = field(default=14, metadata={"help": "size of those pools (0: exactly the top-k / bottom-k)"})
-    eval_fraction: float = field(default=0.05, metadata={"help": "share of problems held out (chosen by a hash of the problem id)"})
+    eval_fraction: float = field(
+        default=0.05, metadata={"help": "share of problems held out (chosen by a hash of the problem id)"}
+    )
     max_len: int = field(default=4096, metadata={"help": "tokens per (question, response) pair"})
-    groups_per_micro: int = field(default=1, metadata={"help": "problems per forward pass (all n responses of each together)"})
+    groups_per_micro: int = field(
+        default=1, metadata={"help": "problems per forward pass (all n responses of each together)"}
+    )
 
     def __post_init__(self):
         from redstar.config import ConfigError
 
         if self.n < 2 or not 0 <= self.eval_fraction < 1:
-            raise ConfigError(f"data: n must be >= 2 (a correct and a wrong response) and eval_fraction "
-                              f"in [0, 1) (got n={self.n}, eval_fraction={self.eval_fraction})")
+            raise ConfigError(
+                f"data: n must be >= 2 (a correct and a wrong response) and eval_fraction "
+                f"in [0, 1) (got n={self.n}, eval_fraction={self.eval_fraction})"
+            )
 
 
 def _acemath_train() -> TrainConfig:
@@ -63,16 +75,35 @@ def _acemath_train() -> TrainConfig:
 
 @dataclass
 class RMTrainConfig:
-    model: str = field(default="default", metadata={"help": "causal LM to start from: 'default', a directory or a hub id"})
-    out: str = field(default="runs/rm", metadata={"help": "run directory: checkpoints, metrics.jsonl, rm_eval.json, final/"})
-    head: Literal["auto", "seqcls", "wrapper"] = field(default="auto", metadata={"help": "scalar head: seqcls (AutoModelForSequenceClassification), wrapper (a linear head on the causal LM), auto picks"})
-    loss: Literal["listwise_bt", "pairwise_bt", "bce", "mse"] = field(default="listwise_bt", metadata={"help": "ranking loss over each problem's responses"})
-    data: RMDataConfig = field(default_factory=RMDataConfig, metadata={"help": "verified samples and how they are grouped"})
-    train: TrainConfig = field(default_factory=_acemath_train, metadata={"help": "optimisation and infrastructure (defaults: AceMath-RM's lr 5e-6, 2 epochs, cosine)"})
-    push: PushConfig = field(default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"})
+    model: str = field(
+        default="default", metadata={"help": "causal LM to start from: 'default', a directory or a hub id"}
+    )
+    out: str = field(
+        default="runs/rm", metadata={"help": "run directory: checkpoints, metrics.jsonl, rm_eval.json, final/"}
+    )
+    head: Literal["auto", "seqcls", "wrapper"] = field(
+        default="auto",
+        metadata={
+            "help": "scalar head: seqcls (AutoModelForSequenceClassification), wrapper (a linear head on the causal LM), auto picks"
+        },
+    )
+    loss: Literal["listwise_bt", "pairwise_bt", "bce", "mse"] = field(
+        default="listwise_bt", metadata={"help": "ranking loss over each problem's responses"}
+    )
+    data: RMDataConfig = field(
+        default_factory=RMDataConfig, metadata={"help": "verified samples and how they are grouped"}
+    )
+    train: TrainConfig = field(
+        default_factory=_acemath_train,
+        metadata={"help": "optimisation and infrastructure (defaults: AceMath-RM's lr 5e-6, 2 epochs, cosine)"},
+    )
+    push: PushConfig = field(
+        default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"}
+    )
 
 
 # ----------------------------------------------------------------------------- loss and eval
+
 
 def make_loss_fn(name: str):
     """``loss_fn(model, batch) -> (loss_sum, count, metrics)`` for a GroupCollator batch."""
@@ -103,7 +134,7 @@ def evaluate(model, groups: list[Group], collator, micro: int = 4, loss: str = "
     device = next(model.parameters()).device
     loss_sum, count, wins, pairs, top1 = 0.0, 0, 0.0, 0, 0
     for start in range(0, len(groups), micro):
-        batch = collator(groups[start:start + micro])
+        batch = collator(groups[start : start + micro])
         rewards = model(batch["input_ids"].to(device), batch["attention_mask"].to(device)).cpu()  # (R,)
         valid = batch["slots"] >= 0  # (G, n)
         scores = rewards[batch["slots"].clamp(min=0)]  # (G, n)
@@ -114,9 +145,12 @@ def evaluate(model, groups: list[Group], collator, micro: int = 4, loss: str = "
         best = scores.masked_fill(~valid, -math.inf).argmax(1, keepdim=True)  # (G, 1)
         top1 += int(batch["labels"].gather(1, best).sum())
     model.train(was)
-    return {"loss": loss_sum / max(count, 1), "pair_acc": wins / max(pairs, 1),
-            "top1_acc": top1 / len(groups),
-            "top1_random": sum(sum(g.labels) / len(g.labels) for g in groups) / len(groups)}
+    return {
+        "loss": loss_sum / max(count, 1),
+        "pair_acc": wins / max(pairs, 1),
+        "top1_acc": top1 / len(groups),
+        "top1_random": sum(sum(g.labels) / len(g.labels) for g in groups) / len(groups),
+    }
 
 
 def split_groups(groups: list[Group], eval_fraction: float) -> tuple[list[Group], list[Group]]:
@@ -128,12 +162,18 @@ def split_groups(groups: list[Group], eval_fraction: float) -> tuple[list[Group]
 
 # ----------------------------------------------------------------------------- the recipe
 
+
 def model_card(cfg: RMTrainConfig, stats: GroupStats, before: dict, after: dict, state: dict) -> str:
     t = cfg.train
-    fmt = lambda d, k: f"{d[k]:.3f}" if k in d else "-"
+
+    def fmt(d, k):
+        return f"{d[k]:.3f}" if k in d else "-"
+
     from redstar.release.model_card import render_model_card
 
-    return render_model_card({"base_model": cfg.model, "tags": ["reward-model", "outcome-reward", "math"]}, f"""# redstar outcome reward model
+    return render_model_card(
+        {"base_model": cfg.model, "tags": ["reward-model", "outcome-reward", "math"]},
+        f"""# redstar outcome reward model
 
 A scalar head on the last token of `{cfg.model}`, trained with `redstar rm train` ({cfg.loss} loss,
 {cfg.data.n} responses per problem, balanced between verified-correct and wrong).
@@ -145,14 +185,15 @@ last non-padding token, with right padding.
 {stats.summary()}.
 
 ## Held-out problems
-pairwise accuracy {fmt(before, 'pair_acc')} -> {fmt(after, 'pair_acc')}; best-of-group accuracy
-{fmt(before, 'top1_acc')} -> {fmt(after, 'top1_acc')} (random pick {fmt(after, 'top1_random')}).
+pairwise accuracy {fmt(before, "pair_acc")} -> {fmt(after, "pair_acc")}; best-of-group accuracy
+{fmt(before, "top1_acc")} -> {fmt(after, "top1_acc")} (random pick {fmt(after, "top1_random")}).
 
 ## Settings
 lr {t.lr} ({t.schedule}, warmup {t.warmup_ratio}), epochs {t.epochs}, {cfg.data.groups_per_micro} problems per
 micro-batch x grad_accum {t.grad_accum}, dtype {t.dtype}, strategy {t.strategy}, seed {t.seed};
-{state['step']} optimizer steps. The resolved config is `redstar_config.yaml`.
-""")
+{state["step"]} optimizer steps. The resolved config is `redstar_config.yaml`.
+""",
+    )
 
 
 def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
@@ -178,10 +219,20 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
         raise ConfigError("data.samples is empty: list the verified Sample files (curation output)")
     questions = load_questions(cfg.data.problems) if cfg.data.problems else None
     read_stats, stats = ReadStats(), GroupStats()
-    rows = ((where_with_id(where, row), row) for src in cfg.data.samples     # path:line (id X), for errors
-            for where, row in iter_located(src, schema=Sample, skip_bad=cfg.data.skip_bad, stats=read_stats))
-    groups = build_groups(rows, questions, n=cfg.data.n, sort_by=cfg.data.sort_by,
-                          sort_pool=cfg.data.sort_pool, seed=tcfg.seed, stats=stats)
+    rows = (
+        (where_with_id(where, row), row)
+        for src in cfg.data.samples  # path:line (id X), for errors
+        for where, row in iter_located(src, schema=Sample, skip_bad=cfg.data.skip_bad, stats=read_stats)
+    )
+    groups = build_groups(
+        rows,
+        questions,
+        n=cfg.data.n,
+        sort_by=cfg.data.sort_by,
+        sort_pool=cfg.data.sort_pool,
+        seed=tcfg.seed,
+        stats=stats,
+    )
     if dist.is_main:
         print(f"rm data: {read_stats.summary()}; {stats.summary()}")
     if not groups:
@@ -199,8 +250,9 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
 
     # engine: micro-batches of `groups_per_micro` problems, reshuffled each epoch
     g = cfg.data.groups_per_micro
-    loader = PlanLoader(train_groups, lambda epoch: fixed_batches(len(train_groups), g, seed=tcfg.seed + epoch),
-                        collator)
+    loader = PlanLoader(
+        train_groups, lambda epoch: fixed_batches(len(train_groups), g, seed=tcfg.seed + epoch), collator
+    )
     holder: dict = {}
 
     def card(state: dict) -> str:
@@ -211,22 +263,44 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
 
     from redstar.train.checkpoint import data_key
 
-    trainer = Trainer(rm, make_loss_fn(cfg.loss), loader, tcfg, out_dir=cfg.out, tokenizer=tok, run_config=cfg,
-                      data_key=data_key(list(cfg.data.samples) + ([cfg.data.problems] if cfg.data.problems else []),
-                                        n=cfg.data.n, max_len=cfg.data.max_len, eval_fraction=cfg.data.eval_fraction,
-                                        groups_per_micro=cfg.data.groups_per_micro, sort_by=cfg.data.sort_by),
-                      dist=dist, model_card=card)
+    trainer = Trainer(
+        rm,
+        make_loss_fn(cfg.loss),
+        loader,
+        tcfg,
+        out_dir=cfg.out,
+        tokenizer=tok,
+        run_config=cfg,
+        data_key=data_key(
+            list(cfg.data.samples) + ([cfg.data.problems] if cfg.data.problems else []),
+            n=cfg.data.n,
+            max_len=cfg.data.max_len,
+            eval_fraction=cfg.data.eval_fraction,
+            groups_per_micro=cfg.data.groups_per_micro,
+            sort_by=cfg.data.sort_by,
+        ),
+        dist=dist,
+        model_card=card,
+    )
     # held-out scores before training, through the engine's model (placed on the device, and
     # under ZeRO-3 gathered by its hooks; every rank runs it, so the forward stays collective)
     before = evaluate(trainer.backend.module, eval_groups, collator, g, cfg.loss)
     summary = trainer.train()
     after = holder.get("after", {})
-    result = {**summary, "train_groups": len(train_groups), "eval_groups": len(eval_groups),
-              "data": vars(stats), "truncated_pairs": collator.encoder.truncated,
-              "eval_before": before, "eval_after": after}
+    result = {
+        **summary,
+        "train_groups": len(train_groups),
+        "eval_groups": len(eval_groups),
+        "data": vars(stats),
+        "truncated_pairs": collator.encoder.truncated,
+        "eval_before": before,
+        "eval_after": after,
+    }
     if dist.is_main:
         write_json(Path(cfg.out) / "rm_eval.json", result)
-        print(f"rm train: {summary['step']} steps; held-out pair accuracy "
-              f"{before.get('pair_acc', math.nan):.3f} -> {after.get('pair_acc', math.nan):.3f}; "
-              f"saved {summary.get('final_dir')}")
+        print(
+            f"rm train: {summary['step']} steps; held-out pair accuracy "
+            f"{before.get('pair_acc', math.nan):.3f} -> {after.get('pair_acc', math.nan):.3f}; "
+            f"saved {summary.get('final_dir')}"
+        )
     return result

@@ -38,13 +38,18 @@ def add_arguments(parser) -> None:
 
     add_config_arguments(parser, "redstar.sweep.config:SweepConfig", "sizes=[4000,21000] seeds=[0,1]")
     parser.add_argument("--out", required=True, help="sweep directory")
-    parser.add_argument("--dry-run", action="store_true", help="print the cells and their commands; run nothing "
-                        "(with --slurm: write the scripts, not the data)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the cells and their commands; run nothing (with --slurm: write the scripts, not the data)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping finished cells")
-    parser.add_argument("--slurm", metavar="DIR", help="write the data and Slurm array scripts to DIR instead of "
-                        "training here")
-    parser.add_argument("--report", action="store_true", help="only collect results and write the report "
-                        "(after the Slurm jobs)")
+    parser.add_argument(
+        "--slurm", metavar="DIR", help="write the data and Slurm array scripts to DIR instead of training here"
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="only collect results and write the report (after the Slurm jobs)"
+    )
     from redstar.rundir import add_overwrite_argument
 
     add_overwrite_argument(parser)
@@ -52,15 +57,25 @@ def add_arguments(parser) -> None:
 
 def _run(argv: list[str], log: Path) -> tuple[int, float]:
     """One redstar command in a child process; its output goes to ``log`` and, shortened, here."""
-    env = dict(os.environ, HF_HUB_OFFLINE=os.environ.get("HF_HUB_OFFLINE", "1"),
-               TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg")
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE=os.environ.get("HF_HUB_OFFLINE", "1"),
+        TOKENIZERS_PARALLELISM="false",
+        MPLBACKEND="Agg",
+    )
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     with open(log, "a") as f:
         f.write(f"$ redstar {' '.join(argv)}\n")
         f.flush()
-        proc = subprocess.Popen([sys.executable, "-m", "redstar.cli", *argv], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, bufsize=1)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "redstar.cli", *argv],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
         for line in proc.stdout:
             f.write(line)
             if "error" in line.lower() or line.startswith("[") or "accuracy" in line:
@@ -89,15 +104,20 @@ def _write_data(cfg, plan, out: Path) -> list[str]:
         n = cfg.preference_rows or len(prefs.rows)
         for seed in plan.preferences:
             write_subset(prefs, "random", n, seed, out / "data", tokens, name=f"preferences-s{seed}")
-    print(f"data: {len(plan.subsets) - len(short)} subsets in {out / 'data'}" +
-          (f"; {len(short)} larger than the source (not run)" if short else ""), flush=True)
+    print(
+        f"data: {len(plan.subsets) - len(short)} subsets in {out / 'data'}"
+        + (f"; {len(short)} larger than the source (not run)" if short else ""),
+        flush=True,
+    )
     return short
 
 
 def _print_plan(cfg, plan) -> None:
-    print(f"sweep {cfg.name}: {len(plan.cells)} cells ({len(cfg.models)} models x {len({c.kind for c in plan.cells})} "
-          f"kinds x {len(cfg.sizes)} sizes x {len(cfg.seeds)} seeds; stages {' -> '.join(cfg.stages)}), "
-          f"{len(plan.evals)} eval runs")
+    print(
+        f"sweep {cfg.name}: {len(plan.cells)} cells ({len(cfg.models)} models x {len({c.kind for c in plan.cells})} "
+        f"kinds x {len(cfg.sizes)} sizes x {len(cfg.seeds)} seeds; stages {' -> '.join(cfg.stages)}), "
+        f"{len(plan.evals)} eval runs"
+    )
     for c in plan.cells:
         print(f"cell {c.id}")
         for s in cfg.stages:
@@ -165,7 +185,7 @@ def run(args) -> int:
             wall, rc = 0.0, 0
             for s in cfg.stages:
                 if Path(c.final(s), "config.json").is_file():
-                    continue   # an earlier stage finished before a kill
+                    continue  # an earlier stage finished before a kill
                 print("    " + c.command(s), flush=True)
                 rc, secs = _run(c.argv[s], Path(c.dir) / f"{s}.log")
                 wall += secs
@@ -189,8 +209,9 @@ def run(args) -> int:
             state.start_unit(out, unit, cmds)
             rc, secs = _run(e.argv, Path(e.out).parent / f"{e.benchmark}.log")
             if rc != 0:
-                failures.append(f"eval {e.id}: exit {rc}; log {Path(e.out).parent / (e.benchmark + '.log')}; "
-                                f"re-run: {e.command()}")
+                failures.append(
+                    f"eval {e.id}: exit {rc}; log {Path(e.out).parent / (e.benchmark + '.log')}; re-run: {e.command()}"
+                )
                 print("    FAILED: " + failures[-1], flush=True)
             state.finish_unit(out, unit, cmds, status="failed" if rc else "done", wall_seconds=round(secs, 2))
     else:
@@ -198,7 +219,7 @@ def run(args) -> int:
 
         if (read_record(out) or {}).get("command") != "sweep":
             raise ConfigError(f"{out}: no sweep here to report on (run the sweep, or --slurm, first)")
-        state.open_sweep(out, cfg, resume=True, create=False)   # refuses a config other than the sweep's
+        state.open_sweep(out, cfg, resume=True, create=False)  # refuses a config other than the sweep's
     # ---- collect and report
     rows = collect(plan, cfg.eval.metric, cfg.eval.bootstrap, seed=cfg.eval.seed)
     cells = cell_rows(plan, out, cfg.stages)
@@ -207,8 +228,9 @@ def run(args) -> int:
     for c in cells:
         if c["status"] == "failed" and not any(f.startswith(f"cell {c['cell']}:") for f in failures):
             failures.append(f"cell {c['cell']}: failed (see {Path(out, 'cells', c['cell'])})")
-    report = write_report(out, cfg.name, rows, cells, [b.name for b in cfg.eval.benchmarks], cfg.stages,
-                          plan.evals, failures, skipped)
+    report = write_report(
+        out, cfg.name, rows, cells, [b.name for b in cfg.eval.benchmarks], cfg.stages, plan.evals, failures, skipped
+    )
     print(f"\n{len(rows)} results -> {out / 'sweep.jsonl'}; report {report}")
     if failures:
         print(f"{len(failures)} failed:\n  " + "\n  ".join(failures), file=sys.stderr)

@@ -31,12 +31,25 @@ def eval_row(run: EvalRun, cell: Cell | None, metric: str, resamples: int, seed:
     if not (d / "metrics.json").is_file():
         return None
     m = json.loads((d / "metrics.json").read_text())
-    row = {"cell": run.cell, "checkpoint": run.checkpoint, "model": run.model,
-           "kind": cell.kind if cell else "base", "size": cell.size if cell else 0,
-           "seed": cell.seed if cell else None, "stage": run.stage, "benchmark": run.benchmark,
-           "metric": metric, "value": m[metric], "n_items": m["n_items"], "n_samples": m.get("n_samples", 1),
-           "ci_low": None, "ci_high": None, "ci_method": f"percentile bootstrap over items, {resamples} resamples",
-           "eval_dir": str(d), "command": run.command()}
+    row = {
+        "cell": run.cell,
+        "checkpoint": run.checkpoint,
+        "model": run.model,
+        "kind": cell.kind if cell else "base",
+        "size": cell.size if cell else 0,
+        "seed": cell.seed if cell else None,
+        "stage": run.stage,
+        "benchmark": run.benchmark,
+        "metric": metric,
+        "value": m[metric],
+        "n_items": m["n_items"],
+        "n_samples": m.get("n_samples", 1),
+        "ci_low": None,
+        "ci_high": None,
+        "ci_method": f"percentile bootstrap over items, {resamples} resamples",
+        "eval_dir": str(d),
+        "command": run.command(),
+    }
     if (d / "results.jsonl").is_file():
         lo, hi = bootstrap_ci(item_scores(d / "results.jsonl"), resamples=resamples, seed=seed)
         row["ci_low"], row["ci_high"] = lo, hi
@@ -52,14 +65,18 @@ def training_log(stage_dir: Path) -> dict:
             try:
                 r = json.loads(line)
             except json.JSONDecodeError:
-                continue   # a line cut by a kill
+                continue  # a line cut by a kill
             if isinstance(r, dict) and "step" in r:
                 steps[int(r["step"])] = r
     tokens = sum(r.get("tokens_per_s", 0.0) * r.get("step_time_s", 0.0) for r in steps.values())
     secs = sum(r.get("step_time_s", 0.0) for r in steps.values())
     last = steps[max(steps)] if steps else {}
-    return {"steps": len(steps), "tokens_seen": round(tokens), "train_seconds": round(secs, 2),
-            "final_loss": last.get("loss")}
+    return {
+        "steps": len(steps),
+        "tokens_seen": round(tokens),
+        "train_seconds": round(secs, 2),
+        "final_loss": last.get("loss"),
+    }
 
 
 def cell_rows(plan: Plan, out: Path, stages: list[str]) -> list[dict]:
@@ -68,12 +85,22 @@ def cell_rows(plan: Plan, out: Path, stages: list[str]) -> list[dict]:
         st = unit_status(out, f"cells/{c.id}")
         manifest = Path(c.data).with_suffix(".manifest.json")
         man = json.loads(manifest.read_text()) if manifest.is_file() else {}
-        row = {"cell": c.id, "model": c.model, "kind": c.kind, "size": c.size, "seed": c.seed,
-               "status": st.get("status") or ("done" if all(Path(c.final(s), "config.json").is_file() for s in stages)
-                                               else "not run"),   # a Slurm task records no status
-               "wall_seconds": st.get("wall_seconds"),
-               "data_rows": man.get("rows"), "data_prompts": man.get("prompts"), "data_tokens": man.get("tokens"),
-               "commands": [c.command(s) for s in stages]}
+        row = {
+            "cell": c.id,
+            "model": c.model,
+            "kind": c.kind,
+            "size": c.size,
+            "seed": c.seed,
+            "status": st.get("status")
+            or (
+                "done" if all(Path(c.final(s), "config.json").is_file() for s in stages) else "not run"
+            ),  # a Slurm task records no status
+            "wall_seconds": st.get("wall_seconds"),
+            "data_rows": man.get("rows"),
+            "data_prompts": man.get("prompts"),
+            "data_tokens": man.get("tokens"),
+            "commands": [c.command(s) for s in stages],
+        }
         for s in stages:
             row[s] = training_log(Path(c.dir) / s)
         row["tokens_seen"] = sum(row[s]["tokens_seen"] for s in stages)

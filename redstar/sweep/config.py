@@ -15,7 +15,7 @@ from redstar.config import ConfigError
 @dataclass
 class ModelSpec:
     name: str = field(metadata={"help": "short label used in cell ids, tables and plots"})
-    path: str = field(metadata={"help": "HF directory, hub id, or \"default\" (the embedded model)"})
+    path: str = field(metadata={"help": 'HF directory, hub id, or "default" (the embedded model)'})
 
 
 @dataclass
@@ -28,12 +28,16 @@ class StageSpec:
 class BenchmarkSpec:
     name: str = field(metadata={"help": "a `redstar eval --benchmark` name (math-hard, aime24, ...)"})
     data: str = field(metadata={"help": "its file / directory / hub id"})
-    args: list[str] = field(default_factory=list, metadata={"help": "extra eval flags for this benchmark only (--subset skill)"})
+    args: list[str] = field(
+        default_factory=list, metadata={"help": "extra eval flags for this benchmark only (--subset skill)"}
+    )
 
 
 @dataclass
 class EvalSpec:
-    benchmarks: list[BenchmarkSpec] = field(default_factory=list, metadata={"help": "the benchmarks every checkpoint is scored on"})
+    benchmarks: list[BenchmarkSpec] = field(
+        default_factory=list, metadata={"help": "the benchmarks every checkpoint is scored on"}
+    )
     # decoding and scoring settings, the same for every checkpoint (size 0 included)
     max_new_tokens: int = field(default=32768, metadata={"help": "tokens per response"})
     samples: int = field(default=1, metadata={"help": "responses per item"})
@@ -41,8 +45,8 @@ class EvalSpec:
     top_p: float | None = field(default=None, metadata={"help": "nucleus sampling (null: eval's default)"})
     seed: int = field(default=0, metadata={"help": "sampling seed"})
     batch_size: int = field(default=8, metadata={"help": "prompts per generation batch"})
-    backend: str = field(default="", metadata={"help": "\"\": eval's default (vllm with a GPU, else hf)"})
-    system: str = field(default="", metadata={"help": "eval --system (\"\" = none)"})
+    backend: str = field(default="", metadata={"help": '"": eval\'s default (vllm with a GPU, else hf)'})
+    system: str = field(default="", metadata={"help": 'eval --system ("" = none)'})
     limit: int = field(default=0, metadata={"help": "first N items only (0: all)"})
     args: list[str] = field(default_factory=list, metadata={"help": "further eval flags for every benchmark"})
     include_base: bool = field(default=True, metadata={"help": "score each base model too, as size 0"})
@@ -52,9 +56,17 @@ class EvalSpec:
 
 @dataclass
 class SlurmSpec:
-    train_sbatch: list[str] = field(default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=48:00:00"], metadata={"help": "sbatch options of each training task"})
-    eval_sbatch: list[str] = field(default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=12:00:00"], metadata={"help": "sbatch options of each evaluation task"})
-    setup: list[str] = field(default_factory=list, metadata={"help": "shell lines run first in every task (module load, venv)"})
+    train_sbatch: list[str] = field(
+        default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=48:00:00"],
+        metadata={"help": "sbatch options of each training task"},
+    )
+    eval_sbatch: list[str] = field(
+        default_factory=lambda: ["--nodes=1", "--gpus-per-node=8", "--time=12:00:00"],
+        metadata={"help": "sbatch options of each evaluation task"},
+    )
+    setup: list[str] = field(
+        default_factory=list, metadata={"help": "shell lines run first in every task (module load, venv)"}
+    )
 
 
 @dataclass
@@ -62,22 +74,41 @@ class SweepConfig:
     name: str = field(default="sweep", metadata={"help": "sweep name (reports)"})
     # A curation output directory (sft.jsonl, preferences.jsonl, samples.jsonl, subsets/), or one
     # SFT / preference file (JSONL, JSON or Parquet). Subsets are drawn from its rows.
-    source: str = field(default="", metadata={"help": "a curation output directory, or one SFT / preference file; subsets are drawn from its rows"})
+    source: str = field(
+        default="",
+        metadata={"help": "a curation output directory, or one SFT / preference file; subsets are drawn from its rows"},
+    )
     # DPO stage data when stages include dpo after sft: a preference file, or "" to take
     # preferences.jsonl from a curation-output source.
-    preferences: str = field(default="", metadata={"help": "DPO data when stages include dpo: a preference file, or \"\" for a curation output's preferences.jsonl"})
-    preference_rows: int = field(default=0, metadata={"help": "0: all preference rows; else a seeded random subset of this size"})
+    preferences: str = field(
+        default="",
+        metadata={
+            "help": 'DPO data when stages include dpo: a preference file, or "" for a curation output\'s preferences.jsonl'
+        },
+    )
+    preference_rows: int = field(
+        default=0, metadata={"help": "0: all preference rows; else a seeded random subset of this size"}
+    )
     models: list[ModelSpec] = field(default_factory=list, metadata={"help": "the base models"})
     sizes: list[int] = field(default_factory=list, metadata={"help": "rows per subset; subsets are nested"})
     # random | hardest | any subset `redstar curate` wrote (subsets/<name>.jsonl); every kind
     # other than random gets the random subset of the same size and seed as its control
-    subsets: list[str] = field(default_factory=lambda: ["random"], metadata={"help": "random, hardest, or a subset redstar curate wrote; every kind but random gets a random control of the same size"})
+    subsets: list[str] = field(
+        default_factory=lambda: ["random"],
+        metadata={
+            "help": "random, hardest, or a subset redstar curate wrote; every kind but random gets a random control of the same size"
+        },
+    )
     seeds: list[int] = field(default_factory=lambda: [0], metadata={"help": "subset seeds (one cell per seed)"})
-    stages: list[Literal["sft", "dpo"]] = field(default_factory=lambda: ["sft"], metadata={"help": "training stages of every cell, in order"})
+    stages: list[Literal["sft", "dpo"]] = field(
+        default_factory=lambda: ["sft"], metadata={"help": "training stages of every cell, in order"}
+    )
     sft: StageSpec | None = field(default=None, metadata={"help": "the SFT stage's base config and overrides"})
     dpo: StageSpec | None = field(default=None, metadata={"help": "the DPO stage's base config and overrides"})
-    eval: EvalSpec = field(default_factory=EvalSpec, metadata={"help": "benchmarks and decoding, the same for every checkpoint"})
-    tokenizer: str = field(default="", metadata={"help": "counts manifest tokens; \"\" = ~4 characters per token"})
+    eval: EvalSpec = field(
+        default_factory=EvalSpec, metadata={"help": "benchmarks and decoding, the same for every checkpoint"}
+    )
+    tokenizer: str = field(default="", metadata={"help": 'counts manifest tokens; "" = ~4 characters per token'})
     slurm: SlurmSpec = field(default_factory=SlurmSpec, metadata={"help": "sbatch options of the train and eval tasks"})
 
 

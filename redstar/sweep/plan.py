@@ -20,16 +20,16 @@ from redstar.sweep.subsets import subset_name
 
 @dataclass
 class Cell:
-    id: str                    # <model>_<kind>-n<size>-s<seed>
-    model: str                 # model label
+    id: str  # <model>_<kind>-n<size>-s<seed>
+    model: str  # model label
     model_path: str
     kind: str
     size: int
     seed: int
-    data: str                  # the cell's training rows (shared by every model)
-    dir: str                   # cells/<id>
-    control_of: list[str] = field(default_factory=list)   # kinds this random cell is the control of
-    argv: dict[str, list[str]] = field(default_factory=dict)   # stage -> redstar argv
+    data: str  # the cell's training rows (shared by every model)
+    dir: str  # cells/<id>
+    control_of: list[str] = field(default_factory=list)  # kinds this random cell is the control of
+    argv: dict[str, list[str]] = field(default_factory=dict)  # stage -> redstar argv
 
     def final(self, stage: str) -> str:
         return f"{self.dir}/{stage}/final"
@@ -40,11 +40,11 @@ class Cell:
 
 @dataclass
 class EvalRun:
-    id: str                    # <checkpoint label>/<benchmark>
-    checkpoint: str            # <model>_base or <cell id>/<stage>
-    cell: str | None           # None for a base model
-    stage: str                 # "base", "sft" or "dpo"
-    model: str                 # model label
+    id: str  # <checkpoint label>/<benchmark>
+    checkpoint: str  # <model>_base or <cell id>/<stage>
+    cell: str | None  # None for a base model
+    stage: str  # "base", "sft" or "dpo"
+    model: str  # model label
     benchmark: str
     model_path: str
     out: str
@@ -58,15 +58,23 @@ class EvalRun:
 class Plan:
     cells: list[Cell]
     evals: list[EvalRun]
-    subsets: list[tuple[str, int, int]]      # (kind, size, seed) to write
-    preferences: list[int] = field(default_factory=list)   # seeds whose DPO rows to write
+    subsets: list[tuple[str, int, int]]  # (kind, size, seed) to write
+    preferences: list[int] = field(default_factory=list)  # seeds whose DPO rows to write
 
 
 def decoding_args(cfg: SweepConfig) -> list[str]:
     """The eval flags every checkpoint is scored with."""
     e = cfg.eval
-    args = ["--max-new-tokens", str(e.max_new_tokens), "--samples", str(e.samples), "--seed", str(e.seed),
-            "--batch-size", str(e.batch_size)]
+    args = [
+        "--max-new-tokens",
+        str(e.max_new_tokens),
+        "--samples",
+        str(e.samples),
+        "--seed",
+        str(e.seed),
+        "--batch-size",
+        str(e.batch_size),
+    ]
     if e.temperature is not None:
         args += ["--temperature", str(e.temperature)]
     if e.top_p is not None:
@@ -87,7 +95,7 @@ def preference_file(out: Path, seed: int) -> str:
 def build_plan(cfg: SweepConfig, out: Path) -> Plan:
     kinds = list(cfg.subsets)
     if any(k != "random" for k in kinds) and "random" not in kinds:
-        kinds.append("random")          # the control of every other kind
+        kinds.append("random")  # the control of every other kind
     controls = [k for k in cfg.subsets if k != "random"]
     sizes = sorted(cfg.sizes)
     cells: list[Cell] = []
@@ -102,8 +110,17 @@ def build_plan(cfg: SweepConfig, out: Path) -> Plan:
                 for size in sizes:
                     sub = subset_name(kind, size, seed)
                     cid = f"{m.name}_{sub}"
-                    cell = Cell(cid, m.name, m.path, kind, size, seed, str(out / "data" / f"{sub}.jsonl"),
-                                str(out / "cells" / cid), control_of=controls if kind == "random" else [])
+                    cell = Cell(
+                        cid,
+                        m.name,
+                        m.path,
+                        kind,
+                        size,
+                        seed,
+                        str(out / "data" / f"{sub}.jsonl"),
+                        str(out / "cells" / cid),
+                        control_of=controls if kind == "random" else [],
+                    )
                     start = m.path
                     for stage in cfg.stages:
                         spec = getattr(cfg, stage)
@@ -112,9 +129,15 @@ def build_plan(cfg: SweepConfig, out: Path) -> Plan:
                         else:
                             data = cell.data
                         # the cell's keys come last so they win over the stage's overrides
-                        cell.argv[stage] = [stage, spec.config, *spec.overrides, f"model={start}",
-                                            f"data.train=[{data}]", f"out={cell.dir}/{stage}",
-                                            f"train.seed={seed}"]
+                        cell.argv[stage] = [
+                            stage,
+                            spec.config,
+                            *spec.overrides,
+                            f"model={start}",
+                            f"data.train=[{data}]",
+                            f"out={cell.dir}/{stage}",
+                            f"train.seed={seed}",
+                        ]
                         start = cell.final(stage)
                     cells.append(cell)
     evals: list[EvalRun] = []

@@ -25,8 +25,17 @@ def table_rows(rows: list[dict], benchmarks: list[str]) -> list[dict]:
     by: dict[tuple, dict] = {}
     for r in rows:
         key = (r["model"], r["size"], r["kind"], r["stage"], -1 if r["seed"] is None else r["seed"])
-        by.setdefault(key, {"model": r["model"], "size": r["size"], "kind": r["kind"], "stage": r["stage"],
-                            "seed": r["seed"], "values": {}})["values"][r["benchmark"]] = r["value"]
+        by.setdefault(
+            key,
+            {
+                "model": r["model"],
+                "size": r["size"],
+                "kind": r["kind"],
+                "stage": r["stage"],
+                "seed": r["seed"],
+                "values": {},
+            },
+        )["values"][r["benchmark"]] = r["value"]
     out = []
     for key in sorted(by):
         e = by[key]
@@ -37,12 +46,16 @@ def table_rows(rows: list[dict], benchmarks: list[str]) -> list[dict]:
 
 
 def scaling_table(rows: list[dict], benchmarks: list[str]) -> str:
-    lines = ["| model | size | kind | stage | seed | " + " | ".join(benchmarks) + " | average |",
-             "|---|---:|---|---|---:|" + "---:|" * (len(benchmarks) + 1)]
+    lines = [
+        "| model | size | kind | stage | seed | " + " | ".join(benchmarks) + " | average |",
+        "|---|---:|---|---|---:|" + "---:|" * (len(benchmarks) + 1),
+    ]
     for e in table_rows(rows, benchmarks):
         cells = [pct(e["values"].get(b)) for b in benchmarks] + [pct(e["average"])]
         seed = "" if e["seed"] is None else str(e["seed"])
-        lines.append(f"| {e['model']} | {e['size']} | {e['kind']} | {e['stage']} | {seed} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {e['model']} | {e['size']} | {e['kind']} | {e['stage']} | {seed} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -52,7 +65,9 @@ def _ci(r: dict) -> str:
 
 def hard_vs_random(rows: list[dict]) -> list[dict]:
     """(kind row, its random control at the same model, size, seed and stage) pairs."""
-    random_rows = {(r["model"], r["size"], r["seed"], r["stage"], r["benchmark"]): r for r in rows if r["kind"] == "random"}
+    random_rows = {
+        (r["model"], r["size"], r["seed"], r["stage"], r["benchmark"]): r for r in rows if r["kind"] == "random"
+    }
     pairs = []
     for r in rows:
         if r["kind"] in ("random", "base"):
@@ -93,7 +108,12 @@ def _plots(rows: list[dict], benchmarks: list[str], out: Path, last_stage: str) 
                     pts = defaultdict(list)
                     cis = {}
                     for r in rows:
-                        if r["model"] == m and r["kind"] == kind and r["benchmark"] == bench and r["stage"] == last_stage:
+                        if (
+                            r["model"] == m
+                            and r["kind"] == kind
+                            and r["benchmark"] == bench
+                            and r["stage"] == last_stage
+                        ):
                             pts[r["size"]].append(r["value"])
                             cis[r["size"]] = (r["ci_low"], r["ci_high"])
                     if not pts:
@@ -103,8 +123,11 @@ def _plots(rows: list[dict], benchmarks: list[str], out: Path, last_stage: str) 
                     ls = "-" if kind == main_kind else "--"
                     label = m if name == "scaling.png" else f"{m} {kind}"
                     single = all(len(pts[x]) == 1 and cis[x][0] is not None for x in xs)
-                    if single:   # one seed: the bootstrap interval of each point
-                        err = [[y - 100 * cis[x][0] for x, y in zip(xs, ys)], [100 * cis[x][1] - y for x, y in zip(xs, ys)]]
+                    if single:  # one seed: the bootstrap interval of each point
+                        err = [
+                            [y - 100 * cis[x][0] for x, y in zip(xs, ys)],
+                            [100 * cis[x][1] - y for x, y in zip(xs, ys)],
+                        ]
                         ax.errorbar(xs, ys, yerr=err, color=colors[m], ls=ls, marker="o", ms=4, capsize=3, label=label)
                     else:
                         ax.plot(xs, ys, color=colors[m], ls=ls, marker="o", ms=4, label=label)
@@ -112,8 +135,14 @@ def _plots(rows: list[dict], benchmarks: list[str], out: Path, last_stage: str) 
             sizes = sorted({r["size"] for r in rows if r["size"] > 0})
             ax.set_xticks(sizes, [f"{x:,}" for x in sizes])
             ax.minorticks_off()
-            top = max([100 * (r["ci_high"] if r.get("ci_high") is not None else r["value"])
-                       for r in rows if r["benchmark"] == bench] + [5.0])
+            top = max(
+                [
+                    100 * (r["ci_high"] if r.get("ci_high") is not None else r["value"])
+                    for r in rows
+                    if r["benchmark"] == bench
+                ]
+                + [5.0]
+            )
             ax.set_ylim(-0.02 * top, min(100.0, 1.1 * top) + 0.02 * top)
             ax.set_xlabel("training rows (log scale)")
             ax.set_ylabel("accuracy (%)")
@@ -128,17 +157,32 @@ def _plots(rows: list[dict], benchmarks: list[str], out: Path, last_stage: str) 
     return made
 
 
-def write_report(out: Path, name: str, rows: list[dict], cells: list[dict], benchmarks: list[str],
-                 stages: list[str], evals: list, failures: list[str], skipped: list[str]) -> Path:
+def write_report(
+    out: Path,
+    name: str,
+    rows: list[dict],
+    cells: list[dict],
+    benchmarks: list[str],
+    stages: list[str],
+    evals: list,
+    failures: list[str],
+    skipped: list[str],
+) -> Path:
     last = stages[-1]
     try:
         plots = _plots(rows, benchmarks, out, last) if rows else []
     except ImportError:
         plots = []
-    md = [f"# Sweep: {name}", "",
-          (f"{len(cells)} training cells, {len(rows)} (checkpoint, benchmark) results in sweep.jsonl. "
-           "Values are accuracy in percent (mean pass@1 over items), each the eval run's own metrics.json; "
-           "intervals are 95% percentile-bootstrap intervals over items."), ""]
+    md = [
+        f"# Sweep: {name}",
+        "",
+        (
+            f"{len(cells)} training cells, {len(rows)} (checkpoint, benchmark) results in sweep.jsonl. "
+            "Values are accuracy in percent (mean pass@1 over items), each the eval run's own metrics.json; "
+            "intervals are 95% percentile-bootstrap intervals over items."
+        ),
+        "",
+    ]
     if failures:
         md += ["## Failed", "", *[f"- {f}" for f in failures], ""]
     if skipped:
@@ -147,25 +191,40 @@ def write_report(out: Path, name: str, rows: list[dict], cells: list[dict], benc
     md += [f"![score vs size]({p})" for p in plots] + [""]
     pairs = hard_vs_random(rows)
     if pairs:
-        md += ["## Subset kinds vs random at equal size", "",
-               "| model | size | seed | stage | benchmark | kind | kind score [95% CI] | random score [95% CI] | difference |",
-               "|---|---:|---:|---|---|---|---:|---:|---:|"]
+        md += [
+            "## Subset kinds vs random at equal size",
+            "",
+            "| model | size | seed | stage | benchmark | kind | kind score [95% CI] | random score [95% CI] | difference |",
+            "|---|---:|---:|---|---|---|---:|---:|---:|",
+        ]
         for p in pairs:
             k, r = p["kind"], p["random"]
-            md.append(f"| {k['model']} | {k['size']} | {k['seed']} | {k['stage']} | {k['benchmark']} | {k['kind']} | "
-                      f"{pct(k['value'])} {_ci(k)} | {pct(r['value'])} {_ci(r)} | {100 * (k['value'] - r['value']):+.1f} |")
+            md.append(
+                f"| {k['model']} | {k['size']} | {k['seed']} | {k['stage']} | {k['benchmark']} | {k['kind']} | "
+                f"{pct(k['value'])} {_ci(k)} | {pct(r['value'])} {_ci(r)} | {100 * (k['value'] - r['value']):+.1f} |"
+            )
         md.append("")
-    md += ["## Results with intervals", "", "| checkpoint | benchmark | accuracy | 95% CI | items |",
-           "|---|---|---:|---:|---:|"]
+    md += [
+        "## Results with intervals",
+        "",
+        "| checkpoint | benchmark | accuracy | 95% CI | items |",
+        "|---|---|---:|---:|---:|",
+    ]
     md += [f"| {r['checkpoint']} | {r['benchmark']} | {pct(r['value'])} | {_ci(r)} | {r['n_items']} |" for r in rows]
-    md += ["", "## Cells: data, tokens seen, time", "",
-           "| cell | status | rows | prompts | data tokens | tokens seen | train s | wall s |",
-           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    md += [
+        "",
+        "## Cells: data, tokens seen, time",
+        "",
+        "| cell | status | rows | prompts | data tokens | tokens seen | train s | wall s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for c in cells:
         train_s = sum(c[s]["train_seconds"] for s in stages)
         wall = "-" if c["wall_seconds"] is None else f"{c['wall_seconds']:.1f}"
-        md.append(f"| {c['cell']} | {c['status']} | {c['data_rows']} | {c['data_prompts']} | {c['data_tokens']} | "
-                  f"{c['tokens_seen']} | {train_s:.1f} | {wall} |")
+        md.append(
+            f"| {c['cell']} | {c['status']} | {c['data_rows']} | {c['data_prompts']} | {c['data_tokens']} | "
+            f"{c['tokens_seen']} | {train_s:.1f} | {wall} |"
+        )
     md += ["", "## Commands", "", "Each cell and eval run is a plain redstar command; run any one alone:", "", "```"]
     for c in cells:
         md += c["commands"]

@@ -29,14 +29,24 @@ def open_sweep(out: Path, cfg, resume: bool, overwrite: bool = False, create: bo
     from redstar.rundir import open_run_dir, read_record, result_key
 
     config = to_dict(cfg)
-    inputs = [cfg.source] + ([cfg.preferences] if cfg.preferences else []) + \
-        [getattr(cfg, s).config for s in cfg.stages]
+    inputs = (
+        [cfg.source] + ([cfg.preferences] if cfg.preferences else []) + [getattr(cfg, s).config for s in cfg.stages]
+    )
     old = None if overwrite else read_record(out)
     if old is not None and old.get("command") == "sweep" and old.get("status") != "complete" and not resume and create:
-        raise ConfigError(f"{out}: already holds a sweep that has not finished; pass --resume to continue it "
-                          f"(finished cells are skipped), --overwrite to start over, or choose another --out")
-    return open_run_dir(out, "sweep", result_key(config, ignore=SWEEP_IGNORE), config=config, inputs=inputs,
-                        overwrite=overwrite, create=create)
+        raise ConfigError(
+            f"{out}: already holds a sweep that has not finished; pass --resume to continue it "
+            f"(finished cells are skipped), --overwrite to start over, or choose another --out"
+        )
+    return open_run_dir(
+        out,
+        "sweep",
+        result_key(config, ignore=SWEEP_IGNORE),
+        config=config,
+        inputs=inputs,
+        overwrite=overwrite,
+        create=create,
+    )
 
 
 def _record(out: Path, unit: str) -> Path:
@@ -50,13 +60,14 @@ def check_unit(out: Path, unit: str, commands: list[str], done_files: list[str])
     if rec.is_file():
         old = json.loads(rec.read_text()).get("commands")
         if old != commands:
-            raise ConfigError(f"{out}: {unit} was {'run' if finished else 'started'} with other commands "
-                              f"({rec}); changed inputs are refused: use another --out, or delete "
-                              f"{rec} and that unit's outputs to run it again")
+            raise ConfigError(
+                f"{out}: {unit} was {'run' if finished else 'started'} with other commands "
+                f"({rec}); changed inputs are refused: use another --out, or delete "
+                f"{rec} and that unit's outputs to run it again"
+            )
         return finished
-    if finished:   # outputs without a record: not made by this sweep
-        raise ConfigError(f"{out}: {unit} has outputs ({done_files[0]}) this sweep did not record; "
-                          f"use another --out")
+    if finished:  # outputs without a record: not made by this sweep
+        raise ConfigError(f"{out}: {unit} has outputs ({done_files[0]}) this sweep did not record; use another --out")
     return False
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def bootstrap_ci(scores: Sequence[float], resamples: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    scores: Sequence[float], resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     import numpy as np
 
     x = np.asarray(scores, dtype=np.float64)
@@ -21,10 +22,10 @@ def bootstrap_ci(scores: Sequence[float], resamples: int = 1000, seed: int = 0,
         return (float("nan"), float("nan"))
     rng = np.random.default_rng(seed)
     means = np.empty(resamples)
-    chunk = max(1, 2_000_000 // x.size)          # bounded memory for large benchmarks
+    chunk = max(1, 2_000_000 // x.size)  # bounded memory for large benchmarks
     for start in range(0, resamples, chunk):
         k = min(chunk, resamples - start)
-        means[start:start + k] = x[rng.integers(0, x.size, size=(k, x.size))].mean(axis=1)
+        means[start : start + k] = x[rng.integers(0, x.size, size=(k, x.size))].mean(axis=1)
     alpha = (1.0 - level) / 2
     lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
     return float(lo), float(hi)

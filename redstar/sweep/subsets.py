@@ -34,11 +34,11 @@ from redstar.records import PreferenceRow, SFTRow
 class Pool:
     """The rows subsets are drawn from, with what the kinds need to order them."""
 
-    source: str                                     # the file the rows were read from
-    kind: str                                       # "sft" or "preference"
+    source: str  # the file the rows were read from
+    kind: str  # "sft" or "preference"
     rows: list[dict]
     difficulty: list[float | None]
-    named: dict[str, list[int]] = field(default_factory=dict)   # curate's subsets, as row indices
+    named: dict[str, list[int]] = field(default_factory=dict)  # curate's subsets, as row indices
     source_hash: str = ""
 
 
@@ -99,7 +99,9 @@ def load_pool(source: str, rows: str = "sft") -> Pool:
             for n, r in enumerate(_read(f, rows), 1):
                 i = index.get(json.dumps(r, sort_keys=True, ensure_ascii=False))
                 if i is None:
-                    raise ConfigError(f"{f}:{n}: row is not in {path}; the subset and sft.jsonl come from different runs")
+                    raise ConfigError(
+                        f"{f}:{n}: row is not in {path}; the subset and sft.jsonl come from different runs"
+                    )
                 idx.append(i)
             named[f.stem] = idx
         return Pool(str(path), rows, data, difficulty, named, file_hash(path))
@@ -123,8 +125,10 @@ def ordering(pool: Pool, kind: str, seed: int) -> list[int]:
     if kind == "hardest":
         known = [d for d in pool.difficulty if d is not None]
         if not known:
-            raise ConfigError(f"{pool.source}: subset 'hardest' needs a difficulty per row (a 'difficulty' "
-                              f"field, or a curation output with samples.jsonl); none found")
+            raise ConfigError(
+                f"{pool.source}: subset 'hardest' needs a difficulty per row (a 'difficulty' "
+                f"field, or a curation output with samples.jsonl); none found"
+            )
         rank = {i: r for r, i in enumerate(order)}
         # hardest first; rows without a difficulty last; ties in the seeded order
         return sorted(order, key=lambda i: (pool.difficulty[i] is None, -(pool.difficulty[i] or 0.0), rank[i]))
@@ -170,16 +174,28 @@ def subset_name(kind: str, size: int, seed: int) -> str:
 
 def manifest_for(pool: Pool, kind: str, size: int, seed: int, idx: list[int], tokens: TokenCounter) -> dict:
     diffs = [pool.difficulty[i] for i in idx if pool.difficulty[i] is not None]
-    return {"source": pool.source, "source_sha256": pool.source_hash, "rows_kind": pool.kind,
-            "kind": kind, "size": size, "seed": seed, "rows": len(idx),
-            "prompts": len({prompt_text(pool.rows[i]) for i in idx}),
-            "tokens": sum(tokens(target_text(pool.rows[i])) for i in idx), "tokens_method": tokens.method,
-            "difficulty": ({"min": min(diffs), "max": max(diffs), "mean": round(sum(diffs) / len(diffs), 4),
-                            "known": len(diffs)} if diffs else None)}
+    return {
+        "source": pool.source,
+        "source_sha256": pool.source_hash,
+        "rows_kind": pool.kind,
+        "kind": kind,
+        "size": size,
+        "seed": seed,
+        "rows": len(idx),
+        "prompts": len({prompt_text(pool.rows[i]) for i in idx}),
+        "tokens": sum(tokens(target_text(pool.rows[i])) for i in idx),
+        "tokens_method": tokens.method,
+        "difficulty": (
+            {"min": min(diffs), "max": max(diffs), "mean": round(sum(diffs) / len(diffs), 4), "known": len(diffs)}
+            if diffs
+            else None
+        ),
+    }
 
 
-def write_subset(pool: Pool, kind: str, size: int, seed: int, out_dir: Path, tokens: TokenCounter,
-                 name: str | None = None) -> Path:
+def write_subset(
+    pool: Pool, kind: str, size: int, seed: int, out_dir: Path, tokens: TokenCounter, name: str | None = None
+) -> Path:
     """Write ``out_dir/<kind>-n<size>-s<seed>.jsonl`` (or ``<name>.jsonl``) and its
     ``.manifest.json`` once.
 
@@ -195,8 +211,9 @@ def write_subset(pool: Pool, kind: str, size: int, seed: int, out_dir: Path, tok
         want = {k: manifest[k] for k in same}
         if same == want and old.get("sha256") == file_hash(path):
             return path
-        raise ConfigError(f"{mpath}: this subset was drawn from other inputs ({same} vs {want}); "
-                          f"use another --out or delete {path}")
+        raise ConfigError(
+            f"{mpath}: this subset was drawn from other inputs ({same} vs {want}); use another --out or delete {path}"
+        )
     write_jsonl(path, (pool.rows[i] for i in idx))
     manifest["file"] = path.name
     manifest["sha256"] = file_hash(path)

@@ -37,15 +37,19 @@ def choose_attention(requested: str = "auto", device: str = "cpu", model_cls=Non
         if model_cls is None:
             return True
         if kind == "flash_attention_2":
-            return bool(getattr(model_cls, "_supports_flash_attn", False)
-                        or getattr(model_cls, "_supports_flash_attn_2", False))
-        return bool(getattr(model_cls, {"flex_attention": "_supports_flex_attn", "sdpa": "_supports_sdpa"}[kind],
-                            False))
+            return bool(
+                getattr(model_cls, "_supports_flash_attn", False) or getattr(model_cls, "_supports_flash_attn_2", False)
+            )
+        return bool(
+            getattr(model_cls, {"flex_attention": "_supports_flex_attn", "sdpa": "_supports_sdpa"}[kind], False)
+        )
 
     if requested != "auto":
         if requested == "flash_attention_2" and not has_flash_attn():
-            raise ValueError("attn_implementation 'flash_attention_2' needs the flash-attn package "
-                             "(pip install flash-attn); use 'auto' to fall back")
+            raise ValueError(
+                "attn_implementation 'flash_attention_2' needs the flash-attn package "
+                "(pip install flash-attn); use 'auto' to fall back"
+            )
         if requested != "eager" and not supports(requested):
             raise ValueError(f"attn_implementation {requested!r}: {name} does not support it; use 'auto'")
         impl, why = requested, "as configured"
@@ -54,8 +58,11 @@ def choose_attention(requested: str = "auto", device: str = "cpu", model_cls=Non
         for kind, ok in (("flash_attention_2", has_flash_attn()), ("flex_attention", True), ("sdpa", True)):
             if ok and supports(kind):
                 impl = kind
-                skipped = [] if kind == "flash_attention_2" else \
-                    ["flash-attn " + ("not installed" if not has_flash_attn() else f"not supported by {name}")]
+                skipped = (
+                    []
+                    if kind == "flash_attention_2"
+                    else ["flash-attn " + ("not installed" if not has_flash_attn() else f"not supported by {name}")]
+                )
                 if kind == "sdpa":
                     skipped.append(f"flex attention not supported by {name}")
                 why = "auto on a GPU" + (f" ({'; '.join(skipped)})" if skipped else "")

@@ -75,10 +75,16 @@ def check_plan(path: str | Path, key: dict) -> None:
     saved = json.loads((Path(path) / STATE_FILE).read_text()).get("plan")
     if saved is None or plan_hash(saved) == plan_hash(key):
         return
-    diff = [f"{k}: {saved.get(k)!r} -> {key.get(k)!r}" for k in sorted(set(saved) | set(key))
-            if json.dumps(saved.get(k), default=str) != json.dumps(key.get(k), default=str)]
-    raise ConfigError(f"cannot resume from {path}: the data plan changed since it was saved ("
-                      + "; ".join(diff) + "); use a new out directory, or train.resume=false to start over")
+    diff = [
+        f"{k}: {saved.get(k)!r} -> {key.get(k)!r}"
+        for k in sorted(set(saved) | set(key))
+        if json.dumps(saved.get(k), default=str) != json.dumps(key.get(k), default=str)
+    ]
+    raise ConfigError(
+        f"cannot resume from {path}: the data plan changed since it was saved ("
+        + "; ".join(diff)
+        + "); use a new out directory, or train.resume=false to start over"
+    )
 
 
 def latest_checkpoint(ckpt_root: str | Path) -> Path | None:
@@ -86,8 +92,9 @@ def latest_checkpoint(ckpt_root: str | Path) -> Path | None:
     root = Path(ckpt_root)
     if not root.is_dir():
         return None
-    done = sorted(p for p in root.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp")
-                  and (p / STATE_FILE).is_file())
+    done = sorted(
+        p for p in root.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp") and (p / STATE_FILE).is_file()
+    )
     return done[-1] if done else None
 
 
@@ -156,8 +163,9 @@ def load_checkpoint(path: str | Path, backend, scheduler) -> dict:
     path = Path(path)
     state = json.loads((path / STATE_FILE).read_text())
     if backend.kind == "deepspeed":
-        backend.model.load_checkpoint(str(path / "ds"), tag="ds", load_optimizer_states=True,
-                                      load_lr_scheduler_states=False)
+        backend.model.load_checkpoint(
+            str(path / "ds"), tag="ds", load_optimizer_states=True, load_lr_scheduler_states=False
+        )
     else:
         backend.module.load_state_dict(torch.load(path / "model.pt", map_location="cpu", weights_only=True))
         backend.optimizer.load_state_dict(torch.load(path / "optim.pt", map_location="cpu", weights_only=True))
@@ -168,15 +176,16 @@ def load_checkpoint(path: str | Path, backend, scheduler) -> dict:
     return state
 
 
-def export_pretrained(backend, tokenizer, out_dir: str | Path, resolved_config=None,
-                      model_card: str | None = None) -> Path | None:
+def export_pretrained(
+    backend, tokenizer, out_dir: str | Path, resolved_config=None, model_card: str | None = None
+) -> Path | None:
     """Write the final model as a Hugging Face directory (collective; rank 0 writes).
 
     ``resolved_config`` (a config dataclass) is stored as ``redstar_config.yaml`` so a later
     stage can inherit from it; ``model_card`` becomes README.md."""
     from redstar.config import save_config
 
-    state = backend.state_dict_for_export()       # gathers ZeRO-3 shards (collective)
+    state = backend.state_dict_for_export()  # gathers ZeRO-3 shards (collective)
     out = Path(out_dir)
     if backend.dist.is_main:
         tmp = out.with_name(out.name + ".tmp")
@@ -193,7 +202,7 @@ def export_pretrained(backend, tokenizer, out_dir: str | Path, resolved_config=N
             (tmp / "README.md").write_text(model_card)
         from redstar.dataio import plain_modes
 
-        plain_modes(tmp)          # safetensors arrive as private temp files: readable like any output
+        plain_modes(tmp)  # safetensors arrive as private temp files: readable like any output
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)

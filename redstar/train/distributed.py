@@ -64,7 +64,7 @@ class Backend:
     def __init__(self, model, optimizer, dist: DistInfo, max_grad_norm: float = 1.0, loss_fn=None):
         self.dist = dist
         self.loss_fn = loss_fn
-        self.module = model                      # the unwrapped model (save, loss_fn)
+        self.module = model  # the unwrapped model (save, loss_fn)
         self.model = model
         self.optimizer = optimizer
         self.max_grad_norm = max_grad_norm
@@ -114,7 +114,7 @@ def _allreduce_mean(module, world_size: int) -> None:
     flat /= world_size
     off = 0
     for g in grads:
-        g.copy_(flat[off:off + g.numel()].view_as(g))
+        g.copy_(flat[off : off + g.numel()].view_as(g))
         off += g.numel()
 
 
@@ -143,8 +143,9 @@ class DeepSpeedBackend(Backend):
         self.dist = dist
         self.ds_config = ds_config
         self.grad_accum = int(ds_config.get("gradient_accumulation_steps", 1))
-        engine, opt, _, _ = deepspeed.initialize(model=_LossModule(model, loss_fn), optimizer=optimizer,
-                                                 config=ds_config)
+        engine, opt, _, _ = deepspeed.initialize(
+            model=_LossModule(model, loss_fn), optimizer=optimizer, config=ds_config
+        )
         self.model = engine
         self.module = engine.module.model
         self.optimizer = opt
@@ -156,7 +157,7 @@ class DeepSpeedBackend(Backend):
     def backward(self, loss: torch.Tensor) -> None:
         # the engine divides by gradient_accumulation_steps; the loss is already step-normalised
         self.model.backward(loss * self.grad_accum)
-        self.model.step()   # a no-op except at the accumulation boundary
+        self.model.step()  # a no-op except at the accumulation boundary
 
     def step(self) -> float:
         norm = self.model.get_global_grad_norm()
@@ -185,8 +186,15 @@ def _skip_compiled_cpu_comm() -> None:
         compatible["deepspeed_shm_comm"] = False
 
 
-def deepspeed_config(zero_stage: int, grad_accum: int, world_size: int, dtype: str,
-                     max_grad_norm: float, offload: bool = False, base: dict | None = None) -> dict:
+def deepspeed_config(
+    zero_stage: int,
+    grad_accum: int,
+    world_size: int,
+    dtype: str,
+    max_grad_norm: float,
+    offload: bool = False,
+    base: dict | None = None,
+) -> dict:
     """A DeepSpeed config consistent with the engine's own settings (JSON files under
     launch/deepspeed/ may add to it; their batch and precision keys are overwritten here so the
     two never disagree)."""
@@ -208,8 +216,8 @@ def deepspeed_config(zero_stage: int, grad_accum: int, world_size: int, dtype: s
     # gradients accumulate over micro-batches (and reduce) in fp32, not in the bf16 weights' dtype
     cfg["data_types"] = {**cfg.get("data_types", {}), "grad_accum_dtype": "fp32"}
     cfg["fp16"] = {"enabled": False}
-    cfg["zero_allow_untested_optimizer"] = True      # a torch AdamW, no compiled ops
-    cfg["zero_force_ds_cpu_optimizer"] = False       # CPU runs offload with the torch AdamW too
+    cfg["zero_allow_untested_optimizer"] = True  # a torch AdamW, no compiled ops
+    cfg["zero_force_ds_cpu_optimizer"] = False  # CPU runs offload with the torch AdamW too
     cfg.setdefault("steps_per_print", 10**9)
     cfg.setdefault("wall_clock_breakdown", False)
     return cfg

@@ -42,13 +42,17 @@ from redstar.train.engine import TrainConfig, batch_to_device
 class DPOLossConfig:
     beta: float = field(default=0.1, metadata={"help": "strength of the KL anchor to the reference model"})
     loss_type: Literal["sigmoid", "ipo"] = field(default="sigmoid", metadata={"help": "sigmoid (DPO) or ipo"})
-    label_smoothing: float = field(default=0.0, metadata={"help": "cDPO: probability that a preference label is flipped"})
+    label_smoothing: float = field(
+        default=0.0, metadata={"help": "cDPO: probability that a preference label is flipped"}
+    )
     sft_weight: float = field(default=0.0, metadata={"help": "RPO: weight of the chosen reply's mean token NLL"})
 
     def __post_init__(self):
         if self.beta <= 0 or not 0 <= self.label_smoothing < 0.5 or self.sft_weight < 0:
-            raise ConfigError(f"dpo: beta must be > 0, label_smoothing in [0, 0.5) and sft_weight >= 0 "
-                              f"(got {self.beta}, {self.label_smoothing}, {self.sft_weight})")
+            raise ConfigError(
+                f"dpo: beta must be > 0, label_smoothing in [0, 0.5) and sft_weight >= 0 "
+                f"(got {self.beta}, {self.label_smoothing}, {self.sft_weight})"
+            )
         if self.loss_type == "ipo" and self.label_smoothing:
             raise ConfigError("dpo: label_smoothing (cDPO) applies to loss_type sigmoid, not ipo")
 
@@ -57,38 +61,61 @@ class DPOLossConfig:
 class DPODataConfig(RowFilesConfig):
     max_len: int = field(default=8192, metadata={"help": "tokens per side (prompt + reply); longer pairs are dropped"})
     pack_len: int = field(default=0, metadata={"help": "tokens per micro-batch (0: 2 * max_len, room for any pair)"})
-    system_prompt_file: str = field(default="", metadata={"help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/ (redstar_system.txt)"})
+    system_prompt_file: str = field(
+        default="",
+        metadata={
+            "help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/ (redstar_system.txt)"
+        },
+    )
 
 
 @dataclass
 class DPOConfig:
     data: DPODataConfig = field(metadata={"help": "preference data settings"})
-    model: str = field(default="default", metadata={"help": "the SFT model to start from: directory, hub id, \"default\", \"tiny\""})
-    ref_model: str = field(default="", metadata={"help": "the frozen reference model (\"\": the starting model itself)"})
-    out: str = field(default="runs/dpo", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"})
-    modality: Literal["text", "vision"] = field(default="text", metadata={"help": "text, or vision to run the image+text recipe (geo.dpo)"})
-    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(default="auto", metadata={"help": "attention kernel: auto picks the fastest available"})
+    model: str = field(
+        default="default", metadata={"help": 'the SFT model to start from: directory, hub id, "default", "tiny"'}
+    )
+    ref_model: str = field(default="", metadata={"help": 'the frozen reference model ("": the starting model itself)'})
+    out: str = field(
+        default="runs/dpo", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"}
+    )
+    modality: Literal["text", "vision"] = field(
+        default="text", metadata={"help": "text, or vision to run the image+text recipe (geo.dpo)"}
+    )
+    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(
+        default="auto", metadata={"help": "attention kernel: auto picks the fastest available"}
+    )
     dpo: DPOLossConfig = field(default_factory=DPOLossConfig, metadata={"help": "the DPO loss"})
-    train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"})
-    push: PushConfig = field(default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"})
+    train: TrainConfig = field(
+        default_factory=TrainConfig,
+        metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"},
+    )
+    push: PushConfig = field(
+        default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"}
+    )
 
 
 # ----------------------------------------------------------------------------- the loss
 
-def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor,
-             ref_chosen_logps: torch.Tensor, ref_rejected_logps: torch.Tensor, beta: float,
-             label_smoothing: float = 0.0, loss_type: str = "sigmoid"
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+
+def dpo_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: torch.Tensor,
+    ref_rejected_logps: torch.Tensor,
+    beta: float,
+    label_smoothing: float = 0.0,
+    loss_type: str = "sigmoid",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-pair DPO losses and implicit rewards. All inputs [P] summed reply log-probs.
 
     Returns (losses [P], chosen_rewards [P], rejected_rewards [P]); rewards are detached.
     """
-    chosen_ratio = policy_chosen_logps - ref_chosen_logps            # [P]
-    rejected_ratio = policy_rejected_logps - ref_rejected_logps      # [P]
-    logits = chosen_ratio - rejected_ratio                           # [P] Δ
+    chosen_ratio = policy_chosen_logps - ref_chosen_logps  # [P]
+    rejected_ratio = policy_rejected_logps - ref_rejected_logps  # [P]
+    logits = chosen_ratio - rejected_ratio  # [P] Δ
     if loss_type == "sigmoid":
-        losses = (-(1 - label_smoothing) * F.logsigmoid(beta * logits)
-                  - label_smoothing * F.logsigmoid(-beta * logits))
+        losses = -(1 - label_smoothing) * F.logsigmoid(beta * logits) - label_smoothing * F.logsigmoid(-beta * logits)
     elif loss_type == "ipo":
         losses = (logits - 1 / (2 * beta)) ** 2
     else:
@@ -98,12 +125,16 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
 
 def reward_metrics(chosen_rewards: torch.Tensor, rejected_rewards: torch.Tensor) -> dict[str, float]:
     """Means of the implicit rewards, their margin and how often chosen beats rejected."""
-    return {"reward_chosen": float(chosen_rewards.mean()), "reward_rejected": float(rejected_rewards.mean()),
-            "reward_margin": float((chosen_rewards - rejected_rewards).mean()),
-            "reward_accuracy": float((chosen_rewards > rejected_rewards).float().mean())}
+    return {
+        "reward_chosen": float(chosen_rewards.mean()),
+        "reward_rejected": float(rejected_rewards.mean()),
+        "reward_margin": float((chosen_rewards - rejected_rewards).mean()),
+        "reward_accuracy": float((chosen_rewards > rejected_rewards).float().mean()),
+    }
 
 
 # ----------------------------------------------------------------------------- data
+
 
 def _system_prompt(data: DPODataConfig) -> str | None:
     if data.system_prompt_file:
@@ -120,16 +151,23 @@ def read_pairs(data: DPODataConfig) -> tuple[list[dict], list[str], int]:
     from redstar.records import PreferenceRow
 
     read_stats = ReadStats()
-    rows, wheres = read_located(data.train, schema=PreferenceRow, skip_bad=data.skip_bad, stats=read_stats,
-                                max_rows=data.max_rows)
+    rows, wheres = read_located(
+        data.train, schema=PreferenceRow, skip_bad=data.skip_bad, stats=read_stats, max_rows=data.max_rows
+    )
     if not rows:
         raise ConfigError(f"no preference rows in {data.train}")
     return rows, wheres, read_stats.skipped
 
 
-def tokenize_pairs(rows: list[dict], tok, max_len: int, system_prompt: str | None = None,
-                   progress: bool = True, wheres: list[str] | None = None,
-                   skip_bad: bool = False) -> tuple[list[dict], dict]:
+def tokenize_pairs(
+    rows: list[dict],
+    tok,
+    max_len: int,
+    system_prompt: str | None = None,
+    progress: bool = True,
+    wheres: list[str] | None = None,
+    skip_bad: bool = False,
+) -> tuple[list[dict], dict]:
     """Preference rows -> items ``{"chosen": ex, "rejected": ex}`` (``tokenize_chat`` examples).
 
     A pair is dropped (and counted) when either side is over ``max_len`` or has no target
@@ -145,8 +183,10 @@ def tokenize_pairs(rows: list[dict], tok, max_len: int, system_prompt: str | Non
     for i, row in enumerate(tqdm(rows, desc="tokenize pairs", disable=not progress, unit="pair")):
         stats["rows"] += 1
         try:
-            pair = {side: tokenize_chat(list(row["prompt"]) + list(row[side]), tok, max_len, "last",
-                                        system_prompt, "drop") for side in ("chosen", "rejected")}
+            pair = {
+                side: tokenize_chat(list(row["prompt"]) + list(row[side]), tok, max_len, "last", system_prompt, "drop")
+                for side in ("chosen", "rejected")
+            }
         except TooLong:
             stats["too_long"] += 1
             continue
@@ -173,8 +213,7 @@ def collate_pairs(items: list[dict], pad_token_id: int = 0) -> dict:
     """
     from redstar.train.packing import collate_packed
 
-    batch = collate_packed([ex for it in items for ex in (it["chosen"], it["rejected"])],
-                           pad_token_id=pad_token_id)
+    batch = collate_packed([ex for it in items for ex in (it["chosen"], it["rejected"])], pad_token_id=pad_token_id)
     if all("ref_logps" in it for it in items):
         batch["ref_logps"] = torch.tensor([lp for it in items for lp in it["ref_logps"]], dtype=torch.float32)
     batch["num_targets"] = len(items)
@@ -182,6 +221,7 @@ def collate_pairs(items: list[dict], pad_token_id: int = 0) -> dict:
 
 
 # ----------------------------------------------------------------------------- log-probs
+
 
 def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """(summed reply-token log-probs [S], reply token counts [S]) for each sample of a packed
@@ -191,18 +231,32 @@ def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     from redstar.train.loss import pack_sample_index, packed_attention_kwargs, sample_logps
 
     decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.model
-    hidden = decoder(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
-                     **packed_attention_kwargs(model, batch), use_cache=False).last_hidden_state   # [1, T, H]
-    labels = batch["labels"]                                                 # [1, T] shifted per sample
-    cu = batch["cu_seqlens"]                                                 # [S + 1], no padding sample
-    idx = pack_sample_index(cu, labels.shape[-1])                            # [1, T]
+    hidden = decoder(
+        input_ids=batch["input_ids"],
+        position_ids=batch["position_ids"],
+        **packed_attention_kwargs(model, batch),
+        use_cache=False,
+    ).last_hidden_state  # [1, T, H]
+    labels = batch["labels"]  # [1, T] shifted per sample
+    cu = batch["cu_seqlens"]  # [S + 1], no padding sample
+    idx = pack_sample_index(cu, labels.shape[-1])  # [1, T]
     return sample_logps(hidden, model.get_output_embeddings(), labels, idx, len(cu) - 1)
 
 
 @torch.no_grad()
-def fill_reference_logps(model, items, packs: list[list[int]], collate, logps_fn=None, device: str = "cpu",
-                         autocast: bool = False, progress: bool = True, rank: int = 0, world_size: int = 1,
-                         records=None) -> None:
+def fill_reference_logps(
+    model,
+    items,
+    packs: list[list[int]],
+    collate,
+    logps_fn=None,
+    device: str = "cpu",
+    autocast: bool = False,
+    progress: bool = True,
+    rank: int = 0,
+    world_size: int = 1,
+    records=None,
+) -> None:
     """Set ``records[i]["ref_logps"] = [chosen, rejected]`` for every pair ``items[i]`` with ``model``.
 
     ``packs`` (micro-batches of pair indices, each pair exactly once) are collated with
@@ -226,10 +280,10 @@ def fill_reference_logps(model, items, packs: list[list[int]], collate, logps_fn
     n_passes = -(-len(packs) // world_size)
     out = torch.zeros((len(items), 2), dtype=torch.float64)
     for k in tqdm(range(n_passes), desc="reference log-probs", disable=not progress, unit="pack"):
-        pack = mine[k] if k < len(mine) else (mine[-1] if mine else packs[0])   # a repeat is discarded
+        pack = mine[k] if k < len(mine) else (mine[-1] if mine else packs[0])  # a repeat is discarded
         batch = batch_to_device(collate([items[i] for i in pack]), device)
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=autocast):
-            logps, _ = logps_fn(model, batch)                                # [2P]
+            logps, _ = logps_fn(model, batch)  # [2P]
         if k < len(mine):
             out[pack] = logps.detach().double().cpu().view(-1, 2)
     if world_size > 1:
@@ -251,18 +305,34 @@ def make_loss_fn(cfg: DPOLossConfig, logps_fn=None):
     logps_fn = logps_fn or sequence_logps
 
     def loss_fn(model, batch):
-        logps, counts = logps_fn(model, batch)                               # [2P], [2P]
-        ref = batch["ref_logps"].to(logps)                                   # [2P]
-        losses, r_c, r_r = dpo_loss(logps[0::2], logps[1::2], ref[0::2], ref[1::2], cfg.beta,
-                                    cfg.label_smoothing, cfg.loss_type)     # [P] each
+        logps, counts = logps_fn(model, batch)  # [2P], [2P]
+        ref = batch["ref_logps"].to(logps)  # [2P]
+        losses, r_c, r_r = dpo_loss(
+            logps[0::2], logps[1::2], ref[0::2], ref[1::2], cfg.beta, cfg.label_smoothing, cfg.loss_type
+        )  # [P] each
         if cfg.sft_weight:
             losses = losses + cfg.sft_weight * (-logps[0::2] / counts[0::2].clamp(min=1))
         return losses.sum(), int(losses.shape[0]), reward_metrics(r_c, r_r)
+
     return loss_fn
 
 
-def train_dpo(model, items, plan_fn, collate, loss: DPOLossConfig, tcfg: TrainConfig, out: str, *, dist,
-              logps_fn=None, load_reference=None, records=None, describe=None, **trainer_kw) -> dict:
+def train_dpo(
+    model,
+    items,
+    plan_fn,
+    collate,
+    loss: DPOLossConfig,
+    tcfg: TrainConfig,
+    out: str,
+    *,
+    dist,
+    logps_fn=None,
+    load_reference=None,
+    records=None,
+    describe=None,
+    **trainer_kw,
+) -> dict:
     """The one DPO path, text and vision-language: the engine trains ``model`` on the pairs
     ``items`` with the DPO loss, after computing each pair's reference log-probabilities once.
 
@@ -278,11 +348,23 @@ def train_dpo(model, items, plan_fn, collate, loss: DPOLossConfig, tcfg: TrainCo
     training; ``trainer_kw`` go to ``Trainer``. Returns the trainer's summary."""
     from redstar.train.engine import PlanLoader, Trainer
 
-    trainer = Trainer(model, make_loss_fn(loss, logps_fn), PlanLoader(items, plan_fn, collate), tcfg, out,
-                      dist=dist, **trainer_kw)
+    trainer = Trainer(
+        model, make_loss_fn(loss, logps_fn), PlanLoader(items, plan_fn, collate), tcfg, out, dist=dist, **trainer_kw
+    )
     ref = load_reference().to(dist.device) if load_reference else trainer.backend.loss_model
-    fill_reference_logps(ref, items, plan_fn(0), collate, logps_fn, dist.device, trainer.autocast,
-                         dist.is_main and tcfg.progress, dist.rank, dist.world_size, records)
+    fill_reference_logps(
+        ref,
+        items,
+        plan_fn(0),
+        collate,
+        logps_fn,
+        dist.device,
+        trainer.autocast,
+        dist.is_main and tcfg.progress,
+        dist.rank,
+        dist.world_size,
+        records,
+    )
     del ref
     if dist.is_main and describe:
         print(describe(trainer))
@@ -290,6 +372,7 @@ def train_dpo(model, items, plan_fn, collate, loss: DPOLossConfig, tcfg: TrainCo
 
 
 # ----------------------------------------------------------------------------- recipe
+
 
 def _load_model(name: str, attn: str, seed: int, dtype: str = "float32"):
     if name == "tiny":  # a random Qwen2-style model for smoke runs and tests
@@ -307,7 +390,9 @@ def model_card(cfg: DPOConfig, stats: dict, state: dict) -> str:
     d = cfg.dpo
     from redstar.release.model_card import render_model_card
 
-    return render_model_card({"base_model": cfg.model, "tags": ["dpo", "long-cot", "math"]}, f"""# redstar DPO
+    return render_model_card(
+        {"base_model": cfg.model, "tags": ["dpo", "long-cot", "math"]},
+        f"""# redstar DPO
 
 Trained from `{cfg.model}` with `redstar dpo` ({d.loss_type} loss, beta {d.beta}, label smoothing
 {d.label_smoothing}, SFT weight {d.sft_weight}); reference: `{cfg.ref_model or cfg.model}` (log-probs
@@ -316,13 +401,14 @@ computed once before training).
 ## Data
 {data}
 
-Rows: {stats['rows']}; pairs used: {stats['pairs']} (dropped over {cfg.data.max_len} tokens: {stats['too_long']},
-without targets: {stats['no_targets']}); tokens: {stats['tokens']}.
+Rows: {stats["rows"]}; pairs used: {stats["pairs"]} (dropped over {cfg.data.max_len} tokens: {stats["too_long"]},
+without targets: {stats["no_targets"]}); tokens: {stats["tokens"]}.
 
 ## Training
-lr {cfg.train.lr} ({cfg.train.schedule}), {state['step']} optimizer steps, seed {cfg.train.seed}.
+lr {cfg.train.lr} ({cfg.train.schedule}), {state["step"]} optimizer steps, seed {cfg.train.seed}.
 The full resolved config is `redstar_config.yaml`.
-""")
+""",
+    )
 
 
 def run(cfg: DPOConfig) -> dict:
@@ -333,8 +419,10 @@ def run(cfg: DPOConfig) -> dict:
     from redstar.train.packing import best_fit_pack
 
     if cfg.modality == "vision":
-        raise ConfigError("modality: vision DPO configs are trained by the vision-language recipe (geo), "
-                          "via 'redstar dpo' which dispatches them")
+        raise ConfigError(
+            "modality: vision DPO configs are trained by the vision-language recipe (geo), "
+            "via 'redstar dpo' which dispatches them"
+        )
     if not cfg.data.train:
         raise ConfigError("DPO config: data.train lists no preference files")
     tcfg = cfg.train
@@ -349,11 +437,12 @@ def run(cfg: DPOConfig) -> dict:
     # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
     load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
     model, tok = _load_model(cfg.model, attn, tcfg.seed, dtype=load_dtype)
-    del zero3_init        # the policy is built: a separate reference model loads whole, outside ZeRO-3
+    del zero3_init  # the policy is built: a separate reference model loads whole, outside ZeRO-3
     if tok.chat_template is None:
         raise ConfigError(f"{cfg.model}: the tokenizer has no chat template; preference rows need one")
-    items, stats = tokenize_pairs(rows, tok, cfg.data.max_len, _system_prompt(cfg.data), dist.is_main,
-                                  wheres, cfg.data.skip_bad)
+    items, stats = tokenize_pairs(
+        rows, tok, cfg.data.max_len, _system_prompt(cfg.data), dist.is_main, wheres, cfg.data.skip_bad
+    )
     stats["bad_rows"] += bad_rows
     if not items:
         raise ConfigError(f"{cfg.data.train}: every pair was dropped ({stats}); raise data.max_len?")
@@ -364,16 +453,29 @@ def run(cfg: DPOConfig) -> dict:
     pad = tok.pad_token_id or 0
 
     def describe(trainer) -> str:
-        return (f"{stats['rows']} preference rows -> {len(items)} pairs in {len(best_fit_pack(lengths, budget))} "
-                f"packs of {budget}; {cfg.dpo.loss_type} beta {cfg.dpo.beta}; {trainer.total_steps} steps, "
-                f"attention {attn}")
+        return (
+            f"{stats['rows']} preference rows -> {len(items)} pairs in {len(best_fit_pack(lengths, budget))} "
+            f"packs of {budget}; {cfg.dpo.loss_type} beta {cfg.dpo.beta}; {trainer.total_steps} steps, "
+            f"attention {attn}"
+        )
 
     summary = train_dpo(
-        model, items, lambda epoch: best_fit_pack(lengths, budget, seed=tcfg.seed + epoch),
-        lambda batch_items: collate_pairs(batch_items, pad), cfg.dpo, tcfg, cfg.out, dist=dist,
-        load_reference=(lambda: _load_model(cfg.ref_model, attn, tcfg.seed, dtype=tcfg.dtype)[0]) if cfg.ref_model else None,
-        describe=describe, tokenizer=tok, run_config=cfg,
+        model,
+        items,
+        lambda epoch: best_fit_pack(lengths, budget, seed=tcfg.seed + epoch),
+        lambda batch_items: collate_pairs(batch_items, pad),
+        cfg.dpo,
+        tcfg,
+        cfg.out,
+        dist=dist,
+        load_reference=(lambda: _load_model(cfg.ref_model, attn, tcfg.seed, dtype=tcfg.dtype)[0])
+        if cfg.ref_model
+        else None,
+        describe=describe,
+        tokenizer=tok,
+        run_config=cfg,
         data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=budget, max_rows=cfg.data.max_rows),
-        model_card=lambda state: model_card(cfg, stats, state))
+        model_card=lambda state: model_card(cfg, stats, state),
+    )
     summary["data"] = stats
     return summary

@@ -42,13 +42,17 @@ def run(args) -> int:
     from redstar.train.sft_cli import check_train_settings
 
     check_train_settings(cfg.train)
-    run_dir = open_config_run("dpo", to_dict(cfg), inputs=list(cfg.data.train) + local_model(cfg.model),
-                              overwrite=getattr(args, "overwrite", False))
+    run_dir = open_config_run(
+        "dpo",
+        to_dict(cfg),
+        inputs=list(cfg.data.train) + local_model(cfg.model),
+        overwrite=getattr(args, "overwrite", False),
+    )
     if run_dir.complete:
         print(run_dir.complete_message())
         return 0
     if run_dir.is_main:
-        trim_metrics(cfg.out, cfg.train.resume)     # steps redone after a kill are logged once
+        trim_metrics(cfg.out, cfg.train.resume)  # steps redone after a kill are logged once
     s = run_dpo(cfg)
     print(f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps)")
     run_dir.finish({k: s.get(k) for k in ("final_dir", "step", "final_loss")})

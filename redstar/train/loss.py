@@ -42,18 +42,18 @@ class _ChunkedLinearCE(torch.autograd.Function):
         grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_w else None
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         for start in range(0, n, chunk_size):
-            h = hidden[start:start + chunk_size]                       # [c, H]
-            y = labels[start:start + chunk_size]                       # [c]
-            logits = (h @ weight.t()).float()                          # [c, V] fp32
-            lse = torch.logsumexp(logits, dim=-1)                      # [c]
+            h = hidden[start : start + chunk_size]  # [c, H]
+            y = labels[start : start + chunk_size]  # [c]
+            logits = (h @ weight.t()).float()  # [c, V] fp32
+            lse = torch.logsumexp(logits, dim=-1)  # [c]
             total += (lse - logits.gather(1, y[:, None]).squeeze(1)).sum()
             if need_h or need_w:
                 # d CE / d logits = softmax - onehot; reuse the logits buffer in place
-                grad_logits = logits.sub_(lse[:, None]).exp_()         # [c, V]
+                grad_logits = logits.sub_(lse[:, None]).exp_()  # [c, V]
                 grad_logits[torch.arange(len(y), device=y.device), y] -= 1.0
                 g = grad_logits.to(hidden.dtype)
                 if need_h:
-                    grad_h[start:start + chunk_size] = g @ weight
+                    grad_h[start : start + chunk_size] = g @ weight
                 if need_w:
                     accumulate_fp32(grad_w, g.t(), h)
                 del grad_logits, g
@@ -78,7 +78,7 @@ def accumulate_fp32(acc: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None
         acc.addmm_(a, b)
         return
     if a.is_cuda:
-        try:                                   # in place: no [V, H] temporary
+        try:  # in place: no [V, H] temporary
             torch.addmm(acc, a, b, out_dtype=torch.float32, out=acc)
             return
         except (RuntimeError, TypeError):
@@ -86,7 +86,7 @@ def accumulate_fp32(acc: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None
         try:
             acc.copy_(torch.addmm(acc, a, b, out_dtype=torch.float32))
             return
-        except (RuntimeError, TypeError):      # torch without the fp32-output matmul
+        except (RuntimeError, TypeError):  # torch without the fp32-output matmul
             pass
     acc.addmm_(a.float(), b.float())
 
@@ -109,11 +109,11 @@ class _ChunkedTokenNLL(torch.autograd.Function):
         nll = torch.empty(hidden.shape[0], dtype=torch.float32, device=hidden.device)
         lse_all = torch.empty_like(nll)
         for start in range(0, hidden.shape[0], chunk_size):
-            logits = (hidden[start:start + chunk_size].to(cd) @ w.t()).float()    # [c, V]
-            y = labels[start:start + chunk_size]
+            logits = (hidden[start : start + chunk_size].to(cd) @ w.t()).float()  # [c, V]
+            y = labels[start : start + chunk_size]
             lse = torch.logsumexp(logits, dim=-1)
-            lse_all[start:start + chunk_size] = lse
-            nll[start:start + chunk_size] = lse - logits.gather(1, y[:, None]).squeeze(1)
+            lse_all[start : start + chunk_size] = lse
+            nll[start : start + chunk_size] = lse - logits.gather(1, y[:, None]).squeeze(1)
             del logits
         ctx.chunk_size, ctx.cd = chunk_size, cd
         ctx.save_for_backward(hidden, weight, labels, lse_all)
@@ -128,22 +128,23 @@ class _ChunkedTokenNLL(torch.autograd.Function):
         c, cd = ctx.chunk_size, ctx.cd
         w = weight.to(cd)
         for start in range(0, hidden.shape[0], c):
-            h = hidden[start:start + c].to(cd)
-            y = labels[start:start + c]
-            g = (h @ w.t()).float().sub_(lse_all[start:start + c, None]).exp_()       # softmax [c, V]
+            h = hidden[start : start + c].to(cd)
+            y = labels[start : start + c]
+            g = (h @ w.t()).float().sub_(lse_all[start : start + c, None]).exp_()  # softmax [c, V]
             g[torch.arange(len(y), device=y.device), y] -= 1.0
-            g.mul_(grad_nll[start:start + c, None].float())
+            g.mul_(grad_nll[start : start + c, None].float())
             g = g.to(cd)
             if need_h:
-                grad_h[start:start + c] = (g @ w).to(grad_h.dtype)
+                grad_h[start : start + c] = (g @ w).to(grad_h.dtype)
             if need_w:
                 accumulate_fp32(grad_w, g.t(), h)
             del g
         return grad_h, (grad_w.to(weight.dtype) if need_w else None), None, None
 
 
-def token_nll(hidden: torch.Tensor, head, labels: torch.Tensor, chunk_size: int | None = None,
-              head_chunk_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+def token_nll(
+    hidden: torch.Tensor, head, labels: torch.Tensor, chunk_size: int | None = None, head_chunk_size: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token ``-log p`` of every target of a pack in one chunked pass over the head.
 
     hidden [..., H], labels [...] (shifted; -100 = no target). Returns (nll [n] fp32 of the
@@ -151,10 +152,10 @@ def token_nll(hidden: torch.Tensor, head, labels: torch.Tensor, chunk_size: int 
     Under DeepSpeed ZeRO-3 the head is called as a module in checkpointed chunks, the chunk
     count the maximum over ranks, so its weight is gathered by design (never read while
     partitioned); otherwise the weight is used directly by :class:`_ChunkedTokenNLL`."""
-    h = hidden.reshape(-1, hidden.shape[-1])                           # [N, H]
+    h = hidden.reshape(-1, hidden.shape[-1])  # [N, H]
     y = labels.reshape(-1)
     keep = y != IGNORE_INDEX
-    h, y = h[keep], y[keep]                                            # [n, H], [n]
+    h, y = h[keep], y[keep]  # [n, H], [n]
     n = h.shape[0]
     if _is_zero3_partitioned(head.weight):
         from torch.utils.checkpoint import checkpoint
@@ -165,8 +166,8 @@ def token_nll(hidden: torch.Tensor, head, labels: torch.Tensor, chunk_size: int 
         n_chunks = _max_over_ranks(-(-n // head_chunk_size), hidden.device)
         parts = []
         for k in range(n_chunks):
-            a = min(k * head_chunk_size, n)                            # past n: an empty call
-            hc, yc = h[a:a + head_chunk_size], y[a:a + head_chunk_size]
+            a = min(k * head_chunk_size, n)  # past n: an empty call
+            hc, yc = h[a : a + head_chunk_size], y[a : a + head_chunk_size]
             if torch.is_grad_enabled():
                 parts.append(checkpoint(chunk_nll, hc, yc, use_reentrant=False))
             else:
@@ -183,19 +184,26 @@ def token_nll(hidden: torch.Tensor, head, labels: torch.Tensor, chunk_size: int 
     return _ChunkedTokenNLL.apply(h, head.weight, y, int(chunk_size)), keep
 
 
-def sample_logps(hidden: torch.Tensor, head, labels: torch.Tensor, sample_idx: torch.Tensor, num_samples: int,
-                 chunk_size: int | None = None, head_chunk_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_logps(
+    hidden: torch.Tensor,
+    head,
+    labels: torch.Tensor,
+    sample_idx: torch.Tensor,
+    num_samples: int,
+    chunk_size: int | None = None,
+    head_chunk_size: int = 1024,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(summed target log-probs [S], target counts [S]) per sample of a pack: one
     :func:`token_nll` pass for all samples, then a per-sample sum (``sample_idx`` [...] is
     the sample of each position, -1 for none)."""
-    nll, keep = token_nll(hidden, head, labels, chunk_size, head_chunk_size)    # [n]
-    seg = sample_idx.reshape(-1).to(nll.device)[keep]                           # [n]
+    nll, keep = token_nll(hidden, head, labels, chunk_size, head_chunk_size)  # [n]
+    seg = sample_idx.reshape(-1).to(nll.device)[keep]  # [n]
     if bool((seg < 0).any()):
         raise ValueError("a target token lies outside every sample (sample index -1)")
     logps = torch.zeros(num_samples, dtype=torch.float32, device=nll.device).index_add(0, seg, -nll)
     counts = torch.bincount(seg, minlength=num_samples)
     if nll.numel() == 0:
-        logps = logps + nll.sum()                                       # keep the graph connected
+        logps = logps + nll.sum()  # keep the graph connected
     return logps, counts
 
 
@@ -204,13 +212,18 @@ def pack_sample_index(cu_seqlens, length: int) -> torch.Tensor:
     cu = torch.as_tensor(cu_seqlens, dtype=torch.long)
     idx = torch.full((1, length), -1, dtype=torch.long)
     sizes = cu[1:] - cu[:-1]
-    idx[0, :int(cu[-1])] = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
+    idx[0, : int(cu[-1])] = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
     return idx
 
 
-def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
-                         chunk_size: int | None = None, bias: torch.Tensor | None = None,
-                         impl: str = "auto") -> tuple[torch.Tensor, int]:
+def linear_cross_entropy(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor,
+    chunk_size: int | None = None,
+    bias: torch.Tensor | None = None,
+    impl: str = "auto",
+) -> tuple[torch.Tensor, int]:
     """Sum of next-token cross-entropy over positions whose label is not -100.
 
     hidden [..., H] final hidden states, weight [V, H] the output embedding, labels [...]
@@ -219,18 +232,18 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: tor
     (full logits; for tests and for comparison only). ``chunk_size`` defaults to keep one
     chunk's fp32 logits near 256 MB.
     """
-    h = hidden.reshape(-1, hidden.shape[-1])                           # [N, H]
-    y = labels.reshape(-1)                                             # [N]
+    h = hidden.reshape(-1, hidden.shape[-1])  # [N, H]
+    y = labels.reshape(-1)  # [N]
     keep = y != IGNORE_INDEX
     n = int(keep.sum())
     if n == 0:
         # keep the graph connected so every rank runs the same backward (DDP / ZeRO hooks)
         return (h.sum() * 0.0 + weight.sum() * 0.0).float(), 0
-    h, y = h[keep], y[keep]                                            # [n, H], [n]
+    h, y = h[keep], y[keep]  # [n, H], [n]
     if impl == "auto":
         impl = "liger" if (h.is_cuda and _has_liger() and bias is None) else "chunked"
     if impl == "naive" or bias is not None:
-        logits = torch.nn.functional.linear(h, weight, bias).float()   # [n, V]
+        logits = torch.nn.functional.linear(h, weight, bias).float()  # [n, V]
         return torch.nn.functional.cross_entropy(logits, y, reduction="sum"), n
     if impl == "liger":
         out = _liger_loss()(weight, h, y)
@@ -261,6 +274,7 @@ def _has_liger() -> bool:
 
 # ----------------------------------------------------------------------------- normalisation
 
+
 def global_target_count(counts, device: torch.device | str = "cpu") -> int:
     """Total target tokens of one optimizer step: summed over this rank's micro-batches
     (``counts``, ints) and all-reduced over the data-parallel ranks."""
@@ -279,8 +293,9 @@ def scale_for_backward(loss_sum: torch.Tensor, global_count: int, world_size: in
     return loss_sum * (float(world_size) / max(int(global_count), 1))
 
 
-def causal_lm_loss(model, batch: dict, impl: str = "auto",
-                   head_chunk_size: int = 1024) -> tuple[torch.Tensor, int, dict]:
+def causal_lm_loss(
+    model, batch: dict, impl: str = "auto", head_chunk_size: int = 1024
+) -> tuple[torch.Tensor, int, dict]:
     """The default ``loss_fn`` for SFT: next-token cross-entropy summed over target tokens.
 
     ``batch`` holds ``input_ids`` [B, T], ``labels`` [B, T] already shifted (see
@@ -296,8 +311,9 @@ def causal_lm_loss(model, batch: dict, impl: str = "auto",
         # chunk by chunk under activation checkpointing, so still no [T, V] logits are kept.
         loss, n = checkpointed_head_cross_entropy(head, hidden, batch["labels"], head_chunk_size)
     else:
-        loss, n = linear_cross_entropy(hidden, head.weight, batch["labels"],
-                                       bias=getattr(head, "bias", None), impl=impl)
+        loss, n = linear_cross_entropy(
+            hidden, head.weight, batch["labels"], bias=getattr(head, "bias", None), impl=impl
+        )
     return loss, n, {}
 
 
@@ -315,8 +331,9 @@ def packed_attention_kwargs(model, batch: dict) -> dict:
     return {"cu_seq_lens_q": cu, "cu_seq_lens_k": cu, "max_length_q": longest, "max_length_k": longest}
 
 
-def checkpointed_head_cross_entropy(head, hidden: torch.Tensor, labels: torch.Tensor,
-                                    chunk_size: int = 1024) -> tuple[torch.Tensor, int]:
+def checkpointed_head_cross_entropy(
+    head, hidden: torch.Tensor, labels: torch.Tensor, chunk_size: int = 1024
+) -> tuple[torch.Tensor, int]:
     """The same sum as :func:`linear_cross_entropy` through ``head(...)`` module calls (so
     DeepSpeed ZeRO-3 can gather the weight), one checkpointed chunk at a time: each chunk's
     logits are freed after its loss and recomputed in backward.
@@ -327,22 +344,23 @@ def checkpointed_head_cross_entropy(head, hidden: torch.Tensor, labels: torch.Te
     over ranks, and a rank with fewer chunks calls the head on empty slices."""
     from torch.utils.checkpoint import checkpoint
 
-    h = hidden.reshape(-1, hidden.shape[-1])                           # [N, H]
+    h = hidden.reshape(-1, hidden.shape[-1])  # [N, H]
     y = labels.reshape(-1)
     keep = y != IGNORE_INDEX
     n = int(keep.sum())
-    h, y = h[keep], y[keep]                                            # [n, H], [n]
+    h, y = h[keep], y[keep]  # [n, H], [n]
     n_chunks = _max_over_ranks(-(-n // chunk_size), hidden.device)
 
     def chunk_loss(hc, yc):
         # hc [c, H] with c possibly 0 (the empty call still joins ZeRO-3's gather)
         return torch.nn.functional.cross_entropy(head(hc).float(), yc, reduction="sum")
 
-    total = hidden.sum() * 0.0                                         # connected even when n == 0
+    total = hidden.sum() * 0.0  # connected even when n == 0
     for k in range(n_chunks):
-        start = min(k * chunk_size, n)                                 # past n: empty slice [0, H]
-        total = total + checkpoint(chunk_loss, h[start:start + chunk_size], y[start:start + chunk_size],
-                                   use_reentrant=False)
+        start = min(k * chunk_size, n)  # past n: empty slice [0, H]
+        total = total + checkpoint(
+            chunk_loss, h[start : start + chunk_size], y[start : start + chunk_size], use_reentrant=False
+        )
     return total.float(), n
 
 

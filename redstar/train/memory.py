@@ -25,15 +25,18 @@ from torch.utils._pytree import tree_flatten
 class TensorMemory(TorchDispatchMode):
     def __init__(self):
         super().__init__()
-        self.live: dict[int, int] = {}       # storage data_ptr -> bytes
+        self.live: dict[int, int] = {}  # storage data_ptr -> bytes
         self.current = 0
         self.peak_bytes = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         # an output sharing an input's storage (a view, an in-place result) is no new memory
-        inputs = {a.untyped_storage().data_ptr() for a in tree_flatten((args, kwargs))[0]
-                  if isinstance(a, torch.Tensor) and a.device.type != "meta"}
+        inputs = {
+            a.untyped_storage().data_ptr()
+            for a in tree_flatten((args, kwargs))[0]
+            if isinstance(a, torch.Tensor) and a.device.type != "meta"
+        }
         for t in tree_flatten(out)[0]:
             if isinstance(t, torch.Tensor) and t.device.type != "meta" and not t._is_view():
                 if t.untyped_storage().data_ptr() not in inputs:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 IGNORE_INDEX = -100
 
@@ -67,7 +67,7 @@ def fixed_batches(n: int, batch_size: int, seed: int | None = None) -> list[list
     idx = list(range(n))
     if seed is not None:
         random.Random(seed).shuffle(idx)
-    return [idx[i:i + batch_size] for i in range(0, n, batch_size)]
+    return [idx[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
 def packing_efficiency(lengths: Sequence[int], packs: list[list[int]], budget: int) -> float:
@@ -121,10 +121,10 @@ def collate_packed(samples: Sequence[dict], pad_to: int | None = None, pad_token
     lens = [b - a for a, b in zip(cu, cu[1:])]
     lab = torch.tensor([labels], dtype=torch.long)
     return {
-        "input_ids": torch.tensor([ids], dtype=torch.long),          # [1, T]
-        "labels": lab,                                                # [1, T], shifted
-        "position_ids": torch.tensor([pos], dtype=torch.long),       # [1, T], restart per sample
-        "cu_seqlens": torch.tensor(cu, dtype=torch.int32),           # [n + 1]
+        "input_ids": torch.tensor([ids], dtype=torch.long),  # [1, T]
+        "labels": lab,  # [1, T], shifted
+        "position_ids": torch.tensor([pos], dtype=torch.long),  # [1, T], restart per sample
+        "cu_seqlens": torch.tensor(cu, dtype=torch.int32),  # [n + 1]
         "max_seqlen": max(lens) if lens else 0,
         "num_targets": int((lab != IGNORE_INDEX).sum()),
     }
@@ -144,5 +144,9 @@ def collate_padded(samples: Sequence[dict], pad_token_id: int = 0) -> dict:
         ids[r, :n] = torch.tensor(s["input_ids"])
         labels[r, :n] = torch.tensor(shift_labels(list(s["labels"])))
         mask[r, :n] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask,
-            "num_targets": int((labels != IGNORE_INDEX).sum())}
+    return {
+        "input_ids": ids,
+        "labels": labels,
+        "attention_mask": mask,
+        "num_targets": int((labels != IGNORE_INDEX).sum()),
+    }

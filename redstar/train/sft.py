@@ -19,14 +19,22 @@ from redstar.release.push import PushConfig
 from redstar.train.engine import TrainConfig
 
 
-
 @dataclass
 class DataConfig(RowFilesConfig):
-    max_len: int = field(default=16384, metadata={"help": "tokens per sample; longer rows are dropped (or cut, see overflow)"})
+    max_len: int = field(
+        default=16384, metadata={"help": "tokens per sample; longer rows are dropped (or cut, see overflow)"}
+    )
     pack_len: int = field(default=0, metadata={"help": "tokens per packed micro-batch (0: max_len)"})
     train_on: Literal["last", "all"] = field(default="last", metadata={"help": "which assistant turns carry the loss"})
-    overflow: Literal["drop", "truncate"] = field(default="drop", metadata={"help": "a sample longer than max_len: drop it, or truncate it"})
-    system_prompt_file: str = field(default="", metadata={"help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/ (redstar_system.txt)"})
+    overflow: Literal["drop", "truncate"] = field(
+        default="drop", metadata={"help": "a sample longer than max_len: drop it, or truncate it"}
+    )
+    system_prompt_file: str = field(
+        default="",
+        metadata={
+            "help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/ (redstar_system.txt)"
+        },
+    )
 
 
 @dataclass
@@ -38,15 +46,32 @@ class StageConfig:
 
 @dataclass
 class SFTConfig:
-    model: str = field(default="default", metadata={"help": "HF directory, hub id, or \"default\""})
-    out: str = field(default="runs/sft", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"})
-    modality: Literal["text", "vision"] = field(default="text", metadata={"help": "text, or vision to run the image+text recipe (geo.sft)"})
-    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(default="auto", metadata={"help": "attention kernel: auto picks the fastest the model supports"})
-    loss_impl: Literal["auto", "chunked", "liger", "naive"] = field(default="auto", metadata={"help": "cross-entropy implementation: chunked (never full logits), liger, naive; auto picks"})
+    model: str = field(default="default", metadata={"help": 'HF directory, hub id, or "default"'})
+    out: str = field(
+        default="runs/sft", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"}
+    )
+    modality: Literal["text", "vision"] = field(
+        default="text", metadata={"help": "text, or vision to run the image+text recipe (geo.sft)"}
+    )
+    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(
+        default="auto", metadata={"help": "attention kernel: auto picks the fastest the model supports"}
+    )
+    loss_impl: Literal["auto", "chunked", "liger", "naive"] = field(
+        default="auto",
+        metadata={"help": "cross-entropy implementation: chunked (never full logits), liger, naive; auto picks"},
+    )
     data: DataConfig | None = field(default=None, metadata={"help": "the data of a single-stage run (or use stages)"})
-    stages: list[StageConfig] = field(default_factory=list, metadata={"help": "several stages run in order, each starting from the previous one's model (instead of data)"})
-    train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"})
-    push: PushConfig = field(default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"})
+    stages: list[StageConfig] = field(
+        default_factory=list,
+        metadata={"help": "several stages run in order, each starting from the previous one's model (instead of data)"},
+    )
+    train: TrainConfig = field(
+        default_factory=TrainConfig,
+        metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"},
+    )
+    push: PushConfig = field(
+        default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"}
+    )
 
 
 def resolve_stages(cfg: SFTConfig) -> list[StageConfig]:
@@ -89,20 +114,31 @@ def read_sft_rows_counted(data: DataConfig):
     from redstar.records import SFTRow
 
     read_stats = ReadStats()
-    rows, wheres = read_located(data.train, schema=SFTRow, skip_bad=data.skip_bad, stats=read_stats,
-                                max_rows=data.max_rows)
+    rows, wheres = read_located(
+        data.train, schema=SFTRow, skip_bad=data.skip_bad, stats=read_stats, max_rows=data.max_rows
+    )
     if not rows:
         first = f"; first skipped: {read_stats.skipped_where[0]}" if read_stats.skipped_where else ""
         raise ConfigError(f"no SFT rows in {data.train} ({read_stats.skipped} malformed rows skipped{first})")
     return rows, read_stats, wheres
 
 
-def tokenize_examples(rows: list, bad_rows: int, data: DataConfig, tok, is_main: bool = True,
-                      wheres: list[str] | None = None) -> tuple[list[dict], dict]:
+def tokenize_examples(
+    rows: list, bad_rows: int, data: DataConfig, tok, is_main: bool = True, wheres: list[str] | None = None
+) -> tuple[list[dict], dict]:
     from redstar.train.tokenize import tokenize_rows
 
-    examples, stats = tokenize_rows(rows, tok, data.max_len, data.train_on, system_prompt(data),
-                                    data.overflow, progress=is_main, wheres=wheres, skip_bad=data.skip_bad)
+    examples, stats = tokenize_rows(
+        rows,
+        tok,
+        data.max_len,
+        data.train_on,
+        system_prompt(data),
+        data.overflow,
+        progress=is_main,
+        wheres=wheres,
+        skip_bad=data.skip_bad,
+    )
     stats["bad_rows"] += bad_rows
     if not examples:
         raise ConfigError(f"{data.train}: every row was dropped ({stats}); raise data.max_len?")
@@ -112,12 +148,14 @@ def tokenize_examples(rows: list, bad_rows: int, data: DataConfig, tok, is_main:
 def model_card(base: str, stage: StageConfig, tcfg: TrainConfig, stats: dict, state: dict, attn: str) -> str:
     from redstar.models import DEFAULT_MODEL, DEFAULT_MODEL_NAME
 
-    base = DEFAULT_MODEL_NAME if base == DEFAULT_MODEL else base   # the card names the real model
+    base = DEFAULT_MODEL_NAME if base == DEFAULT_MODEL else base  # the card names the real model
     first_bad = f", first at {stats['first_bad'][0]}" if stats.get("first_bad") else ""
     data = "\n".join(f"- `{d}`" for d in stage.data.train)
     from redstar.release.model_card import render_model_card
 
-    return render_model_card({"base_model": base, "tags": ["sft", "long-cot", "math"]}, f"""# redstar SFT: stage `{stage.name}`
+    return render_model_card(
+        {"base_model": base, "tags": ["sft", "long-cot", "math"]},
+        f"""# redstar SFT: stage `{stage.name}`
 
 Fine-tuned from `{base}` with `redstar sft` (assistant-only loss on the {stage.data.train_on} assistant turn(s),
 samples packed {stage.data.pack_len or stage.data.max_len} tokens per micro-batch with per-sample attention).
@@ -125,20 +163,21 @@ samples packed {stage.data.pack_len or stage.data.max_len} tokens per micro-batc
 ## Data
 {data}
 
-Rows read: {stats.get('rows_read', stats['rows'])}; used: {stats.get('used', stats['rows'] - stats['too_long'] - stats['no_targets'])}
-(skipped as malformed: {stats['bad_rows']}{first_bad}; dropped over {stage.data.max_len} tokens: {stats['too_long']},
-without targets: {stats['no_targets']}).
-Tokens: {stats['tokens']}; target tokens: {stats['targets']}.
+Rows read: {stats.get("rows_read", stats["rows"])}; used: {stats.get("used", stats["rows"] - stats["too_long"] - stats["no_targets"])}
+(skipped as malformed: {stats["bad_rows"]}{first_bad}; dropped over {stage.data.max_len} tokens: {stats["too_long"]},
+without targets: {stats["no_targets"]}).
+Tokens: {stats["tokens"]}; target tokens: {stats["targets"]}.
 
 ## Settings
 lr {tcfg.lr} ({tcfg.schedule}, warmup {tcfg.warmup_ratio}), epochs {tcfg.epochs}, grad_accum {tcfg.grad_accum},
 max_grad_norm {tcfg.max_grad_norm}, dtype {tcfg.dtype}, strategy {tcfg.strategy}
-(ZeRO {tcfg.zero_stage if tcfg.strategy == 'deepspeed' else '-'}), attention {attn}, seed {tcfg.seed}.
+(ZeRO {tcfg.zero_stage if tcfg.strategy == "deepspeed" else "-"}), attention {attn}, seed {tcfg.seed}.
 
 ## Training
-{state['step']} optimizer steps, {state['tokens']} tokens, {state['targets']} target tokens.
+{state["step"]} optimizer steps, {state["tokens"]} tokens, {state["targets"]} target tokens.
 The full resolved config is `redstar_config.yaml`.
-""")
+""",
+    )
 
 
 def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path) -> dict:
@@ -157,19 +196,22 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
     torch.manual_seed(tcfg.seed)
     dist = init_distributed(tcfg.device)
 
-    rows, read_stats, wheres = read_sft_rows_counted(stage.data)   # data errors surface before any model loads
+    rows, read_stats, wheres = read_sft_rows_counted(stage.data)  # data errors surface before any model loads
     tok = load_tokenizer(model_path)
     if tok.chat_template is None:
         raise ConfigError(f"{model_path}: the tokenizer has no chat template; SFT rows need one")
     examples, stats = tokenize_examples(rows, read_stats.skipped, stage.data, tok, dist.is_main, wheres)
     # every row is accounted for: read = used + skipped (malformed) + dropped (too long, no targets)
-    stats.update(rows_read=stats["rows"] + read_stats.skipped, used=len(examples),
-                 first_bad=read_stats.skipped_where[:5])
+    stats.update(
+        rows_read=stats["rows"] + read_stats.skipped, used=len(examples), first_bad=read_stats.skipped_where[:5]
+    )
     budget = stage.data.pack_len or stage.data.max_len
     lengths = [len(e["input_ids"]) for e in examples]
     if max(lengths) > budget:
-        raise ConfigError(f"data.pack_len {budget} is shorter than the longest kept sample ({max(lengths)}); "
-                          "pack_len must be >= max_len")
+        raise ConfigError(
+            f"data.pack_len {budget} is shorter than the longest kept sample ({max(lengths)}); "
+            "pack_len must be >= max_len"
+        )
 
     attn = choose_attention(cfg.attn_implementation, dist.device)
     # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
@@ -182,29 +224,48 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
         return best_fit_pack(lengths, budget, seed=tcfg.seed + epoch)
 
     loader = PlanLoader(examples, plan, lambda items: collate_packed(items, pad_token_id=tok.pad_token_id or 0))
-    resolved = replace(cfg, model=model_path, stages=[stage] if cfg.stages else [], train=tcfg,
-                       data=None if cfg.stages else stage.data)
+    resolved = replace(
+        cfg, model=model_path, stages=[stage] if cfg.stages else [], train=tcfg, data=None if cfg.stages else stage.data
+    )
     loss_fn = lambda m, b: causal_lm_loss(m, b, impl=cfg.loss_impl)  # noqa: E731
     from redstar.train.checkpoint import data_key
 
-    trainer = Trainer(model, loss_fn, loader, tcfg, out_dir, tokenizer=tok, run_config=resolved, dist=dist,
-                      data_key=data_key(stage.data.train, max_len=stage.data.max_len, pack_len=budget,
-                                        max_rows=stage.data.max_rows, train_on=stage.data.train_on),
-                      model_card=lambda state: model_card(model_path, stage, tcfg, stats, state, attn))
+    trainer = Trainer(
+        model,
+        loss_fn,
+        loader,
+        tcfg,
+        out_dir,
+        tokenizer=tok,
+        run_config=resolved,
+        dist=dist,
+        data_key=data_key(
+            stage.data.train,
+            max_len=stage.data.max_len,
+            pack_len=budget,
+            max_rows=stage.data.max_rows,
+            train_on=stage.data.train_on,
+        ),
+        model_card=lambda state: model_card(model_path, stage, tcfg, stats, state, attn),
+    )
     if dist.is_main:
         from redstar.train.checkpoint import trim_metrics
 
-        trim_metrics(out_dir, tcfg.resume)        # steps redone after a kill are logged once
+        trim_metrics(out_dir, tcfg.resume)  # steps redone after a kill are logged once
         from redstar.dataio import write_json
 
         write_json(out_dir / "data_stats.json", stats)
         if stats["bad_rows"] or stats["too_long"] or stats["no_targets"]:
             first = f" (first: {stats['first_bad'][0]})" if stats["first_bad"] else ""
-            print(f"[{stage.name}] rows read {stats['rows_read']}, used {stats['used']}: skipped as malformed "
-                  f"{stats['bad_rows']}{first}, over {stage.data.max_len} tokens {stats['too_long']}, "
-                  f"without targets {stats['no_targets']}")
-        print(f"[{stage.name}] {stats['rows']} rows -> {len(examples)} samples, {sum(lengths)} tokens in "
-              f"{len(plan(0))} packs of {budget}; {trainer.total_steps} steps on {dist.world_size} rank(s), attention {attn}")
+            print(
+                f"[{stage.name}] rows read {stats['rows_read']}, used {stats['used']}: skipped as malformed "
+                f"{stats['bad_rows']}{first}, over {stage.data.max_len} tokens {stats['too_long']}, "
+                f"without targets {stats['no_targets']}"
+            )
+        print(
+            f"[{stage.name}] {stats['rows']} rows -> {len(examples)} samples, {sum(lengths)} tokens in "
+            f"{len(plan(0))} packs of {budget}; {trainer.total_steps} steps on {dist.world_size} rank(s), attention {attn}"
+        )
     summary = trainer.train()
     summary["data"] = stats
     return summary
@@ -213,11 +274,13 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
 def run(cfg: SFTConfig) -> list[dict]:
     """Run every stage in order; each starts from the previous stage's final model."""
     if cfg.modality == "vision":
-        raise ConfigError("modality: vision configs are trained by the vision-language recipe (geo), "
-                          "via 'redstar sft' which dispatches them")
+        raise ConfigError(
+            "modality: vision configs are trained by the vision-language recipe (geo), "
+            "via 'redstar sft' which dispatches them"
+        )
     stages = resolve_stages(cfg)
     model_path, summaries = cfg.model, []
-    for i, stage in enumerate(stages):
+    for stage in stages:
         out_dir = Path(cfg.out) / stage.name if len(stages) > 1 else Path(cfg.out)
         done = out_dir / "final" / "config.json"
         if done.is_file() and cfg.train.resume:

@@ -39,11 +39,14 @@ def check_train_settings(tcfg) -> None:
         import torch
 
         if not torch.cuda.is_available():
-            raise ConfigError(f"train.device={tcfg.device}, but no CUDA device is available here; "
-                              "use train.device=cpu (or auto)")
+            raise ConfigError(
+                f"train.device={tcfg.device}, but no CUDA device is available here; use train.device=cpu (or auto)"
+            )
     if tcfg.wandb_project and importlib.util.find_spec("wandb") is None:
-        raise ConfigError(f"train.wandb_project={tcfg.wandb_project!r}, but wandb is not installed: "
-                          "pip install wandb, or leave train.wandb_project empty")
+        raise ConfigError(
+            f"train.wandb_project={tcfg.wandb_project!r}, but wandb is not installed: "
+            "pip install wandb, or leave train.wandb_project empty"
+        )
 
 
 def run(args) -> int:
@@ -55,20 +58,25 @@ def run(args) -> int:
     cfg = config_from_args(SFTConfig, args)
     if cfg is None:
         return 0
-    stages = resolve_stages(cfg)          # config errors before any model is loaded
+    stages = resolve_stages(cfg)  # config errors before any model is loaded
     check_train_settings(cfg.train)
-    run_dir = open_config_run("sft", to_dict(cfg), inputs=[f for s in stages for f in s.data.train] + local_model(cfg.model),
-                              overwrite=getattr(args, "overwrite", False))
+    run_dir = open_config_run(
+        "sft",
+        to_dict(cfg),
+        inputs=[f for s in stages for f in s.data.train] + local_model(cfg.model),
+        overwrite=getattr(args, "overwrite", False),
+    )
     if run_dir.complete:
         print(run_dir.complete_message())
         return 0
     summaries = run_sft(cfg)
     for s in summaries:
         if s.get("final_dir"):
-            print(f"[{s['stage']}] final model: {s['final_dir']}" +
-                  (f" (loss {s['final_loss']:.4f}, {s['step']} steps)" if "final_loss" in s else ""))
-    run_dir.finish({"stages": [{k: s.get(k) for k in ("stage", "final_dir", "step", "final_loss")}
-                               for s in summaries]})
+            print(
+                f"[{s['stage']}] final model: {s['final_dir']}"
+                + (f" (loss {s['final_loss']:.4f}, {s['step']} steps)" if "final_loss" in s else "")
+            )
+    run_dir.finish({"stages": [{k: s.get(k) for k in ("stage", "final_dir", "step", "final_loss")} for s in summaries]})
     finals = [s["final_dir"] for s in summaries if s.get("final_dir")]
     if finals:  # push.repo set: publish the last stage's model (rank 0 only has final_dir)
         from redstar.release.push import push_after_training

@@ -15,7 +15,8 @@ and the tiny test template alike, and does not need ``{% generation %}`` markers
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 IGNORE_INDEX = -100
 
@@ -28,7 +29,9 @@ def _render(tok, messages, add_generation_prompt: bool) -> str:
     return tok.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=add_generation_prompt)
 
 
-def assistant_spans(messages: Sequence[dict], tok, train_on: Literal["last", "all"] = "last") -> tuple[str, list[tuple[int, int]]]:
+def assistant_spans(
+    messages: Sequence[dict], tok, train_on: Literal["last", "all"] = "last"
+) -> tuple[str, list[tuple[int, int]]]:
     """(rendered text, character spans of the assistant replies to train on)."""
     text = _render(tok, messages, False)
     targets = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
@@ -43,7 +46,8 @@ def assistant_spans(messages: Sequence[dict], tok, train_on: Literal["last", "al
         if not text.startswith(upto) or not upto.startswith(prefix):
             raise ValueError(
                 f"chat template is not prefix-stable at turn {i}: rendering the first turns does "
-                "not give a prefix of the whole conversation, so the reply tokens cannot be located")
+                "not give a prefix of the whole conversation, so the reply tokens cannot be located"
+            )
         end = len(upto)
         while end > len(prefix) and upto[end - 1] in " \n":  # the template's separator after the turn
             end -= 1
@@ -51,9 +55,14 @@ def assistant_spans(messages: Sequence[dict], tok, train_on: Literal["last", "al
     return text, spans
 
 
-def tokenize_chat(messages: Sequence[dict], tok, max_len: int | None = None,
-                  train_on: Literal["last", "all"] = "last", system_prompt: str | None = None,
-                  overflow: Literal["drop", "truncate"] = "drop") -> dict:
+def tokenize_chat(
+    messages: Sequence[dict],
+    tok,
+    max_len: int | None = None,
+    train_on: Literal["last", "all"] = "last",
+    system_prompt: str | None = None,
+    overflow: Literal["drop", "truncate"] = "drop",
+) -> dict:
     """Tokenise one conversation. ``system_prompt`` is inserted when the row has none
     (RedStar's long-CoT recipe). Over ``max_len``: ``drop`` raises :class:`TooLong` (a
     truncated chain of thought teaches the model to stop before the answer), ``truncate``
@@ -89,9 +98,17 @@ def render_error(e: ValueError, where: str | None, skip_bad: bool, stats: dict) 
     stats["bad_rows"] = stats.get("bad_rows", 0) + 1
 
 
-def tokenize_rows(rows, tok, max_len: int | None, train_on="last", system_prompt=None,
-                  overflow="drop", progress: bool = True, wheres: Sequence[str] | None = None,
-                  skip_bad: bool = False) -> tuple[list[dict], dict]:
+def tokenize_rows(
+    rows,
+    tok,
+    max_len: int | None,
+    train_on="last",
+    system_prompt=None,
+    overflow="drop",
+    progress: bool = True,
+    wheres: Sequence[str] | None = None,
+    skip_bad: bool = False,
+) -> tuple[list[dict], dict]:
     """Tokenise SFT rows (``messages`` lists). Returns (examples, stats); rows over
     ``max_len`` or without any target token are counted and skipped, not silently kept.
     ``wheres[i]`` names row i's source for errors; see :func:`render_error`."""

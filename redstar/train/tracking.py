@@ -9,8 +9,15 @@ from pathlib import Path
 
 
 class MetricsLogger:
-    def __init__(self, out_dir: str | Path, enabled: bool = True, tensorboard: bool = True,
-                 wandb_project: str = "", run_name: str = "", config: dict | None = None):
+    def __init__(
+        self,
+        out_dir: str | Path,
+        enabled: bool = True,
+        tensorboard: bool = True,
+        wandb_project: str = "",
+        run_name: str = "",
+        config: dict | None = None,
+    ):
         self.enabled = enabled
         self.path = Path(out_dir) / "metrics.jsonl"
         self.tb = None
@@ -31,7 +38,7 @@ class MetricsLogger:
         if not self.enabled:
             return
         row = {"step": step, **{k: (float(v) if isinstance(v, (int, float)) else v) for k, v in metrics.items()}}
-        with open(self.path, "a") as f:   # append-only log: a kill loses at most the last line
+        with open(self.path, "a") as f:  # append-only log: a kill loses at most the last line
             f.write(json.dumps(row) + "\n")
         if self.tb is not None:
             for k, v in metrics.items():

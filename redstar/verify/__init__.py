@@ -23,9 +23,17 @@ __all__ = ["grade", "extract_answer", "answers_equivalent", "grade_batch", "Verd
 KINDS = ("math", "choice", "code")
 
 
-def grade(response: str, gold: str, kind: str = "math", choices: list[str] | None = None,
-          tests: dict | None = None, *, timeout: float = 5.0, fallback: bool = True,
-          sandbox: str = "bwrap") -> Verdict:
+def grade(
+    response: str,
+    gold: str,
+    kind: str = "math",
+    choices: list[str] | None = None,
+    tests: dict | None = None,
+    *,
+    timeout: float = 5.0,
+    fallback: bool = True,
+    sandbox: str = "bwrap",
+) -> Verdict:
     """Grade one response against its gold answer (math), option (choice) or tests (code)."""
     if not isinstance(response, str):
         return Verdict(False, None, f"response is {type(response).__name__}, not text")
@@ -41,8 +49,9 @@ def grade(response: str, gold: str, kind: str = "math", choices: list[str] | Non
         if kind == "choice":
             from redstar.verify.choice import grade_choice
 
-            return grade_choice(response, "" if gold is None else str(gold), choices, fallback=fallback,
-                                timeout=timeout)
+            return grade_choice(
+                response, "" if gold is None else str(gold), choices, fallback=fallback, timeout=timeout
+            )
         if kind == "code":
             from redstar.verify.code_sandbox import grade_code
 
@@ -67,8 +76,7 @@ def answers_equivalent(a: str, b: str, timeout: float = 2.0) -> bool:
     return math_equal(a, b, timeout=timeout)[0] and math_equal(b, a, timeout=timeout)[0]
 
 
-def grade_batch(items: list[dict], workers: int = 1, progress: bool = True,
-                timeout: float = 5.0) -> list[Verdict]:
+def grade_batch(items: list[dict], workers: int = 1, progress: bool = True, timeout: float = 5.0) -> list[Verdict]:
     """Grade many items (keys: response, gold, kind, choices, tests, optional timeout) in order."""
     from redstar.verify.batch import grade_batch as _grade_batch
 

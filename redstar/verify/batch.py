@@ -30,10 +30,16 @@ def grade_item(item, timeout: float = 5.0) -> Verdict:
     if not isinstance(response, str):
         return Verdict(False, None, "bad item: 'response' must be a string")
     gold = item.get("gold")
-    return grade(response, "" if gold is None else str(gold), kind=item.get("kind") or "math",
-                 choices=item.get("choices"), tests=item.get("tests"),
-                 timeout=float(item.get("timeout") or timeout), fallback=bool(item.get("fallback", True)),
-                 sandbox=item.get("sandbox") or "bwrap")
+    return grade(
+        response,
+        "" if gold is None else str(gold),
+        kind=item.get("kind") or "math",
+        choices=item.get("choices"),
+        tests=item.get("tests"),
+        timeout=float(item.get("timeout") or timeout),
+        fallback=bool(item.get("fallback", True)),
+        sandbox=item.get("sandbox") or "bwrap",
+    )
 
 
 def _grade_chunk(start: int, items: list, timeout: float) -> tuple[int, list[tuple]]:
@@ -44,8 +50,7 @@ def _grade_chunk(start: int, items: list, timeout: float) -> tuple[int, list[tup
     return start, out
 
 
-def grade_batch(items: list[dict], workers: int = 1, progress: bool = True,
-                timeout: float = 5.0) -> list[Verdict]:
+def grade_batch(items: list[dict], workers: int = 1, progress: bool = True, timeout: float = 5.0) -> list[Verdict]:
     from tqdm import tqdm
 
     items = list(items)
@@ -60,8 +65,7 @@ def grade_batch(items: list[dict], workers: int = 1, progress: bool = True,
     ctx = mp.get_context("forkserver")
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_grade_chunk, s, items[s:s + CHUNK], timeout)
-                       for s in range(0, len(items), CHUNK)]
+            futures = [pool.submit(_grade_chunk, s, items[s : s + CHUNK], timeout) for s in range(0, len(items), CHUNK)]
             for fut in as_completed(futures):
                 start, verdicts = fut.result()
                 for k, v in enumerate(verdicts):

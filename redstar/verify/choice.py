@@ -19,10 +19,11 @@ from redstar.choices import LETTERS
 from redstar.records import Verdict
 
 _LETTER = re.compile(
-    r"^(?:\\text\{)?\s*(?:option|choice)?\s*[\(\[]?\s*([A-J])\s*[\)\]]?\s*\}?\s*(?:[.:：)]\s*.*)?$",
-    re.I | re.S)
+    r"^(?:\\text\{)?\s*(?:option|choice)?\s*[\(\[]?\s*([A-J])\s*[\)\]]?\s*\}?\s*(?:[.:：)]\s*.*)?$", re.I | re.S
+)
 _OPTION_WORD = re.compile(
-    r"(?:\b(?i:option|choice|choose|select|pick)\s*(?:is\s*)?:?\s*|故选\s*[:：]?\s*)[\(\[\"“]?([A-J])\b[\)\]\"”]?")
+    r"(?:\b(?i:option|choice|choose|select|pick)\s*(?:is\s*)?:?\s*|故选\s*[:：]?\s*)[\(\[\"“]?([A-J])\b[\)\]\"”]?"
+)
 _LETTER_AND_TEXT = re.compile(r"^[\(\[]([A-J])[\)\]]\s+(.+)$", re.S)  # "(A) Yes"
 _PAREN_LETTER = re.compile(r"\(([A-J])\)")
 
@@ -86,8 +87,9 @@ def _text_to_letter(text: str, choices: list[str], timeout: float = 2.0) -> str 
     return hits[0] if len(hits) == 1 else None
 
 
-def grade_choice(response: str, gold: str, choices: list[str] | None, fallback: bool = True,
-                 timeout: float = 5.0) -> Verdict:
+def grade_choice(
+    response: str, gold: str, choices: list[str] | None, fallback: bool = True, timeout: float = 5.0
+) -> Verdict:
     from redstar.verify.extract import extract_answer
 
     golds = _gold_letters(str(gold), choices)

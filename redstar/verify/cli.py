@@ -30,9 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="grading processes (default 1)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per item (default 5)")
     parser.add_argument("--strict", action="store_true", help="stop at the first malformed row")
-    parser.add_argument("--sandbox", default="bwrap",
-                        help="where code rows run: bwrap (default; stops if it cannot be set up), an "
-                             "http(s):// SandboxFusion address, or none (no isolation; recorded in each code row)")
+    parser.add_argument(
+        "--sandbox",
+        default="bwrap",
+        help="where code rows run: bwrap (default; stops if it cannot be set up), an "
+        "http(s):// SandboxFusion address, or none (no isolation; recorded in each code row)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -79,20 +82,28 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if sandbox == "none":
             print("redstar verify: --sandbox none: code rows run WITHOUT isolation", file=sys.stderr)
-    items = [{"response": r["response"], "gold": "" if r.get("gold") is None else str(r["gold"]),
-              "kind": r.get("kind") or "math", "choices": r.get("choices"), "tests": r.get("tests"),
-              "sandbox": sandbox}
-             for r in rows]
+    items = [
+        {
+            "response": r["response"],
+            "gold": "" if r.get("gold") is None else str(r["gold"]),
+            "kind": r.get("kind") or "math",
+            "choices": r.get("choices"),
+            "tests": r.get("tests"),
+            "sandbox": sandbox,
+        }
+        for r in rows
+    ]
     t0 = time.perf_counter()
     try:
-        verdicts = grade_batch(items, workers=max(1, args.workers), progress=not args.no_progress,
-                               timeout=args.timeout)
+        verdicts = grade_batch(items, workers=max(1, args.workers), progress=not args.no_progress, timeout=args.timeout)
     except SandboxUnavailable as e:  # e.g. a worker's environment differs from this process's
         print(f"redstar verify: {e}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - t0
-    out = [{"id": r["id"], "correct": bool(v.correct), "extracted": v.extracted, "reason": v.reason}
-           for r, v in zip(rows, verdicts)]
+    out = [
+        {"id": r["id"], "correct": bool(v.correct), "extracted": v.extracted, "reason": v.reason}
+        for r, v in zip(rows, verdicts)
+    ]
     for o, it in zip(out, items):
         if it["kind"] == "code":
             o["sandbox"] = sandbox  # where this row's code ran, e.g. "none" for an unisolated run
@@ -100,9 +111,11 @@ def run(args: argparse.Namespace) -> int:
 
     n_ok = sum(o["correct"] for o in out)
     by_kind = Counter((it["kind"], v.correct) for it, v in zip(items, verdicts))
-    print(f"graded {len(out)} rows in {elapsed:.1f}s ({len(out) / max(elapsed, 1e-9):.0f}/s, "
-          f"{args.workers} worker(s)): {n_ok} correct, {len(out) - n_ok} incorrect"
-          + (f"; {stats.skipped} malformed row(s) skipped" if stats.skipped else ""))
+    print(
+        f"graded {len(out)} rows in {elapsed:.1f}s ({len(out) / max(elapsed, 1e-9):.0f}/s, "
+        f"{args.workers} worker(s)): {n_ok} correct, {len(out) - n_ok} incorrect"
+        + (f"; {stats.skipped} malformed row(s) skipped" if stats.skipped else "")
+    )
     for kind in KINDS:
         total = by_kind[(kind, True)] + by_kind[(kind, False)]
         if total:

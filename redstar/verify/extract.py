@@ -33,16 +33,23 @@ _TRUNCATED = object()  # sentinel: the last box never closes
 _GSM8K = r"^####[ \t]*(?=[-+$\\\d.][^\n]{0,40}$)"
 _PHRASE = re.compile(
     r"(?:(?:final\s+answer|the\s+answer|correct\s+answer|answer)\**\s*(?:is|:|：|=)\s*:?\s*\**\s*"
-    r"|故选\s*[:：]?\s*|答案(?:是|为)?\s*[:：]?\s*|" + _GSM8K + ")", re.I | re.M)
+    r"|故选\s*[:：]?\s*|答案(?:是|为)?\s*[:：]?\s*|" + _GSM8K + ")",
+    re.I | re.M,
+)
 # strong markers that override an earlier box: "final answer is", or a line opening "Answer:"
 _FINAL_PHRASE = re.compile(r"final\s+answer\**\s*(?:is|:|：)|^[ \t#*]*answer\**\s*[:：]|" + _GSM8K, re.I | re.M)
-_FILLER = re.compile(r"^(?:(?:definitely|clearly|certainly|probably|approximately|about|roughly|exactly|simply|"
-                     r"indeed|therefore|thus|option|choice)\b[\s:]*)+", re.I)
+_FILLER = re.compile(
+    r"^(?:(?:definitely|clearly|certainly|probably|approximately|about|roughly|exactly|simply|"
+    r"indeed|therefore|thus|option|choice)\b[\s:]*)+",
+    re.I,
+)
 # prose: "... is 60.", "... is approximately 14.1440", "... equals $\\frac12$." on the last line
-_PROSE = re.compile(r"\b(?:is|are|equals|=|be)\s+(?:(?:approximately|about|roughly|exactly|"
-                    r"equal\s+to)\s+)?(\$[^$]+\$|\\\(.+?\\\)|-?\d[\d,]*(?:\.\d+)?"
-                    r"(?:\s*(?!(?:or|and|to|of|if|but|so|not)\b)[a-zA-Z°%]+)?)"
-                    r"(?=\s*(?:[.!;,]|$))")  # the sentence ends there: never "is 12 or 13"
+_PROSE = re.compile(
+    r"\b(?:is|are|equals|=|be)\s+(?:(?:approximately|about|roughly|exactly|"
+    r"equal\s+to)\s+)?(\$[^$]+\$|\\\(.+?\\\)|-?\d[\d,]*(?:\.\d+)?"
+    r"(?:\s*(?!(?:or|and|to|of|if|but|so|not)\b)[a-zA-Z°%]+)?)"
+    r"(?=\s*(?:[.!;,]|$))"
+)  # the sentence ends there: never "is 12 or 13"
 _LAST_LINE_SPAN = re.compile(r"^[^$]{0,40}?(\$[^$]+\$|\\\(.+?\\\))[\s.]*$")
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d*\.?\d+(?:/\d+)?")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
@@ -64,7 +71,7 @@ def matched_braces(text: str, start: int) -> tuple[str, int] | None:
         elif c == "}":
             depth -= 1
             if depth == 0:
-                return text[start + 1:i], i + 1
+                return text[start + 1 : i], i + 1
         i += 1
     return None
 
@@ -85,7 +92,7 @@ def last_boxed(text: str):
             got = matched_braces(text, j)
             return _TRUNCATED if got is None else got[0].strip()
         # "\boxed 5" (no braces): the next token
-        m = re.match(r"[^\s$]+", text[j:j + 200])
+        m = re.match(r"[^\s$]+", text[j : j + 200])
         return m.group(0) if m else _TRUNCATED
     return None
 
@@ -100,7 +107,7 @@ def _phrase_answer(text: str, after: int = 0, pattern=_PHRASE) -> str | None:
         return None
     if pattern is not _PHRASE:  # a "final answer is" after a box: read it as a full phrase
         return _phrase_answer(text, last.start())
-    rest = text[last.end():last.end() + 500]
+    rest = text[last.end() : last.end() + 500]
     line = rest.split("\n", 1)[0].strip()
     if not line:  # "Answer:\n\n42"
         line = rest.strip().split("\n", 1)[0].strip() if rest.strip() else ""
@@ -138,8 +145,8 @@ def _prose_answer(region: str) -> str | None:
     if m:
         return m.group(1)[1:-1].strip() if m.group(1).startswith("$") else m.group(1)[2:-2].strip()
     last = None
-    for last in _PROSE.finditer(line):
-        pass
+    for match in _PROSE.finditer(line):
+        last = match
     if last is None:
         return None
     span = last.group(1)
@@ -186,7 +193,7 @@ def extract_answer(response: str, fallback: bool = True, *, kind: str = "math") 
     close = response.rfind("</think>")
     if close < 0 and "<think>" in response:
         return None  # cut off while thinking
-    regions = [response[close + len("</think>"):], response[:close]] if close >= 0 else [response]
+    regions = [response[close + len("</think>") :], response[:close]] if close >= 0 else [response]
     answer = None
     for region in regions:
         got = _explicit(region)

@@ -132,7 +132,7 @@ def _long_decimal_of(p_text: str, vp: Fraction, vg: Fraction) -> bool:
     if not m:
         return False
     k = len(m.group(1))
-    scale = 10 ** k
+    scale = 10**k
     if (vg * scale).denominator == 1:  # the gold is exact at this many places: no rounding to forgive
         return False
     sign = -1 if vg < 0 else 1
@@ -193,7 +193,7 @@ def tower_log10(s: str, depth: int = 0) -> float | None:
             return None
     if exp_log > 300:
         return math.inf
-    return 10 ** exp_log * math.log10(base)
+    return 10**exp_log * math.log10(base)
 
 
 def _compare(p: str, g: str, deadline: float) -> tuple[bool, str]:

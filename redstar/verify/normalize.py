@@ -27,16 +27,99 @@ import re
 from fractions import Fraction
 
 UNIT_WORDS = (
-    "units", "unit", "square units", "sq units", "cubic units", "degrees", "degree", "deg",
-    "radians", "cm", "mm", "km", "m", "meters", "meter", "metres", "metre", "inches", "inch", "in",
-    "feet", "foot", "ft", "yards", "yard", "miles", "mile", "mph", "kg", "g", "grams", "gram",
-    "pounds", "pound", "lbs", "lb", "ounces", "oz", "dollars", "dollar", "cents", "cent",
-    "seconds", "second", "sec", "s", "minutes", "minute", "min", "hours", "hour", "hr", "days",
-    "day", "weeks", "week", "years", "year", "liters", "liter", "litres", "l", "ml", "gallons",
-    "cm^2", "m^2", "cm^3", "m^3", "km/h", "m/s", "people", "students", "ways", "times", "percent",
+    "units",
+    "unit",
+    "square units",
+    "sq units",
+    "cubic units",
+    "degrees",
+    "degree",
+    "deg",
+    "radians",
+    "cm",
+    "mm",
+    "km",
+    "m",
+    "meters",
+    "meter",
+    "metres",
+    "metre",
+    "inches",
+    "inch",
+    "in",
+    "feet",
+    "foot",
+    "ft",
+    "yards",
+    "yard",
+    "miles",
+    "mile",
+    "mph",
+    "kg",
+    "g",
+    "grams",
+    "gram",
+    "pounds",
+    "pound",
+    "lbs",
+    "lb",
+    "ounces",
+    "oz",
+    "dollars",
+    "dollar",
+    "cents",
+    "cent",
+    "seconds",
+    "second",
+    "sec",
+    "s",
+    "minutes",
+    "minute",
+    "min",
+    "hours",
+    "hour",
+    "hr",
+    "days",
+    "day",
+    "weeks",
+    "week",
+    "years",
+    "year",
+    "liters",
+    "liter",
+    "litres",
+    "l",
+    "ml",
+    "gallons",
+    "cm^2",
+    "m^2",
+    "cm^3",
+    "m^3",
+    "km/h",
+    "m/s",
+    "people",
+    "students",
+    "ways",
+    "times",
+    "percent",
     # Minerva's REMOVED_EXPRESSIONS and prm800k's unit list
-    "centimeters", "centimeter", "centimetres", "millimeters", "millimeter", "kilometers", "kilometer",
-    "points", "digits", "integers", "meals", "edges", "multiples", "months", "month", "square", "sq",
+    "centimeters",
+    "centimeter",
+    "centimetres",
+    "millimeters",
+    "millimeter",
+    "kilometers",
+    "kilometer",
+    "points",
+    "digits",
+    "integers",
+    "meals",
+    "edges",
+    "multiples",
+    "months",
+    "month",
+    "square",
+    "sq",
 )
 # "square centimeters", "sq ft", "cubic units": a unit word after an area / volume word (Minerva
 # removes 'square'; prm800k accepts "square" / "^2" around each unit)
@@ -44,17 +127,62 @@ _AREA_WORD = re.compile(r"^(?:square|sq\.?|cubic|cu\.?)\s+", re.I)
 _UNIT_RE = re.compile(
     r"^(?P<num>[-+]?[\d.,/\\{}a-z]*\d[\d.}]*%?)\s*(?:\\,|\\;|\\ |~)?\s*(?P<unit>(?:"
     + "|".join(re.escape(u) for u in sorted(UNIT_WORDS, key=len, reverse=True))
-    + r")(?:\^\{?[23]\}?)?)\.?$", re.I)
-_UNICODE_OPS = str.maketrans({"−": "-", "–": "-", "∞": "\\infty ", "∪": "\\cup ", "·": "\\cdot ",
-                              "×": "\\times ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "÷": "/"})
+    + r")(?:\^\{?[23]\}?)?)\.?$",
+    re.I,
+)
+_UNICODE_OPS = str.maketrans(
+    {
+        "−": "-",
+        "–": "-",
+        "∞": "\\infty ",
+        "∪": "\\cup ",
+        "·": "\\cdot ",
+        "×": "\\times ",
+        "≤": "\\le ",
+        "≥": "\\ge ",
+        "≠": "\\ne ",
+        "÷": "/",
+    }
+)
 _TRAILING_MARKS = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f" r"\s]+$")  # "100 ✅"
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname|rm)\s*\{([^{}]*)\}")
 _SPACES = re.compile(r"(?<!\\)\\[,;:!> ]|\\quad|\\qquad|~")
 _ROW_BREAK = re.compile(r"\\\\(?:\[[^\]]*\])?")  # \\ or \\[2pt]: a matrix row break
 SHORT_ANSWER = 300
-_NOT_NOUNS = {"or", "and", "more", "less", "than", "fewer", "at", "least", "most", "to", "minus", "plus",
-              "over", "under", "times", "per", "divided", "squared", "cubed", "if", "when", "for", "with",
-              "not", "no", "only", "exactly", "about", "approximately", "each", "all", "none"}
+_NOT_NOUNS = {
+    "or",
+    "and",
+    "more",
+    "less",
+    "than",
+    "fewer",
+    "at",
+    "least",
+    "most",
+    "to",
+    "minus",
+    "plus",
+    "over",
+    "under",
+    "times",
+    "per",
+    "divided",
+    "squared",
+    "cubed",
+    "if",
+    "when",
+    "for",
+    "with",
+    "not",
+    "no",
+    "only",
+    "exactly",
+    "about",
+    "approximately",
+    "each",
+    "all",
+    "none",
+}
 _UNIT_SET = {u.casefold() for u in UNIT_WORDS}
 _UNIT_POWER = re.compile(r"\^\{?[23]\}?$")
 
@@ -72,6 +200,8 @@ def _is_unit_text(text: str) -> bool:
     if bare != t and (bare.casefold() in _UNIT_SET or _UNIT_POWER.sub("", bare).casefold() in _UNIT_SET):
         return True
     return re.fullmatch(r"[a-zA-Z]+", t) is not None and t.casefold() not in _NOT_NOUNS
+
+
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
 
 
@@ -88,13 +218,13 @@ def _strip_wrappers(s: str) -> str:
         changed = False
         for a, b in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
             if len(s) >= len(a) + len(b) and s.startswith(a) and s.endswith(b):
-                s, changed = s[len(a):-len(b)].strip(), True
+                s, changed = s[len(a) : -len(b)].strip(), True
         if s.startswith("\\boxed{") and s.endswith("}"):
             s, changed = s[7:-1].strip(), True
         # Minerva's REMOVED_EXPRESSIONS drop '"': a quoted answer is the answer ("0.16800")
         for a, b in (('"', '"'), ("\u201c", "\u201d"), ("'", "'"), ("**", "**"), ("__", "__")):
             if len(s) > len(a) + len(b) and s.startswith(a) and s.endswith(b):
-                s, changed = s[len(a):-len(b)].strip(), True
+                s, changed = s[len(a) : -len(b)].strip(), True
     return s
 
 
@@ -113,8 +243,11 @@ def _short_answer_rules(s: str) -> str:
         if m and re.search(r"\d", m.group(1)) and _known_unit(m.group(2)):
             s = m.group(1).strip()
     # the whole answer is text: "\text{Monday}" -> "Monday"
-    s = _TEXT_CMD.sub(lambda m: m.group(1), s) if s.startswith(("\\text", "\\mbox", "\\mathrm")) \
-        and _TEXT_CMD.fullmatch(s) else s
+    s = (
+        _TEXT_CMD.sub(lambda m: m.group(1), s)
+        if s.startswith(("\\text", "\\mbox", "\\mathrm")) and _TEXT_CMD.fullmatch(s)
+        else s
+    )
     s = re.sub(r"(\d)\s*percent$", r"\1%", s)
     # a number followed by a noun or two: "10 apples", "3 red marbles" (not "3 or more")
     m = re.match(r"^([-+]?[\d.,]+%?)\s+([a-zA-Z]{2,})(?:\s+([a-zA-Z]{2,}))?$", s)
@@ -123,7 +256,7 @@ def _short_answer_rules(s: str) -> str:
     s = _inequality_to_interval(s)
     m = _UNIT_RE.match(s)
     if m and parse_number(m.group("num")) is not None:
-        spaced = s[m.end("num"):m.start("unit")] != ""
+        spaced = s[m.end("num") : m.start("unit")] != ""
         if spaced or len(m.group("unit")) > 1:  # "3m" may be an expression; "3 m" is a length
             s = m.group("num")
     return s
@@ -145,10 +278,11 @@ def _strip_parens(s: str) -> str:
         elif c in ",;":
             comma_depths.add(len(stack))
     n, k = len(s), 0
-    while 2 * k < n and s[k] == "(" and s[n - 1 - k] == ")" and match.get(k) == n - 1 - k \
-            and (k + 1) not in comma_depths:
+    while (
+        2 * k < n and s[k] == "(" and s[n - 1 - k] == ")" and match.get(k) == n - 1 - k and (k + 1) not in comma_depths
+    ):
         k += 1
-    return s[k:n - k].strip() if k else s
+    return s[k : n - k].strip() if k else s
 
 
 _VAR_IN = re.compile(r"^[a-zA-Z]\s*\\in\s*")
@@ -232,6 +366,8 @@ def squash_spaces(s: str) -> str:
     """Drop the spaces that cannot change a value: those next to anything but a digit on both
     sides. A space between two digits stays, so ``2 1`` is never read as 21."""
     return _NOT_BETWEEN_DIGITS.sub("", re.sub(r"\s+", " ", s.strip()))
+
+
 MAX_EXP = 400  # bigger exponents go to the (time-bounded) symbolic path
 
 
@@ -262,7 +398,7 @@ def parse_number(s: str) -> tuple[Fraction, bool] | None:
     if m:
         sign, whole, frac, rep = m.groups()
         k, r = len(frac), len(rep)
-        v = int(whole or 0) + Fraction(int(frac or 0), 10 ** k) + Fraction(int(rep), (10 ** r - 1) * 10 ** k)
+        v = int(whole or 0) + Fraction(int(frac or 0), 10**k) + Fraction(int(rep), (10**r - 1) * 10**k)
         return (-v if sign == "-" else v), pct
     m = _RE_POW10.match(t)
     if m and abs(int(m.group(1))) <= MAX_EXP:

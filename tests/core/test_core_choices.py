@@ -8,9 +8,11 @@ import pytest
 from redstar.choices import LETTERS, ChoiceError, format_choices, format_question, index_of, letter, parse_choices
 
 ROOT = Path(__file__).resolve().parents[2]
-GEOQA_TEXT = ("First perform reasoning, then finally select the question from the choices in the following "
-              "format: Answer: xxx.\nQuestion: As shown in the figure, AB ∥ CD, angle 1 = 50°, then angle 2 "
-              "is ()\nChoices:\nA:40°\nB:50°\nC:130°\nD:140°")
+GEOQA_TEXT = (
+    "First perform reasoning, then finally select the question from the choices in the following "
+    "format: Answer: xxx.\nQuestion: As shown in the figure, AB ∥ CD, angle 1 = 50°, then angle 2 "
+    "is ()\nChoices:\nA:40°\nB:50°\nC:130°\nD:140°"
+)
 
 
 def test_parse_geoqa_text():

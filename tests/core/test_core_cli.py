@@ -38,7 +38,9 @@ def test_help_lists_commands(capsys):
 @pytest.mark.parametrize("argv", _help_argvs(), ids=" ".join)
 def test_each_command_help_has_example(argv):
     _registered()
-    r = subprocess.run([sys.executable, "-m", "redstar.cli", *argv, "--help"], capture_output=True, text=True, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "redstar.cli", *argv, "--help"], capture_output=True, text=True, check=False
+    )
     assert r.returncode == 0, (argv, r.stderr)
     assert "example" in r.stdout.lower(), f"'redstar {' '.join(argv)} --help' shows no example"
 

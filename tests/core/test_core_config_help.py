@@ -12,9 +12,13 @@ from redstar.cli import main
 from redstar.config import ConfigError, config_keys, load_config, to_dict
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAINING = {"sft": "redstar.train.sft:SFTConfig", "dpo": "redstar.train.dpo:DPOConfig",
-            "rm train": "redstar.rm.train:RMTrainConfig", "sft vision": "geo.sft:VLSFTConfig",
-            "dpo vision": "geo.dpo:VLDPOConfig"}
+TRAINING = {
+    "sft": "redstar.train.sft:SFTConfig",
+    "dpo": "redstar.train.dpo:DPOConfig",
+    "rm train": "redstar.rm.train:RMTrainConfig",
+    "sft vision": "geo.sft:VLSFTConfig",
+    "dpo vision": "geo.dpo:VLDPOConfig",
+}
 
 
 def _schema(spec):
@@ -22,17 +26,26 @@ def _schema(spec):
     return getattr(importlib.import_module(module), name)
 
 
-@pytest.mark.parametrize("spec", sorted(set(TRAINING.values())) + [
-    "data_recipes.recipe:Recipe", "redstar.rl.launch:RLLaunchConfig", "redstar.sweep.config:SweepConfig"])
+@pytest.mark.parametrize(
+    "spec",
+    sorted(set(TRAINING.values()))
+    + ["data_recipes.recipe:Recipe", "redstar.rl.launch:RLLaunchConfig", "redstar.sweep.config:SweepConfig"],
+)
 def test_every_key_has_help(spec):
     keys = config_keys(_schema(spec))
     missing = [key for key, _, _, text in keys if not text]
     assert len(keys) > 20 and not missing, missing
 
 
-@pytest.mark.parametrize("argv, spec", [(["sft"], TRAINING["sft"]), (["dpo"], TRAINING["dpo"]),
-                                        (["rm", "train"], TRAINING["rm train"]),
-                                        (["sft", "modality=vision"], TRAINING["sft vision"])])
+@pytest.mark.parametrize(
+    "argv, spec",
+    [
+        (["sft"], TRAINING["sft"]),
+        (["dpo"], TRAINING["dpo"]),
+        (["rm", "train"], TRAINING["rm train"]),
+        (["sft", "modality=vision"], TRAINING["sft vision"]),
+    ],
+)
 def test_help_lists_every_key_with_its_help(argv, spec, capsys):
     with pytest.raises(SystemExit) as e:
         main([*argv, "--help"])
@@ -55,9 +68,13 @@ def _shipped():
 @pytest.mark.parametrize("path, spec", _shipped(), ids=lambda v: getattr(v, "name", ""))
 def test_print_config_annotates_every_key_and_loads_back(path, spec, tmp_path, capsys):
     cls = _schema(spec)
-    command = {"redstar.train.sft:SFTConfig": ["sft"], "geo.sft:VLSFTConfig": ["sft"],
-               "redstar.train.dpo:DPOConfig": ["dpo"], "geo.dpo:VLDPOConfig": ["dpo"],
-               "redstar.rm.train:RMTrainConfig": ["rm", "train"]}[spec]
+    command = {
+        "redstar.train.sft:SFTConfig": ["sft"],
+        "geo.sft:VLSFTConfig": ["sft"],
+        "redstar.train.dpo:DPOConfig": ["dpo"],
+        "geo.dpo:VLDPOConfig": ["dpo"],
+        "redstar.rm.train:RMTrainConfig": ["rm", "train"],
+    }[spec]
     assert main([*command, str(path), "train.seed=7", "--print-config"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"# schema: {spec}\n")
@@ -80,25 +97,46 @@ def test_enum_like_strings_are_checked(tmp_path):
     from data_recipes.recipe import load_recipe
 
     recipe = str(ROOT / "data_recipes" / "recipes" / "redstar_math.yaml")
-    for override, key in (("difficulty.method=guess", "difficulty.method"),
-                          ("sampling.teachers.0.backend.backend=tgi", "sampling.teachers[0].backend.backend"),
-                          ("filters.language=fr", "filters.language")):
+    for override, key in (
+        ("difficulty.method=guess", "difficulty.method"),
+        ("sampling.teachers.0.backend.backend=tgi", "sampling.teachers[0].backend.backend"),
+        ("filters.language=fr", "filters.language"),
+    ):
         with pytest.raises(ConfigError, match=_re_escape(f"'{key}' = ")):
             load_recipe(recipe, [override])
 
 
-@pytest.mark.parametrize("spec, overrides, message", [
-    ("redstar.train.sft:SFTConfig", ["train.warmup_ratio=1.5"], "train: lr must be >= 0, warmup_ratio in"),
-    ("redstar.train.sft:SFTConfig", ["train.strategy=torch", "train.offload=true"], "offload needs strategy deepspeed"),
-    ("redstar.train.sft:SFTConfig", ["train.betas=[0.9]"], "betas must be two numbers"),
-    ("redstar.train.dpo:DPOConfig", ["dpo.loss_type=ipo", "dpo.label_smoothing=0.1"], "applies to loss_type sigmoid"),
-    ("redstar.train.dpo:DPOConfig", ["dpo.beta=0"], "beta must be > 0"),
-    ("redstar.rm.train:RMTrainConfig", ["data.eval_fraction=1.0"], "eval_fraction"),
-    ("geo.sft:VLSFTConfig", ["freeze.train_language=false", "freeze.train_projector=false"], "every part is frozen"),
-])
+@pytest.mark.parametrize(
+    "spec, overrides, message",
+    [
+        ("redstar.train.sft:SFTConfig", ["train.warmup_ratio=1.5"], "train: lr must be >= 0, warmup_ratio in"),
+        (
+            "redstar.train.sft:SFTConfig",
+            ["train.strategy=torch", "train.offload=true"],
+            "offload needs strategy deepspeed",
+        ),
+        ("redstar.train.sft:SFTConfig", ["train.betas=[0.9]"], "betas must be two numbers"),
+        (
+            "redstar.train.dpo:DPOConfig",
+            ["dpo.loss_type=ipo", "dpo.label_smoothing=0.1"],
+            "applies to loss_type sigmoid",
+        ),
+        ("redstar.train.dpo:DPOConfig", ["dpo.beta=0"], "beta must be > 0"),
+        ("redstar.rm.train:RMTrainConfig", ["data.eval_fraction=1.0"], "eval_fraction"),
+        (
+            "geo.sft:VLSFTConfig",
+            ["freeze.train_language=false", "freeze.train_projector=false"],
+            "every part is frozen",
+        ),
+    ],
+)
 def test_cross_field_checks_fail_at_load_time(spec, overrides, message):
-    files = {"redstar.train.sft:SFTConfig": "sft_tiny_cpu.yaml", "redstar.train.dpo:DPOConfig": "dpo_tiny_cpu.yaml",
-             "redstar.rm.train:RMTrainConfig": "rm_tiny.yaml", "geo.sft:VLSFTConfig": "geo_sft_tiny.yaml"}
+    files = {
+        "redstar.train.sft:SFTConfig": "sft_tiny_cpu.yaml",
+        "redstar.train.dpo:DPOConfig": "dpo_tiny_cpu.yaml",
+        "redstar.rm.train:RMTrainConfig": "rm_tiny.yaml",
+        "geo.sft:VLSFTConfig": "geo_sft_tiny.yaml",
+    }
     path = ROOT / "configs" / files[spec]
     with pytest.raises(ConfigError, match=message) as e:
         load_config(_schema(spec), path, overrides)
@@ -124,8 +162,10 @@ def test_redstar_configs_lists_every_shipped_config(capsys):
     line = next(x for x in out if x.startswith("configs/sft_tiny_cpu.yaml "))
     assert "redstar sft" in line and "A few CPU steps of the embedded default model" in line
     assert main(["configs", "--schema", "RMTrainConfig"]) == 0
-    assert {x.split()[0] for x in capsys.readouterr().out.splitlines()} == {"configs/rm_acemath.yaml",
-                                                                            "configs/rm_tiny.yaml"}
+    assert {x.split()[0] for x in capsys.readouterr().out.splitlines()} == {
+        "configs/rm_acemath.yaml",
+        "configs/rm_tiny.yaml",
+    }
 
 
 def _strings(node):
@@ -165,8 +205,12 @@ def test_one_public_function_moves_a_batch_to_its_device():
     assert moved["cu_seqlens"] is cu and moved["n"] == 2 and moved["input_ids"].device.type == "cpu"
     # no recipe keeps its own copy of the loop
     own = _re.compile(r"\.to\(device\) if torch\.is_tensor\(v\)")
-    copies = [str(p.relative_to(ROOT)) for pkg in ("redstar", "geo", "eval", "data_recipes")
-              for p in (ROOT / pkg).rglob("*.py") if own.search(p.read_text(encoding="utf-8"))]
+    copies = [
+        str(p.relative_to(ROOT))
+        for pkg in ("redstar", "geo", "eval", "data_recipes")
+        for p in (ROOT / pkg).rglob("*.py")
+        if own.search(p.read_text(encoding="utf-8"))
+    ]
     assert not copies, copies
 
 
@@ -186,8 +230,12 @@ def test_the_four_data_configs_share_a_base():
         assert len(names) == len(set(names))
     assert issubclass(RMDataConfig, DataConfigBase) and not issubclass(RMDataConfig, RowFilesConfig)
     # each recipe keeps its own max_len default
-    assert (DataConfig().max_len, DPODataConfig().max_len, VLDataConfig(train=[]).max_len,
-            RMDataConfig().max_len) == (16384, 8192, 4096, 4096)
+    assert (DataConfig().max_len, DPODataConfig().max_len, VLDataConfig(train=[]).max_len, RMDataConfig().max_len) == (
+        16384,
+        8192,
+        4096,
+        4096,
+    )
     with pytest.raises(ConfigError, match="missing required key 'train'"):
         from redstar.config import from_dict
 
@@ -203,8 +251,7 @@ def test_curate_help_and_print_config(tmp_path, capsys):
     assert "  sampling.teachers.N.n (int = 4): samples per prompt" in out
     assert "  sources (list[SourceSpec] = []): the problem pools" in out
     recipe = ROOT / "data_recipes" / "recipes" / "redstar_math.yaml"
-    assert main(["curate", str(recipe), "--out", str(tmp_path / "o"), "sampling.teachers.0.n=3",
-                 "--print-config"]) == 0
+    assert main(["curate", str(recipe), "--out", str(tmp_path / "o"), "sampling.teachers.0.n=3", "--print-config"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("# schema: data_recipes.recipe:Recipe\n") and not (tmp_path / "o").exists()
     (tmp_path / "printed.yaml").write_text(printed)

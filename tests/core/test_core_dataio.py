@@ -135,8 +135,10 @@ def test_every_location_is_path_line_with_the_row_id(tmp_path):
     assert [w for w, _ in iter_located(pq)] == [f"{pq}:row 1", f"{pq}:row 2"]
 
     bad = tmp_path / "sft.jsonl"
-    bad.write_text('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n\n'
-                   '{"id": "r2", "messages": [{"role": "user", "content": "q"}]}\n')
+    bad.write_text(
+        '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n\n'
+        '{"id": "r2", "messages": [{"role": "user", "content": "q"}]}\n'
+    )
     with pytest.raises(RowError, match=rf"^{bad}:3 \(id r2\): SFT row: the last message"):
         read_located([str(bad)], schema=SFTRow)
     stats = ReadStats()

@@ -51,10 +51,13 @@ def test_config_of_another_schema_names_the_command(capsys):
     assert "this is an SFT config, not a curation recipe: run `redstar sft" in _err(capsys)
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["ask", "--max-new-tokens", "0", "hi"], "--max-new-tokens 0: must be at least 1"),
-    (["ask", "--temperature", "-1", "hi"], "--temperature -1.0: must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["ask", "--max-new-tokens", "0", "hi"], "--max-new-tokens 0: must be at least 1"),
+        (["ask", "--temperature", "-1", "hi"], "--temperature -1.0: must be >= 0"),
+    ],
+)
 def test_impossible_values(args, needle, capsys):
     assert main(args) == 2
     assert needle in _err(capsys)
@@ -70,7 +73,7 @@ def test_cuda_device_without_cuda_and_wandb_without_wandb(tmp_path, capsys):
     if importlib.util.find_spec("wandb") is None:
         assert main(["sft", SFT, "train.wandb_project=demo", f"out={tmp_path / 'b'}"]) == 2
         assert "wandb is not installed" in _err(capsys)
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()   # refused before any work
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # refused before any work
 
 
 def test_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, capsys):
@@ -89,9 +92,17 @@ def test_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypatch,
 
 def test_rm_train_row_error_is_path_line_with_id(tmp_path, capsys):
     samples = tmp_path / "s.jsonl"
-    samples.write_text('{"problem_id": "p1", "response": "a", "verdict": {"correct": true}, "question": "q1"}\n\n'
-                       '{"problem_id": "p2", "response": "b", "verdict": {"correct": false}}\n')
-    argv = ["rm", "train", str(ROOT / "configs" / "rm_tiny.yaml"), f"data.samples=[{samples}]", "data.problems=null",
-            f"out={tmp_path / 'rm'}"]
+    samples.write_text(
+        '{"problem_id": "p1", "response": "a", "verdict": {"correct": true}, "question": "q1"}\n\n'
+        '{"problem_id": "p2", "response": "b", "verdict": {"correct": false}}\n'
+    )
+    argv = [
+        "rm",
+        "train",
+        str(ROOT / "configs" / "rm_tiny.yaml"),
+        f"data.samples=[{samples}]",
+        "data.problems=null",
+        f"out={tmp_path / 'rm'}",
+    ]
     assert main(argv) == 2
     assert f"{samples}:3 (id p2): problem 'p2': no question" in _err(capsys)

@@ -46,8 +46,10 @@ def test_tiny_vl_model_forward_train_save_reload(tmp_path, kind):
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     model, proc = tiny_vl_model(kind)
-    msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Find angle A."}]},
-            {"role": "assistant", "content": "60°"}]
+    msgs = [
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Find angle A."}]},
+        {"role": "assistant", "content": "60°"},
+    ]
     text = proc.apply_chat_template(msgs, tokenize=False)
     batch = proc(text=[text], images=[Image.new("RGB", (70, 50), "white")], return_tensors="pt")
     n_image_tokens = int((batch["input_ids"] == model.config.image_token_id).sum())

@@ -25,8 +25,14 @@ def test_each_prompt_ships_once():
 
 def test_names_paths_and_older_spellings(tmp_path):
     text = (PROMPT_DIR / "redstar_system.txt").read_text().rstrip("\n")
-    for spec in ("redstar_system.txt", "redstar_system", "../prompts/redstar_system.txt",
-                 "prompts/redstar_system.txt", "pkg:prompts/redstar_system.txt", "system_redstar"):
+    for spec in (
+        "redstar_system.txt",
+        "redstar_system",
+        "../prompts/redstar_system.txt",
+        "prompts/redstar_system.txt",
+        "pkg:prompts/redstar_system.txt",
+        "system_redstar",
+    ):
         assert load_prompt(spec) == text, spec
     own = tmp_path / "mine.txt"
     own.write_text("Be brief.\n")
@@ -49,5 +55,7 @@ def test_every_consumer_reads_the_same_system_prompt():
     assert eval_system("redstar") == text
     recipe = load_recipe(str(ROOT / "data_recipes" / "recipes" / "redstar_math.yaml"))
     assert curate_system(recipe) == text
-    assert Path(load_recipe(str(ROOT / "data_recipes" / "recipes" / "demo.yaml")).sampling.system_prompt_file).name \
+    assert (
+        Path(load_recipe(str(ROOT / "data_recipes" / "recipes" / "demo.yaml")).sampling.system_prompt_file).name
         == "demo_system.txt"
+    )

@@ -18,8 +18,11 @@ from redstar.rundir import (
 
 
 def test_flatten_and_result_key():
-    cfg = {"out": "runs/x", "train": {"lr": 1e-5, "progress": True, "betas": [0.9, 0.95]},
-           "stages": [{"name": "a", "data": {"train": ["f.jsonl"]}}]}
+    cfg = {
+        "out": "runs/x",
+        "train": {"lr": 1e-5, "progress": True, "betas": [0.9, 0.95]},
+        "stages": [{"name": "a", "data": {"train": ["f.jsonl"]}}],
+    }
     flat = flatten(cfg)
     assert flat["train.betas"] == [0.9, 0.95] and flat["stages.0.data.train"] == ["f.jsonl"]
     key = result_key(cfg, ignore=("out", "train.progress"))
@@ -32,7 +35,7 @@ def test_new_resume_complete(tmp_path):
     run = open_run_dir(out, "sft", {"lr": 1.0}, config={"lr": 1.0})
     assert run.state == "new" and read_record(out)["status"] == "running"
     (out / "partial.txt").write_text("half")
-    again = open_run_dir(out, "sft", {"lr": 1.0})            # killed, re-run: continue
+    again = open_run_dir(out, "sft", {"lr": 1.0})  # killed, re-run: continue
     assert again.resumed and (out / "partial.txt").exists()
     again.finish({"steps": 3})
     assert read_record(out)["status"] == "complete" and read_record(out)["summary"] == {"steps": 3}
@@ -91,6 +94,6 @@ def test_a_re_exported_model_directory_is_a_changed_input(tmp_path):
     open_run_dir(out, "dpo", {}, inputs=local_model(str(model))).finish()
     assert open_run_dir(out, "dpo", {}, inputs=local_model(str(model))).complete
     time.sleep(1.1)
-    (model / "model.safetensors").write_bytes(b"1" * 8)          # retrained: same size, new weights
+    (model / "model.safetensors").write_bytes(b"1" * 8)  # retrained: same size, new weights
     with pytest.raises(RunDirError, match=f"input:{model}"):
         open_run_dir(out, "dpo", {}, inputs=local_model(str(model)))

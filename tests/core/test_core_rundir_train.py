@@ -23,8 +23,16 @@ def _cli(args, env_extra=None):
     def umask022():
         os.umask(0o022)
 
-    return subprocess.run([sys.executable, "-m", "redstar.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, preexec_fn=umask022, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "redstar.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=umask022,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +84,13 @@ def test_sft_run_dir_kill_rerun_finished_changed_overwrite(tmp_path, tiny_dir):
     resumed = _cli(["sft", str(cfg)])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resumed from" in resumed.stdout
-    assert _steps(out) == [1, 2, 3, 4]                      # step 3 redone, logged once
+    assert _steps(out) == [1, 2, 3, 4]  # step 3 redone, logged once
     record = json.loads((out / "run.json").read_text())
     assert record["status"] == "complete" and record["key"]["train.lr"] == 1e-3
 
     weights = out / "final" / "model.safetensors"
     mtime = weights.stat().st_mtime_ns
-    again = _cli(["sft", str(cfg)])                          # a finished run is never re-trained
+    again = _cli(["sft", str(cfg)])  # a finished run is never re-trained
     assert again.returncode == 0 and "already complete" in again.stdout
     assert weights.stat().st_mtime_ns == mtime and _steps(out) == [1, 2, 3, 4]
 
@@ -98,17 +106,29 @@ def test_sft_run_dir_kill_rerun_finished_changed_overwrite(tmp_path, tiny_dir):
     assert json.loads((out / "run.json").read_text())["key"]["train.lr"] == 2e-3
 
     # another user on the machine can read every output (umask 022 in the run)
-    unreadable = [str(p.relative_to(out)) for p in out.rglob("*")
-                  if p.is_file() and not p.stat().st_mode & stat.S_IROTH]
+    unreadable = [
+        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.stat().st_mode & stat.S_IROTH
+    ]
     assert unreadable == []
 
 
 def test_sft_skipped_rows_are_counted_on_the_terminal_in_the_stats_and_the_card(tmp_path, tiny_dir):
     good = FIXTURE.read_text().splitlines()[:4]
     data = tmp_path / "rows.jsonl"
-    data.write_text("\n".join([good[0], '{"messages": [{"role": "user", "content": "cut', good[1],
-                               '{"id": "r4", "messages": [{"role": "user", "content": "no answer"}]}',
-                               good[2], "[1, 2]", good[3]]) + "\n")
+    data.write_text(
+        "\n".join(
+            [
+                good[0],
+                '{"messages": [{"role": "user", "content": "cut',
+                good[1],
+                '{"id": "r4", "messages": [{"role": "user", "content": "no answer"}]}',
+                good[2],
+                "[1, 2]",
+                good[3],
+            ]
+        )
+        + "\n"
+    )
     cfg = _config(tmp_path, tiny_dir, tmp_path / "run")
     r = _cli(["sft", str(cfg), f"data.train=[{data}]", "data.skip_bad=true", "train.max_steps=1"])
     assert r.returncode == 0, r.stderr[-2000:]
@@ -121,8 +141,12 @@ def test_sft_skipped_rows_are_counted_on_the_terminal_in_the_stats_and_the_card(
 
 
 def test_dpo_follows_the_same_contract(tmp_path):
-    dpo = [str(ROOT / "configs" / "dpo_tiny_cpu.yaml"), f"out={tmp_path / 'dpo'}", "train.max_steps=1",
-           f"data.train=[{ROOT / 'redstar' / 'train' / 'data' / 'dpo_tiny.jsonl'}]"]
+    dpo = [
+        str(ROOT / "configs" / "dpo_tiny_cpu.yaml"),
+        f"out={tmp_path / 'dpo'}",
+        "train.max_steps=1",
+        f"data.train=[{ROOT / 'redstar' / 'train' / 'data' / 'dpo_tiny.jsonl'}]",
+    ]
     first = _cli(["dpo", *dpo])
     assert first.returncode == 0, first.stderr[-2000:]
     again = _cli(["dpo", *dpo])
@@ -142,4 +166,4 @@ def test_sft_killed_after_its_last_step_only_exports(tmp_path, tiny_dir):
     again = _cli(["sft", str(cfg), "train.save_every=3"])
     assert again.returncode == 0, again.stderr[-2000:]
     assert "step 4" in again.stdout and (out / "final" / "model.safetensors").is_file()
-    assert _steps(out) == [1, 2, 3, 4]                        # nothing trained twice
+    assert _steps(out) == [1, 2, 3, 4]  # nothing trained twice

@@ -155,8 +155,12 @@ def _inputs_ship(argv: list[str]) -> bool:
         after_output_flag = i > 0 and argv[i - 1] in OUTPUT_FLAGS
         if a.startswith("runs/") and not after_output_flag or "=runs/" in a:
             return False
-        if a.endswith((".jsonl", ".json", ".yaml")) and "=" not in a and not after_output_flag \
-                and not (ROOT / a).exists():
+        if (
+            a.endswith((".jsonl", ".json", ".yaml"))
+            and "=" not in a
+            and not after_output_flag
+            and not (ROOT / a).exists()
+        ):
             return False
     return True
 
@@ -185,8 +189,9 @@ EXAMPLES = _examples()
 def test_examples_were_found():
     where = {w for w, _ in EXAMPLES}
     assert len(EXAMPLES) >= 30 and "README" in where and "redstar --help" in where
-    assert any(w == "redstar sft --help" for w in where) and any(w.startswith("redstar rm train") or
-                                                                 w == "redstar rm --help" for w in where)
+    assert any(w == "redstar sft --help" for w in where) and any(
+        w.startswith("redstar rm train") or w == "redstar rm --help" for w in where
+    )
 
 
 @pytest.mark.parametrize("where, command", EXAMPLES, ids=[c for _, c in EXAMPLES])
@@ -194,15 +199,18 @@ def test_example_is_exact(where, command, scratch, capsys):
     check_example(where, command, capsys)
 
 
-@pytest.mark.parametrize("command, why", [
-    ("redstar sft configs/sft.yaml optim.lr=3e-6", "names files the repository does not have"),
-    ("redstar sft configs/sft_tiny_cpu.yaml optim.lr=3e-6", "unknown key 'optim"),
-    ("redstar dpo configs/dpo_tiny_cpu.yaml dpo.loss_type=kto", "must be one of"),
-    ("redstar frobnicate --out runs/x", "no command 'frobnicate'"),
-    ("redstar eval --benchmark aime24 --no-such-flag --out runs/e", "unrecognized arguments"),
-    ("redstar curate data_recipes/recipes/demo.yaml --out runs/c sampling.nope=1", "unknown key"),
-    ("redstar rl launch --algo ppo launch/openrlhf/redstar_ppo.yaml nope=1 --dry-run", "failed"),
-])
+@pytest.mark.parametrize(
+    "command, why",
+    [
+        ("redstar sft configs/sft.yaml optim.lr=3e-6", "names files the repository does not have"),
+        ("redstar sft configs/sft_tiny_cpu.yaml optim.lr=3e-6", "unknown key 'optim"),
+        ("redstar dpo configs/dpo_tiny_cpu.yaml dpo.loss_type=kto", "must be one of"),
+        ("redstar frobnicate --out runs/x", "no command 'frobnicate'"),
+        ("redstar eval --benchmark aime24 --no-such-flag --out runs/e", "unrecognized arguments"),
+        ("redstar curate data_recipes/recipes/demo.yaml --out runs/c sampling.nope=1", "unknown key"),
+        ("redstar rl launch --algo ppo launch/openrlhf/redstar_ppo.yaml nope=1 --dry-run", "failed"),
+    ],
+)
 def test_an_inexact_example_fails(command, why, scratch, capsys):
     with pytest.raises((AssertionError, Exception), match=re.escape(why)):
         check_example("a bad example", command, capsys)

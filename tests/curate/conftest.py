@@ -8,28 +8,55 @@ from pathlib import Path
 
 import pytest
 
-TOPICS = ["apples", "marbles", "pencils", "stamps", "coins", "books", "cards", "shells", "beads",
-          "tickets", "stickers", "buttons"]
+TOPICS = [
+    "apples",
+    "marbles",
+    "pencils",
+    "stamps",
+    "coins",
+    "books",
+    "cards",
+    "shells",
+    "beads",
+    "tickets",
+    "stickers",
+    "buttons",
+]
 
 
 def math_problems() -> list[dict]:
     rows = []
     for i, topic in enumerate(TOPICS):
         a, b = 3 + i, 7 + 2 * i
-        rows.append({"id": f"m{i}", "source": "pool", "domain": "math", "answer": str(a * b),
-                     "question": f"A shop packs {topic} into {a} boxes with {b} {topic} in each box. "
-                                 f"The clerk counts all the {topic} on the shelf at the end of day {i + 1}. "
-                                 f"How many {topic} are there in total?",
-                     "difficulty": 1 + (i % 9)})
+        rows.append(
+            {
+                "id": f"m{i}",
+                "source": "pool",
+                "domain": "math",
+                "answer": str(a * b),
+                "question": f"A shop packs {topic} into {a} boxes with {b} {topic} in each box. "
+                f"The clerk counts all the {topic} on the shelf at the end of day {i + 1}. "
+                f"How many {topic} are there in total?",
+                "difficulty": 1 + (i % 9),
+            }
+        )
     return rows
 
 
 BENCH = [
-    {"problem": "Let $f(x) = 3x^2 - 5$. What is the value of $f(f(1))$ when every step of the substitution "
-                "is carried out carefully by hand?", "level": "Level 5", "type": "Algebra",
-     "solution": "$f(1) = -2$, so $f(-2) = 12 - 5 = \\boxed{7}$."},
-    {"problem": "How many vertical asymptotes does the graph of $y=\\frac{2}{x^2+x-6}$ have?", "level": "Level 3",
-     "type": "Algebra", "solution": "Two: $\\boxed{2}$."},
+    {
+        "problem": "Let $f(x) = 3x^2 - 5$. What is the value of $f(f(1))$ when every step of the substitution "
+        "is carried out carefully by hand?",
+        "level": "Level 5",
+        "type": "Algebra",
+        "solution": "$f(1) = -2$, so $f(-2) = 12 - 5 = \\boxed{7}$.",
+    },
+    {
+        "problem": "How many vertical asymptotes does the graph of $y=\\frac{2}{x^2+x-6}$ have?",
+        "level": "Level 3",
+        "type": "Algebra",
+        "solution": "Two: $\\boxed{2}$.",
+    },
 ]
 
 
@@ -49,7 +76,11 @@ def responses_for(problem: dict, k: int) -> list[str]:
     wrong = "Adding instead of multiplying gives the total. \\boxed{1}"
     loop = "Let me check again. " + "Wait, recount the boxes and the items. " * 60
     none = "The answer is the product of the two numbers given in the problem."
-    return [right, wrong, loop, none] if k % 2 == 0 else [right, right.replace("Let me think.", "Step by step:"), wrong, none]
+    return (
+        [right, wrong, loop, none]
+        if k % 2 == 0
+        else [right, right.replace("Let me think.", "Step by step:"), wrong, none]
+    )
 
 
 def make_world(tmp_path: Path):
@@ -58,14 +89,25 @@ def make_world(tmp_path: Path):
     probs = math_problems()
     near = dict(probs[0], id="m0-near")
     near["question"] = near["question"].replace("The clerk counts", "The clerk then counts")
-    leak = {"id": "leak", "source": "pool", "domain": "math", "answer": "7", "difficulty": 5,
-            "question": "Please solve: " + BENCH[0]["problem"]}
+    leak = {
+        "id": "leak",
+        "source": "pool",
+        "domain": "math",
+        "answer": "7",
+        "difficulty": 5,
+        "question": "Please solve: " + BENCH[0]["problem"],
+    }
     no_question = {"id": "broken", "source": "pool", "answer": "3"}
-    data = write_jsonl(tmp_path / "math.jsonl", probs[:6] + [near] + probs[6:] + [leak, no_question],
-                       raw_lines=('{"id": "cut", "question": "What is 1 +',))
+    data = write_jsonl(
+        tmp_path / "math.jsonl",
+        probs[:6] + [near] + probs[6:] + [leak, no_question],
+        raw_lines=('{"id": "cut", "question": "What is 1 +',),
+    )
     bench = write_jsonl(tmp_path / "bench.jsonl", BENCH)
-    resp = write_jsonl(tmp_path / "responses.jsonl",
-                       [{"id": p["id"], "responses": responses_for(p, k)} for k, p in enumerate(probs + [near, leak])])
+    resp = write_jsonl(
+        tmp_path / "responses.jsonl",
+        [{"id": p["id"], "responses": responses_for(p, k)} for k, p in enumerate(probs + [near, leak])],
+    )
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(f"""# schema: data_recipes.recipe:Recipe
 name: test_math

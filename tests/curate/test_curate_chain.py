@@ -57,4 +57,4 @@ def test_shipped_configs_chain(world, tmp_path, monkeypatch, capsys):
     assert main(["rl", "launch", "--algo", "ppo", str(ppo_path), "--dry-run"]) == 0
     out = capsys.readouterr()
     assert f"--actor.model_name_or_path {tmp_path / sft_model}" in out.out
-    assert "is not here" not in out.out + out.err           # the prompts exist: the export wrote them
+    assert "is not here" not in out.out + out.err  # the prompts exist: the export wrote them

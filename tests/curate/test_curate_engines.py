@@ -16,7 +16,7 @@ from fake_vllm_src import install  # noqa: E402
 from redstar.cli import main  # noqa: E402
 
 # the stand-in engine, plus a log of engine builds and shutdowns
-LOG = r'''
+LOG = r"""
 EVENTS = []
 _plain_init = LLM.__init__
 
@@ -32,7 +32,7 @@ def _shutdown(self):
 
 LLM.__init__ = _init
 LLM.shutdown = _shutdown
-'''
+"""
 OUTPUTS = ["sft.jsonl", "preferences.jsonl", "rl_prompts.jsonl", "samples.jsonl", "funnel.json", "report.md"]
 
 
@@ -43,7 +43,7 @@ def fake_vllm(tmp_path, monkeypatch):
 
 def _recipe(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    data = write_jsonl(root / "math.jsonl", math_problems())          # 12 problems: 4 chunks of 3
+    data = write_jsonl(root / "math.jsonl", math_problems())  # 12 problems: 4 chunks of 3
     for name in ("scorer", "teacher"):
         (root / name).mkdir(exist_ok=True)
         (root / name / "config.json").write_text("{}")
@@ -52,9 +52,9 @@ def _recipe(root: Path) -> Path:
 name: engines
 sources:
   - {{path: {data.name}, preset: problem, name: pool}}
-difficulty: {{method: model, scorer: {{backend: vllm, model: {root / 'scorer'}}}, default_level: 5}}
+difficulty: {{method: model, scorer: {{backend: vllm, model: {root / "scorer"}}}, default_level: 5}}
 sampling:
-  teachers: [{{name: teacher, backend: {{backend: vllm, model: {root / 'teacher'}}}, n: 2}}]
+  teachers: [{{name: teacher, backend: {{backend: vllm, model: {root / "teacher"}}}, n: 2}}]
 run: {{chunk_size: 3, progress: false}}
 """)
     return recipe
@@ -63,11 +63,15 @@ run: {{chunk_size: 3, progress: false}}
 def test_scorer_and_teacher_engines_are_built_once(fake_vllm, tmp_path):
     recipe = _recipe(tmp_path / "w")
     assert main(["curate", str(recipe), "--out", str(tmp_path / "out")]) == 0
-    assert fake_vllm.EVENTS == [("build", "scorer"), ("shutdown", "scorer"), ("build", "teacher"),
-                                ("shutdown", "teacher")]
+    assert fake_vllm.EVENTS == [
+        ("build", "scorer"),
+        ("shutdown", "scorer"),
+        ("build", "teacher"),
+        ("shutdown", "teacher"),
+    ]
     chunks = sorted(p.name for p in (tmp_path / "out" / "chunks").iterdir())
     assert sum(name.endswith(".done.json") for name in chunks) == 4
-    assert not [n for n in chunks if ".scored." in n or ".teacher-" in n]      # stage files removed
+    assert not [n for n in chunks if ".scored." in n or ".teacher-" in n]  # stage files removed
 
 
 def test_killed_during_the_teacher_stage_resumes_without_scoring_again(fake_vllm, tmp_path, monkeypatch):
@@ -82,18 +86,18 @@ def test_killed_during_the_teacher_stage_resumes_without_scoring_again(fake_vllm
     def dies_on_the_third_chunk(problems, recipe, backends, chunk_index, teachers=None):
         calls.append(chunk_index)
         if len(calls) == 3:
-            raise KeyboardInterrupt          # killed mid-stage
+            raise KeyboardInterrupt  # killed mid-stage
         return real(problems, recipe, backends, chunk_index, teachers)
 
     monkeypatch.setattr(sampling, "sample_chunk", dies_on_the_third_chunk)
     out = tmp_path / "killed"
-    assert main(["curate", str(recipe), "--out", str(out)]) != 0        # "interrupted"
+    assert main(["curate", str(recipe), "--out", str(out)]) != 0  # "interrupted"
     names = {p.name for p in (out / "chunks").iterdir()}
-    assert {f"{k:05d}.scored.jsonl" for k in range(4)} <= names                  # scoring had finished
+    assert {f"{k:05d}.scored.jsonl" for k in range(4)} <= names  # scoring had finished
     assert {n for n in names if ".teacher-" in n} == {"00000.teacher-0.jsonl", "00001.teacher-0.jsonl"}
     monkeypatch.setattr(sampling, "sample_chunk", real)
     fake_vllm.EVENTS.clear()
     assert main(["curate", str(recipe), "--out", str(out)]) == 0
-    assert fake_vllm.EVENTS == [("build", "teacher"), ("shutdown", "teacher")]   # the scorer is not reloaded
+    assert fake_vllm.EVENTS == [("build", "teacher"), ("shutdown", "teacher")]  # the scorer is not reloaded
     for name in OUTPUTS:
         assert (out / name).read_bytes() == (tmp_path / "clean" / name).read_bytes(), name

@@ -13,8 +13,16 @@ from conftest import BENCH, TOPICS, math_problems, responses_for
 from redstar.cli import main
 from redstar.records import PreferenceRow, RLPromptRow, Sample, SFTRow
 
-OUTPUTS = ["sft.jsonl", "preferences.jsonl", "rl_prompts.jsonl", "samples.jsonl", "funnel.json", "report.md",
-           "subsets/hard.jsonl", "subsets/hard_control.jsonl"]
+OUTPUTS = [
+    "sft.jsonl",
+    "preferences.jsonl",
+    "rl_prompts.jsonl",
+    "samples.jsonl",
+    "funnel.json",
+    "report.md",
+    "subsets/hard.jsonl",
+    "subsets/hard_control.jsonl",
+]
 
 
 def _rows(path):
@@ -46,8 +54,8 @@ def test_curate_end_to_end(clean_run, capsys):
     assert leak["id"] == "leak" and leak["match"]["benchmark"] == "math_hard" and leak["match"]["item_id"] == "0"
     assert leak["match"]["item"].startswith(BENCH[0]["problem"][:30])
     wheres = sorted(d["where"] for d in by_stage["load"])
-    assert any("math.jsonl:16" in w for w in wheres)           # the cut JSON line, by file:line
-    assert any("math.jsonl:15 (id broken):" in w for w in wheres)   # the row without a question
+    assert any("math.jsonl:16" in w for w in wheres)  # the cut JSON line, by file:line
+    assert any("math.jsonl:15 (id broken):" in w for w in wheres)  # the row without a question
 
     # SFT rows: exactly the correct, distinct responses, capped per prompt, in the chat format
     sft = _rows(out / "sft.jsonl")
@@ -63,7 +71,7 @@ def test_curate_end_to_end(clean_run, capsys):
         assert assistant["content"] in gold_responses
 
     prefs = _rows(out / "preferences.jsonl")
-    assert len(prefs) == len(math_problems())                  # every prompt has a wrong sample
+    assert len(prefs) == len(math_problems())  # every prompt has a wrong sample
     for row in prefs:
         PreferenceRow.from_row(row)
         assert "\\boxed{1}" in row["rejected"][0]["content"] or "boxed" not in row["rejected"][0]["content"]
@@ -124,8 +132,12 @@ def test_killed_run_resumes_to_identical_output(clean_run):
     recipe, clean = clean_run
     killed = recipe.parent / "killed"
     env = dict(os.environ, KILL_AT_CHUNK="2")
-    r = subprocess.run([sys.executable, "-c", KILLER, "curate", str(recipe), "--out", str(killed)],
-                       env=env, capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-c", KILLER, "curate", str(recipe), "--out", str(killed)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == -9, r.stderr
     done = sorted(p.name for p in (killed / "chunks").glob("*.done.json"))
     assert done == ["00000.done.json", "00001.done.json"]
@@ -133,7 +145,7 @@ def test_killed_run_resumes_to_identical_output(clean_run):
     assert not (killed / "sft.jsonl").exists()
     # a torn temp file, as a kill during a write leaves it, must not confuse the resume
     (killed / "chunks" / ".00002.samples.jsonl.abc.tmp").write_text('{"half": ')
-    assert main(["curate", str(recipe), "--out", str(killed)]) == 0     # run again, as after any kill: it resumes
+    assert main(["curate", str(recipe), "--out", str(killed)]) == 0  # run again, as after any kill: it resumes
     for name in OUTPUTS:
         assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
 
@@ -186,8 +198,14 @@ def test_shipped_recipes_load_and_demo_data_is_valid():
 
     root = Path(__file__).resolve().parents[2] / "data_recipes" / "recipes"
     names = sorted(p.name for p in root.glob("*.yaml"))
-    assert names == ["acemath_crosscheck.yaml", "collinear_curate.yaml", "demo.yaml", "redstar_code.yaml",
-                     "redstar_geo.yaml", "redstar_math.yaml"]
+    assert names == [
+        "acemath_crosscheck.yaml",
+        "collinear_curate.yaml",
+        "demo.yaml",
+        "redstar_code.yaml",
+        "redstar_geo.yaml",
+        "redstar_math.yaml",
+    ]
     for name in names:
         load_recipe(str(root / name))
     demo = load_recipe(str(root / "demo.yaml"))

@@ -44,8 +44,7 @@ def _deco(items, **kw):
     return Decontaminator([("bench", str(i), q) for i, q in enumerate(items)], **kw)
 
 
-BENCH_Q = ("Let f of x equal three x squared minus five and compute the value of f of f of one "
-           "by substituting carefully")
+BENCH_Q = "Let f of x equal three x squared minus five and compute the value of f of f of one by substituting carefully"
 
 
 def test_decontam_planted_copy_records_item():
@@ -60,8 +59,8 @@ def test_decontam_math_needs_lcs_but_code_does_not():
     filler = " ".join(f"word{i}" for i in range(40))
     problem = {"question": shared + " " + filler}
     dc = _deco([BENCH_Q])
-    assert dc.check(dict(problem, domain="math")) is None          # LCS 13/53 < 60%
-    assert dc.check(dict(problem, domain="code")) is not None       # n-gram alone
+    assert dc.check(dict(problem, domain="math")) is None  # LCS 13/53 < 60%
+    assert dc.check(dict(problem, domain="code")) is not None  # n-gram alone
     assert _deco([BENCH_Q], math_rule="ngram").check(dict(problem, domain="math")) is not None
     # 12 shared words are no 13-gram
     assert dc.check({"question": " ".join(BENCH_Q.split()[:12]) + " " + filler, "domain": "code"}) is None
@@ -75,11 +74,14 @@ def test_decontam_short_benchmark_item_contained_whole():
 
 
 def test_dedup_exact_and_near():
-    base = ("A shop packs apples into 3 boxes with 7 apples in each box and the clerk counts all the "
-            "apples on the shelf at the end of the day. How many apples are there in total?")
+    base = (
+        "A shop packs apples into 3 boxes with 7 apples in each box and the clerk counts all the "
+        "apples on the shelf at the end of the day. How many apples are there in total?"
+    )
     near = base.replace("the clerk counts", "the clerk then counts")
-    other = ("Find the number of ordered pairs of positive integers whose product equals one hundred "
-             "and whose sum is odd.")
+    other = (
+        "Find the number of ordered pairs of positive integers whose product equals one hundred and whose sum is odd."
+    )
     assert jaccard(base, near) > 0.75 and jaccard(base, other) < 0.1
     dd = Deduper(DedupConfig(threshold=0.7))
     assert dd.check({"id": "a", "question": base}) is None
@@ -104,7 +106,9 @@ def test_dedup_images_compared_by_bytes(tmp_path):
 
 
 def test_repetition_filter():
-    normal = " ".join(f"Step {i}: we add {i} to the running total, which becomes {i * (i + 1) // 2}." for i in range(80))
+    normal = " ".join(
+        f"Step {i}: we add {i} to the running total, which becomes {i * (i + 1) // 2}." for i in range(80)
+    )
     loop = normal[:500] + " Wait, let me recount. " * 40
     assert not is_repetitive(normal)
     assert is_repetitive(loop)
@@ -115,8 +119,8 @@ def test_language_and_think_format():
     assert foreign_ratio("The answer is 5.") == 0.0
     assert foreign_ratio("所以答案是五 answer") > 0.3
     assert think_format_ok("<think>reasoning</think>The answer is \\boxed{5}.")
-    assert not think_format_ok("<think>reasoning</think>")                # nothing after it
-    assert not think_format_ok("<think>a</think>b</think>c")             # two closings
+    assert not think_format_ok("<think>reasoning</think>")  # nothing after it
+    assert not think_format_ok("<think>a</think>b</think>c")  # two closings
     assert not think_format_ok("no tags at all")
 
 
@@ -124,8 +128,15 @@ def test_apply_filters_reports_each_failure():
     cfg = FilterConfig(max_response_words=10, think_tags=True, max_prompt_words=5)
     sample = {"response": "<think>一二三四五六七八九十</think>short", "verdict": {"extracted": None}}
     res = apply_filters(sample, {"question": "one two three four five six", "domain": "math"}, cfg, set())
-    assert res == {"think_format": True, "length": True, "prompt_length": False, "language": False,
-                   "repetition": True, "answer": False, "duplicate": True}
+    assert res == {
+        "think_format": True,
+        "length": True,
+        "prompt_length": False,
+        "language": False,
+        "repetition": True,
+        "answer": False,
+        "duplicate": True,
+    }
     assert first_failure(res) == "prompt_length"
     seen = set()
     ok = {"response": "We get \\boxed{4}.", "verdict": {"extracted": "4"}}
@@ -158,8 +169,8 @@ def test_parse_judge_verdicts():
     assert parse_verdict('Looks right. {"output": 1}') == 1
     assert parse_verdict('{"output": 1} then I changed my mind {"output": 0}') == 0
     assert parse_verdict('{"output": "1"}') == 1
-    assert parse_verdict("The solution is correct.") == 0    # unparseable = reject
-    assert parse_verdict('{"output": 1') == 0                # broken JSON = reject
+    assert parse_verdict("The solution is correct.") == 0  # unparseable = reject
+    assert parse_verdict('{"output": 1') == 0  # broken JSON = reject
     assert parse_verdict('{"verdict": 1}') == 0
 
 
@@ -198,11 +209,20 @@ def test_shared_math_verdicts_equal_one_by_one_grading():
     from data_recipes.verification import grade_samples
     from redstar.verify import grade
 
-    problems = {"a": {"id": "a", "question": "q", "answer": "\\frac{1}{2}", "domain": "math"},
-                "b": {"id": "b", "question": "q", "answer": "C", "domain": "geo", "choices": ["1", "2", "3"]},
-                "c": {"id": "c", "question": "q", "answer": "0.5", "domain": "math"}}
-    texts = ["so \\boxed{0.5}", "thus \\boxed{\\frac12}", "so \\boxed{0.5}", "so \\boxed{2}", "no answer",
-             "The answer is (C). \\boxed{C}", "\\boxed{A}"]
+    problems = {
+        "a": {"id": "a", "question": "q", "answer": "\\frac{1}{2}", "domain": "math"},
+        "b": {"id": "b", "question": "q", "answer": "C", "domain": "geo", "choices": ["1", "2", "3"]},
+        "c": {"id": "c", "question": "q", "answer": "0.5", "domain": "math"},
+    }
+    texts = [
+        "so \\boxed{0.5}",
+        "thus \\boxed{\\frac12}",
+        "so \\boxed{0.5}",
+        "so \\boxed{2}",
+        "no answer",
+        "The answer is (C). \\boxed{C}",
+        "\\boxed{A}",
+    ]
     samples = [{"problem_id": pid, "response": t} for pid in "abc" for t in texts]
     got = grade_samples(samples, problems, Recipe())
     for s, v in zip(samples, got):

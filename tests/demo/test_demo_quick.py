@@ -13,8 +13,15 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     assert main(["demo", "--quick", "--out", str(out)]) == 0
     report = (out / "report.md").read_text()
     # every leg left its artefacts where the report says
-    for path in ("curate/sft.jsonl", "curate/preferences.jsonl", "curate/funnel.json", "sft/final/config.json",
-                 "dpo/final/config.json", "geo_sft/final/config.json", "before_after.png"):
+    for path in (
+        "curate/sft.jsonl",
+        "curate/preferences.jsonl",
+        "curate/funnel.json",
+        "sft/final/config.json",
+        "dpo/final/config.json",
+        "geo_sft/final/config.json",
+        "before_after.png",
+    ):
         assert (out / path).exists(), path
     for bench in ("math-hard", "aime24", "geoqa", "mathvista-geo"):
         shown = []
@@ -29,7 +36,7 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
             shown.append(f"{100 * metrics['accuracy']:.1f}%")
         assert f"| {bench} | 3 | {shown[0]} | {shown[1]} |" in report, bench
     funnel = json.loads((out / "curate" / "funnel.json").read_text())
-    assert funnel["funnel"]["load"]["in"] == 7          # 6 math + 1 code problems in the quick run
+    assert funnel["funnel"]["load"]["in"] == 7  # 6 math + 1 code problems in the quick run
     # each step can be run alone: the report lists the commands
     assert "redstar curate data_recipes/recipes/demo.yaml" in report and "redstar dpo configs/dpo_demo.yaml" in report
     # a second run finds every step done and only rewrites the report

@@ -9,8 +9,9 @@ from data_recipes.demo import Step, plan
 
 def _steps(tmp_path, value_a, value_b):
     a = Step("a", [str(tmp_path / "a"), value_a], tmp_path / "a" / "result.json", module="tests.demo.fake_step")
-    b = Step("b", [str(tmp_path / "b"), value_b], tmp_path / "b" / "result.json", module="tests.demo.fake_step",
-             deps=(a,))
+    b = Step(
+        "b", [str(tmp_path / "b"), value_b], tmp_path / "b" / "result.json", module="tests.demo.fake_step", deps=(a,)
+    )
     return [a, b]
 
 
@@ -31,7 +32,7 @@ def test_a_step_reruns_when_its_command_or_an_input_step_changed(tmp_path):
     state: dict = {}
     assert None not in _run(tmp_path, _steps(tmp_path, "quick", "x"), state)
     (tmp_path / "a" / "stale.txt").write_text("from the quick run")
-    assert _run(tmp_path, _steps(tmp_path, "quick", "x"), state) == [None, None]   # same: skipped
+    assert _run(tmp_path, _steps(tmp_path, "quick", "x"), state) == [None, None]  # same: skipped
     assert _calls(tmp_path) == ["a quick", "b x"]
     # step a's command changes: a runs again in a cleared directory, and b, which reads a, too
     seconds = _run(tmp_path, _steps(tmp_path, "full", "x"), state)
@@ -61,7 +62,7 @@ def test_report_shows_only_the_planned_steps_results(tmp_path):
     out = tmp_path / "demo"
     steps, where = plan(out, quick=True, skip_geo=True)
     for label in ("base", "trained"):
-        for bench, acc in (("math-hard", 0.5), ("geoqa", 0.25)):     # geoqa: left by an earlier full run
+        for bench, acc in (("math-hard", 0.5), ("geoqa", 0.25)):  # geoqa: left by an earlier full run
             d = where["eval"] / label / bench
             d.mkdir(parents=True)
             (d / "metrics.json").write_text(json.dumps({"accuracy": acc, "n_items": 2}))

@@ -10,14 +10,33 @@ import pytest
 from redstar.cli import main
 from redstar.models import tiny_vl_model
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _eval(tmp_path, bench, data, model, *extra):
     out = tmp_path / f"out-{bench}"
-    rc = main(["eval", "--benchmark", bench, "--data", str(data), "--model", str(model), "--backend", "hf",
-               "--max-new-tokens", "8", "--limit", "2", "--workers", "1", "--out", str(out), *extra])
+    rc = main(
+        [
+            "eval",
+            "--benchmark",
+            bench,
+            "--data",
+            str(data),
+            "--model",
+            str(model),
+            "--backend",
+            "hf",
+            "--max-new-tokens",
+            "8",
+            "--limit",
+            "2",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
     assert rc == 0
     return out, json.loads((out / "metrics.json").read_text())
 
@@ -25,20 +44,42 @@ def _eval(tmp_path, bench, data, model, *extra):
 def _rescore_matches(tmp_path, bench, data, out, metrics, *extra):
     """The saved responses.jsonl scores to the same metrics without the model."""
     again = tmp_path / f"rescore-{bench}"
-    assert main(["eval", "--benchmark", bench, "--data", str(data), "--responses", str(out / "responses.jsonl"),
-                 "--limit", "2", "--workers", "1", "--out", str(again), *extra]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--benchmark",
+                bench,
+                "--data",
+                str(data),
+                "--responses",
+                str(out / "responses.jsonl"),
+                "--limit",
+                "2",
+                "--workers",
+                "1",
+                "--out",
+                str(again),
+                *extra,
+            ]
+        )
+        == 0
+    )
     m2 = json.loads((again / "metrics.json").read_text())
     for key in ("accuracy", "n_items", "n_samples", "no_answer_rate", "truncation_rate"):
         assert m2[key] == metrics[key]
 
 
-@pytest.mark.parametrize("bench, writer", [
-    ("math-hard", lambda p: fx.math_tree(p)),
-    ("math500", lambda p: fx.math500(p / "test.jsonl")),
-    ("aime24", lambda p: fx.aime24_h4(p / "aime.jsonl")),
-    ("aime25", lambda p: fx.aime25(p)),
-    ("gsm8k", lambda p: fx.gsm8k(p / "test.jsonl")),
-])
+@pytest.mark.parametrize(
+    "bench, writer",
+    [
+        ("math-hard", lambda p: fx.math_tree(p)),
+        ("math500", lambda p: fx.math500(p / "test.jsonl")),
+        ("aime24", lambda p: fx.aime24_h4(p / "aime.jsonl")),
+        ("aime25", lambda p: fx.aime25(p)),
+        ("gsm8k", lambda p: fx.gsm8k(p / "test.jsonl")),
+    ],
+)
 def test_text_benchmarks_on_default_model(tmp_path, bench, writer):
     data = writer(tmp_path)
     out, m = _eval(tmp_path, bench, data, "default", "--system", "redstar")
@@ -50,8 +91,16 @@ def test_text_benchmarks_on_default_model(tmp_path, bench, writer):
     from redstar.verify import grade
 
     # a response cut at the token limit is graded without the last-number fallback
-    regraded = [grade(r["responses"][0], r["gold"], kind=r["kind"], choices=r["choices"],
-                      fallback=r["finish_reasons"][0] != "length").correct for r in rows]
+    regraded = [
+        grade(
+            r["responses"][0],
+            r["gold"],
+            kind=r["kind"],
+            choices=r["choices"],
+            fallback=r["finish_reasons"][0] != "length",
+        ).correct
+        for r in rows
+    ]
     assert all(f in ("stop", "length") for r in rows for f in r["finish_reasons"])
     assert m["truncation_rate"] == sum(r["finish_reasons"][0] == "length" for r in rows) / 2
     assert [r["correct"][0] for r in rows] == regraded
@@ -79,12 +128,15 @@ def tiny_vl_dir(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize("bench, writer, extra", [
-    ("geoqa", lambda p: fx.geoqa(p), ()),
-    ("mathvista-geo", lambda p: fx.mathvista_json(p), ("--subset", "skill")),
-    ("mathvista-geo", lambda p: fx.mathvista_parquet(p / "testmini.parquet"), ()),
-    ("geometry3k", lambda p: fx.geometry3k(p), ()),
-])
+@pytest.mark.parametrize(
+    "bench, writer, extra",
+    [
+        ("geoqa", lambda p: fx.geoqa(p), ()),
+        ("mathvista-geo", lambda p: fx.mathvista_json(p), ("--subset", "skill")),
+        ("mathvista-geo", lambda p: fx.mathvista_parquet(p / "testmini.parquet"), ()),
+        ("geometry3k", lambda p: fx.geometry3k(p), ()),
+    ],
+)
 def test_image_benchmarks_on_tiny_vl_model(tmp_path, tiny_vl_dir, bench, writer, extra):
     data = writer(tmp_path)
     out, m = _eval(tmp_path, bench, data, tiny_vl_dir, *extra)
@@ -99,7 +151,22 @@ def test_image_benchmarks_on_tiny_vl_model(tmp_path, tiny_vl_dir, bench, writer,
 
 def test_image_benchmark_on_text_model_is_a_clear_error(tmp_path, capsys):
     data = fx.geoqa(tmp_path)
-    rc = main(["eval", "--benchmark", "geoqa", "--data", str(data), "--model", "default", "--backend", "hf",
-               "--max-new-tokens", "4", "--out", str(tmp_path / "o")])
+    rc = main(
+        [
+            "eval",
+            "--benchmark",
+            "geoqa",
+            "--data",
+            str(data),
+            "--model",
+            "default",
+            "--backend",
+            "hf",
+            "--max-new-tokens",
+            "4",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert rc == 2
     assert "has images but the model has no image processor" in capsys.readouterr().err

@@ -20,27 +20,61 @@ def _pass_at_k_enum(labels, k):
 
 
 def test_scores_stored_responses_with_pass_maj_and_rm(tmp_path, capsys):
-    data = fx.math_tree(tmp_path / "MATH")          # Level 5 ids: algebra/10.json (2), algebra/13.json (3),
-    resp = fx.write_jsonl(tmp_path / "resp.jsonl", [  # prealgebra/11.json (\frac{5}{6})
-        {"id": "algebra/10.json", "responses": ["so \\boxed{2}", "\\boxed{3}", "\\boxed{2}", "\\boxed{2.0}", "no idea"],
-         "scores": [0.9, 0.1, 0.5, 0.3, 0.2]},
-        {"id": "algebra/13.json", "responses": ["\\boxed{-3}", "\\boxed{-3}", "\\boxed{3}", "\\boxed{x=3}", "\\boxed{3}"],
-         "scores": [0.8, 0.7, 0.1, 0.2, 0.3]},
-        # exact strings: '1' wins 2-1-1-1; as equivalent answers 5/6 wins 3-2
-        {"id": "prealgebra/11.json", "responses": ["\\boxed{1}", "\\boxed{\\frac{5}{6}}", "\\boxed{5/6}",
-                                                   "\\boxed{\\dfrac{5}{6}}", "\\boxed{1}"],
-         "scores": [0.0, 0.4, 0.6, 0.2, 0.9]},
-        {"id": "unrelated", "responses": ["x"]},
-    ])
+    data = fx.math_tree(tmp_path / "MATH")  # Level 5 ids: algebra/10.json (2), algebra/13.json (3),
+    resp = fx.write_jsonl(
+        tmp_path / "resp.jsonl",
+        [  # prealgebra/11.json (\frac{5}{6})
+            {
+                "id": "algebra/10.json",
+                "responses": ["so \\boxed{2}", "\\boxed{3}", "\\boxed{2}", "\\boxed{2.0}", "no idea"],
+                "scores": [0.9, 0.1, 0.5, 0.3, 0.2],
+            },
+            {
+                "id": "algebra/13.json",
+                "responses": ["\\boxed{-3}", "\\boxed{-3}", "\\boxed{3}", "\\boxed{x=3}", "\\boxed{3}"],
+                "scores": [0.8, 0.7, 0.1, 0.2, 0.3],
+            },
+            # exact strings: '1' wins 2-1-1-1; as equivalent answers 5/6 wins 3-2
+            {
+                "id": "prealgebra/11.json",
+                "responses": [
+                    "\\boxed{1}",
+                    "\\boxed{\\frac{5}{6}}",
+                    "\\boxed{5/6}",
+                    "\\boxed{\\dfrac{5}{6}}",
+                    "\\boxed{1}",
+                ],
+                "scores": [0.0, 0.4, 0.6, 0.2, 0.9],
+            },
+            {"id": "unrelated", "responses": ["x"]},
+        ],
+    )
     out = tmp_path / "out"
-    assert _run("--benchmark", "math-hard", "--data", str(data), "--responses", str(resp), "--out", str(out),
-                "--workers", "1", "--rm-seeds", "2000") == 0
+    assert (
+        _run(
+            "--benchmark",
+            "math-hard",
+            "--data",
+            str(data),
+            "--responses",
+            str(resp),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--rm-seeds",
+            "2000",
+        )
+        == 0
+    )
     m = json.loads((out / "metrics.json").read_text())
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     labels = {r["id"]: r["correct"] for r in rows}
-    assert labels == {"algebra/10.json": [True, False, True, True, False],
-                      "algebra/13.json": [False, False, True, True, True],
-                      "prealgebra/11.json": [False, True, True, True, False]}
+    assert labels == {
+        "algebra/10.json": [True, False, True, True, False],
+        "algebra/13.json": [False, False, True, True, True],
+        "prealgebra/11.json": [False, True, True, True, False],
+    }
     assert (m["n_items"], m["n_samples"], m["n_filtered"]) == (3, 5, 1)
     assert m["accuracy"] == pytest.approx((3 + 3 + 3) / 15)
     assert m["n_correct"] == pytest.approx(9 / 5)
@@ -72,22 +106,53 @@ def rm_exact(rows, k):
 
 def test_choice_benchmark_scoring_and_compare(tmp_path, capsys):
     data = fx.geoqa(tmp_path / "geoqa")
-    resp = fx.write_jsonl(tmp_path / "r.jsonl", [{"id": 0, "responses": ["The angle is 140°, so \\boxed{D}"]},
-                                                 {"id": 1, "responses": ["Answer: B"]}])
-    assert _run("--benchmark", "geoqa", "--data", str(data), "--responses", str(resp), "--out",
-                str(tmp_path / "a"), "--workers", "1") == 0
+    resp = fx.write_jsonl(
+        tmp_path / "r.jsonl",
+        [{"id": 0, "responses": ["The angle is 140°, so \\boxed{D}"]}, {"id": 1, "responses": ["Answer: B"]}],
+    )
+    assert (
+        _run(
+            "--benchmark",
+            "geoqa",
+            "--data",
+            str(data),
+            "--responses",
+            str(resp),
+            "--out",
+            str(tmp_path / "a"),
+            "--workers",
+            "1",
+        )
+        == 0
+    )
     m = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert m["accuracy"] == pytest.approx(0.5) and m["by_category"] == {
-        "angle": {"n": 1, "accuracy": 1.0}, "length": {"n": 1, "accuracy": 0.0}}
-    resp2 = fx.write_jsonl(tmp_path / "r2.jsonl", [{"id": 0, "responses": ["\\boxed{D}"]},
-                                                   {"id": 1, "responses": ["\\boxed{A}"]}])
-    assert _run("--benchmark", "geoqa", "--data", str(data), "--responses", str(resp2), "--out",
-                str(tmp_path / "b"), "--workers", "1") == 0
+        "angle": {"n": 1, "accuracy": 1.0},
+        "length": {"n": 1, "accuracy": 0.0},
+    }
+    resp2 = fx.write_jsonl(
+        tmp_path / "r2.jsonl", [{"id": 0, "responses": ["\\boxed{D}"]}, {"id": 1, "responses": ["\\boxed{A}"]}]
+    )
+    assert (
+        _run(
+            "--benchmark",
+            "geoqa",
+            "--data",
+            str(data),
+            "--responses",
+            str(resp2),
+            "--out",
+            str(tmp_path / "b"),
+            "--workers",
+            "1",
+        )
+        == 0
+    )
     capsys.readouterr()
     assert _run("--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "lb")) == 0
     table = capsys.readouterr().out
     assert "| run | model | base | revision | benchmark | protocol | decoding | items | pass@1 |" in table
-    rows = [line for line in table.splitlines() if line.startswith(("| a ", "| b "))]   # one row per run, best first
+    rows = [line for line in table.splitlines() if line.startswith(("| a ", "| b "))]  # one row per run, best first
     assert rows[0].startswith(f"| b | responses: {resp2} |") and rows[0].endswith("| 100.0 |")
     assert rows[1].startswith(f"| a | responses: {resp} |") and rows[1].endswith("| 50.0 |")
     assert (tmp_path / "lb" / "leaderboard.md").read_text() == table
@@ -96,7 +161,9 @@ def test_choice_benchmark_scoring_and_compare(tmp_path, capsys):
 def test_missing_responses_and_bad_arguments(tmp_path, capsys):
     data = fx.gsm8k(tmp_path / "gsm.jsonl")
     resp = fx.write_jsonl(tmp_path / "r.jsonl", [{"id": "0", "responses": ["\\boxed{7}"]}])
-    assert _run("--benchmark", "gsm8k", "--data", str(data), "--responses", str(resp), "--out", str(tmp_path / "o")) == 2
+    assert (
+        _run("--benchmark", "gsm8k", "--data", str(data), "--responses", str(resp), "--out", str(tmp_path / "o")) == 2
+    )
     err = capsys.readouterr().err
     assert "no responses for 1 of 2 items (first ids: 1)" in err and "r.jsonl" in err
     assert _run("--benchmark", "gsm8k", "--data", str(data), "--out", str(tmp_path / "o")) == 2
@@ -104,7 +171,9 @@ def test_missing_responses_and_bad_arguments(tmp_path, capsys):
     assert _run("--compare", str(tmp_path)) == 2
     assert "no metrics.json" in capsys.readouterr().err
     empty = fx.write_jsonl(tmp_path / "empty.jsonl", [{"question": "q", "answer": "no marker"}])
-    assert _run("--benchmark", "gsm8k", "--data", str(empty), "--responses", str(resp), "--out", str(tmp_path / "o")) == 2
+    assert (
+        _run("--benchmark", "gsm8k", "--data", str(empty), "--responses", str(resp), "--out", str(tmp_path / "o")) == 2
+    )
     assert "no usable gsm8k items" in capsys.readouterr().err
 
 
@@ -113,8 +182,21 @@ def test_vllm_backend_without_vllm_is_a_clear_error(tmp_path, capsys, monkeypatc
 
     monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError, as on a machine without it
     data = fx.gsm8k(tmp_path / "gsm.jsonl")
-    assert _run("--benchmark", "gsm8k", "--data", str(data), "--model", "default", "--backend", "vllm",
-                "--out", str(tmp_path / "o")) == 2
+    assert (
+        _run(
+            "--benchmark",
+            "gsm8k",
+            "--data",
+            str(data),
+            "--model",
+            "default",
+            "--backend",
+            "vllm",
+            "--out",
+            str(tmp_path / "o"),
+        )
+        == 2
+    )
     assert "pip install 'redstar[vllm]'" in capsys.readouterr().err
 
 
@@ -126,15 +208,35 @@ def test_mathvista_float_answers_are_rounded_to_precision_and_fallback_is_switch
     rows = json.loads(data.read_text())
     rows["5"] = dict(rows["2"], pid="5", answer="1.41", precision=2.0, image="images/2.jpg")
     data.write_text(json.dumps(rows))
-    resp = fx.write_jsonl(tmp_path / "resp.jsonl", [
-        {"id": "1", "responses": ["\\boxed{B}", "\\boxed{B}", "\\boxed{B}", "\\boxed{B}"]},
-        {"id": "2", "responses": ["\\boxed{2.54}", "\\boxed{2.46}", "\\boxed{2.6}", "\\boxed{\\frac{5}{2}}"]},
-        {"id": "5", "responses": ["\\boxed{1.414}", "\\boxed{1.42}", "Working: 2 - 0.5858 = 1.4142",
-                                  "\\boxed{\\sqrt{2}}"]},
-    ])
+    resp = fx.write_jsonl(
+        tmp_path / "resp.jsonl",
+        [
+            {"id": "1", "responses": ["\\boxed{B}", "\\boxed{B}", "\\boxed{B}", "\\boxed{B}"]},
+            {"id": "2", "responses": ["\\boxed{2.54}", "\\boxed{2.46}", "\\boxed{2.6}", "\\boxed{\\frac{5}{2}}"]},
+            {
+                "id": "5",
+                "responses": ["\\boxed{1.414}", "\\boxed{1.42}", "Working: 2 - 0.5858 = 1.4142", "\\boxed{\\sqrt{2}}"],
+            },
+        ],
+    )
     out = tmp_path / "out"
-    assert _run("--benchmark", "mathvista-geo", "--data", str(data), "--responses", str(resp), "--out", str(out),
-                "--workers", "1", "--samples", "4") == 0
+    assert (
+        _run(
+            "--benchmark",
+            "mathvista-geo",
+            "--data",
+            str(data),
+            "--responses",
+            str(resp),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--samples",
+            "4",
+        )
+        == 0
+    )
     got = {r["id"]: r["correct"] for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
     # round(x, p) computed here for the plain numbers; sqrt(2) is no plain number and is graded as is
     want5 = [round(1.414, 2) == 1.41, round(1.42, 2) == 1.41, round(1.4142, 2) == 1.41, False]
@@ -143,8 +245,24 @@ def test_mathvista_float_answers_are_rounded_to_precision_and_fallback_is_switch
     assert json.loads((out / "metrics.json").read_text())["answer_fallback"] is True
 
     strict = tmp_path / "strict"
-    assert _run("--benchmark", "mathvista-geo", "--data", str(data), "--responses", str(resp), "--out", str(strict),
-                "--workers", "1", "--samples", "4", "--no-fallback") == 0
+    assert (
+        _run(
+            "--benchmark",
+            "mathvista-geo",
+            "--data",
+            str(data),
+            "--responses",
+            str(resp),
+            "--out",
+            str(strict),
+            "--workers",
+            "1",
+            "--samples",
+            "4",
+            "--no-fallback",
+        )
+        == 0
+    )
     got = {r["id"]: r["correct"] for r in map(json.loads, (strict / "results.jsonl").read_text().splitlines())}
     assert got["5"] == [True, False, False, False]  # no stated answer: no credit without the fallback
     assert json.loads((strict / "metrics.json").read_text())["answer_fallback"] is False

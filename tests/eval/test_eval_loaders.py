@@ -33,8 +33,10 @@ def test_math_hard_flat_files(tmp_path, fmt):
 
 
 def test_math_broken_rows_are_skipped_with_reasons(tmp_path):
-    rows = fx.MATH_ROWS[:1] + [{"problem": "No box.", "level": "Level 5", "type": "Algebra", "solution": "It is 4."},
-                               {"problem": "", "level": "Level 5", "type": "Algebra", "solution": "\\boxed{1}"}]
+    rows = fx.MATH_ROWS[:1] + [
+        {"problem": "No box.", "level": "Level 5", "type": "Algebra", "solution": "It is 4."},
+        {"problem": "", "level": "Level 5", "type": "Algebra", "solution": "\\boxed{1}"},
+    ]
     path = fx.write_jsonl(tmp_path / "t.jsonl", rows)
     with open(path, "a") as f:
         f.write("{not json\n")
@@ -59,11 +61,14 @@ def test_math500_uses_answer_and_unique_id(tmp_path):
     assert res.items[1].answer == "\\frac{5}{6}"
 
 
-@pytest.mark.parametrize("writer, ids, answers", [
-    (lambda p: fx.aime24_h4(p / "h4.jsonl"), ["60", "61"], ["24", "6"]),
-    (lambda p: fx.aime24_maxwell(p / "aime.parquet"), ["2024-I-1", "2024-II-4"], ["21", "99"]),
-    (lambda p: fx.aime24_aimo(p / "aimo.jsonl"), ["60"], ["204"]),
-])
+@pytest.mark.parametrize(
+    "writer, ids, answers",
+    [
+        (lambda p: fx.aime24_h4(p / "h4.jsonl"), ["60", "61"], ["24", "6"]),
+        (lambda p: fx.aime24_maxwell(p / "aime.parquet"), ["2024-I-1", "2024-II-4"], ["21", "99"]),
+        (lambda p: fx.aime24_aimo(p / "aimo.jsonl"), ["60"], ["204"]),
+    ],
+)
 def test_aime24_shapes(tmp_path, writer, ids, answers):
     res = load_benchmark("aime24", str(writer(tmp_path)))
     assert [it.id for it in res.items] == ids and [it.answer for it in res.items] == answers
@@ -77,9 +82,14 @@ def test_aime25_two_files_in_order(tmp_path):
 
 
 def test_aime_bad_answers(tmp_path):
-    p = fx.write_jsonl(tmp_path / "a.jsonl", [{"id": 1, "problem": "p", "answer": ""},
-                                              {"id": 2, "problem": "p", "answer": "12.5"},
-                                              {"id": 3, "problem": "p", "answer": "1000"}])
+    p = fx.write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"id": 1, "problem": "p", "answer": ""},
+            {"id": 2, "problem": "p", "answer": "12.5"},
+            {"id": 3, "problem": "p", "answer": "1000"},
+        ],
+    )
     res = load_benchmark("aime24", str(p))
     assert not res.items
     assert "empty answer" in res.skipped[0] and "'12.5' is not an integer 0..999" in res.skipped[1]
@@ -113,15 +123,25 @@ def test_geoqa_broken(tmp_path):
 
 def test_geoqa_repeated_answer_row_is_an_error_naming_file_and_line(tmp_path):
     root = fx.geoqa(tmp_path)
-    fx.write_jsonl(root / "test_answers.jsonl", [{"question_id": 0, "text": "D"}, {"question_id": 1, "text": "A"},
-                                                 {"question_id": 0, "text": "B"}])
+    fx.write_jsonl(
+        root / "test_answers.jsonl",
+        [{"question_id": 0, "text": "D"}, {"question_id": 1, "text": "A"}, {"question_id": 0, "text": "B"}],
+    )
     with pytest.raises(ConfigError, match=r"test_answers\.jsonl:3: question_id 0 repeats .*test_answers\.jsonl:1"):
         load_benchmark("geoqa", str(root))
 
 
 def test_geoqa_pickles_need_opt_in(tmp_path):
-    rows = [{"id": 7, "subject": "angle", "English problem": "Find angle 1.", "choices": ["30°", "45°", "60°", "90°"],
-             "label": 2, "image": np.zeros((20, 20), dtype=np.uint8)}]
+    rows = [
+        {
+            "id": 7,
+            "subject": "angle",
+            "English problem": "Find angle 1.",
+            "choices": ["30°", "45°", "60°", "90°"],
+            "label": 2,
+            "image": np.zeros((20, 20), dtype=np.uint8),
+        }
+    ]
     with open(tmp_path / "test.pk", "wb") as f:
         pickle.dump(rows, f)
     with pytest.raises(ConfigError, match="--allow-pickle"):
@@ -151,8 +171,8 @@ def test_mathvista_parquet_decoded_image(tmp_path):
 def test_mathvista_broken(tmp_path):
     path = fx.mathvista_json(tmp_path)
     data = json.loads(path.read_text())
-    data["1"]["answer"] = "7"                      # not among the choices
-    (tmp_path / "images" / "2.jpg").unlink()         # missing image
+    data["1"]["answer"] = "7"  # not among the choices
+    (tmp_path / "images" / "2.jpg").unlink()  # missing image
     path.write_text(json.dumps(data))
     res = load_benchmark("mathvista-geo", str(path))
     assert not res.items
@@ -166,8 +186,16 @@ def test_geometry3k(tmp_path):
     res = load_benchmark("geometry3k", str(fx.geometry3k(tmp_path)))
     assert [(it.id, it.answer) for it in res.items] == [("2401", "B"), ("2402", "C")]
     assert res.items[0].question == "Find x. Round to the nearest tenth." and res.items[0].meta["ground_truth"] == "7.2"
-    rows = [{"images": [{"bytes": fx.png_bytes(), "path": None}], "problem": "<image>Find y.", "answer": "Z",
-             "id": "9", "choices": ["1", "2", "3", "4"], "ground_truth": "2"}]
+    rows = [
+        {
+            "images": [{"bytes": fx.png_bytes(), "path": None}],
+            "problem": "<image>Find y.",
+            "answer": "Z",
+            "id": "9",
+            "choices": ["1", "2", "3", "4"],
+            "ground_truth": "2",
+        }
+    ]
     res = load_benchmark("geometry3k", str(fx.write_parquet(tmp_path / "g.parquet", rows)))
     assert "answer 'Z' is not one of the choice letters ABCD" in res.skipped[0]
 

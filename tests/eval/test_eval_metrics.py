@@ -63,8 +63,8 @@ def test_maj_at_k_uses_first_k_and_the_winner_verdict():
     eq = lambda a, b: {a, b} <= {"1/2", "0.5"}  # noqa: E731
     answers = [["0.5", "3", "1/2", "3", "3"], ["2", None, None, "5", "5"]]
     correct = [[True, False, True, False, False], [True, False, False, False, False]]
-    assert maj_at_k(answers, correct, 3, eq) == pytest.approx(1.0)   # 0.5 ~ 1/2 wins; '2' alone wins
-    assert maj_at_k(answers, correct, 5, eq) == pytest.approx(0.0)   # '3' x3 wins; '5' x2 beats '2'
+    assert maj_at_k(answers, correct, 3, eq) == pytest.approx(1.0)  # 0.5 ~ 1/2 wins; '2' alone wins
+    assert maj_at_k(answers, correct, 5, eq) == pytest.approx(0.0)  # '3' x3 wins; '5' x2 beats '2'
     with pytest.raises(ValueError, match="needs 6 samples"):
         maj_at_k(answers, correct, 6)
 

@@ -45,8 +45,26 @@ def _eval(tmp_path, data, out, backend, *extra):
 
     eval_cli._make_backend, saved = make, eval_cli._make_backend
     try:
-        return main(["eval", "--benchmark", "gsm8k", "--data", str(data), "--model", "scripted", "--backend", "hf",
-                     "--out", str(out), "--workers", "1", "--chunk-size", "1", *extra]), made
+        return main(
+            [
+                "eval",
+                "--benchmark",
+                "gsm8k",
+                "--data",
+                str(data),
+                "--model",
+                "scripted",
+                "--backend",
+                "hf",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+                "--chunk-size",
+                "1",
+                *extra,
+            ]
+        ), made
     finally:
         eval_cli._make_backend = saved
 
@@ -116,8 +134,24 @@ def test_truncated_response_gets_no_last_number_fallback(tmp_path):
 
     # re-scoring the stored responses keeps their finish reasons, so the verdicts hold
     again = tmp_path / "rescored"
-    assert main(["eval", "--benchmark", "gsm8k", "--data", str(data), "--responses", str(cut / "responses.jsonl"),
-                 "--out", str(again), "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--benchmark",
+                "gsm8k",
+                "--data",
+                str(data),
+                "--responses",
+                str(cut / "responses.jsonl"),
+                "--out",
+                str(again),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     m = json.loads((again / "metrics.json").read_text())
     assert m["accuracy"] == 0.0 and m["truncation_rate"] == 1.0
 
@@ -126,21 +160,55 @@ def test_unknown_finish_reasons_report_no_rate(tmp_path):
     data = fx.gsm8k(tmp_path / "test.jsonl")
     resp = fx.write_jsonl(tmp_path / "r.jsonl", [{"id": "0", "responses": ["7"]}, {"id": "1", "responses": ["1234"]}])
     out = tmp_path / "out"
-    assert main(["eval", "--benchmark", "gsm8k", "--data", str(data), "--responses", str(resp), "--out", str(out),
-                 "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--benchmark",
+                "gsm8k",
+                "--data",
+                str(data),
+                "--responses",
+                str(resp),
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     m = json.loads((out / "metrics.json").read_text())
     assert m["truncation_rate"] is None and m["n_finish_known"] == 0
     assert "finish reasons unknown" in (out / "report.md").read_text()
 
 
-@pytest.mark.parametrize("reasons, msg", [(["stop", "length"], "'finish_reasons' must be a list of 1"),
-                                          ("stop", "'finish_reasons' must be a list of 1")])
+@pytest.mark.parametrize(
+    "reasons, msg",
+    [(["stop", "length"], "'finish_reasons' must be a list of 1"), ("stop", "'finish_reasons' must be a list of 1")],
+)
 def test_bad_finish_reasons_in_a_responses_file(tmp_path, capsys, reasons, msg):
     data = fx.gsm8k(tmp_path / "test.jsonl")
-    resp = fx.write_jsonl(tmp_path / "r.jsonl", [{"id": "0", "responses": ["7"], "finish_reasons": reasons},
-                                                 {"id": "1", "responses": ["1234"]}])
-    assert main(["eval", "--benchmark", "gsm8k", "--data", str(data), "--responses", str(resp),
-                 "--out", str(tmp_path / "o")]) == 2
+    resp = fx.write_jsonl(
+        tmp_path / "r.jsonl",
+        [{"id": "0", "responses": ["7"], "finish_reasons": reasons}, {"id": "1", "responses": ["1234"]}],
+    )
+    assert (
+        main(
+            [
+                "eval",
+                "--benchmark",
+                "gsm8k",
+                "--data",
+                str(data),
+                "--responses",
+                str(resp),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert msg in capsys.readouterr().err
 
 

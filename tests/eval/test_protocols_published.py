@@ -35,16 +35,31 @@ def test_gllava_geoqa_754_outputs_at_64_19():
 
 
 def _mathvista_item(row: dict) -> EvalItem:
-    return EvalItem(id=row["pid"], question=row["question"], answer="?", choices=row["choices"],
-                    kind="choice" if row["choices"] else "math",
-                    meta={"question_type": row["question_type"], "answer_type": row["answer_type"],
-                          "precision": row["precision"], "answer_text": row["answer"], "query": row["query"]})
+    return EvalItem(
+        id=row["pid"],
+        question=row["question"],
+        answer="?",
+        choices=row["choices"],
+        kind="choice" if row["choices"] else "math",
+        meta={
+            "question_type": row["question_type"],
+            "answer_type": row["answer_type"],
+            "precision": row["precision"],
+            "answer_text": row["answer"],
+            "query": row["query"],
+        },
+    )
 
 
-@pytest.mark.parametrize("name, subset, published_acc", [
-    ("output_bard.json", "task", 0.4712), ("output_bard.json", "skill", 0.4775),
-    ("output_llava_llama_2_13b.json", "task", 0.2933), ("output_llava_llama_2_13b.json", "skill", 0.2883),
-])
+@pytest.mark.parametrize(
+    "name, subset, published_acc",
+    [
+        ("output_bard.json", "task", 0.4712),
+        ("output_bard.json", "skill", 0.4775),
+        ("output_llava_llama_2_13b.json", "task", 0.2933),
+        ("output_llava_llama_2_13b.json", "skill", 0.2883),
+    ],
+)
 def test_mathvista_geometry_verdicts_from_recorded_extractions(name, subset, published_acc):
     rows = json.loads(_file(name).read_text())
     if subset == "task":

@@ -13,7 +13,7 @@ a list of them (OpenAI-style messages, images as ``image_url`` parts) and return
 import importlib
 import sys
 
-SOURCE = r'''
+SOURCE = r"""
 import hashlib, os
 from dataclasses import dataclass, field
 
@@ -124,7 +124,7 @@ class LLM:
                                       prompt_logprobs=None, outputs=comps, finished=True))
             self._counter += 1
         return outs
-'''
+"""
 
 
 def install(tmp_path, monkeypatch, extra: str = ""):

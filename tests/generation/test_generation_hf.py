@@ -5,7 +5,6 @@ from PIL import Image
 from redstar.generation import GenerationConfig, Request, make_backend
 from redstar.models import tiny_causal_lm, tiny_vl_model
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -24,7 +23,7 @@ def _reference_greedy(model, tok, req, max_new):
     enc = tok.apply_chat_template(req.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     with torch.no_grad():
         out = model.generate(**enc, max_new_tokens=max_new, do_sample=False, pad_token_id=tok.pad_token_id)
-    return tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+    return tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
 def test_batched_left_padded_greedy_matches_one_by_one(tiny):
@@ -53,8 +52,8 @@ def test_stop_strings_cut_the_output(tiny):
     cfg = dict(max_new_tokens=24, temperature=1.0, seed=11)
     full = b.generate(_reqs()[:1], GenerationConfig(**cfg))[0][0]
     # a stop string from the middle of the sampled text (same seed: same text up to the stop)
-    pos = next(i for i in range(4, len(full) - 2) if full.find(full[i:i + 2]) == i and full[i:i + 2].strip())
-    stop = full[pos:pos + 2]
+    pos = next(i for i in range(4, len(full) - 2) if full.find(full[i : i + 2]) == i and full[i : i + 2].strip())
+    stop = full[pos : pos + 2]
     cut = b.generate(_reqs()[:1], GenerationConfig(**cfg, stop=[stop]))[0][0]
     assert cut == full[:pos]
 
@@ -63,8 +62,7 @@ def test_images_need_a_vision_model(tiny):
     model, tok = tiny
     b = make_backend("hf", model=model, tokenizer=tok, progress=False)
     with pytest.raises(ValueError, match="has images but the model has no image processor"):
-        b.generate([Request(id="x", messages=[{"role": "user", "content": "?"}], images=["a.png"])],
-                   GenerationConfig())
+        b.generate([Request(id="x", messages=[{"role": "user", "content": "?"}], images=["a.png"])], GenerationConfig())
 
 
 def test_vision_language_model_from_directory(tmp_path):
@@ -75,17 +73,24 @@ def test_vision_language_model_from_directory(tmp_path):
     Image.new("RGB", (64, 48), "white").save(img)
     b = make_backend("hf", model=str(tmp_path / "vl"), batch_size=2, progress=False)
     assert b.processor is not None
-    reqs = [Request(id="a", messages=[{"role": "user", "content": "Find angle A."}], images=[str(img)]),
-            Request(id="b", messages=[{"role": "user", "content": "Longer question about the side BC?"}],
-                    images=[Image.new("RGB", (30, 30), "black")]),
-            Request(id="c", messages=[{"role": "user", "content": "No figure."}])]
+    reqs = [
+        Request(id="a", messages=[{"role": "user", "content": "Find angle A."}], images=[str(img)]),
+        Request(
+            id="b",
+            messages=[{"role": "user", "content": "Longer question about the side BC?"}],
+            images=[Image.new("RGB", (30, 30), "black")],
+        ),
+        Request(id="c", messages=[{"role": "user", "content": "No figure."}]),
+    ]
     outs = b.generate(reqs, GenerationConfig(max_new_tokens=5))
     assert [len(o) for o in outs] == [1, 1, 1] and all(isinstance(o[0], str) for o in outs)
     # the batched answer for 'a' equals the answer it gets alone
     assert b.generate(reqs[:1], GenerationConfig(max_new_tokens=5))[0] == outs[0]
     with pytest.raises(FileNotFoundError, match="missing.png"):
-        b.generate([Request(id="m", messages=[{"role": "user", "content": "?"}], images=[str(tmp_path / "missing.png")])],
-                   GenerationConfig(max_new_tokens=2))
+        b.generate(
+            [Request(id="m", messages=[{"role": "user", "content": "?"}], images=[str(tmp_path / "missing.png")])],
+            GenerationConfig(max_new_tokens=2),
+        )
 
 
 def test_bad_config_values():
@@ -119,7 +124,7 @@ def test_finish_reasons_length_at_the_limit_stop_at_an_end_token(tiny):
         enc = tok.apply_chat_template(r.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
         with torch.no_grad():
             ids = model.generate(**enc, max_new_tokens=3, do_sample=False, pad_token_id=tok.pad_token_id)
-        new = ids[0, enc["input_ids"].shape[1]:].tolist()
+        new = ids[0, enc["input_ids"].shape[1] :].tolist()
         want = "length" if len(new) == 3 and new[-1] not in (tok.eos_token_id, tok.pad_token_id) else "stop"
         assert finish_reason(o[0]) == want
     assert "length" in {finish_reason(o[0]) for o in cut}

@@ -37,10 +37,14 @@ class _Server:
                 user = body["messages"][-1]["content"]
                 text = user if isinstance(user, str) else "|".join(p["type"] for p in user)
                 # a server reports "length" when max_tokens cut the answer (here: under 10)
-                choices = [{"index": i, "message": {"role": "assistant",
-                                                    "content": f"{text} s{body['seed']}-{i} STOP x"},
-                            "finish_reason": "length" if body["max_tokens"] < 10 else "stop"}
-                           for i in range(n)]
+                choices = [
+                    {
+                        "index": i,
+                        "message": {"role": "assistant", "content": f"{text} s{body['seed']}-{i} STOP x"},
+                        "finish_reason": "length" if body["max_tokens"] < 10 else "stop",
+                    }
+                    for i in range(n)
+                ]
                 data = json.dumps({"choices": choices}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -62,6 +66,7 @@ def server():
     def make(**kw):
         made.append(_Server(**kw))
         return made[-1]
+
     yield make
     for s in made:
         s.close()
@@ -74,11 +79,19 @@ def _req(i, text):
 def test_openai_order_body_and_stop(server):
     s = server()
     b = make_backend("openai", base_url=s.url, model="m1", api_key="k", workers=4, progress=False)
-    outs = b.generate([_req(i, f"Q{i}") for i in range(6)],
-                      GenerationConfig(n=2, temperature=0.5, max_new_tokens=77, seed=9, stop=["STOP"]))
+    outs = b.generate(
+        [_req(i, f"Q{i}") for i in range(6)],
+        GenerationConfig(n=2, temperature=0.5, max_new_tokens=77, seed=9, stop=["STOP"]),
+    )
     assert outs[3] == ["Q3 s9-0 ", "Q3 s9-1 "]
     body = s.bodies[0]
-    assert (body["model"], body["n"], body["max_tokens"], body["temperature"], body["stop"]) == ("m1", 2, 77, 0.5, ["STOP"])
+    assert (body["model"], body["n"], body["max_tokens"], body["temperature"], body["stop"]) == (
+        "m1",
+        2,
+        77,
+        0.5,
+        ["STOP"],
+    )
     assert s.headers[0]["Authorization"] == "Bearer k"
 
 
@@ -110,8 +123,9 @@ def test_openai_images_as_data_urls(server, tmp_path):
     img = tmp_path / "f.png"
     Image.new("RGB", (8, 8)).save(img)
     b = make_backend("openai", base_url=s.url, model="m", progress=False)
-    out = b.generate([Request(id="g", messages=[{"role": "user", "content": "Find x"}], images=[str(img)])],
-                     GenerationConfig(n=2))
+    out = b.generate(
+        [Request(id="g", messages=[{"role": "user", "content": "Find x"}], images=[str(img)])], GenerationConfig(n=2)
+    )
     assert out == [["image_url|text s0-0 STOP x"] * 2]  # greedy: asked once, copied
     part = s.bodies[0]["messages"][0]["content"][0]
     assert part["image_url"]["url"].startswith("data:image/png;base64,")
@@ -122,8 +136,10 @@ def test_replay(tmp_path):
     p = tmp_path / "responses.jsonl"
     p.write_text('{"id": "a", "responses": ["x \\\\boxed{1}", "y"]}\n{"id": 7, "responses": ["z"]}\n')
     b = make_backend("replay", path=str(p))
-    assert b.generate([Request(id="7", messages=[]),
-                       Request(id="a", messages=[])], GenerationConfig(n=1)) == [["z"], ["x \\boxed{1}"]]
+    assert b.generate([Request(id="7", messages=[]), Request(id="a", messages=[])], GenerationConfig(n=1)) == [
+        ["z"],
+        ["x \\boxed{1}"],
+    ]
     assert b.generate([Request(id="a", messages=[])], GenerationConfig(n=2, stop=["{"])) == [["x \\boxed", "y"]]
     with pytest.raises(RowError, match="id '7' has 1 responses, 2 requested"):
         b.generate([Request(id="7", messages=[])], GenerationConfig(n=2))
@@ -131,12 +147,15 @@ def test_replay(tmp_path):
         b.generate([Request(id="zz", messages=[])], GenerationConfig())
 
 
-@pytest.mark.parametrize("line, msg", [
-    ('{"id": "a", "responses": "x"}', "must be a list of strings"),
-    ('{"id": "a", "responses": []}', "is empty"),
-    ('{"responses": ["x"]}', "has no 'id'"),
-    ('{"id": "a", "responses": ["x"]}\n{"id": "a", "responses": ["y"]}', "appears twice"),
-])
+@pytest.mark.parametrize(
+    "line, msg",
+    [
+        ('{"id": "a", "responses": "x"}', "must be a list of strings"),
+        ('{"id": "a", "responses": []}', "is empty"),
+        ('{"responses": ["x"]}', "has no 'id'"),
+        ('{"id": "a", "responses": ["x"]}\n{"id": "a", "responses": ["y"]}', "appears twice"),
+    ],
+)
 def test_replay_bad_files(tmp_path, line, msg):
     p = tmp_path / "r.jsonl"
     p.write_text(line + "\n")
@@ -174,8 +193,12 @@ def test_replay_finish_reasons(tmp_path):
     from redstar.generation import finish_reason
 
     p = tmp_path / "r.jsonl"
-    p.write_text(json.dumps({"id": "q0", "responses": ["a", "b (cut"], "finish_reasons": ["stop", "length"]}) + "\n"
-                 + json.dumps({"id": "q1", "responses": ["c"]}) + "\n")
+    p.write_text(
+        json.dumps({"id": "q0", "responses": ["a", "b (cut"], "finish_reasons": ["stop", "length"]})
+        + "\n"
+        + json.dumps({"id": "q1", "responses": ["c"]})
+        + "\n"
+    )
     b = make_backend("replay", path=p)
     outs = b.generate([_req(0, "x"), _req(1, "y")], GenerationConfig(n=1))
     assert finish_reason(outs[0][0]) == "stop" and finish_reason(outs[1][0]) is None

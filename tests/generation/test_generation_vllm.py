@@ -1,4 +1,3 @@
-
 import pytest
 from fake_vllm_src import install
 from PIL import Image
@@ -13,8 +12,13 @@ def fake_vllm(tmp_path, monkeypatch):
 
 
 def _reqs(k=3):
-    return [Request(id=f"q{i}", messages=[{"role": "system", "content": "Think."},
-                                          {"role": "user", "content": f"What is {i} + {i}?"}]) for i in range(k)]
+    return [
+        Request(
+            id=f"q{i}",
+            messages=[{"role": "system", "content": "Think."}, {"role": "user", "content": f"What is {i} + {i}?"}],
+        )
+        for i in range(k)
+    ]
 
 
 def test_engine_args_and_sampling_params(fake_vllm, tmp_path):
@@ -52,7 +56,9 @@ def test_images_become_data_url_parts(fake_vllm, tmp_path):
     img = tmp_path / "fig.png"
     Image.new("RGB", (20, 20), "white").save(img)
     b = make_backend("vllm", model=str(tmp_path), max_images=2, progress=False)
-    req = Request(id="g", messages=[{"role": "user", "content": "Find x."}], images=[str(img), Image.new("RGB", (5, 5))])
+    req = Request(
+        id="g", messages=[{"role": "user", "content": "Find x."}], images=[str(img), Image.new("RGB", (5, 5))]
+    )
     outs = b.generate([req], GenerationConfig())
     convs, _ = fake_vllm.INSTANCES[-1].calls[-1]
     parts = convs[0][0]["content"]
@@ -113,8 +119,14 @@ def test_real_vllm_on_a_tiny_model(tmp_path):
     model, tok = tiny_causal_lm()
     model.save_pretrained(tmp_path / "tiny")
     tok.save_pretrained(tmp_path / "tiny")
-    b = make_backend("vllm", model=str(tmp_path / "tiny"), max_model_len=512, gpu_memory_utilization=0.3,
-                     enforce_eager=True, progress=False)
+    b = make_backend(
+        "vllm",
+        model=str(tmp_path / "tiny"),
+        max_model_len=512,
+        gpu_memory_utilization=0.3,
+        enforce_eager=True,
+        progress=False,
+    )
     outs = b.generate(_reqs(3), GenerationConfig(n=2, temperature=1.0, max_new_tokens=8, seed=0))
     assert [len(o) for o in outs] == [2, 2, 2] and all(isinstance(t, str) for o in outs for t in o)
     greedy = b.generate(_reqs(3), GenerationConfig(n=2, max_new_tokens=8))

@@ -11,7 +11,7 @@ from redstar.generation import GenerationConfig, Request, make_backend
 
 # the fake engine, plus what the lifecycle needs: vLLM's engine core with its shutdown, and a
 # log of engine builds and shutdowns across the spawned worker processes
-LIFECYCLE = r'''
+LIFECYCLE = r"""
 import os as _os
 
 
@@ -47,12 +47,12 @@ def _init(self, model, **kwargs):
 
 
 LLM.__init__ = _init
-'''
+"""
 
 
 @pytest.fixture
 def fake_vllm(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "fakesite"))       # spawned workers import it too
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "fakesite"))  # spawned workers import it too
     monkeypatch.setenv("FAKE_VLLM_LOG", str(tmp_path / "engines.log"))
     return install(tmp_path, monkeypatch, LIFECYCLE)
 
@@ -78,7 +78,7 @@ def test_close_shuts_the_engine_down_and_the_seed_goes_to_the_engine(fake_vllm, 
     b.generate(_reqs(), GenerationConfig(n=2, temperature=1.0, seed=3))
     llm = fake_vllm.INSTANCES[-1]
     assert llm.kwargs["seed"] == 7
-    assert all(sp.seed is None for _, sp in llm.calls)       # per-request seeds turn off the fast sampler
+    assert all(sp.seed is None for _, sp in llm.calls)  # per-request seeds turn off the fast sampler
     b.close()
     assert llm.alive is False and b.llm is None
 
@@ -90,7 +90,7 @@ def test_data_parallel_workers_build_their_engine_once(fake_vllm, tmp_path, monk
     second = b.generate(_reqs(4), GenerationConfig(n=1, temperature=1.0))
     assert "gpus=0" in first[0][0] and "gpus=1" in first[1][0] and len(second) == 4
     builds = [pid for pid, what, _ in _log(tmp_path) if what == "build"]
-    assert len(builds) == 2 and len(set(builds)) == 2, builds     # one engine per rank for both calls
+    assert len(builds) == 2 and len(set(builds)) == 2, builds  # one engine per rank for both calls
     b.close()
     shut = [pid for pid, what, _ in _log(tmp_path) if what == "shutdown"]
     assert sorted(shut) == sorted(builds)
@@ -100,12 +100,13 @@ def test_recipe_shuts_the_scorer_down_before_the_teacher_starts(fake_vllm, tmp_p
     from data_recipes.sampling import Backends
 
     def spec(name):
-        return SimpleNamespace(backend="vllm", model=_model(tmp_path, name), base_url="", path="", options={},
-                               chat_template="")
+        return SimpleNamespace(
+            backend="vllm", model=_model(tmp_path, name), base_url="", path="", options={}, chat_template=""
+        )
 
     backends = Backends(SimpleNamespace(run=SimpleNamespace(progress=False)))
     scorer = backends.get(spec("scorer"))
-    assert backends.get(spec("scorer")) is scorer                 # reused while it is the only engine
+    assert backends.get(spec("scorer")) is scorer  # reused while it is the only engine
     backends.get(spec("teacher"))
     events = [(what, model.rsplit("/", 1)[-1]) for _, what, model in _log(tmp_path)]
     assert events == [("build", "scorer"), ("shutdown", "scorer"), ("build", "teacher")]

@@ -20,15 +20,16 @@ def problems():
 
 def _token_logprobs(model, batch):
     """Reference per-target log-probabilities from full logits (no chunking)."""
-    h = model.model(**model_inputs(batch), use_cache=False).last_hidden_state        # [B, T, H]
+    h = model.model(**model_inputs(batch), use_cache=False).last_hidden_state  # [B, T, H]
     logp = torch.log_softmax((h @ model.get_output_embeddings().weight.t()).float(), -1)
     keep = batch["labels"] != -100
-    return logp[keep].gather(1, batch["labels"][keep][:, None]).squeeze(1)        # [n_targets]
+    return logp[keep].gather(1, batch["labels"][keep][:, None]).squeeze(1)  # [n_targets]
 
 
 def test_vl_messages_placeholders():
-    msgs = vl_messages([{"role": "user", "content": "Compare <image> and <image> please"},
-                        {"role": "assistant", "content": "ok"}], 2)
+    msgs = vl_messages(
+        [{"role": "user", "content": "Compare <image> and <image> please"}, {"role": "assistant", "content": "ok"}], 2
+    )
     assert [p["type"] for p in msgs[0]["content"]] == ["text", "image", "text", "image", "text"]
     msgs = vl_messages([{"role": "user", "content": "Find x."}, {"role": "assistant", "content": "3"}], 1)
     assert msgs[0]["content"][0] == {"type": "image"}
@@ -39,8 +40,10 @@ def test_vl_messages_placeholders():
 def test_labels_cover_only_the_reply_and_multi_image(problems):
     _, proc = tiny_vl_model("qwen2_vl")
     rows, imgs = problems
-    msgs = [{"role": "user", "content": "<image> and <image>\n" + rows[0]["question"]},
-            {"role": "assistant", "content": rows[0]["solution"]}]
+    msgs = [
+        {"role": "user", "content": "<image> and <image>\n" + rows[0]["question"]},
+        {"role": "assistant", "content": rows[0]["solution"]},
+    ]
     ex = encode_chat(msgs, [imgs[0], imgs[1]], proc)
     tok = proc.tokenizer
     target = tok.decode([t for t, y in zip(ex["input_ids"], ex["labels"]) if y != -100])
@@ -48,26 +51,49 @@ def test_labels_cover_only_the_reply_and_multi_image(problems):
     pad = tok.convert_tokens_to_ids("<|image_pad|>")
     n_pad = sum(t == pad for t in ex["input_ids"])
     assert ex["image_grid_thw"].shape == (2, 3)
-    assert n_pad == int(ex["image_grid_thw"].prod(-1).sum()) // 4   # 2x2 merge
+    assert n_pad == int(ex["image_grid_thw"].prod(-1).sum()) // 4  # 2x2 merge
     assert all(y == -100 for t, y in zip(ex["input_ids"], ex["labels"]) if t == pad)
 
 
 @pytest.mark.parametrize("kind", ["qwen2_vl", "qwen2_5_vl", "internvl"])
 def test_packed_equals_unpacked(kind, problems):
     model, proc = load_vl_model(f"tiny:{kind}", attn="sdpa")
-    set_processor_pixels(proc, max_pixels=28 * 28 * 16)   # 2x2 merged grids: still 2-D positions, fewer tokens
+    set_processor_pixels(proc, max_pixels=28 * 28 * 16)  # 2x2 merged grids: still 2-D positions, fewer tokens
     model.eval()
     rows, imgs = problems
-    exs = [encode_chat([{"role": "user", "content": "<image>\n" + r["question"]},
-                        {"role": "assistant", "content": r["solution"]}], [im], proc) for r, im in zip(rows, imgs)]
-    exs.insert(1, encode_chat([{"role": "user", "content": "What is 7 * 8?"},
-                               {"role": "assistant", "content": "The answer is \\boxed{56}."}], [], proc))
+    exs = [
+        encode_chat(
+            [{"role": "user", "content": "<image>\n" + r["question"]}, {"role": "assistant", "content": r["solution"]}],
+            [im],
+            proc,
+        )
+        for r, im in zip(rows, imgs)
+    ]
+    exs.insert(
+        1,
+        encode_chat(
+            [
+                {"role": "user", "content": "What is 7 * 8?"},
+                {"role": "assistant", "content": "The answer is \\boxed{56}."},
+            ],
+            [],
+            proc,
+        ),
+    )
     # a two-image row: both grids inside one sample's positions
-    exs.append(encode_chat([{"role": "user", "content": "<image> <image> Which figure has a circle?"},
-                            {"role": "assistant", "content": "The second, \\boxed{B}."}], [imgs[0], imgs[3]], proc))
+    exs.append(
+        encode_chat(
+            [
+                {"role": "user", "content": "<image> <image> Which figure has a circle?"},
+                {"role": "assistant", "content": "The second, \\boxed{B}."},
+            ],
+            [imgs[0], imgs[3]],
+            proc,
+        )
+    )
     packed = VLCollator(proc, model, pack=True)(exs)
     padded = VLCollator(proc, model, pack=False)(exs)
-    mrope = kind != "internvl"   # InternVL rotates with plain 1-D positions
+    mrope = kind != "internvl"  # InternVL rotates with plain 1-D positions
     assert packed["input_ids"].shape[0] == 1
     assert packed["position_ids"].shape[:2] == ((4, 1) if mrope else (1, packed["input_ids"].shape[1]))
     assert packed["num_targets"] == padded["num_targets"]

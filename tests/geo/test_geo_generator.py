@@ -38,7 +38,7 @@ def test_diagram_is_drawn():
     rows, images = generate(6, seed=0)
     for img in images:
         dark = sum(img.convert("L").histogram()[:128])
-        assert dark > 300   # lines and labels, not a blank canvas
+        assert dark > 300  # lines and labels, not a blank canvas
 
 
 def test_cli_writes_rows_and_pngs(tmp_path):

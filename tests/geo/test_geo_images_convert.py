@@ -7,7 +7,14 @@ import pickle
 import pytest
 from PIL import Image
 
-from geo.convert import convert_geometry3k, convert_llava_sft, convert_geoqa_jsonl, convert_geoqa_pickle, main, parse_geoqa_text
+from geo.convert import (
+    convert_geometry3k,
+    convert_geoqa_jsonl,
+    convert_geoqa_pickle,
+    convert_llava_sft,
+    main,
+    parse_geoqa_text,
+)
 from geo.images import ImageError, bound_pixels, bounded_size, load_image, set_processor_pixels
 
 
@@ -64,27 +71,46 @@ def test_processor_pixels_bound_changes_token_count():
     assert after < before and after <= 16 * 4
 
 
-GEOQA_TEXT = ("First perform reasoning, then finally select the question from the choices in the following "
-              "format: Answer: xxx.\nQuestion: As shown in the figure, AB ∥ CD, ∠1 = 50°, then ∠2 = ()\n"
-              "Choices:\nA:40°\nB:50°\nC:130°\nD:140°")
+GEOQA_TEXT = (
+    "First perform reasoning, then finally select the question from the choices in the following "
+    "format: Answer: xxx.\nQuestion: As shown in the figure, AB ∥ CD, ∠1 = 50°, then ∠2 = ()\n"
+    "Choices:\nA:40°\nB:50°\nC:130°\nD:140°"
+)
 
 
 def test_geoqa_gllava_jsonl(tmp_path):
     _png(tmp_path / "geoqa" / "test" / "12.png")
     _png(tmp_path / "geoqa" / "test" / "13.png")
     q = tmp_path / "test_questions.jsonl"
-    q.write_text("\n".join(json.dumps({"question_id": i, "image": f"test/{i}.png", "text": GEOQA_TEXT})
-                           for i in (12, 13)) + "\n")
+    q.write_text(
+        "\n".join(json.dumps({"question_id": i, "image": f"test/{i}.png", "text": GEOQA_TEXT}) for i in (12, 13)) + "\n"
+    )
     a = tmp_path / "test_answers.jsonl"
-    a.write_text(json.dumps({"question_id": 12, "text": "B"}) + "\n" + json.dumps({"question_id": 13, "text": "C"}) + "\n")
+    a.write_text(
+        json.dumps({"question_id": 12, "text": "B"}) + "\n" + json.dumps({"question_id": 13, "text": "C"}) + "\n"
+    )
     rows = convert_geoqa_jsonl(q, a, tmp_path / "geoqa", tmp_path / "out")
     assert [r["answer"] for r in rows] == ["B", "C"]
     assert rows[0]["choices"] == ["40°", "50°", "130°", "140°"]
     assert rows[0]["question"].startswith("As shown in the figure") and "Choices" not in rows[0]["question"]
     assert (tmp_path / "out" / rows[0]["images"][0]).is_file()
     # the CLI end to end, then a missing image named by its line
-    assert main(["geoqa", "--questions", str(q), "--answers", str(a), "--image-root", str(tmp_path / "geoqa"),
-                 "--out", str(tmp_path / "cli")]) == 0
+    assert (
+        main(
+            [
+                "geoqa",
+                "--questions",
+                str(q),
+                "--answers",
+                str(a),
+                "--image-root",
+                str(tmp_path / "geoqa"),
+                "--out",
+                str(tmp_path / "cli"),
+            ]
+        )
+        == 0
+    )
     assert len((tmp_path / "cli" / "problems.jsonl").read_text().splitlines()) == 2
     (tmp_path / "geoqa" / "test" / "13.png").unlink()
     with pytest.raises(ImageError, match=r"test_questions.jsonl:2: image not found"):
@@ -98,8 +124,16 @@ def test_parse_geoqa_text_without_choices():
 def test_geoqa_pickle_needs_opt_in(tmp_path):
     import numpy as np
 
-    items = [{"id": 7, "image": np.full((30, 40), 255, dtype=np.uint8), "subject": "如图，AB∥CD，∠1=50°，则∠2=()",
-              "choices": ["40°", "50°", "130°", "140°"], "label": 2, "manual_program": ["g_minus", "C_3", "N_0"]}]
+    items = [
+        {
+            "id": 7,
+            "image": np.full((30, 40), 255, dtype=np.uint8),
+            "subject": "如图，AB∥CD，∠1=50°，则∠2=()",
+            "choices": ["40°", "50°", "130°", "140°"],
+            "label": 2,
+            "manual_program": ["g_minus", "C_3", "N_0"],
+        }
+    ]
     path = tmp_path / "test.pk"
     path.write_bytes(pickle.dumps(items))
     with pytest.raises(Exception, match="allow-pickle"):
@@ -115,17 +149,25 @@ def test_geometry3k_hf_rows_and_tree(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({"images": [[{"bytes": buf.getvalue(), "path": None}]],
-                      "problem": ["<image>Find x. Round to the nearest tenth."], "answer": ["B"], "id": ["2401"],
-                      "choices": [["3", "4.5", "6", "9"]], "ground_truth": ["4.5"]})
+    table = pa.table(
+        {
+            "images": [[{"bytes": buf.getvalue(), "path": None}]],
+            "problem": ["<image>Find x. Round to the nearest tenth."],
+            "answer": ["B"],
+            "id": ["2401"],
+            "choices": [["3", "4.5", "6", "9"]],
+            "ground_truth": ["4.5"],
+        }
+    )
     pq.write_table(table, tmp_path / "test.parquet")
     rows = convert_geometry3k(tmp_path / "test.parquet", tmp_path / "out")
     assert rows[0]["question"] == "Find x. Round to the nearest tenth." and rows[0]["answer"] == "B"
     assert rows[0]["meta"]["ground_truth"] == "4.5"
     d = tmp_path / "g3k" / "2401"
     _png(d / "img_diagram.png")
-    (d / "data.json").write_text(json.dumps({"id": 2401, "problem_text": "Find x.", "choices": ["1", "2", "3", "4"],
-                                             "answer": "D"}))
+    (d / "data.json").write_text(
+        json.dumps({"id": 2401, "problem_text": "Find x.", "choices": ["1", "2", "3", "4"], "answer": "D"})
+    )
     rows = convert_geometry3k(tmp_path / "g3k", tmp_path / "out_tree")
     assert rows[0]["answer"] == "D" and (tmp_path / "out_tree" / rows[0]["images"][0]).is_file()
 
@@ -135,12 +177,31 @@ def test_llava_conversations_to_sft_rows(tmp_path):
     from redstar.records import SFTRow
 
     _png(tmp_path / "imgs" / "geo3k" / "train" / "1" / "img_diagram.png")
-    data = [{"id": "a1", "image": "geo3k/train/1/img_diagram.png",
-             "conversations": [{"from": "human", "value": "<image>\nFind the angle."},
-                               {"from": "gpt", "value": "It is 40 degrees."}]}]
+    data = [
+        {
+            "id": "a1",
+            "image": "geo3k/train/1/img_diagram.png",
+            "conversations": [
+                {"from": "human", "value": "<image>\nFind the angle."},
+                {"from": "gpt", "value": "It is 40 degrees."},
+            ],
+        }
+    ]
     (tmp_path / "qa.json").write_text(json.dumps(data))
-    assert main(["llava-sft", "--input", str(tmp_path / "qa.json"), "--image-root", str(tmp_path / "imgs"),
-                 "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "llava-sft",
+                "--input",
+                str(tmp_path / "qa.json"),
+                "--image-root",
+                str(tmp_path / "imgs"),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     rows = list(read_rows(tmp_path / "out" / "sft.jsonl", schema=SFTRow))
     assert rows[0]["messages"][1] == {"role": "assistant", "content": "It is 40 degrees."}
     assert (tmp_path / "out" / rows[0]["images"][0]).is_file()

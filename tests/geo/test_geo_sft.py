@@ -21,13 +21,27 @@ def _data(tmp_path, n=6):
 
 
 def _config(tmp_path, data, kind="qwen2_vl", **train):
-    cfg = {"modality": "vision", "model": f"tiny:{kind}", "out": str(tmp_path / "run"),
-           "attn_implementation": "sdpa",
-           "data": {"train": [str(data)], "max_len": 512, "pack_len": 1024, "max_pixels": 28 * 28 * 16},
-           "freeze": {"train_vision": False, "train_projector": True, "train_language": True},
-           "train": {"lr": 2e-3, "schedule": "constant", "warmup_ratio": 0.0, "epochs": 4, "dtype": "float32",
-                     "gradient_checkpointing": False, "device": "cpu", "tensorboard": False, "progress": False,
-                     "seed": 0, **train}}
+    cfg = {
+        "modality": "vision",
+        "model": f"tiny:{kind}",
+        "out": str(tmp_path / "run"),
+        "attn_implementation": "sdpa",
+        "data": {"train": [str(data)], "max_len": 512, "pack_len": 1024, "max_pixels": 28 * 28 * 16},
+        "freeze": {"train_vision": False, "train_projector": True, "train_language": True},
+        "train": {
+            "lr": 2e-3,
+            "schedule": "constant",
+            "warmup_ratio": 0.0,
+            "epochs": 4,
+            "dtype": "float32",
+            "gradient_checkpointing": False,
+            "device": "cpu",
+            "tensorboard": False,
+            "progress": False,
+            "seed": 0,
+            **train,
+        },
+    }
     path = tmp_path / "geo_sft.yaml"
     path.write_text("# schema: geo.sft:VLSFTConfig\n" + yaml.safe_dump(cfg))
     return path
@@ -50,12 +64,12 @@ def test_vl_sft_cli_trains_unfrozen_parts_and_reloads(tmp_path, kind):
     trained = AutoModelForImageTextToText.from_pretrained(final)
     proc = AutoProcessor.from_pretrained(final)
     assert proc.image_processor.size["longest_edge"] == 28 * 28 * 16
-    start, _ = tiny_vl_model(kind, seed=0)   # the same random init the run started from
+    start, _ = tiny_vl_model(kind, seed=0)  # the same random init the run started from
     after = dict(trained.named_parameters())
     changed = {part: [] for part in ("vision", "projector", "language")}
     for name, p in start.named_parameters():
         changed[part_of(name)].append(not torch.equal(p, after[name]))
-    assert not any(changed["vision"])              # frozen tower untouched
+    assert not any(changed["vision"])  # frozen tower untouched
     assert any(changed["projector"]) and any(changed["language"])
     assert (final / "redstar_config.yaml").is_file() and "vision-language" in (final / "README.md").read_text()
 
@@ -110,6 +124,6 @@ def test_zero3_head_path_never_builds_full_logits(tmp_path, monkeypatch):
     grad = torch.autograd.grad(loss, model.lm_head.weight)[0]
     hook.remove()
     assert n == n_ref > 8
-    assert max(rows_seen) <= 8 and len(rows_seen) >= 2 * (-(-n // 8))    # chunks, recomputed in backward
+    assert max(rows_seen) <= 8 and len(rows_seen) >= 2 * (-(-n // 8))  # chunks, recomputed in backward
     torch.testing.assert_close(loss, ref, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(grad, ref_grad, rtol=1e-4, atol=1e-6)

@@ -31,7 +31,7 @@ def _gold(row: dict) -> str:
     while depth:
         depth += {"{": 1, "}": -1}.get(sol[i], 0)
         i += 1
-    return sol[start:i - 1]
+    return sol[start : i - 1]
 
 
 def write_responses(path: Path, data: Path, pattern: list[bool]) -> Path:
@@ -41,16 +41,38 @@ def write_responses(path: Path, data: Path, pattern: list[bool]) -> Path:
     for i, row in enumerate(rows):
         ok = [pattern[(i + j) % len(pattern)] for j in range(4)]
         gold = _gold(row)
-        out.append({"id": row.get("id", i),
-                    "responses": [f"So the answer is \\boxed{{{gold if good else 'zz'}}}." for good in ok],
-                    "scores": [0.9 if good else 0.1 + 0.2 * j for j, good in enumerate(ok)]})
+        out.append(
+            {
+                "id": row.get("id", i),
+                "responses": [f"So the answer is \\boxed{{{gold if good else 'zz'}}}." for good in ok],
+                "scores": [0.9 if good else 0.1 + 0.2 * j for j, good in enumerate(ok)],
+            }
+        )
     return _write(path, "".join(json.dumps(r) + "\n" for r in out))
 
 
 def run_eval(out: Path, bench: str, data: Path, pattern: list[bool]) -> Path:
     resp = write_responses(out.parent.parent / "responses" / f"{out.parent.name}-{out.name}.jsonl", data, pattern)
-    assert main(["eval", "--benchmark", bench, "--data", str(data), "--responses", str(resp), "--samples", "4",
-                 "--out", str(out), "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--benchmark",
+                bench,
+                "--data",
+                str(data),
+                "--responses",
+                str(resp),
+                "--samples",
+                "4",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -62,15 +84,23 @@ def build_run(run: Path, kind: str = "dpo") -> Path:
     _write(final / "config.json", {"model_type": "llama", "architectures": ["LlamaForCausalLM"]})
     _write(final / "model.safetensors", b"\0" * 2048)
     _write(final / "tokenizer.json", {"version": "1.0"})
-    _write(final / "redstar_config.yaml",
-           "# schema: redstar.train.dpo:DPOConfig\nmodel: default\nout: runs/demo/dpo\n"
-           "data:\n  train:\n  - runs/demo/curate/preferences.jsonl\n  max_len: 512\n"
-           "train:\n  lr: 5.0e-07\n  epochs: 1\n  seed: 0\n")
-    _write(final / "README.md", render_model_card(
-        {"base_model": "default", "tags": [kind, "long-cot", "math"]},
-        "# redstar DPO\n\nTrained with `redstar dpo` (sigmoid loss, beta 0.1).\n\n## Training\n2 optimizer steps."))
-    _write(run / "metrics.jsonl", "".join(json.dumps({"step": s, "loss": 0.7 - 0.05 * s, "lr": 5e-7}) + "\n"
-                                          for s in (1, 2)))
+    _write(
+        final / "redstar_config.yaml",
+        "# schema: redstar.train.dpo:DPOConfig\nmodel: default\nout: runs/demo/dpo\n"
+        "data:\n  train:\n  - runs/demo/curate/preferences.jsonl\n  max_len: 512\n"
+        "train:\n  lr: 5.0e-07\n  epochs: 1\n  seed: 0\n",
+    )
+    _write(
+        final / "README.md",
+        render_model_card(
+            {"base_model": "default", "tags": [kind, "long-cot", "math"]},
+            "# redstar DPO\n\nTrained with `redstar dpo` (sigmoid loss, beta 0.1).\n\n## Training\n2 optimizer steps.",
+        ),
+    )
+    _write(
+        run / "metrics.jsonl",
+        "".join(json.dumps({"step": s, "loss": 0.7 - 0.05 * s, "lr": 5e-7}) + "\n" for s in (1, 2)),
+    )
     _write(run / "loss.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     ck = run / "checkpoints" / "step-1"
     for name in ("model.pt", "optim.pt", "sched.pt", "rng-rank0.pt"):

@@ -34,9 +34,14 @@ def test_curate_writes_a_dataset_card_that_huggingface_hub_reads(curated):
     card = DatasetCard.load(curated / "README.md")
     meta = card.data.to_dict()
     configs = {c["config_name"]: c["data_files"][0]["path"] for c in meta["configs"]}
-    assert configs == {"sft": "sft.jsonl", "preferences": "preferences.jsonl", "rl_prompts": "rl_prompts.jsonl",
-                       "samples": "samples.jsonl", "subset_hard": "subsets/hard.jsonl",
-                       "subset_hard_control": "subsets/hard_control.jsonl"}
+    assert configs == {
+        "sft": "sft.jsonl",
+        "preferences": "preferences.jsonl",
+        "rl_prompts": "rl_prompts.jsonl",
+        "samples": "samples.jsonl",
+        "subset_hard": "subsets/hard.jsonl",
+        "subset_hard_control": "subsets/hard_control.jsonl",
+    }
     assert "redstar" in meta["tags"] and meta["size_categories"] == ["n<1K"]
     text = card.text
     funnel = json.loads((curated / "funnel.json").read_text())
@@ -51,12 +56,19 @@ def test_curate_writes_a_dataset_card_that_huggingface_hub_reads(curated):
     assert "malformed row: 2" in text and "![funnel](funnel.png)" in text
     assert "| teacher | replay | stored responses `responses.jsonl` | 4 |" in text
     assert "| math_hard | `bench.jsonl` | 1 |" in text
-    assert "name: test_math" in text            # the resolved recipe
+    assert "name: test_math" in text  # the resolved recipe
 
 
-@pytest.mark.parametrize("config,file", [("sft", "sft.jsonl"), ("preferences", "preferences.jsonl"),
-                                         ("rl_prompts", "rl_prompts.jsonl"), ("samples", "samples.jsonl"),
-                                         ("subset_hard", "subsets/hard.jsonl")])
+@pytest.mark.parametrize(
+    "config,file",
+    [
+        ("sft", "sft.jsonl"),
+        ("preferences", "preferences.jsonl"),
+        ("rl_prompts", "rl_prompts.jsonl"),
+        ("samples", "samples.jsonl"),
+        ("subset_hard", "subsets/hard.jsonl"),
+    ],
+)
 def test_exports_load_with_datasets_through_the_card_configs(curated, config, file):
     import datasets
 
@@ -82,11 +94,21 @@ def test_dataset_dry_run_push_keeps_work_files_home(curated, capsys, monkeypatch
     assert main(["push", str(curated), "--repo", "me/data", "--dry-run"]) == 0
     out = capsys.readouterr().out
     listed = [line.split()[0] for line in out.splitlines() if line and not line.startswith(("card:", "dry run"))][:-1]
-    assert {"README.md", "sft.jsonl", "preferences.jsonl", "rl_prompts.jsonl", "samples.jsonl", "funnel.json",
-            "funnel.png", "report.md", "recipe.yaml", "subsets/hard.jsonl"} <= set(listed)
+    assert {
+        "README.md",
+        "sft.jsonl",
+        "preferences.jsonl",
+        "rl_prompts.jsonl",
+        "samples.jsonl",
+        "funnel.json",
+        "funnel.png",
+        "report.md",
+        "recipe.yaml",
+        "subsets/hard.jsonl",
+    } <= set(listed)
     assert not [p for p in listed if p.startswith(("chunks/", "prep/", "work/", "manifests/")) or p == "run.json"]
     assert "-> dataset repo me/data" in out
-    assert (curated / "README.md").read_text() == before       # rewriting is idempotent
+    assert (curated / "README.md").read_text() == before  # rewriting is idempotent
 
 
 def test_card_command_on_a_curation_output(curated, capsys):
@@ -128,6 +150,8 @@ def test_dataset_real_push_is_a_dataset_repo(curated, monkeypatch, capsys):
     (up,) = rec.named("upload_folder")
     assert up[2]["repo_type"] == "dataset" and up[2]["folder_path"] == str(curated)
     files = [p.relative_to(curated).as_posix() for p in curated.glob("**/*") if p.is_file()]
-    sent = set(filter_repo_objects(files, allow_patterns=up[2]["allow_patterns"], ignore_patterns=up[2]["ignore_patterns"]))
+    sent = set(
+        filter_repo_objects(files, allow_patterns=up[2]["allow_patterns"], ignore_patterns=up[2]["ignore_patterns"])
+    )
     assert {"README.md", "sft.jsonl", "subsets/hard.jsonl"} <= sent
     assert not [f for f in sent if f.startswith(("chunks/", "prep/", "manifests/"))]

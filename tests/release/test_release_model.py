@@ -26,6 +26,7 @@ class Recorder:
         def f(api, *args, **kwargs):
             self.calls.append((name, args, kwargs))
             return ret
+
         return f
 
     def named(self, name):
@@ -51,20 +52,28 @@ def test_demo_run_dry_run_push_round_trips_eval_numbers(demo_dir, tmp_path, monk
     capsys.readouterr()
     assert main(["push", str(run), "--repo", "me/demo-dpo", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert rec.calls == []                                        # nothing left the machine
+    assert rec.calls == []  # nothing left the machine
     assert "dry run: nothing was sent" in out
 
     # every file that would go up, with its size; run state stays home
     listed = {line.split()[0]: line for line in out.splitlines() if line and not line.startswith(("card:", "dry run"))}
-    for name in ("README.md", "config.json", "model.safetensors", "loss.png", "training_metrics.jsonl",
-                 "eval/math-hard/metrics.json", "eval/aime24/report.md", "redstar_config.yaml"):
+    for name in (
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "loss.png",
+        "training_metrics.jsonl",
+        "eval/math-hard/metrics.json",
+        "eval/aime24/report.md",
+        "redstar_config.yaml",
+    ):
         assert name in listed, name
     assert listed["model.safetensors"].split()[-2:] == ["2.0", "KiB"]
     assert not any(p.startswith(("checkpoints", "tensorboard")) or "optim" in p for p in listed)
 
     card, meta, name, results = _card_results(run / "final" / "README.md")
     assert name == "demo-dpo"
-    assert meta["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"      # 'default' resolved
+    assert meta["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"  # 'default' resolved
     assert meta["license"] == "apache-2.0" and meta["library_name"] == "transformers"
     assert {"redstar", "dpo"} <= set(meta["tags"])
     got = {(r.dataset_name, r.metric_type): r for r in results}
@@ -72,7 +81,7 @@ def test_demo_run_dry_run_push_round_trips_eval_numbers(demo_dir, tmp_path, monk
         m = json.loads((d / "metrics.json").read_text())
         pretty = {"math-hard": "MATH-Hard", "aime24": "AIME 2024"}[m["benchmark"]]
         keys = ["pass@1"] + [k for k in m if k.split("@")[0] in ("pass", "maj", "rm") and k != "pass@1"]
-        assert len(keys) == 7                              # pass@1,2,4, maj@2,4, rm@2,4
+        assert len(keys) == 7  # pass@1,2,4, maj@2,4, rm@2,4
         for k in keys:
             r = got[(pretty, k)]
             assert r.metric_value == round(100 * m[k], 2), (pretty, k)
@@ -113,7 +122,7 @@ def test_card_refuses_scores_of_another_model(demo_dir, tmp_path, capsys):
     assert main(["card", str(run), "--eval", str(d)]) == 2
     err = capsys.readouterr().err
     assert f"{d / 'metrics.json'}: these scores are for model {other / 'final'}" in err
-    (d / "metrics.json").write_text(json.dumps({**m, "model": "default", "responses": None}))   # the base model
+    (d / "metrics.json").write_text(json.dumps({**m, "model": "default", "responses": None}))  # the base model
     assert main(["card", str(run), "--eval", str(d)]) == 2
     assert "these scores are for model default" in capsys.readouterr().err
     # scores of this very model are accepted
@@ -138,8 +147,23 @@ def test_real_push_goes_through_hfapi(demo_dir, tmp_path, monkeypatch, capsys):
     assert main(["card", str(run), "--eval", str(demo_dir / "eval" / "trained" / "aime24")]) == 0
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     rec = Recorder(monkeypatch)
-    assert main(["push", str(run), "--repo", "me/x", "--private", "--revision", "exp1",
-                 "--include", "checkpoints", "tensorboard"]) == 0
+    assert (
+        main(
+            [
+                "push",
+                str(run),
+                "--repo",
+                "me/x",
+                "--private",
+                "--revision",
+                "exp1",
+                "--include",
+                "checkpoints",
+                "tensorboard",
+            ]
+        )
+        == 0
+    )
     # the card was rewritten for the repo and revision pushed: its source links point there
     _, _, name, results = _card_results(run / "final" / "README.md")
     assert name == "x" and results[0].source_url == "https://huggingface.co/me/x/blob/exp1/eval/aime24/metrics.json"
@@ -153,18 +177,27 @@ def test_real_push_goes_through_hfapi(demo_dir, tmp_path, monkeypatch, capsys):
     from huggingface_hub.utils import filter_repo_objects
 
     files = [p.relative_to(run).as_posix() for p in run.glob("**/*") if p.is_file()]
-    sent = set(filter_repo_objects(files, allow_patterns=run_up[2]["allow_patterns"],
-                                   ignore_patterns=run_up[2]["ignore_patterns"]))
-    assert sent == {"checkpoints/step-1/model.pt", "checkpoints/step-1/state.json",
-                    "tensorboard/events.out.tfevents.1.host"}
+    sent = set(
+        filter_repo_objects(
+            files, allow_patterns=run_up[2]["allow_patterns"], ignore_patterns=run_up[2]["ignore_patterns"]
+        )
+    )
+    assert sent == {
+        "checkpoints/step-1/model.pt",
+        "checkpoints/step-1/state.json",
+        "tensorboard/events.out.tfevents.1.host",
+    }
     final_files = [p.relative_to(run / "final").as_posix() for p in (run / "final").glob("**/*") if p.is_file()]
     assert set(filter_repo_objects(final_files, ignore_patterns=model_up[2]["ignore_patterns"])) == set(final_files)
     # optimizer states only when asked
     rec.calls.clear()
     assert main(["push", str(run), "--repo", "me/x", "--include", "checkpoints", "optimizer"]) == 0
     run_up = rec.named("upload_folder")[1]
-    assert "checkpoints/step-1/optim.pt" in set(filter_repo_objects(files, allow_patterns=run_up[2]["allow_patterns"],
-                                                                     ignore_patterns=run_up[2]["ignore_patterns"]))
+    assert "checkpoints/step-1/optim.pt" in set(
+        filter_repo_objects(
+            files, allow_patterns=run_up[2]["allow_patterns"], ignore_patterns=run_up[2]["ignore_patterns"]
+        )
+    )
 
 
 def test_offline_push_refuses_clearly(demo_dir, tmp_path, monkeypatch, capsys):
@@ -176,16 +209,19 @@ def test_offline_push_refuses_clearly(demo_dir, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "HF_HUB_OFFLINE=1 is set, so nothing is pushed to me/x" in err[0]
     assert rec.calls == []
-    assert (run / "final" / "README.md").is_file()         # the card was still written first
+    assert (run / "final" / "README.md").is_file()  # the card was still written first
 
 
-@pytest.mark.parametrize("argv,msg", [
-    (["--repo", "not-a-repo"], "--repo 'not-a-repo': expected owner/name"),
-    (["--repo", "me/x", "--include", "tensorboard"], "needs a training run directory"),
-])
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["--repo", "not-a-repo"], "--repo 'not-a-repo': expected owner/name"),
+        (["--repo", "me/x", "--include", "tensorboard"], "needs a training run directory"),
+    ],
+)
 def test_push_bad_arguments(tmp_path, capsys, argv, msg):
     run = build_run(tmp_path / "run")
-    shutil.copytree(run / "final", tmp_path / "bare")        # a model directory outside any run
+    shutil.copytree(run / "final", tmp_path / "bare")  # a model directory outside any run
     assert main(["push", str(tmp_path / "bare"), *argv, "--dry-run"]) == 2
     assert msg in capsys.readouterr().err
 
@@ -211,5 +247,9 @@ def test_hub_failure_is_one_line(demo_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(HfApi, "create_repo", no_token)
     assert main(["push", str(run), "--repo", "me/x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [("redstar push: error: push to me/x failed: LocalTokenNotFoundError: Token is required "
-                    "(`token=True`), but no token found.")]
+    assert err == [
+        (
+            "redstar push: error: push to me/x failed: LocalTokenNotFoundError: Token is required "
+            "(`token=True`), but no token found."
+        )
+    ]

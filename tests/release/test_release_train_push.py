@@ -10,8 +10,11 @@ from test_release_model import Recorder
 from redstar.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-PAIRS = next(p for p in (ROOT / "redstar" / "train" / "data" / "dpo_tiny.jsonl", ROOT / "tests" / "rl" / "data" / "dpo_tiny.jsonl")
-             if p.is_file())
+PAIRS = next(
+    p
+    for p in (ROOT / "redstar" / "train" / "data" / "dpo_tiny.jsonl", ROOT / "tests" / "rl" / "data" / "dpo_tiny.jsonl")
+    if p.is_file()
+)
 
 
 def test_dpo_run_pushes_when_it_finishes(tmp_path, monkeypatch, capsys):
@@ -20,9 +23,21 @@ def test_dpo_run_pushes_when_it_finishes(tmp_path, monkeypatch, capsys):
     out = tmp_path / "dpo"
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     rec = Recorder(monkeypatch)
-    assert main(["dpo", str(ROOT / "configs" / "dpo_tiny_cpu.yaml"), f"out={out}", "train.max_steps=2",
-                 f"data.train=[{PAIRS}]",
-                 "push.repo=me/tiny-dpo", "push.private=true", "push.license=mit"]) == 0
+    assert (
+        main(
+            [
+                "dpo",
+                str(ROOT / "configs" / "dpo_tiny_cpu.yaml"),
+                f"out={out}",
+                "train.max_steps=2",
+                f"data.train=[{PAIRS}]",
+                "push.repo=me/tiny-dpo",
+                "push.private=true",
+                "push.license=mit",
+            ]
+        )
+        == 0
+    )
     (create,) = rec.named("create_repo")
     assert create[1] == ("me/tiny-dpo",) and create[2]["private"] is True
     (up,) = rec.named("upload_folder")
@@ -36,12 +51,22 @@ def test_dpo_run_pushes_when_it_finishes(tmp_path, monkeypatch, capsys):
     assert "![training loss](loss.png)" in card.text and (out / "final" / "loss.png").is_file()
     steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert f"{len(steps)} logged optimizer steps" in card.text
-    assert "repo: me/tiny-dpo" in card.text                      # the resolved config, push block included
+    assert "repo: me/tiny-dpo" in card.text  # the resolved config, push block included
     # a finished run is not trained again; the push block is no input of the result
     rec.calls.clear()
-    assert main(["dpo", str(ROOT / "configs" / "dpo_tiny_cpu.yaml"), f"out={out}", "train.max_steps=2",
-                 f"data.train=[{PAIRS}]",
-                 "push.repo=me/other"]) == 0
+    assert (
+        main(
+            [
+                "dpo",
+                str(ROOT / "configs" / "dpo_tiny_cpu.yaml"),
+                f"out={out}",
+                "train.max_steps=2",
+                f"data.train=[{PAIRS}]",
+                "push.repo=me/other",
+            ]
+        )
+        == 0
+    )
     assert rec.calls == []
 
 
@@ -49,8 +74,19 @@ def test_offline_push_after_training_names_the_retry(tmp_path, monkeypatch, caps
     out = tmp_path / "dpo"
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     rec = Recorder(monkeypatch)
-    assert main(["dpo", str(ROOT / "configs" / "dpo_tiny_cpu.yaml"), f"out={out}", "train.max_steps=1",
-                 f"data.train=[{PAIRS}]", "push.repo=me/x"]) == 2
+    assert (
+        main(
+            [
+                "dpo",
+                str(ROOT / "configs" / "dpo_tiny_cpu.yaml"),
+                f"out={out}",
+                "train.max_steps=1",
+                f"data.train=[{PAIRS}]",
+                "push.repo=me/x",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert f"training finished ({out / 'final'}) but it was not pushed: HF_HUB_OFFLINE=1 is set" in err
     assert f"Retry with: redstar push {out} --repo me/x" in err

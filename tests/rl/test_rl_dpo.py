@@ -55,12 +55,12 @@ def test_packed_pair_logps_equal_each_sequence_run_alone():
     batch = collate_pairs(items, tok.pad_token_id)
     assert batch["num_targets"] == 2 and batch["cu_seqlens"].numel() == 5
     with torch.no_grad():
-        logps, counts = sequence_logps(model, batch)                    # [6]
+        logps, counts = sequence_logps(model, batch)  # [6]
         for s, ex in enumerate(ex for it in items for ex in (it["chosen"], it["rejected"])):
             ids = torch.tensor([ex["input_ids"]])
-            logits = model(ids).logits[0, :-1].float()                  # [T-1, V]
+            logits = model(ids).logits[0, :-1].float()  # [T-1, V]
             target = torch.tensor(ex["input_ids"][1:])
-            mask = torch.tensor(ex["labels"][1:]) != -100               # reply tokens only
+            mask = torch.tensor(ex["labels"][1:]) != -100  # reply tokens only
             ref = torch.log_softmax(logits, -1).gather(1, target[:, None])[:, 0][mask].sum()
             assert logps[s].item() == pytest.approx(ref.item(), abs=1e-3)
             assert counts[s].item() == int(mask.sum())
@@ -69,19 +69,29 @@ def test_packed_pair_logps_equal_each_sequence_run_alone():
 @pytest.mark.integration
 def test_margin_grows_and_parameters_change_over_a_few_cpu_steps(tmp_path, capsys):
     out = tmp_path / "dpo"
-    code = main(["dpo", str(ROOT / "configs/dpo_tiny_cpu.yaml"), f"out={out}", f"data.train=[{FIXTURE}]",
-                 "train.max_steps=4", "data.max_rows=8", "data.pack_len=512", "train.progress=false"])
+    code = main(
+        [
+            "dpo",
+            str(ROOT / "configs/dpo_tiny_cpu.yaml"),
+            f"out={out}",
+            f"data.train=[{FIXTURE}]",
+            "train.max_steps=4",
+            "data.max_rows=8",
+            "data.pack_len=512",
+            "train.progress=false",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 4
-    assert rows[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)   # step 1: policy == reference
+    assert rows[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)  # step 1: policy == reference
     assert rows[0]["reward_margin"] == pytest.approx(0.0, abs=1e-4)
     assert rows[-1]["reward_margin"] > 0.02 and rows[-1]["loss"] < rows[0]["loss"]
 
     # The exported model prefers chosen over rejected more than the starting model does.
     from transformers import AutoModelForCausalLM
 
-    start, tok = tiny_causal_lm(seed=42)                                # the config's seed
+    start, tok = tiny_causal_lm(seed=42)  # the config's seed
     final = AutoModelForCausalLM.from_pretrained(out / "final", dtype=torch.float32)
     assert any(not torch.equal(a, b) for a, b in zip(start.state_dict().values(), final.state_dict().values()))
     items, _ = tokenize_pairs(_rows()[:8], tok, 256, progress=False)
@@ -111,13 +121,12 @@ def _openrlhf_dpo_loss_class():
     """OpenRLHF 0.11.2's DPOLoss, taken from its source (its module imports flash-attn)."""
     import ast
     import importlib.util
-    from typing import Tuple
 
     spec = importlib.util.find_spec("openrlhf")
     path = Path(spec.submodule_search_locations[0]) / "models" / "loss.py"
     tree = ast.parse(path.read_text())
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "DPOLoss")
-    ns = {"nn": torch.nn, "torch": torch, "F": torch.nn.functional, "Tuple": Tuple}
+    ns = {"nn": torch.nn, "torch": torch, "F": torch.nn.functional, "Tuple": tuple}
     exec(compile(ast.Module(body=[cls], type_ignores=[]), str(path), "exec"), ns)
     return ns["DPOLoss"]
 

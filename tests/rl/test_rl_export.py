@@ -75,9 +75,17 @@ def _asst(text):
 def test_sft_rows_load_in_sft_dataset_with_loss_on_the_answer_only(tmp_path, tok):
     from openrlhf.datasets import SFTDataset
 
-    rows = [{"messages": [{"role": "system", "content": "Think step by step."}, *_user("What is 2+3?"),
-                          *_asst("2+3 = 5, so \\boxed{5}.")], "images": []},
-            {"messages": _user("Name a prime.") + _asst("7 is prime: \\boxed{7}")}]
+    rows = [
+        {
+            "messages": [
+                {"role": "system", "content": "Think step by step."},
+                *_user("What is 2+3?"),
+                *_asst("2+3 = 5, so \\boxed{5}."),
+            ],
+            "images": [],
+        },
+        {"messages": _user("Name a prime.") + _asst("7 is prime: \\boxed{7}")},
+    ]
     src = _write(tmp_path / "sft.jsonl", rows)
     out = tmp_path / "openrlhf" / "sft.jsonl"
     assert main(["rl", "export", "--input", str(src), "--output", str(out)]) == 0
@@ -97,14 +105,19 @@ def test_sft_rows_load_in_sft_dataset_with_loss_on_the_answer_only(tmp_path, tok
 def test_preference_rows_load_in_dpo_reward_dataset(tmp_path, tok):
     from openrlhf.datasets import RewardDataset
 
-    rows = [{"prompt": _user("Solve x+1=3."), "chosen": _asst("x = 2, \\boxed{2}"),
-             "rejected": _asst("x = 4, \\boxed{4}"), "images": []}] * 2
+    rows = [
+        {
+            "prompt": _user("Solve x+1=3."),
+            "chosen": _asst("x = 2, \\boxed{2}"),
+            "rejected": _asst("x = 4, \\boxed{4}"),
+            "images": [],
+        }
+    ] * 2
     src = _write(tmp_path / "pref.jsonl", rows)
     out = tmp_path / "dpo.jsonl"
     assert main(["rl", "export", "--kind", "preference", "--input", str(src), "--output", str(out)]) == 0
 
-    ds = RewardDataset(_load(out), tok, 512, _strategy("dpo", DATA_FLAGS["preference"]), is_dpo=True,
-                       num_processors=1)
+    ds = RewardDataset(_load(out), tok, 512, _strategy("dpo", DATA_FLAGS["preference"]), is_dpo=True, num_processors=1)
     chosen_ids, _, rejected_ids, _, prompt_len = ds[0]
     prompt = tok.apply_chat_template(_user("Solve x+1=3."), tokenize=False, add_generation_prompt=True)
     assert prompt_len == len(tok(prompt, add_special_tokens=False)["input_ids"])
@@ -118,12 +131,22 @@ def test_rl_rows_load_in_prompt_dataset_with_labels_and_images(tmp_path, tok):
 
     _png(tmp_path / "img" / "tri.png")
     rows = [
-        {"prompt": _user("What is 1/2+1/4? Put the answer in \\boxed{}."), "label": "\\frac{3}{4}",
-         "datasource": "math_hard"},
-        {"prompt": _user("Find angle ABC.\nChoices:\nA:40°\nB:60°"), "images": ["img/tri.png"],
-         "label": {"answer": "B", "kind": "choice", "choices": ["40°", "60°"]}, "datasource": "geoqa"},
-        {"prompt": _user("Read n, print n*2."), "datasource": "taco",
-         "label": {"kind": "code", "tests": {"inputs": ["3\n"], "outputs": ["6\n"]}}},
+        {
+            "prompt": _user("What is 1/2+1/4? Put the answer in \\boxed{}."),
+            "label": "\\frac{3}{4}",
+            "datasource": "math_hard",
+        },
+        {
+            "prompt": _user("Find angle ABC.\nChoices:\nA:40°\nB:60°"),
+            "images": ["img/tri.png"],
+            "label": {"answer": "B", "kind": "choice", "choices": ["40°", "60°"]},
+            "datasource": "geoqa",
+        },
+        {
+            "prompt": _user("Read n, print n*2."),
+            "datasource": "taco",
+            "label": {"kind": "code", "tests": {"inputs": ["3\n"], "outputs": ["6\n"]}},
+        },
     ]
     src = _write(tmp_path / "rl.jsonl", rows)
     out = tmp_path / "out" / "rl.jsonl"
@@ -165,16 +188,22 @@ def test_embedded_images_load_without_the_source_tree(tmp_path):
     assert load_images(row["images"])[0].size == (8, 8)
 
 
-@pytest.mark.parametrize("row,message", [
-    ({"prompt": _user("q"), "label": "1", "images": ["missing.png"]}, "image not found: missing.png"),
-    ({"prompt": _user("q"), "label": {"kind": "code"}}, "code label needs 'tests'"),
-    ({"prompt": _user("q"), "label": ""}, "no gold 'answer'"),
-    ({"prompt": _user("q"), "chosen": _user("a"), "rejected": _asst("b")}, "'chosen' must end with an assistant"),
-    ({"question": "q", "answer": "1"}, "cannot tell the row type"),
-])
+@pytest.mark.parametrize(
+    "row,message",
+    [
+        ({"prompt": _user("q"), "label": "1", "images": ["missing.png"]}, "image not found: missing.png"),
+        ({"prompt": _user("q"), "label": {"kind": "code"}}, "code label needs 'tests'"),
+        ({"prompt": _user("q"), "label": ""}, "no gold 'answer'"),
+        ({"prompt": _user("q"), "chosen": _user("a"), "rejected": _asst("b")}, "'chosen' must end with an assistant"),
+        ({"question": "q", "answer": "1"}, "cannot tell the row type"),
+    ],
+)
 def test_bad_rows_fail_naming_file_and_row(tmp_path, capsys, row, message):
-    good = {"prompt": _user("ok"), "label": "2"} if "label" in row else \
-        {"prompt": _user("ok"), "chosen": _asst("a"), "rejected": _asst("b")}
+    good = (
+        {"prompt": _user("ok"), "label": "2"}
+        if "label" in row
+        else {"prompt": _user("ok"), "chosen": _asst("a"), "rejected": _asst("b")}
+    )
     src = _write(tmp_path / "in.jsonl", [row] if "question" in row else [good, row])
     out = tmp_path / "out.jsonl"
     assert main(["rl", "export", "--input", str(src), "--output", str(out)]) == 2

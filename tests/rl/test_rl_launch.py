@@ -13,8 +13,12 @@ pytest.importorskip("openrlhf")
 from redstar.cli import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = {"dpo": "redstar_dpo.yaml", "ppo": "redstar_ppo.yaml", "reinforce++": "redstar_reinforce_pp.yaml",
-           "grpo": "grpo.yaml"}
+CONFIGS = {
+    "dpo": "redstar_dpo.yaml",
+    "ppo": "redstar_ppo.yaml",
+    "reinforce++": "redstar_reinforce_pp.yaml",
+    "grpo": "grpo.yaml",
+}
 
 
 def _source_flags(module: str) -> set[str]:
@@ -36,10 +40,19 @@ def _dry_run(capsys, algo, config, *extra):
 
 def _rl_data(tmp_path, rows=None):
     rows = rows or [
-        {"prompt": [{"role": "user", "content": "<image>Find x."}], "label": json.dumps({"answer": "3"}),
-         "images": ["/abs/a.png"], "datasource": "geoqa"},
-        {"prompt": [{"role": "user", "content": "1+1?"}], "label": json.dumps({"answer": "2"}),
-         "images": [], "datasource": "math_hard"}]
+        {
+            "prompt": [{"role": "user", "content": "<image>Find x."}],
+            "label": json.dumps({"answer": "3"}),
+            "images": ["/abs/a.png"],
+            "datasource": "geoqa",
+        },
+        {
+            "prompt": [{"role": "user", "content": "1+1?"}],
+            "label": json.dumps({"answer": "2"}),
+            "images": [],
+            "datasource": "math_hard",
+        },
+    ]
     path = tmp_path / "rl.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
@@ -53,7 +66,7 @@ def test_every_dry_run_flag_exists_in_openrlhf(capsys, algo):
     module = argv[argv.index("-m") + 1] if "-m" in argv else argv[argv.index("--module") + 1]
     assert module == ("openrlhf.cli.train_dpo" if algo == "dpo" else "openrlhf.cli.train_ppo_ray")
     assert argv[0] == ("deepspeed" if algo == "dpo" else "ray")
-    flags = [a for a in argv[argv.index(module) + 1:] if a.startswith("--")]
+    flags = [a for a in argv[argv.index(module) + 1 :] if a.startswith("--")]
     known = _source_flags(module)
     assert flags and not [f for f in flags if f not in known]
     if algo != "dpo":
@@ -72,16 +85,30 @@ def test_data_scan_sets_images_and_datasources(tmp_path, capsys):
     assert env["REDSTAR_REWARD_FORMAT_PENALTY"] == "0.1"
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (["flags={ds.zero_stag: 3}"], "has no flag --ds.zero_stag (did you mean --ds.zero_stage"),
-    (["n_samples_per_prompt=1"], "rloo requires n_samples_per_prompt > 1"),
-    (["flags={actor.loss_agg_mode: mean}"], "invalid choice: 'mean'"),
-    (["algo=ppo"], "the config is for algo 'ppo' but --algo rloo"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["flags={ds.zero_stag: 3}"], "has no flag --ds.zero_stag (did you mean --ds.zero_stage"),
+        (["n_samples_per_prompt=1"], "rloo requires n_samples_per_prompt > 1"),
+        (["flags={actor.loss_agg_mode: mean}"], "invalid choice: 'mean'"),
+        (["algo=ppo"], "the config is for algo 'ppo' but --algo rloo"),
+    ],
+)
 def test_bad_configs_fail_before_anything_runs(tmp_path, capsys, overrides, message):
     data = _rl_data(tmp_path)
-    code = main(["rl", "launch", "--algo", "rloo", str(ROOT / "launch/openrlhf/grpo.yaml"), f"data={data}",
-                 "algo=rloo", *overrides, "--dry-run"])
+    code = main(
+        [
+            "rl",
+            "launch",
+            "--algo",
+            "rloo",
+            str(ROOT / "launch/openrlhf/grpo.yaml"),
+            f"data={data}",
+            "algo=rloo",
+            *overrides,
+            "--dry-run",
+        ]
+    )
     assert code == 2
     assert message in capsys.readouterr().err
 
@@ -89,8 +116,20 @@ def test_bad_configs_fail_before_anything_runs(tmp_path, capsys, overrides, mess
 def test_sft_rows_given_to_rl_are_refused_naming_the_row(tmp_path, capsys):
     data = tmp_path / "sft.jsonl"
     data.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}]}) + "\n")
-    assert main(["rl", "launch", "--algo", "ppo", str(ROOT / "launch/openrlhf/redstar_ppo.yaml"),
-                 f"data={data}", "--dry-run"]) == 2
+    assert (
+        main(
+            [
+                "rl",
+                "launch",
+                "--algo",
+                "ppo",
+                str(ROOT / "launch/openrlhf/redstar_ppo.yaml"),
+                f"data={data}",
+                "--dry-run",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "sft.jsonl:row 1" in err and "missing ['prompt', 'label']" in err
 
@@ -100,9 +139,24 @@ def test_slurm_script_starts_the_nodes_and_runs_the_checked_command(tmp_path, ca
     config = ROOT / "launch/openrlhf" / CONFIGS[algo]
     script = tmp_path / "job.sbatch"
     out_dir = tmp_path / "run"
-    assert main(["rl", "launch", "--algo", algo, str(config), "cluster.nodes=3", f"output_dir={out_dir}",
-                 "cluster.partition=gpu", "cluster.setup=['source .venv/bin/activate']",
-                 "--slurm", str(script)]) == 0
+    assert (
+        main(
+            [
+                "rl",
+                "launch",
+                "--algo",
+                algo,
+                str(config),
+                "cluster.nodes=3",
+                f"output_dir={out_dir}",
+                "cluster.partition=gpu",
+                "cluster.setup=['source .venv/bin/activate']",
+                "--slurm",
+                str(script),
+            ]
+        )
+        == 0
+    )
     text = script.read_text()
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     assert "#SBATCH --nodes=3" in text and "#SBATCH --partition=gpu" in text and out_dir.is_dir()
@@ -115,7 +169,7 @@ def test_slurm_script_starts_the_nodes_and_runs_the_checked_command(tmp_path, ca
     if algo == "dpo":
         # no deepspeed --hostfile (pdsh + ssh between nodes): one torchrun per node through srun
         assert "hostfile" not in text and "deepspeed" not in text
-        assert last[:5] == ["srun", "--nodes=3", "--ntasks-per-node=1", '--cpus-per-task=$cpus', "torchrun"]
+        assert last[:5] == ["srun", "--nodes=3", "--ntasks-per-node=1", "--cpus-per-task=$cpus", "torchrun"]
         assert "--nnodes=3" in last and "--nproc_per_node=8" in last and "--rdzv_endpoint=HEAD:29500" in last
         assert last[last.index("-m") + 1] == "openrlhf.cli.train_dpo"
     else:
@@ -129,12 +183,28 @@ def test_slurm_script_starts_the_nodes_and_runs_the_checked_command(tmp_path, ca
 def test_launch_without_the_gpu_stack_says_what_to_install(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no deepspeed / ray here
     data = tmp_path / "dpo.jsonl"
-    data.write_text(json.dumps({"prompt": [{"role": "user", "content": "q"}],
-                                "chosen": [{"role": "assistant", "content": "a"}],
-                                "rejected": [{"role": "assistant", "content": "b"}]}) + "\n")
+    data.write_text(
+        json.dumps(
+            {
+                "prompt": [{"role": "user", "content": "q"}],
+                "chosen": [{"role": "assistant", "content": "a"}],
+                "rejected": [{"role": "assistant", "content": "b"}],
+            }
+        )
+        + "\n"
+    )
     out = tmp_path / "run"
-    code = main(["rl", "launch", "--algo", "dpo", str(ROOT / "launch/openrlhf/redstar_dpo.yaml"),
-                 f"data={data}", f"output_dir={out}"])
+    code = main(
+        [
+            "rl",
+            "launch",
+            "--algo",
+            "dpo",
+            str(ROOT / "launch/openrlhf/redstar_dpo.yaml"),
+            f"data={data}",
+            f"output_dir={out}",
+        ]
+    )
     assert code == 2
     assert "'deepspeed' is not on PATH" in capsys.readouterr().err
     assert not out.exists()

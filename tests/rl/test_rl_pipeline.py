@@ -31,11 +31,23 @@ def _curate(tmp_path) -> Path:
     _jsonl(tmp_path / "test_questions.jsonl", [{"question_id": 0, "image": "test/0.png", "text": text}])
     _jsonl(tmp_path / "test_answers.jsonl", [{"question_id": 0, "text": "C"}])
     io = json.dumps({"inputs": ["1 2\n", "5 7\n"], "outputs": ["3\n", "12\n"]})
-    _jsonl(tmp_path / "taco.jsonl", [{"question": "Read two integers and print their sum.", "solutions": "[]",
-                                      "starter_code": "", "input_output": io, "difficulty": "EASY",
-                                      "source": "atcoder"}])
-    _jsonl(tmp_path / "resp.jsonl", [{"id": "geoqa:0", "responses": [GEO_RIGHT, GEO_WRONG]},
-                                     {"id": "taco:0", "responses": [RIGHT, WRONG]}])
+    _jsonl(
+        tmp_path / "taco.jsonl",
+        [
+            {
+                "question": "Read two integers and print their sum.",
+                "solutions": "[]",
+                "starter_code": "",
+                "input_output": io,
+                "difficulty": "EASY",
+                "source": "atcoder",
+            }
+        ],
+    )
+    _jsonl(
+        tmp_path / "resp.jsonl",
+        [{"id": "geoqa:0", "responses": [GEO_RIGHT, GEO_WRONG]}, {"id": "taco:0", "responses": [RIGHT, WRONG]}],
+    )
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("""# schema: data_recipes.recipe:Recipe
 name: geo_code
@@ -68,12 +80,25 @@ def test_curate_output_to_openrlhf_data_launch_and_reward(tmp_path, capsys, monk
     # The launch command for GRPO on these prompts, checked by OpenRLHF's own parser.
     capsys.readouterr()
     tiny_tokenizer().save_pretrained(tmp_path / "policy")  # the overlong penalty counts its tokens
-    assert main(["rl", "launch", "--algo", "grpo", str(ROOT / "launch/openrlhf/grpo.yaml"), f"data={rl}",
-                 f"reward.tokenizer={tmp_path / 'policy'}", "--dry-run"]) == 0
+    assert (
+        main(
+            [
+                "rl",
+                "launch",
+                "--algo",
+                "grpo",
+                str(ROOT / "launch/openrlhf/grpo.yaml"),
+                f"data={rl}",
+                f"reward.tokenizer={tmp_path / 'policy'}",
+                "--dry-run",
+            ]
+        )
+        == 0
+    )
     import shlex
 
     argv = shlex.split(capsys.readouterr().out.strip().splitlines()[-1])
-    flags = argv[argv.index("openrlhf.cli.train_ppo_ray") + 1:]
+    flags = argv[argv.index("openrlhf.cli.train_ppo_ray") + 1 :]
     env = json.loads(next(a for a in argv if a.startswith("--runtime-env-json=")).split("=", 1)[1])["env_vars"]
     assert argv[argv.index("--data.max_images_per_prompt") + 1] == "1"
 
@@ -86,11 +111,29 @@ def test_curate_output_to_openrlhf_data_launch_and_reward(tmp_path, capsys, monk
     geo = prompts.datasources.index("geoqa")
     assert "<|image_pad|>" in prompts.prompts[geo] and Path(prompts.images[geo][0]).is_file()
 
-    pref = RewardDataset(blending_datasets(str(dpo), None, strategy), tok, 512, SimpleNamespace(
-        args=hierarchize(build_parser("dpo").parse_args(render_flags(
-            {"data.prompt_key": "prompt", "data.chosen_key": "chosen", "data.rejected_key": "rejected",
-             "data.apply_chat_template": True}))), is_rank_0=lambda: True, print=lambda *a: None),
-        is_dpo=True, num_processors=1)
+    pref = RewardDataset(
+        blending_datasets(str(dpo), None, strategy),
+        tok,
+        512,
+        SimpleNamespace(
+            args=hierarchize(
+                build_parser("dpo").parse_args(
+                    render_flags(
+                        {
+                            "data.prompt_key": "prompt",
+                            "data.chosen_key": "chosen",
+                            "data.rejected_key": "rejected",
+                            "data.apply_chat_template": True,
+                        }
+                    )
+                )
+            ),
+            is_rank_0=lambda: True,
+            print=lambda *a: None,
+        ),
+        is_dpo=True,
+        num_processors=1,
+    )
     assert len(pref) == 2
 
     # The reward, with the launcher's env, on the teacher's replies: right ones 1, wrong ones 0.

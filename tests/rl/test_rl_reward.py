@@ -9,8 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 import redstar.rl.reward as reward
-from redstar.rl.reward import (accuracy_by_datasource, decode_label, isolate_response, options_from_env,
-                               overlong_penalty)
+from redstar.rl.reward import accuracy_by_datasource, decode_label, isolate_response, options_from_env, overlong_penalty
 
 REWARD_FILE = Path(reward.__file__)
 
@@ -91,8 +90,9 @@ def test_reward_func_through_openrlhf_executor_on_a_mixed_batch(env):
     params = SimpleNamespace(max_tokens=256, logprobs=None)
 
     async def rollouts():
-        return await asyncio.gather(*[executor.execute(p, b[1], params, 1024, tok, engine)
-                                      for p, b in zip(prompts, batch)])
+        return await asyncio.gather(
+            *[executor.execute(p, b[1], params, 1024, tok, engine) for p, b in zip(prompts, batch)]
+        )
 
     outputs = asyncio.run(rollouts())
     import torch
@@ -117,10 +117,20 @@ def test_penalties_and_datasource_accuracy_on_a_direct_batch(env):
     out = reward.reward_func(queries, [""] * len(batch), [b[1] for b in batch])
     logs = out["extra_logs"]
     # Every call carries the same keys (OpenRLHF concatenates them across samples).
-    assert set(logs) == {"acc", "format_ok", "timed_out", "overlong_penalty", "response_length",
-                         "ds/math_hard/n", "ds/math_hard/correct", "ds/geoqa/n", "ds/geoqa/correct",
-                         "ds/aime/n", "ds/aime/correct"}
-    for i, (response, _label_, correct, found) in enumerate(batch):
+    assert set(logs) == {
+        "acc",
+        "format_ok",
+        "timed_out",
+        "overlong_penalty",
+        "response_length",
+        "ds/math_hard/n",
+        "ds/math_hard/correct",
+        "ds/geoqa/n",
+        "ds/geoqa/correct",
+        "ds/aime/n",
+        "ds/aime/correct",
+    }
+    for i, (response, _, correct, found) in enumerate(batch):
         length = len(response)
         pen = 0.0 if length <= 20 else (-1.0 if length >= 40 else -(length - 20) / 20)
         expect = correct - (0.0 if found else 0.5) + pen
@@ -213,8 +223,9 @@ def test_reward_cli_scores_rows_offline(tmp_path, env, capsys):
 
     batch = [b for b in BATCH if json.loads(b[1])["kind"] != "code"]
     src = tmp_path / "rollouts.jsonl"
-    src.write_text("".join(json.dumps({"query": "<|im_start|>assistant\n" + r, "label": lab}) + "\n"
-                           for r, lab, *_ in batch))
+    src.write_text(
+        "".join(json.dumps({"query": "<|im_start|>assistant\n" + r, "label": lab}) + "\n" for r, lab, *_ in batch)
+    )
     out = tmp_path / "scored.jsonl"
     assert main(["rl", "reward", "--input", str(src), "--output", str(out)]) == 0
     text = capsys.readouterr().out

@@ -51,8 +51,27 @@ def test_train_score_rmk_end_to_end(tmp_path, base_model, task_files, capsys):
     assert json.loads((tmp_path / "run" / "rm_eval.json").read_text())["eval_after"]["pair_acc"] >= 0.9
 
     out = tmp_path / "scored.jsonl"
-    assert main(["rm", "score", "--model", str(final), "--input", str(samples), "--problems", str(problems),
-                 "--out", str(out), "--batch-size", "16", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "rm",
+                "score",
+                "--model",
+                str(final),
+                "--input",
+                str(samples),
+                "--problems",
+                str(problems),
+                "--out",
+                str(out),
+                "--batch-size",
+                "16",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     src = [json.loads(line) for line in samples.read_text().splitlines()]
     assert [r["response"] for r in rows] == [s["response"] for s in src]  # input order kept
@@ -91,8 +110,21 @@ def test_score_bad_inputs_are_one_line_errors(tmp_path, base_model, task_files, 
     assert main(args + ["--input", str(orphan), "--out", str(tmp_path / "o2.jsonl")]) == 2
     assert "'nope'" in capsys.readouterr().err
 
-    assert main(["rm", "score", "--model", str(tmp_path / "missing"), "--input", str(samples),
-                 "--out", str(tmp_path / "o3.jsonl")]) == 2
+    assert (
+        main(
+            [
+                "rm",
+                "score",
+                "--model",
+                str(tmp_path / "missing"),
+                "--input",
+                str(samples),
+                "--out",
+                str(tmp_path / "o3.jsonl"),
+            ]
+        )
+        == 2
+    )
     assert "no such reward-model directory" in capsys.readouterr().err
 
 
@@ -103,8 +135,7 @@ def test_train_config_errors(tmp_path, base_model, task_files, capsys):
     assert main(["rm", "train", str(cfg), "loss=hinge"]) == 2
     assert "loss" in capsys.readouterr().err
     all_right = tmp_path / "right.jsonl"
-    all_right.write_text("".join(line + "\n" for line in samples.read_text().splitlines()
-                                 if '"correct": true' in line))
+    all_right.write_text("".join(line + "\n" for line in samples.read_text().splitlines() if '"correct": true' in line))
     assert main(["rm", "train", str(cfg), f"data.samples=[{all_right}]"]) == 2
     assert "no problem has both a correct and a wrong response" in capsys.readouterr().err
 
@@ -123,12 +154,30 @@ def test_score_response_lists_for_eval(tmp_path, base_model, task_files):
     for s in src:
         by_id.setdefault(s["problem_id"], []).append(s["response"])
     listed = tmp_path / "responses.jsonl"
-    listed.write_text("".join(json.dumps({"id": pid, "prompt": [{"role": "user", "content": qs[pid]}],
-                                          "responses": rs}) + "\n" for pid, rs in by_id.items()))
+    listed.write_text(
+        "".join(
+            json.dumps({"id": pid, "prompt": [{"role": "user", "content": qs[pid]}], "responses": rs}) + "\n"
+            for pid, rs in by_id.items()
+        )
+    )
     common = ["--model", str(tmp_path / "rm"), "--device", "cpu", "--batch-size", "3"]
     assert main(["rm", "score", "--input", str(listed), "--out", str(tmp_path / "l.jsonl"), *common]) == 0
-    assert main(["rm", "score", "--input", str(samples), "--problems", str(problems),
-                 "--out", str(tmp_path / "s.jsonl"), *common]) == 0
+    assert (
+        main(
+            [
+                "rm",
+                "score",
+                "--input",
+                str(samples),
+                "--problems",
+                str(problems),
+                "--out",
+                str(tmp_path / "s.jsonl"),
+                *common,
+            ]
+        )
+        == 0
+    )
     got = [json.loads(line) for line in (tmp_path / "l.jsonl").read_text().splitlines()]
     flat = [x for row in got for x in row["scores"]]
     ref = [json.loads(line)["scores"]["rm"] for line in (tmp_path / "s.jsonl").read_text().splitlines()][:8]

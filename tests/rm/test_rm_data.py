@@ -15,9 +15,14 @@ from redstar.rm.data import (
 
 
 def _sample(pid, i, correct, ref=None):
-    row = {"problem_id": pid, "response": f"{pid} answer {i}", "model": "m",
-           "verdict": {"correct": correct, "extracted": str(i), "reason": "match" if correct else "mismatch"},
-           "filters": {}, "scores": {}}
+    row = {
+        "problem_id": pid,
+        "response": f"{pid} answer {i}",
+        "model": "m",
+        "verdict": {"correct": correct, "extracted": str(i), "reason": "match" if correct else "mismatch"},
+        "filters": {},
+        "scores": {},
+    }
     if ref is not None:
         row["scores"]["ref"] = ref
     return row
@@ -25,18 +30,20 @@ def _sample(pid, i, correct, ref=None):
 
 def test_balanced_split_by_hand():
     assert balanced_split(10, 10, 6) == (3, 3)
-    assert balanced_split(10, 1, 6) == (5, 1)   # negatives short: fill with positives
+    assert balanced_split(10, 1, 6) == (5, 1)  # negatives short: fill with positives
     assert balanced_split(1, 10, 6) == (1, 5)
-    assert balanced_split(2, 1, 6) == (2, 1)    # fewer than n responses: take all
+    assert balanced_split(2, 1, 6) == (2, 1)  # fewer than n responses: take all
     assert balanced_split(10, 10, 5) in ((2, 3), (3, 2))
 
 
 def test_groups_balanced_and_one_sided_problems_dropped():
-    rows = ([_sample("p1", i, i < 8) for i in range(12)]        # 8 correct, 4 wrong
-            + [_sample("p2", i, True) for i in range(5)]        # all correct
-            + [_sample("p3", i, False) for i in range(5)]       # all wrong
-            + [_sample("p4", 0, True), _sample("p4", 1, False), _sample("p4", 1, False)]  # duplicate
-            + [dict(_sample("p5", 0, True), verdict=None)])     # not verified
+    rows = (
+        [_sample("p1", i, i < 8) for i in range(12)]  # 8 correct, 4 wrong
+        + [_sample("p2", i, True) for i in range(5)]  # all correct
+        + [_sample("p3", i, False) for i in range(5)]  # all wrong
+        + [_sample("p4", 0, True), _sample("p4", 1, False), _sample("p4", 1, False)]  # duplicate
+        + [dict(_sample("p5", 0, True), verdict=None)]
+    )  # not verified
     questions = {f"p{i}": f"question {i}" for i in range(1, 6)}
     stats = GroupStats()
     groups = build_groups(rows, questions, n=6, seed=0, stats=stats)
@@ -44,7 +51,12 @@ def test_groups_balanced_and_one_sided_problems_dropped():
     assert sorted(by_id) == ["p1", "p4"]
     assert sum(by_id["p1"].labels) == 3 and len(by_id["p1"].labels) == 6
     assert by_id["p4"].labels.count(True) == 1 and len(by_id["p4"].labels) == 2
-    assert (stats.dropped_all_correct, stats.dropped_all_wrong, stats.duplicates, stats.skipped_no_verdict) == (1, 1, 1, 1)
+    assert (stats.dropped_all_correct, stats.dropped_all_wrong, stats.duplicates, stats.skipped_no_verdict) == (
+        1,
+        1,
+        1,
+        1,
+    )
     assert by_id["p1"].question == "question 1"
     # each picked response keeps its own label
     truth = {r["response"]: r["verdict"]["correct"] for r in rows if r.get("verdict")}
@@ -53,8 +65,12 @@ def test_groups_balanced_and_one_sided_problems_dropped():
     # the seed changes the pick, not the balance
     other = {g.problem_id: g for g in build_groups(rows, questions, n=6, seed=1)}
     assert sum(other["p1"].labels) == 3
-    picks = {frozenset(g.responses) for s in range(6) for g in build_groups(rows, questions, n=6, seed=s)
-             if g.problem_id == "p1"}
+    picks = {
+        frozenset(g.responses)
+        for s in range(6)
+        for g in build_groups(rows, questions, n=6, seed=s)
+        if g.problem_id == "p1"
+    }
     assert len(picks) > 1
 
 

@@ -70,7 +70,7 @@ def test_pointwise_losses_and_gradients():
     ref = -math.log(1 / (1 + math.exp(-0.3))) - math.log(1 - 1 / (1 + math.exp(1.2)))
     assert n == 2 and s.item() == pytest.approx(ref, rel=1e-6)
     s2, n2 = mse(scores, labels, valid)
-    assert n2 == 2 and s2.item() == pytest.approx((0.3 - 1) ** 2 + 1.2 ** 2, rel=1e-6)
+    assert n2 == 2 and s2.item() == pytest.approx((0.3 - 1) ** 2 + 1.2**2, rel=1e-6)
     s.backward()
     assert scores.grad[0, 2] == 0  # padding slot gets no gradient
     assert scores.grad[0, 0] < 0 < scores.grad[0, 1]  # push correct up, wrong down

@@ -10,9 +10,11 @@ from redstar.rm.data import PairEncoder, pad_batch
 from redstar.rm.model import META_FILE, RewardModel
 from redstar.rm.score import RewardScorer
 
-PAIRS = [("What is 2 + 3?", "2 + 3 = 5, so the answer is \\boxed{5}."),
-         ("What is 2 + 3?", "Hmm, 2 + 3 = 6. \\boxed{6}"),
-         ("Let $f(x) = x^2$. Find f(3).", "f(3) = 9. The answer is \\boxed{9}, checked twice over.")]
+PAIRS = [
+    ("What is 2 + 3?", "2 + 3 = 5, so the answer is \\boxed{5}."),
+    ("What is 2 + 3?", "Hmm, 2 + 3 = 6. \\boxed{6}"),
+    ("Let $f(x) = x^2$. Find f(3).", "f(3) = 9. The answer is \\boxed{9}, checked twice over."),
+]
 
 
 def _batch(tok):
@@ -65,8 +67,9 @@ def test_backbone_is_the_causal_lm_and_padding_does_not_change_scores():
         assert torch.equal(p, rm.body.state_dict()[name])
     scorer = RewardScorer(rm, tok, batch_size=3, progress=False, device="cpu")
     batched = scorer.score([q for q, _ in PAIRS], [r for _, r in PAIRS])
-    one_by_one = [RewardScorer(rm, tok, batch_size=1, progress=False, device="cpu").score([q], [r])[0]
-                  for q, r in PAIRS]
+    one_by_one = [
+        RewardScorer(rm, tok, batch_size=1, progress=False, device="cpu").score([q], [r])[0] for q, r in PAIRS
+    ]
     assert batched == pytest.approx(one_by_one, abs=1e-5)
 
 
@@ -85,8 +88,10 @@ def test_missing_directory_is_a_clear_error(tmp_path):
         RewardModel.from_pretrained(tmp_path)
 
 
-LLAMA3_STYLE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n\n{{ m['content'] }}<|im_end|>{% endfor %}"
-                "{% if add_generation_prompt %}<|im_start|>assistant\n\n{% endif %}")
+LLAMA3_STYLE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n\n{{ m['content'] }}<|im_end|>{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n\n{% endif %}"
+)
 
 
 @pytest.mark.parametrize("source", ["memory", "directory"])
@@ -97,7 +102,7 @@ def test_transformers_classifier_scores_the_same_token_when_the_template_ends_in
     must make both pick the same position."""
     causal, tok = tiny_causal_lm(seed=2)
     tok.chat_template = LLAMA3_STYLE
-    tok.pad_token = tok.eos_token                                     # pad = eos, as Llama-3 setups do
+    tok.pad_token = tok.eos_token  # pad = eos, as Llama-3 setups do
     causal.config.pad_token_id = tok.eos_token_id
     if source == "directory":
         causal.save_pretrained(tmp_path / "lm")
@@ -107,7 +112,7 @@ def test_transformers_classifier_scores_the_same_token_when_the_template_ends_in
         rm, tok = RewardModel.from_causal_lm(causal, tok)
     rm.save_pretrained(tmp_path / "rm", tok)
     ids, mask = _batch(tok)
-    assert bool((ids[mask.bool()] == tok.eos_token_id).any())        # the turns end in eos
+    assert bool((ids[mask.bool()] == tok.eos_token_id).any())  # the turns end in eos
     from redstar.rm.model import load_saved_tokenizer
 
     _assert_transformers_classifier_agrees(rm, tok, tmp_path / "rm", hf_tok=load_saved_tokenizer(tmp_path / "rm"))

@@ -19,31 +19,41 @@ B = [(0.3, False, "3"), (0.7, True, "4"), (0.6, False, "3")]
 # maj@k A: k=1 2/3; k=2 {0,1} tie "5"/"7" (first seen wins: 1/2), {0,2} "5" T, {1,2} tie 1/2 = 2/3; k=3 "5" T
 #       B: k=1 1/3; k=2 {0,1} tie 1/2, {0,2} "3" F, {1,2} tie 1/2 = 1/3; k=3 "3" F
 # pass@k A: 2/3, 1, 1   B: 1/3, 2/3, 1
-HAND = {1: {"rm": 0.5, "maj": 0.5, "pass": 0.5},
-        2: {"rm": 2 / 3, "maj": 0.5, "pass": 5 / 6},
-        3: {"rm": 1.0, "maj": 0.5, "pass": 1.0}}
+HAND = {
+    1: {"rm": 0.5, "maj": 0.5, "pass": 0.5},
+    2: {"rm": 2 / 3, "maj": 0.5, "pass": 5 / 6},
+    3: {"rm": 1.0, "maj": 0.5, "pass": 1.0},
+}
 
 
 def _rows():
     rows = []
     for pid, cands in (("A", A), ("B", B)):
         for i, (s, c, a) in enumerate(cands):
-            rows.append({"problem_id": pid, "response": f"{pid} candidate {i}: \\boxed{{{a}}}", "model": "m",
-                         "verdict": {"correct": c, "extracted": a, "reason": ""}, "filters": {},
-                         "scores": {"rm": s}})
+            rows.append(
+                {
+                    "problem_id": pid,
+                    "response": f"{pid} candidate {i}: \\boxed{{{a}}}",
+                    "model": "m",
+                    "verdict": {"correct": c, "extracted": a, "reason": ""},
+                    "filters": {},
+                    "scores": {"rm": s},
+                }
+            )
     return rows
 
 
 def test_rmk_cli_matches_hand_computation(tmp_path, capsys):
     write_jsonl(tmp_path / "scored.jsonl", _rows())
-    code = main(["rm", "rmk", "--input", str(tmp_path / "scored.jsonl"), "--out", str(tmp_path / "rmk"),
-                 "--seeds", "4000"])
+    code = main(
+        ["rm", "rmk", "--input", str(tmp_path / "scored.jsonl"), "--out", str(tmp_path / "rmk"), "--seeds", "4000"]
+    )
     assert code == 0
     report = json.loads((tmp_path / "rmk" / "rmk.json").read_text())
     assert [r["k"] for r in report["table"]] == [1, 2, 3]
     for r in report["table"]:
-        assert r["pass"] == pytest.approx(HAND[r["k"]]["pass"], abs=1e-9)   # exact estimator
-        assert r["rm"] == pytest.approx(HAND[r["k"]]["rm"], abs=0.02)       # 4000 random draws
+        assert r["pass"] == pytest.approx(HAND[r["k"]]["pass"], abs=1e-9)  # exact estimator
+        assert r["rm"] == pytest.approx(HAND[r["k"]]["rm"], abs=0.02)  # 4000 random draws
         assert r["maj"] == pytest.approx(HAND[r["k"]]["maj"], abs=0.02)
     assert (tmp_path / "rmk" / "rmk.png").stat().st_size > 1000
     assert "| 3 | 100.00 | " in (tmp_path / "rmk" / "rmk.md").read_text()
@@ -68,8 +78,10 @@ def test_rmk_rejects_unscored_and_too_large_k(tmp_path, capsys):
 
 
 def _one_problem(*answers):
-    return [{"problem_id": "p", "response": f"r{i}", "verdict": {"correct": c, "extracted": a},
-             "scores": {"rm": float(i)}} for i, (a, c) in enumerate(answers)]
+    return [
+        {"problem_id": "p", "response": f"r{i}", "verdict": {"correct": c, "extracted": a}, "scores": {"rm": float(i)}}
+        for i, (a, c) in enumerate(answers)
+    ]
 
 
 def test_maj_merges_equivalent_answers():
@@ -90,8 +102,9 @@ def test_maj_merges_equivalent_answers():
     # without it each string is its own class: a three-way tie, won by a random one
     assert rmk_report(rows, ks=[3], seeds=400)["table"][0]["maj"] == pytest.approx(1 / 3, abs=0.08)
     # a spy that says nothing is equal leaves the tie: the function, not the grades, decided above
-    assert rmk_report(rows, ks=[3], seeds=400, equivalent=lambda a, b: a == b)["table"][0]["maj"] == \
-        pytest.approx(1 / 3, abs=0.08)
+    assert rmk_report(rows, ks=[3], seeds=400, equivalent=lambda a, b: a == b)["table"][0]["maj"] == pytest.approx(
+        1 / 3, abs=0.08
+    )
 
 
 def test_maj_with_math_equivalent_merges_correct_answers():
@@ -104,7 +117,7 @@ def test_maj_with_math_equivalent_merges_correct_answers():
 
 def test_unscored_row_is_named_by_file_and_row_within_a_directory(tmp_path):
     rows = _rows()
-    del rows[4]["scores"]["rm"]                    # problem B's second candidate
+    del rows[4]["scores"]["rm"]  # problem B's second candidate
     (tmp_path / "d").mkdir()
     write_jsonl(tmp_path / "d" / "part0.jsonl", rows[:3])
     write_jsonl(tmp_path / "d" / "part1.jsonl", rows[3:])

@@ -1,7 +1,6 @@
 """A tiny reward model trained on the engine learns to rank correct above wrong answers."""
 
 import json
-
 from types import SimpleNamespace
 
 import pytest
@@ -30,12 +29,26 @@ synthetic_task = _load_task_helper()
 
 
 def _cfg(out, problems, samples, **train_kw):
-    t = {"lr": 3e-3, "epochs": 2, "grad_accum": 1, "warmup_ratio": 0.0, "dtype": "float32",
-         "gradient_checkpointing": False, "device": "cpu", "tensorboard": False, "progress": False, "seed": 0}
+    t = {
+        "lr": 3e-3,
+        "epochs": 2,
+        "grad_accum": 1,
+        "warmup_ratio": 0.0,
+        "dtype": "float32",
+        "gradient_checkpointing": False,
+        "device": "cpu",
+        "tensorboard": False,
+        "progress": False,
+        "seed": 0,
+    }
     t.update(train_kw)
-    return RMTrainConfig(out=str(out), data=RMDataConfig(samples=[str(samples)], problems=str(problems), n=4,
-                                                         eval_fraction=0.25, max_len=128, groups_per_micro=8),
-                         train=TrainConfig(**t))
+    return RMTrainConfig(
+        out=str(out),
+        data=RMDataConfig(
+            samples=[str(samples)], problems=str(problems), n=4, eval_fraction=0.25, max_len=128, groups_per_micro=8
+        ),
+        train=TrainConfig(**t),
+    )
 
 
 def test_tiny_reward_model_learns_to_rank(tmp_path, task_files):
@@ -95,8 +108,16 @@ def test_gradient_is_independent_of_micro_batch_split(tmp_path):
     write_jsonl(tmp_path / "s.jsonl", samples)
     weights = []
     for micro, accum in ((8, 1), (2, 4)):
-        cfg = _cfg(tmp_path / f"r{micro}", tmp_path / "p.jsonl", tmp_path / "s.jsonl", epochs=1, max_steps=1,
-                   grad_accum=accum, lr=1e-2, schedule="constant")
+        cfg = _cfg(
+            tmp_path / f"r{micro}",
+            tmp_path / "p.jsonl",
+            tmp_path / "s.jsonl",
+            epochs=1,
+            max_steps=1,
+            grad_accum=accum,
+            lr=1e-2,
+            schedule="constant",
+        )
         cfg.loss = "pairwise_bt"
         cfg.data.groups_per_micro = micro
         cfg.data.eval_fraction = 0.0

@@ -21,8 +21,14 @@ pytestmark = pytest.mark.integration
 
 
 def _env():
-    return dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                MPLBACKEND="Agg", OMP_NUM_THREADS="1")
+    return dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        MPLBACKEND="Agg",
+        OMP_NUM_THREADS="1",
+    )
 
 
 def _config(tmp_path: Path) -> Path:
@@ -33,7 +39,7 @@ def _config(tmp_path: Path) -> Path:
     sft = tmp_path / "sft.yaml"
     sft.write_text(f"""# schema: redstar.train.sft:SFTConfig
 model: {model}
-out: {tmp_path / 'unused'}
+out: {tmp_path / "unused"}
 attn_implementation: sdpa
 data: {{train: [], max_len: 256, pack_len: 256}}
 train: {{lr: 1.0e-3, max_steps: 2, dtype: float32, device: cpu, tensorboard: false, progress: false,
@@ -45,7 +51,7 @@ name: e2e
 source: {DEMO}
 models:
   - {{name: tiny, path: {model}}}
-  - {{name: broken, path: {tmp_path / 'no-such-model'}}}
+  - {{name: broken, path: {tmp_path / "no-such-model"}}}
 sizes: [2]
 subsets: [hardest]
 sft: {{config: {sft}}}
@@ -65,26 +71,35 @@ def test_sweep_runs_resumes_after_a_kill_and_reports_failed_cells(tmp_path):
     argv = [sys.executable, "-m", "redstar.cli", "sweep", str(cfg), "--out", str(out)]
     first = out / "cells" / "tiny_hardest-n2-s0" / "sft" / "final" / "config.json"
     record = out / "state" / "cells__tiny_hardest-n2-s0.json"
-    proc = subprocess.Popen(argv, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         if first.is_file() and record.is_file() and json.loads(record.read_text()).get("status") == "done":
             break
         time.sleep(0.5)
     assert proc.poll() is None, proc.stdout.read()[-3000:]
-    os.killpg(proc.pid, signal.SIGKILL)            # killed midway: the second cell has not finished
+    os.killpg(proc.pid, signal.SIGKILL)  # killed midway: the second cell has not finished
     proc.wait()
     assert not (out / "sweep.jsonl").exists()
     mtime = first.stat().st_mtime_ns
     # the same command without --resume is refused
     p = subprocess.run(argv, cwd=tmp_path, env=_env(), capture_output=True, text=True, check=False, timeout=60)
     assert p.returncode == 2 and "--resume" in p.stderr
-    p = subprocess.run(argv + ["--resume"], cwd=tmp_path, env=_env(), capture_output=True, text=True, check=False, timeout=400)
+    p = subprocess.run(
+        argv + ["--resume"], cwd=tmp_path, env=_env(), capture_output=True, text=True, check=False, timeout=400
+    )
     log = p.stdout + p.stderr
-    assert p.returncode == 1, log[-3000:]          # the broken model's cells failed ...
+    assert p.returncode == 1, log[-3000:]  # the broken model's cells failed ...
     assert "cell tiny_hardest-n2-s0\n    already done; skipped" in log
-    assert first.stat().st_mtime_ns == mtime        # ... the finished cell was not redone
+    assert first.stat().st_mtime_ns == mtime  # ... the finished cell was not redone
     assert (out / "cells" / "tiny_random-n2-s0" / "sft" / "final" / "config.json").is_file()
     assert "cell broken_hardest-n2-s0: exit" in log and "cell broken_random-n2-s0: exit" in log
     # results: the tiny base model and both of its cells, one row each on the one benchmark

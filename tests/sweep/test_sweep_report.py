@@ -22,11 +22,22 @@ MATH = ROOT / "data_recipes" / "demo_data" / "math_hard.jsonl"
 
 
 def _cfg() -> SweepConfig:
-    return from_dict(SweepConfig, {
-        "name": "t", "source": "unused.jsonl", "models": [{"name": "a", "path": "A"}, {"name": "b", "path": "B"}],
-        "sizes": [2, 4], "subsets": ["hardest"], "stages": ["sft"], "sft": {"config": "sft.yaml"},
-        "eval": {"benchmarks": [{"name": "aime24", "data": str(AIME)}, {"name": "math-hard", "data": str(MATH)}],
-                 "bootstrap": 500}})
+    return from_dict(
+        SweepConfig,
+        {
+            "name": "t",
+            "source": "unused.jsonl",
+            "models": [{"name": "a", "path": "A"}, {"name": "b", "path": "B"}],
+            "sizes": [2, 4],
+            "subsets": ["hardest"],
+            "stages": ["sft"],
+            "sft": {"config": "sft.yaml"},
+            "eval": {
+                "benchmarks": [{"name": "aime24", "data": str(AIME)}, {"name": "math-hard", "data": str(MATH)}],
+                "bootstrap": 500,
+            },
+        },
+    )
 
 
 def _gold(path: Path) -> list[tuple[str, str]]:
@@ -40,14 +51,36 @@ def _fake_eval(run, rng: random.Random, tmp_path: Path) -> None:
     """Score stored responses for this checkpoint, a random share of them right."""
     data = AIME if run.benchmark == "aime24" else MATH
     p = rng.uniform(0.1, 0.9)
-    rows = [{"id": int(i) if run.benchmark == "aime24" else i,
-             "responses": [f"\\boxed{{{gold if rng.random() < p else '999999'}}}" for _ in range(2)]}
-            for i, gold in _gold(data)]
+    rows = [
+        {
+            "id": int(i) if run.benchmark == "aime24" else i,
+            "responses": [f"\\boxed{{{gold if rng.random() < p else '999999'}}}" for _ in range(2)],
+        }
+        for i, gold in _gold(data)
+    ]
     resp = tmp_path / "responses" / (run.id.replace("/", "__") + ".jsonl")
     resp.parent.mkdir(parents=True, exist_ok=True)
     resp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert main(["eval", "--benchmark", run.benchmark, "--data", str(data), "--responses", str(resp),
-                 "--samples", "2", "--out", run.out, "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--benchmark",
+                run.benchmark,
+                "--data",
+                str(data),
+                "--responses",
+                str(resp),
+                "--samples",
+                "2",
+                "--out",
+                run.out,
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
 
 
 def test_table_numbers_are_the_eval_outputs_and_intervals_their_bootstrap(tmp_path):
@@ -67,8 +100,9 @@ def test_table_numbers_are_the_eval_outputs_and_intervals_their_bootstrap(tmp_pa
         assert (r["ci_low"], r["ci_high"]) == bootstrap_ci(scores, resamples=500, seed=0)
         assert r["ci_low"] <= r["value"] <= r["ci_high"]
     out = tmp_path / "sweep"
-    report = write_report(out, "t", rows, cell_rows(plan, out, ["sft"]), ["aime24", "math-hard"], ["sft"],
-                          plan.evals, [], [])
+    report = write_report(
+        out, "t", rows, cell_rows(plan, out, ["sft"]), ["aime24", "math-hard"], ["sft"], plan.evals, [], []
+    )
     text = report.read_text()
     table = text.split("## Score by model and data size")[1].split("\n\n")[1].splitlines()
     assert table[0].startswith("| model | size | kind | stage | seed | aime24 | math-hard | average |")
@@ -86,7 +120,7 @@ def test_table_numbers_are_the_eval_outputs_and_intervals_their_bootstrap(tmp_pa
     assert parsed == 2 + 8
     # hard vs random at equal size: each pair compares the same model, size, seed and stage
     section = text.split("## Subset kinds vs random at equal size")[1].split("\n\n")[1].splitlines()[2:]
-    assert len(section) == 2 * 2 * 2            # models x sizes x benchmarks
+    assert len(section) == 2 * 2 * 2  # models x sizes x benchmarks
     assert (out / "scaling.png").is_file() and (out / "hard_vs_random.png").is_file()
     assert "redstar eval --benchmark aime24" in text and "redstar sft sft.yaml" in text
     assert "| a_hardest-n4-s0 | not run |" in text

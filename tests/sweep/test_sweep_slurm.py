@@ -22,11 +22,20 @@ def _write_cfg(tmp_path: Path) -> Path:
     dpo = tmp_path / "dpo.yaml"
     dpo.write_text("# schema: redstar.train.dpo:DPOConfig\ndata: {train: []}\n")
     prefs = tmp_path / "prefs.jsonl"
-    prefs.write_text("".join(json.dumps({
-        "prompt": [{"role": "user", "content": f"What is {i} + {i}?"}],
-        "chosen": [{"role": "assistant", "content": f"\\boxed{{{2 * i}}}"}],
-        "rejected": [{"role": "assistant", "content": f"\\boxed{{{2 * i + 1}}}"}], "images": []}) + "\n"
-        for i in range(12)))
+    prefs.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "prompt": [{"role": "user", "content": f"What is {i} + {i}?"}],
+                    "chosen": [{"role": "assistant", "content": f"\\boxed{{{2 * i}}}"}],
+                    "rejected": [{"role": "assistant", "content": f"\\boxed{{{2 * i + 1}}}"}],
+                    "images": [],
+                }
+            )
+            + "\n"
+            for i in range(12)
+        )
+    )
     cfg = tmp_path / "sweep.yaml"
     cfg.write_text(f"""# schema: redstar.sweep.config:SweepConfig
 name: t
@@ -52,13 +61,22 @@ eval:
 
 def _sweep(*argv, cwd):
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    return subprocess.run([sys.executable, "-m", "redstar.cli", "sweep", *argv], cwd=cwd, env=env,
-                          capture_output=True, text=True, check=False, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "redstar.cli", "sweep", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
 
 def _task(script: Path, i: int, cwd: Path) -> list[str]:
     env = dict(os.environ, SLURM_ARRAY_TASK_ID=str(i))
-    p = subprocess.run(["bash", str(script), "--dry-run"], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=60)
+    p = subprocess.run(
+        ["bash", str(script), "--dry-run"], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=60
+    )
     assert p.returncode == 0, p.stderr
     return [line for line in p.stdout.splitlines() if line.strip()]
 
@@ -71,15 +89,15 @@ def test_slurm_array_runs_exactly_one_cell_per_task(tmp_path):
     out, slurm = tmp_path / "sweep", tmp_path / "slurm"
     p = _sweep(str(cfg_path), "--out", str(out), "--slurm", str(slurm), "--dry-run", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert not (out / "data").exists()                   # --dry-run writes scripts, not data
+    assert not (out / "data").exists()  # --dry-run writes scripts, not data
     plan = build_plan(load_config(SweepConfig, cfg_path), out)
-    assert len(plan.cells) == 2 * 2 * 2 * 2               # models x kinds (hardest + its random control) x sizes x seeds
+    assert len(plan.cells) == 2 * 2 * 2 * 2  # models x kinds (hardest + its random control) x sizes x seeds
     train = slurm / "train_array.sbatch"
     text = train.read_text()
     assert f"#SBATCH --array=0-{len(plan.cells) - 1}" in text
     for i, cell in enumerate(plan.cells):
         lines = _task(train, i, tmp_path)
-        assert len(lines) == 2, lines                      # this cell's SFT, then its DPO: nothing else
+        assert len(lines) == 2, lines  # this cell's SFT, then its DPO: nothing else
         sft, dpo = lines
         assert "slurm_sft.sbatch" in sft and " sft " not in sft.split("slurm_sft.sbatch")[0]
         for arg in cell.argv["sft"][1:]:
@@ -89,8 +107,13 @@ def test_slurm_array_runs_exactly_one_cell_per_task(tmp_path):
         assert "redstar.cli dpo" in dpo and f"model={cell.final('sft')}" in dpo and f"out={cell.dir}/dpo" in dpo
         others = [c for c in plan.cells if c.id != cell.id]
         assert not any(f"{o.dir}/" in sft + dpo for o in others)
-    p = subprocess.run(["bash", str(train), "--dry-run"], env=dict(os.environ, SLURM_ARRAY_TASK_ID=str(len(plan.cells))),
-                       capture_output=True, text=True, check=False)
+    p = subprocess.run(
+        ["bash", str(train), "--dry-run"],
+        env=dict(os.environ, SLURM_ARRAY_TASK_ID=str(len(plan.cells))),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert p.returncode == 2 and "no task" in p.stderr
     # eval array: one task per checkpoint (2 base models + 16 cells x 2 stages), each scoring only it
     ev = slurm / "eval_array.sbatch"
@@ -104,7 +127,9 @@ def test_slurm_array_runs_exactly_one_cell_per_task(tmp_path):
             assert line.startswith("python -m redstar.cli eval ") and f"--model {e.model_path} " in line
             assert f"--out {e.out} " in line and "--max-new-tokens 64 " in line
     # run for real, a cell's eval task says its model is missing instead of failing the array
-    p = subprocess.run(["bash", str(ev)], env=dict(os.environ, SLURM_ARRAY_TASK_ID="2"), capture_output=True, text=True, check=False)
+    p = subprocess.run(
+        ["bash", str(ev)], env=dict(os.environ, SLURM_ARRAY_TASK_ID="2"), capture_output=True, text=True, check=False
+    )
     assert p.returncode == 0 and "no model, skipped" in p.stderr
     submit = (slurm / "submit.sh").read_text()
     assert "--dependency=afterany:$TRAIN" in submit and "--dependency=afterany:$EVAL" in submit
@@ -135,8 +160,16 @@ def test_slurm_without_dry_run_writes_the_data_and_skips_finished_cells(tmp_path
     p = _sweep(str(cfg_path), "--out", str(out), "--slurm", str(slurm), "--resume", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     # a changed setting or input on resume is refused, naming what changed
-    p = _sweep(str(cfg_path), "--out", str(out), "--slurm", str(slurm), "--resume", "sft.overrides=[train.lr=1e-6]",
-               cwd=tmp_path)
+    p = _sweep(
+        str(cfg_path),
+        "--out",
+        str(out),
+        "--slurm",
+        str(slurm),
+        "--resume",
+        "sft.overrides=[train.lr=1e-6]",
+        cwd=tmp_path,
+    )
     assert p.returncode == 2 and "other inputs" in p.stderr and "sft.overrides" in p.stderr
     # after the jobs, --report reads what the tasks left: a cell with every stage's model is done
     dpo_final = Path(plan.cells[0].final("dpo"))
@@ -147,7 +180,7 @@ def test_slurm_without_dry_run_writes_the_data_and_skips_finished_cells(tmp_path
     status = [json.loads(line)["status"] for line in (out / "cells.jsonl").read_text().splitlines()]
     assert status == ["done"] + ["not run"] * (len(plan.cells) - 1)
     sft = tmp_path / "sft.yaml"
-    sft.write_text(sft.read_text() + "out: elsewhere\n")            # the base config was edited
+    sft.write_text(sft.read_text() + "out: elsewhere\n")  # the base config was edited
     p = _sweep(str(cfg_path), "--out", str(out), "--slurm", str(slurm), "--resume", cwd=tmp_path)
     assert p.returncode == 2 and f"input:{sft}" in p.stderr
     # the report refuses a config other than the sweep's, and reads the one it ran

@@ -8,9 +8,9 @@ from redstar.sweep import state
 
 def test_unit_done_only_with_its_output_and_the_same_commands(tmp_path):
     out, done = tmp_path / "sweep", tmp_path / "sweep" / "cells" / "c" / "sft" / "final" / "config.json"
-    assert state.check_unit(out, "cells/c", ["redstar sft a.yaml"], [str(done)]) is False   # never started
+    assert state.check_unit(out, "cells/c", ["redstar sft a.yaml"], [str(done)]) is False  # never started
     state.start_unit(out, "cells/c", ["redstar sft a.yaml"])
-    assert state.check_unit(out, "cells/c", ["redstar sft a.yaml"], [str(done)]) is False   # started, killed
+    assert state.check_unit(out, "cells/c", ["redstar sft a.yaml"], [str(done)]) is False  # started, killed
     with pytest.raises(ConfigError, match="was started with other commands"):
         state.check_unit(out, "cells/c", ["redstar sft b.yaml"], [str(done)])
     done.parent.mkdir(parents=True)

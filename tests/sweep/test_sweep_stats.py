@@ -22,10 +22,11 @@ def test_bootstrap_of_pass_fail_items_matches_the_exact_binomial_quantiles(n, k)
 
 def test_bootstrap_of_graded_items_matches_scipy_percentile_bootstrap():
     rng = np.random.default_rng(3)
-    scores = rng.integers(0, 5, size=50) / 4.0           # items scored 0, 1/4, ... 1 (pass@1 over 4 samples)
+    scores = rng.integers(0, 5, size=50) / 4.0  # items scored 0, 1/4, ... 1 (pass@1 over 4 samples)
     lo, hi = bootstrap_ci(scores, resamples=20000, seed=0)
-    ref = stats.bootstrap((scores,), np.mean, n_resamples=20000, method="percentile",
-                          confidence_level=0.95, random_state=7).confidence_interval
+    ref = stats.bootstrap(
+        (scores,), np.mean, n_resamples=20000, method="percentile", confidence_level=0.95, random_state=7
+    ).confidence_interval
     assert lo == pytest.approx(ref.low, abs=0.01)
     assert hi == pytest.approx(ref.high, abs=0.01)
 

@@ -18,8 +18,10 @@ DEMO = Path(__file__).resolve().parents[2] / "redstar" / "sweep" / "data" / "dem
 
 
 def _sft(i: int, level=None, extra: str = "") -> dict:
-    row = {"messages": [{"role": "user", "content": f"q{i}"},
-                        {"role": "assistant", "content": f"answer {i}{extra}"}], "images": []}
+    row = {
+        "messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"answer {i}{extra}"}],
+        "images": [],
+    }
     if level is not None:
         row["difficulty"] = level
     return row
@@ -41,8 +43,8 @@ def test_subsets_are_nested_and_deterministic(kind):
             assert len(idx) == len(set(idx)) == size
             assert prev <= set(idx), f"{kind} n={size} does not contain the smaller subset"
             prev = set(idx)
-            assert idx == subset_indices(load_pool(str(DEMO)), kind, size, seed)   # a fresh read, same rows
-    assert subset_indices(pool, "random", 8, 0) != subset_indices(pool, "random", 8, 1)   # the seed matters
+            assert idx == subset_indices(load_pool(str(DEMO)), kind, size, seed)  # a fresh read, same rows
+    assert subset_indices(pool, "random", 8, 0) != subset_indices(pool, "random", 8, 1)  # the seed matters
 
 
 def test_hardest_takes_the_highest_difficulty_first_and_matches_random_in_size():
@@ -72,8 +74,13 @@ def test_curation_output_difficulty_from_samples_and_named_subsets(tmp_path):
     rows = [_sft(i) for i in range(10)]
     _write(cur / "sft.jsonl", rows)
     # samples.jsonl carries each sample's prompt level; the SFT row's target is the sample's response
-    _write(cur / "samples.jsonl", [{"problem_id": f"p{i}", "response": f"answer {i}", "level": i % 4,
-                                    "verdict": {"correct": True}} for i in range(10)])
+    _write(
+        cur / "samples.jsonl",
+        [
+            {"problem_id": f"p{i}", "response": f"answer {i}", "level": i % 4, "verdict": {"correct": True}}
+            for i in range(10)
+        ],
+    )
     _write(cur / "subsets" / "hard.jsonl", [rows[3], rows[7]])
     pool = load_pool(str(cur))
     assert pool.difficulty == [float(i % 4) for i in range(10)]
@@ -106,8 +113,8 @@ def test_written_once_with_manifest_and_other_inputs_refused(tmp_path):
     assert man["tokens"] == sum((len(r["messages"][-1]["content"]) + 3) // 4 for r in written)
     assert man["difficulty"]["min"] == man["difficulty"]["max"] == 2.0
     mtime = path.stat().st_mtime_ns
-    write_subset(load_pool(str(src)), "hardest", 4, 0, out, TokenCounter())   # same inputs: kept
+    write_subset(load_pool(str(src)), "hardest", 4, 0, out, TokenCounter())  # same inputs: kept
     assert path.stat().st_mtime_ns == mtime
-    _write(src, [_sft(i, level=i % 3, extra="!") for i in range(12)])         # the source changed
+    _write(src, [_sft(i, level=i % 3, extra="!") for i in range(12)])  # the source changed
     with pytest.raises(ConfigError, match="drawn from other inputs"):
         write_subset(load_pool(str(src)), "hardest", 4, 0, out, TokenCounter())

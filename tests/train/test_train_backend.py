@@ -19,7 +19,7 @@ def test_only_rank_0_copies_the_state_dict_at_export():
     opt = torch.optim.AdamW(model.parameters())
     main = Backend(model, opt, DistInfo(rank=0, world_size=1))
     assert main.state_dict_for_export().keys() == model.state_dict().keys()
-    other = Backend(model, opt, DistInfo(rank=1, world_size=1))     # as a second rank sees itself
+    other = Backend(model, opt, DistInfo(rank=1, world_size=1))  # as a second rank sees itself
     with TensorMemory() as mem:
         assert other.state_dict_for_export() == {}
     assert mem.peak_bytes == 0

@@ -25,9 +25,24 @@ def torchrun(tmp_path, port_base: int, specs: list[str], timeout: int = 400, **e
     the test with the ranks' stderr unless it exits 0."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", **env}
     port = str(port_base + os.getpid() % 1000)
-    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
-                        str(WORKER), str(tmp_path), "2", *specs],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            f"--master_port={port}",
+            str(WORKER),
+            str(tmp_path),
+            "2",
+            *specs,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert p.returncode == 0, p.stderr[-4000:]
     return p
 
@@ -54,7 +69,7 @@ def test_two_ranks_match_one_process(tmp_path):
             assert moved > 0, k
             assert (got[k] - ref[k]).norm() <= 1e-2 * moved, f"{run}: {k}"
         result = json.loads((out / "result.json").read_text())
-        if run == "deepspeed3":   # sharded for real: the head is a 0-element shard when the loss reaches it
+        if run == "deepspeed3":  # sharded for real: the head is a 0-element shard when the loss reaches it
             assert "NOT_AVAILABLE 0" in result["head"], result["head"]
         # extra metrics are averaged over both ranks' micro-batches, as one process sees them
         assert result["micro_targets"][:2] == pytest.approx(ref_targets, rel=1e-12), run
@@ -141,8 +156,13 @@ def test_reward_model_loads_partitioned_under_zero3_and_trains_like_one_process(
     model.save_pretrained(tmp_path / "model")
     tok.save_pretrained(tmp_path / "model")
     zero_worker.main_rm(str(tmp_path / "single"), "torch", 0, 4, str(tmp_path / "model"), str(tmp_path / "data"))
-    torchrun(tmp_path, 32500, ["rm-deepspeed:3load"], ZERO_MODEL_DIR=str(tmp_path / "model"),
-             ZERO_RM_DATA=str(tmp_path / "data"))
+    torchrun(
+        tmp_path,
+        32500,
+        ["rm-deepspeed:3load"],
+        ZERO_MODEL_DIR=str(tmp_path / "model"),
+        ZERO_RM_DATA=str(tmp_path / "data"),
+    )
     single = json.loads((tmp_path / "single" / "result.json").read_text())
     result = json.loads((tmp_path / "rm-deepspeed3load" / "result.json").read_text())
     assert single["loaded"] == {"partitioned": False, "dtypes": ["torch.float32"]}

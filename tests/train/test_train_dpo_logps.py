@@ -33,15 +33,15 @@ def _pack(seed=0, V=300, H=16, lengths=(9, 14, 5, 21)):
     labels = torch.randint(0, V, (1, T), generator=g)
     cu = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()])
     for a, b in zip(cu[:-1].tolist(), cu[1:].tolist()):
-        labels[0, a:a + 2] = -100          # a prompt
-        labels[0, b - 1] = -100            # each sample's last token has no next token
+        labels[0, a : a + 2] = -100  # a prompt
+        labels[0, b - 1] = -100  # each sample's last token has no next token
     return hidden, head, labels, cu
 
 
 def test_pack_logps_and_gradients_match_per_sample_full_logits():
     hidden, head, labels, cu = _pack()
     S = len(cu) - 1
-    weights = torch.linspace(-1.0, 2.0, S, dtype=torch.float64)        # a different gradient per sample
+    weights = torch.linspace(-1.0, 2.0, S, dtype=torch.float64)  # a different gradient per sample
     logps, counts = sample_logps(hidden, head, labels, pack_sample_index(cu, labels.shape[1]), S, chunk_size=7)
     (logps.double() * weights).sum().backward()
     got_h, got_w = hidden.grad.clone(), head.weight.grad.clone()
@@ -72,12 +72,15 @@ def test_reference_pass_does_no_weight_gradient_work():
     items = []
     for k in range(3):
         ids = [torch.randint(10, 400, (12 + k,), generator=g).tolist() for _ in range(2)]
-        items.append({side: {"input_ids": x, "labels": [-100] * 4 + x[4:]} for side, x in zip(("chosen", "rejected"), ids)})
+        items.append(
+            {side: {"input_ids": x, "labels": [-100] * 4 + x[4:]} for side, x in zip(("chosen", "rejected"), ids)}
+        )
     batch = collate_pairs(items)
     with torch.no_grad(), MatmulShapes() as ops:
         logps, counts = sequence_logps(model, batch)
-    assert logps.shape == (6,) and counts.tolist() == [len(it[s]["input_ids"]) - 4 for it in items
-                                                       for s in ("chosen", "rejected")]
+    assert logps.shape == (6,) and counts.tolist() == [
+        len(it[s]["input_ids"]) - 4 for it in items for s in ("chosen", "rejected")
+    ]
     # the head's forward is [chunk, V]; a weight gradient would be a [V, H] product
     assert (V, H) not in ops.shapes and (H, V) not in ops.shapes, ops.shapes
 
@@ -90,8 +93,17 @@ def test_dpo_step_peak_memory_close_to_sft_on_a_wide_vocabulary():
 
     V = 49152
     torch.manual_seed(0)
-    model = Qwen2ForCausalLM(Qwen2Config(vocab_size=V, hidden_size=128, intermediate_size=256, num_hidden_layers=1,
-                                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True))
+    model = Qwen2ForCausalLM(
+        Qwen2Config(
+            vocab_size=V,
+            hidden_size=128,
+            intermediate_size=256,
+            num_hidden_layers=1,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            tie_word_embeddings=True,
+        )
+    )
     g = torch.Generator().manual_seed(0)
     samples = []
     for k in range(16):

@@ -13,7 +13,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from redstar.models import tiny_causal_lm
-from redstar.train.engine import PlanLoader, Trainer, TrainConfig
+from redstar.train.engine import PlanLoader, TrainConfig, Trainer
 from redstar.train.loss import causal_lm_loss
 from redstar.train.packing import best_fit_pack, collate_packed
 from redstar.train.tokenize import tokenize_rows
@@ -48,8 +48,12 @@ def test_loss_falls_all_params_change_and_export_reloads(tmp_path):
     assert (final / "model.safetensors").is_file() and (final / "chat_template.jinja").is_file()
     reloaded = AutoModelForCausalLM.from_pretrained(final, dtype=torch.float32)
     tok2 = AutoTokenizer.from_pretrained(final)
-    ids = tok2.apply_chat_template([{"role": "user", "content": "What is 2 + 3?"}], add_generation_prompt=True,
-                                   return_tensors="pt", return_dict=True)["input_ids"]
+    ids = tok2.apply_chat_template(
+        [{"role": "user", "content": "What is 2 + 3?"}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )["input_ids"]
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(reloaded(ids).logits, model(ids).logits, rtol=0, atol=0)
@@ -57,8 +61,14 @@ def test_loss_falls_all_params_change_and_export_reloads(tmp_path):
 
 def _sft_cli(args, env_extra=None, check=True):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **(env_extra or {})}
-    p = subprocess.run([sys.executable, "-m", "redstar.cli", "sft", *args], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "redstar.cli", "sft", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if check and p.returncode != 0:
         raise AssertionError(p.stderr[-3000:])
     return p
@@ -120,7 +130,7 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path, tiny_dir):
     card = (tmp_path / "killed" / "final" / "README.md").read_text()
     assert str(tiny_dir) in card and "sft_tiny.jsonl" in card and "6 optimizer steps" in card
     resolved = (tmp_path / "killed" / "final" / "redstar_config.yaml").read_text()
-    assert "max_steps: 6" in resolved and "You are Qwen" not in resolved   # the file name, not its text
+    assert "max_steps: 6" in resolved and "You are Qwen" not in resolved  # the file name, not its text
 
 
 def test_two_stage_config_second_stage_starts_from_first(tmp_path, tiny_dir):
@@ -130,7 +140,7 @@ def test_two_stage_config_second_stage_starts_from_first(tmp_path, tiny_dir):
     cfg = tmp_path / "two.yaml"
     cfg.write_text(f"""# schema: redstar.train.sft:SFTConfig
 model: {tiny_dir}
-out: {tmp_path / 'two'}
+out: {tmp_path / "two"}
 attn_implementation: sdpa
 stages:
   - name: general
@@ -168,19 +178,35 @@ def test_resume_with_a_changed_data_plan_is_refused(tmp_path):
 
     def trainer(grad_accum, max_len, max_steps):
         loader = PlanLoader(ex, lambda e: best_fit_pack(lengths, 512, seed=e), collate_packed)
-        cfg = TrainConfig(lr=1e-3, max_steps=max_steps, grad_accum=grad_accum, dtype="float32", warmup_ratio=0.0,
-                          progress=False, tensorboard=False, save_every=1, gradient_checkpointing=False)
-        return Trainer(model, causal_lm_loss, loader, cfg, tmp_path / "run", tokenizer=tok,
-                       data_key=data_key([str(data)], max_len=max_len))
+        cfg = TrainConfig(
+            lr=1e-3,
+            max_steps=max_steps,
+            grad_accum=grad_accum,
+            dtype="float32",
+            warmup_ratio=0.0,
+            progress=False,
+            tensorboard=False,
+            save_every=1,
+            gradient_checkpointing=False,
+        )
+        return Trainer(
+            model,
+            causal_lm_loss,
+            loader,
+            cfg,
+            tmp_path / "run",
+            tokenizer=tok,
+            data_key=data_key([str(data)], max_len=max_len),
+        )
 
     trainer(1, 512, 2).train()
     state = json.loads((tmp_path / "run" / "checkpoints" / "step-000001" / "trainer_state.json").read_text())
     assert state["plan"]["grad_accum"] == 1 and state["plan"]["data_bytes"] == [data.stat().st_size]
     with pytest.raises(ConfigError, match=r"data plan changed.*grad_accum: 1 -> 2.*max_len: 512 -> 256"):
         trainer(2, 256, 3).train()
-    data.write_text(FIXTURE.read_text() + "\n")                 # same settings, the data file grew
+    data.write_text(FIXTURE.read_text() + "\n")  # same settings, the data file grew
     with pytest.raises(ConfigError, match=r"data_bytes"):
         trainer(1, 512, 3).train()
     data.write_text(FIXTURE.read_text())
-    summary = trainer(1, 512, 3).train()                         # unchanged: resumes at step 1
+    summary = trainer(1, 512, 3).train()  # unchanged: resumes at step 1
     assert summary["step"] == 3 and "plan" not in summary

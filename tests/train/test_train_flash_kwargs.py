@@ -37,7 +37,7 @@ class Recorder(torch.nn.Module):
 def test_flash_attention_gets_the_packed_boundaries(monkeypatch):
     model, _ = tiny_causal_lm(seed=0)
     batch = collate_packed(_samples())
-    assert packed_attention_kwargs(model, batch) == {}                 # sdpa: boundaries from positions
+    assert packed_attention_kwargs(model, batch) == {}  # sdpa: boundaries from positions
     # the top model's config says flash (the decoder itself keeps running sdpa on the CPU)
     monkeypatch.setattr(model, "config", SimpleNamespace(_attn_implementation="flash_attention_2", use_cache=False))
     kw = packed_attention_kwargs(model, batch)
@@ -48,8 +48,9 @@ def test_flash_attention_gets_the_packed_boundaries(monkeypatch):
     causal_lm_loss(model, batch)
     items = [{"chosen": a, "rejected": b} for a, b in zip(_samples(4)[::2], _samples(4)[1::2])]
     sequence_logps(model, collate_pairs(items))
-    assert [sorted(k for k in s if k.startswith(("cu_seq", "max_len"))) for s in rec.seen] == \
-        [["cu_seq_lens_k", "cu_seq_lens_q", "max_length_k", "max_length_q"]] * 2
+    assert [sorted(k for k in s if k.startswith(("cu_seq", "max_len"))) for s in rec.seen] == [
+        ["cu_seq_lens_k", "cu_seq_lens_q", "max_length_k", "max_length_q"]
+    ] * 2
 
 
 @pytest.mark.gpu
@@ -59,8 +60,15 @@ def test_packed_flash_with_boundaries_equals_samples_one_by_one():
     model = model.to("cuda", torch.bfloat16)
     model.set_attn_implementation("flash_attention_2")
     samples = _samples()
-    batch = {k: (v.cuda() if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in collate_packed(samples).items()}
+    batch = {
+        k: (v.cuda() if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in collate_packed(samples).items()
+    }
     packed, n = causal_lm_loss(model, batch)[:2]
-    alone = sum(causal_lm_loss(model, {k: (v.cuda() if torch.is_tensor(v) and k != "cu_seqlens" else v)
-                                       for k, v in collate_packed([s]).items()})[0] for s in samples)
+    alone = sum(
+        causal_lm_loss(
+            model,
+            {k: (v.cuda() if torch.is_tensor(v) and k != "cu_seqlens" else v) for k, v in collate_packed([s]).items()},
+        )[0]
+        for s in samples
+    )
     torch.testing.assert_close(packed, alone, rtol=2e-2, atol=1e-2)

@@ -46,12 +46,13 @@ def test_refuses_to_run_without_a_gpu(gc, capsys):
 
 def test_report_renders_every_section(gc):
     args = gc.parse_args([])
-    results = {"sft-ours": {"attention": "flash_attention_2", "tokens_per_s": 30000.0, "mfu": 0.3, "peak_gib": 20.0},
-               "sft-trl": {"attention": "flash_attention_2", "tokens_per_s": 15000.0, "mfu_6n_only": 0.15,
-                           "peak_gib": 25.0},
-               "dpo": {"dpo_peak_gib": 10.0, "sft_peak_gib": 9.0, "ratio": 1.11, "tokens": 9000},
-               "vl": {"error": "timed out after 240 s"},
-               "equal": {"flex_attention": {"loss_rel_diff": 1e-4, "grad_rel_diff": 2e-3, "equal": True}}}
+    results = {
+        "sft-ours": {"attention": "flash_attention_2", "tokens_per_s": 30000.0, "mfu": 0.3, "peak_gib": 20.0},
+        "sft-trl": {"attention": "flash_attention_2", "tokens_per_s": 15000.0, "mfu_6n_only": 0.15, "peak_gib": 25.0},
+        "dpo": {"dpo_peak_gib": 10.0, "sft_peak_gib": 9.0, "ratio": 1.11, "tokens": 9000},
+        "vl": {"error": "timed out after 240 s"},
+        "equal": {"flex_attention": {"loss_rel_diff": 1e-4, "grad_rel_diff": 2e-3, "equal": True}},
+    }
     text = gc.report(results, {"gpu": "H200", "torch": "2", "transformers": "5", "python": "3.11"}, args)
     assert "redstar / TRL: 2.00x tokens/s, 0.80x peak memory" in text
     assert "ratio 1.11x" in text and "timed out after 240 s" in text and "| flex_attention |" in text

@@ -12,21 +12,43 @@ CFG = "configs/sft_tiny_cpu.yaml"
 def _run(*args, env=None):
     import os
 
-    return subprocess.run(["bash", *args], cwd=ROOT, capture_output=True, text=True, timeout=30,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        ["bash", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, env={**os.environ, **(env or {})}
+    )
 
 
 def test_torchrun_dry_run_passes_overrides_and_node_settings():
-    p = _run("launch/sft_torchrun.sh", "--dry-run", CFG, "train.lr=1e-5",
-             env={"NPROC": "8", "NNODES": "2", "NODE_RANK": "1", "MASTER_ADDR": "node0"})
+    p = _run(
+        "launch/sft_torchrun.sh",
+        "--dry-run",
+        CFG,
+        "train.lr=1e-5",
+        env={"NPROC": "8", "NNODES": "2", "NODE_RANK": "1", "MASTER_ADDR": "node0"},
+    )
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["torchrun", "--nnodes=2", "--node_rank=1", "--nproc_per_node=8",
-                                "--master_addr=node0", "--master_port=29500", "-m", "redstar.cli", "sft", CFG,
-                                "train.lr=1e-5"]
+    assert p.stdout.split() == [
+        "torchrun",
+        "--nnodes=2",
+        "--node_rank=1",
+        "--nproc_per_node=8",
+        "--master_addr=node0",
+        "--master_port=29500",
+        "-m",
+        "redstar.cli",
+        "sft",
+        CFG,
+        "train.lr=1e-5",
+    ]
 
 
-@pytest.mark.parametrize("zero,stage,offload,json", [("2", "2", "false", "zero2.json"), ("3", "3", "false", "zero3.json"),
-                                                     ("3-offload", "3", "true", "zero3_offload.json")])
+@pytest.mark.parametrize(
+    "zero,stage,offload,json",
+    [
+        ("2", "2", "false", "zero2.json"),
+        ("3", "3", "false", "zero3.json"),
+        ("3-offload", "3", "true", "zero3_offload.json"),
+    ],
+)
 def test_deepspeed_dry_run_names_the_zero_json(zero, stage, offload, json):
     p = _run("launch/sft_deepspeed.sh", "--dry-run", "--zero", zero, CFG)
     assert p.returncode == 0, p.stderr
@@ -63,8 +85,12 @@ def test_torchrun_counts_the_gpus_cuda_visible_devices_allows():
 
 def test_slurm_srun_gets_the_cpus_of_the_task():
     """Slurm 22.05+ does not pass the job's --cpus-per-task on to srun: the script does."""
-    p = _run("launch/slurm_sft.sbatch", "--dry-run", CFG,
-             env={"SLURM_NNODES": "2", "SLURM_GPUS_ON_NODE": "8", "SLURM_CPUS_PER_TASK": "48"})
+    p = _run(
+        "launch/slurm_sft.sbatch",
+        "--dry-run",
+        CFG,
+        env={"SLURM_NNODES": "2", "SLURM_GPUS_ON_NODE": "8", "SLURM_CPUS_PER_TASK": "48"},
+    )
     assert p.returncode == 0, p.stderr
     words = p.stdout.split()
     assert words[:3] == ["srun", "--ntasks-per-node=1", "--cpus-per-task=48"] and words[3] == "torchrun"

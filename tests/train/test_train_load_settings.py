@@ -36,10 +36,19 @@ def _rm_run(tmp_path, train, monkeypatch, load):
     problems, samples = task.synthetic_task(4)
     write_jsonl(tmp_path / "p.jsonl", problems)
     write_jsonl(tmp_path / "s.jsonl", samples)
-    monkeypatch.setattr(RewardModel, "from_causal_lm",
-                        classmethod(lambda cls, source, tokenizer=None, head="auto", dtype="float32": load(source, dtype)))
-    run(RMTrainConfig(model="some/model", out=str(tmp_path / "run"), train=train, data=RMDataConfig(
-        samples=[str(tmp_path / "s.jsonl")], problems=str(tmp_path / "p.jsonl"), n=4)))
+    monkeypatch.setattr(
+        RewardModel,
+        "from_causal_lm",
+        classmethod(lambda cls, source, tokenizer=None, head="auto", dtype="float32": load(source, dtype)),
+    )
+    run(
+        RMTrainConfig(
+            model="some/model",
+            out=str(tmp_path / "run"),
+            train=train,
+            data=RMDataConfig(samples=[str(tmp_path / "s.jsonl")], problems=str(tmp_path / "p.jsonl"), n=4),
+        )
+    )
 
 
 def _vl_run(tmp_path, train, monkeypatch, load, recipe):
@@ -48,11 +57,21 @@ def _vl_run(tmp_path, train, monkeypatch, load, recipe):
     from geo.dpo import VLDPOConfig
     from geo.dpo import run as run_dpo
 
-    monkeypatch.setattr(geo.sft, "load_vl_model",
-                        lambda name, attn="sdpa", trust_remote_code=False, seed=0, dtype="float32": load(name, dtype))
+    monkeypatch.setattr(
+        geo.sft,
+        "load_vl_model",
+        lambda name, attn="sdpa", trust_remote_code=False, seed=0, dtype="float32": load(name, dtype),
+    )
     cls, run = (geo.sft.VLSFTConfig, geo.sft.run) if recipe == "vl-sft" else (VLDPOConfig, run_dpo)
-    run(cls(data=VLDataConfig(train=[str(tmp_path / "rows.jsonl")]), model="some/model", attn_implementation="sdpa",
-            train=train, out=str(tmp_path / "run")))
+    run(
+        cls(
+            data=VLDataConfig(train=[str(tmp_path / "rows.jsonl")]),
+            model="some/model",
+            attn_implementation="sdpa",
+            train=train,
+            out=str(tmp_path / "run"),
+        )
+    )
 
 
 @pytest.mark.parametrize("recipe", ["vl-sft", "vl-dpo", "rm"])
@@ -70,12 +89,13 @@ def test_recipe_loads_under_load_settings(tmp_path, monkeypatch, recipe):
         raise _Loaded
 
     monkeypatch.setattr(engine, "load_settings", settings)
-    train = TrainConfig(strategy="deepspeed", zero_stage=3, dtype="bfloat16", device="cpu", progress=False,
-                        tensorboard=False)
+    train = TrainConfig(
+        strategy="deepspeed", zero_stage=3, dtype="bfloat16", device="cpu", progress=False, tensorboard=False
+    )
     with pytest.raises(_Loaded):
         if recipe == "rm":
             _rm_run(tmp_path, train, monkeypatch, load)
         else:
             _vl_run(tmp_path, train, monkeypatch, load, recipe)
     assert seen["settings"] == ("deepspeed", 3, "bfloat16", 1)
-    assert seen["load"] == ("some/model", "bfloat16", True)     # in its dtype, while the object is held
+    assert seen["load"] == ("some/model", "bfloat16", True)  # in its dtype, while the object is held

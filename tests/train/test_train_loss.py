@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from redstar.models import tiny_causal_lm
-from redstar.train.engine import PlanLoader, Trainer, TrainConfig
+from redstar.train.engine import PlanLoader, TrainConfig, Trainer
 from redstar.train.loss import causal_lm_loss, linear_cross_entropy, scale_for_backward
 from redstar.train.packing import collate_packed
 
@@ -22,8 +22,9 @@ def test_chunked_matches_full_logits(chunk):
     (a * 0.37).backward()
     gh, gw = h.grad.clone(), w.grad.clone()
     h.grad = w.grad = None
-    ref = torch.nn.functional.cross_entropy(torch.einsum("bth,vh->btv", h, w).reshape(-1, 300), y.reshape(-1),
-                                            ignore_index=-100, reduction="sum")
+    ref = torch.nn.functional.cross_entropy(
+        torch.einsum("bth,vh->btv", h, w).reshape(-1, 300), y.reshape(-1), ignore_index=-100, reduction="sum"
+    )
     (ref * 0.37).backward()
     assert n == int((y != -100).sum()) == 52
     torch.testing.assert_close(a, ref, rtol=1e-5, atol=1e-5)
@@ -47,7 +48,7 @@ def _examples(n=6):
     g = torch.Generator().manual_seed(1)
     out = []
     for k in range(n):
-        L = 6 + 5 * k                                      # unequal lengths: a per-batch mean would differ
+        L = 6 + 5 * k  # unequal lengths: a per-batch mean would differ
         ids = torch.randint(10, 400, (L,), generator=g).tolist()
         out.append({"input_ids": ids, "labels": [-100] * 3 + ids[3:]})
     return out
@@ -57,8 +58,17 @@ def _step_grads(tmp_path, plan, grad_accum):
     """Gradient the real engine applies at its first optimizer step."""
     model, _ = tiny_causal_lm(seed=2)
     loader = PlanLoader(_examples(), lambda epoch: plan, collate_packed)
-    cfg = TrainConfig(lr=1e-3, max_steps=1, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
-                      progress=False, tensorboard=False, max_grad_norm=0.0, warmup_ratio=0.0)
+    cfg = TrainConfig(
+        lr=1e-3,
+        max_steps=1,
+        grad_accum=grad_accum,
+        dtype="float32",
+        gradient_checkpointing=False,
+        progress=False,
+        tensorboard=False,
+        max_grad_norm=0.0,
+        warmup_ratio=0.0,
+    )
     trainer = Trainer(model, causal_lm_loss, loader, cfg, tmp_path)
     seen = {}
     original = trainer.backend.step
@@ -66,6 +76,7 @@ def _step_grads(tmp_path, plan, grad_accum):
     def capture():
         seen.update({n: p.grad.clone() for n, p in trainer.backend.module.named_parameters()})
         return original()
+
     trainer.backend.step = capture
     trainer.train()
     return seen
@@ -106,7 +117,7 @@ def test_head_chunks_follow_the_largest_rank(monkeypatch, n_targets):
     loss, n = L.checkpointed_head_cross_entropy(head, hidden, labels, chunk_size=2)
     loss.backward()
     ref, _ = linear_cross_entropy(hidden, head.weight, labels, impl="naive")
-    assert n == n_targets and len(calls) == 10                 # 5 in forward, 5 recomputed in backward
+    assert n == n_targets and len(calls) == 10  # 5 in forward, 5 recomputed in backward
     assert loss.item() == pytest.approx(ref.item(), rel=1e-6, abs=1e-6)
     if n_targets:
         g = torch.autograd.grad(ref, hidden)[0]

@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from redstar.models import tiny_causal_lm
-from redstar.train.packing import (IGNORE_INDEX, attention_cost, best_fit_pack, collate_packed,
-                                   packing_efficiency)
+from redstar.train.packing import IGNORE_INDEX, attention_cost, best_fit_pack, collate_packed, packing_efficiency
 
 
 def lognormal_lengths(n, seed=0, median=1500, lo=128, hi=8192):
@@ -54,12 +53,13 @@ def test_packed_equals_one_by_one(attn):
     samples = []
     for n in (9, 17, 5, 12):
         ids = torch.randint(10, 400, (n,), generator=g).tolist()
-        labels = [IGNORE_INDEX] * (n // 3) + ids[n // 3:]      # prompt tokens carry no loss
+        labels = [IGNORE_INDEX] * (n // 3) + ids[n // 3 :]  # prompt tokens carry no loss
         samples.append({"input_ids": ids, "labels": labels})
 
     def per_token(logits, labels):
-        return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                                 ignore_index=IGNORE_INDEX, reduction="none")
+        return torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="none"
+        )
 
     # reference: each sample alone, next-token loss, gradients summed
     ref_losses = []
@@ -71,7 +71,9 @@ def test_packed_equals_one_by_one(attn):
     model.zero_grad()
 
     b = collate_packed(samples)
-    packed = per_token(model(input_ids=b["input_ids"], position_ids=b["position_ids"], use_cache=False).logits, b["labels"])
+    packed = per_token(
+        model(input_ids=b["input_ids"], position_ids=b["position_ids"], use_cache=False).logits, b["labels"]
+    )
     packed.sum().backward()
     torch.testing.assert_close(packed, torch.cat(ref_losses), rtol=1e-7, atol=1e-7)
     for n, p in model.named_parameters():
@@ -83,8 +85,10 @@ def test_packing_without_positions_would_differ():
     """The check above can fail: without restarting positions the packed loss differs."""
     model, _ = tiny_causal_lm(seed=1)
     model.to(torch.float64)
-    samples = [{"input_ids": list(range(20, 31)), "labels": list(range(20, 31))},
-               {"input_ids": list(range(40, 47)), "labels": list(range(40, 47))}]
+    samples = [
+        {"input_ids": list(range(20, 31)), "labels": list(range(20, 31))},
+        {"input_ids": list(range(40, 47)), "labels": list(range(40, 47))},
+    ]
     b = collate_packed(samples)
     good = model(input_ids=b["input_ids"], position_ids=b["position_ids"], use_cache=False).logits
     bad = model(input_ids=b["input_ids"]).logits
@@ -97,8 +101,10 @@ def test_packed_equals_one_by_one_on_gpu(attn):
     model, _ = tiny_causal_lm(seed=1)
     model.set_attn_implementation(attn)
     model.to("cuda", torch.float32)
-    samples = [{"input_ids": list(range(10 + k, 10 + k + n)), "labels": list(range(10 + k, 10 + k + n))}
-               for k, n in ((0, 130), (5, 300), (9, 77))]
+    samples = [
+        {"input_ids": list(range(10 + k, 10 + k + n)), "labels": list(range(10 + k, 10 + k + n))}
+        for k, n in ((0, 130), (5, 300), (9, 77))
+    ]
     b = {k: (v.cuda() if torch.is_tensor(v) else v) for k, v in collate_packed(samples).items()}
     packed = model(input_ids=b["input_ids"], position_ids=b["position_ids"], use_cache=False).logits[0]
     alone = torch.cat([model(input_ids=torch.tensor([s["input_ids"]], device="cuda")).logits[0] for s in samples])

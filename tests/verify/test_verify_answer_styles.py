@@ -41,31 +41,42 @@ def test_unicode_root_choices_mathvista():
     assert not grade("\\boxed{\\sqrt{5}}", "2√{5}", kind="choice", choices=choices).correct
 
 
-@pytest.mark.parametrize("response,want", [
-    ("Since 180 - 50 - 70 = 60.\nThe value of x is 60.", "60"),
-    ("So AB = 3.0. Therefore, the length of AB is 3.0", "3.0"),
-    ("The area is approximately 14.1440", "14.1440"),
-    ("Thus, the measure of angle B is 45 degrees.", "45 degrees"),
-    ("<think>\nhalf\n</think>\nThe probability is $\\frac{1}{2}$.", "\\frac{1}{2}"),
-    ("Therefore, $x = 8$.", "x = 8"),
-    ("So the final result is $12$.", "12"),
-    ("The value of x is not 60; it is 30.", "30"),
-])
+@pytest.mark.parametrize(
+    "response,want",
+    [
+        ("Since 180 - 50 - 70 = 60.\nThe value of x is 60.", "60"),
+        ("So AB = 3.0. Therefore, the length of AB is 3.0", "3.0"),
+        ("The area is approximately 14.1440", "14.1440"),
+        ("Thus, the measure of angle B is 45 degrees.", "45 degrees"),
+        ("<think>\nhalf\n</think>\nThe probability is $\\frac{1}{2}$.", "\\frac{1}{2}"),
+        ("Therefore, $x = 8$.", "x = 8"),
+        ("So the final result is $12$.", "12"),
+        ("The value of x is not 60; it is 30.", "30"),
+    ],
+)
 def test_answers_stated_in_prose(response, want):
     assert extract_answer(response, fallback=False) == want
 
 
-@pytest.mark.parametrize("response,want", [
-    ("The probability is \"0.16800\"", "0.16800"), ("The answer is \"2\".", "2"),
-    ("the answer is definitely **1.5**.", "1.5"), ("Final answer: **9**", "9"), ("The answer is 100 ✅", "100"),
-])
+@pytest.mark.parametrize(
+    "response,want",
+    [
+        ('The probability is "0.16800"', "0.16800"),
+        ('The answer is "2".', "2"),
+        ("the answer is definitely **1.5**.", "1.5"),
+        ("Final answer: **9**", "9"),
+        ("The answer is 100 ✅", "100"),
+    ],
+)
 def test_quotes_bold_filler_and_emoji_are_stripped(response, want):
     assert extract_answer(response) == want
 
 
 def test_final_answer_phrase_after_an_intermediate_box_wins_minerva_style():
-    r = ("So the partial result is $\\boxed{17}$ for this subcase.\n"
-         "Final Answer: The final answer is $\\frac{-4}{9}$. I hope it is correct.")
+    r = (
+        "So the partial result is $\\boxed{17}$ for this subcase.\n"
+        "Final Answer: The final answer is $\\frac{-4}{9}$. I hope it is correct."
+    )
     assert extract_answer(r) == "\\frac{-4}{9}"
     assert grade(r, "-\\frac{4}{9}").correct
     # a weak phrase after the box does not override it
@@ -90,10 +101,16 @@ def test_gsm8k_marker_is_a_stated_answer():
     assert extract_answer("#### Step 2\nWe add the parts.", fallback=False) is None  # a heading, no answer
 
 
-@pytest.mark.parametrize("response,gold", [
-    ("The answer is not 5.", "5"), ("The value of x is not 60.", "60"), ("The total is 12 or 13.", "12"),
-    ("Not C", "C"), ("c", "C"),
-])
+@pytest.mark.parametrize(
+    "response,gold",
+    [
+        ("The answer is not 5.", "5"),
+        ("The value of x is not 60.", "60"),
+        ("The total is 12 or 13.", "12"),
+        ("Not C", "C"),
+        ("c", "C"),
+    ],
+)
 def test_new_styles_do_not_read_negations_or_hedges_as_answers(response, gold):
     kind, choices = ("choice", ["30°", "45°", "60°", "90°"]) if gold == "C" else ("math", None)
     assert not grade(response, gold, kind=kind, choices=choices, fallback=False).correct

@@ -7,27 +7,58 @@ from redstar.verify import extract_answer, grade
 CHOICES = ["30°", "45°", "60°", "90°"]
 
 
-@pytest.mark.parametrize("response", [
-    "So the answer is (C).", "\\boxed{C}", "Answer: C", "Answer:C", "The correct option is C.",
-    "<think>maybe (A)</think>\nAnswer: (C)", "Therefore \\boxed{\\text{(C)}}", "\\boxed{60^\\circ}",
-    "The angle is \\boxed{60°}.", "Answer: C. 60°",
-    # styles real models write that the extraction once missed: a bare letter or option text as the
-    # whole answer, quoted, bold, in prose, after GeoQA's Chinese "故选"
-    "C", " (C) ", "60°", "The answer is \"C\".", "The correct option is **C**.", "So the answer is **(C) 60°**.",
-    "故选：C", "故选C.", "The angle is 60°, so choose C.", "Answer: “C”",
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "So the answer is (C).",
+        "\\boxed{C}",
+        "Answer: C",
+        "Answer:C",
+        "The correct option is C.",
+        "<think>maybe (A)</think>\nAnswer: (C)",
+        "Therefore \\boxed{\\text{(C)}}",
+        "\\boxed{60^\\circ}",
+        "The angle is \\boxed{60°}.",
+        "Answer: C. 60°",
+        # styles real models write that the extraction once missed: a bare letter or option text as the
+        # whole answer, quoted, bold, in prose, after GeoQA's Chinese "故选"
+        "C",
+        " (C) ",
+        "60°",
+        'The answer is "C".',
+        "The correct option is **C**.",
+        "So the answer is **(C) 60°**.",
+        "故选：C",
+        "故选C.",
+        "The angle is 60°, so choose C.",
+        "Answer: “C”",
+    ],
+)
 def test_letter_forms_and_option_text(response):
     v = grade(response, "C", kind="choice", choices=CHOICES)
     assert v.correct, v
     assert v.extracted == "C"
 
 
-@pytest.mark.parametrize("response", [
-    "So the answer is (B).", "\\boxed{45°}", "Answer: D", "\\boxed{E}", "\\boxed{75°}", "no idea",
-    "<think>so (C)</think> Answer: (A)",
-    "D", "45°", "The answer is \"B\".", "The correct option is **A**.", "故选：B", "The answer is (A), not (C).",
-    "so choose D.",
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "So the answer is (B).",
+        "\\boxed{45°}",
+        "Answer: D",
+        "\\boxed{E}",
+        "\\boxed{75°}",
+        "no idea",
+        "<think>so (C)</think> Answer: (A)",
+        "D",
+        "45°",
+        'The answer is "B".',
+        "The correct option is **A**.",
+        "故选：B",
+        "The answer is (A), not (C).",
+        "so choose D.",
+    ],
+)
 def test_wrong_or_missing(response):
     assert not grade(response, "C", kind="choice", choices=CHOICES).correct
 

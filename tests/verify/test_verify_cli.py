@@ -11,8 +11,13 @@ def _rows():
         {"id": "m1", "gold": "\\frac{1}{2}", "response": "<think>maybe \\boxed{1}</think> so \\boxed{0.5}"},
         {"id": "m2", "gold": "5", "response": "The answer is \\boxed{500}."},
         {"id": 3, "gold": "C", "kind": "choice", "choices": ["1", "2", "3"], "response": "Answer: (C)"},
-        {"id": "c1", "gold": "", "kind": "code", "tests": {"inputs": ["2\n"], "outputs": ["4\n"]},
-         "response": "```python\nn = int(input())\nprint(n * n)\n```"},
+        {
+            "id": "c1",
+            "gold": "",
+            "kind": "code",
+            "tests": {"inputs": ["2\n"], "outputs": ["4\n"]},
+            "response": "```python\nn = int(input())\nprint(n * n)\n```",
+        },
     ]
 
 
@@ -35,8 +40,9 @@ def test_cli_end_to_end(tmp_path, capsys):
 
 def test_cli_strict_stops_with_line(tmp_path, capsys):
     src = tmp_path / "cases.jsonl"
-    src.write_text(json.dumps(_rows()[0]) + "\n" + json.dumps({"id": 2, "gold": "1", "response": "x",
-                                                                "kind": "essay"}) + "\n")
+    src.write_text(
+        json.dumps(_rows()[0]) + "\n" + json.dumps({"id": 2, "gold": "1", "response": "x", "kind": "essay"}) + "\n"
+    )
     rc = main(["verify", "--input", str(src), "--output", str(tmp_path / "v.jsonl"), "--strict"])
     assert rc == 2
     assert f"{src}:2" in capsys.readouterr().err

@@ -22,20 +22,26 @@ def test_stdin_form_pass_and_fail():
 
 def test_call_form_top_level_and_class():
     tests = {"inputs": [[[3, 1, 2]], [[5]]], "outputs": [[[1, 2, 3]], [[5]]], "fn_name": "sort_it"}
-    assert grade(block("def sort_it(xs):\n    print('noise')\n    return sorted(xs)"), "", kind="code", tests=tests).correct
-    assert grade(block("class Solution:\n    def sort_it(self, xs):\n        return sorted(xs)"), "", kind="code",
-                 tests=tests).correct
+    assert grade(
+        block("def sort_it(xs):\n    print('noise')\n    return sorted(xs)"), "", kind="code", tests=tests
+    ).correct
+    assert grade(
+        block("class Solution:\n    def sort_it(self, xs):\n        return sorted(xs)"), "", kind="code", tests=tests
+    ).correct
     v = grade(block("def sort_it(xs):\n    return xs"), "", kind="code", tests=tests)
     assert not v.correct and "wrong answer" in v.reason
 
 
-@pytest.mark.parametrize("code,why", [
-    ("while True:\n    pass", "timeout"),
-    ("import os\nwhile True:\n    os.fork()", "PermissionError"),  # seccomp: no new processes
-    ("x = bytearray(8 * 1024 ** 3)\nprint(3)", "MemoryError"),
-    ("while True:\n    print('y' * 100000)", "output limit"),
-    ("import subprocess\nsubprocess.run(['sh', '-c', 'echo 3'])", "PermissionError"),
-])
+@pytest.mark.parametrize(
+    "code,why",
+    [
+        ("while True:\n    pass", "timeout"),
+        ("import os\nwhile True:\n    os.fork()", "PermissionError"),  # seccomp: no new processes
+        ("x = bytearray(8 * 1024 ** 3)\nprint(3)", "MemoryError"),
+        ("while True:\n    print('y' * 100000)", "output limit"),
+        ("import subprocess\nsubprocess.run(['sh', '-c', 'echo 3'])", "PermissionError"),
+    ],
+)
 def test_hostile_programs_fail_within_bound(code, why):
     t = time.monotonic()
     v = grade(block(code), "", kind="code", tests=STDIN_TESTS, timeout=2.0)
