@@ -1,4 +1,19 @@
-"""Vision-language DPO: image preference rows -> paired, packed micro-batches -> the engine.
+"""redstar dpo (vision-language recipe): DPO of a vision-language model on image preference rows.
+
+    redstar dpo CONFIG.yaml [key=value ...]
+
+Run for a config whose first line is ``# schema: geo.dpo:VLDPOConfig`` (redstar/cli.py: RECIPES). Rows
+are preference rows: ``prompt`` (messages, ``<image>`` markers or images before the first user
+turn), ``chosen`` and ``rejected`` (assistant messages) and ``images`` (paths relative to the
+data file). Reference log-probabilities come from the starting model (or ``ref_model``),
+computed once before training; pairs are packed with per-sample multimodal positions.
+``dpo.beta``, ``dpo.label_smoothing`` (cDPO) and ``dpo.sft_weight`` (RPO) set the loss.
+
+examples:
+  redstar dpo configs/geo_dpo_tiny.yaml out=runs/geo_dpo_tiny
+  redstar dpo configs/geo_dpo_qwen2vl.yaml model=runs/geo_sft/final data.train=[data/geo_pref.jsonl]
+
+Vision-language DPO: image preference rows -> paired, packed micro-batches -> the engine.
 
 Each preference row (``prompt`` messages, ``chosen`` / ``rejected`` assistant turns,
 ``images``) becomes two samples sharing the row's images. A micro-batch holds whole pairs
@@ -97,35 +112,12 @@ def run(cfg: VLDPOConfig) -> dict:
     its log-prob function; the reference pass, its split over ranks, the loss and the loop are
     the text recipe's."""
     from geo.collate import VLCollator
-    from geo.dataset import encode_rows
-    from geo.freeze import apply_freeze, count_parameters
-    from geo.images import set_processor_pixels
-    from geo.sft import load_vl_model, model_card, plan_fn, vl_model_class
-    from redstar.train.attention import choose_attention
+    from geo.sft import load_vl_model, model_card, plan_fn, set_up
     from redstar.train.checkpoint import data_key
-    from redstar.train.distributed import init_distributed
     from redstar.train.dpo import train_dpo
-    from redstar.train.engine import load_settings
 
     tcfg = cfg.train
-    random.seed(tcfg.seed)
-    torch.manual_seed(tcfg.seed)
-    dist = init_distributed(tcfg.device)
-    attn = choose_attention(
-        cfg.attn_implementation,
-        dist.device,
-        vl_model_class(cfg.model, cfg.trust_remote_code),
-        log=print if dist.is_main else None,
-    )
-
-    # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
-    load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
-    model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed, dtype=load_dtype)
-    del zero3_init  # the policy is built: a separate reference model loads whole, outside ZeRO-3
-    set_processor_pixels(proc, cfg.data.min_pixels or None, cfg.data.max_pixels or None)
-    items, stats = encode_rows(cfg.data, proc, "preference", progress=dist.is_main)
-    groups = apply_freeze(model, cfg.freeze, tcfg.lr)
-    params = count_parameters(model)
+    dist, attn, model, proc, items, stats, groups, params = set_up(cfg, "preference")
 
     def describe(trainer) -> str:
         return (
@@ -198,3 +190,23 @@ def preference_rows_from_problems(problems: list[dict], seed: int = 0) -> list[d
             }
         )
     return rows
+
+
+# the command: `redstar dpo CONFIG.yaml`
+
+
+def add_arguments(parser) -> None:
+    from redstar.config import add_config_arguments
+
+    add_config_arguments(parser, "geo.dpo:VLDPOConfig", "dpo.beta=0.05 train.lr=5e-7")
+
+
+def main(args) -> int:
+    from redstar.config import config_from_args
+
+    cfg = config_from_args(VLDPOConfig, args)
+    if cfg is None:
+        return 0
+    s = run(cfg)
+    print(f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps, {s['data']['rows']} pairs)")
+    return 0

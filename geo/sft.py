@@ -1,4 +1,21 @@
-"""Vision-language SFT: image+text chat rows -> packed micro-batches -> the shared engine.
+"""redstar sft (vision-language recipe): image+text SFT of a Qwen2-VL / Qwen2.5-VL / InternVL model.
+
+    redstar sft CONFIG.yaml [key=value ...]
+
+Run for a config whose first line is ``# schema: geo.sft:VLSFTConfig`` (redstar/cli.py: RECIPES). Rows
+are SFT rows (``messages`` + ``images``, paths relative to the data file; ``<image>`` markers
+in the text, or the images go before the first user turn). Samples are packed with per-sample
+multimodal rotary positions; ``freeze.*`` picks which of vision tower / projector / language
+model train, each with its own lr. Broken images stop the run naming file:line, or with
+``data.skip_bad=true`` are skipped and counted. Output: ``<out>/final`` (HF format, processor,
+redstar_config.yaml, model card), metrics.jsonl, loss.png.
+
+examples:
+  python -m geo.generator --out data/geo_synth --n 64
+  redstar sft configs/geo_sft_tiny.yaml out=runs/geo_sft_tiny
+  redstar sft configs/geo_sft_qwen2vl.yaml data.train=[data/geoqa_sft.jsonl] train.lr=1e-5
+
+Vision-language SFT: image+text chat rows -> packed micro-batches -> the shared engine.
 
 Reads top to bottom: config, seed, processor, data (encoded once, images decoded per batch),
 model, freezing, trainer, train, save. The loop, normalisation by target tokens over the
@@ -17,7 +34,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import torch
 
@@ -174,14 +191,27 @@ images {stats["images"]}, tokens {stats["tokens"]}, target tokens {stats["target
     )
 
 
-def run(cfg: VLSFTConfig) -> dict:
-    from geo.collate import VLCollator
+class VLSetUp(NamedTuple):
+    dist: Any  # redstar.train.distributed.DistInfo
+    attn: str
+    model: Any
+    proc: Any
+    items: Any  # geo.dataset encoded rows
+    stats: dict
+    groups: list  # optimizer parameter groups, one per trained part
+    params: dict
+
+
+def set_up(cfg, kind: Literal["sft", "preference"]) -> VLSetUp:
+    """What both vision-language recipes (SFT, DPO) do before training: seed, devices,
+    attention kernel, the model and processor (ZeRO-3 partitioned as it loads), the pixel
+    bounds, the rows encoded as ``kind``, and the freezing into parameter groups."""
     from geo.dataset import encode_rows
     from geo.freeze import apply_freeze, count_parameters
     from geo.images import set_processor_pixels
     from redstar.train.attention import choose_attention
     from redstar.train.distributed import init_distributed
-    from redstar.train.engine import PlanLoader, Trainer, load_settings
+    from redstar.train.engine import load_settings
 
     tcfg = cfg.train
     random.seed(tcfg.seed)
@@ -193,15 +223,23 @@ def run(cfg: VLSFTConfig) -> dict:
         vl_model_class(cfg.model, cfg.trust_remote_code),
         log=print if dist.is_main else None,
     )
-
-    # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
+    # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads);
+    # a separate reference model (DPO) loads whole, outside ZeRO-3
     load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
     model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed, dtype=load_dtype)
     del zero3_init
     set_processor_pixels(proc, cfg.data.min_pixels or None, cfg.data.max_pixels or None)
-    items, stats = encode_rows(cfg.data, proc, "sft", progress=dist.is_main)
+    items, stats = encode_rows(cfg.data, proc, kind, progress=dist.is_main)
     groups = apply_freeze(model, cfg.freeze, tcfg.lr)
-    params = count_parameters(model)
+    return VLSetUp(dist, attn, model, proc, items, stats, groups, count_parameters(model))
+
+
+def run(cfg: VLSFTConfig) -> dict:
+    from geo.collate import VLCollator
+    from redstar.train.engine import PlanLoader, Trainer
+
+    tcfg = cfg.train
+    dist, attn, model, proc, items, stats, groups, params = set_up(cfg, "sft")
 
     collate = VLCollator(proc, model, pack=cfg.data.pack)
     loader = PlanLoader(
@@ -263,3 +301,27 @@ def sft_rows_from_problems(problems: list[dict], system_prompt: str | None = Non
 
 def save_path(cfg: VLSFTConfig) -> Path:
     return Path(cfg.out) / "final"
+
+
+# the command: `redstar sft CONFIG.yaml`
+
+
+def add_arguments(parser) -> None:
+    from redstar.config import add_config_arguments
+
+    add_config_arguments(parser, "geo.sft:VLSFTConfig", "train.lr=1e-5 freeze.train_vision=true")
+
+
+def main(args) -> int:
+    from redstar.config import config_from_args
+
+    cfg = config_from_args(VLSFTConfig, args)
+    if cfg is None:
+        return 0
+    s = run(cfg)
+    d = s["data"]
+    print(
+        f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps; rows {d['rows']}, "
+        f"broken images skipped {d['bad_images']}, bad rows {d['bad_rows']})"
+    )
+    return 0

@@ -1,10 +1,11 @@
-"""The ``redstar`` command: one dispatcher, one module per subcommand.
+"""The ``redstar`` command: one registry, read top to bottom as the flow.
 
-Each subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int`` and imports
-its heavy dependencies inside ``run`` so ``redstar --help`` stays fast. Commands whose module
-is not installed are not listed. ``sft`` and ``dpo`` configs with ``modality: vision`` are
-dispatched to the vision-language recipes in ``geo``; this is the only place ``redstar``
-reaches into the other packages.
+``COMMANDS`` names, for each subcommand, the module holding its ``add_arguments(parser)`` and
+its entry function (``run(args) -> int`` for the tools; ``main(args)`` for the training recipes,
+whose ``run(cfg)`` is the recipe itself). Modules import their heavy dependencies inside the
+entry so ``redstar --help`` stays fast; commands whose module is not installed are not listed.
+``sft`` and ``dpo`` have a text and a vision-language recipe: ``RECIPES`` maps the schema a
+config names on its first line (``# schema: module:Class``) to the recipe that runs it.
 """
 
 from __future__ import annotations
@@ -13,29 +14,51 @@ import argparse
 import importlib
 import importlib.util
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-# name -> (module, vision-language module or None, one-line help), in the order of the flow:
-# curate data, train (sft, dpo, rl, rm), evaluate; then the tools around it. The text and the
-# vision-language recipe of sft and dpo are both named here.
-COMMANDS: dict[str, tuple[str, str | None, str]] = {
-    "curate": ("data_recipes.cli", None, "run a curation recipe: problems in, SFT / preference / RL rows out"),
-    "sft": (
-        "redstar.train.sft_cli",
-        "geo.sft_cli",
-        "supervised fine-tuning (text, or image+text with modality: vision)",
+
+@dataclass(frozen=True)
+class Command:
+    module: str  # holds add_arguments(parser) and the entry
+    help: str
+    entry: str = "run"  # the function taking the parsed arguments, returning the exit code
+    vision: str | None = None  # the vision-language recipe of the same command (see RECIPES)
+
+
+# In the order of the flow: curate data, train (sft, dpo, rl, rm), evaluate; then the tools around it.
+COMMANDS: dict[str, Command] = {
+    "curate": Command("data_recipes.cli", "run a curation recipe: problems in, SFT / preference / RL rows out"),
+    "sft": Command(
+        "redstar.train.sft",
+        "supervised fine-tuning (text, or image+text with a geo.sft:VLSFTConfig config)",
+        entry="main",
+        vision="geo.sft",
     ),
-    "dpo": ("redstar.train.dpo_cli", "geo.dpo_cli", "direct preference optimisation on preference rows"),
-    "rl": ("redstar.rl.cli", None, "export data to OpenRLHF and launch DPO / PPO / REINFORCE++ / GRPO jobs"),
-    "rm": ("redstar.rm.cli", None, "train an outcome reward model and score samples"),
-    "eval": ("eval.cli", None, "score a model or stored responses on MATH-Hard, AIME, GeoQA, MathVista-GEO, ..."),
-    "verify": ("redstar.verify.cli", None, "grade responses against gold answers (math, choice, code)"),
-    "ask": ("redstar.ask", None, "ask a model one question (the embedded default by default)"),
-    "demo": ("data_recipes.demo", None, "run the whole pipeline on the embedded default model, on CPU"),
-    "sweep": ("redstar.sweep.cli", None, "data-scaling study: models x data sizes x subset kinds, trained and scored"),
-    "card": ("redstar.release.card_cli", None, "write a model or dataset card; add eval scores to model-index"),
-    "push": ("redstar.release.push_cli", None, "publish a trained model or curated data to the Hugging Face Hub"),
-    "configs": ("redstar.configs", None, "list the shipped configs and recipes, with the command that runs each"),
+    "dpo": Command(
+        "redstar.train.dpo",
+        "direct preference optimisation on preference rows (text or image+text)",
+        entry="main",
+        vision="geo.dpo",
+    ),
+    "rl": Command("redstar.rl.cli", "export data to OpenRLHF and launch DPO / PPO / REINFORCE++ / GRPO jobs"),
+    "rm": Command("redstar.rm.cli", "train an outcome reward model and score samples"),
+    "eval": Command("eval.cli", "score a model or stored responses on MATH-Hard, AIME, GeoQA, MathVista-GEO, ..."),
+    "verify": Command("redstar.verify.cli", "grade responses against gold answers (math, choice, code)"),
+    "ask": Command("redstar.ask", "ask a model one question (the embedded default by default)"),
+    "demo": Command("data_recipes.demo", "run the whole pipeline on the embedded default model, on CPU"),
+    "sweep": Command("redstar.sweep.cli", "data-scaling study: models x data sizes x subset kinds, trained and scored"),
+    "card": Command("redstar.release.card_cli", "write a model or dataset card; add eval scores to model-index"),
+    "push": Command("redstar.release.push_cli", "publish a trained model or curated data to the Hugging Face Hub"),
+    "configs": Command("redstar.configs", "list the shipped configs and recipes, with the command that runs each"),
+}
+
+# schema on a config's first line -> the recipe module that trains it (sft and dpo only)
+RECIPES: dict[str, str] = {
+    "redstar.train.sft:SFTConfig": "redstar.train.sft",
+    "geo.sft:VLSFTConfig": "geo.sft",
+    "redstar.train.dpo:DPOConfig": "redstar.train.dpo",
+    "geo.dpo:VLDPOConfig": "geo.dpo",
 }
 
 EPILOG = """examples:
@@ -58,18 +81,42 @@ def _available(module: str) -> bool:
         return False
 
 
-def _vision_config(argv: list[str]) -> bool:
-    """True when the first positional argument is a YAML config that says ``modality: vision``."""
-    import yaml
+def recipe_module(name: str, argv: list[str]) -> str:
+    """The module that runs ``redstar NAME argv``: the command's own, or for sft / dpo the
+    recipe ``RECIPES`` names for the config's schema line (a config without one is text)."""
+    command = COMMANDS[name]
+    if command.vision:
+        from redstar.config import config_schema
 
-    for arg in argv:
-        if arg.endswith((".yaml", ".yml")) and Path(arg).is_file():
-            try:
-                data = yaml.safe_load(Path(arg).read_text()) or {}
-            except yaml.YAMLError:
-                return False
-            return isinstance(data, dict) and data.get("modality") == "vision"
-    return any(a in ("modality=vision",) for a in argv)
+        config = next((a for a in argv if a.endswith((".yaml", ".yml")) and Path(a).is_file()), None)
+        module = RECIPES.get(config_schema(config)) if config else None
+        if module in (command.module, command.vision) and _available(module):
+            return module
+    return command.module
+
+
+def command_parser(name: str, argv: list[str]) -> tuple[argparse.ArgumentParser, object]:
+    """The parser of ``redstar NAME`` and the recipe module it runs. ``--help`` of a command
+    with a vision-language recipe documents both recipes."""
+    command = COMMANDS[name]
+    module = importlib.import_module(recipe_module(name, argv))
+    parser = argparse.ArgumentParser(
+        prog=f"redstar {name}",
+        description=(module.__doc__ or command.help).strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    module.add_arguments(parser)
+    if command.vision and module.__name__ == command.module and _available(command.vision):
+        if "-h" in argv or "--help" in argv:
+            vision = importlib.import_module(command.vision)
+            other = argparse.ArgumentParser()
+            vision.add_arguments(other)
+            parser.epilog = (
+                f"{parser.epilog or ''}\n\n"
+                f"--- vision-language recipe ({command.vision}; run for a config whose first line names its schema)\n\n"
+                f"{(vision.__doc__ or '').strip()}\n\n{other.epilog or ''}"
+            )
+    return parser, module
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, _vision, help_text) in COMMANDS.items():
-        if _available(module):
-            sub.add_parser(name, help=help_text, add_help=False)
+    for name, command in COMMANDS.items():
+        if _available(command.module):
+            sub.add_parser(name, help=command.help, add_help=False)
     return parser
 
 
@@ -160,27 +207,18 @@ def main(argv: list[str] | None = None) -> int:
         print(__version__)
         return 0
     name, rest = argv[0], argv[1:]
-    if name not in COMMANDS or not _available(COMMANDS[name][0]):
+    if name not in COMMANDS or not _available(COMMANDS[name].module):
         parser.print_usage(sys.stderr)
         print(f"redstar: unknown command {name!r}; run 'redstar --help' for the list", file=sys.stderr)
         return 2
-    module_name, vision_module, help_text = COMMANDS[name]
-    if vision_module and _vision_config(rest) and _available(vision_module):
-        module_name = vision_module
-    module = importlib.import_module(module_name)
-    sub = argparse.ArgumentParser(
-        prog=f"redstar {name}",
-        description=(module.__doc__ or help_text).strip(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    module.add_arguments(sub)
+    sub, module = command_parser(name, rest)
     try:  # options may stand anywhere among key=value overrides
         args = sub.parse_intermixed_args(rest)
     except TypeError:  # commands with sub-actions cannot be parsed intermixed
         args = sub.parse_args(rest)
     try:
         check_values(args)
-        return int(module.run(args) or 0)
+        return int(getattr(module, COMMANDS[name].entry)(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -241,18 +241,24 @@ SCHEMA_COMMANDS = {
 }
 
 
-def check_schema(cls: type, path: str | os.PathLike) -> None:
-    """A config whose first line names another schema (``# schema: module:Class``) was given
-    to the wrong command: say which command runs it."""
+def config_schema(path: str | os.PathLike) -> str | None:
+    """The schema a config names on its first line (``# schema: module:Class``), or None."""
     import re
 
     with open(path, encoding="utf-8", errors="replace") as f:
         first = f.readline()
     m = re.match(r"\s*#\s*schema:\s*([\w.]+:\w+)", first)
+    return m.group(1) if m else None
+
+
+def check_schema(cls: type, path: str | os.PathLike) -> None:
+    """A config whose first line names another schema (``# schema: module:Class``) was given
+    to the wrong command: say which command runs it."""
+    named = config_schema(path)
     want = f"{cls.__module__}:{cls.__qualname__}"
-    if not m or m.group(1) == want:
+    if not named or named == want:
         return
-    what, command = SCHEMA_COMMANDS.get(m.group(1), (f"a {m.group(1)} config", None))
+    what, command = SCHEMA_COMMANDS.get(named, (f"a {named} config", None))
     hint = f": run `{command} {path}`" if command else ""
     raise ConfigError(f"{path}: this is {what}, not {SCHEMA_COMMANDS.get(want, ('a ' + want,))[0]}{hint}")
 

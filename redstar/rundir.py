@@ -28,7 +28,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,3 +293,30 @@ def add_overwrite_argument(parser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="empty the output directory first (it holds a run with other inputs)"
     )
+
+
+def run_training(
+    command: str, cfg: Any, train: Callable[[Any], dict], inputs: Iterable[str | os.PathLike], overwrite: bool
+) -> dict | None:
+    """One training command under the run-directory contract (dpo, rm train): refuse settings
+    this machine cannot run, open ``cfg.out``; when it already holds the finished run, say so and
+    return None. Otherwise drop metrics of steps a kill left past the last checkpoint, call
+    ``train(cfg)``, mark the directory complete and publish the final model when ``push.repo``
+    is set (rank 0 only has ``final_dir``); return ``train``'s summary."""
+    from redstar.config import to_dict
+    from redstar.release.push import push_after_training
+    from redstar.train.checkpoint import trim_metrics
+    from redstar.train.engine import check_train_settings
+
+    check_train_settings(cfg.train)
+    run_dir = open_config_run(command, to_dict(cfg), inputs=inputs, overwrite=overwrite)
+    if run_dir.complete:
+        print(run_dir.complete_message())
+        return None
+    if run_dir.is_main:
+        trim_metrics(cfg.out, cfg.train.resume)  # steps redone after a kill are logged once
+    result = train(cfg)
+    run_dir.finish({k: result.get(k) for k in ("final_dir", "step", "final_loss")})
+    if result.get("final_dir"):
+        push_after_training(result["final_dir"], cfg.push)
+    return result

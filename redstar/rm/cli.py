@@ -61,30 +61,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args) -> int:
-    from redstar.config import config_from_args, to_dict
+    from redstar.config import config_from_args
     from redstar.rm.train import RMTrainConfig, train
-    from redstar.rundir import local_model, open_config_run
-    from redstar.train.checkpoint import trim_metrics
+    from redstar.rundir import local_model, run_training
 
     cfg = config_from_args(RMTrainConfig, args)
     if cfg is None:
         return 0
-    from redstar.train.sft_cli import check_train_settings
-
-    check_train_settings(cfg.train)
     inputs = list(cfg.data.samples) + ([cfg.data.problems] if cfg.data.problems else []) + local_model(cfg.model)
-    run_dir = open_config_run("rm train", to_dict(cfg), inputs=inputs, overwrite=getattr(args, "overwrite", False))
-    if run_dir.complete:
-        print(run_dir.complete_message())
-        return 0
-    if run_dir.is_main:
-        trim_metrics(cfg.out, cfg.train.resume)  # steps redone after a kill are logged once
-    result = train(cfg)
-    run_dir.finish({k: result.get(k) for k in ("final_dir", "step", "final_loss")})
-    if result.get("final_dir"):  # push.repo set: publish it (rank 0 only has final_dir)
-        from redstar.release.push import push_after_training
-
-        push_after_training(result["final_dir"], cfg.push)
+    run_training("rm train", cfg, train, inputs, overwrite=getattr(args, "overwrite", False))
     return 0
 
 

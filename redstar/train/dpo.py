@@ -1,4 +1,23 @@
-"""Text DPO on the shared training engine: preference rows -> packed pairs -> the engine -> an HF model.
+"""redstar dpo: direct preference optimisation of a text model on preference rows.
+
+    redstar dpo CONFIG.yaml [key=value ...]
+
+Rows are preference rows (``prompt`` messages, ``chosen`` / ``rejected`` assistant turns). The
+reference log-probabilities come from the starting model (or ``ref_model``), computed once
+before training; pairs are packed with per-sample positions and the loss is normalised by
+pairs across accumulation and ranks. ``dpo.beta``, ``dpo.loss_type`` (sigmoid | ipo),
+``dpo.label_smoothing`` (cDPO) and ``dpo.sft_weight`` (RPO) set the loss. The result is
+``<out>/final`` (Hugging Face format, resolved config, model card) plus metrics.jsonl with the
+implicit rewards (reward_chosen, reward_rejected, reward_margin, reward_accuracy).
+Vision-language configs (``# schema: geo.dpo:VLDPOConfig``) run the recipe in geo. At cluster scale,
+``redstar rl launch --algo dpo`` runs OpenRLHF's DPO on the same rows.
+
+examples:
+  redstar dpo configs/dpo_tiny_cpu.yaml out=runs/dpo_tiny
+  redstar dpo configs/dpo_redstar.yaml model=runs/sft/final data.train=[runs/math/preferences.jsonl]
+  torchrun --nproc_per_node=8 -m redstar.cli dpo configs/dpo_redstar.yaml train.strategy=deepspeed
+
+Text DPO on the shared training engine: preference rows -> packed pairs -> the engine -> an HF model.
 
 The fallback where OpenRLHF cannot run (one node, CPU tests). Reads top to bottom: config,
 seed, data, tokenizer, model, reference log-probabilities, trainer, train, save.
@@ -175,31 +194,18 @@ def tokenize_pairs(
     the chat template cannot split raises a RowError naming ``wheres[i]``, or with
     ``skip_bad`` is counted in ``bad_rows``.
     """
-    from tqdm import tqdm
+    from redstar.train.tokenize import tokenize_chat, tokenize_each
 
-    from redstar.train.tokenize import IGNORE_INDEX, TooLong, render_error, tokenize_chat
+    def encode(row):
+        return [
+            tokenize_chat(list(row["prompt"]) + list(row[side]), tok, max_len, "last", system_prompt, "drop")
+            for side in ("chosen", "rejected")
+        ]
 
-    items, stats = [], {"rows": 0, "too_long": 0, "no_targets": 0, "bad_rows": 0, "pairs": 0, "tokens": 0}
-    for i, row in enumerate(tqdm(rows, desc="tokenize pairs", disable=not progress, unit="pair")):
-        stats["rows"] += 1
-        try:
-            pair = {
-                side: tokenize_chat(list(row["prompt"]) + list(row[side]), tok, max_len, "last", system_prompt, "drop")
-                for side in ("chosen", "rejected")
-            }
-        except TooLong:
-            stats["too_long"] += 1
-            continue
-        except ValueError as e:
-            render_error(e, wheres[i] if wheres else f"row {i + 1}", skip_bad, stats)
-            continue
-        if any(all(y == IGNORE_INDEX for y in ex["labels"][1:]) for ex in pair.values()):
-            stats["no_targets"] += 1
-            continue
-        stats["pairs"] += 1
-        stats["tokens"] += sum(len(ex["input_ids"]) for ex in pair.values())
-        items.append(pair)
-    return items, stats
+    kept, stats = tokenize_each(rows, encode, "tokenize pairs", progress, wheres, skip_bad)
+    del stats["targets"]
+    stats["pairs"] = len(kept)
+    return [{"chosen": c, "rejected": r} for c, r in kept], stats
 
 
 def pair_lengths(items: list[dict]) -> list[int]:
@@ -421,7 +427,7 @@ def run(cfg: DPOConfig) -> dict:
     if cfg.modality == "vision":
         raise ConfigError(
             "modality: vision DPO configs are trained by the vision-language recipe (geo), "
-            "via 'redstar dpo' which dispatches them"
+            "which 'redstar dpo' runs for a config whose first line is '# schema: geo.dpo:VLDPOConfig'"
         )
     if not cfg.data.train:
         raise ConfigError("DPO config: data.train lists no preference files")
@@ -479,3 +485,28 @@ def run(cfg: DPOConfig) -> dict:
     )
     summary["data"] = stats
     return summary
+
+
+# the command: `redstar dpo CONFIG.yaml`
+
+
+def add_arguments(parser) -> None:
+    from redstar.config import add_config_arguments
+    from redstar.rundir import add_overwrite_argument
+
+    add_config_arguments(parser, "redstar.train.dpo:DPOConfig", "dpo.beta=0.05 train.lr=5e-7")
+    add_overwrite_argument(parser)
+
+
+def main(args) -> int:
+    from redstar.config import config_from_args
+    from redstar.rundir import local_model, run_training
+
+    cfg = config_from_args(DPOConfig, args)
+    if cfg is None:
+        return 0
+    inputs = list(cfg.data.train) + local_model(cfg.model)
+    s = run_training("dpo", cfg, run, inputs, overwrite=getattr(args, "overwrite", False))
+    if s is not None:
+        print(f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps)")
+    return 0

@@ -106,6 +106,25 @@ class TrainConfig:
             raise ConfigError("offload needs strategy deepspeed (or auto on a DeepSpeed launch), not torch")
 
 
+def check_train_settings(tcfg) -> None:
+    """Settings that cannot work on this machine, refused before any data or model loads:
+    a CUDA device without CUDA, W&B logging without wandb installed."""
+    import importlib.util
+
+    from redstar.config import ConfigError
+
+    if str(tcfg.device).startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"train.device={tcfg.device}, but no CUDA device is available here; use train.device=cpu (or auto)"
+            )
+    if tcfg.wandb_project and importlib.util.find_spec("wandb") is None:
+        raise ConfigError(
+            f"train.wandb_project={tcfg.wandb_project!r}, but wandb is not installed: "
+            "pip install wandb, or leave train.wandb_project empty"
+        )
+
+
 class PlanLoader:
     """``dataset[i]`` items, a plan ``plan_fn(epoch) -> list of micro-batches (index lists)``
     and ``collate_fn(items) -> batch``. Ranks take interleaved micro-batches of the same plan;

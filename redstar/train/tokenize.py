@@ -98,6 +98,42 @@ def render_error(e: ValueError, where: str | None, skip_bad: bool, stats: dict) 
     stats["bad_rows"] = stats.get("bad_rows", 0) + 1
 
 
+def tokenize_each(
+    rows,
+    encode,
+    desc: str = "tokenize",
+    progress: bool = True,
+    wheres: Sequence[str] | None = None,
+    skip_bad: bool = False,
+) -> tuple[list[list[dict]], dict]:
+    """The one tokenise-and-skip loop: ``encode(row)`` returns the row's examples (one SFT
+    sample, or a preference pair's two); a row is dropped and counted when an example is over
+    ``max_len`` (``TooLong``) or has no target token, and a row the chat template cannot split
+    raises a RowError naming ``wheres[i]`` (or with ``skip_bad`` is counted; see
+    :func:`render_error`). Returns the kept rows' example lists and the counts."""
+    from tqdm import tqdm
+
+    out, stats = [], {"rows": 0, "too_long": 0, "no_targets": 0, "bad_rows": 0, "tokens": 0, "targets": 0}
+    for i, row in enumerate(tqdm(rows, desc=desc, disable=not progress, unit="row")):
+        stats["rows"] += 1
+        try:
+            exs = encode(row)
+        except TooLong:
+            stats["too_long"] += 1
+            continue
+        except ValueError as e:
+            render_error(e, wheres[i] if wheres else f"row {i + 1}", skip_bad, stats)
+            continue
+        targets = [sum(1 for y in ex["labels"][1:] if y != IGNORE_INDEX) for ex in exs]  # after the shift
+        if 0 in targets:
+            stats["no_targets"] += 1
+            continue
+        stats["tokens"] += sum(len(ex["input_ids"]) for ex in exs)
+        stats["targets"] += sum(targets)
+        out.append(exs)
+    return out, stats
+
+
 def tokenize_rows(
     rows,
     tok,
@@ -112,25 +148,10 @@ def tokenize_rows(
     """Tokenise SFT rows (``messages`` lists). Returns (examples, stats); rows over
     ``max_len`` or without any target token are counted and skipped, not silently kept.
     ``wheres[i]`` names row i's source for errors; see :func:`render_error`."""
-    from tqdm import tqdm
 
-    out, stats = [], {"rows": 0, "too_long": 0, "no_targets": 0, "bad_rows": 0, "tokens": 0, "targets": 0}
-    for i, row in enumerate(tqdm(rows, desc="tokenize", disable=not progress, unit="row")):
-        stats["rows"] += 1
+    def encode(row):
         msgs = row["messages"] if isinstance(row, dict) else row.messages
-        try:
-            ex = tokenize_chat(msgs, tok, max_len, train_on, system_prompt, overflow)
-        except TooLong:
-            stats["too_long"] += 1
-            continue
-        except ValueError as e:
-            render_error(e, wheres[i] if wheres else f"row {i + 1}", skip_bad, stats)
-            continue
-        n_t = sum(1 for y in ex["labels"][1:] if y != IGNORE_INDEX)  # after the shift
-        if n_t == 0:
-            stats["no_targets"] += 1
-            continue
-        stats["tokens"] += len(ex["input_ids"])
-        stats["targets"] += n_t
-        out.append(ex)
-    return out, stats
+        return [tokenize_chat(msgs, tok, max_len, train_on, system_prompt, overflow)]
+
+    out, stats = tokenize_each(rows, encode, "tokenize", progress, wheres, skip_bad)
+    return [exs[0] for exs in out], stats

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import io
 import re
 import shlex
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from redstar.cli import COMMANDS, EPILOG, _vision_config, main
+from redstar.cli import COMMANDS, EPILOG, command_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_DIRS = ("configs/", "data_recipes/", "launch/", "bench/", "geo/", "eval/", "redstar/")
@@ -95,13 +94,11 @@ def _subcommands(argv: list[str]) -> list[str]:
 
 def help_examples() -> list[tuple[str, str]]:
     out = [("redstar --help", c) for c in _commands_in(EPILOG)]
-    for name, spec in COMMANDS.items():
-        variants = [[name]] + ([[name, "modality=vision"]] if spec[1] else [])
-        for argv in variants:
-            for sub in [None, *_subcommands(argv)]:
-                full = argv + ([sub] if sub else [])
-                where = "redstar " + " ".join(full) + " --help"
-                out += [(where, c) for c in _commands_in(_help_text(full))]
+    for name in COMMANDS:  # sft and dpo --help also show the vision-language recipe's examples
+        for sub in [None, *_subcommands([name])]:
+            full = [name] + ([sub] if sub else [])
+            where = "redstar " + " ".join(full) + " --help"
+            out += [(where, c) for c in _commands_in(_help_text(full))]
     return out
 
 
@@ -115,14 +112,8 @@ def _examples() -> list[tuple[str, str]]:
 
 
 def _command_parser(name: str, rest: list[str]) -> argparse.ArgumentParser:
-    """The parser ``redstar NAME`` builds (the vision module for a vision config)."""
-    module_name, vision = COMMANDS[name][0], COMMANDS[name][1]
-    if vision and _vision_config(rest):
-        module_name = vision
-    module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"redstar {name}")
-    module.add_arguments(parser)
-    return parser
+    """The parser ``redstar NAME`` builds (the vision-language recipe's for its configs)."""
+    return command_parser(name, rest)[0]
 
 
 def _parse(name: str, rest: list[str]) -> argparse.Namespace:

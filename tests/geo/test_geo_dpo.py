@@ -151,7 +151,7 @@ def test_vl_dpo_cli_run(tmp_path):
     }
     path = tmp_path / "geo_dpo.yaml"
     path.write_text("# schema: geo.dpo:VLDPOConfig\n" + yaml.safe_dump(cfg))
-    assert main(["dpo", str(path)]) == 0  # modality: vision routes to geo.dpo_cli
+    assert main(["dpo", str(path)]) == 0  # the schema line routes it to geo.dpo
     log = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert log[0]["loss"] == pytest.approx(0.6931, abs=1e-3)  # policy == reference at step 0
     assert log[-1]["loss"] < log[0]["loss"] - 0.05 and log[-1]["reward_margin"] > 0
