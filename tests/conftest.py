@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 # Tests never reach a hub: models and data are built from config or written by the tests.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -34,3 +35,39 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+SFT_ROWS = Path(__file__).resolve().parents[1] / "redstar" / "train" / "data" / "sft_tiny.jsonl"
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory):
+    """A random tiny Qwen2-style causal LM (seed 0) and its tokenizer, saved once per session."""
+    from redstar.models import tiny_causal_lm
+
+    d = tmp_path_factory.mktemp("tiny_model")
+    model, tok = tiny_causal_lm(seed=0)
+    model.save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
+@pytest.fixture
+def write_sft_config(tmp_path, tiny_lm_dir):
+    """``write(out, data={...}, train={...})`` writes ``tmp_path/sft.yaml``: a CPU SFT config on
+    the tiny model and the shipped tiny SFT rows, the given keys added to ``data`` / ``train``."""
+    import yaml
+
+    def write(out, data=None, train=None):
+        cfg = {
+            "model": str(tiny_lm_dir),
+            "out": str(out),
+            "attn_implementation": "sdpa",
+            "data": {"train": [str(SFT_ROWS)], "max_len": 256, **(data or {})},
+            "train": {"lr": 1.0e-3, "dtype": "float32", "device": "cpu", "save_every": 2, **(train or {})},
+        }
+        path = tmp_path / "sft.yaml"
+        path.write_text("# schema: redstar.train.sft:SFTConfig\n" + yaml.safe_dump(cfg, sort_keys=False))
+        return path
+
+    return write

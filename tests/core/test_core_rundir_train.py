@@ -9,10 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from redstar.models import tiny_causal_lm
-
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "redstar" / "train" / "data" / "sft_tiny.jsonl"
 
@@ -35,44 +31,19 @@ def _cli(args, env_extra=None):
     )
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny_model")
-    model, tok = tiny_causal_lm(seed=0)
-    model.save_pretrained(d)
-    tok.save_pretrained(d)
-    return d
-
-
-def _config(tmp_path, tiny_dir, out):
-    cfg = tmp_path / "sft.yaml"
-    cfg.write_text(f"""# schema: redstar.train.sft:SFTConfig
-model: {tiny_dir}
-out: {out}
-attn_implementation: sdpa
-data:
-  train: [{FIXTURE}]
-  max_len: 256
-train:
-  lr: 1.0e-3
-  max_steps: 4
-  dtype: float32
-  device: cpu
-  save_every: 2
-  progress: false
-  tensorboard: false
-  gradient_checkpointing: false
-""")
-    return cfg
+def _config(write_sft_config, out):
+    return write_sft_config(
+        out, train={"max_steps": 4, "progress": False, "tensorboard": False, "gradient_checkpointing": False}
+    )
 
 
 def _steps(out):
     return [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_sft_run_dir_kill_rerun_finished_changed_overwrite(tmp_path, tiny_dir):
+def test_sft_run_dir_kill_rerun_finished_changed_overwrite(tmp_path, write_sft_config):
     out = tmp_path / "run"
-    cfg = _config(tmp_path, tiny_dir, out)
+    cfg = _config(write_sft_config, out)
 
     killed = _cli(["sft", str(cfg)], {"REDSTAR_KILL_AFTER_CHECKPOINT": "2"})
     assert killed.returncode == -9
@@ -112,7 +83,7 @@ def test_sft_run_dir_kill_rerun_finished_changed_overwrite(tmp_path, tiny_dir):
     assert unreadable == []
 
 
-def test_sft_skipped_rows_are_counted_on_the_terminal_in_the_stats_and_the_card(tmp_path, tiny_dir):
+def test_sft_skipped_rows_are_counted_on_the_terminal_in_the_stats_and_the_card(tmp_path, write_sft_config):
     good = FIXTURE.read_text().splitlines()[:4]
     data = tmp_path / "rows.jsonl"
     data.write_text(
@@ -129,7 +100,7 @@ def test_sft_skipped_rows_are_counted_on_the_terminal_in_the_stats_and_the_card(
         )
         + "\n"
     )
-    cfg = _config(tmp_path, tiny_dir, tmp_path / "run")
+    cfg = _config(write_sft_config, tmp_path / "run")
     r = _cli(["sft", str(cfg), f"data.train=[{data}]", "data.skip_bad=true", "train.max_steps=1"])
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"rows read 7, used 4: skipped as malformed 3 (first: {data}:2: malformed JSON" in r.stdout
@@ -157,9 +128,9 @@ def test_dpo_follows_the_same_contract(tmp_path):
     assert other.returncode == 2 and "holds a `redstar dpo` run, not `redstar sft`" in other.stderr
 
 
-def test_sft_killed_after_its_last_step_only_exports(tmp_path, tiny_dir):
+def test_sft_killed_after_its_last_step_only_exports(tmp_path, write_sft_config):
     out = tmp_path / "run"
-    cfg = _config(tmp_path, tiny_dir, out)
+    cfg = _config(write_sft_config, out)
     killed = _cli(["sft", str(cfg), "train.save_every=3"], {"REDSTAR_KILL_AFTER_CHECKPOINT": "4"})
     assert killed.returncode == -9 and not (out / "final").exists()
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-000003", "step-000004"]

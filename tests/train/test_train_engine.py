@@ -74,40 +74,12 @@ def _sft_cli(args, env_extra=None, check=True):
     return p
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny_model")
-    model, tok = tiny_causal_lm(seed=0)
-    model.save_pretrained(d)
-    tok.save_pretrained(d)
-    return d
-
-
-def _config(tmp_path, tiny_dir, out):
-    cfg = tmp_path / "sft.yaml"
-    cfg.write_text(f"""# schema: redstar.train.sft:SFTConfig
-model: {tiny_dir}
-out: {out}
-attn_implementation: sdpa
-data:
-  train: [{FIXTURE}]
-  max_len: 256
-  pack_len: 256
-  system_prompt_file: redstar_system.txt
-train:
-  lr: 1.0e-3
-  max_steps: 6
-  grad_accum: 2
-  dtype: float32
-  device: cpu
-  save_every: 2
-  warmup_ratio: 0.2
-""")
-    return cfg
-
-
-def test_kill_and_resume_matches_uninterrupted_run(tmp_path, tiny_dir):
-    cfg = _config(tmp_path, tiny_dir, tmp_path / "runs")
+def test_kill_and_resume_matches_uninterrupted_run(tmp_path, tiny_lm_dir, write_sft_config):
+    cfg = write_sft_config(
+        tmp_path / "runs",
+        data={"pack_len": 256, "system_prompt_file": "redstar_system.txt"},
+        train={"max_steps": 6, "grad_accum": 2, "warmup_ratio": 0.2},
+    )
     from redstar.config import load_config
     from redstar.train.sft import SFTConfig, run
 
@@ -128,18 +100,18 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path, tiny_dir):
     steps = [json.loads(l)["step"] for l in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4, 5, 6]
     card = (tmp_path / "killed" / "final" / "README.md").read_text()
-    assert str(tiny_dir) in card and "sft_tiny.jsonl" in card and "6 optimizer steps" in card
+    assert str(tiny_lm_dir) in card and "sft_tiny.jsonl" in card and "6 optimizer steps" in card
     resolved = (tmp_path / "killed" / "final" / "redstar_config.yaml").read_text()
     assert "max_steps: 6" in resolved and "You are Qwen" not in resolved  # the file name, not its text
 
 
-def test_two_stage_config_second_stage_starts_from_first(tmp_path, tiny_dir):
+def test_two_stage_config_second_stage_starts_from_first(tmp_path, tiny_lm_dir):
     from redstar.config import load_config
     from redstar.train.sft import SFTConfig, run
 
     cfg = tmp_path / "two.yaml"
     cfg.write_text(f"""# schema: redstar.train.sft:SFTConfig
-model: {tiny_dir}
+model: {tiny_lm_dir}
 out: {tmp_path / "two"}
 attn_implementation: sdpa
 stages:
