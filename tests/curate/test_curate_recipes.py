@@ -8,6 +8,7 @@ from conftest import write_jsonl
 
 from data_recipes.curators import binary_metrics
 from redstar.cli import main
+from tests.geo_code_inputs import CODE_RIGHT, CODE_WRONG, GEO_WRONG, write_geo_code_inputs
 
 
 def _rows(path):
@@ -143,60 +144,7 @@ run: {progress: false}
 
 
 def test_geoqa_images_and_taco_code(tmp_path):
-    from PIL import Image
-
-    (tmp_path / "test").mkdir()
-    Image.new("RGB", (16, 16), "white").save(tmp_path / "test" / "0.png")
-    text = "Question: In the figure, angle 1 = 50°, find angle 2.\nChoices:\nA:40°\nB:50°\nC:130°\nD:140°"
-    write_jsonl(
-        tmp_path / "test_questions.jsonl",
-        [
-            {"question_id": 0, "image": "test/0.png", "text": text},
-            {"question_id": 1, "image": "test/9.png", "text": text},
-        ],
-    )
-    write_jsonl(tmp_path / "test_answers.jsonl", [{"question_id": 0, "text": "C"}, {"question_id": 1, "text": "C"}])
-    io = json.dumps({"inputs": ["1 2\n", "5 7\n"], "outputs": ["3\n", "12\n"]})
-    write_jsonl(
-        tmp_path / "taco.jsonl",
-        [
-            {
-                "question": "Read two integers and print their sum.",
-                "solutions": "[]",
-                "starter_code": "",
-                "input_output": io,
-                "difficulty": "EASY",
-                "source": "atcoder",
-            }
-        ],
-    )
-    right = "```python\na, b = map(int, input().split())\nprint(a + b)\n```"
-    wrong = "```python\na, b = map(int, input().split())\nprint(a * b)\n```"
-    write_jsonl(
-        tmp_path / "resp.jsonl",
-        [
-            {
-                "id": "geoqa:0",
-                "responses": [
-                    "Angles 1 and 2 are supplementary, 180 - 50 = 130. \\boxed{C}",
-                    "They are equal. \\boxed{B}",
-                ],
-            },
-            {"id": "taco:0", "responses": [right, wrong]},
-        ],
-    )
-    recipe = _recipe(
-        tmp_path,
-        """
-name: geo_code
-sources:
-  - {path: test_questions.jsonl, preset: geoqa, name: geoqa}
-  - {path: taco.jsonl, preset: taco, name: taco}
-decontam: {enabled: false}
-sampling: {teachers: [{name: t, backend: {backend: replay, path: resp.jsonl}, n: 2}]}
-run: {progress: false}
-""",
-    )
+    recipe = write_geo_code_inputs(tmp_path, missing_image=True)
     out = tmp_path / "out"
     assert main(["curate", str(recipe), "--out", str(out)]) == 0
     f = json.loads((out / "funnel.json").read_text())["funnel"]
@@ -207,9 +155,9 @@ run: {progress: false}
     assert geo["messages"][-1]["content"].endswith("\\boxed{C}")
     assert (out / geo["images"][0]).resolve() == (tmp_path / "test" / "0.png").resolve()
     code = next(r for r in sft if not r["images"])
-    assert code["messages"][-1]["content"] == right
+    assert code["messages"][-1]["content"] == CODE_RIGHT
     pref = _rows(out / "preferences.jsonl")
-    assert {p["rejected"][0]["content"] for p in pref} == {wrong, "They are equal. \\boxed{B}"}
+    assert {p["rejected"][0]["content"] for p in pref} == {CODE_WRONG, GEO_WRONG}
     rl = {r["datasource"]: r["label"] for r in _rows(out / "rl_prompts.jsonl")}
     assert rl["geoqa"]["kind"] == "choice" and rl["geoqa"]["answer"] == "C"
     assert rl["taco"]["kind"] == "code" and rl["taco"]["tests"]["outputs"] == ["3\n", "12\n"]

@@ -10,56 +10,14 @@ import pytest
 pytest.importorskip("openrlhf")
 
 from redstar.cli import main  # noqa: E402
+from tests.geo_code_inputs import CODE_RIGHT, CODE_WRONG, GEO_RIGHT, GEO_WRONG, write_geo_code_inputs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-RIGHT = "```python\na, b = map(int, input().split())\nprint(a + b)\n```"
-WRONG = "```python\na, b = map(int, input().split())\nprint(a * b)\n```"
-GEO_RIGHT, GEO_WRONG = "Angles 1 and 2 are supplementary, 180 - 50 = 130. \\boxed{C}", "They are equal. \\boxed{B}"
-
-
-def _jsonl(path, rows):
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def _curate(tmp_path) -> Path:
-    """GeoQA (G-LLaVA layout, one image) and TACO (stdin tests) through a replay teacher."""
-    from PIL import Image
-
-    (tmp_path / "test").mkdir()
-    Image.new("RGB", (16, 16), "white").save(tmp_path / "test" / "0.png")
-    text = "Question: In the figure, angle 1 = 50°, find angle 2.\nChoices:\nA:40°\nB:50°\nC:130°\nD:140°"
-    _jsonl(tmp_path / "test_questions.jsonl", [{"question_id": 0, "image": "test/0.png", "text": text}])
-    _jsonl(tmp_path / "test_answers.jsonl", [{"question_id": 0, "text": "C"}])
-    io = json.dumps({"inputs": ["1 2\n", "5 7\n"], "outputs": ["3\n", "12\n"]})
-    _jsonl(
-        tmp_path / "taco.jsonl",
-        [
-            {
-                "question": "Read two integers and print their sum.",
-                "solutions": "[]",
-                "starter_code": "",
-                "input_output": io,
-                "difficulty": "EASY",
-                "source": "atcoder",
-            }
-        ],
-    )
-    _jsonl(
-        tmp_path / "resp.jsonl",
-        [{"id": "geoqa:0", "responses": [GEO_RIGHT, GEO_WRONG]}, {"id": "taco:0", "responses": [RIGHT, WRONG]}],
-    )
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("""# schema: data_recipes.recipe:Recipe
-name: geo_code
-sources:
-  - {path: test_questions.jsonl, preset: geoqa, name: geoqa}
-  - {path: taco.jsonl, preset: taco, name: taco}
-decontam: {enabled: false}
-sampling: {teachers: [{name: t, backend: {backend: replay, path: resp.jsonl}, n: 2}]}
-run: {progress: false}
-""")
     out = tmp_path / "curated"
-    assert main(["curate", str(recipe), "--out", str(out)]) == 0
+    assert main(["curate", str(write_geo_code_inputs(tmp_path)), "--out", str(out)]) == 0
     return out
 
 
@@ -142,7 +100,7 @@ def test_curate_output_to_openrlhf_data_launch_and_reward(tmp_path, capsys, monk
     monkeypatch.setenv("REDSTAR_REWARD_WORKERS", "2")
     from redstar.rl.reward import accuracy_by_datasource, reward_func
 
-    replies = {"geoqa": [GEO_RIGHT, GEO_WRONG], "taco": [RIGHT, WRONG]}
+    replies = {"geoqa": [GEO_RIGHT, GEO_WRONG], "taco": [CODE_RIGHT, CODE_WRONG]}
     queries, ps, labels = [], [], []
     for src, prompt, label in zip(prompts.datasources, prompts.prompts, prompts.labels):
         for reply in replies[src]:
