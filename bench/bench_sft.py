@@ -100,6 +100,16 @@ print(json.dumps({"T": T, "V": V, "H": H, "impl": impl, "base": base, "peak": pe
 """
 
 
+def median_of(tries: list[dict], keys) -> dict:
+    """The first try's record with each of ``keys`` replaced by its median over the tries; the
+    per-try values stay as ``all_<key>``."""
+    r = dict(tries[0])
+    for k in keys:
+        r[f"all_{k}"] = [t[k] for t in tries]
+        r[k] = statistics.median(r[f"all_{k}"])
+    return r
+
+
 def bench_loss_memory(quick: bool, reps: int = 3):
     runs = [(32768, 150_000, 64, "chunked")] if not quick else [(8192, 150_000, 64, "chunked")]
     runs += [(2048, 150_000, 64, "chunked"), (2048, 150_000, 64, "naive")]
@@ -117,11 +127,7 @@ def bench_loss_memory(quick: bool, reps: int = 3):
             if p.returncode != 0:
                 raise RuntimeError(p.stderr[-2000:])
             tries.append(json.loads(p.stdout.strip().splitlines()[-1]))
-        r = dict(tries[0])
-        r["all_extra"] = [t["extra"] for t in tries]
-        r["all_seconds"] = [t["seconds"] for t in tries]
-        r["extra"] = statistics.median(r["all_extra"])
-        r["seconds"] = statistics.median(r["all_seconds"])
+        r = median_of(tries, ("extra", "seconds"))
         r["full_logits_fp32"] = T * V * 4
         out.append(r)
     return out
@@ -272,11 +278,7 @@ def bench_trl(n_rows, budget, threads, reps):
             )
     out = []
     for name in ("ours", "trl"):
-        r = dict(runs[name][0])
-        r["all_tokens_per_s"] = [x["tokens_per_s"] for x in runs[name]]
-        r["all_train_s"] = [x["train_s"] for x in runs[name]]
-        r["tokens_per_s"] = statistics.median(r["all_tokens_per_s"])
-        r["train_s"] = statistics.median(r["all_train_s"])
+        r = median_of(runs[name], ("tokens_per_s", "train_s"))
         r["loss"] = statistics.median(x["loss"] for x in runs[name])
         out.append(r)
     out[0]["paired_ratios"] = [a["tokens_per_s"] / b["tokens_per_s"] for a, b in zip(runs["ours"], runs["trl"])]
