@@ -192,13 +192,7 @@ def preference_rows_from_problems(problems: list[dict], seed: int = 0) -> list[d
     return rows
 
 
-# the command: `redstar dpo CONFIG.yaml`
-
-
-def add_arguments(parser) -> None:
-    from redstar.config import add_config_arguments
-
-    add_config_arguments(parser, "geo.dpo:VLDPOConfig", "dpo.beta=0.05 train.lr=5e-7")
+# the command: `redstar dpo CONFIG.yaml`; its arguments stand in RECIPES (redstar/cli.py)
 
 
 def main(args) -> int:

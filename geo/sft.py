@@ -303,13 +303,7 @@ def save_path(cfg: VLSFTConfig) -> Path:
     return Path(cfg.out) / "final"
 
 
-# the command: `redstar sft CONFIG.yaml`
-
-
-def add_arguments(parser) -> None:
-    from redstar.config import add_config_arguments
-
-    add_config_arguments(parser, "geo.sft:VLSFTConfig", "train.lr=1e-5 freeze.train_vision=true")
+# the command: `redstar sft CONFIG.yaml`; its arguments stand in RECIPES (redstar/cli.py)
 
 
 def main(args) -> int:

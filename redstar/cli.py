@@ -1,8 +1,9 @@
 """The ``redstar`` command: one registry, read top to bottom as the flow.
 
-``COMMANDS`` names, for each subcommand, the module holding its ``add_arguments(parser)`` and
-its entry function (``run(args) -> int`` for the tools; ``main(args)`` for the training recipes,
-whose ``run(cfg)`` is the recipe itself). Modules import their heavy dependencies inside the
+``COMMANDS`` names, for each subcommand, its module and entry function: ``run(args) -> int`` for
+the tools, which add their own options (``add_arguments(parser)``); ``main(args)`` for the
+training recipes, whose ``run(cfg)`` is the recipe itself and whose arguments (config schema,
+help example, ``--overwrite``) stand in ``RECIPES``. Modules import their heavy dependencies inside the
 entry so ``redstar --help`` stays fast; commands whose module is not installed are not listed.
 ``sft`` and ``dpo`` have a text and a vision-language recipe: ``RECIPES`` maps the schema a
 config names on its first line (``# schema: module:Class``) to the recipe that runs it.
@@ -20,7 +21,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Command:
-    module: str  # holds add_arguments(parser) and the entry
+    module: str  # holds the entry (and a tool's add_arguments(parser))
     help: str
     entry: str = "run"  # the function taking the parsed arguments, returning the exit code
     vision: str | None = None  # the vision-language recipe of the same command (see RECIPES)
@@ -53,12 +54,26 @@ COMMANDS: dict[str, Command] = {
     "configs": Command("redstar.configs", "list the shipped configs and recipes, with the command that runs each"),
 }
 
-# schema on a config's first line -> the recipe module that trains it (sft and dpo only)
-RECIPES: dict[str, str] = {
-    "redstar.train.sft:SFTConfig": "redstar.train.sft",
-    "geo.sft:VLSFTConfig": "geo.sft",
-    "redstar.train.dpo:DPOConfig": "redstar.train.dpo",
-    "geo.dpo:VLDPOConfig": "geo.dpo",
+
+@dataclass(frozen=True)
+class Recipe:
+    """A training recipe of sft / dpo: ``module.main(args)`` runs a config of ``schema``."""
+
+    module: str
+    schema: str  # 'module:Class', the config dataclass; each shipped config names it on its first line
+    example: str  # key=value overrides shown in --help
+    run_dir: bool = True  # keeps the run-directory contract (takes --overwrite)
+
+
+# schema on a config's first line -> the recipe that trains it
+RECIPES: dict[str, Recipe] = {
+    r.schema: r
+    for r in (
+        Recipe("redstar.train.sft", "redstar.train.sft:SFTConfig", "train.lr=3e-6 data.max_len=8192"),
+        Recipe("geo.sft", "geo.sft:VLSFTConfig", "train.lr=1e-5 freeze.train_vision=true", run_dir=False),
+        Recipe("redstar.train.dpo", "redstar.train.dpo:DPOConfig", "dpo.beta=0.05 train.lr=5e-7"),
+        Recipe("geo.dpo", "geo.dpo:VLDPOConfig", "dpo.beta=0.05 train.lr=5e-7", run_dir=False),
+    )
 }
 
 EPILOG = """examples:
@@ -89,10 +104,25 @@ def recipe_module(name: str, argv: list[str]) -> str:
         from redstar.config import config_schema
 
         config = next((a for a in argv if a.endswith((".yaml", ".yml")) and Path(a).is_file()), None)
-        module = RECIPES.get(config_schema(config)) if config else None
-        if module in (command.module, command.vision) and _available(module):
-            return module
+        recipe = RECIPES.get(config_schema(config)) if config else None
+        if recipe and recipe.module in (command.module, command.vision) and _available(recipe.module):
+            return recipe.module
     return command.module
+
+
+def add_arguments(parser: argparse.ArgumentParser, module) -> None:
+    """A recipe's arguments (CONFIG.yaml, key=value overrides, --print-config, --overwrite where
+    it keeps the run-directory contract) come from its RECIPES entry; a tool adds its own."""
+    recipe = next((r for r in RECIPES.values() if r.module == module.__name__), None)
+    if recipe is None:
+        module.add_arguments(parser)
+        return
+    from redstar.config import add_config_arguments
+    from redstar.rundir import add_overwrite_argument
+
+    add_config_arguments(parser, recipe.schema, recipe.example)
+    if recipe.run_dir:
+        add_overwrite_argument(parser)
 
 
 def command_parser(name: str, argv: list[str]) -> tuple[argparse.ArgumentParser, object]:
@@ -105,12 +135,12 @@ def command_parser(name: str, argv: list[str]) -> tuple[argparse.ArgumentParser,
         description=(module.__doc__ or command.help).strip(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    module.add_arguments(parser)
+    add_arguments(parser, module)
     if command.vision and module.__name__ == command.module and _available(command.vision):
         if "-h" in argv or "--help" in argv:
             vision = importlib.import_module(command.vision)
             other = argparse.ArgumentParser()
-            vision.add_arguments(other)
+            add_arguments(other, vision)
             parser.epilog = (
                 f"{parser.epilog or ''}\n\n"
                 f"--- vision-language recipe ({command.vision}; run for a config whose first line names its schema)\n\n"

@@ -487,15 +487,7 @@ def run(cfg: DPOConfig) -> dict:
     return summary
 
 
-# the command: `redstar dpo CONFIG.yaml`
-
-
-def add_arguments(parser) -> None:
-    from redstar.config import add_config_arguments
-    from redstar.rundir import add_overwrite_argument
-
-    add_config_arguments(parser, "redstar.train.dpo:DPOConfig", "dpo.beta=0.05 train.lr=5e-7")
-    add_overwrite_argument(parser)
+# the command: `redstar dpo CONFIG.yaml`; its arguments stand in RECIPES (redstar/cli.py)
 
 
 def main(args) -> int:

@@ -312,15 +312,7 @@ def run(cfg: SFTConfig) -> list[dict]:
     return summaries
 
 
-# the command: `redstar sft CONFIG.yaml`
-
-
-def add_arguments(parser) -> None:
-    from redstar.config import add_config_arguments
-    from redstar.rundir import add_overwrite_argument
-
-    add_config_arguments(parser, "redstar.train.sft:SFTConfig", "train.lr=3e-6 data.max_len=8192")
-    add_overwrite_argument(parser)
+# the command: `redstar sft CONFIG.yaml`; its arguments stand in RECIPES (redstar/cli.py)
 
 
 def main(args) -> int:

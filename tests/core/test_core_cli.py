@@ -68,7 +68,7 @@ def test_schema_line_picks_the_recipe(tmp_path):
     assert recipe_module("sft", [str(plain)]) == "redstar.train.sft"
     # another command's schema does not switch the recipe; the loader then names the right command
     assert recipe_module("sft", ["configs/geo_dpo_tiny.yaml"]) == "redstar.train.sft"
-    assert set(RECIPES.values()) == {"redstar.train.sft", "redstar.train.dpo", "geo.sft", "geo.dpo"}
+    assert {r.module for r in RECIPES.values()} == {"redstar.train.sft", "redstar.train.dpo", "geo.sft", "geo.dpo"}
 
 
 def test_unknown_command(capsys):
