@@ -16,6 +16,10 @@ pytest.importorskip("deepspeed")
 sys.path.insert(0, str(Path(__file__).parent))
 import zero_worker  # noqa: E402
 
+# Two processes on a shared 2-core machine: a rank starved past a collective's timeout fails a
+# run that is otherwise right. One rerun absorbs that; a real mismatch fails both times.
+pytestmark = pytest.mark.flaky(reruns=1)
+
 WORKER = Path(__file__).parent / "zero_worker.py"
 ROOT = Path(__file__).resolve().parents[2]
 

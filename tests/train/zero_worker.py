@@ -296,3 +296,12 @@ if __name__ == "__main__":
             )
         else:
             main(str(Path(root) / f"{strategy}{stage}"), strategy, int(stage), accum)
+    # Every result is written by now. On CPU, DeepSpeed's and gloo's helper threads can abort the
+    # interpreter's own teardown ("terminate called without an active exception"), which would
+    # turn a finished run into a failed one: leave the group and exit without that teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    os._exit(0)
