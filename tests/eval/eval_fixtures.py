@@ -281,3 +281,16 @@ def gsm8k(path: Path) -> Path:
             {"question": "A book costs $1,200 and a pen $34. Total?", "answer": "1200+34=1234\n#### 1,234"},
         ],
     )
+
+
+def score_stored(benchmark: str, data, responses, out, *extra: str) -> int:
+    """``redstar eval`` scoring stored responses with one worker; ``extra`` flags are appended."""
+    from redstar.cli import main
+
+    argv = ["eval", "--benchmark", benchmark, "--data", str(data), "--responses", str(responses)]
+    return main([*argv, "--out", str(out), "--workers", "1", *extra])
+
+
+def read_results(out) -> dict[str, dict]:
+    """The rows of ``out/results.jsonl`` by item id."""
+    return {r["id"]: r for r in map(json.loads, (Path(out) / "results.jsonl").read_text().splitlines())}

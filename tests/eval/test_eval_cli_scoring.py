@@ -50,23 +50,7 @@ def test_scores_stored_responses_with_pass_maj_and_rm(tmp_path, capsys):
         ],
     )
     out = tmp_path / "out"
-    assert (
-        _run(
-            "--benchmark",
-            "math-hard",
-            "--data",
-            str(data),
-            "--responses",
-            str(resp),
-            "--out",
-            str(out),
-            "--workers",
-            "1",
-            "--rm-seeds",
-            "2000",
-        )
-        == 0
-    )
+    assert fx.score_stored("math-hard", data, resp, out, "--rm-seeds", "2000") == 0
     m = json.loads((out / "metrics.json").read_text())
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     labels = {r["id"]: r["correct"] for r in rows}
@@ -110,21 +94,7 @@ def test_choice_benchmark_scoring_and_compare(tmp_path, capsys):
         tmp_path / "r.jsonl",
         [{"id": 0, "responses": ["The angle is 140°, so \\boxed{D}"]}, {"id": 1, "responses": ["Answer: B"]}],
     )
-    assert (
-        _run(
-            "--benchmark",
-            "geoqa",
-            "--data",
-            str(data),
-            "--responses",
-            str(resp),
-            "--out",
-            str(tmp_path / "a"),
-            "--workers",
-            "1",
-        )
-        == 0
-    )
+    assert fx.score_stored("geoqa", data, resp, tmp_path / "a") == 0
     m = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert m["accuracy"] == pytest.approx(0.5) and m["by_category"] == {
         "angle": {"n": 1, "accuracy": 1.0},
@@ -133,21 +103,7 @@ def test_choice_benchmark_scoring_and_compare(tmp_path, capsys):
     resp2 = fx.write_jsonl(
         tmp_path / "r2.jsonl", [{"id": 0, "responses": ["\\boxed{D}"]}, {"id": 1, "responses": ["\\boxed{A}"]}]
     )
-    assert (
-        _run(
-            "--benchmark",
-            "geoqa",
-            "--data",
-            str(data),
-            "--responses",
-            str(resp2),
-            "--out",
-            str(tmp_path / "b"),
-            "--workers",
-            "1",
-        )
-        == 0
-    )
+    assert fx.score_stored("geoqa", data, resp2, tmp_path / "b") == 0
     capsys.readouterr()
     assert _run("--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "lb")) == 0
     table = capsys.readouterr().out
@@ -220,23 +176,7 @@ def test_mathvista_float_answers_are_rounded_to_precision_and_fallback_is_switch
         ],
     )
     out = tmp_path / "out"
-    assert (
-        _run(
-            "--benchmark",
-            "mathvista-geo",
-            "--data",
-            str(data),
-            "--responses",
-            str(resp),
-            "--out",
-            str(out),
-            "--workers",
-            "1",
-            "--samples",
-            "4",
-        )
-        == 0
-    )
+    assert fx.score_stored("mathvista-geo", data, resp, out, "--samples", "4") == 0
     got = {r["id"]: r["correct"] for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
     # round(x, p) computed here for the plain numbers; sqrt(2) is no plain number and is graded as is
     want5 = [round(1.414, 2) == 1.41, round(1.42, 2) == 1.41, round(1.4142, 2) == 1.41, False]
@@ -245,24 +185,7 @@ def test_mathvista_float_answers_are_rounded_to_precision_and_fallback_is_switch
     assert json.loads((out / "metrics.json").read_text())["answer_fallback"] is True
 
     strict = tmp_path / "strict"
-    assert (
-        _run(
-            "--benchmark",
-            "mathvista-geo",
-            "--data",
-            str(data),
-            "--responses",
-            str(resp),
-            "--out",
-            str(strict),
-            "--workers",
-            "1",
-            "--samples",
-            "4",
-            "--no-fallback",
-        )
-        == 0
-    )
+    assert fx.score_stored("mathvista-geo", data, resp, strict, "--samples", "4", "--no-fallback") == 0
     got = {r["id"]: r["correct"] for r in map(json.loads, (strict / "results.jsonl").read_text().splitlines())}
     assert got["5"] == [True, False, False, False]  # no stated answer: no credit without the fallback
     assert json.loads((strict / "metrics.json").read_text())["answer_fallback"] is False

@@ -134,24 +134,7 @@ def test_truncated_response_gets_no_last_number_fallback(tmp_path):
 
     # re-scoring the stored responses keeps their finish reasons, so the verdicts hold
     again = tmp_path / "rescored"
-    assert (
-        main(
-            [
-                "eval",
-                "--benchmark",
-                "gsm8k",
-                "--data",
-                str(data),
-                "--responses",
-                str(cut / "responses.jsonl"),
-                "--out",
-                str(again),
-                "--workers",
-                "1",
-            ]
-        )
-        == 0
-    )
+    assert fx.score_stored("gsm8k", data, cut / "responses.jsonl", again) == 0
     m = json.loads((again / "metrics.json").read_text())
     assert m["accuracy"] == 0.0 and m["truncation_rate"] == 1.0
 
@@ -160,24 +143,7 @@ def test_unknown_finish_reasons_report_no_rate(tmp_path):
     data = fx.gsm8k(tmp_path / "test.jsonl")
     resp = fx.write_jsonl(tmp_path / "r.jsonl", [{"id": "0", "responses": ["7"]}, {"id": "1", "responses": ["1234"]}])
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "eval",
-                "--benchmark",
-                "gsm8k",
-                "--data",
-                str(data),
-                "--responses",
-                str(resp),
-                "--out",
-                str(out),
-                "--workers",
-                "1",
-            ]
-        )
-        == 0
-    )
+    assert fx.score_stored("gsm8k", data, resp, out) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["truncation_rate"] is None and m["n_finish_known"] == 0
     assert "finish reasons unknown" in (out / "report.md").read_text()

@@ -201,28 +201,12 @@ def test_protocol_both_on_geoqa_lists_differing_items(tmp_path, capsys):
         ],
     )
     out = tmp_path / "out"
-    assert (
-        _run(
-            "--benchmark",
-            "geoqa",
-            "--data",
-            str(data),
-            "--responses",
-            str(resp),
-            "--out",
-            str(out),
-            "--workers",
-            "1",
-            "--protocol",
-            "both",
-        )
-        == 0
-    )
+    assert fx.score_stored("geoqa", data, resp, out, "--protocol", "both") == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["protocol"] == "both" and m["accuracy"] == 1.0
     assert m["official"]["protocol"] == "g-llava" and m["official"]["accuracy"] == 0.5
     assert m["official"]["n_items_differ"] == 1 and m["official"]["items_differ"] == ["1"]
-    rows = {r["id"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    rows = fx.read_results(out)
     assert rows["1"]["protocols_differ"] and not rows["0"]["protocols_differ"]
     assert rows["1"]["official"] == {"extracted": [None], "correct": [False]}
     report = (out / "report.md").read_text()
@@ -240,28 +224,10 @@ def test_protocol_official_mathvista_uses_published_extractions(tmp_path):
         ],
     )
     out = tmp_path / "out"
-    assert (
-        _run(
-            "--benchmark",
-            "mathvista-geo",
-            "--data",
-            str(data),
-            "--responses",
-            str(resp),
-            "--out",
-            str(out),
-            "--workers",
-            "1",
-            "--samples",
-            "2",
-            "--protocol",
-            "official",
-        )
-        == 0
-    )
+    assert fx.score_stored("mathvista-geo", data, resp, out, "--samples", "2", "--protocol", "official") == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["protocol"] == "official" and m["official"]["extraction"].startswith("published")
-    rows = {r["id"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    rows = fx.read_results(out)
     # "" picks the nearest choice ("2", choices 2/3/4/5): wrong; 2.46 -> 2.5 right; 2.54 -> 2.5 right
     assert rows["1"]["correct"] == [True, False] and rows["1"]["extracted"] == ["3", "2"]
     assert rows["2"]["correct"] == [True, True]
@@ -278,23 +244,7 @@ def test_protocol_official_mathvista_without_published_extraction_uses_quick_rul
         ],
     )
     out = tmp_path / "out"
-    assert (
-        _run(
-            "--benchmark",
-            "mathvista-geo",
-            "--data",
-            str(data),
-            "--responses",
-            str(resp),
-            "--out",
-            str(out),
-            "--workers",
-            "1",
-            "--protocol",
-            "official",
-        )
-        == 0
-    )
+    assert fx.score_stored("mathvista-geo", data, resp, out, "--protocol", "official") == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["official"]["extraction"].startswith("quick rules")
     assert m["accuracy"] == 0.5
@@ -434,5 +384,5 @@ def test_mathvista_judge_through_an_openai_compatible_server(tmp_path):
     assert m["accuracy"] == 0.5
     assert {s[0] for s in seen} == {"judge-x"} and {s[1] for s in seen} == {0.0}
     assert all(s[2].startswith("Please read the following example.") for s in seen)
-    rows = {r["id"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    rows = fx.read_results(out)
     assert rows["1"]["extracted"] == ["4"] and rows["2"]["extracted"] == ["2.5"]
