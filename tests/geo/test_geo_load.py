@@ -1,5 +1,5 @@
 """load_vl_model builds the model in the dtype the recipe asks for (the training dtype under
-DeepSpeed, from redstar.train.engine.load_settings; tests/train/test_train_load_settings.py
+DeepSpeed, from redstar.train.engine.load_settings; tests/redstar/train/test_train_load_settings.py
 checks that the recipes pass it)."""
 
 import torch

@@ -1,0 +1,12 @@
+"""A stand-in for a demo step's command: ``python -m tests.data_recipes.fake_step OUT VALUE`` writes
+OUT/result.json holding VALUE and appends one line to OUT/../calls.log."""
+
+import json
+import sys
+from pathlib import Path
+
+out, value = Path(sys.argv[1]), sys.argv[2]
+out.mkdir(parents=True, exist_ok=True)
+(out / "result.json").write_text(json.dumps({"value": value}))
+with open(out.parent / "calls.log", "a") as f:
+    f.write(f"{out.name} {value}\n")

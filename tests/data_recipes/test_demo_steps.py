@@ -1,0 +1,76 @@
+"""The demo keys each step on its command and the steps it reads from, not on a file existing:
+a --quick run followed by a full run recomputes, an unchanged re-run skips."""
+
+import json
+
+from data_recipes import demo
+from data_recipes.demo import Step, plan
+
+
+def _steps(tmp_path, value_a, value_b):
+    a = Step("a", [str(tmp_path / "a"), value_a], tmp_path / "a" / "result.json", module="tests.data_recipes.fake_step")
+    b = Step(
+        "b",
+        [str(tmp_path / "b"), value_b],
+        tmp_path / "b" / "result.json",
+        module="tests.data_recipes.fake_step",
+        deps=(a,),
+    )
+    return [a, b]
+
+
+def _run(tmp_path, steps, state):
+    logs = tmp_path / "logs"
+    logs.mkdir(exist_ok=True)
+    seconds = [s.run(logs, i, len(steps), state) for i, s in enumerate(steps, 1)]
+    for s in steps:
+        state[s.name] = s.key()
+    return seconds
+
+
+def _calls(tmp_path):
+    return (tmp_path / "calls.log").read_text().split("\n")[:-1]
+
+
+def test_a_step_reruns_when_its_command_or_an_input_step_changed(tmp_path):
+    state: dict = {}
+    assert None not in _run(tmp_path, _steps(tmp_path, "quick", "x"), state)
+    (tmp_path / "a" / "stale.txt").write_text("from the quick run")
+    assert _run(tmp_path, _steps(tmp_path, "quick", "x"), state) == [None, None]  # same: skipped
+    assert _calls(tmp_path) == ["a quick", "b x"]
+    # step a's command changes: a runs again in a cleared directory, and b, which reads a, too
+    seconds = _run(tmp_path, _steps(tmp_path, "full", "x"), state)
+    assert None not in seconds and _calls(tmp_path)[2:] == ["a full", "b x"]
+    assert not (tmp_path / "a" / "stale.txt").exists()
+    assert json.loads((tmp_path / "b" / "result.json").read_text()) == {"value": "x"}
+    # a step whose done file is gone runs again even with the same key
+    (tmp_path / "b" / "result.json").unlink()
+    assert _run(tmp_path, _steps(tmp_path, "full", "x"), state)[1] is not None
+
+
+def test_quick_and_full_plans_share_no_step_key(tmp_path):
+    quick, _ = plan(tmp_path / "demo", quick=True, skip_geo=False)
+    full, _ = plan(tmp_path / "demo", quick=False, skip_geo=False)
+    assert [s.name for s in quick] == [s.name for s in full]
+    same = [q.name for q, f in zip(quick, full) if q.key() == f.key()]
+    assert same == []
+    # the trained model's evaluation depends on every training step before it
+    trained = next(s for s in quick if s.name == "eval trained math-hard")
+    assert [d.name for d in trained.deps] == ["dpo"] and [d.name for d in trained.deps[0].deps] == ["curate", "sft"]
+    again, _ = plan(tmp_path / "demo", quick=True, skip_geo=False)
+    assert [s.key() for s in again] == [s.key() for s in quick]
+    assert demo.STATE_FILE == "steps.json"
+
+
+def test_report_shows_only_the_planned_steps_results(tmp_path):
+    out = tmp_path / "demo"
+    steps, where = plan(out, quick=True, skip_geo=True)
+    for label in ("base", "trained"):
+        for bench, acc in (("math-hard", 0.5), ("geoqa", 0.25)):  # geoqa: left by an earlier full run
+            d = where["eval"] / label / bench
+            d.mkdir(parents=True)
+            (d / "metrics.json").write_text(json.dumps({"accuracy": acc, "n_items": 2}))
+    report = demo.write_report(out, steps, where, {s.name: None for s in steps} | {"total": 1.0})
+    text = report.read_text()
+    assert "| math-hard | 2 | 50.0% | 50.0% |" in text and "geoqa" not in text
+    assert "- curate: finished by an earlier run with the same command and inputs" in text
