@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import mmm  # noqa: E402
 from data_recipes.decontam import Decontaminator  # noqa: E402
 from data_recipes.dedup import Deduper  # noqa: E402
 from data_recipes.funnel import Funnel  # noqa: E402
@@ -243,10 +244,6 @@ def main() -> None:
     total_in = n_problems_total * args.per_prompt
     cpu_ms = 1000 * (c_prep + c_judge) / total_in
 
-    def mmm(vals, fmt="{:,.0f}"):
-        vals = list(vals)
-        return f"{fmt.format(statistics.median(vals))} ({fmt.format(min(vals))}-{fmt.format(max(vals))})"
-
     whole = [total_in / (r["t_prep"] + r["t_judge"]) for r in runs]
     lines = (
         [
@@ -266,10 +263,10 @@ def main() -> None:
             f"- input: {n_problems_total} problems x {args.per_prompt} samples = {total_in} samples "
             f"(~1,500 words each); benchmark index: {last['bench_items']} items, 13-grams",
             f"- dedup + decontamination: {n_problems_total} problems, "
-            f"**{mmm(n_problems_total / r['t_prep'] for r in runs)} problems/s**",
+            f"**{mmm((n_problems_total / r['t_prep'] for r in runs), '{:,.0f}')} problems/s**",
             f"- verification + rule filters: {done_samples} samples, "
-            f"**{mmm(r['done_samples'] / r['t_judge'] for r in runs)} samples/s**",
-            f"- all four stages, one process: {total_in} samples, **{mmm(whole)} samples/s** "
+            f"**{mmm((r['done_samples'] / r['t_judge'] for r in runs), '{:,.0f}')} samples/s**",
+            f"- all four stages, one process: {total_in} samples, **{mmm(whole, '{:,.0f}')} samples/s** "
             f"(passes: {', '.join(f'{x:,.0f}' for x in whole)})",
             f"- CPU cost (medians): {1000 * c_prep / total_in:.3f} ms/sample (dedup + decontamination) + "
             f"{1000 * c_judge / max(1, done_samples):.3f} ms/sample (verification + filters) = {cpu_ms:.3f} ms/sample "

@@ -30,25 +30,16 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import Qwen2Shape, mmm, random_qwen2  # noqa: E402
+
 VOCAB, HIDDEN, SAMPLES = 49152, 128, 16
 
 
 def _setup():
     import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    torch.manual_seed(0)
-    model = Qwen2ForCausalLM(
-        Qwen2Config(
-            vocab_size=VOCAB,
-            hidden_size=HIDDEN,
-            intermediate_size=2 * HIDDEN,
-            num_hidden_layers=1,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            tie_word_embeddings=True,
-        )
-    )
+    model = random_qwen2(dict(Qwen2Shape(VOCAB, HIDDEN, 2 * HIDDEN, 1, 4, 2)._asdict(), tie_word_embeddings=True))
     g = torch.Generator().manual_seed(0)
     samples = []
     for k in range(SAMPLES):
@@ -109,10 +100,6 @@ def measure(kind: str) -> dict:
     }
 
 
-def _stat(xs: list[float]) -> str:
-    return f"{statistics.median(xs):.0f} ({min(xs):.0f}-{max(xs):.0f})"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
@@ -146,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         peak = statistics.median(r["tensor_peak_mib"] for r in rs)
         ratio = f"{peak / sft:.2f}x" if sft else "-"
         lines.append(
-            f"| {kind} | {_stat([r['tensor_peak_mib'] for r in rs])} | {ratio} | "
-            f"{_stat([r['rss_growth_mib'] for r in rs])} | "
+            f"| {kind} | {mmm([r['tensor_peak_mib'] for r in rs])} | {ratio} | "
+            f"{mmm([r['rss_growth_mib'] for r in rs])} | "
             f"{statistics.median(r['seconds'] for r in rs):.1f} |"
         )
     lines += [

@@ -17,11 +17,13 @@ import json
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import mmm  # noqa: E402
 
 GOLDS = [
     ("42", ["42", "42.0", "41", "\\text{42}"]),
@@ -124,9 +126,6 @@ def main() -> int:
             timed("whole `redstar eval --responses` run, 2 workers", time.perf_counter() - t)
             assert rc == 0
     load_end = os.getloadavg()[0]
-
-    def mmm(xs, fmt):
-        return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
 
     lines = [
         "# bench_eval_scoring",

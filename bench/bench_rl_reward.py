@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import mmm  # noqa: E402
 
 PROMPT = "<|im_start|>user\nSolve the problem.<|im_end|>\n<|im_start|>assistant\n"
 FILLER = "Let me think about this carefully. We expand, simplify and check each step again. " * 40
@@ -116,9 +117,6 @@ def main() -> int:
     runs = {w: [bench(items, w) for _ in range(args.repeats)] for w in args.workers}
     load_end = os.getloadavg()[0]
     results = [rs[0] for rs in runs.values()]
-
-    def mmm(xs, fmt):
-        return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
 
     lines = [
         "# OpenRLHF rule reward: throughput on CPU",

@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -34,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
+from bench.common import mmm  # noqa: E402
+
 OUT = ROOT / "results" / "bench_sandbox.md"
 
 TRIVIAL = "a, b = map(int, input().split())\nprint(a + b)\n"
@@ -206,7 +207,7 @@ def main(argv=None) -> int:
                 print(f"repeat {rep + 1} {w:9s} {r:10s} {rates[(w, r)][-1]:7.2f} items/s", flush=True)
 
     def fmt(xs):
-        return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
+        return mmm(xs, "{:.2f}")
 
     given = sys.argv[1:] if argv is None else list(argv)
     cmd = " ".join(["python bench/bench_sandbox.py", *given])

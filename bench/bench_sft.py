@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import mmm, timed_run_config  # noqa: E402
 
 
 def lognormal_lengths(n, seed=0, median=1500, sigma=0.8, lo=128, hi=8192):
@@ -166,7 +167,7 @@ def tiny_model(seed=0):
 def run_ours(rows, budget, tmp, threads):
     import torch
 
-    from redstar.train.engine import PlanLoader, TrainConfig, Trainer
+    from redstar.train.engine import PlanLoader, Trainer
     from redstar.train.loss import causal_lm_loss
     from redstar.train.packing import best_fit_pack, collate_packed
     from redstar.train.tokenize import tokenize_rows
@@ -178,17 +179,7 @@ def run_ours(rows, budget, tmp, threads):
     ex, stats = tokenize_rows(rows, tok, budget, progress=False)
     lengths = [len(e["input_ids"]) for e in ex]
     loader = PlanLoader(ex, lambda e: best_fit_pack(lengths, budget, seed=e), collate_packed)
-    cfg = TrainConfig(
-        lr=1e-4,
-        epochs=1,
-        dtype="float32",
-        gradient_checkpointing=True,
-        progress=False,
-        tensorboard=False,
-        warmup_ratio=0.0,
-        device="cpu",
-        resume=False,
-    )
+    cfg = timed_run_config(lr=1e-4, epochs=1, dtype="float32", gradient_checkpointing=True, device="cpu", resume=False)
     trainer = Trainer(model, causal_lm_loss, loader, cfg, tmp / "ours", tokenizer=None)
     t1 = time.perf_counter()
     summary = trainer.train()
@@ -288,11 +279,6 @@ def bench_trl(n_rows, budget, threads, reps):
 # ------------------------------------------------------------------ report
 def gb(x):
     return f"{x / 2**30:.2f} GiB"
-
-
-def mmm(xs, fmt="{:.0f}"):
-    """'median (min-max)' of a list of numbers."""
-    return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
 
 
 def report(pack_rows, pack_stats, loss_rows, trl_rows, args) -> str:

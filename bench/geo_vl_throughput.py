@@ -23,10 +23,15 @@ import os
 import platform
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.common import QWEN2_SHAPES, mmm  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -39,29 +44,17 @@ def build(shape: str, device: str):
         from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
         tok = proc.tokenizer
+        lm = QWEN2_SHAPES["qwen2-vl-2b"]
         cfg = Qwen2VLConfig(
             text_config=dict(
-                vocab_size=151936,
-                hidden_size=1536,
-                intermediate_size=8960,
-                num_hidden_layers=28,
-                num_attention_heads=12,
-                num_key_value_heads=2,
+                lm._asdict(),
                 max_position_embeddings=32768,
                 rope_scaling={"type": "mrope", "mrope_section": [16, 24, 24]},
                 tie_word_embeddings=True,
                 pad_token_id=tok.pad_token_id,
             ),
-            vision_config=dict(
-                depth=32,
-                embed_dim=1280,
-                hidden_size=1536,
-                num_heads=16,
-                mlp_ratio=4,
-                patch_size=14,
-                spatial_merge_size=2,
-                temporal_patch_size=2,
-            ),
+            # the vision tower is the same at every size (the config's defaults); it projects to the LM's width
+            vision_config=dict(hidden_size=lm.hidden_size),
             image_token_id=tok.convert_tokens_to_ids("<|image_pad|>"),
             video_token_id=tok.convert_tokens_to_ids("<|video_pad|>"),
             vision_start_token_id=tok.convert_tokens_to_ids("<|vision_start|>"),
@@ -174,9 +167,6 @@ def main() -> int:
         a["real_tokens_per_s"] / b["real_tokens_per_s"] for a, b in zip(runs["packed"], runs["padded"])
     ]
     res["speedup"] = statistics.median(res["all_speedups"])
-
-    def mmm(xs, fmt):
-        return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = f"geo_vl_throughput_{args.shape}"

@@ -39,24 +39,13 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from bench.common import QWEN2_SHAPES, QWEN25_REST, Qwen2Shape, random_qwen2, timed_run_config  # noqa: E402
+
 RESULTS = HERE / "results"
 SECTIONS = ("sft", "dpo", "vl", "equal")
-
-# published configurations (config.json of each model), used with random weights
-QWEN25 = dict(
-    vocab_size=151936,
-    num_key_value_heads=2,
-    max_position_embeddings=32768,
-    rope_theta=1000000.0,
-    tie_word_embeddings=True,
-    rms_norm_eps=1e-6,
-)
-SHAPES = {
-    "qwen2.5-0.5b": dict(QWEN25, hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14),
-    "qwen2.5-1.5b": dict(
-        QWEN25, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12
-    ),
-}
+# the --smoke stand-in for every published shape
+TOY = Qwen2Shape(4096, 64, 128, 2, 4, 2)
 PEAK_TFLOPS = (("H200", 989.0), ("H100", 989.0), ("A100", 312.0), ("L40", 181.0))
 
 
@@ -135,17 +124,7 @@ def _device(args) -> str:
 
 def _shape(name: str, args) -> dict:
     """The published configuration, or a toy one of the same family under --smoke."""
-    cfg = dict(SHAPES[name])
-    if args.smoke:
-        cfg.update(
-            vocab_size=4096,
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-        )
-    return cfg
+    return dict((TOY if args.smoke else QWEN2_SHAPES[name])._asdict(), **QWEN25_REST)
 
 
 def _sync(dev: str) -> None:
@@ -169,19 +148,6 @@ def _peak_gib(dev: str, base: int = 0) -> float | None:
     import torch
 
     return (torch.cuda.max_memory_allocated() - base) / 2**30 if dev == "cuda" else None
-
-
-def _qwen2(cfg: dict, attn: str, dev: str, dtype=None):
-    import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-
-    torch.manual_seed(0)
-    with torch.device(dev):
-        model = Qwen2ForCausalLM(Qwen2Config(**cfg))
-    if dtype is not None:
-        model.to(dtype)
-    model.set_attn_implementation(attn)
-    return model
 
 
 def _attention(dev: str) -> str:
@@ -220,29 +186,26 @@ def _flops(n_params: int, lengths: list[int], cfg: dict) -> float:
 def child_sft_ours(args) -> dict:
     import tempfile
 
-    from redstar.train.engine import PlanLoader, TrainConfig, Trainer, matmul_params
+    from redstar.train.engine import PlanLoader, Trainer, matmul_params
     from redstar.train.loss import causal_lm_loss
     from redstar.train.packing import best_fit_pack, collate_packed
 
     dev = _device(args)
     attn = _attention(dev)
     shape = _shape("qwen2.5-0.5b", args)
-    model = _qwen2(shape, attn, dev)  # fp32 masters, as the engine trains
+    model = random_qwen2(shape, attn, dev)  # fp32 masters, as the engine trains
     exs = _examples(args)
     lengths = [len(e["input_ids"]) for e in exs]
     packs = best_fit_pack(lengths, args.pack_len, seed=args.seed)
     steps = min(len(packs), args.steps + 2)
     out = tempfile.mkdtemp(prefix="gpu_check_sft_")
-    cfg = TrainConfig(
+    cfg = timed_run_config(
         lr=1e-5,
         max_steps=steps,
         grad_accum=1,
         dtype="float32" if args.smoke else "bfloat16",
         gradient_checkpointing=True,
         device=dev,
-        warmup_ratio=0.0,
-        tensorboard=False,
-        progress=False,
         save_every=0,
     )
     _reset_peak(dev)
@@ -282,7 +245,7 @@ def child_sft_trl(args) -> dict:
 
     dev = _device(args)
     attn = _attention(dev)
-    model = _qwen2(_shape("qwen2.5-0.5b", args), attn, dev)
+    model = random_qwen2(_shape("qwen2.5-0.5b", args), attn, dev)
     exs = _examples(args)
     lengths = [len(e["input_ids"]) for e in exs]
     steps = min(len(best_fit_pack(lengths, args.pack_len)), args.steps + 2)
@@ -364,7 +327,7 @@ def child_dpo(args) -> dict:
 
     dev = _device(args)
     shape = _shape("qwen2.5-1.5b", args)
-    model = _qwen2(shape, _attention(dev), dev)
+    model = random_qwen2(shape, _attention(dev), dev)
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     g = torch.Generator().manual_seed(args.seed)
     vocab = shape["vocab_size"]
@@ -401,10 +364,7 @@ def child_dpo(args) -> dict:
 
 
 def child_vl(args) -> dict:
-
-    sys.path.insert(0, str(HERE))
-    import geo_vl_throughput as vl  # noqa: E402
-
+    from bench import geo_vl_throughput as vl
     from geo.sft import vl_model_class
     from redstar.train.attention import choose_attention, set_attention
     from redstar.train.packing import best_fit_pack
@@ -447,7 +407,7 @@ def child_equal(args) -> dict:
     res = {}
     kernels = ["sdpa"] if args.smoke else (["flash_attention_2"] if has_flash_attn() else []) + ["flex_attention"]
     for attn in kernels:
-        model = _qwen2(shape, attn, dev, torch.float32 if args.smoke else torch.bfloat16)
+        model = random_qwen2(shape, attn, dev, torch.float32 if args.smoke else torch.bfloat16)
 
         def run(model, group):
             batch = {
@@ -506,6 +466,41 @@ def _f(x, spec=".1f") -> str:
     return "-" if x is None else format(x, spec)
 
 
+def _dpo_lines(r: dict, args) -> list[str]:
+    return [
+        f"One step over {args.dpo_pairs} pairs ({r['tokens']} tokens), forward + backward, bf16 autocast: "
+        f"DPO {r['dpo_peak_gib']:.2f} GiB, SFT over the same sequences {r['sft_peak_gib']:.2f} GiB, "
+        f"ratio {r['ratio']:.2f}x (goal <= 1.5x)."
+    ]
+
+
+def _vl_lines(r: dict) -> list[str]:
+    return [
+        f"{r['samples']} samples (one diagram each), mean {r['mean_len']:.0f} tokens; attention "
+        f"{r['attention']}; packs of {r['budget']} tokens against padded batches of 4.",
+        "",
+        "| mode | real tokens/s | padding | peak GiB |",
+        "|---|---|---|---|",
+        *(
+            f"| {m} | {r[m]['real_tokens_per_s']:.0f} | {r[m]['padding_fraction']:.1%} | {_f(r[m]['peak_gib'])} |"
+            for m in ("packed", "padded")
+        ),
+        f"\npacked / padded: {r['speedup']:.2f}x",
+    ]
+
+
+def _equal_lines(r: dict) -> list[str]:
+    return [
+        "| attention | loss rel. diff | grad rel. diff | equal |",
+        "|---|---|---|---|",
+        *(
+            f"| {k} | {v['loss_rel_diff']:.1e} | {v['grad_rel_diff']:.1e} | {v['equal']} |"
+            for k, v in r.items()
+            if isinstance(v, dict)
+        ),
+    ]
+
+
 def report(results: dict, info: dict, args) -> str:
     lines = [
         "# GPU check",
@@ -545,51 +540,15 @@ def report(results: dict, info: dict, args) -> str:
                 f"{mem} peak memory (goal: >= 1.5x at <= 1.0x).",
             ]
         lines.append("")
-    if "dpo" in results:
-        r = results["dpo"]
-        lines += ["## DPO step peak memory (Qwen2.5-1.5B shape)", ""]
-        lines += (
-            [f"error: {r['error']}"]
-            if "error" in r
-            else [
-                f"One step over {args.dpo_pairs} pairs ({r['tokens']} tokens), forward + backward, bf16 autocast: "
-                f"DPO {r['dpo_peak_gib']:.2f} GiB, SFT over the same sequences {r['sft_peak_gib']:.2f} GiB, "
-                f"ratio {r['ratio']:.2f}x (goal <= 1.5x)."
-            ]
-        )
-        lines.append("")
-    if "vl" in results:
-        r = results["vl"]
-        lines += ["## Vision-language SFT, packed against padded (Qwen2-VL-2B shape)", ""]
-        if "error" in r:
-            lines.append(f"error: {r['error']}")
-        else:
-            lines += [
-                f"{r['samples']} samples (one diagram each), mean {r['mean_len']:.0f} tokens; attention "
-                f"{r['attention']}; packs of {r['budget']} tokens against padded batches of 4.",
-                "",
-                "| mode | real tokens/s | padding | peak GiB |",
-                "|---|---|---|---|",
-            ]
-            lines += [
-                f"| {m} | {r[m]['real_tokens_per_s']:.0f} | {r[m]['padding_fraction']:.1%} | {_f(r[m]['peak_gib'])} |"
-                for m in ("packed", "padded")
-            ]
-            lines.append(f"\npacked / padded: {r['speedup']:.2f}x")
-        lines.append("")
-    if "equal" in results:
-        r = results["equal"]
-        lines += ["## Packed equals unpacked", ""]
-        if "error" in r:
-            lines.append(f"error: {r['error']}")
-        else:
-            lines += ["| attention | loss rel. diff | grad rel. diff | equal |", "|---|---|---|---|"]
-            lines += [
-                f"| {k} | {v['loss_rel_diff']:.1e} | {v['grad_rel_diff']:.1e} | {v['equal']} |"
-                for k, v in r.items()
-                if isinstance(v, dict)
-            ]
-        lines.append("")
+    sections = (
+        ("dpo", "## DPO step peak memory (Qwen2.5-1.5B shape)", lambda r: _dpo_lines(r, args)),
+        ("vl", "## Vision-language SFT, packed against padded (Qwen2-VL-2B shape)", _vl_lines),
+        ("equal", "## Packed equals unpacked", _equal_lines),
+    )
+    for name, title, body in sections:
+        if name in results:
+            r = results[name]
+            lines += [title, "", *([f"error: {r['error']}"] if "error" in r else body(r)), ""]
     return "\n".join(lines)
 
 

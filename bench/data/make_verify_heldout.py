@@ -90,6 +90,9 @@ STYLES = {
 }
 BOXED_STYLES = ("think_box", "multi_box", "final_md")
 
+# The case tables below keep one case a row, however long.
+# fmt: off
+
 # (source, category, gold, final answer span, label, note)
 MATH_SPANS = [
     ("MATH", "fraction", "\\frac{1}{2}", "\\dfrac12", True, ""),
@@ -146,38 +149,10 @@ MATH_SPANS = [
     ("MATH", "tuple", "(3,-1)", "(3, -1)", True, ""),
     ("MATH", "tuple", "(3,-1)", "(-1,3)", False, "ordered pair"),
     ("MATH", "tuple", "(1,2,3)", "\\left( 1, 2, 3 \\right)", True, ""),
-    (
-        "MATH",
-        "matrix",
-        "\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}",
-        "\\begin{pmatrix}1\\\\-2\\end{pmatrix}",
-        True,
-        "pmatrix with '\\\\ ' row breaks",
-    ),
-    (
-        "MATH",
-        "matrix",
-        "\\begin{pmatrix} 2 & 0 \\\\ 0 & 3 \\end{pmatrix}",
-        "\\begin{pmatrix}2&0\\\\0&3\\end{pmatrix}",
-        True,
-        "",
-    ),
-    (
-        "MATH",
-        "matrix",
-        "\\begin{pmatrix} -1 \\\\ 4 \\end{pmatrix}",
-        "\\begin{pmatrix} 4 \\\\ -1 \\end{pmatrix}",
-        False,
-        "",
-    ),
-    (
-        "MATH",
-        "matrix",
-        "\\begin{pmatrix} \\frac{1}{2} \\\\ 3 \\end{pmatrix}",
-        "\\begin{bmatrix} 0.5 \\\\ 3 \\end{bmatrix}",
-        True,
-        "bmatrix",
-    ),
+    ("MATH", "matrix", "\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}", "\\begin{pmatrix}1\\\\-2\\end{pmatrix}", True, "pmatrix with '\\\\ ' row breaks"),
+    ("MATH", "matrix", "\\begin{pmatrix} 2 & 0 \\\\ 0 & 3 \\end{pmatrix}", "\\begin{pmatrix}2&0\\\\0&3\\end{pmatrix}", True, ""),
+    ("MATH", "matrix", "\\begin{pmatrix} -1 \\\\ 4 \\end{pmatrix}", "\\begin{pmatrix} 4 \\\\ -1 \\end{pmatrix}", False, ""),
+    ("MATH", "matrix", "\\begin{pmatrix} \\frac{1}{2} \\\\ 3 \\end{pmatrix}", "\\begin{bmatrix} 0.5 \\\\ 3 \\end{bmatrix}", True, "bmatrix"),
     ("MATH", "equation", "y = 2x + 3", "y=3+2x", True, ""),
     ("MATH", "equation", "60", "x = 60", True, ""),
     ("MATH", "equation", "4", "k = 4", True, ""),
@@ -229,20 +204,8 @@ MATH_SPANS = [
 
 # answers stated in prose, no box: (source, gold, response, label, note)
 PROSE = [
-    (
-        "MathVista",
-        "60",
-        "Since the angles of the triangle sum to 180, 180 - 50 - 70 = 60.\nThe value of x is 60.",
-        True,
-        "",
-    ),
-    (
-        "MathVista",
-        "3",
-        "Using similar triangles, AB/DE = 1/2, so AB = 3.0. Therefore, the length of AB is 3.0",
-        True,
-        "",
-    ),
+    ("MathVista", "60", "Since the angles of the triangle sum to 180, 180 - 50 - 70 = 60.\nThe value of x is 60.", True, ""),
+    ("MathVista", "3", "Using similar triangles, AB/DE = 1/2, so AB = 3.0. Therefore, the length of AB is 3.0", True, ""),
     ("MathVista", "14.144", "The area is approximately 14.1440", True, ""),
     ("MathVista", "0.168", 'The probability is "0.16800"', True, "quoted answer"),
     ("MathVista", "7", "There are 7 objects left.", True, ""),
@@ -253,30 +216,12 @@ PROSE = [
     ("MathVista", "45", "Thus, the measure of angle B is 54 degrees.", False, ""),
     ("MathVista", "9", "Final answer: **9**", True, "bold"),
     ("MathVista", "1.5", "the answer is definitely **1.5**.", True, "bold and extra words"),
-    (
-        "GSM8K",
-        "72",
-        "Natalia sold 48/2 = 24 clips in May.\nAltogether she sold 48+24 = 72 clips.\n#### 72",
-        True,
-        "GSM8K marker",
-    ),
+    ("GSM8K", "72", "Natalia sold 48/2 = 24 clips in May.\nAltogether she sold 48+24 = 72 clips.\n#### 72", True, "GSM8K marker"),
     ("GSM8K", "10", "Weng earns 12/60 = $0.2 per minute.\nSo she earned 0.2 x 50 = $10.\n#### 10", True, ""),
     ("GSM8K", "624", "The total area is 24 * 26 = 624. The answer is 624 square feet.", True, ""),
     ("GSM8K", "35", "He needs 5 more boxes, so he spends 5 * 7 = $35.\nThe answer is $35.", True, ""),
-    (
-        "GSM8K",
-        "35",
-        "He needs 5 more boxes, so he spends 5 * 7 = $35, plus $10 shipping.\nThe answer is $45.",
-        False,
-        "",
-    ),
-    (
-        "MATH",
-        "\\frac{1}{2}",
-        "<think>\nThe probability is 1/2 after symmetry.\n</think>\nThe probability is $\\frac{1}{2}$.",
-        True,
-        "",
-    ),
+    ("GSM8K", "35", "He needs 5 more boxes, so he spends 5 * 7 = $35, plus $10 shipping.\nThe answer is $45.", False, ""),
+    ("MATH", "\\frac{1}{2}", "<think>\nThe probability is 1/2 after symmetry.\n</think>\nThe probability is $\\frac{1}{2}$.", True, ""),
     ("MATH", "8", "Therefore, $x = 8$.", True, ""),
     ("MATH", "-4", "Therefore $k=-4$.", True, ""),
     ("MATH", "12", "So the final result is $12$.", True, ""),
@@ -331,62 +276,21 @@ CHOICE = [
 
 # whole responses that test extraction itself: (source, gold, response, label, note)
 EXTRACTION = [
-    (
-        "long-CoT",
-        "7",
-        "<think>\nTry 5... \\boxed{5} no. Try 7 \\boxed{7}.\n</think>\nThe answer is $\\boxed{7}$.",
-        True,
-        "",
-    ),
-    (
-        "long-CoT",
-        "7",
-        "<think>\nThe answer is \\boxed{7}.\n</think>\nAfter checking, the answer is $\\boxed{9}$.",
-        False,
-        "answer changed after thinking",
-    ),
-    (
-        "long-CoT",
-        "7",
-        "<think>\nThe answer is \\boxed{7}. Let me keep checking whether",
-        False,
-        "cut off while thinking",
-    ),
+    ("long-CoT", "7", "<think>\nTry 5... \\boxed{5} no. Try 7 \\boxed{7}.\n</think>\nThe answer is $\\boxed{7}$.", True, ""),
+    ("long-CoT", "7", "<think>\nThe answer is \\boxed{7}.\n</think>\nAfter checking, the answer is $\\boxed{9}$.", False, "answer changed after thinking"),
+    ("long-CoT", "7", "<think>\nThe answer is \\boxed{7}. Let me keep checking whether", False, "cut off while thinking"),
     ("long-CoT", "\\frac{1}{2}", "<think>\nok\n</think>\nThus $\\boxed{\\frac{1}{2", False, "truncated inside the box"),
-    (
-        "long-CoT",
-        "12",
-        "<think>\nok\n</think>\nWe get $\\boxed{3}$ for the first part and $\\boxed{12}$ overall.",
-        True,
-        "several boxes: last",
-    ),
-    (
-        "long-CoT",
-        "3",
-        "<think>\nok\n</think>\nWe get $\\boxed{3}$ for the first part and $\\boxed{12}$ overall.",
-        False,
-        "several boxes: not the first",
-    ),
-    (
-        "long-CoT",
-        "45",
-        "<think>\nhmm\n</think>\n\n## Solution\n...\n\n### Final Answer\nThe answer is $\\boxed{45}$",
-        True,
-        "",
-    ),
+    ("long-CoT", "12", "<think>\nok\n</think>\nWe get $\\boxed{3}$ for the first part and $\\boxed{12}$ overall.", True, "several boxes: last"),
+    ("long-CoT", "3", "<think>\nok\n</think>\nWe get $\\boxed{3}$ for the first part and $\\boxed{12}$ overall.", False, "several boxes: not the first"),
+    ("long-CoT", "45", "<think>\nhmm\n</think>\n\n## Solution\n...\n\n### Final Answer\nThe answer is $\\boxed{45}$", True, ""),
     ("long-CoT", "45", "<think>\nhmm\n</think>\nThe final answer is \\(\\boxed{45}\\).", True, ""),
     ("long-CoT", "45", "<think>\nhmm\n</think>\n\\[\\boxed{45^\\circ}\\]", True, ""),
     ("long-CoT", "2", "<think>\nhmm\n</think>\nTherefore, the answer is \\(2\\).", True, ""),
     ("long-CoT", "2", "<think>\nhmm\n</think>\nTherefore, the answer is \\(3\\).", False, ""),
-    (
-        "long-CoT",
-        "-1",
-        "<think>\nhmm\n</think>\nThe minimum value is $\\boxed{-1}$.\n\nWait, let me double check: yes.",
-        True,
-        "",
-    ),
+    ("long-CoT", "-1", "<think>\nhmm\n</think>\nThe minimum value is $\\boxed{-1}$.\n\nWait, let me double check: yes.", True, ""),
     ("long-CoT", "100", "<think>\nhmm\n</think>\nThe answer is 100 \u2705", True, ""),
 ]
+# fmt: on
 
 
 def rows():
