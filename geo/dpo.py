@@ -41,7 +41,8 @@ import torch
 from geo.collate import model_inputs, sample_index
 from geo.dataset import VLDataConfig
 from geo.freeze import FreezeConfig
-from redstar.train.dpo import DPOLossConfig, make_loss_fn
+from redstar.train import recipe
+from redstar.train.dpo import DPO_ATTENTION_HELP, DPOLossConfig, make_loss_fn
 from redstar.train.engine import TrainConfig
 from redstar.train.loss import sample_logps
 
@@ -52,25 +53,16 @@ class VLDPOConfig:
     model: str = field(
         default="Qwen/Qwen2-VL-2B-Instruct", metadata={"help": "the SFT model to start from (or tiny:qwen2_vl)"}
     )
-    ref_model: str = field(default="", metadata={"help": 'the frozen reference model ("": the starting model itself)'})
-    out: str = field(
-        default="runs/geo_dpo", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"}
-    )
+    ref_model: str = recipe.ref_model_field()
+    out: str = recipe.out_field("runs/geo_dpo")
     modality: Literal["vision"] = field(default="vision", metadata={"help": "always vision for this recipe"})
-    trust_remote_code: bool = field(
-        default=False, metadata={"help": "allow model code from the hub (InternVL needs it)"}
-    )
-    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(
-        default="auto", metadata={"help": "attention kernel: auto picks the fastest available"}
-    )
+    trust_remote_code: bool = recipe.trust_remote_code_field()
+    attn_implementation: recipe.AttentionKind = recipe.attention_field(DPO_ATTENTION_HELP)
     dpo: DPOLossConfig = field(default_factory=DPOLossConfig, metadata={"help": "the DPO loss"})
     freeze: FreezeConfig = field(
         default_factory=FreezeConfig, metadata={"help": "which parts train, and their learning rates"}
     )
-    train: TrainConfig = field(
-        default_factory=TrainConfig,
-        metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"},
-    )
+    train: TrainConfig = recipe.train_field()
 
 
 def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,47 +104,35 @@ def run(cfg: VLDPOConfig) -> dict:
     its log-prob function; the reference pass, its split over ranks, the loss and the loop are
     the text recipe's."""
     from geo.collate import VLCollator
-    from geo.sft import load_vl_model, model_card, plan_fn, set_up
-    from redstar.train.checkpoint import data_key
+    from geo.sft import load_vl_model, plan_fn, set_up
     from redstar.train.dpo import train_dpo
 
     tcfg = cfg.train
-    dist, attn, model, proc, items, stats, groups, params = set_up(cfg, "preference")
+    s = set_up(cfg, "preference")
 
     def describe(trainer) -> str:
         return (
-            f"{stats['rows']} preference rows -> {len(items)} pairs ({stats['images']} images); "
-            f"beta {cfg.dpo.beta}; {trainer.total_steps} steps, attention {attn}"
+            f"{s.stats['rows']} preference rows -> {len(s.items)} pairs ({s.stats['images']} images); "
+            f"beta {cfg.dpo.beta}; {trainer.total_steps} steps, attention {s.attn}"
         )
 
     summary = train_dpo(
-        model,
-        items,
-        plan_fn(items.lengths(), cfg.data, tcfg.seed),
-        pair_collate(VLCollator(proc, model, pack=cfg.data.pack)),
+        s.model,
+        s.items,
+        plan_fn(s.items.lengths(), cfg.data, tcfg.seed),
+        pair_collate(VLCollator(s.proc, s.model, pack=cfg.data.pack)),
         cfg.dpo,
         tcfg,
         cfg.out,
-        dist=dist,
         logps_fn=sequence_logps,
-        records=items.items,
-        load_reference=(lambda: load_vl_model(cfg.ref_model, attn, cfg.trust_remote_code, dtype=tcfg.dtype)[0])
+        records=s.items.items,
+        load_reference=(lambda: load_vl_model(cfg.ref_model, s.attn, cfg.trust_remote_code, dtype=tcfg.dtype)[0])
         if cfg.ref_model
         else None,
         describe=describe,
-        tokenizer=proc,
-        run_config=cfg,
-        param_groups=groups,
-        data_key=data_key(
-            cfg.data.train,
-            max_len=cfg.data.max_len,
-            pack_len=cfg.data.pack_len,
-            pack=cfg.data.pack,
-            max_pixels=cfg.data.max_pixels,
-        ),
-        model_card=lambda state: model_card(cfg, "dpo", stats, params, state),
+        **s.trainer_kw(cfg, "dpo"),
     )
-    summary["data"] = {k: v for k, v in stats.items() if k != "skipped_where"}
+    summary["data"] = {k: v for k, v in s.stats.items() if k != "skipped_where"}
     return summary
 
 

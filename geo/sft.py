@@ -31,7 +31,6 @@ transformers-native InternVL families loads through the Auto classes, without
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -42,6 +41,7 @@ from geo.collate import model_inputs
 from geo.dataset import VLDataConfig
 from geo.freeze import FreezeConfig
 from redstar.config import ConfigError
+from redstar.train import recipe
 from redstar.train.engine import TrainConfig
 from redstar.train.loss import _is_zero3_partitioned, checkpointed_head_cross_entropy, linear_cross_entropy
 
@@ -53,28 +53,16 @@ class VLSFTConfig:
         default="Qwen/Qwen2-VL-2B-Instruct",
         metadata={"help": "HF directory, hub id, or tiny:qwen2_vl | tiny:qwen2_5_vl"},
     )
-    out: str = field(
-        default="runs/geo_sft", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"}
-    )
+    out: str = recipe.out_field("runs/geo_sft")
     modality: Literal["vision"] = field(default="vision", metadata={"help": "always vision for this recipe"})
-    trust_remote_code: bool = field(
-        default=False, metadata={"help": "allow model code from the hub (InternVL needs it)"}
-    )
-    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(
-        default="auto", metadata={"help": "attention kernel: auto picks the fastest the model supports"}
-    )
-    loss_impl: Literal["auto", "chunked", "liger", "naive"] = field(
-        default="auto",
-        metadata={"help": "cross-entropy implementation: chunked (never full logits), liger, naive; auto picks"},
-    )
+    trust_remote_code: bool = recipe.trust_remote_code_field()
+    attn_implementation: recipe.AttentionKind = recipe.attention_field()
+    loss_impl: recipe.LossImpl = recipe.loss_impl_field()
     freeze: FreezeConfig = field(
         default_factory=FreezeConfig,
         metadata={"help": "which parts (vision tower, projector, language model) train, and their learning rates"},
     )
-    train: TrainConfig = field(
-        default_factory=TrainConfig,
-        metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"},
-    )
+    train: TrainConfig = recipe.train_field()
 
 
 def vl_model_class(name: str, trust_remote_code: bool = False):
@@ -201,33 +189,43 @@ class VLSetUp(NamedTuple):
     groups: list  # optimizer parameter groups, one per trained part
     params: dict
 
+    def trainer_kw(self, cfg, kind: Literal["sft", "dpo"]) -> dict:
+        """What both vision-language recipes give the engine (``Trainer``, or ``train_dpo``)
+        besides the model, loss and data: the ranks, the processor and config saved with the
+        final model, the parameter groups, the data's plan key and the model card."""
+        from redstar.train.checkpoint import data_key
+
+        d = cfg.data
+        return dict(
+            dist=self.dist,
+            tokenizer=self.proc,
+            run_config=cfg,
+            param_groups=self.groups,
+            data_key=data_key(d.train, max_len=d.max_len, pack_len=d.pack_len, pack=d.pack, max_pixels=d.max_pixels),
+            model_card=lambda state: model_card(cfg, kind, self.stats, self.params, state),
+        )
+
 
 def set_up(cfg, kind: Literal["sft", "preference"]) -> VLSetUp:
-    """What both vision-language recipes (SFT, DPO) do before training: seed, devices,
-    attention kernel, the model and processor (ZeRO-3 partitioned as it loads), the pixel
-    bounds, the rows encoded as ``kind``, and the freezing into parameter groups."""
+    """What both vision-language recipes (SFT, DPO) do before training: the text recipes'
+    set-up (``redstar.train.recipe``: seed, devices, attention kernel for the model class, the
+    model and processor loaded ZeRO-3 partitioned), then the pixel bounds, the rows encoded
+    as ``kind``, and the freezing into parameter groups."""
     from geo.dataset import encode_rows
     from geo.freeze import apply_freeze, count_parameters
     from geo.images import set_processor_pixels
-    from redstar.train.attention import choose_attention
-    from redstar.train.distributed import init_distributed
-    from redstar.train.engine import load_settings
+    from redstar.train.recipe import load_for_training, seed_and_devices
 
     tcfg = cfg.train
-    random.seed(tcfg.seed)
-    torch.manual_seed(tcfg.seed)
-    dist = init_distributed(tcfg.device)
-    attn = choose_attention(
+    dist = seed_and_devices(tcfg)
+    attn, (model, proc) = load_for_training(
+        lambda attn, dtype: load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed, dtype=dtype),
+        tcfg,
+        dist,
         cfg.attn_implementation,
-        dist.device,
-        vl_model_class(cfg.model, cfg.trust_remote_code),
+        model_class=vl_model_class(cfg.model, cfg.trust_remote_code),
         log=print if dist.is_main else None,
     )
-    # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads);
-    # a separate reference model (DPO) loads whole, outside ZeRO-3
-    load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
-    model, proc = load_vl_model(cfg.model, attn, cfg.trust_remote_code, seed=tcfg.seed, dtype=load_dtype)
-    del zero3_init
     set_processor_pixels(proc, cfg.data.min_pixels or None, cfg.data.max_pixels or None)
     items, stats = encode_rows(cfg.data, proc, kind, progress=dist.is_main)
     groups = apply_freeze(model, cfg.freeze, tcfg.lr)
@@ -239,43 +237,22 @@ def run(cfg: VLSFTConfig) -> dict:
     from redstar.train.engine import PlanLoader, Trainer
 
     tcfg = cfg.train
-    dist, attn, model, proc, items, stats, groups, params = set_up(cfg, "sft")
-
-    collate = VLCollator(proc, model, pack=cfg.data.pack)
+    s = set_up(cfg, "sft")
+    collate = VLCollator(s.proc, s.model, pack=cfg.data.pack)
     loader = PlanLoader(
-        items,
-        plan_fn(items.lengths(), cfg.data, tcfg.seed),
+        s.items,
+        plan_fn(s.items.lengths(), cfg.data, tcfg.seed),
         lambda batch_items: collate([ex for it in batch_items for ex in it]),
     )
     loss_fn = lambda m, b: vl_lm_loss(m, b, impl=cfg.loss_impl)  # noqa: E731
-    from redstar.train.checkpoint import data_key
-
-    trainer = Trainer(
-        model,
-        loss_fn,
-        loader,
-        tcfg,
-        cfg.out,
-        tokenizer=proc,
-        run_config=cfg,
-        dist=dist,
-        data_key=data_key(
-            cfg.data.train,
-            max_len=cfg.data.max_len,
-            pack_len=cfg.data.pack_len,
-            pack=cfg.data.pack,
-            max_pixels=cfg.data.max_pixels,
-        ),
-        param_groups=groups,
-        model_card=lambda state: model_card(cfg, "sft", stats, params, state),
-    )
-    if dist.is_main:
+    trainer = Trainer(s.model, loss_fn, loader, tcfg, cfg.out, **s.trainer_kw(cfg, "sft"))
+    if s.dist.is_main:
         print(
-            f"{stats['rows']} rows -> {len(items)} samples ({stats['images']} images, {stats['tokens']} tokens); "
-            f"trainable: {params}; {trainer.total_steps} steps, attention {attn}"
+            f"{s.stats['rows']} rows -> {len(s.items)} samples ({s.stats['images']} images, "
+            f"{s.stats['tokens']} tokens); trainable: {s.params}; {trainer.total_steps} steps, attention {s.attn}"
         )
     summary = trainer.train()
-    summary["data"] = {k: v for k, v in stats.items() if k != "skipped_where"}
+    summary["data"] = {k: v for k, v in s.stats.items() if k != "skipped_where"}
     return summary
 
 

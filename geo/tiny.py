@@ -22,7 +22,7 @@ def tiny_internvl_model(seed: int = 0, hidden_size: int = 64):
     )
     from transformers.models.internvl.video_processing_internvl import InternVLVideoProcessor
 
-    from redstar.models import CHATML_TEMPLATE, _tiny_tokenizer_json
+    from redstar.models import CHATML_TEMPLATE, _tiny_tokenizer_json, tiny_text_config
 
     tok = PreTrainedTokenizerFast(
         tokenizer_object=Tokenizer.from_str(_tiny_tokenizer_json(512)),
@@ -54,18 +54,7 @@ def tiny_internvl_model(seed: int = 0, hidden_size: int = 64):
             image_size=[28, 28],
             patch_size=[7, 7],
         ),
-        text_config=dict(
-            model_type="qwen2",
-            vocab_size=len(tok),
-            hidden_size=hidden_size,
-            intermediate_size=hidden_size * 2,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            tie_word_embeddings=True,
-            pad_token_id=tok.pad_token_id,
-            eos_token_id=tok.eos_token_id,
-        ),
+        text_config=dict(tiny_text_config(tok, hidden_size), model_type="qwen2"),
         image_token_id=tok.context_image_token_id,
         downsample_ratio=0.5,
     )

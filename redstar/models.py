@@ -221,25 +221,30 @@ def tiny_tokenizer(vocab_size: int = 512):
     return tok
 
 
-def tiny_causal_lm(seed: int = 0, hidden_size: int = 64, num_layers: int = 2, vocab_size: int = 512):
-    """(model, tokenizer): a random Qwen2-style causal LM sized for CPU tests."""
-    import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-
-    tok = tiny_tokenizer(vocab_size)
-    cfg = Qwen2Config(
+def tiny_text_config(tok, hidden_size: int = 64, num_layers: int = 2) -> dict:
+    """The Qwen2 text-model settings every tiny test model shares (``tiny_causal_lm``,
+    ``tiny_vl_model``'s language model, geo/tiny.py's InternVL): the vocabulary and special
+    ids of ``tok``, 4 query / 2 key-value heads, an MLP twice ``hidden_size``, tied embeddings."""
+    return dict(
         vocab_size=len(tok),
         hidden_size=hidden_size,
         intermediate_size=hidden_size * 2,
         num_hidden_layers=num_layers,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=4096,
         tie_word_embeddings=True,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
-        bos_token_id=None,
     )
+
+
+def tiny_causal_lm(seed: int = 0, hidden_size: int = 64, num_layers: int = 2, vocab_size: int = 512):
+    """(model, tokenizer): a random Qwen2-style causal LM sized for CPU tests."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    tok = tiny_tokenizer(vocab_size)
+    cfg = Qwen2Config(**tiny_text_config(tok, hidden_size, num_layers), max_position_embeddings=4096, bos_token_id=None)
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(cfg)
     model.generation_config.pad_token_id = tok.pad_token_id
@@ -263,18 +268,10 @@ def tiny_vl_model(kind: str = "qwen2_vl", seed: int = 0, hidden_size: int = 64):
 
     tok = tiny_tokenizer()
     text = dict(
-        vocab_size=len(tok),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        tiny_text_config(tok, hidden_size),
         max_position_embeddings=4096,
         rope_scaling={"type": "mrope", "mrope_section": [2, 2, 4]},
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
         bos_token_id=None,
-        tie_word_embeddings=True,
     )
     ids = dict(
         image_token_id=tok.convert_tokens_to_ids("<|image_pad|>"),
@@ -282,34 +279,19 @@ def tiny_vl_model(kind: str = "qwen2_vl", seed: int = 0, hidden_size: int = 64):
         vision_start_token_id=tok.convert_tokens_to_ids("<|vision_start|>"),
         vision_end_token_id=tok.convert_tokens_to_ids("<|vision_end|>"),
     )
+    # 2 blocks, 14-pixel patches, 2x2 merge (as the image processor below), 2 frames per patch
+    vision = dict(depth=2, num_heads=2, patch_size=14, spatial_merge_size=2, temporal_patch_size=2)
     if kind == "qwen2_vl":
-        vision = dict(
-            depth=2,
-            embed_dim=32,
-            hidden_size=hidden_size,
-            num_heads=2,
-            mlp_ratio=2,
-            patch_size=14,
-            spatial_merge_size=2,
-            temporal_patch_size=2,
-        )
-        cfg, cls = Qwen2VLConfig(text_config=text, vision_config=vision, **ids), Qwen2VLForConditionalGeneration
+        vision.update(embed_dim=32, hidden_size=hidden_size, mlp_ratio=2)
+        config_cls, cls = Qwen2VLConfig, Qwen2VLForConditionalGeneration
     elif kind == "qwen2_5_vl":
-        vision = dict(
-            depth=2,
-            hidden_size=32,
-            intermediate_size=64,
-            num_heads=2,
-            out_hidden_size=hidden_size,
-            patch_size=14,
-            spatial_merge_size=2,
-            temporal_patch_size=2,
-            window_size=56,
-            fullatt_block_indexes=[1],
+        vision.update(
+            hidden_size=32, intermediate_size=64, out_hidden_size=hidden_size, window_size=56, fullatt_block_indexes=[1]
         )
-        cfg, cls = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids), Qwen2_5_VLForConditionalGeneration
+        config_cls, cls = Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
     else:
         raise ValueError(f"unknown tiny VL kind {kind!r} (use 'qwen2_vl' or 'qwen2_5_vl')")
+    cfg = config_cls(text_config=text, vision_config=vision, **ids)
     torch.manual_seed(seed)
     model = cls(cfg)
     image_processor = Qwen2VLImageProcessor(

@@ -45,7 +45,6 @@ seed, data, tokenizer, model, reference log-probabilities, trainer, train, save.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -54,7 +53,9 @@ import torch.nn.functional as F
 
 from redstar.config import ConfigError, RowFilesConfig
 from redstar.release.push import PushConfig
+from redstar.train import recipe
 from redstar.train.engine import TrainConfig, batch_to_device
+from redstar.train.recipe import system_prompt as _system_prompt
 
 
 @dataclass
@@ -76,16 +77,15 @@ class DPOLossConfig:
             raise ConfigError("dpo: label_smoothing (cDPO) applies to loss_type sigmoid, not ipo")
 
 
+# the help of attn_implementation in both DPO recipes (this one and geo/dpo.py)
+DPO_ATTENTION_HELP = "attention kernel: auto picks the fastest available"
+
+
 @dataclass
 class DPODataConfig(RowFilesConfig):
     max_len: int = field(default=8192, metadata={"help": "tokens per side (prompt + reply); longer pairs are dropped"})
     pack_len: int = field(default=0, metadata={"help": "tokens per micro-batch (0: 2 * max_len, room for any pair)"})
-    system_prompt_file: str = field(
-        default="",
-        metadata={
-            "help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/ (redstar_system.txt)"
-        },
-    )
+    system_prompt_file: str = recipe.system_prompt_file_field()
 
 
 @dataclass
@@ -94,24 +94,15 @@ class DPOConfig:
     model: str = field(
         default="default", metadata={"help": 'the SFT model to start from: directory, hub id, "default", "tiny"'}
     )
-    ref_model: str = field(default="", metadata={"help": 'the frozen reference model ("": the starting model itself)'})
-    out: str = field(
-        default="runs/dpo", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"}
-    )
+    ref_model: str = recipe.ref_model_field()
+    out: str = recipe.out_field("runs/dpo")
     modality: Literal["text", "vision"] = field(
         default="text", metadata={"help": "text, or vision to run the image+text recipe (geo.dpo)"}
     )
-    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(
-        default="auto", metadata={"help": "attention kernel: auto picks the fastest available"}
-    )
+    attn_implementation: recipe.AttentionKind = recipe.attention_field(DPO_ATTENTION_HELP)
     dpo: DPOLossConfig = field(default_factory=DPOLossConfig, metadata={"help": "the DPO loss"})
-    train: TrainConfig = field(
-        default_factory=TrainConfig,
-        metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"},
-    )
-    push: PushConfig = field(
-        default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"}
-    )
+    train: TrainConfig = recipe.train_field()
+    push: PushConfig = recipe.push_field()
 
 
 # ----------------------------------------------------------------------------- the loss
@@ -153,14 +144,6 @@ def reward_metrics(chosen_rewards: torch.Tensor, rejected_rewards: torch.Tensor)
 
 
 # ----------------------------------------------------------------------------- data
-
-
-def _system_prompt(data: DPODataConfig) -> str | None:
-    if data.system_prompt_file:
-        from redstar.prompts import load_prompt
-
-        return load_prompt(data.system_prompt_file, what="data.system_prompt_file").strip()
-    return data.system_prompt or None
 
 
 def read_pairs(data: DPODataConfig) -> tuple[list[dict], list[str], int]:
@@ -418,11 +401,9 @@ The full resolved config is `redstar_config.yaml`.
 
 
 def run(cfg: DPOConfig) -> dict:
-    from redstar.train.attention import choose_attention
     from redstar.train.checkpoint import data_key
-    from redstar.train.distributed import init_distributed
-    from redstar.train.engine import load_settings
     from redstar.train.packing import best_fit_pack
+    from redstar.train.recipe import load_for_training, seed_and_devices
 
     if cfg.modality == "vision":
         raise ConfigError(
@@ -432,18 +413,14 @@ def run(cfg: DPOConfig) -> dict:
     if not cfg.data.train:
         raise ConfigError("DPO config: data.train lists no preference files")
     tcfg = cfg.train
-    # seed first: data order and anything random in the model follow from it
-    random.seed(tcfg.seed)
-    torch.manual_seed(tcfg.seed)
-    dist = init_distributed(tcfg.device)
+    dist = seed_and_devices(tcfg)  # seed first: data order and anything random in the model follow from it
 
     rows, wheres, bad_rows = read_pairs(cfg.data)
 
-    attn = choose_attention(cfg.attn_implementation, dist.device)
-    # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
-    load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
-    model, tok = _load_model(cfg.model, attn, tcfg.seed, dtype=load_dtype)
-    del zero3_init  # the policy is built: a separate reference model loads whole, outside ZeRO-3
+    # the policy; a separate reference model loads later, whole, outside ZeRO-3
+    attn, (model, tok) = load_for_training(
+        lambda attn, dtype: _load_model(cfg.model, attn, tcfg.seed, dtype=dtype), tcfg, dist, cfg.attn_implementation
+    )
     if tok.chat_template is None:
         raise ConfigError(f"{cfg.model}: the tokenizer has no chat template; preference rows need one")
     items, stats = tokenize_pairs(

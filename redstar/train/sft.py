@@ -27,14 +27,15 @@ card, and the next stage loads that directory.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from redstar.config import ConfigError, RowFilesConfig, from_dict, to_dict
 from redstar.release.push import PushConfig
+from redstar.train import recipe
 from redstar.train.engine import TrainConfig
+from redstar.train.recipe import system_prompt
 
 
 @dataclass
@@ -47,12 +48,7 @@ class DataConfig(RowFilesConfig):
     overflow: Literal["drop", "truncate"] = field(
         default="drop", metadata={"help": "a sample longer than max_len: drop it, or truncate it"}
     )
-    system_prompt_file: str = field(
-        default="",
-        metadata={
-            "help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/ (redstar_system.txt)"
-        },
-    )
+    system_prompt_file: str = recipe.system_prompt_file_field()
 
 
 @dataclass
@@ -65,31 +61,19 @@ class StageConfig:
 @dataclass
 class SFTConfig:
     model: str = field(default="default", metadata={"help": 'HF directory, hub id, or "default"'})
-    out: str = field(
-        default="runs/sft", metadata={"help": "run directory: checkpoints, metrics.jsonl, tensorboard/, final/"}
-    )
+    out: str = recipe.out_field("runs/sft")
     modality: Literal["text", "vision"] = field(
         default="text", metadata={"help": "text, or vision to run the image+text recipe (geo.sft)"}
     )
-    attn_implementation: Literal["auto", "flash_attention_2", "flex_attention", "sdpa", "eager"] = field(
-        default="auto", metadata={"help": "attention kernel: auto picks the fastest the model supports"}
-    )
-    loss_impl: Literal["auto", "chunked", "liger", "naive"] = field(
-        default="auto",
-        metadata={"help": "cross-entropy implementation: chunked (never full logits), liger, naive; auto picks"},
-    )
+    attn_implementation: recipe.AttentionKind = recipe.attention_field()
+    loss_impl: recipe.LossImpl = recipe.loss_impl_field()
     data: DataConfig | None = field(default=None, metadata={"help": "the data of a single-stage run (or use stages)"})
     stages: list[StageConfig] = field(
         default_factory=list,
         metadata={"help": "several stages run in order, each starting from the previous one's model (instead of data)"},
     )
-    train: TrainConfig = field(
-        default_factory=TrainConfig,
-        metadata={"help": "optimisation and infrastructure (redstar.train.engine.TrainConfig)"},
-    )
-    push: PushConfig = field(
-        default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"}
-    )
+    train: TrainConfig = recipe.train_field()
+    push: PushConfig = recipe.push_field()
 
 
 def resolve_stages(cfg: SFTConfig) -> list[StageConfig]:
@@ -108,14 +92,6 @@ def resolve_stages(cfg: SFTConfig) -> list[StageConfig]:
 def stage_train_config(cfg: SFTConfig, stage: StageConfig) -> TrainConfig:
     merged = {**to_dict(cfg.train), **stage.train}
     return from_dict(TrainConfig, merged, source=f"stage '{stage.name}' train")
-
-
-def system_prompt(data: DataConfig) -> str | None:
-    if data.system_prompt_file:
-        from redstar.prompts import load_prompt
-
-        return load_prompt(data.system_prompt_file, what="data.system_prompt_file").strip()
-    return data.system_prompt or None
 
 
 def read_sft_rows(data: DataConfig) -> tuple[list, int, list[str]]:
@@ -199,20 +175,14 @@ The full resolved config is `redstar_config.yaml`.
 
 
 def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path) -> dict:
-    import torch
-
     from redstar.models import load_causal_lm, load_tokenizer
-    from redstar.train.attention import choose_attention
-    from redstar.train.distributed import init_distributed
     from redstar.train.engine import PlanLoader, Trainer
     from redstar.train.loss import causal_lm_loss
     from redstar.train.packing import best_fit_pack, collate_packed
+    from redstar.train.recipe import load_for_training, seed_and_devices
 
     tcfg = stage_train_config(cfg, stage)
-    # seed first: data order, model init of new heads and dropout all follow from it
-    random.seed(tcfg.seed)
-    torch.manual_seed(tcfg.seed)
-    dist = init_distributed(tcfg.device)
+    dist = seed_and_devices(tcfg)  # seed first: data order, model init of new heads and dropout follow from it
 
     rows, read_stats, wheres = read_sft_rows_counted(stage.data)  # data errors surface before any model loads
     tok = load_tokenizer(model_path)
@@ -231,12 +201,12 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
             "pack_len must be >= max_len"
         )
 
-    attn = choose_attention(cfg.attn_implementation, dist.device)
-    # DeepSpeed: the training dtype; ZeRO-3: partitioned as it loads (held while it loads)
-    from redstar.train.engine import load_settings
-
-    load_dtype, _zero3_init = load_settings(tcfg, dist.world_size)
-    model, _ = load_causal_lm(model_path, dtype=load_dtype, attn_implementation=attn)
+    attn, (model, _) = load_for_training(
+        lambda attn, dtype: load_causal_lm(model_path, dtype=dtype, attn_implementation=attn),
+        tcfg,
+        dist,
+        cfg.attn_implementation,
+    )
 
     def plan(epoch: int) -> list[list[int]]:
         return best_fit_pack(lengths, budget, seed=tcfg.seed + epoch)
