@@ -20,6 +20,12 @@ def _recipe(tmp_path, body: str) -> Path:
     return path
 
 
+def _curate(recipe: Path, out: Path) -> dict:
+    """`redstar curate` of ``recipe`` into ``out`` (it must succeed); its funnel.json."""
+    assert main(["curate", str(recipe), "--out", str(out)]) == 0
+    return json.loads((out / "funnel.json").read_text())
+
+
 def test_collinear_curators_metrics_and_control(tmp_path):
     # 12 stored R1 answers: even i right, odd i wrong; C1 says yes except i=0 and i=3; C2 says yes to all
     rows, scores, judge = [], [], []
@@ -65,8 +71,7 @@ run: {progress: false, chunk_size: 5}
 """,
     )
     out = tmp_path / "out"
-    assert main(["curate", str(recipe), "--out", str(out)]) == 0
-    summary = json.loads((out / "funnel.json").read_text())
+    summary = _curate(recipe, out)
     labels = [int(i % 2 == 0) for i in range(12)]
     votes = {
         "c1": [0 if i in (0, 3) else 1 for i in range(12)],
@@ -128,8 +133,7 @@ run: {progress: false}
 """,
     )
     out = tmp_path / "out"
-    assert main(["curate", str(recipe), "--out", str(out)]) == 0
-    f = json.loads((out / "funnel.json").read_text())["funnel"]
+    f = _curate(recipe, out)["funnel"]
     assert f["crosscheck"]["dropped"] == {"crosscheck: a_disagree": 3, "crosscheck: b_mismatch": 3}
     sft = _rows(out / "sft.jsonl")
     assert sorted(r["messages"][-1]["content"] for r in sft) == ["\\boxed{16}", "\\boxed{1}", "\\boxed{25}"]
@@ -145,8 +149,7 @@ run: {progress: false}
 def test_geoqa_images_and_taco_code(tmp_path):
     recipe = write_geo_code_inputs(tmp_path, missing_image=True)
     out = tmp_path / "out"
-    assert main(["curate", str(recipe), "--out", str(out)]) == 0
-    f = json.loads((out / "funnel.json").read_text())["funnel"]
+    f = _curate(recipe, out)["funnel"]
     assert f["load"]["dropped"] == {"missing image": 1}
     sft = _rows(out / "sft.jsonl")
     assert len(sft) == 2
@@ -198,8 +201,7 @@ run: {progress: false}
 """,
     )
     out = tmp_path / "out"
-    assert main(["curate", str(recipe), "--out", str(out)]) == 0
-    f = json.loads((out / "funnel.json").read_text())["funnel"]
+    f = _curate(recipe, out)["funnel"]
     assert f["difficulty"]["dropped"] == {"level < 7": 1, "no difficulty level": 1}
     samples = _rows(out / "samples.jsonl")
     per = {}
@@ -282,7 +284,7 @@ run: {progress: false}
 """,
     )
     out = tmp_path / "out"
-    assert main(["curate", str(recipe), "--out", str(out)]) == 0
+    _curate(recipe, out)
     levels = {
         p["id"]: (p["difficulty"], p["meta"]["pass_rate"]) for p in _rows(out / "chunks" / "00000.problems.jsonl")
     }

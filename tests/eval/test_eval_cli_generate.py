@@ -44,27 +44,7 @@ def _eval(tmp_path, bench, data, model, *extra):
 def _rescore_matches(tmp_path, bench, data, out, metrics, *extra):
     """The saved responses.jsonl scores to the same metrics without the model."""
     again = tmp_path / f"rescore-{bench}"
-    assert (
-        main(
-            [
-                "eval",
-                "--benchmark",
-                bench,
-                "--data",
-                str(data),
-                "--responses",
-                str(out / "responses.jsonl"),
-                "--limit",
-                "2",
-                "--workers",
-                "1",
-                "--out",
-                str(again),
-                *extra,
-            ]
-        )
-        == 0
-    )
+    assert fx.score_stored(bench, data, out / "responses.jsonl", again, "--limit", "2", *extra) == 0
     m2 = json.loads((again / "metrics.json").read_text())
     for key in ("accuracy", "n_items", "n_samples", "no_answer_rate", "truncation_rate"):
         assert m2[key] == metrics[key]

@@ -14,6 +14,7 @@ from geo.generator import generate, write_problems
 from redstar.cli import main
 from redstar.dataio import write_jsonl
 from redstar.models import tiny_vl_model
+from tests.redstar.train.train_fixtures import quiet_train
 
 
 def _reference_logp(model, proc, messages, image):
@@ -136,18 +137,7 @@ def test_vl_dpo_cli_run(tmp_path):
         },
         "dpo": {"beta": 0.5},
         "freeze": {"train_vision": False},
-        "train": {
-            "lr": 3e-3,
-            "schedule": "constant",
-            "warmup_ratio": 0.0,
-            "epochs": 3,
-            "dtype": "float32",
-            "gradient_checkpointing": False,
-            "device": "cpu",
-            "tensorboard": False,
-            "progress": False,
-            "seed": 0,
-        },
+        "train": quiet_train(lr=3e-3, schedule="constant", epochs=3, device="cpu", seed=0),
     }
     path = tmp_path / "geo_dpo.yaml"
     path.write_text("# schema: geo.dpo:VLDPOConfig\n" + yaml.safe_dump(cfg))

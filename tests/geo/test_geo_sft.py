@@ -12,6 +12,7 @@ from geo.sft import sft_rows_from_problems
 from redstar.cli import main
 from redstar.dataio import write_jsonl
 from redstar.models import tiny_vl_model
+from tests.redstar.train.train_fixtures import quiet_train
 
 
 def _data(tmp_path, n=6):
@@ -28,19 +29,7 @@ def _config(tmp_path, data, kind="qwen2_vl", **train):
         "attn_implementation": "sdpa",
         "data": {"train": [str(data)], "max_len": 512, "pack_len": 1024, "max_pixels": 28 * 28 * 16},
         "freeze": {"train_vision": False, "train_projector": True, "train_language": True},
-        "train": {
-            "lr": 2e-3,
-            "schedule": "constant",
-            "warmup_ratio": 0.0,
-            "epochs": 4,
-            "dtype": "float32",
-            "gradient_checkpointing": False,
-            "device": "cpu",
-            "tensorboard": False,
-            "progress": False,
-            "seed": 0,
-            **train,
-        },
+        "train": {**quiet_train(lr=2e-3, schedule="constant", epochs=4, device="cpu", seed=0), **train},
     }
     path = tmp_path / "geo_sft.yaml"
     path.write_text("# schema: geo.sft:VLSFTConfig\n" + yaml.safe_dump(cfg))

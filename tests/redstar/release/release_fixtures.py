@@ -5,7 +5,7 @@ tensorboard/) and eval runs scored by the real `redstar eval --responses` on the
 import json
 from pathlib import Path
 
-from redstar.cli import main
+from tests.eval.eval_fixtures import score_stored
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO_DATA = ROOT / "data_recipes" / "demo_data"
@@ -51,26 +51,7 @@ def write_responses(path: Path, data: Path, pattern: list[bool]) -> Path:
 
 def run_eval(out: Path, bench: str, data: Path, pattern: list[bool]) -> Path:
     resp = write_responses(out.parent.parent / "responses" / f"{out.parent.name}-{out.name}.jsonl", data, pattern)
-    assert (
-        main(
-            [
-                "eval",
-                "--benchmark",
-                bench,
-                "--data",
-                str(data),
-                "--responses",
-                str(resp),
-                "--samples",
-                "4",
-                "--out",
-                str(out),
-                "--workers",
-                "1",
-            ]
-        )
-        == 0
-    )
+    assert score_stored(bench, data, resp, out, "--samples", "4") == 0
     return out
 
 

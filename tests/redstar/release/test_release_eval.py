@@ -8,6 +8,7 @@ import json
 import shutil
 
 from redstar.cli import main
+from tests.eval.eval_fixtures import score_stored
 from tests.redstar.release.release_fixtures import DEMO_DATA, build_run, write_responses
 
 
@@ -18,28 +19,7 @@ def test_eval_card_adds_scores_as_it_scores(tmp_path, capsys):
     run = build_run(tmp_path / "sft", kind="sft")
     resp = write_responses(tmp_path / "r.jsonl", DEMO_DATA / "aime24.jsonl", [True, False, False])
     out = tmp_path / "ev"
-    assert (
-        main(
-            [
-                "eval",
-                "--benchmark",
-                "aime24",
-                "--data",
-                str(DEMO_DATA / "aime24.jsonl"),
-                "--responses",
-                str(resp),
-                "--samples",
-                "4",
-                "--out",
-                str(out),
-                "--workers",
-                "1",
-                "--card",
-                str(run),
-            ]
-        )
-        == 0
-    )
+    assert score_stored("aime24", DEMO_DATA / "aime24.jsonl", resp, out, "--samples", "4", "--card", str(run)) == 0
     m = json.loads((out / "metrics.json").read_text())
     card = ModelCard.load(run / "final" / "README.md")
     name, results = model_index_to_eval_results(card.data.to_dict()["model-index"])
@@ -53,24 +33,7 @@ def test_eval_card_adds_scores_as_it_scores(tmp_path, capsys):
 
 def test_eval_card_with_a_wrong_dir_fails_before_scoring(tmp_path, capsys):
     resp = write_responses(tmp_path / "r.jsonl", DEMO_DATA / "aime24.jsonl", [True])
-    assert (
-        main(
-            [
-                "eval",
-                "--benchmark",
-                "aime24",
-                "--data",
-                str(DEMO_DATA / "aime24.jsonl"),
-                "--responses",
-                str(resp),
-                "--out",
-                str(tmp_path / "ev"),
-                "--card",
-                str(tmp_path),
-            ]
-        )
-        == 2
-    )
+    assert score_stored("aime24", DEMO_DATA / "aime24.jsonl", resp, tmp_path / "ev", "--card", str(tmp_path)) == 2
     assert "not a model directory" in capsys.readouterr().err
     assert not (tmp_path / "ev" / "metrics.json").exists()
 

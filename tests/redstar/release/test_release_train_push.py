@@ -19,27 +19,18 @@ PAIRS = next(
 )
 
 
+def _dpo(out: Path, *overrides: str) -> int:
+    """`redstar dpo` with the tiny CPU config on the stored pairs into ``out``."""
+    return main(["dpo", str(ROOT / "configs" / "dpo_tiny_cpu.yaml"), f"out={out}", f"data.train=[{PAIRS}]", *overrides])
+
+
 def test_dpo_run_pushes_when_it_finishes(tmp_path, monkeypatch, capsys):
     from huggingface_hub import ModelCard
 
     out = tmp_path / "dpo"
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     rec = Recorder(monkeypatch)
-    assert (
-        main(
-            [
-                "dpo",
-                str(ROOT / "configs" / "dpo_tiny_cpu.yaml"),
-                f"out={out}",
-                "train.max_steps=2",
-                f"data.train=[{PAIRS}]",
-                "push.repo=me/tiny-dpo",
-                "push.private=true",
-                "push.license=mit",
-            ]
-        )
-        == 0
-    )
+    assert _dpo(out, "train.max_steps=2", "push.repo=me/tiny-dpo", "push.private=true", "push.license=mit") == 0
     (create,) = rec.named("create_repo")
     assert create[1] == ("me/tiny-dpo",) and create[2]["private"] is True
     (up,) = rec.named("upload_folder")
@@ -56,19 +47,7 @@ def test_dpo_run_pushes_when_it_finishes(tmp_path, monkeypatch, capsys):
     assert "repo: me/tiny-dpo" in card.text  # the resolved config, push block included
     # a finished run is not trained again; the push block is no input of the result
     rec.calls.clear()
-    assert (
-        main(
-            [
-                "dpo",
-                str(ROOT / "configs" / "dpo_tiny_cpu.yaml"),
-                f"out={out}",
-                "train.max_steps=2",
-                f"data.train=[{PAIRS}]",
-                "push.repo=me/other",
-            ]
-        )
-        == 0
-    )
+    assert _dpo(out, "train.max_steps=2", "push.repo=me/other") == 0
     assert rec.calls == []
 
 
@@ -76,19 +55,7 @@ def test_offline_push_after_training_names_the_retry(tmp_path, monkeypatch, caps
     out = tmp_path / "dpo"
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     rec = Recorder(monkeypatch)
-    assert (
-        main(
-            [
-                "dpo",
-                str(ROOT / "configs" / "dpo_tiny_cpu.yaml"),
-                f"out={out}",
-                "train.max_steps=1",
-                f"data.train=[{PAIRS}]",
-                "push.repo=me/x",
-            ]
-        )
-        == 2
-    )
+    assert _dpo(out, "train.max_steps=1", "push.repo=me/x") == 2
     err = capsys.readouterr().err
     assert f"training finished ({out / 'final'}) but it was not pushed: HF_HUB_OFFLINE=1 is set" in err
     assert f"Retry with: redstar push {out} --repo me/x" in err

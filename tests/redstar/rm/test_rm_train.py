@@ -12,22 +12,11 @@ from redstar.rm.model import RewardModel
 from redstar.rm.train import RMDataConfig, RMTrainConfig, split_groups, train
 from redstar.train.engine import TrainConfig
 from tests.redstar.rm.rm_fixtures import synthetic_task
+from tests.redstar.train.train_fixtures import quiet_train
 
 
 def _cfg(out, problems, samples, **train_kw):
-    t = {
-        "lr": 3e-3,
-        "epochs": 2,
-        "grad_accum": 1,
-        "warmup_ratio": 0.0,
-        "dtype": "float32",
-        "gradient_checkpointing": False,
-        "device": "cpu",
-        "tensorboard": False,
-        "progress": False,
-        "seed": 0,
-    }
-    t.update(train_kw)
+    t = {**quiet_train(lr=3e-3, epochs=2, grad_accum=1, device="cpu", seed=0), **train_kw}
     return RMTrainConfig(
         out=str(out),
         data=RMDataConfig(

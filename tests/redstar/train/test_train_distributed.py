@@ -28,6 +28,8 @@ def torchrun(tmp_path, port_base: int, specs: list[str], timeout: int = 400, **e
     """zero_worker.py on 2 gloo ranks (grad_accum 2), each STRATEGY:STAGE spec in turn; fails
     the test with the ranks' stderr unless it exits 0."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", **env}
+    # the worker imports its shared pieces from tests/ as a package of the repository
+    env["PYTHONPATH"] = os.pathsep.join(part for part in (str(ROOT), os.environ.get("PYTHONPATH", "")) if part)
     port = str(port_base + os.getpid() % 1000)
     p = subprocess.run(
         [

@@ -10,15 +10,11 @@ from redstar.models import tiny_causal_lm
 from redstar.train.dpo import collate_pairs, sequence_logps
 from redstar.train.loss import causal_lm_loss, packed_attention_kwargs
 from redstar.train.packing import collate_packed
+from tests.redstar.train.train_fixtures import token_samples
 
 
 def _samples(k=3):
-    g = torch.Generator().manual_seed(0)
-    out = []
-    for i in range(k):
-        ids = torch.randint(10, 400, (9 + 4 * i,), generator=g).tolist()
-        out.append({"input_ids": ids, "labels": [-100] * 3 + ids[3:]})
-    return out
+    return token_samples(k, first_len=9, step=4, seed=0)
 
 
 class Recorder(torch.nn.Module):

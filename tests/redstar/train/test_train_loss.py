@@ -8,6 +8,7 @@ from redstar.models import tiny_causal_lm
 from redstar.train.engine import PlanLoader, TrainConfig, Trainer
 from redstar.train.loss import causal_lm_loss, linear_cross_entropy, scale_for_backward
 from redstar.train.packing import collate_packed
+from tests.redstar.train.train_fixtures import quiet_train, token_samples
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 1000])
@@ -45,30 +46,14 @@ def test_scale_for_backward_is_mean_over_step():
 
 
 def _examples(n=6):
-    g = torch.Generator().manual_seed(1)
-    out = []
-    for k in range(n):
-        L = 6 + 5 * k  # unequal lengths: a per-batch mean would differ
-        ids = torch.randint(10, 400, (L,), generator=g).tolist()
-        out.append({"input_ids": ids, "labels": [-100] * 3 + ids[3:]})
-    return out
+    return token_samples(n, first_len=6, step=5, seed=1)  # unequal lengths: a per-batch mean would differ
 
 
 def _step_grads(tmp_path, plan, grad_accum):
     """Gradient the real engine applies at its first optimizer step."""
     model, _ = tiny_causal_lm(seed=2)
     loader = PlanLoader(_examples(), lambda epoch: plan, collate_packed)
-    cfg = TrainConfig(
-        lr=1e-3,
-        max_steps=1,
-        grad_accum=grad_accum,
-        dtype="float32",
-        gradient_checkpointing=False,
-        progress=False,
-        tensorboard=False,
-        max_grad_norm=0.0,
-        warmup_ratio=0.0,
-    )
+    cfg = TrainConfig(**quiet_train(lr=1e-3, max_steps=1, grad_accum=grad_accum, max_grad_norm=0.0))
     trainer = Trainer(model, causal_lm_loss, loader, cfg, tmp_path)
     seen = {}
     original = trainer.backend.step

@@ -16,6 +16,7 @@ from redstar.models import tiny_causal_lm
 from redstar.train.engine import PlanLoader, TrainConfig, Trainer
 from redstar.train.loss import causal_lm_loss
 from redstar.train.packing import collate_packed
+from tests.redstar.train.train_fixtures import quiet_train, token_samples
 
 HEAD_CHUNK = 4
 
@@ -28,12 +29,7 @@ def loss_fn(model, batch):
 
 
 def examples(n=8):
-    g = torch.Generator().manual_seed(1)
-    out = []
-    for k in range(n):
-        ids = torch.randint(10, 400, (8 + 3 * k,), generator=g).tolist()
-        out.append({"input_ids": ids, "labels": [-100] * 3 + ids[3:]})
-    return out
+    return token_samples(n, first_len=8, step=3, seed=1)
 
 
 def ds_config_file(out_dir: str) -> str:
@@ -46,6 +42,24 @@ def ds_config_file(out_dir: str) -> str:
         json.dumps({"zero_optimization": {"stage3_param_persistence_threshold": 0, "stage3_prefetch_bucket_size": 0}})
     )
     return str(path)
+
+
+def two_steps(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, **settings) -> TrainConfig:
+    """Two optimizer steps at a constant lr of 1e-2 without clipping, under ``strategy``
+    (real ZeRO-3 sharding when it is deepspeed); ``settings`` add TrainConfig fields."""
+    return TrainConfig(
+        **quiet_train(
+            lr=1e-2,
+            max_steps=2,
+            grad_accum=grad_accum,
+            strategy=strategy,
+            zero_stage=zero_stage,
+            schedule="constant",
+            max_grad_norm=0.0,
+            deepspeed_config=ds_config_file(out_dir) if strategy == "deepspeed" else "",
+            **settings,
+        )
+    )
 
 
 def watch_head(model, seen: list) -> None:
@@ -77,22 +91,7 @@ def main_dpo(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, offl
     loss_fn = make_loss_fn(DPOLossConfig(beta=0.5))
 
     loader = PlanLoader(items, lambda epoch: plan, collate_pairs)
-    cfg = TrainConfig(
-        lr=1e-2,
-        max_steps=2,
-        grad_accum=grad_accum,
-        dtype="float32",
-        gradient_checkpointing=False,
-        strategy=strategy,
-        zero_stage=zero_stage,
-        warmup_ratio=0.0,
-        schedule="constant",
-        progress=False,
-        tensorboard=False,
-        max_grad_norm=0.0,
-        offload=offload,
-        deepspeed_config=ds_config_file(out_dir) if strategy == "deepspeed" else "",
-    )
+    cfg = two_steps(out_dir, strategy, zero_stage, grad_accum, offload=offload)
     trainer = Trainer(model, loss_fn, loader, cfg, out_dir, tokenizer=tok)
     fill_reference_logps(
         trainer.backend.loss_model,
@@ -122,22 +121,14 @@ def main_dpo(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, offl
 
 def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bool = True, model_dir: str = "") -> None:
     loaded = {}
+    cfg = two_steps(out_dir, strategy, zero_stage, grad_accum, save_every=1, keep_last=2)
     if model_dir:  # loaded from disk the way the recipes load it: under ZeRO-3 partitioned as it loads
         from redstar.models import load_causal_lm
         from redstar.train.distributed import init_distributed
         from redstar.train.engine import load_settings
 
         init_distributed("cpu")  # the recipes join the process group before loading
-
-        probe = TrainConfig(
-            strategy=strategy,
-            zero_stage=zero_stage,
-            grad_accum=grad_accum,
-            dtype="float32",
-            max_grad_norm=0.0,
-            deepspeed_config=ds_config_file(out_dir),
-        )
-        dtype, _keep = load_settings(probe, int(os.environ.get("WORLD_SIZE", "1")))
+        dtype, _keep = load_settings(cfg, int(os.environ.get("WORLD_SIZE", "1")))
         model, tok = load_causal_lm(model_dir, dtype=dtype)
         params = list(model.parameters())
         loaded = {
@@ -151,26 +142,8 @@ def main(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, tied: bo
         model.lm_head.weight = torch.nn.Parameter(model.model.embed_tokens.weight.detach().clone())
     plan = [[0, 1], [2, 3], [4], [5, 6, 7]] * 2  # 8 micro-batches per epoch
     loader = PlanLoader(examples(), lambda epoch: plan, collate_packed)
-    cfg = TrainConfig(
-        lr=1e-2,
-        max_steps=2,
-        grad_accum=grad_accum,
-        dtype="float32",
-        gradient_checkpointing=False,
-        strategy=strategy,
-        zero_stage=zero_stage,
-        warmup_ratio=0.0,
-        schedule="constant",
-        progress=False,
-        tensorboard=False,
-        max_grad_norm=0.0,
-        save_every=1,
-        keep_last=2,
-    )
     seen = []
     watch_head(model, seen)
-    if strategy == "deepspeed":
-        cfg.deepspeed_config = ds_config_file(out_dir)
     summary = Trainer(model, loss_fn, loader, cfg, out_dir, tokenizer=tok).train()
     if summary["final_dir"]:
         rows = [json.loads(line) for line in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
@@ -218,22 +191,7 @@ def main_rm(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, model
             max_len=128,
             groups_per_micro=2,
         ),
-        train=TrainConfig(
-            lr=1e-2,
-            max_steps=2,
-            grad_accum=grad_accum,
-            dtype="float32",
-            gradient_checkpointing=False,
-            strategy=strategy,
-            zero_stage=zero_stage,
-            warmup_ratio=0.0,
-            schedule="constant",
-            progress=False,
-            tensorboard=False,
-            max_grad_norm=0.0,
-            device="cpu",
-            deepspeed_config=ds_config_file(out_dir) if strategy == "deepspeed" else "",
-        ),
+        train=two_steps(out_dir, strategy, zero_stage, grad_accum, device="cpu"),
     )
     result = train(cfg)
     RewardModel.from_causal_lm = classmethod(real)
@@ -252,50 +210,30 @@ def main_rm(out_dir: str, strategy: str, zero_stage: int, grad_accum: int, model
 
 
 if __name__ == "__main__":
-    # zero_worker.py OUT GRAD_ACCUM STRATEGY:STAGE [STRATEGY:STAGE ...]: one process group, runs in turn
+    # zero_worker.py OUT GRAD_ACCUM STRATEGY:STAGE [STRATEGY:STAGE ...]: one process group, runs in turn.
+    # STRATEGY: torch or deepspeed, rm- / dpo- in front for the reward-model / DPO run; STAGE: the ZeRO
+    # stage, then load (the model from $ZERO_MODEL_DIR), offload (DPO) or resume (the run of that stage
+    # before it, as if killed after its step-1 checkpoint, resumed in its directory)
     root, accum = sys.argv[1], int(sys.argv[2])
     for spec in sys.argv[3:]:
         strategy, stage = spec.split(":")
-        if strategy.startswith("rm-"):  # rm-deepspeed:3load: the reward model from $ZERO_MODEL_DIR
-            stage = stage.removesuffix("load")
-            main_rm(
-                str(Path(root) / f"{strategy}{stage}load"),
-                strategy[3:],
-                int(stage),
-                accum,
-                os.environ["ZERO_MODEL_DIR"],
-                os.environ["ZERO_RM_DATA"],
-            )
-        elif strategy.startswith("dpo-"):  # dpo-deepspeed:3, dpo-deepspeed:3offload
-            offload = stage.endswith("offload")
-            stage = stage.removesuffix("offload")
-            main_dpo(
-                str(Path(root) / f"{strategy}{stage}{'offload' if offload else ''}"),
-                strategy[4:],
-                int(stage),
-                accum,
-                offload,
-            )
-        elif stage.endswith("resume"):  # deepspeed:3resume: the last run killed after its step-1 checkpoint
-            stage = stage.removesuffix("resume")
-            out = Path(root) / f"{strategy}{stage}"
-            if int(os.environ.get("RANK", "0")) == 0:
-                import shutil
-
-                shutil.rmtree(out / "checkpoints" / "step-000002")
-            torch.distributed.barrier()
-            main(str(out), strategy, int(stage), accum)
-        elif stage.endswith("load"):  # deepspeed:3load: the model loaded from $ZERO_MODEL_DIR
-            stage = stage.removesuffix("load")
-            main(
-                str(Path(root) / f"{strategy}{stage}load"),
-                strategy,
-                int(stage),
-                accum,
-                model_dir=os.environ["ZERO_MODEL_DIR"],
-            )
+        kind, _, backend = strategy.rpartition("-")
+        flag = stage.lstrip("0123456789")
+        zero_stage = int(stage.removesuffix(flag))
+        out = Path(root) / f"{strategy}{stage.removesuffix('resume')}"
+        if kind == "rm":
+            main_rm(str(out), backend, zero_stage, accum, os.environ["ZERO_MODEL_DIR"], os.environ["ZERO_RM_DATA"])
+        elif kind == "dpo":
+            main_dpo(str(out), backend, zero_stage, accum, offload=flag == "offload")
         else:
-            main(str(Path(root) / f"{strategy}{stage}"), strategy, int(stage), accum)
+            if flag == "resume":
+                if int(os.environ.get("RANK", "0")) == 0:
+                    import shutil
+
+                    shutil.rmtree(out / "checkpoints" / "step-000002")
+                torch.distributed.barrier()
+            model_dir = os.environ["ZERO_MODEL_DIR"] if flag == "load" else ""
+            main(str(out), strategy, zero_stage, accum, model_dir=model_dir)
     # Every result is written by now. On CPU, DeepSpeed's and gloo's helper threads can abort the
     # interpreter's own teardown ("terminate called without an active exception"), which would
     # turn a finished run into a failed one: leave the group and exit without that teardown.

@@ -10,117 +10,12 @@ import pytest
 
 from redstar.verify import answers_equivalent, grade
 from redstar.verify.normalize import normalize, parse_number
+from tests.redstar.verify.math_cases import math_cases
 
 
-@pytest.mark.parametrize(
-    "answer,gold,want",
-    [
-        # percent by the MATH convention
-        ("20", "20\\%", True),
-        ("0.2", "20\\%", True),
-        ("20\\%", "20\\%", True),
-        ("20\\%", "0.2", True),
-        ("0.05", "5", False),
-        ("500", "5", False),
-        ("0.2\\%", "20\\%", False),
-        # a bare gold takes the percent form of its own number (MATH's grader strips \%) or of its value
-        ("2\\%", "2", True),
-        ("40\\%", "0.4", True),
-        ("4\\%", "0.4", False),
-        ("2\\%", "0.2", False),
-        # no relative tolerance
-        ("10.0001", "10", False),
-        ("0.333", "\\frac{1}{3}", False),
-        ("0.5", "\\frac12", True),
-        # thousands separators, leading zeros, trailing periods, dollars, degrees, units
-        ("7425000", "7,425,000", True),
-        ("14{,}916", "14916", True),
-        ("11,\\!111", "11111", True),
-        ("25", "025", True),
-        ("25.", "25", True),
-        ("\\$18.90", "18.9", True),
-        ("60^\\circ", "60", True),
-        ("60°", "60^{\\circ}", True),
-        ("5\\text{ cm}", "5", True),
-        ("12 inches", "12", True),
-        ("2a", "2", False),
-        ("3m", "3", False),
-        # \text{} after a number is dropped only when it is a unit or one plain noun
-        ("2 \\text{ or more}", "2", False),
-        ("5 \\text{ apples and 3 pears}", "5", False),
-        ("5 \\text{ at least}", "5", False),
-        ("5 \\text{ apples}", "5", True),
-        ("7\\text{ square units}", "7", True),
-        ("2 x", "2", False),
-        ("2 x", "2x", True),
-        # fractions, e-notation, mixed numbers
-        ("\\dfrac{3}{4}", "0.75", True),
-        ("-\\frac{1}{2}", "-0.5", True),
-        ("1.5e3", "1500", True),
-        ("3.5 \\times 10^{3}", "3500", True),
-        ("2\\frac{1}{2}", "\\frac52", True),
-        # spaces inside numbers: a mixed number or a thousands group, never two digits joined
-        ("2 1/2", "10.5", False),
-        ("2 1/2", "\\frac52", True),
-        ("-2 1/2", "-2.5", True),
-        ("2 \\frac{1}{2}", "2.5", True),
-        ("2 1", "21", False),
-        ("1 2", "12", False),
-        ("1 000", "1000", True),
-        ("1 000 000", "10^6", True),
-        ("10 00", "1000", False),
-        ("1, 234", "1234", False),
-        ("1,234", "1234", True),
-        # intervals keep endpoint types, tuples keep order, sets do not
-        ("[2,5)", "(2,5)", False),
-        ("(2,5)", "(2,5)", True),
-        ("\\left[2, 5\\right)", "[2,5)", True),
-        ("(1,2)", "(2,1)", False),
-        ("\\{2,1\\}", "\\{1,2\\}", True),
-        ("\\{1,3\\}", "\\{1,2\\}", False),
-        ("(-\\infty,2)\\cup(3,\\infty)", "(3,\\infty)\\cup(-\\infty,2)", True),
-        # unordered root lists, \pm, "or"
-        ("2, 1", "1,2", True),
-        ("1", "1,2", False),
-        ("1, 2, 3", "1,2", False),
-        ("1 \\pm \\sqrt{2}", "1+\\sqrt{2}, 1-\\sqrt{2}", True),
-        ("x=1 \\text{ or } x=2", "1, 2", True),
-        # equations
-        ("x=3", "3", True),
-        ("3", "x=3", True),
-        ("x=4", "3", False),
-        ("y=2x+1", "2x-y+1=0", True),
-        ("y=2x+1", "y=2x-1", False),
-        ("x+y=3", "3", False),
-        # matrices
-        ("\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}", True),
-        ("\\begin{pmatrix}1&2\\\\3&5\\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", False),
-        ("\\begin{pmatrix}1&2\\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}", False),
-        # symbolic
-        ("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}", True),
-        ("2\\sqrt{3}", "\\sqrt{12}", True),
-        ("x^2+2x+1", "(x+1)^2", True),
-        ("x^2+1", "(x+1)^2", False),
-        ("\\frac{\\pi}{3}", "60", False),
-        # repeating decimals, powers of ten, inequalities as intervals, decimals inside expressions
-        ("0.\\overline{3}", "\\frac13", True),
-        ("0.\\overline{3}", "0.3", False),
-        ("10^{-3}", "0.001", True),
-        ("x \\in [1, 3]", "[1,3]", True),
-        ("1 < x < 3", "(1,3)", True),
-        ("1 \\le x < 3", "(1,3)", False),
-        ("x \\geq 2", "[2,\\infty)", True),
-        ("\\{-1, 3\\}", "3, -1", True),
-        ("\\pm 4", "4, -4", True),
-        ("4 \\text{ and } -4", "\\pm 4", True),
-        ("0.5x+1", "\\frac{x}{2}+1", True),
-        ("0.5x", "\\frac{x}{3}", False),
-        # text answers
-        ("\\text{Monday}", "Monday", True),
-        ("\\text{Tuesday}", "Monday", False),
-    ],
-)
+@pytest.mark.parametrize("answer,gold,want", math_cases("literal_latex"))
 def test_math_cases(answer, gold, want):
+    """The literal_latex groups of data/math_cases.json, graded end to end on a boxed response."""
     v = grade(f"Some work first. The final answer is $\\boxed{{{answer}}}$.", gold)
     assert v.correct is want, v
     assert v.reason
