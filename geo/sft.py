@@ -207,7 +207,7 @@ class VLSetUp(NamedTuple):
 
 
 def set_up(cfg, kind: Literal["sft", "preference"]) -> VLSetUp:
-    """What both vision-language recipes (SFT, DPO) do before training: the text recipes'
+    """What both vision-language recipes (SFT, DPO) do before training: the shared recipe
     set-up (``redstar.train.recipe``: seed, devices, attention kernel for the model class, the
     model and processor loaded ZeRO-3 partitioned), then the pixel bounds, the rows encoded
     as ``kind``, and the freezing into parameter groups."""

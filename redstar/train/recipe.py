@@ -1,9 +1,9 @@
 """What the training recipes share around the engine's loop: the config keys they have in common
 and the set-up before training.
 
-The recipes are text SFT and DPO (sft.py, dpo.py), the vision-language SFT and DPO
-(geo/sft.py, geo/dpo.py) and the reward model (redstar/rm/train.py). Each reads top to bottom
-the same way::
+The recipes here are text SFT and DPO (sft.py, dpo.py) and the vision-language SFT and DPO
+(geo/sft.py, geo/dpo.py); the reward model (redstar/rm/train.py) takes the same steps without
+choosing an attention kernel (``attn_implementation=None``). Each reads top to bottom::
 
     dist = seed_and_devices(cfg.train)     # seed first: data order, new weights, dropout follow from it
     rows = ...                             # read and check the data: its errors surface before any model loads
