@@ -36,6 +36,7 @@ from redstar.rm.data import (
 )
 from redstar.rm.losses import get_loss, ranking_metrics
 from redstar.train.engine import TrainConfig
+from redstar.train.recipe import push_field
 
 
 @dataclass
@@ -97,9 +98,7 @@ class RMTrainConfig:
         default_factory=_acemath_train,
         metadata={"help": "optimisation and infrastructure (defaults: AceMath-RM's lr 5e-6, 2 epochs, cosine)"},
     )
-    push: PushConfig = field(
-        default_factory=PushConfig, metadata={"help": "push.repo: publish the final model when done"}
-    )
+    push: PushConfig = push_field()
 
 
 # ----------------------------------------------------------------------------- loss and eval
@@ -198,21 +197,18 @@ micro-batch x grad_accum {t.grad_accum}, dtype {t.dtype}, strategy {t.strategy},
 
 def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
     """Train per ``cfg``; ``model``/``tokenizer`` (an in-memory causal LM) override cfg.model."""
-    import random
 
     from redstar.config import ConfigError
     from redstar.dataio import ReadStats, iter_located, where_with_id, write_json
     from redstar.records import Sample
     from redstar.rm.model import RewardModel
-    from redstar.train.distributed import init_distributed
-    from redstar.train.engine import PlanLoader, Trainer, load_settings
+    from redstar.train.engine import PlanLoader, Trainer
     from redstar.train.packing import fixed_batches
+    from redstar.train.recipe import load_for_training, seed_and_devices
 
     tcfg = cfg.train
     # seed first: group picks, the new head's init and the data order all follow from it
-    random.seed(tcfg.seed)
-    torch.manual_seed(tcfg.seed)
-    dist = init_distributed(tcfg.device)
+    dist = seed_and_devices(tcfg)
 
     # data: verified samples -> one balanced group per problem; held-out problems for eval
     if not cfg.data.samples:
@@ -243,9 +239,9 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
     # fp32 master weights on the torch backend (the engine autocasts to bf16 when train.dtype
     # says so); the training dtype under DeepSpeed, and under ZeRO-3 partitioned as it loads
     source = model if model is not None else cfg.model
-    load_dtype, zero3_init = load_settings(tcfg, dist.world_size)
-    rm, tok = RewardModel.from_causal_lm(source, tokenizer, head=cfg.head, dtype=load_dtype)
-    del zero3_init
+    _, (rm, tok) = load_for_training(
+        lambda _attn, dtype: RewardModel.from_causal_lm(source, tokenizer, head=cfg.head, dtype=dtype), tcfg, dist
+    )
     collator = GroupCollator(PairEncoder(tok, max_len=cfg.data.max_len), loss=cfg.loss)
 
     # engine: micro-batches of `groups_per_micro` problems, reshuffled each epoch
