@@ -20,19 +20,19 @@ from __future__ import annotations
 import argparse
 import re
 
+from redstar.cliargs import add_run_dir_arguments
 from redstar.config import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", help="recipe YAML (data_recipes/recipes/*.yaml)")
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. run.chunk_size=16")
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue a killed run in DIR (the default: the same recipe always continues)",
+    add_run_dir_arguments(
+        parser,
+        out_help="output directory",
+        resume_help="continue a killed run in DIR (the default: the same recipe always continues)",
+        overwrite_help="empty DIR first (it holds another recipe's run)",
     )
-    parser.add_argument("--overwrite", action="store_true", help="empty DIR first (it holds another recipe's run)")
     parser.add_argument("--shard", default="0/1", help="i/n: run chunks k with k mod n == i (no merge when n > 1)")
     parser.add_argument("--merge", action="store_true", help="join finished shards into the final outputs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -118,6 +118,19 @@ class Step:
         return time.time() - start
 
 
+def _eval_steps(out: Path, runs: dict, sets: dict, options: list[str]) -> list[Step]:
+    """One eval step per run and benchmark, into OUT/eval/<label>/<benchmark>: ``runs`` maps a
+    label to (model, the steps that make it), ``sets`` a benchmark to its data; ``options``
+    follow the model and output arguments."""
+    steps = []
+    for label, (model, deps) in runs.items():
+        for bench, path in sets.items():
+            d = out / "eval" / label / bench
+            argv = ["eval", "--benchmark", bench, "--data", str(path), "--model", str(model), "--out", str(d)]
+            steps.append(Step(f"eval {label} {bench}", [*argv, *options], d / "metrics.json", deps=deps, outputs=(d,)))
+    return steps
+
+
 def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
     """The demo's commands, and where their results land."""
     # Commands run from the repository root; paths inside it are written relative to it so the
@@ -165,30 +178,7 @@ def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
     steps = [s_cur, s_sft, s_dpo]
     evals = {"base": ("default", ()), "trained": (str(dpo / "final"), (s_dpo,))}
     text_sets = {"math-hard": data / "math_hard.jsonl", "aime24": data / "aime24.jsonl"}
-    for label, (model, deps) in evals.items():
-        for bench, path in text_sets.items():
-            d = out / "eval" / label / bench
-            steps.append(
-                Step(
-                    f"eval {label} {bench}",
-                    [
-                        "eval",
-                        "--benchmark",
-                        bench,
-                        "--data",
-                        str(path),
-                        "--model",
-                        model,
-                        "--out",
-                        str(d),
-                        *gen,
-                        *limit,
-                    ],
-                    d / "metrics.json",
-                    deps=deps,
-                    outputs=(d,),
-                )
-            )
+    steps += _eval_steps(out, evals, text_sets, [*gen, *limit])
     if not skip_geo:
         n = ["--train", "8", "--test", "4"] if quick else ["--train", "36", "--test", "12"]
         s_gdata = Step(
@@ -213,39 +203,12 @@ def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
             outputs=(geo_sft,),
         )
         steps += [s_gdata, s_gsft]
-        for label, (model, deps) in {
-            "base": (geo_base, (s_gdata,)),
-            "trained": (geo_sft / "final", (s_gdata, s_gsft)),
-        }.items():
-            for bench, path in {
-                "geoqa": geo_data / "geoqa",
-                "mathvista-geo": geo_data / "mathvista" / "testmini.json",
-            }.items():
-                d = out / "eval" / label / bench
-                steps.append(
-                    Step(
-                        f"eval {label} {bench}",
-                        [
-                            "eval",
-                            "--benchmark",
-                            bench,
-                            "--data",
-                            str(path),
-                            "--model",
-                            str(model),
-                            "--out",
-                            str(d),
-                            "--max-new-tokens",
-                            "24",
-                            "--batch-size",
-                            "8",
-                            *limit,
-                        ],
-                        d / "metrics.json",
-                        deps=deps,
-                        outputs=(d,),
-                    )
-                )
+        steps += _eval_steps(
+            out,
+            {"base": (geo_base, (s_gdata,)), "trained": (geo_sft / "final", (s_gdata, s_gsft))},
+            {"geoqa": geo_data / "geoqa", "mathvista-geo": geo_data / "mathvista" / "testmini.json"},
+            ["--max-new-tokens", "24", "--batch-size", "8", *limit],
+        )
     where = {
         k: ROOT / v
         for k, v in {"curate": cur, "sft": sft, "dpo": dpo, "geo_sft": geo_sft, "eval": out / "eval"}.items()

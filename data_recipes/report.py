@@ -62,6 +62,16 @@ def plot_funnel(funnel: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _kept_table(title: str, funnel: dict, key: str, columns: list[str]) -> list[str]:
+    """A report section: one row per stage, one 'kept/in' cell per column of the stage's
+    ``key`` breakdown (``by_source`` or ``by_level``: column -> [in, kept])."""
+    lines = ["", f"## {title}", "", "| stage | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    for name, st in funnel.items():
+        cells = [f"{st[key][c][1]}/{st[key][c][0]}" if c in st[key] else "-" for c in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def write_report(recipe, out: Path, summary: dict) -> None:
     out = Path(out)
     funnel = summary["funnel"]
@@ -87,35 +97,13 @@ def write_report(recipe, out: Path, summary: dict) -> None:
         lines.append(f"| {name} | {st['unit']} | {st['in']} | {st['out']} | {_pct(st['out'], st['in'])} | {drops} |")
     sources = sorted({s for st in funnel.values() for s in st["by_source"]})
     if sources:
-        lines += [
-            "",
-            "## Kept per source",
-            "",
-            "| stage | " + " | ".join(sources) + " |",
-            "|---|" + "---:|" * len(sources),
-        ]
-        for name, st in funnel.items():
-            cells = [
-                f"{st['by_source'][s][1]}/{st['by_source'][s][0]}" if s in st["by_source"] else "-" for s in sources
-            ]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines += _kept_table("Kept per source", funnel, "by_source", sources)
     levels = sorted(
         {lv for st in funnel.values() for lv in st["by_level"]},
         key=lambda k: (k == "none", int(k) if k != "none" else 0),
     )
     if levels and levels != ["none"]:
-        lines += [
-            "",
-            "## Kept per difficulty level",
-            "",
-            "| stage | " + " | ".join(levels) + " |",
-            "|---|" + "---:|" * len(levels),
-        ]
-        for name, st in funnel.items():
-            cells = [
-                f"{st['by_level'][lv][1]}/{st['by_level'][lv][0]}" if lv in st["by_level"] else "-" for lv in levels
-            ]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines += _kept_table("Kept per difficulty level", funnel, "by_level", levels)
     if summary.get("curators"):
         lines += [
             "",

@@ -293,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
         official_metrics,
         result_rows,
     )
+    from redstar.cliargs import options
     from redstar.dataio import write_json, write_jsonl
     from redstar.generation import GenerationConfig
     from redstar.generation.replay import read_responses
@@ -302,13 +303,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
     # data: every row accounted for (kept, left out on purpose, or skipped with its reason)
     res = load_benchmark(
-        args.benchmark,
-        args.data,
-        split=args.split,
-        subset=args.subset,
-        image_root=args.image_root,
-        allow_pickle=args.allow_pickle,
-        limit=args.limit,
+        args.benchmark, args.data, **options(args, "split", "subset", "image_root", "allow_pickle", "limit")
     )
     print(f"{args.benchmark}: {res.summary()}", file=sys.stderr)
     if not res.items:

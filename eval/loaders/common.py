@@ -48,6 +48,14 @@ def build_items(
     return res
 
 
+def choice_item(rid: str, question: str, choices: list[str], letter: str, images: list, **extra) -> EvalItem:
+    """A multiple-choice item with its figures; ``letter`` is the gold already checked against
+    ``choices`` (``check_letter``), image paths are kept as strings, decoded images as they are;
+    ``extra``: further ``EvalItem`` fields (category, meta)."""
+    images = [str(im) if isinstance(im, Path) else im for im in images]
+    return EvalItem(id=rid, question=question, answer=letter, kind="choice", choices=choices, images=images, **extra)
+
+
 def native_or_index(row: dict, index: int, *keys: str) -> str:
     """The row's own id under one of ``keys``, else its 0-based index, as a string."""
     for k in keys:

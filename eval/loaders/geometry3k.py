@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eval.items import EvalItem, ItemError, LoadResult, check_letter, decode_image, require_text, resolve_image
-from eval.loaders.common import build_items, iter_rows, native_or_index
+from eval.loaders.common import build_items, choice_item, iter_rows, native_or_index
 
 
 def load_geometry3k(
@@ -31,15 +31,7 @@ def load_geometry3k(
         if not cells:
             raise ItemError("no image")
         images = [resolve_image(c, roots) if isinstance(c, str) else decode_image(c) for c in cells]
-        return EvalItem(
-            id=rid,
-            question=question,
-            answer=letter,
-            kind="choice",
-            choices=choices,
-            images=[str(p) if isinstance(p, Path) else p for p in images],
-            meta={"ground_truth": row.get("ground_truth")},
-        )
+        return choice_item(rid, question, choices, letter, images, meta={"ground_truth": row.get("ground_truth")})
 
     rows = ((w, native_or_index(r, i, "id"), r) for w, i, r in iter_rows(source, res, split or "test"))
     return build_items(rows, res, make)

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from eval.items import EvalItem, ItemError, LoadResult, check_letter, resolve_image
-from eval.loaders.common import build_items
+from eval.loaders.common import build_items, choice_item
 from redstar.choices import ChoiceError, parse_choices
 from redstar.config import ConfigError
 
@@ -118,16 +118,8 @@ def load_geoqa(
             raise ItemError(f"no row in {afile.name}")
         letter = check_letter(answers[rid], choices)
         image = resolve_image(str(row["image"]), roots)
-        return EvalItem(
-            id=rid,
-            question=question,
-            answer=letter,
-            kind="choice",
-            choices=choices,
-            images=[str(image)],
-            category=[geoqa_category(question, choices)],
-            meta={"image": row["image"]},
-        )
+        category = [geoqa_category(question, choices)]
+        return choice_item(rid, question, choices, letter, [image], category=category, meta={"image": row["image"]})
 
     rows = ((w, str(r.get("question_id")), r) for w, r in _read_jsonl(qfile, res))
     return build_items(rows, res, make)

@@ -11,7 +11,7 @@ import pickle
 from pathlib import Path
 
 from eval.items import LETTERS, EvalItem, ItemError, LoadResult, check_letter
-from eval.loaders.common import build_items
+from eval.loaders.common import build_items, choice_item
 from redstar.records import RowError
 
 _SUBJECTS = {"angle": "angle", "length": "length", "other": "other", "角度": "angle", "长度": "length", "其他": "other"}
@@ -44,9 +44,7 @@ def load_geoqa_pickle(path: Path) -> LoadResult:
             raise ItemError("no image")
         images = [Image.fromarray(image) if not isinstance(image, Image.Image) else image]
         cat = _SUBJECTS.get(str(row.get("subject", "")).strip().lower()) or geoqa_category(question, choices)
-        return EvalItem(
-            id=rid, question=question, answer=letter, kind="choice", choices=choices, images=images, category=[cat]
-        )
+        return choice_item(rid, question, choices, letter, images, category=[cat])
 
     rows = ((f"{path}[{i}]", str(r.get("id", i)) if isinstance(r, dict) else str(i), r) for i, r in enumerate(data))
     return build_items(rows, res, make)

@@ -32,6 +32,15 @@ class Request:
     images: list = field(default_factory=list)
 
 
+# field -> (test that its value is out of range, the range in words), checked in this order
+_GENERATION_RULES = {
+    "n": (lambda v: v < 1, ">= 1"),
+    "temperature": (lambda v: v < 0, ">= 0"),
+    "top_p": (lambda v: not 0 < v <= 1, "in (0, 1]"),
+    "max_new_tokens": (lambda v: v < 1, ">= 1"),
+}
+
+
 @dataclass
 class GenerationConfig:
     """Sampling settings; ``temperature == 0`` means greedy decoding (then n copies agree)."""
@@ -44,14 +53,9 @@ class GenerationConfig:
     stop: list[str] | None = None
 
     def __post_init__(self):
-        if self.n < 1:
-            raise ValueError(f"GenerationConfig.n must be >= 1, got {self.n}")
-        if self.temperature < 0:
-            raise ValueError(f"GenerationConfig.temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"GenerationConfig.top_p must be in (0, 1], got {self.top_p}")
-        if self.max_new_tokens < 1:
-            raise ValueError(f"GenerationConfig.max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        for name, (wrong, rule) in _GENERATION_RULES.items():
+            if wrong(getattr(self, name)):
+                raise ValueError(f"GenerationConfig.{name} must be {rule}, got {getattr(self, name)}")
 
     @property
     def greedy(self) -> bool:

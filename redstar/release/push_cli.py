@@ -39,17 +39,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from redstar.cliargs import options
     from redstar.release.push import push
 
     push(
         args.dir,
         args.repo,
-        private=args.private,
-        revision=args.revision,
-        dry_run=args.dry_run,
-        include=args.include,
-        license=args.license,
-        datasets=args.datasets,
-        message=args.message,
+        **options(args, "private", "revision", "dry_run", "include", "license", "datasets", "message"),
     )
     return 0

@@ -21,9 +21,10 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from redstar.config import ConfigError
+from redstar.rl.reward import LaunchOptions
 
 ALGOS = ("dpo", "ppo", "reinforce++", "grpo", "rloo")
 ESTIMATORS = {"ppo": "gae", "reinforce++": "reinforce", "grpo": "group_norm", "rloo": "rloo"}
@@ -31,27 +32,11 @@ HEAD = "__HEAD__"  # placeholder for the head node in SLURM scripts
 
 
 @dataclass
-class RewardSettings:
-    """Options of the rule reward (see redstar.rl.reward); sent to Ray workers as env vars."""
+class RewardSettings(LaunchOptions):
+    """Options of the rule reward (declared in redstar/rl/reward.py); sent to Ray workers as env
+    vars. ``script`` picks the reward file itself."""
 
     script: str = field(default="", metadata={"help": '"" = this package\'s redstar/rl/reward.py (absolute path)'})
-    format_penalty: float = field(default=0.0, metadata={"help": "subtracted when no final answer can be extracted"})
-    overlong_max: int = field(
-        default=0, metadata={"help": "0 = no overlong penalty; else the length where it reaches -factor"}
-    )
-    overlong_buffer: int = field(
-        default=0, metadata={"help": "penalty ramps linearly over the last `buffer` units before max"}
-    )
-    overlong_factor: float = field(
-        default=1.0, metadata={"help": "the overlong penalty at overlong_max (it ramps up to -factor)"}
-    )
-    length_unit: Literal["chars", "words", "tokens"] = field(
-        default="chars", metadata={"help": "chars | words | tokens (tokens needs `tokenizer`)"}
-    )
-    tokenizer: str = field(default="", metadata={"help": "tokenizer for length_unit tokens (a directory or hub id)"})
-    timeout: float = field(default=10.0, metadata={"help": "seconds per item before it scores 0"})
-    workers: int = field(default=4, metadata={"help": "grading processes per reward host"})
-    datasources: list[str] = field(default_factory=list, metadata={"help": "[] = read from the data file"})
 
 
 @dataclass

@@ -44,6 +44,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 try:  # OpenRLHF loads this file by path: make its repository importable if not installed.
     import redstar  # noqa: F401
@@ -99,16 +100,33 @@ END_TOKENS = (
 
 
 @dataclass
-class RewardOptions:
-    format_penalty: float = 0.0
-    overlong_max: int = 0
-    overlong_buffer: int = 0
-    overlong_factor: float = 1.0
-    length_unit: str = "chars"
-    tokenizer: str = ""
-    timeout: float = 10.0
-    workers: int = 4
-    datasources: list[str] = field(default_factory=list)
+class LaunchOptions:
+    """The options a ``redstar rl launch`` config sets in its ``reward`` section (redstar/rl/launch.py
+    sends them to the Ray workers as environment variables)."""
+
+    format_penalty: float = field(default=0.0, metadata={"help": "subtracted when no final answer can be extracted"})
+    overlong_max: int = field(
+        default=0, metadata={"help": "0 = no overlong penalty; else the length where it reaches -factor"}
+    )
+    overlong_buffer: int = field(
+        default=0, metadata={"help": "penalty ramps linearly over the last `buffer` units before max"}
+    )
+    overlong_factor: float = field(
+        default=1.0, metadata={"help": "the overlong penalty at overlong_max (it ramps up to -factor)"}
+    )
+    length_unit: Literal["chars", "words", "tokens"] = field(
+        default="chars", metadata={"help": "chars | words | tokens (tokens needs `tokenizer`)"}
+    )
+    tokenizer: str = field(default="", metadata={"help": "tokenizer for length_unit tokens (a directory or hub id)"})
+    timeout: float = field(default=10.0, metadata={"help": "seconds per item before it scores 0"})
+    workers: int = field(default=4, metadata={"help": "grading processes per reward host"})
+    datasources: list[str] = field(default_factory=list, metadata={"help": "[] = read from the data file"})
+
+
+@dataclass
+class RewardOptions(LaunchOptions):
+    """Every option of the reward; the last two are set through their environment variables only."""
+
     fallback: bool = False  # the verifier's bare last-number fallback (off: a stated answer is required)
     sandbox: str = "bwrap"  # where code runs: bwrap, an http(s):// SandboxFusion address, or none
 

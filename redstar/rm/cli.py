@@ -76,6 +76,7 @@ def _train(args) -> int:
 def _score(args) -> int:
     from pathlib import Path
 
+    from redstar.cliargs import options
     from redstar.rm.score import score_file
 
     if not Path(args.model).is_dir():
@@ -84,13 +85,7 @@ def _score(args) -> int:
         args.model,
         args.input,
         args.out,
-        problems=args.problems,
-        key=args.key,
-        batch_size=args.batch_size,
-        max_len=args.max_len,
-        device=args.device,
-        dtype=args.dtype,
-        skip_bad=args.skip_bad,
+        **options(args, "problems", "key", "batch_size", "max_len", "device", "dtype", "skip_bad"),
     )
     print(
         f"rm score: scored {counts['scored']} responses in {counts['rows']} {counts['format']} rows "

@@ -37,22 +37,22 @@ def add_arguments(parser) -> None:
     from redstar.config import add_config_arguments
 
     add_config_arguments(parser, "redstar.sweep.config:SweepConfig", "sizes=[4000,21000] seeds=[0,1]")
-    parser.add_argument("--out", required=True, help="sweep directory")
+    from redstar.cliargs import add_run_dir_arguments
+
+    add_run_dir_arguments(
+        parser, out_help="sweep directory", resume_help="continue a sweep in --out, skipping finished cells"
+    )
     parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print the cells and their commands; run nothing (with --slurm: write the scripts, not the data)",
     )
-    parser.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping finished cells")
     parser.add_argument(
         "--slurm", metavar="DIR", help="write the data and Slurm array scripts to DIR instead of training here"
     )
     parser.add_argument(
         "--report", action="store_true", help="only collect results and write the report (after the Slurm jobs)"
     )
-    from redstar.rundir import add_overwrite_argument
-
-    add_overwrite_argument(parser)
 
 
 def _run(argv: list[str], log: Path) -> tuple[int, float]:
