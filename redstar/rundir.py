@@ -16,6 +16,8 @@ Running again into DIR:
 - same command and key, not complete: the run continues (``run.resumed``);
 - anything else is refused with ``RunDirError`` listing each changed key as ``key: old -> new``,
   unless ``overwrite=True``, which empties DIR first;
+- except a record of a run that stopped before writing anything (DIR holds only ``run.json``
+  and empty folders, e.g. after a bad data file): it gives way to the new run;
 - a non-empty DIR without ``run.json`` is refused too (it holds something else).
 
 Only the main rank writes (``is_main``); other ranks take the same decision from the record.
@@ -205,6 +207,15 @@ def read_record(out: str | os.PathLike) -> dict | None:
         return None
 
 
+def _holds_no_work(path: Path) -> bool:
+    """True when DIR holds its run record and at most empty folders: the run it records stopped
+    before writing anything (a bad data file or setting found before the first step)."""
+    for root, _dirs, files in os.walk(path):
+        if any(not (Path(root) == path and f == RUN_FILE) for f in files):
+            return False
+    return True
+
+
 def open_run_dir(
     out: str | os.PathLike,
     command: str,
@@ -227,9 +238,12 @@ def open_run_dir(
     if overwrite and is_main and path.exists():
         clear_dir(path)
     record = None if overwrite else read_record(path)
+    stale = record is not None and record.get("status") != "complete" and _holds_no_work(path)
+    if stale:
+        record = None  # a run that stopped before doing anything (bad data, bad config) gives way
     state = "new"
     if record is None:
-        if not overwrite and path.is_dir() and any(path.iterdir()):
+        if not (overwrite or stale) and path.is_dir() and any(path.iterdir()):
             raise RunDirError(
                 f"{path} is not empty and holds no run record ({RUN_FILE}); use a new "
                 "directory, or --overwrite to clear it first"

@@ -97,3 +97,15 @@ def test_a_re_exported_model_directory_is_a_changed_input(tmp_path):
     (model / "model.safetensors").write_bytes(b"1" * 8)  # retrained: same size, new weights
     with pytest.raises(RunDirError, match=f"input:{model}"):
         open_run_dir(out, "dpo", {}, inputs=local_model(str(model)))
+
+
+def test_a_record_of_a_run_that_did_no_work_gives_way(tmp_path):
+    out = tmp_path / "run"
+    open_run_dir(out, "sft", {"data": "bad.jsonl"})  # stopped on its data: only run.json
+    (out / "tensorboard").mkdir()  # an empty folder is no work either
+    run = open_run_dir(out, "sft", {"data": "good.jsonl"})
+    assert run.state == "new" and read_record(out)["key"] == {"data": "good.jsonl"}
+    open_run_dir(out, "dpo", {"data": "good.jsonl"})  # nor does the command matter
+    (out / "metrics.jsonl").write_text("{}\n")  # work done: the contract holds again
+    with pytest.raises(RunDirError, match='data: "good.jsonl" -> "other.jsonl"'):
+        open_run_dir(out, "dpo", {"data": "other.jsonl"})

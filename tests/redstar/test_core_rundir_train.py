@@ -138,3 +138,16 @@ def test_sft_killed_after_its_last_step_only_exports(tmp_path, write_sft_config)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "step 4" in again.stdout and (out / "final" / "model.safetensors").is_file()
     assert _steps(out) == [1, 2, 3, 4]  # nothing trained twice
+
+
+def test_a_run_that_failed_before_any_work_is_rerun_with_fixed_inputs(tmp_path):
+    """The first run stops on bad data (nothing trained, nothing written but the record); the
+    user fixes the data and runs again into the same directory: no --overwrite needed."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "no pair here"}\n')
+    dpo = [str(ROOT / "configs" / "dpo_tiny_cpu.yaml"), f"out={tmp_path / 'dpo'}", "train.max_steps=1"]
+    failed = _cli(["dpo", *dpo, f"data.train=[{bad}]"])
+    assert failed.returncode != 0 and "bad.jsonl" in failed.stderr
+    fixed = _cli(["dpo", *dpo, f"data.train=[{ROOT / 'redstar' / 'train' / 'data' / 'dpo_tiny.jsonl'}]"])
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert json.loads((tmp_path / "dpo" / "run.json").read_text())["status"] == "complete"
