@@ -41,6 +41,7 @@ import torch
 from geo.collate import model_inputs, sample_index
 from geo.dataset import VLDataConfig
 from geo.freeze import FreezeConfig
+from redstar.release.push import PushConfig
 from redstar.train import recipe
 from redstar.train.dpo import DPO_ATTENTION_HELP, DPOLossConfig, make_loss_fn
 from redstar.train.engine import TrainConfig
@@ -63,6 +64,7 @@ class VLDPOConfig:
         default_factory=FreezeConfig, metadata={"help": "which parts train, and their learning rates"}
     )
     train: TrainConfig = recipe.train_field()
+    push: PushConfig = recipe.push_field()
 
 
 def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -177,10 +179,14 @@ def preference_rows_from_problems(problems: list[dict], seed: int = 0) -> list[d
 
 def main(args) -> int:
     from redstar.config import config_from_args
+    from redstar.rundir import local_model, run_training
 
     cfg = config_from_args(VLDPOConfig, args)
     if cfg is None:
         return 0
-    s = run(cfg)
+    inputs = [*cfg.data.train, *local_model(cfg.model), *local_model(cfg.ref_model)]
+    s = run_training("dpo", cfg, run, inputs, getattr(args, "overwrite", False))
+    if s is None:
+        return 0
     print(f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps, {s['data']['rows']} pairs)")
     return 0

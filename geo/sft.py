@@ -41,6 +41,7 @@ from geo.collate import model_inputs
 from geo.dataset import VLDataConfig
 from geo.freeze import FreezeConfig
 from redstar.config import ConfigError
+from redstar.release.push import PushConfig
 from redstar.train import recipe
 from redstar.train.engine import TrainConfig
 from redstar.train.loss import _is_zero3_partitioned, checkpointed_head_cross_entropy, linear_cross_entropy
@@ -63,6 +64,7 @@ class VLSFTConfig:
         metadata={"help": "which parts (vision tower, projector, language model) train, and their learning rates"},
     )
     train: TrainConfig = recipe.train_field()
+    push: PushConfig = recipe.push_field()
 
 
 def vl_model_class(name: str, trust_remote_code: bool = False):
@@ -285,11 +287,14 @@ def save_path(cfg: VLSFTConfig) -> Path:
 
 def main(args) -> int:
     from redstar.config import config_from_args
+    from redstar.rundir import local_model, run_training
 
     cfg = config_from_args(VLSFTConfig, args)
     if cfg is None:
         return 0
-    s = run(cfg)
+    s = run_training("sft", cfg, run, [*cfg.data.train, *local_model(cfg.model)], getattr(args, "overwrite", False))
+    if s is None:
+        return 0
     d = s["data"]
     print(
         f"final model: {s['final_dir']} (loss {s['final_loss']:.4f}, {s['step']} steps; rows {d['rows']}, "

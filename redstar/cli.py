@@ -57,12 +57,12 @@ COMMANDS: dict[str, Command] = {
 
 @dataclass(frozen=True)
 class Recipe:
-    """A training recipe of sft / dpo: ``module.main(args)`` runs a config of ``schema``."""
+    """A training recipe of sft / dpo: ``module.main(args)`` runs a config of ``schema``; every
+    recipe keeps the run-directory contract (redstar/rundir.py) and takes ``--overwrite``."""
 
     module: str
     schema: str  # 'module:Class', the config dataclass; each shipped config names it on its first line
     example: str  # key=value overrides shown in --help
-    run_dir: bool = True  # keeps the run-directory contract (takes --overwrite)
 
 
 # schema on a config's first line -> the recipe that trains it
@@ -70,9 +70,9 @@ RECIPES: dict[str, Recipe] = {
     r.schema: r
     for r in (
         Recipe("redstar.train.sft", "redstar.train.sft:SFTConfig", "train.lr=3e-6 data.max_len=8192"),
-        Recipe("geo.sft", "geo.sft:VLSFTConfig", "train.lr=1e-5 freeze.train_vision=true", run_dir=False),
+        Recipe("geo.sft", "geo.sft:VLSFTConfig", "train.lr=1e-5 freeze.train_vision=true"),
         Recipe("redstar.train.dpo", "redstar.train.dpo:DPOConfig", "dpo.beta=0.05 train.lr=5e-7"),
-        Recipe("geo.dpo", "geo.dpo:VLDPOConfig", "dpo.beta=0.05 train.lr=5e-7", run_dir=False),
+        Recipe("geo.dpo", "geo.dpo:VLDPOConfig", "dpo.beta=0.05 train.lr=5e-7"),
     )
 }
 
@@ -111,8 +111,8 @@ def recipe_module(name: str, argv: list[str]) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser, module) -> None:
-    """A recipe's arguments (CONFIG.yaml, key=value overrides, --print-config, --overwrite where
-    it keeps the run-directory contract) come from its RECIPES entry; a tool adds its own."""
+    """A recipe's arguments (CONFIG.yaml, key=value overrides, --print-config, --overwrite) come
+    from its RECIPES entry; a tool adds its own."""
     recipe = next((r for r in RECIPES.values() if r.module == module.__name__), None)
     if recipe is None:
         module.add_arguments(parser)
@@ -121,8 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser, module) -> None:
     from redstar.rundir import add_overwrite_argument
 
     add_config_arguments(parser, recipe.schema, recipe.example)
-    if recipe.run_dir:
-        add_overwrite_argument(parser)
+    add_overwrite_argument(parser)
 
 
 def command_parser(name: str, argv: list[str]) -> tuple[argparse.ArgumentParser, object]:

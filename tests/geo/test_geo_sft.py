@@ -77,6 +77,12 @@ def test_broken_image_row_is_reported_with_its_line(tmp_path, capsys):
     # with skip_bad the row is skipped and counted, the rest trains
     assert main(["sft", str(cfg), "data.skip_bad=true", "train.max_steps=1"]) == 0
     assert "broken images skipped 1" in capsys.readouterr().out
+    # the vision-language recipe keeps the run-directory contract of the text recipes
+    assert main(["sft", str(cfg), "data.skip_bad=true", "train.max_steps=1"]) == 0
+    assert "already complete" in capsys.readouterr().out
+    assert main(["sft", str(cfg), "data.skip_bad=true", "train.max_steps=1", "train.lr=1e-4"]) == 2
+    assert "train.lr: 0.002 -> 0.0001" in capsys.readouterr().err
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "complete"
 
 
 def test_freeze_groups_and_learning_rates():
