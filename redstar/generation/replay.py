@@ -24,14 +24,14 @@ def read_responses(path: str | Path) -> dict[str, dict]:
     """``{id: {"responses": [...], "scores": [...] | None, "extracted": [...] | None}}`` from a
     responses file; responses with ``finish_reasons`` come back as ``Completion``s. A bad or repeated row raises naming
     the file, row and id."""
-    from redstar.dataio import read_rows
+    from redstar.dataio import iter_located, where_with_id
     from redstar.records import RowError
 
     out: dict[str, dict] = {}
-    for i, row in enumerate(read_rows(path)):
-        where = f"{path}: row {i} (id {row.get('id')!r})"
+    for line, row in iter_located(path):
         if "id" not in row:
-            raise RowError("responses row has no 'id'", f"{path}: row {i}")
+            raise RowError("responses row has no 'id'", line)
+        where = where_with_id(line, row)
         rs = row.get("responses")
         if not isinstance(rs, list) or not all(isinstance(r, str) for r in rs):
             raise RowError("'responses' must be a list of strings", where)

@@ -137,14 +137,15 @@ def _launch(args) -> int:
 def _reward(args) -> int:
     import os
 
-    from redstar.dataio import read_rows, write_jsonl
+    from redstar.dataio import iter_located, write_jsonl
     from redstar.records import RowError
     from redstar.rl.reward import ENV, accuracy_by_datasource, decode_label, reward_func
 
-    rows = list(read_rows(args.input))
-    for i, row in enumerate(rows):
+    located = list(iter_located(args.input))
+    for where, row in located:
         if "query" not in row or "label" not in row:
-            raise RowError("reward rows need 'query' and 'label'", f"{args.input}:row {i + 1}")
+            raise RowError("reward rows need 'query' and 'label'", where)
+    rows = [row for _, row in located]
     var = ENV["datasources"][0]
     if not os.environ.get(var):
         os.environ[var] = ",".join(sorted({decode_label(r["label"])["datasource"] for r in rows}))

@@ -217,7 +217,7 @@ def export_rows(
     """Convert every row of ``inputs`` and write them to ``output`` (JSONL, atomically)."""
     from tqdm import tqdm
 
-    from redstar.dataio import read_rows, write_jsonl
+    from redstar.dataio import iter_located, write_jsonl
 
     if image_mode not in ("absolute", "embed"):
         raise RowError(f"--images must be 'absolute' or 'embed', got {image_mode!r}")
@@ -228,10 +228,9 @@ def export_rows(
         for src in inputs:
             path = Path(src)
             base = path.parent if path.is_file() else path
-            for i, row in enumerate(read_rows(src)):
+            for where, row in iter_located(src):
                 if limit is not None and stats.rows >= limit:
                     return
-                where = f"{src}:row {i + 1}"
                 if resolved == "auto":
                     try:
                         resolved = detect_kind(row)

@@ -149,11 +149,11 @@ def scan_data(path: str, algo: str) -> dict:
     p = Path(path)
     if not p.is_file():
         return {"checked": False}
-    from redstar.dataio import read_rows
+    from redstar.dataio import iter_located
 
     need = ("prompt", "chosen", "rejected") if algo == "dpo" else ("prompt", "label")
     rows, sources, max_images = 0, set(), 0
-    for i, row in enumerate(read_rows(p)):
+    for where, row in iter_located(p):
         missing = [k for k in need if k not in row]
         if missing:
             hint = (
@@ -161,9 +161,9 @@ def scan_data(path: str, algo: str) -> dict:
                 if algo == "dpo"
                 else "run 'redstar rl export' on RL prompt rows"
             )
-            raise ConfigError(f"{path}:row {i + 1}: {algo} data needs columns {list(need)}, missing {missing} ({hint})")
+            raise ConfigError(f"{where}: {algo} data needs columns {list(need)}, missing {missing} ({hint})")
         if algo != "dpo" and not isinstance(row["label"], str):
-            raise ConfigError(f"{path}:row {i + 1}: label must be the JSON string 'redstar rl export' writes")
+            raise ConfigError(f"{where}: label must be the JSON string 'redstar rl export' writes")
         rows += 1
         sources.add(str(row.get("datasource") or "default"))
         max_images = max(max_images, len(row.get("images") or []))

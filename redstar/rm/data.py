@@ -136,7 +136,7 @@ def build_groups(
     skipped and counted. Without ``sort_by`` the k positives and n-k negatives are a seeded
     random choice; with ``sort_by`` (a key of ``scores``) they are drawn from the
     ``sort_pool`` highest-scored positives and lowest-scored negatives. ``samples`` may also
-    be (where, row) pairs ('file:row N'), so a row without a question is reported by location.
+    be (where, row) pairs ('file:line'), so a row without a question is reported by location.
     """
     if n < 2:
         raise ValueError(f"a group needs at least 2 responses, got n={n}")

@@ -19,7 +19,7 @@ Input: scored Sample rows (``redstar rm score`` output or ``redstar eval`` sampl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -48,29 +48,11 @@ def math_equivalent():
     return memo_equivalent(answers_equivalent)
 
 
-def located_rows(source) -> Iterator[tuple[str, dict]]:
-    """(``'file:row N'``, Sample row) for every row of a file, or of each data file of a
-    directory in turn (N counts the rows of that file), so errors found after reading can
-    still name the file to fix."""
-    from redstar.dataio import read_rows
-    from redstar.records import Sample
-
-    path = Path(source)
-    files = [path]
-    if path.is_dir() and not (path / "dataset_info.json").is_file() and not (path / "dataset_dict.json").is_file():
-        files = sorted(p for p in path.rglob("*") if p.suffix in (".jsonl", ".parquet", ".json") and p.is_file())
-        if not files:
-            raise FileNotFoundError(f"{path}: no .jsonl, .json or .parquet files in this directory")
-    for f in files:
-        for k, row in enumerate(read_rows(str(f), schema=Sample), 1):
-            yield f"{f}:row {k}", row
-
-
 def candidates_by_problem(rows: Iterable, key: str = "rm") -> dict[str, dict]:
     """problem id -> {"scores", "correct", "answers"}: one entry per candidate, in row order.
 
-    ``rows``: Sample dicts, or (where, row) pairs from :func:`located_rows` so that an
-    ungraded or unscored row is reported by file and row."""
+    ``rows``: Sample dicts, or (where, row) pairs from ``redstar.dataio.iter_located`` so that
+    an ungraded or unscored row is reported as file:line."""
     out: dict[str, dict] = {}
     for i, item in enumerate(rows):
         where, row = item if isinstance(item, tuple) else (f"row {i + 1}", item)
@@ -110,11 +92,14 @@ def rmk_report(
     rows, key: str = "rm", ks: list[int] | None = None, seeds: int = 100, seed: int = 0, equivalent=None
 ) -> dict:
     """The rm@k / maj@k / pass@k table as a dict (fractions in [0, 1]). ``rows``: Sample
-    rows, (where, row) pairs, or a path (file or directory) read with :func:`located_rows`."""
+    rows, (where, row) pairs, or a path (file or directory) read with ``redstar.dataio.iter_located``."""
     from redstar.metrics import mean_pass_at_k, report_ks, rm_at_k
 
     if isinstance(rows, (str, Path)):
-        rows = located_rows(rows)
+        from redstar.dataio import iter_located
+        from redstar.records import Sample
+
+        rows = iter_located(rows, schema=Sample)
     probs = candidates_by_problem(rows, key)
     if not probs:
         raise RowError("no scored samples to report on")

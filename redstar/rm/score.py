@@ -97,7 +97,7 @@ def score_file(
       them): gain ``scores = [reward per response]``, which gives eval its rm@k.
 
     Returns counts for the caller to report."""
-    from redstar.dataio import ReadStats, read_rows, write_rows
+    from redstar.dataio import ReadStats, iter_located, read_rows, write_rows
     from redstar.records import RowError, Sample
     from redstar.rm.data import load_questions
 
@@ -106,10 +106,10 @@ def score_file(
     first = next(iter(read_rows(input_path, skip_bad=True)), None)
     listed = first is not None and isinstance(first.get("responses"), list)
     # Sample rows are checked as read, so a bad one is reported as file:line
-    rows = list(read_rows(input_path, schema=None if listed else Sample, skip_bad=skip_bad, stats=stats))
+    located = iter_located(input_path, schema=None if listed else Sample, skip_bad=skip_bad, stats=stats)
     qs, rs, owner = [], [], []  # one entry per response; owner = index of its row
     kept = []
-    for i, row in enumerate(rows):
+    for where, row in located:
         try:
             if listed:
                 if not isinstance(row.get("responses"), list) or not all(isinstance(r, str) for r in row["responses"]):
@@ -120,8 +120,8 @@ def score_file(
             q = question_of(row, questions)
         except RowError as e:
             if not skip_bad:
-                raise RowError(f"{input_path}: row {i + 1}: {e}") from None
-            stats.skip(f"{input_path}: row {i + 1}", str(e))
+                raise RowError(str(e), where) from None
+            stats.skip(where, str(e))
             continue
         kept.append(row)
         for r in responses:

@@ -158,9 +158,10 @@ def test_replay(tmp_path):
 )
 def test_replay_bad_files(tmp_path, line, msg):
     p = tmp_path / "r.jsonl"
-    p.write_text(line + "\n")
-    with pytest.raises(RowError, match=msg):
+    p.write_text('{"id": "ok", "responses": ["fine"]}\n\n' + line + "\n")  # the bad row is on line 3
+    with pytest.raises(RowError, match=msg) as e:
         make_backend("replay", path=str(p))
+    assert str(e.value).startswith(f"{p}:{4 if 'twice' in msg else 3}")
 
 
 def test_replay_scores_column(tmp_path):

@@ -131,7 +131,7 @@ def test_sft_rows_given_to_rl_are_refused_naming_the_row(tmp_path, capsys):
         == 2
     )
     err = capsys.readouterr().err
-    assert "sft.jsonl:row 1" in err and "missing ['prompt', 'label']" in err
+    assert "sft.jsonl:1:" in err and "missing ['prompt', 'label']" in err
 
 
 @pytest.mark.parametrize("algo", ["reinforce++", "dpo"])

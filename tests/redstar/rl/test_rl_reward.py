@@ -234,7 +234,7 @@ def test_reward_cli_scores_rows_offline(tmp_path, env, capsys):
     assert [r["score"] for r in scored] == [b[2] for b in batch]
     src.write_text(json.dumps({"prompt": "p"}) + "\n")
     assert main(["rl", "reward", "--input", str(src)]) == 2
-    assert "rollouts.jsonl:row 1" in capsys.readouterr().err
+    assert "rollouts.jsonl:1:" in capsys.readouterr().err
 
 
 # Conventions the shared verifier used to miss (its held-out set's first score); each now earns

@@ -118,6 +118,6 @@ def test_collator_layout():
 
 
 def test_missing_question_names_file_and_row():
-    rows = [("a.jsonl:row 1", dict(_sample("p", 0, True), question="q")), ("b.jsonl:row 3", _sample("zz", 0, True))]
-    with pytest.raises(RowError, match=r"^b\.jsonl:row 3: problem 'zz': no question"):
+    rows = [("a.jsonl:1", dict(_sample("p", 0, True), question="q")), ("b.jsonl:3", _sample("zz", 0, True))]
+    with pytest.raises(RowError, match=r"^b\.jsonl:3: problem 'zz': no question"):
         build_groups(rows)

@@ -74,7 +74,7 @@ def test_rmk_rejects_unscored_and_too_large_k(tmp_path, capsys):
     write_jsonl(tmp_path / "bad.jsonl", rows)
     assert main(["rm", "rmk", "--input", str(tmp_path / "bad.jsonl"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "row 5" in err and "'B'" in err and "redstar rm score" in err
+    assert "bad.jsonl:5:" in err and "'B'" in err and "redstar rm score" in err
 
 
 def _one_problem(*answers):
@@ -121,6 +121,6 @@ def test_unscored_row_is_named_by_file_and_row_within_a_directory(tmp_path):
     (tmp_path / "d").mkdir()
     write_jsonl(tmp_path / "d" / "part0.jsonl", rows[:3])
     write_jsonl(tmp_path / "d" / "part1.jsonl", rows[3:])
-    with pytest.raises(RowError, match=r"part1\.jsonl:row 2: problem 'B' has no numeric scores"):
+    with pytest.raises(RowError, match=r"part1\.jsonl:2: problem 'B' has no numeric scores"):
         rmk_report(tmp_path / "d", ks=[1])
     assert rmk_report(str(tmp_path / "d" / "part0.jsonl"), ks=[1], seeds=5)["table"][0]["pass"] == pytest.approx(2 / 3)
