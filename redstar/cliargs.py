@@ -1,7 +1,7 @@
 """Command-line argument handling shared by the subcommands, for example::
 
-    add_run_dir_arguments(parser, out_help="sweep directory", resume_help="continue a sweep in --out")
-    push(args.dir, args.repo, **options(args, "private", "revision", "dry_run"))
+add_run_dir_arguments(parser, out_help="sweep directory", resume_help="continue a sweep in --out")
+push(args.dir, args.repo, **options(args, "private", "revision", "dry_run"))
 """
 
 from __future__ import annotations
