@@ -1,8 +1,6 @@
-"""Command-line argument handling shared by the subcommands, for example::
-
-add_run_dir_arguments(parser, out_help="sweep directory", resume_help="continue a sweep in --out")
-push(args.dir, args.repo, **options(args, "private", "revision", "dry_run"))
-"""
+"""Command-line argument handling shared by the subcommands: ``add_run_dir_arguments`` declares
+the output-directory options of curate and sweep once, and ``options(args, "private", ...)`` hands
+parsed options on as keyword arguments."""
 
 from __future__ import annotations
 
