@@ -35,7 +35,7 @@ from redstar.rm.data import (
     load_questions,
 )
 from redstar.rm.losses import get_loss, ranking_metrics
-from redstar.train.engine import TrainConfig
+from redstar.train.engine import TrainConfig, batch_to_device
 from redstar.train.recipe import push_field
 
 
@@ -109,12 +109,12 @@ def make_loss_fn(name: str):
     loss = get_loss(name)
 
     def loss_fn(model, batch):
-        device = next(model.parameters()).device
-        rewards = model(batch["input_ids"].to(device), batch["attention_mask"].to(device))  # (R,)
-        slots = batch["slots"].to(device)  # (G, n)
+        batch = batch_to_device(batch, next(model.parameters()).device)
+        rewards = model(batch["input_ids"], batch["attention_mask"])  # (R,)
+        slots = batch["slots"]  # (G, n)
         valid = slots >= 0
         scores = rewards[slots.clamp(min=0)]  # (G, n)
-        labels = batch["labels"].to(device)
+        labels = batch["labels"]
         loss_sum, count = loss(scores, labels, valid)
         return loss_sum, count, ranking_metrics(scores.detach(), labels, valid)
 
@@ -134,7 +134,8 @@ def evaluate(model, groups: list[Group], collator, micro: int = 4, loss: str = "
     loss_sum, count, wins, pairs, top1 = 0.0, 0, 0.0, 0, 0
     for start in range(0, len(groups), micro):
         batch = collator(groups[start : start + micro])
-        rewards = model(batch["input_ids"].to(device), batch["attention_mask"].to(device)).cpu()  # (R,)
+        on_device = batch_to_device(batch, device)
+        rewards = model(on_device["input_ids"], on_device["attention_mask"]).cpu()  # (R,)
         valid = batch["slots"] >= 0  # (G, n)
         scores = rewards[batch["slots"].clamp(min=0)]  # (G, n)
         ls, c = loss_f(scores, batch["labels"], valid)
