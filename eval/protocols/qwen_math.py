@@ -360,34 +360,20 @@ def math_equal(pred, ref, include_percentage: bool = True) -> bool:
 TIMEOUT_S = 3.0  # the original grades each (prediction, gold) pair with a 3 s limit; past it: wrong
 
 
-class _Timeout(Exception):
-    pass
-
-
 @functools.lru_cache(maxsize=65536)
 def math_equal_timed(pred: str, gold: str, seconds: float = TIMEOUT_S) -> bool:
-    """``math_equal`` cut off after ``seconds`` (a SIGALRM timer, in the main thread; elsewhere
-    unbounded), a timeout counting as wrong, as in the original's process pool. Cached: samples of
-    one problem repeat their answers."""
-    import signal
-    import threading
+    """``math_equal`` cut off after ``seconds``, a timeout counting as wrong (and in
+    ``math_equal_timed.timeouts``), as in the original's process pool. It runs in a helper
+    process that is killed at the deadline (``redstar.verify.symbolic.bounded_call``): a tower
+    of powers keeps sympy / mpmath busy inside C code that no signal interrupts, and a timer
+    would only work in the main thread. Cached: samples of one problem repeat their answers."""
+    from redstar.verify.symbolic import bounded_call
 
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        return math_equal(pred, gold)
-
-    def _alarm(signum, frame):
-        raise _Timeout
-
-    before = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        return math_equal(pred, gold)
-    except _Timeout:
+    same = bounded_call("eval.protocols.qwen_math:math_equal", pred, gold, timeout=seconds)
+    if same is None:
         math_equal_timed.timeouts += 1
         return False
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, before)
+    return same
 
 
 math_equal_timed.timeouts = 0

@@ -93,6 +93,15 @@ def _expr_equal(a, b) -> bool:
 
 
 def _answer(request: dict) -> dict:
+    if request.get("fn"):  # a named comparison of strings, "module:function" (see bounded_call)
+        import importlib
+
+        module, name = request["fn"].split(":")
+        try:
+            same = getattr(importlib.import_module(module), name)(request["a"], request["b"])
+        except Exception as e:  # noqa: BLE001
+            return {"r": "error", "why": f"{name}: {type(e).__name__}"}
+        return {"r": "equal" if same else "differ", "why": ""}
     try:
         a, b = _parse(request["a"]), _parse(request["b"])
     except Exception as e:  # noqa: BLE001 - any parse failure is "not comparable"
@@ -156,12 +165,15 @@ class _Server:
         line, self.buf = self.buf.split(b"\n", 1)
         return line
 
-    def ask(self, a: str, b: str, deadline: float) -> dict | None:
+    def ask(self, request: dict, ready_deadline: float, deadline: float | None, timeout: float = 0.0) -> dict | None:
+        """The reply to ``request`` by ``deadline`` (None: ``timeout`` s after the helper is up),
+        waiting for a starting helper until ``ready_deadline``; None when out of time."""
         if not self.ready:
-            if self._readline(deadline) is None:
+            if self._readline(ready_deadline) is None:
                 return {"r": "not ready"} if self.proc.poll() is None else None
             self.ready = True
-        self.proc.stdin.write((json.dumps({"a": a, "b": b}) + "\n").encode())
+        deadline = time.monotonic() + timeout if deadline is None else deadline
+        self.proc.stdin.write((json.dumps(request) + "\n").encode())
         line = self._readline(deadline)
         return None if line is None else json.loads(line)
 
@@ -234,13 +246,30 @@ def warm_up() -> None:
 
 
 def symbolic_equal(a: str, b: str, timeout: float = 2.0) -> bool | None:
-    """Whether two LaTeX scalars / equations / matrices are equal; None when out of time."""
-    deadline = time.monotonic() + max(timeout, 0.01)
-    server = _take(deadline)
+    """Whether two LaTeX scalars / equations / matrices are equal; None when out of time (also
+    while the first helper is still starting: the grader's latency stays bounded)."""
+    return _ask({"a": a, "b": b}, timeout, start_wait=0.0)
+
+
+def bounded_call(fn: str, a: str, b: str, timeout: float, start_wait: float = 60.0) -> bool | None:
+    """``fn(a, b)`` (``fn`` named ``"module:function"``, a comparison of two strings) run in a
+    helper process, killed when ``timeout`` seconds pass: its truth, or None when out of time.
+    A helper still starting is waited for up to ``start_wait`` s more, so its start is never
+    counted against ``timeout``. Any exception in ``fn`` counts as False."""
+    return _ask({"fn": fn, "a": a, "b": b}, timeout, start_wait)
+
+
+def _ask(request: dict, timeout: float, start_wait: float) -> bool | None:
+    timeout = max(timeout, 0.01)
+    deadline = time.monotonic() + timeout
+    server = _take(deadline + start_wait)
     if server is None:
         return None
     try:
-        reply = server.ask(a, b, deadline)
+        if start_wait > 0:  # the clock starts once the helper is up
+            reply = server.ask(request, deadline + start_wait, None, timeout)
+        else:  # one deadline for the start and the answer
+            reply = server.ask(request, deadline, deadline)
     except (BrokenPipeError, OSError, ValueError):
         reply = None
     if reply is None:
