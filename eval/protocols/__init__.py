@@ -106,18 +106,24 @@ def score_official(
         if not have:
             extracted = None
     timeouts = getattr(getattr(mod, "math_equal_timed", None), "timeouts", 0)
-    out = {}
+    out, errors = {}, 0
     for it in items:
         row = []
         given = (extracted or {}).get(it.id) if benchmark == "mathvista-geo" else None
         for j, r in enumerate(responses[it.id]):
             ext = given[j] if given is not None else judged.get((it.id, j))
-            if mod.NAME == "qwen2.5-math":
-                pred, ok = mod.score(it, r, benchmark=benchmark)
-            else:
-                pred, ok = mod.score(it, r, extraction=ext)
+            try:
+                if mod.NAME == "qwen2.5-math":
+                    pred, ok = mod.score(it, r, benchmark=benchmark)
+                else:
+                    pred, ok = mod.score(it, r, extraction=ext)
+            except Exception as e:  # noqa: BLE001 - one odd response must not stop a long run
+                errors += 1
+                row.append(OfficialVerdict(False, None, f"official: wrong (the scorer raised {type(e).__name__})"))
+                continue
             row.append(OfficialVerdict(bool(ok), pred, "official: correct" if ok else "official: wrong"))
         out[it.id] = row
+    info["errors"] = errors  # responses the scorer raised on, graded wrong
     if hasattr(mod, "math_equal_timed"):  # pairs past the original's time limit, graded wrong as there
         info["timeouts"] = mod.math_equal_timed.timeouts - timeouts
     return out, info

@@ -83,7 +83,10 @@ def word_number(text: str) -> str:
     (leading zeros go), any number words become their value, else the text is unchanged."""
     s = text.replace("-", " ").lower()
     if s.isdigit():
-        return str(int(s))
+        try:
+            return str(int(s))
+        except ValueError:  # past Python 3.11's 4,300-digit int() limit, which the original never met
+            return s.lstrip("0") or "0"
     words = [w for w in s.strip().split() if w in _SMALL or w in _SCALES or w == "point"]
     if not words or words.count("point") > 1 or words[0] == "point":
         return text

@@ -389,3 +389,30 @@ def test_mathvista_judge_through_an_openai_compatible_server(tmp_path):
     assert all(s[2].startswith("Please read the following example.") for s in seen)
     rows = fx.read_results(out)
     assert rows["1"]["extracted"] == ["4"] and rows["2"]["extracted"] == ["2.5"]
+
+
+def test_qwen_long_integers_grade_instead_of_raising():
+    """Python 3.11 refuses int() of a 4,300+ digit string; the original (word2number's int of a
+    digit string) ran on interpreters without that limit, so a long integer is still a number."""
+    from eval.items import EvalItem
+
+    big = "9" * 5000
+    assert qwen_math.score(EvalItem(id="x", question="q", answer=big), f"\\boxed{{00{big}}}") == (big, True)
+    assert qwen_math.score(EvalItem(id="x", question="q", answer="1"), f"\\boxed{{{big}}}")[1] is False
+
+
+def test_a_response_the_official_scorer_raises_on_is_wrong_and_counted(monkeypatch):
+    from eval.protocols import gllava, score_official
+
+    real = gllava.score
+
+    def fragile(item, response, extraction=None):
+        if "boom" in response:
+            raise RecursionError("deep")
+        return real(item, response, extraction)
+
+    monkeypatch.setattr(gllava, "score", fragile)
+    items = [_item("A", CHOICES)]
+    verdicts, info = score_official("geoqa", items, {"x": ["Answer:A", "boom", "Answer:B"]})
+    assert [v.correct for v in verdicts["x"]] == [True, False, False] and info["errors"] == 1
+    assert "RecursionError" in verdicts["x"][1].reason
