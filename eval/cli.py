@@ -117,9 +117,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="require a stated answer (boxed, 'the answer is'): no bare last-number fallback",
     )
     s.add_argument("--rm-seeds", type=int, default=100, help="rm@k: random draws of k per item (AceMath: 100)")
+    from eval.protocols import PROTOCOLS
+
     s.add_argument(
         "--protocol",
-        choices=("redstar", "official", "both"),
+        choices=PROTOCOLS,
         default="redstar",
         help="redstar: the shared verifier (default); official: the benchmark's published scorer; "
         "both: both numbers side by side",

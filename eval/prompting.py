@@ -26,12 +26,11 @@ def load_prompt(name_or_path: str) -> str:
 def system_prompt(spec: str | None) -> str | None:
     """None (the chat template's default), a shipped system prompt by name (``redstar`` ->
     redstar/prompts/redstar_system.txt), a file, or the literal text."""
-    from redstar.prompts import PROMPT_DIR
+    from redstar.prompts import find_prompt
 
     if spec is None or spec.strip().lower() in ("", "none", "default"):
         return None
-    named = PROMPT_DIR / f"{spec}_system.txt"
-    path = named if named.is_file() else Path(spec) if Path(spec).is_file() else None
+    path = find_prompt(f"{spec}_system.txt") or (Path(spec) if Path(spec).is_file() else None)
     return path.read_text(encoding="utf-8").strip() if path else spec
 
 

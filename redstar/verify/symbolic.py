@@ -165,14 +165,16 @@ class _Server:
         line, self.buf = self.buf.split(b"\n", 1)
         return line
 
-    def ask(self, request: dict, ready_deadline: float, deadline: float | None, timeout: float = 0.0) -> dict | None:
-        """The reply to ``request`` by ``deadline`` (None: ``timeout`` s after the helper is up),
-        waiting for a starting helper until ``ready_deadline``; None when out of time."""
+    def ask(self, request: dict, deadline: float, timeout: float | None = None) -> dict | None:
+        """The reply to ``request`` by ``deadline``, or, given ``timeout``, within ``timeout`` s
+        of the helper being up (a starting helper is waited for until ``deadline``); None when
+        out of time."""
         if not self.ready:
-            if self._readline(ready_deadline) is None:
+            if self._readline(deadline) is None:
                 return {"r": "not ready"} if self.proc.poll() is None else None
             self.ready = True
-        deadline = time.monotonic() + timeout if deadline is None else deadline
+        if timeout is not None:
+            deadline = time.monotonic() + timeout
         self.proc.stdin.write((json.dumps(request) + "\n").encode())
         line = self._readline(deadline)
         return None if line is None else json.loads(line)
@@ -266,10 +268,8 @@ def _ask(request: dict, timeout: float, start_wait: float) -> bool | None:
     if server is None:
         return None
     try:
-        if start_wait > 0:  # the clock starts once the helper is up
-            reply = server.ask(request, deadline + start_wait, None, timeout)
-        else:  # one deadline for the start and the answer
-            reply = server.ask(request, deadline, deadline)
+        # with start_wait the clock starts once the helper is up; else one deadline for both
+        reply = server.ask(request, deadline + start_wait, timeout if start_wait > 0 else None)
     except (BrokenPipeError, OSError, ValueError):
         reply = None
     if reply is None:

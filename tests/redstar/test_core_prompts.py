@@ -53,6 +53,9 @@ def test_every_consumer_reads_the_same_system_prompt():
     assert system_prompt(DataConfig(system_prompt_file="redstar_system.txt")) == text
     assert _system_prompt(DPODataConfig(system_prompt_file="redstar_system.txt")) == text
     assert eval_system("redstar") == text
+    assert eval_system(str(PROMPT_DIR / "demo_system.txt")) == (PROMPT_DIR / "demo_system.txt").read_text().strip()
+    assert eval_system("You are a careful solver.") == "You are a careful solver."  # literal text
+    assert eval_system("math") == "math"  # a user-message template is not a system prompt
     recipe = load_recipe(str(ROOT / "data_recipes" / "recipes" / "redstar_math.yaml"))
     assert curate_system(recipe) == text
     assert (
