@@ -43,7 +43,3 @@ def lcs_len(a: list[str], b: list[str]) -> int:
             cur.append(prev[j - 1] + 1 if x == y else (prev[j] if prev[j] > cur[j - 1] else cur[j - 1]))
         prev = cur
     return prev[-1]
-
-
-def count_words(text: str) -> int:
-    return len(text.split())

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from redstar.choices import LETTERS
-from redstar.records import Problem
 
 
 @dataclass
@@ -35,19 +34,6 @@ class EvalItem:
         return [
             str(im) if isinstance(im, (str, Path)) else f"<embedded {im.size[0]}x{im.size[1]}>" for im in self.images
         ]
-
-    def to_problem(self, source: str) -> Problem:
-        """The item as a ``redstar.records.Problem`` (decontamination reads benchmarks this way)."""
-        return Problem(
-            id=self.id,
-            question=self.question,
-            answer=self.answer,
-            source=source,
-            domain="geo" if self.images else "math",
-            choices=self.choices,
-            images=[str(p) for p in self.images if isinstance(p, (str, Path))],
-            meta=dict(self.meta),
-        )
 
 
 @dataclass

@@ -32,7 +32,6 @@ transformers-native InternVL families loads through the Auto classes, without
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import torch
@@ -276,10 +275,6 @@ def sft_rows_from_problems(problems: list[dict], system_prompt: str | None = Non
         ]
         rows.append({"messages": msgs, "images": list(p["images"])})
     return rows
-
-
-def save_path(cfg: VLSFTConfig) -> Path:
-    return Path(cfg.out) / "final"
 
 
 # the command: `redstar sft CONFIG.yaml`; its arguments stand in RECIPES (redstar/cli.py)

@@ -192,6 +192,3 @@ class RLPromptRow(_Row):
             images=list(row.get("images") or []),
             datasource=str(row.get("datasource") or ""),
         )
-
-
-ROW_TYPES = {"problem": Problem, "sample": Sample, "sft": SFTRow, "preference": PreferenceRow, "rl_prompt": RLPromptRow}

@@ -62,9 +62,6 @@ class GenerationConfig:
         return self.temperature == 0
 
 
-FINISH_REASONS = ("stop", "length")
-
-
 class Completion(str):
     """A generated text that remembers why generation ended: ``finish_reason`` is ``"stop"``
     (an end-of-sequence token or a stop string) or ``"length"`` (``max_new_tokens`` reached: the

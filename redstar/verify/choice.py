@@ -82,11 +82,6 @@ def _text_to_letters(text: str, choices: list[str], timeout: float = 2.0) -> lis
     return [LETTERS[i] for i, c in enumerate(choices) if math_equal(text, str(c), timeout=timeout)[0]]
 
 
-def _text_to_letter(text: str, choices: list[str], timeout: float = 2.0) -> str | None:
-    hits = _text_to_letters(text, choices, timeout)
-    return hits[0] if len(hits) == 1 else None
-
-
 def grade_choice(
     response: str, gold: str, choices: list[str] | None, fallback: bool = True, timeout: float = 5.0
 ) -> Verdict:

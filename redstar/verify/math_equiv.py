@@ -120,7 +120,6 @@ def _root_list(s: str) -> list[str]:
 
 
 _LONG_DECIMAL = re.compile(r"^[-+]?\d*\.(\d{6,})$")
-LONG_DECIMAL_PLACES = 6  # math-verify compares numbers rounded to 6 places
 
 
 def _long_decimal_of(p_text: str, vp: Fraction, vg: Fraction) -> bool:
