@@ -109,3 +109,29 @@ def test_packed_equals_one_by_one_on_gpu(attn):
     packed = model(input_ids=b["input_ids"], position_ids=b["position_ids"], use_cache=False).logits[0]
     alone = torch.cat([model(input_ids=torch.tensor([s["input_ids"]], device="cuda")).logits[0] for s in samples])
     torch.testing.assert_close(packed, alone, rtol=2e-3, atol=2e-3)
+
+
+def test_pack_plan_arrays_give_the_same_packs_and_order_as_the_lists():
+    from redstar.train.packing import PackPlan, pack_arrays
+
+    lengths = lognormal_lengths(3000, seed=5, median=300) + [0, 0]  # empty samples are left out
+    members, offsets = pack_arrays(lengths, 4096)
+    for seed in (None, 7):
+        plan = PackPlan(members, offsets, seed=seed)
+        assert list(plan) == best_fit_pack(lengths, 4096, seed=seed)
+        # a rank's share is a slice of the same plan, never a copy of everyone's packs
+        assert list(plan[: len(plan) - 1][1::2]) == best_fit_pack(lengths, 4096, seed=seed)[: len(plan) - 1][1::2]
+    assert PackPlan(members, offsets, seed=1).digest() != PackPlan(members, offsets, seed=2).digest()
+    with pytest.raises(ValueError, match="sample 2 has 5000 tokens"):
+        pack_arrays([10, 20, 5000], 4096)
+
+
+def test_collate_takes_numpy_samples_like_lists():
+    import numpy as np
+
+    samples = [{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8, 9], "labels": [8, 9]}]
+    as_arrays = [{k: np.asarray(v, dtype=np.int32) for k, v in s.items()} for s in samples]
+    a, b = collate_packed(samples, pad_to=8), collate_packed(as_arrays, pad_to=8)
+    for k in ("input_ids", "labels", "position_ids", "cu_seqlens"):
+        assert torch.equal(a[k], b[k]) and a[k].dtype == b[k].dtype
+    assert a["num_targets"] == b["num_targets"] == 3
