@@ -96,7 +96,10 @@ def load_geoqa(
             )
         from eval.loaders.geoqa_pickle import load_geoqa_pickle
 
-        return load_geoqa_pickle(pickles[0])
+        res = load_geoqa_pickle(pickles[0])
+        for it in res.items:  # a problem without a subject: inferred as for the G-LLaVA files
+            it.category = it.category or [geoqa_category(it.question, it.choices or [])]
+        return res
     res = LoadResult()
     qfile, afile = _files(source)
     answers: dict[str, str] = {}

@@ -1,6 +1,7 @@
 """The original GeoQA release (``test.pk``): a pickled list of dicts with ``id``, the problem
 text (``English problem`` in GeoQA+, else ``problem``), ``choices`` (list of texts), ``label``
-(index of the right choice), ``image`` (a numpy array) and ``subject`` when present.
+(index of the right choice), ``image`` (a numpy array) and ``subject`` when present. An
+item's category is its subject; without one it is left empty for ``load_geoqa`` to infer.
 
 Only reached with ``allow_pickle=True``: ``pickle.load`` executes code named in the file.
 """
@@ -19,8 +20,6 @@ _SUBJECTS = {"angle": "angle", "length": "length", "other": "other", "角度": "
 
 def load_geoqa_pickle(path: Path) -> LoadResult:
     from PIL import Image
-
-    from eval.loaders.geoqa import geoqa_category
 
     with open(path, "rb") as f:
         data = pickle.load(f)
@@ -43,8 +42,8 @@ def load_geoqa_pickle(path: Path) -> LoadResult:
         if image is None:
             raise ItemError("no image")
         images = [Image.fromarray(image) if not isinstance(image, Image.Image) else image]
-        cat = _SUBJECTS.get(str(row.get("subject", "")).strip().lower()) or geoqa_category(question, choices)
-        return choice_item(rid, question, choices, letter, images, category=[cat])
+        cat = _SUBJECTS.get(str(row.get("subject", "")).strip().lower())
+        return choice_item(rid, question, choices, letter, images, category=[cat] if cat else [])
 
     rows = ((f"{path}[{i}]", str(r.get("id", i)) if isinstance(r, dict) else str(i), r) for i, r in enumerate(data))
     return build_items(rows, res, make)

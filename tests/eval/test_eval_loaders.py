@@ -151,6 +151,19 @@ def test_geoqa_pickles_need_opt_in(tmp_path):
     assert (it.id, it.answer, it.category) == ("7", "C", ["angle"]) and isinstance(it.images[0], Image.Image)
 
 
+def test_geoqa_pickle_without_subject_infers_the_category(tmp_path):
+    base = {"choices": ["3", "4", "5", "6"], "label": 1, "image": np.zeros((20, 20), dtype=np.uint8)}
+    rows = [
+        dict(base, id=1, problem="Find the length of AB."),
+        dict(base, id=2, problem="Find x.", choices=["30°", "45°", "60°", "90°"]),
+        dict(base, id=3, problem="Find the area.", subject="其他"),
+    ]
+    with open(tmp_path / "test.pkl", "wb") as f:
+        pickle.dump(rows, f)
+    res = load_benchmark("geoqa", str(tmp_path / "test.pkl"), allow_pickle=True)
+    assert [(it.id, it.category) for it in res.items] == [("1", ["length"]), ("2", ["angle"]), ("3", ["other"])]
+
+
 @pytest.mark.parametrize("subset, ids", [("task", ["1", "2"]), ("skill", ["1", "2", "3"])])
 def test_mathvista_json_subsets(tmp_path, subset, ids):
     res = load_benchmark("mathvista-geo", str(fx.mathvista_json(tmp_path)), subset=subset)
