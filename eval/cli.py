@@ -393,7 +393,7 @@ def run(args: argparse.Namespace) -> int:
     write_json(out / "metrics.json", metrics)
     write_report(out, metrics, length_accuracy(items, responses, primary), res.skipped)
     if args.card:
-        from redstar.release.model_index import add_eval_results
+        from redstar.release.eval_results import add_eval_results
 
         add_eval_results(args.card, [out], [metrics])
         print(f"scores added to the card of {args.card}", file=sys.stderr)

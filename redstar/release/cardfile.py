@@ -4,6 +4,7 @@
     body = set_block(body, "results", "## Evaluation results\\n...")   # replaced on every rewrite
     text = render_card(meta, body)
     summary = read_output_json(out, "funnel.json", "a curation output")   # what a card is written from
+    human_size(3_500_000)                                                    # '3.3 MiB', in tables and listings
 
 A block sits between ``<!-- redstar:NAME -->`` and ``<!-- /redstar:NAME -->``: rewriting a card
 replaces those blocks and the metadata, and keeps every other line (the trainer's text, or a
@@ -70,3 +71,12 @@ def set_block(body: str, name: str, content: str | None) -> str:
     if not content:
         return stripped + "\n"
     return f"{stripped}\n\n<!-- redstar:{name} -->\n{content.strip()}\n<!-- /redstar:{name} -->\n"
+
+
+def human_size(n: float) -> str:
+    """A byte count as a card or a push listing shows it: '512 B', '3.3 MiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from redstar.config import ConfigError
-from redstar.release.cardfile import read_output_json, render_card, set_block, split_card
+from redstar.release.cardfile import human_size, read_output_json, render_card, set_block, split_card
 
 # export file -> (config name, what a row is)
 EXPORTS = {
@@ -164,12 +164,10 @@ def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> s
         "| config | file | rows | size | what a row is |",
         "|---|---|---:|---:|---|",
     ]
-    from redstar.release.push import human
-
     for cfg, rel, desc in exports:
         d = described[rel]
         name = f"`{cfg}`" if d["rows"] else "(empty: no config)"
-        lines.append(f"| {name} | `{rel}` | {d['rows']} | {human(d['bytes'])} | {desc} |")
+        lines.append(f"| {name} | `{rel}` | {d['rows']} | {human_size(d['bytes'])} | {desc} |")
     lines += ["", "### Columns", ""]
     for cfg, rel, _ in exports:
         if not described[rel]["rows"]:

@@ -1,16 +1,16 @@
 """Eval scores as the Hub's ``model-index``: what leaderboards and the eval widget read.
 
     entry = eval_entry(json.load(open("runs/eval/aime/metrics.json")), "runs/eval/aime")
-    add_eval_results("runs/sft/final", ["runs/eval/aime", "runs/eval/mh"])   # stores, copies, rewrites the card
     model_index("my-model", entries)                                         # the YAML structure
+    load_results("runs/sft/final")                                           # the entries a model holds
 
 One result per benchmark run: the task, the dataset (type, name, config, split), every metric
 ``redstar eval`` reported (``pass@1`` is the mean pass@1 that metrics.json calls accuracy, then
 ``pass@k``, ``maj@k`` and ``rm@k``) as percentages rounded to two decimals, and a ``source``
 whose name is the ``redstar eval`` command that produced it. The entries live in
 ``eval_results.json`` inside the model directory, with each run's ``metrics.json`` and
-``report.md`` copied under ``eval/<key>/``, so the card can be rewritten at any time and the
-evidence travels with the model.
+``report.md`` copied under ``eval/<key>/`` (``redstar.release.eval_results`` stores them), so
+the card can be rewritten at any time and the evidence travels with the model.
 """
 
 from __future__ import annotations
@@ -196,45 +196,3 @@ def read_eval_metrics(eval_dir: str | Path) -> dict:
     metrics = read_output_json(eval_dir, "metrics.json", "an eval output directory")
     _check_eval_metrics(metrics, str(Path(eval_dir) / "metrics.json"))
     return metrics
-
-
-def _same_model(a: str, model_dir: Path) -> bool:
-    p = Path(a)
-    return p.exists() and p.resolve() == model_dir.resolve()
-
-
-def add_eval_results(
-    model_dir: str | Path, eval_dirs: list[str | Path], metrics: list[dict] | None = None, check_model: bool = True
-) -> list[dict]:
-    """Record each eval run's scores for the model in ``model_dir`` and rewrite its card.
-
-    ``metrics`` (one dict per dir) skips reading metrics.json (``redstar eval --card`` passes the
-    scores it just computed). With ``check_model``, a run that generated with another local model
-    directory is refused: its scores are not this model's. Returns every stored entry."""
-    from redstar.dataio import atomic_open, write_json
-    from redstar.release.model_card import refresh_model_card, resolve_model_dir
-
-    model_dir, _ = resolve_model_dir(model_dir)
-    stored = {e["key"]: e for e in load_results(model_dir)}
-    for i, d in enumerate(eval_dirs):
-        d = Path(d)
-        m = metrics[i] if metrics else read_eval_metrics(d)
-        where = str(d / "metrics.json")
-        gen_model = m.get("model")
-        other = gen_model == "default" or (
-            bool(gen_model) and Path(gen_model).exists() and not _same_model(gen_model, model_dir)
-        )
-        if check_model and other:  # e.g. the base model's scores passed for the trained one
-            raise ConfigError(f"{where}: these scores are for model {gen_model}, not {model_dir}")
-        entry = eval_entry(m, str(d), where)
-        stored[entry["key"]] = entry
-        dst = model_dir / "eval" / entry["key"]
-        dst.mkdir(parents=True, exist_ok=True)
-        for name in ("metrics.json", "report.md"):
-            if (d / name).is_file() and (d / name).resolve() != (dst / name).resolve():
-                with atomic_open(dst / name, "wb") as f:
-                    f.write((d / name).read_bytes())
-    entries = sorted(stored.values(), key=lambda e: e["key"])
-    write_json(model_dir / RESULTS_FILE, {"results": entries})
-    refresh_model_card(model_dir)
-    return entries

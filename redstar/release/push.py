@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redstar.config import ConfigError
+from redstar.release.cardfile import human_size
 
 INCLUDES = ("checkpoints", "tensorboard", "optimizer")
 ALWAYS_IGNORE = [".git/*", ".cache/*", "*/.cache/*", ".*", "*/.*", "*.tmp", "*/__pycache__/*", "*.pyc"]
@@ -82,17 +83,9 @@ class PushPlan:
     def listing(self) -> str:
         files = self.files
         width = max((len(p) for p, _ in files), default=10)
-        lines = [f"{p:<{width}}  {human(n):>9}" for p, n in files]
-        lines.append(f"{len(files)} files, {human(sum(n for _, n in files))} -> {self.kind} repo {self.repo}")
+        lines = [f"{p:<{width}}  {human_size(n):>9}" for p, n in files]
+        lines.append(f"{len(files)} files, {human_size(sum(n for _, n in files))} -> {self.kind} repo {self.repo}")
         return "\n".join(lines)
-
-
-def human(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def detect_kind(path: Path) -> str:

@@ -90,22 +90,45 @@ def test_card_rewrite_is_idempotent_and_replaces_a_benchmark(demo_dir, tmp_path)
     assert readme.read_text().count("<!-- redstar:results -->") == 1
 
 
-def test_card_refuses_scores_of_another_model(demo_dir, tmp_path, capsys):
+def _scored_by(src, dst, model):
+    shutil.copytree(src, dst)
+    m = json.loads((dst / "metrics.json").read_text())
+    (dst / "metrics.json").write_text(json.dumps({**m, "model": model, "responses": None}))
+    return dst
+
+
+def test_card_skips_scores_of_another_model_one_line_each(demo_dir, tmp_path, capsys):
     run = build_run(tmp_path / "run")
     other = build_run(tmp_path / "other")
-    d = tmp_path / "ev"
-    shutil.copytree(demo_dir / "eval" / "trained" / "aime24", d)
-    m = json.loads((d / "metrics.json").read_text())
-    (d / "metrics.json").write_text(json.dumps({**m, "model": str(other / "final"), "responses": None}))
-    assert main(["card", str(run), "--eval", str(d)]) == 2
-    err = capsys.readouterr().err
-    assert f"{d / 'metrics.json'}: these scores are for model {other / 'final'}" in err
-    (d / "metrics.json").write_text(json.dumps({**m, "model": "default", "responses": None}))  # the base model
-    assert main(["card", str(run), "--eval", str(d)]) == 2
-    assert "these scores are for model default" in capsys.readouterr().err
-    # scores of this very model are accepted
-    (d / "metrics.json").write_text(json.dumps({**m, "model": str(run / "final")}))
-    assert main(["card", str(run), "--eval", str(d)]) == 0
+    src = demo_dir / "eval" / "trained"
+    # as under the demo's eval/trained/*: this model's runs beside a geometry model's and the base model's
+    mine = _scored_by(src / "math-hard", tmp_path / "ev" / "math-hard", str(run / "final"))
+    geo = _scored_by(src / "aime24", tmp_path / "ev" / "geoqa", str(other / "final"))
+    base = _scored_by(src / "aime24", tmp_path / "ev" / "aime24", "default")
+    assert main(["card", str(run), "--eval", str(geo), str(mine), str(base)]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        f"skipped {geo}: its scores are for model {other / 'final'}, not {run / 'final'}",
+        f"skipped {base}: its scores are for model default, not {run / 'final'}",
+    ]
+    assert out.splitlines()[0].startswith("math-hard: pass@1 ")
+    stored = json.loads((run / "final" / "eval_results.json").read_text())["results"]
+    assert [e["key"] for e in stored] == ["math-hard"]
+    assert not (run / "final" / "eval" / "aime24").exists()
+    # only other models' runs: nothing to add, an error
+    assert main(["card", str(run), "--eval", str(geo), str(base)]) == 2
+    assert "none of the 2 --eval runs scored" in capsys.readouterr().err
+
+
+def test_eval_card_refuses_scores_of_another_model(demo_dir, tmp_path):
+    from redstar.config import ConfigError
+    from redstar.release.eval_results import add_eval_results
+
+    run = build_run(tmp_path / "run")
+    d = _scored_by(demo_dir / "eval" / "trained" / "aime24", tmp_path / "ev", "default")
+    with pytest.raises(ConfigError, match=r"metrics\.json: these scores are for model default, not "):
+        add_eval_results(run, [d])
+    assert not (run / "final" / "eval_results.json").exists()
 
 
 def test_card_bad_eval_dir_is_one_line_error(tmp_path, capsys):
