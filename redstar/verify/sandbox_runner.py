@@ -56,6 +56,14 @@ SUPERVISOR = (
     + r"""
 import json, os, resource, select, signal, sys, time
 t0 = time.monotonic()
+# -- pid-1 set-up (sandbox isolation; program semantics live below) --------------------------
+# The kernel drops every signal sent to a pid namespace's init from inside it unless init has a
+# handler for it: Python's own handlers (SIGINT's KeyboardInterrupt) go back to the default, so
+# no test process can stop, interrupt or kill this supervisor (ignored signals stay ignored).
+for _s in signal.valid_signals():
+    if callable(signal.getsignal(_s)):
+        signal.signal(_s, signal.SIG_DFL)
+# -- end of pid-1 set-up ---------------------------------------------------------------------
 chan = os.dup(1)
 chunks = []
 while True:
