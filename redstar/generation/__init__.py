@@ -7,6 +7,7 @@ OpenAI-compatible server, or responses replayed from a file.
     backend = make_backend("openai", base_url="http://localhost:8000/v1", model="served-name")
     backend = make_backend("replay", path="responses.jsonl")    # rows: id, responses
     outs = backend.generate(requests, GenerationConfig(n=4, temperature=0.6))
+    outs = backend.generate(requests, [GenerationConfig(n=k) for k in ns])  # one per request
     outs[0][0].finish_reason                                      # "stop" | "length" (truncated)
 
 Each backend module imports its heavy stack (torch, vllm) only when it is built.
@@ -21,6 +22,7 @@ from redstar.generation.base import (
     Request,
     finish_reason,
     is_truncated,
+    per_request,
     truncate_at_stop,
 )
 
@@ -57,5 +59,6 @@ __all__ = [
     "finish_reason",
     "is_truncated",
     "make_backend",
+    "per_request",
     "truncate_at_stop",
 ]

@@ -37,17 +37,26 @@ _GENERATION_RULES = {
     "n": (lambda v: v < 1, ">= 1"),
     "temperature": (lambda v: v < 0, ">= 0"),
     "top_p": (lambda v: not 0 < v <= 1, "in (0, 1]"),
+    "top_k": (lambda v: v < 0, ">= 0 (0: off)"),
+    "repetition_penalty": (lambda v: v <= 0, "> 0 (1.0: off)"),
     "max_new_tokens": (lambda v: v < 1, ">= 1"),
 }
 
 
 @dataclass
 class GenerationConfig:
-    """Sampling settings; ``temperature == 0`` means greedy decoding (then n copies agree)."""
+    """Sampling settings; ``temperature == 0`` means greedy decoding (then n copies agree).
+
+    Every backend applies every field explicitly (``top_k=0`` and ``repetition_penalty=1.0``
+    mean off), so a recipe samples from the same distribution on transformers, vLLM and an
+    OpenAI-compatible server: a model's own ``generation_config.json`` defaults (Qwen ships
+    ``top_k=20``, ``repetition_penalty=1.05``) are never applied behind the recipe's back."""
 
     n: int = 1
     temperature: float = 0.0
     top_p: float = 1.0
+    top_k: int = 0
+    repetition_penalty: float = 1.0
     max_new_tokens: int = 1024
     seed: int = 0
     stop: list[str] | None = None
@@ -60,6 +69,20 @@ class GenerationConfig:
     @property
     def greedy(self) -> bool:
         return self.temperature == 0
+
+
+def per_request(cfg: GenerationConfig | list[GenerationConfig], n_requests: int) -> list[GenerationConfig]:
+    """One config per request: ``cfg`` repeated, or ``cfg`` itself when it is already a list
+    (then its length must match; a mismatch is a caller's bug, named)."""
+    if isinstance(cfg, GenerationConfig):
+        return [cfg] * n_requests
+    cfgs = list(cfg)
+    if len(cfgs) != n_requests:
+        raise ValueError(f"{len(cfgs)} generation configs for {n_requests} requests: pass one per request")
+    for c in cfgs:
+        if not isinstance(c, GenerationConfig):
+            raise TypeError(f"expected GenerationConfig, got {type(c).__name__}")
+    return cfgs
 
 
 class Completion(str):
@@ -92,12 +115,15 @@ def is_truncated(text) -> bool:
 
 class Backend(ABC):
     """``generate(requests, cfg) -> list[list[Completion]]``: cfg.n completions per request, in
-    order, each a ``str`` carrying its ``finish_reason``."""
+    order, each a ``str`` carrying its ``finish_reason``. ``cfg`` is one config for every
+    request or a list with one per request (its own n, temperature, token limit...): callers
+    hand a whole chunk over in one call and the engine schedules it (vLLM keeps its batch full
+    instead of draining a fixed batch down to its longest sample)."""
 
     name = "base"
 
     @abstractmethod
-    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]: ...
+    def generate(self, requests: list[Request], cfg: GenerationConfig | list[GenerationConfig]) -> list[list[str]]: ...
 
     def close(self) -> None:  # noqa: B027 (a no-op unless the backend holds resources)
         """Free the model / connections; the backend is unusable afterwards."""

@@ -4,6 +4,10 @@ Text models use the tokenizer's chat template; vision-language models (a directo
 processor, or a processor passed in) go through ``AutoProcessor`` so images
 become pixel values and the template inserts the vision tokens. Requests are sorted by prompt
 length before batching, so a batch wastes little padding, and answers come back in request order.
+
+Every sampling keyword is passed explicitly (``explicit_sampling``): the model's own
+``generation_config.json`` defaults never decide what is sampled. Progress is counted per
+token while a batch decodes (``progress.TokenProgress``: tokens/s, finished sequences, ETA).
 """
 
 from __future__ import annotations
@@ -11,17 +15,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from redstar.generation.base import (
     Backend,
     Completion,
     GenerationConfig,
     Request,
     load_image,
+    per_request,
     truncate_at_stop,
     with_image_parts,
 )
+from redstar.generation.progress import TokenProgress
 
 
 def _is_vl_dir(path: str) -> bool:
@@ -60,6 +64,55 @@ def _stop_on_new_text(tokenizer, stops: list[str], prompt_len: int):
             return torch.tensor([any(s in t for s in stops) for t in texts], dtype=torch.bool, device=input_ids.device)
 
     return StopOnNewText()
+
+
+def _sampling_key(cfg: GenerationConfig) -> tuple:
+    """What one ``model.generate`` call must share: everything but the seed."""
+    return (
+        cfg.n,
+        cfg.temperature,
+        cfg.top_p,
+        cfg.top_k,
+        cfg.repetition_penalty,
+        cfg.max_new_tokens,
+        tuple(cfg.stop or ()),
+    )
+
+
+def explicit_sampling(cfg: GenerationConfig) -> dict:
+    """Every ``model.generate`` keyword that decides what is sampled, set from ``cfg``.
+
+    transformers fills each one the call leaves unset from the model's
+    ``generation_config.json`` (Qwen2.5 ships ``top_k=20``, ``top_p=0.8``,
+    ``repetition_penalty=1.05``, ``temperature=0.7``), which vLLM with explicit SamplingParams
+    does not: so all of them are set here, and the backends sample from the same distribution.
+    The penalty applies to greedy decoding too, so it is set there as well."""
+    common = dict(
+        max_new_tokens=cfg.max_new_tokens,
+        repetition_penalty=cfg.repetition_penalty,
+        no_repeat_ngram_size=0,
+        num_beams=1,
+        min_new_tokens=0,
+        length_penalty=1.0,
+        bad_words_ids=None,
+        suppress_tokens=None,
+        begin_suppress_tokens=None,
+    )
+    if cfg.greedy:
+        # sampling knobs unused when greedy; neutral values keep transformers from warning
+        return dict(common, do_sample=False, temperature=1.0, top_p=1.0, top_k=0, min_p=None, typical_p=1.0)
+    return dict(
+        common,
+        do_sample=True,
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        top_k=cfg.top_k,  # 0: off
+        min_p=None,
+        typical_p=1.0,
+        epsilon_cutoff=0.0,
+        eta_cutoff=0.0,
+        num_return_sequences=cfg.n,
+    )
 
 
 class HFBackend(Backend):
@@ -137,52 +190,80 @@ class HFBackend(Backend):
 
     # --------------------------------------------------------------------------- generation
 
-    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+    def generate(self, requests: list[Request], cfg: GenerationConfig | list[GenerationConfig]) -> list[list[str]]:
+        import torch
+
+        cfgs = per_request(cfg, len(requests))
+        if not requests:
+            return []
+        torch.manual_seed(cfgs[0].seed)
+        texts = [self._template(r) for r in requests]
+        # Requests with the same sampling settings share batches (one model.generate call takes
+        # one setting); within a group, longest prompts first: similar lengths share a batch,
+        # and an out-of-memory error shows up on the first batch instead of the last.
+        groups: dict[tuple, list[int]] = {}
+        for i, c in enumerate(cfgs):
+            groups.setdefault(_sampling_key(c), []).append(i)
+        batches = []
+        for idx in groups.values():
+            order = sorted(idx, key=lambda i: -len(texts[i]))
+            batches += [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        out: list[list[str] | None] = [None] * len(requests)
+        rows_total = sum(1 if cfgs[i].greedy else cfgs[i].n for i in range(len(requests)))
+        progress = TokenProgress(
+            rows_total, max(c.max_new_tokens for c in cfgs), desc="generate (hf)", disable=not self.progress
+        )
+        try:
+            for idx in batches:
+                c = cfgs[idx[0]]
+                for i, texts_i in zip(
+                    idx, self._generate_batch([requests[i] for i in idx], [texts[i] for i in idx], c, progress)
+                ):
+                    out[i] = texts_i
+        finally:
+            progress.close()
+        return out  # type: ignore[return-value]
+
+    def _generate_batch(
+        self, batch: list[Request], texts: list[str], cfg: GenerationConfig, progress
+    ) -> list[list[str]]:
         import torch
         from transformers import StoppingCriteriaList
 
-        torch.manual_seed(cfg.seed)
-        texts = [self._template(r) for r in requests]
-        # Longest prompts first: similar lengths share a batch, and an out-of-memory error
-        # shows up on the first batch instead of the last.
-        order = sorted(range(len(requests)), key=lambda i: -len(texts[i]))
-        out: list[list[str] | None] = [None] * len(requests)
-        sampling = (
-            {"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p, "num_return_sequences": cfg.n}
-            if not cfg.greedy
-            else {"do_sample": False}
-        )
-        bar = tqdm(total=len(requests), desc="generate (hf)", unit="prompt", disable=not self.progress)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            batch = [requests[i] for i in idx]
-            enc = self._encode(batch, [texts[i] for i in idx]).to(self.device)
-            extra = {}
-            if cfg.stop:
-                extra["stopping_criteria"] = StoppingCriteriaList(
-                    [_stop_on_new_text(self.tokenizer, cfg.stop, enc["input_ids"].shape[1])]
-                )
-            with torch.no_grad():
-                seqs = self.model.generate(
-                    **enc,
-                    max_new_tokens=cfg.max_new_tokens,
-                    pad_token_id=self.tokenizer.pad_token_id,
-                    **sampling,
-                    **extra,
-                )
-            # seqs: [B * n_returned, prompt_len + new_len]; the prompt part is left-padded to prompt_len
-            new = seqs[:, enc["input_ids"].shape[1] :]
-            reasons = self._finish_reasons(new, cfg.max_new_tokens)
-            decoded = [
-                Completion(t, r) for t, r in zip(self.tokenizer.batch_decode(new, skip_special_tokens=True), reasons)
-            ]
-            per = len(decoded) // len(batch)  # n when sampling, 1 when greedy
-            for j, i in enumerate(idx):
-                texts_i = [truncate_at_stop(t, cfg.stop) for t in decoded[j * per : (j + 1) * per]]
-                out[i] = texts_i if per == cfg.n else texts_i * cfg.n  # greedy: n identical copies
-            bar.update(len(batch))
-        bar.close()
-        return out  # type: ignore[return-value]
+        enc = self._encode(batch, texts).to(self.device)
+        extra = {}
+        if cfg.stop:
+            extra["stopping_criteria"] = StoppingCriteriaList(
+                [_stop_on_new_text(self.tokenizer, cfg.stop, enc["input_ids"].shape[1])]
+            )
+        per = 1 if cfg.greedy else cfg.n
+        progress.start_batch(len(batch) * per, self.tokenizer.pad_token_id, self._end_ids(), cfg.max_new_tokens)
+        with torch.no_grad():
+            seqs = self.model.generate(
+                **enc,
+                **explicit_sampling(cfg),
+                pad_token_id=self.tokenizer.pad_token_id,
+                streamer=progress,
+                **extra,
+            )
+        progress.end_batch()
+        # seqs: [B * per, prompt_len + new_len]; the prompt part is left-padded to prompt_len
+        new = seqs[:, enc["input_ids"].shape[1] :]
+        reasons = self._finish_reasons(new, cfg.max_new_tokens)
+        decoded = [
+            Completion(t, r) for t, r in zip(self.tokenizer.batch_decode(new, skip_special_tokens=True), reasons)
+        ]
+        result = []
+        for j in range(len(batch)):
+            texts_j = [truncate_at_stop(t, cfg.stop) for t in decoded[j * per : (j + 1) * per]]
+            result.append(texts_j if per == cfg.n else texts_j * cfg.n)  # greedy: n identical copies
+        return result
+
+    def _end_ids(self) -> set[int]:
+        ends = {t for t in (self.tokenizer.eos_token_id,) if t is not None}
+        eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        ends.update(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+        return ends
 
     def _finish_reasons(self, new, max_new_tokens: int) -> list[str]:
         """Per generated row: "length" when it was still generating at the token limit (its

@@ -3,11 +3,19 @@
 Works with vLLM's and SGLang's servers and hosted APIs. Requests run concurrently on a thread
 pool; 429 and 5xx answers and dropped connections are retried with exponential backoff; a
 server that returns fewer than n choices (many ignore ``n``) is asked again for the rest.
+
+Every sampling field goes into the body: ``top_k`` (-1: off) and ``repetition_penalty`` too,
+because a vLLM or SGLang server otherwise fills what a request leaves out from the model's
+``generation_config.json`` (Qwen: ``top_k=20``, ``repetition_penalty=1.05``) and samples from
+another distribution than the transformers and vLLM backends. A server that rejects those two
+names (the OpenAI API answers 400) is asked again without them, once, with a warning: it has
+no such defaults to apply.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import urllib.error
@@ -22,11 +30,14 @@ from redstar.generation.base import (
     GenerationConfig,
     Request,
     image_data_url,
+    per_request,
     truncate_at_stop,
     with_image_parts,
 )
 
 RETRY_STATUS = (408, 409, 429, 500, 502, 503, 504)
+EXTRA_SAMPLING = ("top_k", "repetition_penalty")  # not in the OpenAI API; vLLM and SGLang take them
+log = logging.getLogger(__name__)
 
 
 class OpenAIError(RuntimeError):
@@ -55,20 +66,34 @@ class OpenAIBackend(Backend):
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
         self.workers, self.retries, self.timeout, self.backoff = workers, retries, timeout, backoff
         self.progress = progress
+        self.send_extra = True  # top_k / repetition_penalty, until the server rejects them
 
     def _post(self, body: dict, rid: str) -> dict:
-        data = json.dumps(body).encode("utf-8")
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         last = ""
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while attempt <= self.retries:
+            data = json.dumps(body).encode("utf-8")
             req = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                     return json.loads(resp.read().decode("utf-8"))
             except urllib.error.HTTPError as e:
                 detail = e.read().decode("utf-8", "replace")[:300]
+                rejected = [k for k in EXTRA_SAMPLING if k in body and k in detail]
+                if e.code == 400 and rejected:  # not a retry: the same request without them
+                    if self.send_extra:
+                        self.send_extra = False
+                        log.warning(
+                            "%s rejects %s (%s): requests go without top_k/repetition_penalty from now on",
+                            self.url,
+                            "/".join(rejected),
+                            detail[:120],
+                        )
+                    body = {k: v for k, v in body.items() if k not in EXTRA_SAMPLING}
+                    continue
                 if e.code not in RETRY_STATUS:
                     raise OpenAIError(f"request {rid!r}: {self.url} answered {e.code}: {detail}") from None
                 last = f"HTTP {e.code}: {detail}"
@@ -76,6 +101,7 @@ class OpenAIBackend(Backend):
                 last = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
             if attempt < self.retries:
                 time.sleep(self.backoff * 2**attempt)
+            attempt += 1
         raise OpenAIError(f"request {rid!r}: {self.url} failed after {self.retries + 1} attempts ({last})")
 
     def _one(self, req: Request, cfg: GenerationConfig) -> list[str]:
@@ -98,6 +124,9 @@ class OpenAIBackend(Backend):
                 "max_tokens": cfg.max_new_tokens,
                 "seed": cfg.seed + round_,
             }
+            if self.send_extra:
+                body["top_k"] = -1 if cfg.greedy or cfg.top_k == 0 else cfg.top_k
+                body["repetition_penalty"] = cfg.repetition_penalty
             if cfg.stop:
                 body["stop"] = list(cfg.stop)
             reply = self._post(body, req.id)
@@ -112,9 +141,10 @@ class OpenAIBackend(Backend):
         texts = texts[:want]
         return texts * cfg.n if cfg.greedy else texts
 
-    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+    def generate(self, requests: list[Request], cfg: GenerationConfig | list[GenerationConfig]) -> list[list[str]]:
+        cfgs = per_request(cfg, len(requests))
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
-            futures = [pool.submit(self._one, r, cfg) for r in requests]
+            futures = [pool.submit(self._one, r, c) for r, c in zip(requests, cfgs)]
             out = []
             for fut in tqdm(futures, desc="generate (openai)", unit="prompt", disable=not self.progress):
                 out.append(fut.result())

@@ -16,6 +16,7 @@ from redstar.generation.base import (
     Completion,
     GenerationConfig,
     Request,
+    per_request,
     truncate_at_stop,
 )
 
@@ -80,15 +81,15 @@ class ReplayBackend(Backend):
         self.path = str(path)
         self.responses = load_responses(path)
 
-    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+    def generate(self, requests: list[Request], cfg: GenerationConfig | list[GenerationConfig]) -> list[list[str]]:
         from redstar.records import RowError
 
         out = []
-        for r in requests:
+        for r, c in zip(requests, per_request(cfg, len(requests))):
             stored = self.responses.get(str(r.id))
             if stored is None:
                 raise RowError(f"no responses for id {r.id!r}", self.path)
-            if len(stored) < cfg.n:
-                raise RowError(f"id {r.id!r} has {len(stored)} responses, {cfg.n} requested", self.path)
-            out.append([truncate_at_stop(t, cfg.stop) for t in stored[: cfg.n]])
+            if len(stored) < c.n:
+                raise RowError(f"id {r.id!r} has {len(stored)} responses, {c.n} requested", self.path)
+            out.append([truncate_at_stop(t, c.stop) for t in stored[: c.n]])
         return out

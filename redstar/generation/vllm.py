@@ -1,4 +1,10 @@
-"""vLLM backend: ``vllm.LLM.chat`` with ``SamplingParams(n=...)``, for GPUs.
+"""vLLM backend: ``vllm.LLM.chat`` with one ``SamplingParams`` per request, for GPUs.
+
+A whole chunk goes to the engine in one call, each request with its own n, temperature and
+token limit (``LLM.chat`` pairs a list of ``SamplingParams`` one by one with the
+conversations), so the engine's continuous batching refills a slot as soon as a sample ends
+instead of waiting for the longest sample of a fixed batch. Every sampling field is set
+explicitly (``top_k=-1``: off; ``repetition_penalty=1.0``), as on the other backends.
 
 Tensor parallelism shards one model over ``tensor_parallel_size`` GPUs; data parallelism runs
 ``data_parallel_size`` independent engines (each on its own slice of GPUs, in a spawned
@@ -21,6 +27,7 @@ from redstar.generation.base import (
     GenerationConfig,
     Request,
     image_data_url,
+    per_request,
     with_image_parts,
 )
 
@@ -40,6 +47,8 @@ def _sampling_kwargs(cfg: GenerationConfig) -> dict:
         n=1 if cfg.greedy else cfg.n,
         temperature=cfg.temperature,
         top_p=1.0 if cfg.greedy else cfg.top_p,
+        top_k=-1 if cfg.greedy or cfg.top_k == 0 else cfg.top_k,  # -1: off in every vLLM release
+        repetition_penalty=cfg.repetition_penalty,
         max_tokens=cfg.max_new_tokens,
         stop=list(cfg.stop) if cfg.stop else None,
     )
@@ -76,16 +85,21 @@ def shutdown_llm(llm: Any) -> None:
         pass
 
 
-def _run_engine(llm: Any, requests: list[Request], cfg: GenerationConfig, progress: bool) -> list[list[str]]:
+def _run_engine(
+    llm: Any, requests: list[Request], cfg: GenerationConfig | list[GenerationConfig], progress: bool
+) -> list[list[str]]:
     from vllm import SamplingParams
 
-    params = SamplingParams(**_sampling_kwargs(cfg))
+    cfgs = per_request(cfg, len(requests))
+    # one SamplingParams per distinct config (a chunk usually has a handful), paired one by one
+    made: dict[int, Any] = {}
+    params = [made.setdefault(id(c), SamplingParams(**_sampling_kwargs(c))) for c in cfgs]
     conversations = [_chat_messages(r) for r in requests]
     outputs = llm.chat(conversations, sampling_params=params, use_tqdm=progress)
     if len(outputs) != len(requests):
         raise RuntimeError(f"vLLM returned {len(outputs)} outputs for {len(requests)} requests")
     result = []
-    for req, ro in zip(requests, outputs):
+    for req, ro, cfg in zip(requests, outputs, cfgs):
         # finish_reason: "stop" (end token / stop string) or "length" (max_tokens reached)
         texts = [
             Completion(c.text, getattr(c, "finish_reason", None)) for c in sorted(ro.outputs, key=lambda c: c.index)
@@ -111,7 +125,7 @@ def _dp_init(gpus: str | None, llm_kwargs: dict) -> None:
     _ENGINE = LLM(**llm_kwargs)
 
 
-def _dp_generate(rank: int, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+def _dp_generate(rank: int, requests: list[Request], cfg: list[GenerationConfig]) -> list[list[str]]:
     return _run_engine(_ENGINE, requests, cfg, progress=rank == 0)
 
 
@@ -122,9 +136,31 @@ def _dp_shutdown() -> None:
         shutdown_llm(engine)
 
 
+def visible_gpu_ids() -> list[str] | None:
+    """The GPU ids this process may use: ``CUDA_VISIBLE_DEVICES``, else every device torch
+    sees; None when neither says (no torch, no GPU)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible:
+        return [g.strip() for g in visible.split(",") if g.strip()]
+    try:
+        import torch
+
+        return [str(i) for i in range(torch.cuda.device_count())] or None
+    except ImportError:
+        return None
+
+
+def auto_data_parallel(tensor_parallel_size: int, gpu_ids: list[str] | None) -> int:
+    """``data_parallel_size: auto``: as many engines of ``tensor_parallel_size`` GPUs as the
+    visible GPUs hold (8 GPUs at tp 4: 2 engines), at least one."""
+    return max(1, len(gpu_ids or []) // tensor_parallel_size)
+
+
 class VLLMBackend(Backend):
-    """``VLLMBackend(model, tensor_parallel_size=1, data_parallel_size=1, enable_prefix_caching=True,
-    max_model_len=None, dtype="auto", gpu_memory_utilization=0.9, max_images=1, **llm_kwargs)``."""
+    """``VLLMBackend(model, tensor_parallel_size=1, data_parallel_size=1 | "auto",
+    enable_prefix_caching=True, max_model_len=None, dtype="auto", gpu_memory_utilization=0.9,
+    max_images=1, **llm_kwargs)``. ``data_parallel_size="auto"`` fills the visible GPUs with
+    engines of ``tensor_parallel_size`` GPUs each."""
 
     name = "vllm"
 
@@ -132,7 +168,7 @@ class VLLMBackend(Backend):
         self,
         model: str = "default",
         tensor_parallel_size: int = 1,
-        data_parallel_size: int = 1,
+        data_parallel_size: int | str = 1,
         enable_prefix_caching: bool = True,
         max_model_len: int | None = None,
         dtype: str = "auto",
@@ -144,8 +180,18 @@ class VLLMBackend(Backend):
     ):
         from redstar.models import resolve_model_path
 
-        if tensor_parallel_size < 1 or data_parallel_size < 1:
-            raise ValueError("tensor_parallel_size and data_parallel_size must be >= 1")
+        if data_parallel_size == "auto" and isinstance(tensor_parallel_size, int) and tensor_parallel_size >= 1:
+            data_parallel_size = auto_data_parallel(tensor_parallel_size, visible_gpu_ids())
+        if (
+            not isinstance(data_parallel_size, int)
+            or not isinstance(tensor_parallel_size, int)
+            or tensor_parallel_size < 1
+            or data_parallel_size < 1
+        ):
+            raise ValueError(
+                "tensor_parallel_size must be an integer >= 1 and data_parallel_size an integer >= 1 or "
+                f"'auto', got {tensor_parallel_size!r} and {data_parallel_size!r}"
+            )
         self.data_parallel_size = data_parallel_size
         self.tensor_parallel_size = tensor_parallel_size
         self.progress = progress
@@ -173,15 +219,7 @@ class VLLMBackend(Backend):
 
     def _gpu_groups(self) -> list[str | None]:
         """GPU ids per data-parallel rank: consecutive blocks of tensor_parallel_size."""
-        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-        ids = visible.split(",") if visible else None
-        if ids is None:
-            try:
-                import torch
-
-                ids = [str(i) for i in range(torch.cuda.device_count())] or None
-            except ImportError:
-                ids = None
+        ids = visible_gpu_ids()
         if ids is None:
             return [None] * self.data_parallel_size
         need = self.data_parallel_size * self.tensor_parallel_size
@@ -193,18 +231,21 @@ class VLLMBackend(Backend):
         tp = self.tensor_parallel_size
         return [",".join(ids[r * tp : (r + 1) * tp]) for r in range(self.data_parallel_size)]
 
-    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+    def generate(self, requests: list[Request], cfg: GenerationConfig | list[GenerationConfig]) -> list[list[str]]:
         if not requests:
             return []
+        cfgs = per_request(cfg, len(requests))
         if self.llm is not None:
-            return _run_engine(self.llm, requests, cfg, self.progress)
+            return _run_engine(self.llm, requests, cfgs, self.progress)
         dp = self.data_parallel_size
         # Interleaved shards balance long and short prompts across engines.
         shards = [list(range(r, len(requests), dp)) for r in range(dp)]
         workers = self._dp_workers()
         out: list[list[str] | None] = [None] * len(requests)
         futures = {
-            r: workers[r].submit(_dp_generate, r, [requests[i] for i in shards[r]], cfg) for r in range(dp) if shards[r]
+            r: workers[r].submit(_dp_generate, r, [requests[i] for i in shards[r]], [cfgs[i] for i in shards[r]])
+            for r in range(dp)
+            if shards[r]
         }
         for r, fut in futures.items():
             for i, texts in zip(shards[r], fut.result()):

@@ -4,7 +4,8 @@ CompletionOutput), written to disk by the tests so spawned data-parallel workers
 It mirrors vLLM's offline API: ``SamplingParams`` rejects unknown keywords and bad values,
 ``LLM(**engine_args)`` rejects unknown engine arguments, ``LLM.chat`` takes one conversation or
 a list of them (OpenAI-style messages, images as ``image_url`` parts) and returns one
-``RequestOutput`` per conversation, in order, each with ``n`` ``CompletionOutput``s.
+``RequestOutput`` per conversation, in order, each with ``n`` ``CompletionOutput``s;
+``sampling_params`` is one ``SamplingParams`` for all or a list paired one by one with them.
 
 ``install(tmp_path, monkeypatch, extra)`` writes it (plus ``extra`` source) as a package
 ``vllm`` on disk and imports it in place of the real one.
@@ -29,6 +30,7 @@ class SamplingParams:
     temperature: float = 1.0
     top_p: float = 1.0
     top_k: int = 0
+    repetition_penalty: float = 1.0
     seed: int | None = None
     stop: list | None = None
     max_tokens: int | None = 16
@@ -41,6 +43,10 @@ class SamplingParams:
             raise ValueError(f"temperature must be non-negative, got {self.temperature}.")
         if not 0.0 < self.top_p <= 1.0:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}.")
+        if self.top_k < -1:
+            raise ValueError(f"top_k must be 0 or -1 (disable), or at least 1, got {self.top_k}.")
+        if self.repetition_penalty <= 0:
+            raise ValueError(f"repetition_penalty must be greater than zero, got {self.repetition_penalty}.")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}.")
 
@@ -79,12 +85,19 @@ class LLM:
     def chat(self, messages, sampling_params=None, use_tqdm=True, lora_request=None, chat_template=None,
              chat_template_content_format="auto", add_generation_prompt=True, continue_final_message=False,
              tools=None, mm_processor_kwargs=None):
-        sp = sampling_params or SamplingParams()
         single = isinstance(messages[0], dict)
         convs = [messages] if single else messages
-        self.calls.append((convs, sp))
+        if isinstance(sampling_params, (list, tuple)):  # one per conversation, paired in order
+            if len(sampling_params) != len(convs):
+                raise ValueError(
+                    f"The lengths of prompts ({len(convs)}) and sampling_params ({len(sampling_params)}) must be the same."
+                )
+            sps = list(sampling_params)
+        else:
+            sps = [sampling_params or SamplingParams()] * len(convs)
+        self.calls.append((convs, sampling_params))
         outs = []
-        for conv in convs:
+        for conv, sp in zip(convs, sps):
             prompt, n_images = "", 0
             for m in conv:
                 if m["role"] not in ("system", "user", "assistant"):

@@ -12,9 +12,10 @@ from redstar.records import RowError
 
 class _Server:
     """A local OpenAI-style /v1/chat/completions endpoint that records bodies; ``script`` lists
-    status codes to answer first; ``max_n`` caps the choices it returns (like servers ignoring n)."""
+        status codes to answer first; ``max_n`` caps the choices it returns (like servers ignoring n);
+    ``reject`` names body fields it answers 400 to (as the OpenAI API does for top_k)."""
 
-    def __init__(self, script=(), max_n=None):
+    def __init__(self, script=(), max_n=None, reject=()):
         self.bodies, self.script, self.max_n, self.headers = [], list(script), max_n, []
         outer = self
 
@@ -27,6 +28,12 @@ class _Server:
                 outer.bodies.append(body)
                 outer.headers.append(dict(self.headers))
                 assert self.path == "/v1/chat/completions"
+                bad = [k for k in reject if k in body]
+                if bad:  # like the OpenAI API: an unknown argument is a client error
+                    self.send_response(400)
+                    self.end_headers()
+                    self.wfile.write(json.dumps({"error": f"Unrecognized request argument: {bad[0]}"}).encode())
+                    return
                 if outer.script:
                     code = outer.script.pop(0)
                     self.send_response(code)

@@ -30,7 +30,8 @@ def test_engine_args_and_sampling_params(fake_vllm, tmp_path):
     assert llm.model == str(model_dir)
     assert llm.kwargs["enable_prefix_caching"] is True and llm.kwargs["max_model_len"] == 32768
     outs = b.generate(_reqs(3), GenerationConfig(n=4, temperature=0.7, top_p=0.95, max_new_tokens=100, seed=3))
-    convs, sp = llm.calls[-1]
+    convs, sps = llm.calls[-1]
+    sp = sps[0]
     # the seed is the engine's (LLM(seed=...)); a per-request seed would turn off the fast sampler
     assert (sp.n, sp.temperature, sp.top_p, sp.max_tokens, sp.seed) == (4, 0.7, 0.95, 100, None)
     assert len(convs) == 3 and convs[1][1]["content"] == "What is 1 + 1?"
@@ -45,7 +46,7 @@ def test_greedy_asks_once_and_copies(fake_vllm, tmp_path):
     (tmp_path / "config.json").write_text("{}")
     b = make_backend("vllm", model=str(tmp_path), progress=False)
     outs = b.generate(_reqs(2), GenerationConfig(n=3, temperature=0.0, stop=["END"]))
-    _, sp = fake_vllm.INSTANCES[-1].calls[-1]
+    _, (sp, *_) = fake_vllm.INSTANCES[-1].calls[-1]
     assert sp.n == 1 and sp.stop == ["END"]
     assert all(len(set(o)) == 1 and len(o) == 3 for o in outs)
     assert "END" not in outs[0][0] and outs[0][0].endswith("images=0 ")

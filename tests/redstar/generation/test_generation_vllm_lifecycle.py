@@ -78,7 +78,7 @@ def test_close_shuts_the_engine_down_and_the_seed_goes_to_the_engine(fake_vllm, 
     b.generate(_reqs(), GenerationConfig(n=2, temperature=1.0, seed=3))
     llm = fake_vllm.INSTANCES[-1]
     assert llm.kwargs["seed"] == 7
-    assert all(sp.seed is None for _, sp in llm.calls)  # per-request seeds turn off the fast sampler
+    assert all(sp.seed is None for _, sps in llm.calls for sp in sps)  # per-request seeds turn off the fast sampler
     b.close()
     assert llm.alive is False and b.llm is None
 
