@@ -202,7 +202,7 @@ def judge_stage(problems: list[dict], samples: list[dict], recipe, judges, k: in
 
 
 def process_chunk(k: int, recipe, out: Path, judges) -> dict:
-    """Judge one sampled chunk (``sampled.jsonl``, written by ``sampling.sample_chunks``) and
+    """Judge one sampled chunk (``sampled.jsonl``, written by ``sample_stage.sample_chunks``) and
     write its final rows and funnel; ``done.json`` last."""
     rows = list(read_rows(_chunk_path(out, k, "sampled.jsonl")))
     problems = [r["row"] for r in rows if r["kind"] == "problem"]
@@ -263,7 +263,8 @@ def run(
     returns ``{"complete": message}``, another recipe is refused unless ``overwrite``."""
     from data_recipes.curators import Judge
     from data_recipes.exports import merge
-    from data_recipes.sampling import Backends, sample_chunks
+    from data_recipes.sample_stage import sample_chunks
+    from data_recipes.sampling import Backends
     from redstar.config import save_config
 
     out = Path(out_dir)

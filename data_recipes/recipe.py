@@ -143,6 +143,12 @@ class TeacherSpec:
     n: int = field(default=4, metadata={"help": "samples per prompt"})
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling threshold"})
+    top_k: int = field(
+        default=0, metadata={"help": "top-k sampling (0: off); set on every backend, never the model's default"}
+    )
+    repetition_penalty: float = field(
+        default=1.0, metadata={"help": "repetition penalty (1.0: off); set on every backend, never the model's default"}
+    )
     max_new_tokens: int = field(default=4096, metadata={"help": "tokens per response"})
     seed: int = field(default=0, metadata={"help": "sampling seed"})
 
@@ -170,7 +176,12 @@ class SamplingConfig:
             "help": "samples per prompt by difficulty level: the entry with the largest level <= the prompt's wins (empty: the teacher's n)"
         },
     )
-    batch_size: int = field(default=32, metadata={"help": "prompts sent to a backend at once"})
+    batch_size: int = field(
+        default=0,
+        metadata={
+            "help": "prompts per backend call, each with its own n (0: a whole chunk in one call; the engine schedules it)"
+        },
+    )
     # a response cut off at max_new_tokens (finish reason "length") has no real final answer:
     # dropped before any check, counted in the funnel as "truncated"
     drop_truncated: bool = field(

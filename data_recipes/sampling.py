@@ -2,15 +2,14 @@
 
     backends = Backends(recipe)                  # built lazily, one per distinct spec, reused
     samples = sample_chunk(problems, recipe, backends, chunk_index=3)
-    sample_chunks(pending, recipe, backends, path)   # the job: stage by stage over every chunk
 
 The prompt is the recipe's system prompt (text or file) plus the question, its choices, the
 starter code for code problems and the recipe's suffix (AceMath's "Please reason step by step,
 and put your final answer within \\boxed{}."). The number of samples per prompt comes from
 ``sampling.n_by_level`` (RedStar samples harder prompts more).
 
-The job runs one model at a time over every pending chunk (``sample_chunks``): the difficulty
-scorer, then each teacher in turn, so each engine is built once per stage, not once per chunk.
+A chunk's requests go to a backend in one call, each with its own n (``generate``). The job
+that runs one model at a time over every pending chunk is ``sample_stage.sample_chunks``.
 Request seeds depend on the chunk index, not on the order of the run. Backends that honour
 them (replay, inline, transformers, an OpenAI-compatible server that takes a seed) draw the
 same samples for a chunk in a resumed run as in an uninterrupted one. vLLM does not: its seed
@@ -25,8 +24,6 @@ Collinear set's R1 column) instead of generating.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from redstar.choices import format_choices
@@ -159,10 +156,14 @@ def generate(
     top_p: float,
     max_new_tokens: int,
     seed: int,
-    batch_size: int = 32,
+    batch_size: int = 0,
+    top_k: int = 0,
+    repetition_penalty: float = 1.0,
 ) -> list[list[str]]:
-    """``ns[i]`` completions for ``problems[i]``. Requests with the same n go together, since
-    a backend call takes one n."""
+    """``ns[i]`` completions for ``problems[i]`` (none when ``ns[i]`` is 0). The requests go to
+    the backend in one call, each with its own config (its n), or in windows of ``batch_size``
+    prompts when that is > 0: a vLLM engine then schedules the whole window continuously rather
+    than draining a small batch down to its longest sample."""
     from redstar.generation import GenerationConfig, Request
 
     out: list[list[str]] = [[] for _ in problems]
@@ -170,20 +171,26 @@ def generate(
         for i, p in enumerate(problems):
             out[i] = list((p.get("meta") or {}).get("responses") or [])[: ns[i]]
         return out
-    by_n: dict[int, list[int]] = {}
-    for i, n in enumerate(ns):
-        if n > 0:
-            by_n.setdefault(n, []).append(i)
-    for n, idx in sorted(by_n.items()):
-        cfg = GenerationConfig(n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
-        for start in range(0, len(idx), batch_size):
-            part = idx[start : start + batch_size]
-            reqs = [
-                Request(id=problems[i]["id"], messages=messages[i], images=problems[i].get("images") or [])
-                for i in part
-            ]
-            for i, texts in zip(part, backend.generate(reqs, cfg)):
-                out[i] = list(texts)
+    idx = [i for i, n in enumerate(ns) if n > 0]
+    cfgs: dict[int, GenerationConfig] = {}  # one config object per distinct n
+    for n in sorted({ns[i] for i in idx}):
+        cfgs[n] = GenerationConfig(
+            n=n,
+            temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            repetition_penalty=repetition_penalty,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+        )
+    window = batch_size if batch_size > 0 else max(1, len(idx))
+    for start in range(0, len(idx), window):
+        part = idx[start : start + window]
+        reqs = [
+            Request(id=problems[i]["id"], messages=messages[i], images=problems[i].get("images") or []) for i in part
+        ]
+        for i, texts in zip(part, backend.generate(reqs, [cfgs[ns[i]] for i in part])):
+            out[i] = list(texts)
     return out
 
 
@@ -209,6 +216,8 @@ def sample_chunk(
             t.max_new_tokens,
             seed=t.seed * 1_000_003 + chunk_index,
             batch_size=recipe.sampling.batch_size,
+            top_k=t.top_k,
+            repetition_penalty=t.repetition_penalty,
         )
         for p, texts in zip(problems, outs):
             for j, text in enumerate(texts):
@@ -230,78 +239,3 @@ def sample_chunk(
                     }
                 )
     return samples
-
-
-def sample_chunks(
-    chunks: Callable[[], Iterable[tuple[int, list[dict]]]], recipe, backends: Backends, path: Callable[[int, str], Path]
-) -> None:
-    """Difficulty levels and teacher samples for every chunk ``chunks()`` yields (``(k,
-    problems)``; called once per stage), one model at a time: the difficulty scorer over every
-    pending chunk, then each teacher in turn over every pending chunk. Each model's engine is
-    built once per stage (``Backends`` shuts a vLLM engine down when the next one starts), not
-    once per chunk.
-
-    Each stage's result is kept per chunk (``path(k, "scored.jsonl")`` with the difficulty
-    funnel, ``path(k, "teacher-J.jsonl")``), so a killed run redoes only the stages of the
-    chunks it had not finished. When every stage is done a chunk gets ``sampled.jsonl`` (its
-    problems, then its samples grouped by problem, teachers in order: what one chunk sampled
-    alone gives) and ``sampled.funnel.json``, and its per-stage files are removed. A chunk
-    that already has ``sampled.jsonl`` is skipped. Seeds stay per chunk (the scorer's: the
-    chunk index; a teacher's: ``seed * 1_000_003 + k``)."""
-    from tqdm.auto import tqdm
-
-    from data_recipes.difficulty import level_drop, score_levels
-    from data_recipes.funnel import Funnel
-    from redstar.dataio import read_rows, write_json, write_jsonl
-
-    teachers = recipe.sampling.teachers
-    stage_files = ["scored.jsonl", "scored.funnel.json"] + [f"teacher-{j}.jsonl" for j in range(len(teachers))]
-
-    def todo(desc: str):
-        pending = ((k, problems) for k, problems in chunks() if not path(k, "sampled.jsonl").is_file())
-        return tqdm(pending, desc=desc, unit=" chunk", disable=not recipe.run.progress)
-
-    # the difficulty scorer over every pending chunk; the level filter marks each problem
-    for k, problems in todo("difficulty"):
-        if path(k, "scored.jsonl").is_file():
-            continue
-        funnel = Funnel()
-        score_levels(problems, recipe, backends, k)
-        for p in problems:
-            reason = level_drop(p, recipe.difficulty)
-            funnel.add("difficulty", reason is None, reason, p["source"], p.get("difficulty"))
-            p["status"] = reason or "sampled"
-        write_json(path(k, "scored.funnel.json"), funnel.to_dict())
-        write_jsonl(path(k, "scored.jsonl"), problems)  # last: marks the stage done
-
-    # each teacher over every pending chunk's kept problems
-    for j, t in enumerate(teachers):
-        for k, _ in todo(f"teacher {t.name}"):
-            if path(k, f"teacher-{j}.jsonl").is_file():
-                continue
-            kept = [p for p in read_rows(path(k, "scored.jsonl")) if p["status"] == "sampled"]
-            write_jsonl(path(k, f"teacher-{j}.jsonl"), sample_chunk(kept, recipe, backends, k, teachers=[t]))
-
-    # every stage done: one sampled file per chunk
-    for k, _ in todo("collect"):
-        problems = list(read_rows(path(k, "scored.jsonl")))
-        funnel = Funnel(json.loads(path(k, "scored.funnel.json").read_text()))
-        kept = [p for p in problems if p["status"] == "sampled"]
-        samples = [s for j in range(len(teachers)) for s in read_rows(path(k, f"teacher-{j}.jsonl"))]
-        order = {p["id"]: i for i, p in enumerate(kept)}
-        samples.sort(key=lambda s: order[s["problem_id"]])  # stable: grouped by problem, teachers in order
-        n_by: dict[str, int] = {}
-        for s in samples:
-            n_by[s["problem_id"]] = n_by.get(s["problem_id"], 0) + 1
-        for p in kept:
-            ok = n_by.get(p["id"], 0) > 0
-            funnel.add("sampling", ok, None if ok else "no samples", p["source"], p.get("difficulty"))
-            if not ok:
-                p["status"] = "no samples"
-        write_json(path(k, "sampled.funnel.json"), funnel.to_dict())
-        write_jsonl(
-            path(k, "sampled.jsonl"),
-            [{"kind": "problem", "row": p} for p in problems] + [{"kind": "sample", "row": s} for s in samples],
-        )
-        for name in stage_files:
-            path(k, name).unlink(missing_ok=True)
