@@ -103,9 +103,28 @@ def resolve_model_path(name_or_path: str) -> str:
         if not (path / "config.json").is_file():
             raise ModelNotFound(f"{path}: not a Hugging Face model directory (no config.json)")
         return str(path)
-    if os.environ.get("HF_HUB_OFFLINE") == "1" and name_or_path.count("/") != 1:
-        raise ModelNotFound(f"{name_or_path}: no such directory, and not a hub id 'owner/name'")
+    from redstar.dataio import hub_offline
+
+    if hub_offline():
+        if name_or_path.count("/") != 1:
+            raise ModelNotFound(f"{name_or_path}: no such directory, and not a hub id 'owner/name'")
+        if not _in_hub_cache(name_or_path):
+            raise ModelNotFound(
+                f"model {name_or_path!r}: not a local directory and not in the hub cache (HF_HUB_OFFLINE=1: "
+                "nothing is downloaded); give a local directory, or run once online to cache it"
+            )
     return name_or_path
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    """True when the hub cache holds ``repo_id``'s config.json (what every load reads first)."""
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except HFValidationError:  # not a valid repo id: nothing of that name can be cached
+        return False
 
 
 def _dtype(dtype):

@@ -106,3 +106,32 @@ def test_bad_model_path_is_clear(tmp_path):
 
     with pytest.raises(ModelNotFound, match="no config.json"):
         load_causal_lm(str(tmp_path))
+
+
+@pytest.mark.parametrize("command", ["sft", "dpo"])
+def test_uncached_hub_model_offline_names_the_model(command, tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from huggingface_hub import constants
+
+    from redstar.cli import main
+    from redstar.models import ModelNotFound, resolve_model_path
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))  # an empty hub cache
+    name = "nobody-here/uncached-model-xyz"
+    with pytest.raises(ModelNotFound, match=f"^model '{name}': not a local directory and not in the hub cache"):
+        resolve_model_path(name)
+    config = Path(__file__).resolve().parents[2] / "configs" / f"{command}_tiny_cpu.yaml"
+    assert main([command, str(config), f"model={name}", f"out={tmp_path / 'run'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"error: model '{name}': not a local directory" in err and "HF_HUB_OFFLINE=1" in err
+    # once cached (config.json under the ref's snapshot), the id passes through to the loader
+    repo = tmp_path / "hub" / "models--nobody-here--uncached-model-xyz"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    (repo / "snapshots" / ("0" * 40)).mkdir(parents=True)
+    (repo / "snapshots" / ("0" * 40) / "config.json").write_text("{}")
+    assert resolve_model_path(name) == name
+    with pytest.raises(ModelNotFound, match="not a hub id 'owner/name'"):
+        resolve_model_path("no-such-dir-or-hub-id")
