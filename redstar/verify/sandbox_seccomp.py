@@ -11,16 +11,19 @@ Two filters, stacked (the kernel applies both; a syscall must pass each):
   applies);
 - no kernel keyrings (``add_key``, ``request_key``, ``keyctl`` -> EPERM): keyrings are not
   namespaced, so the grader's session keyring would be readable and writable from inside;
-- no SysV IPC (shared memory, semaphores, message queues -> ENOSYS) and no ``memfd_create``
-  (-> ENOSYS): memory held there is outside every test process's address-space limit;
-  ``/dev/shm`` is read-only, which leaves the 64 MiB working tmpfs as the only shared memory;
+- no SysV IPC (shared memory, semaphores, message queues -> ENOSYS): memory held there is
+  outside every test process's address-space limit; with ``/dev/shm`` read-only and no
+  ``memfd_create`` in test processes (below), the 64 MiB working tmpfs is the only shared memory
+  a program can fill;
 - no ``ptrace`` or ``process_vm_readv``/``writev`` (-> EPERM): with PTRACE_TRACEME a test
   would make the supervisor its tracer and stop itself under it;
 - ``prlimit64`` on any process but the caller (pid argument not 0) -> EPERM: a test process
   runs as the supervisor's user and could otherwise lower pid 1's limits.
 
 ``child_filter`` (installed by the supervisor in each forked test process): no new processes
-(threads are fine): ``fork``/``vfork`` and ``clone`` without CLONE_THREAD -> EPERM.
+(threads are fine): ``fork``/``vfork`` and ``clone`` without CLONE_THREAD -> EPERM; no
+``memfd_create`` (-> ENOSYS; the supervisor itself may use memfds, for instance to hand a test
+its input as a file).
 
 Both refuse every foreign syscall ABI (x32, i386 on x86_64; 32-bit arm on aarch64).
 """
@@ -69,7 +72,7 @@ NO_NAMESPACES = ("unshare", "setns", "mount", "umount2", "pivot_root", "open_tre
                  "fsconfig", "fsmount", "fspick", "mount_setattr")  # fmt: skip
 NO_KEYRINGS = ("add_key", "request_key", "keyctl")
 NO_SHARED_MEMORY = ("shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop",
-                    "msgget", "msgsnd", "msgrcv", "msgctl", "memfd_create")  # fmt: skip
+                    "msgget", "msgsnd", "msgrcv", "msgctl")  # fmt: skip
 NO_TRACING = ("ptrace", "process_vm_readv", "process_vm_writev")
 
 
@@ -127,11 +130,12 @@ def sandbox_filter(machine: str | None = None) -> bytes:
 
 def child_filter(machine: str | None = None) -> bytes:
     """No new processes (threads are fine): fork/vfork and clone without CLONE_THREAD -> EPERM,
-    clone3 -> ENOSYS (libc then falls back to clone, which the filter can inspect)."""
+    clone3 -> ENOSYS (libc then falls back to clone, which the filter can inspect); no memfds."""
     _, _, nr = _table(machine)
     rules = [
         (nr["clone"], [ins(LD_ABS, ARG0), ins(JSET, CLONE_THREAD, 0, 1), _ret(ALLOW), _deny(errno.EPERM)]),
         (nr["clone3"], [_deny(errno.ENOSYS)]),
+        (nr["memfd_create"], [_deny(errno.ENOSYS)]),
     ]
     rules += [(nr[name], [_deny(errno.EPERM)]) for name in ("fork", "vfork") if name in nr]
     return _program(rules, machine)

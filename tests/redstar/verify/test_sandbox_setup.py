@@ -166,6 +166,8 @@ def test_child_filter_decisions(machine):
     assert run_bpf(prog, arch, nr["clone"], PTHREAD_FLAGS) == ALLOW
     assert run_bpf(prog, arch, nr["clone"], SIGCHLD) == EPERM
     assert run_bpf(prog, arch, nr["clone3"]) == ENOSYS
+    assert run_bpf(prog, arch, nr["memfd_create"]) == ENOSYS
+    assert run_bpf(sandbox_seccomp.sandbox_filter(machine), arch, nr["memfd_create"]) == ALLOW  # the supervisor's
     for name in ("fork", "vfork"):
         if name in nr:
             assert run_bpf(prog, arch, nr[name]) == EPERM
