@@ -5,6 +5,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Training runs keep their token caches in a directory of this test session, not in ~/.cache.
+if "REDSTAR_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["REDSTAR_CACHE"] = tempfile.mkdtemp(prefix="redstar-test-cache-")
 
 import pytest  # noqa: E402
 

@@ -141,6 +141,12 @@ class PlanLoader:
     def batch(self, indices: list[int]) -> dict:
         return self.collate_fn([self.dataset[i] for i in indices])
 
+    def plan_digest(self, epoch: int) -> str:
+        """A hash of the epoch's plan: an array plan (``packing.PackPlan``) hashes its arrays,
+        a list of index lists its JSON."""
+        plan = self.plan_fn(epoch)
+        return plan.digest() if hasattr(plan, "digest") else plan_hash(plan)
+
 
 def count_targets(batch: dict) -> int:
     if "num_targets" in batch:
@@ -333,7 +339,7 @@ class Trainer:
             "world_size": self.dist.world_size,
             "seed": cfg.seed,
             "items": len(loader.dataset),
-            "plan_epoch0": plan_hash(loader.plan_fn(0)),
+            "plan_epoch0": loader.plan_digest(0),
             **(data_key or {}),
         }
         self.state = {"step": 0, "epoch": 0, "micro": 0, "tokens": 0, "targets": 0}

@@ -36,6 +36,7 @@ from redstar.release.push import PushConfig
 from redstar.train import recipe
 from redstar.train.engine import TrainConfig
 from redstar.train.recipe import system_prompt
+from redstar.train.token_cache import cache_dir_field, num_proc_field
 
 
 @dataclass
@@ -49,6 +50,8 @@ class DataConfig(RowFilesConfig):
         default="drop", metadata={"help": "a sample longer than max_len: drop it, or truncate it"}
     )
     system_prompt_file: str = recipe.system_prompt_file_field()
+    cache_dir: str = cache_dir_field()
+    num_proc: int = num_proc_field()
 
 
 @dataclass
@@ -174,31 +177,72 @@ The full resolved config is `redstar_config.yaml`.
     )
 
 
+def check_rows(data: DataConfig) -> None:
+    """Read every row (streamed) and raise the first malformed one's ``RowError``."""
+    from redstar.dataio import ReadStats
+    from redstar.records import SFTRow
+    from redstar.train.token_cache import iter_rows
+
+    for _ in iter_rows(data.train, SFTRow, data.skip_bad, ReadStats(), data.max_rows):
+        pass
+
+
+def token_cache(data: DataConfig, tok, dist, budget: int, progress: bool = True):
+    """The stage's rows tokenised once (``redstar.train.token_cache``): built on the first run
+    by one process per node, memory-mapped by every rank of this and later runs. Raises a
+    ``ConfigError`` when no row is left to train on."""
+    from redstar.records import SFTRow
+    from redstar.train.token_cache import ChatEncoder, open_token_cache
+
+    cache = open_token_cache(
+        "sft",
+        data.train,
+        tok,
+        ChatEncoder("sft", data.max_len, data.train_on, system_prompt(data), data.overflow),
+        schema=SFTRow,
+        dist=dist,
+        cache_dir=data.cache_dir,
+        num_proc=data.num_proc,
+        skip_bad=data.skip_bad,
+        max_rows=data.max_rows,
+        budgets=[budget],
+        progress=progress,
+    )
+    stats = cache.stats
+    if not stats["rows"]:
+        first = f"; first skipped: {stats['first_bad'][0]}" if stats["first_bad"] else ""
+        raise ConfigError(f"no SFT rows in {data.train} ({stats['bad_rows']} malformed rows skipped{first})")
+    if not stats["used"]:
+        raise ConfigError(f"{data.train}: every row was dropped ({stats}); raise data.max_len?")
+    return cache
+
+
 def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path) -> dict:
     from redstar.models import load_causal_lm, load_tokenizer
     from redstar.train.engine import PlanLoader, Trainer
     from redstar.train.loss import causal_lm_loss
-    from redstar.train.packing import best_fit_pack, collate_packed
+    from redstar.train.packing import collate_packed
     from redstar.train.recipe import load_for_training, seed_and_devices
 
     tcfg = stage_train_config(cfg, stage)
     dist = seed_and_devices(tcfg)  # seed first: data order, model init of new heads and dropout follow from it
 
-    rows, read_stats, wheres = read_sft_rows_counted(stage.data)  # data errors surface before any model loads
-    tok = load_tokenizer(model_path)
+    try:
+        tok = load_tokenizer(model_path)
+    except Exception:
+        check_rows(stage.data)  # a run with a bad row and a bad model names the row first, as before
+        raise
     if tok.chat_template is None:
         raise ConfigError(f"{model_path}: the tokenizer has no chat template; SFT rows need one")
-    examples, stats = tokenize_examples(rows, read_stats.skipped, stage.data, tok, dist.is_main, wheres)
-    # every row is accounted for: read = used + skipped (malformed) + dropped (too long, no targets)
-    stats.update(
-        rows_read=stats["rows"] + read_stats.skipped, used=len(examples), first_bad=read_stats.skipped_where[:5]
-    )
     budget = stage.data.pack_len or stage.data.max_len
-    lengths = [len(e["input_ids"]) for e in examples]
-    if max(lengths) > budget:
+    # data errors surface before any model loads; every row is accounted for:
+    # read = used + skipped (malformed) + dropped (too long, no targets)
+    examples = token_cache(stage.data, tok, dist, budget, dist.is_main and tcfg.progress)
+    stats = examples.stats
+    longest = int(examples.meta["longest_example"])
+    if longest > budget:
         raise ConfigError(
-            f"data.pack_len {budget} is shorter than the longest kept sample ({max(lengths)}); "
-            "pack_len must be >= max_len"
+            f"data.pack_len {budget} is shorter than the longest kept sample ({longest}); pack_len must be >= max_len"
         )
 
     attn, (model, _) = load_for_training(
@@ -208,8 +252,8 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
         cfg.attn_implementation,
     )
 
-    def plan(epoch: int) -> list[list[int]]:
-        return best_fit_pack(lengths, budget, seed=tcfg.seed + epoch)
+    def plan(epoch: int):
+        return examples.pack_plan(budget, seed=tcfg.seed + epoch)
 
     loader = PlanLoader(examples, plan, lambda items: collate_packed(items, pad_token_id=tok.pad_token_id or 0))
     resolved = replace(
@@ -242,7 +286,7 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
         trim_metrics(out_dir, tcfg.resume)  # steps redone after a kill are logged once
         from redstar.dataio import write_json
 
-        write_json(out_dir / "data_stats.json", stats)
+        write_json(out_dir / "data_stats.json", {**stats, "token_cache": str(examples.path)})
         if stats["bad_rows"] or stats["too_long"] or stats["no_targets"]:
             first = f" (first: {stats['first_bad'][0]})" if stats["first_bad"] else ""
             print(
@@ -251,7 +295,7 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
                 f"without targets {stats['no_targets']}"
             )
         print(
-            f"[{stage.name}] {stats['rows']} rows -> {len(examples)} samples, {sum(lengths)} tokens in "
+            f"[{stage.name}] {stats['rows']} rows -> {len(examples)} samples, {stats['tokens']} tokens in "
             f"{len(plan(0))} packs of {budget}; {trainer.total_steps} steps on {dist.world_size} rank(s), attention {attn}"
         )
     summary = trainer.train()

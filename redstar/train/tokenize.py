@@ -32,8 +32,21 @@ def _render(tok, messages, add_generation_prompt: bool) -> str:
 def assistant_spans(
     messages: Sequence[dict], tok, train_on: Literal["last", "all"] = "last"
 ) -> tuple[str, list[tuple[int, int]]]:
-    """(rendered text, character spans of the assistant replies to train on)."""
+    """(rendered text, character spans of the assistant replies to train on).
+
+    The template is rendered once per row: the spans are found once per conversation shape
+    (the roles in order) on a skeleton whose contents are markers, and carried over to the
+    row by the markers' positions. That holds when the row renders as the skeleton with its
+    contents in place of the markers, which is checked; a template that changes the content
+    (trims it, drops a reasoning block) is rendered turn by turn instead."""
     text = _render(tok, messages, False)
+    found = _spans_from_skeleton(text, messages, tok, train_on)
+    if found is not None:
+        return text, found
+    return _spans_by_rendering(messages, tok, train_on, text)
+
+
+def _spans_by_rendering(messages, tok, train_on, text: str, trim: bool = True) -> tuple[str, list[tuple[int, int]]]:
     targets = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
     if not targets:
         raise ValueError("conversation has no assistant turn to train on")
@@ -42,17 +55,76 @@ def assistant_spans(
     spans = []
     for i in targets:
         prefix = _render(tok, messages[:i], True)
-        upto = _render(tok, messages[: i + 1], False)
+        upto = text if i == len(messages) - 1 else _render(tok, messages[: i + 1], False)
         if not text.startswith(upto) or not upto.startswith(prefix):
             raise ValueError(
                 f"chat template is not prefix-stable at turn {i}: rendering the first turns does "
                 "not give a prefix of the whole conversation, so the reply tokens cannot be located"
             )
-        end = len(upto)
-        while end > len(prefix) and upto[end - 1] in " \n":  # the template's separator after the turn
-            end -= 1
-        spans.append((len(prefix), end))
+        spans.append((len(prefix), _trim_end(upto, len(prefix), len(upto)) if trim else len(upto)))
     return text, spans
+
+
+def _trim_end(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1] in " \n":  # the template's separator after the turn
+        end -= 1
+    return end
+
+
+_MARKER = "\x1fredstar-turn-{}\x1f"
+_SKELETONS: dict = {}  # (tokenizer, template, roles, train_on) -> (skeleton pieces, spans) or error
+
+
+def _spans_from_skeleton(text: str, messages, tok, train_on) -> list[tuple[int, int]] | None:
+    contents = [m.get("content") for m in messages]
+    if not all(isinstance(c, str) for c in contents) or any(set(m) - {"role", "content"} for m in messages):
+        return None
+    roles = tuple(m["role"] for m in messages)
+    key = (id(tok), tok.chat_template, roles, train_on)
+    if key not in _SKELETONS:
+        if len(_SKELETONS) > 4096:
+            _SKELETONS.clear()
+        skel = [{"role": r, "content": _MARKER.format(k)} for k, r in enumerate(roles)]
+        try:
+            skel_text, spans = _spans_by_rendering(skel, tok, train_on, _render(tok, skel, False), trim=False)
+        except ValueError:
+            _SKELETONS[key] = None  # the row itself decides (same error, or a content-dependent template)
+        else:
+            # the skeleton cut at its markers: text pieces, marker k between pieces k and k+1
+            starts = [skel_text.find(_MARKER.format(k)) for k in range(len(roles))]
+            ok = all(s >= 0 and skel_text.count(_MARKER.format(k)) == 1 for k, s in enumerate(starts))
+            ok = ok and starts == sorted(starts)
+            _SKELETONS[key] = (skel_text, starts, spans) if ok else None
+    entry = _SKELETONS[key]
+    if entry is None:
+        return None
+    skel_text, starts, spans = entry
+    pieces, pos = [], 0
+    for k, s in enumerate(starts):
+        pieces.append(skel_text[pos:s])
+        pieces.append(contents[k])
+        pos = s + len(_MARKER.format(k))
+    pieces.append(skel_text[pos:])
+    if "".join(pieces) != text:
+        return None
+
+    def real(x: int) -> int | None:
+        shift = 0
+        for k, s in enumerate(starts):
+            m = len(_MARKER.format(k))
+            if x >= s + m:
+                shift += len(contents[k]) - m
+            elif x > s:
+                return None  # inside a marker: the skeleton cannot say where
+        return x + shift
+
+    out = []
+    for a, b in spans:
+        ra, rb = real(a), real(b)
+        if ra is None or rb is None:
+            return None
+        out.append((ra, _trim_end(text, ra, rb)))
+    return out
 
 
 def tokenize_chat(

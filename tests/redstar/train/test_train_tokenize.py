@@ -90,3 +90,24 @@ def test_cli_reports_bad_rows_and_keys(tmp_path):
     both.write_text(cfg.read_text() + "stages:\n  - name: a\n    data:\n      train: [x.jsonl]\n")
     p = _cli(str(both))
     assert p.returncode == 2 and "either 'data'" in p.stderr
+
+
+def test_the_template_is_rendered_once_per_row(monkeypatch):
+    from redstar.train import tokenize as tz
+
+    tok = tiny_tokenizer()
+    calls = []
+    real = tz._render
+    monkeypatch.setattr(tz, "_render", lambda *a: (calls.append(1), real(*a))[1])
+    rows = [[{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i} "}] for i in range(20)]
+    tokenize_rows([{"messages": m} for m in rows], tok, 64, progress=False)
+    assert len(calls) <= 20 + 3  # one per row, plus the conversation shape's skeleton once
+
+
+def test_a_template_that_changes_the_content_is_rendered_turn_by_turn():
+    tok = tiny_tokenizer()
+    # this template trims the replies: the row is not the skeleton with its contents put back
+    tok.chat_template = tok.chat_template.replace("{{- message['content'] -}}", "{{- message['content'] | trim -}}")
+    assert "| trim" in tok.chat_template
+    ex = tokenize_chat([{"role": "user", "content": "q "}, {"role": "assistant", "content": "  it is 4  "}], tok)
+    assert _target_text(tok, ex) == "it is 4<|im_end|>"
