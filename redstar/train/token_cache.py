@@ -161,24 +161,25 @@ class ChatEncoder:
     def per_row(self) -> int:
         return 2 if self.kind == "dpo" else 1
 
-    def __call__(self, row: dict, tok) -> list[dict]:
-        from redstar.train.tokenize import tokenize_chat
+    def __call__(self, row: dict, tok) -> list[tuple]:
+        """The row's examples as (ids, target flags) arrays (``tokenize.chat_arrays``)."""
+        from redstar.train.tokenize import chat_arrays
 
         if self.kind == "dpo":
             return [
-                tokenize_chat(list(row["prompt"]) + list(row[side]), tok, self.max_len, "last", self.system_prompt)
+                chat_arrays(list(row["prompt"]) + list(row[side]), tok, self.max_len, "last", self.system_prompt)
                 for side in ("chosen", "rejected")
             ]
-        return [tokenize_chat(row["messages"], tok, self.max_len, self.train_on, self.system_prompt, self.overflow)]
+        return [chat_arrays(row["messages"], tok, self.max_len, self.train_on, self.system_prompt, self.overflow)]
 
 
 def encode_chunk(rows: list[dict], tok, encoder: ChatEncoder) -> dict:
     """Tokenise a chunk of rows: flat ids and target flags of the kept rows' examples, each
     example's length, each row's status (USED / TOO_LONG / NO_TARGETS / BAD) and the messages
     of BAD rows."""
-    from redstar.train.tokenize import IGNORE_INDEX, TooLong
+    from redstar.train.tokenize import TooLong
 
-    ids, flags, lengths, status, errors, targets = [], [], [], [], {}, 0
+    ids, flags_out, lengths, status, errors, targets = [], [], [], [], {}, 0
     for i, row in enumerate(rows):
         try:
             exs = encoder(row, tok)
@@ -189,19 +190,19 @@ def encode_chunk(rows: list[dict], tok, encoder: ChatEncoder) -> dict:
             status.append(BAD)
             errors[i] = str(e)
             continue
-        counts = [sum(1 for y in ex["labels"][1:] if y != IGNORE_INDEX) for ex in exs]  # after the shift
+        counts = [int(flags[1:].sum()) for _, flags in exs]  # after the shift
         if 0 in counts:
             status.append(NO_TARGETS)
             continue
         status.append(USED)
         targets += sum(counts)
-        for ex in exs:
-            ids.extend(ex["input_ids"])
-            flags.extend(y != IGNORE_INDEX for y in ex["labels"])
-            lengths.append(len(ex["input_ids"]))
+        for x, flags in exs:
+            ids.append(x.astype(np.int32))
+            flags_out.append(flags.astype(np.uint8))
+            lengths.append(len(x))
     return {
-        "ids": np.asarray(ids, dtype=np.int32),
-        "flags": np.asarray(flags, dtype=np.uint8),
+        "ids": np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32),
+        "flags": np.concatenate(flags_out) if flags_out else np.zeros(0, dtype=np.uint8),
         "lengths": np.asarray(lengths, dtype=np.int64),
         "status": status,
         "errors": errors,

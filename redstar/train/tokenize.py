@@ -139,24 +139,54 @@ def tokenize_chat(
     (RedStar's long-CoT recipe). Over ``max_len``: ``drop`` raises :class:`TooLong` (a
     truncated chain of thought teaches the model to stop before the answer), ``truncate``
     keeps the first ``max_len`` tokens."""
+    import numpy as np
+
+    ids, targets = chat_arrays(messages, tok, max_len, train_on, system_prompt, overflow)
+    return {"input_ids": ids.tolist(), "labels": np.where(targets, ids, IGNORE_INDEX).tolist()}
+
+
+def chat_arrays(
+    messages: Sequence[dict],
+    tok,
+    max_len: int | None = None,
+    train_on: Literal["last", "all"] = "last",
+    system_prompt: str | None = None,
+    overflow: Literal["drop", "truncate"] = "drop",
+):
+    """:func:`tokenize_chat` as arrays: (input ids int64 [T], bool [T] True where the token is
+    a target), with no per-token Python work (what the token cache stores)."""
+    import numpy as np
+
     messages = list(messages)
     if system_prompt and (not messages or messages[0]["role"] != "system"):
         messages = [{"role": "system", "content": system_prompt}] + messages
     text, spans = assistant_spans(messages, tok, train_on)
-    enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
-    ids = list(enc["input_ids"])
-    labels = [IGNORE_INDEX] * len(ids)
-    span_i = 0
-    for t, (a, b) in enumerate(enc["offset_mapping"]):
-        while span_i < len(spans) and spans[span_i][1] <= a:
-            span_i += 1
-        if span_i < len(spans) and a >= spans[span_i][0] and b <= spans[span_i][1] and b > a:
-            labels[t] = ids[t]
+    ids, offsets = _encode(tok, text)
+    a, b = offsets[:, 0], offsets[:, 1]
+    targets = np.zeros(len(ids), dtype=bool)
+    for s0, s1 in spans:  # a token is a target when it lies inside a reply span and is not empty
+        targets |= (a >= s0) & (b <= s1) & (b > a)
     if max_len is not None and len(ids) > max_len:
         if overflow == "drop":
             raise TooLong(f"{len(ids)} tokens > max_len {max_len}")
-        ids, labels = ids[:max_len], labels[:max_len]
-    return {"input_ids": ids, "labels": labels}
+        ids, targets = ids[:max_len], targets[:max_len]
+    return ids, targets
+
+
+def _encode(tok, text: str):
+    """(ids int64 [T], character offsets int64 [T, 2]) of ``text`` without special tokens: a
+    fast tokenizer's Rust encoder directly (the same ids transformers' call gives), else the
+    tokenizer's own call."""
+    import numpy as np
+
+    backend = getattr(tok, "backend_tokenizer", None) if getattr(tok, "is_fast", False) else None
+    if backend is not None:
+        enc = backend.encode(text, add_special_tokens=False)
+        ids, offsets = enc.ids, enc.offsets
+    else:
+        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids, offsets = enc["input_ids"], enc["offset_mapping"]
+    return np.asarray(ids, dtype=np.int64), np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
 
 
 def render_error(e: ValueError, where: str | None, skip_bad: bool, stats: dict) -> None:
