@@ -18,7 +18,10 @@ Two filters, stacked (the kernel applies both; a syscall must pass each):
 - no ``ptrace`` or ``process_vm_readv``/``writev`` (-> EPERM): with PTRACE_TRACEME a test
   would make the supervisor its tracer and stop itself under it;
 - ``prlimit64`` on any process but the caller (pid argument not 0) -> EPERM: a test process
-  runs as the supervisor's user and could otherwise lower pid 1's limits.
+  runs as the supervisor's user and could otherwise lower pid 1's limits;
+- ``bpf``, ``perf_event_open`` and ``userfaultfd`` -> EPERM: kernel attack surface a contest
+  program never needs (and BPF maps, where a host allows them unprivileged, hold memory outside
+  the address-space limit).
 
 ``child_filter`` (installed by the supervisor in each forked test process): no new processes
 (threads are fine): ``fork``/``vfork`` and ``clone`` without CLONE_THREAD -> EPERM; no
@@ -48,6 +51,7 @@ _X86_64 = {
     "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65, "semctl": 66,
     "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "memfd_create": 319,
     "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "prlimit64": 302,
+    "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
 }  # fmt: skip
 _AARCH64 = {  # the generic table (asm-generic/unistd.h): no fork/vfork syscalls
     "socket": 198, "clone": 220, "clone3": 435, "io_uring_setup": 425,
@@ -57,6 +61,7 @@ _AARCH64 = {  # the generic table (asm-generic/unistd.h): no fork/vfork syscalls
     "shmget": 194, "shmctl": 195, "shmat": 196, "shmdt": 197, "semget": 190, "semctl": 191,
     "semtimedop": 192, "semop": 193, "msgget": 186, "msgctl": 187, "msgrcv": 188, "msgsnd": 189,
     "memfd_create": 279, "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "prlimit64": 261,
+    "bpf": 280, "perf_event_open": 241, "userfaultfd": 282,
 }  # fmt: skip
 ARCHES = {  # machine -> (AUDIT_ARCH, first syscall number of a foreign ABI sharing the arch or None, numbers)
     "x86_64": (0xC000003E, 0x40000000, _X86_64),
@@ -74,6 +79,7 @@ NO_KEYRINGS = ("add_key", "request_key", "keyctl")
 NO_SHARED_MEMORY = ("shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop",
                     "msgget", "msgsnd", "msgrcv", "msgctl")  # fmt: skip
 NO_TRACING = ("ptrace", "process_vm_readv", "process_vm_writev")
+NO_KERNEL_EXTRAS = ("bpf", "perf_event_open", "userfaultfd")
 
 
 class UnsupportedArch(Exception):
@@ -123,7 +129,8 @@ def sandbox_filter(machine: str | None = None) -> bytes:
         (nr["prlimit64"], [ins(LD_ABS, ARG0), ins(JEQ, 0, 0, 1), _ret(ALLOW), _deny(errno.EPERM)]),
         (nr["io_uring_setup"], [_deny(errno.EPERM)]),
     ]
-    rules += [(nr[name], [_deny(errno.EPERM)]) for name in NO_NAMESPACES + NO_KEYRINGS + NO_TRACING]
+    refused = NO_NAMESPACES + NO_KEYRINGS + NO_TRACING + NO_KERNEL_EXTRAS
+    rules += [(nr[name], [_deny(errno.EPERM)]) for name in refused]
     rules += [(nr[name], [_deny(errno.ENOSYS)]) for name in NO_SHARED_MEMORY]
     return _program(rules, machine)
 

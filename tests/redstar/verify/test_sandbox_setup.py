@@ -148,7 +148,8 @@ def test_sandbox_filter_decisions(machine):
     for flag in (CLONE_NEWUSER, CLONE_NEWNS, 0x40000000, 0x20000000, 0x08000000, 0x04000000, 0x02000000):
         assert decide("clone", flag | SIGCHLD) == EPERM, hex(flag)
     assert decide("clone3") == ENOSYS
-    for name in sandbox_seccomp.NO_NAMESPACES + sandbox_seccomp.NO_KEYRINGS + sandbox_seccomp.NO_TRACING:
+    refused = sandbox_seccomp.NO_NAMESPACES + sandbox_seccomp.NO_KEYRINGS + sandbox_seccomp.NO_TRACING
+    for name in refused + sandbox_seccomp.NO_KERNEL_EXTRAS:
         assert decide(name) == EPERM, name
     for name in sandbox_seccomp.NO_SHARED_MEMORY:
         assert decide(name) == ENOSYS, name
