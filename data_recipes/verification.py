@@ -12,6 +12,10 @@ then compares), and a prompt's samples mostly agree, so each distinct (gold, ext
 graded once and its verdict shared: equivalence checks that need sympy cost tens of
 milliseconds, and this cuts them by the number of samples per prompt.
 
+The problem text reaches the grader as the question: a sample whose answer only restates the
+problem's expression ("the final answer is $\\log_2 64$") is not kept as correct; the verifier's
+last-number fallback is off, so a sample must state its answer.
+
 Code runs in the verifier's sandbox named by the recipe's ``verify.sandbox`` (default bwrap;
 ``none`` runs without isolation); each code verdict records it under ``sandbox``, and grading
 stops with what to install when the sandbox cannot be set up.
@@ -44,8 +48,10 @@ def grade_samples(samples: list[dict], problems: dict[str, dict], recipe) -> lis
             extracted = extract_answer(s["response"], kind=kind)
             out[i] = {"correct": None, "extracted": extracted, "reason": "no gold"}
             continue
+        question = p.get("question") or p.get("problem")
+        question = question if isinstance(question, str) else None
         if kind == "math":
-            key = (p["answer"], extract_answer(s["response"], kind="math"))
+            key = (p["answer"], extract_answer(s["response"], kind="math"), question)
             if key in shared:
                 where[shared[key]].append(i)
                 continue
@@ -59,6 +65,7 @@ def grade_samples(samples: list[dict], problems: dict[str, dict], recipe) -> lis
                 "tests": p.get("tests"),
                 "timeout": recipe.verify.timeout,
                 "sandbox": sandbox,
+                "question": question if kind == "math" else None,
             }
         )
         where.append([i])

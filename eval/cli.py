@@ -6,7 +6,7 @@ examples:
       --tensor-parallel-size 4 --samples 16 --temperature 0.7 --max-new-tokens 32768 --out runs/eval/aime
   redstar eval --benchmark mathvista-geo --subset skill --data testmini.json --model runs/geo/final --out runs/mv
   redstar eval --benchmark gsm8k --data gsm8k_test.jsonl --responses responses.jsonl --out runs/rescore
-  redstar eval --benchmark math500 --data math500.jsonl --responses responses.jsonl --no-fallback --out runs/strict
+  redstar eval --benchmark math500 --data math500.jsonl --responses responses.jsonl --fallback --out runs/lenient
   redstar eval --benchmark geoqa --data geoqa/ --responses responses.jsonl --protocol both --out runs/geoqa-both
   redstar eval --benchmark mathvista-geo --data testmini.json --responses outputs.jsonl --protocol official \
       --judge-model gpt-4o-mini --judge-base-url https://api.openai.com/v1 --out runs/mv-official
@@ -19,8 +19,9 @@ examples:
 published extractions, used by --protocol official)}.
 Item ids: the benchmark's own id (AIME id/ID, MathVista pid, GeoQA question_id, Geometry3K id,
 MATH500 unique_id), the relative path for the MATH test/<type>/<n>.json tree, else the 0-based row.
-Answers are extracted with the verifier's last-number fallback unless --no-fallback (metrics.json
-records it as answer_fallback); MathVista float answers are rounded to the item's precision first.
+A stated answer is required (boxed, announced, or in prose) and an answer that only restates the
+question scores 0; --fallback adds the verifier's guarded last-number fallback (metrics.json
+records it as answer_fallback). MathVista float answers are rounded to the item's precision first.
 Outputs in --out: metrics.json, results.jsonl (every item: prompt, responses, finish reasons,
 extracted answers, verdicts), responses.jsonl (re-scorable; appended per item as generation goes,
 so an interrupted run continues from the items it lacks), generation.json (the settings that
@@ -111,11 +112,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--limit", type=int, default=None, help="first N items only (smoke tests)")
     s = p.add_argument_group("scoring")
     s.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="grading processes")
-    s.add_argument(
-        "--no-fallback",
+    fb = s.add_mutually_exclusive_group()
+    fb.add_argument(
+        "--fallback",
         action="store_true",
-        help="require a stated answer (boxed, 'the answer is'): no bare last-number fallback",
+        help="also credit a bare last number standing alone at the end (off: a stated answer is required)",
     )
+    fb.add_argument("--no-fallback", action="store_true", help="the default: a stated answer is required")
     s.add_argument("--rm-seeds", type=int, default=100, help="rm@k: random draws of k per item (AceMath: 100)")
     from eval.protocols import PROTOCOLS
 
@@ -357,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
         responses = _generate(args, backend_name, requests, cfg, out, bench, gen_info)
         extracted = None
 
-    fallback = not args.no_fallback
+    fallback = bool(args.fallback)
     verdicts = official = official_info = None
     if args.protocol != "official":
         verdicts = grade_responses(items, responses, workers=args.workers, progress=True, fallback=fallback)

@@ -45,7 +45,7 @@ def grade_responses(
     responses: dict[str, list[str]],
     workers: int = 1,
     progress: bool = True,
-    fallback: bool = True,
+    fallback: bool = False,
 ) -> dict[str, list]:
     """``{item id: [Verdict per response]}``.
 
@@ -54,9 +54,10 @@ def grade_responses(
     and one representative response per distinct (extracted answer, gold) is graded; its verdict
     is shared. Ten samples of one problem usually hold two or three distinct answers, which is
     what makes 10,000 long responses score in seconds. Choice items are graded one by one.
-    ``fallback=False`` turns off the verifier's bare last-number fallback (a stated answer is
-    required); it is off for a truncated response (``finish_reason`` "length") in any case, since
-    the last number of a cut-off chain of thought is wherever the cut fell. An item with
+    A stated answer is required; ``fallback=True`` adds the verifier's guarded last-number
+    fallback, never for a truncated response (``finish_reason`` "length"), since the last number
+    of a cut-off chain of thought is wherever the cut fell. Each math item's question reaches the
+    grader, so an answer that only restates the question's expression scores 0. An item with
     ``precision`` has its extracted number rounded first (MathVista).
     """
     from redstar.generation import is_truncated
@@ -76,7 +77,7 @@ def grade_responses(
                     rounded = round_to_precision(extracted, it.precision)
                     if rounded != extracted:  # grade the rounded number, not the raw response
                         extracted, graded = rounded, f"\\boxed{{{rounded}}}"
-                key = ("math", extracted, it.answer) if extracted is not None else ("none",)
+                key = ("math", extracted, it.answer, it.question) if extracted is not None else ("none",)
             else:
                 extracted, key = None, (it.kind, str(r), it.answer, tuple(it.choices or ()), use_fallback)
             if key not in index:
@@ -88,6 +89,7 @@ def grade_responses(
                         "kind": it.kind,
                         "choices": it.choices,
                         "fallback": use_fallback,
+                        "question": it.question if it.kind == "math" else None,
                     }
                 )
             ids.append((index[key], extracted))

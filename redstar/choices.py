@@ -14,6 +14,7 @@ it with :func:`parse_choices`; prompts write it with :func:`format_question`.
     question, choices = parse_choices(text)               # lenient: (text, None) without a block
     question, choices = parse_choices(text, strict=True)  # ChoiceError on anything unexpected
     format_question("Find x.", ["40°", "60°"])           # 'Find x.\\nChoices:\\nA:40°\\nB:60°'
+    letter_of("\\mathrm{(C)}")                             # 'C': the option letter an answer names
 """
 
 from __future__ import annotations
@@ -101,3 +102,39 @@ def format_question(question: str, choices: list[str] | None, sep: str = ":") ->
     if not choices:
         return question
     return question + "\nChoices:\n" + format_choices(choices, sep)
+
+
+# "(C)", "C", "C.", "option C", "C: 60°", "\\text{(C)}", "\\mathrm{C}" (a model's answer naming a letter)
+_LETTER = re.compile(r"^\s*(?:option|choice)?\s*[\(\[]?\s*([A-J])\s*[\)\]]?\s*(?:[.:：)]\s*.*)?$", re.I | re.S)
+_LETTER_AND_TEXT = re.compile(r"^[\(\[]([A-J])[\)\]]\s+(.+)$", re.S)  # "(A) Yes", "(E) Hyperbola"
+_WRAPPER = re.compile(r"^\\(?:text|mathrm|textbf|mathbf|rm|bf)\s*\{([^{}]*)\}$")
+
+
+def letter_of(answer: str | None, n: int | None = None, *, lowercase: bool = False) -> str | None:
+    """The option letter an answer names: '(C)', 'C', 'C.', 'option C', '\\text{(C)}',
+    '\\mathrm{C}', '**C**', '(c)', 'C: 60°' -> 'C' (within the first n letters), else None.
+
+    A bare lowercase letter ('a') is a variable, not an option: it counts only in parentheses
+    ('(d)'), after 'option', or with ``lowercase=True`` (a choice item's stated answer)."""
+    if not answer:
+        return None
+    a = answer.strip().strip("*").strip()
+    for q1, q2 in (('"', '"'), ("\u201c", "\u201d"), ("'", "'")):  # quoted: "C"
+        if len(a) > 2 and a.startswith(q1) and a.endswith(q2):
+            a = a[1:-1].strip()
+    m = _WRAPPER.match(a)
+    if m:
+        a = m.group(1).strip()
+    elif a.startswith("\\"):  # "\\text{(A) } f(-6)=0": the letter in a wrapper, its text after it
+        a = re.sub(r"^\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", a).strip()
+    m = _LETTER.match(a) or _LETTER_AND_TEXT.match(a)
+    if not m:
+        return None
+    letter = m.group(1).upper()
+    if m.group(1).islower() and not lowercase:
+        framed = re.fullmatch(r"[\(\[]\s*[a-j]\s*[\)\]]\.?|(?i:option|choice)\s*[a-j]\.?", a.strip())
+        if framed is None:
+            return None
+    if n is not None and LETTERS.index(letter) >= n:
+        return None
+    return letter

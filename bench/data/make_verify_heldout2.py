@@ -42,6 +42,11 @@ ACCEPTED_WRONG = {
     72: {"10000"},  # the gold is 10{,}000
 }
 
+# labels corrected after the first score, with why (the first-score file says what it was)
+RELABELLED = {
+    "h2-college-0200-ok": (False, "relabelled: the question is 'Simplify: $\\sqrt{245}$'; the answer gives it back"),
+}
+
 # response styles the written rows rotate through (a row's answer string is wrapped by one)
 STYLES = (
     lambda a: f"Therefore, the final answer is $\\boxed{{{a}}}$.",  # Qwen2.5-Math CoT
@@ -390,6 +395,9 @@ def build(src: Path) -> list[dict]:
                     "provenance": _prov(name, k),
                 }
             )
+    for r in rows:
+        if r["id"] in RELABELLED:
+            r["label"], r["note"] = RELABELLED[r["id"]]
     return rows
 
 

@@ -22,6 +22,12 @@ same ``extra_logs`` keys, since OpenRLHF concatenates them across samples.
   bare last-number fallback is off, since it would reward a response that merely ends with the
   right number and never states a final answer. ``REDSTAR_REWARD_FALLBACK=1`` turns it on, for
   responses that ended on an end-of-turn token only: a truncated one (``finished``) never gets it.
+- The rendered prompt (or the label's ``question``) reaches the verifier as the question: an
+  answer that only restates the problem's expression ("the final answer is $\\log_2 64$") earns 0.
+- ``reward_func`` never raises: OpenRLHF 0.11.2 catches an exception from it, logs it at INFO and
+  later fails with "reward_model_group is required", far from the cause. A batch that cannot be
+  scored scores 0, is counted (``reward_error`` in the logs, ``reward_failures()``) and logged at
+  WARNING with its cause.
 - ``scores`` = 1/0 correctness (what OpenRLHF's dynamic filtering reads); ``rewards`` =
   correctness - format penalty (no extractable answer) + overlong penalty (DAPO's soft ramp).
 - Accuracy per datasource: for each name in ``REDSTAR_REWARD_DATASOURCES`` (the launcher fills
@@ -37,6 +43,7 @@ Options come from environment variables (``REDSTAR_REWARD_*``, see ``ENV``), whi
 import atexit
 import concurrent.futures as cf
 import json
+import logging
 import math
 import multiprocessing
 import os
@@ -259,6 +266,7 @@ def _grade_item(response: str, label: dict, timeout: float) -> dict:
         timeout=timeout,
         fallback=bool(label.get("_fallback", False)),
         sandbox=sandbox,
+        question=label.get("question") if isinstance(label.get("question"), str) else None,
     )
     out = {"correct": bool(v.correct), "extracted": v.extracted, "reason": v.reason, "timed_out": False}
     if label["kind"] == "code":
@@ -381,28 +389,66 @@ def grade_responses(responses: list[str], labels: list[dict], options: RewardOpt
         return list(threads.map(lambda rl: grader.grade(rl[0], rl[1], options.timeout), zip(responses, labels)))
 
 
+_LOG = logging.getLogger("redstar.reward")
+_FAILURES = [0]  # items scored 0 because their batch could not be scored
+
+
+def reward_failures() -> int:
+    """How many items this process scored 0 because scoring them failed."""
+    return _FAILURES[0]
+
+
+def _log_keys(sources) -> list[str]:
+    keys = ["acc", "format_ok", "timed_out", "overlong_penalty", "response_length", "reward_error"]
+    for name in sources:
+        keys += [f"ds/{name}/n", f"ds/{name}/correct"]
+    return keys
+
+
 def reward_func(queries, prompts, labels, **kwargs) -> dict:
-    """OpenRLHF's custom reward hook: one reward, score and set of logs per query."""
+    """OpenRLHF's custom reward hook: one reward, score and set of logs per query. Never raises."""
+    import torch
+
+    try:
+        return _reward(queries, prompts, labels)
+    except Exception as e:  # noqa: BLE001 - OpenRLHF would hide it and die later, elsewhere
+        n = len(queries) if isinstance(queries, (list, tuple)) else 1
+        _FAILURES[0] += n
+        try:
+            sources = options_from_env().datasources
+        except Exception:  # noqa: BLE001 - the options themselves may be what failed
+            sources = ()
+        _LOG.warning(
+            "redstar reward: %d item(s) scored 0: %s: %s (%d so far in this process)",
+            n,
+            type(e).__name__,
+            str(e)[:500],
+            _FAILURES[0],
+        )
+        zeros = torch.zeros(n, dtype=torch.float32)
+        logs = {k: torch.zeros(n, dtype=torch.float32) for k in _log_keys(sources)}
+        logs["reward_error"] = torch.ones(n, dtype=torch.float32)
+        return {"rewards": zeros.clone(), "scores": zeros.clone(), "extra_logs": logs}
+
+
+def _reward(queries, prompts, labels) -> dict:
     import torch
 
     options = options_from_env()
+    if not (len(queries) == len(prompts) == len(labels)):
+        raise ValueError(f"{len(queries)} queries, {len(prompts)} prompts and {len(labels)} labels")
     responses = [isolate_response(q, p) for q, p in zip(queries, prompts)]
     decoded = [decode_label(lab) for lab in labels]
-    graded = [dict(lab, _truncated=finished(q, p) is False) for lab, q, p in zip(decoded, queries, prompts)]
+    graded = [
+        dict(lab, _truncated=finished(q, p) is False, question=lab.get("question") or p)
+        for lab, q, p in zip(decoded, queries, prompts)
+    ]
     verdicts = grade_responses(responses, graded, options)
 
     rewards, scores = [], []
-    logs: dict[str, list[float]] = {
-        "acc": [],
-        "format_ok": [],
-        "timed_out": [],
-        "overlong_penalty": [],
-        "response_length": [],
-    }
     # Only a fixed, configured list: per-call keys would differ between OpenRLHF's samples.
     sources = options.datasources
-    for name in sources:
-        logs[f"ds/{name}/n"], logs[f"ds/{name}/correct"] = [], []
+    logs: dict[str, list[float]] = {k: [] for k in _log_keys(sources)}
     for response, label, v in zip(responses, decoded, verdicts):
         correct = 1.0 if v["correct"] else 0.0
         format_ok = v["extracted"] is not None and not v["timed_out"]
@@ -415,6 +461,7 @@ def reward_func(queries, prompts, labels, **kwargs) -> dict:
         logs["timed_out"].append(float(v["timed_out"]))
         logs["overlong_penalty"].append(long_pen)
         logs["response_length"].append(float(length))
+        logs["reward_error"].append(0.0)
         for name in sources:
             hit = float(label["datasource"] == name)
             logs[f"ds/{name}/n"].append(hit)

@@ -3,11 +3,17 @@
     from redstar.verify import grade, extract_answer, answers_equivalent, grade_batch
 
     grade(response, "\\frac{1}{2}")                          # Verdict(correct, extracted, reason)
+    grade(response, "6", question="Evaluate $\\log_2 64$.")  # an echo of the question scores 0
     grade(response, "C", kind="choice", choices=["30°", "45°", "60°", "90°"])
     grade(response, "", kind="code", tests={"inputs": ["1 2\\n"], "outputs": ["3\\n"]})
     extract_answer(long_cot)                                 # the final answer span or None
     answers_equivalent("0.5", "\\frac12")                    # for majority voting
     grade_batch([{"response": r, "gold": g}, ...], workers=4)
+
+A stated answer is required: the bare last-number fallback is off unless ``fallback=True``
+(official protocols that reproduce a published scorer using it). With ``question``, an answer that
+only gives back one of the question's expressions (``\\log_2 64`` for "Evaluate $\\log_2 64$") is
+no answer (``redstar.verify.question``).
 
 Every call is bounded by ``timeout`` (sympy runs in a killable helper process, code in a
 sandbox) and never raises on bad model output: a failure is a Verdict with a reason.
@@ -31,8 +37,9 @@ def grade(
     tests: dict | None = None,
     *,
     timeout: float = 5.0,
-    fallback: bool = True,
+    fallback: bool = False,
     sandbox: str = "bwrap",
+    question: str | None = None,
 ) -> Verdict:
     """Grade one response against its gold answer (math), option (choice) or tests (code)."""
     if not isinstance(response, str):
@@ -44,7 +51,12 @@ def grade(
             extracted = extract_answer(response, fallback=fallback)
             if extracted is None:
                 return Verdict(False, None, "no answer extracted")
-            ok, reason = math_equal(extracted, str(gold) if gold is not None else None, timeout=timeout)
+            from redstar.verify.question import restated_expressions
+
+            restated = restated_expressions(question) if isinstance(question, str) else frozenset()
+            ok, reason = math_equal(
+                extracted, str(gold) if gold is not None else None, timeout=timeout, restated=restated
+            )
             return Verdict(ok, extracted, reason)
         if kind == "choice":
             from redstar.verify.choice import grade_choice
@@ -77,7 +89,8 @@ def answers_equivalent(a: str, b: str, timeout: float = 2.0) -> bool:
 
 
 def grade_batch(items: list[dict], workers: int = 1, progress: bool = True, timeout: float = 5.0) -> list[Verdict]:
-    """Grade many items (keys: response, gold, kind, choices, tests, optional timeout) in order."""
+    """Grade many items (keys: response, gold, kind, choices, tests, optional timeout, fallback,
+    question) in order."""
     from redstar.verify.batch import grade_batch as _grade_batch
 
     return _grade_batch(items, workers=workers, progress=progress, timeout=timeout)

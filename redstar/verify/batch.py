@@ -2,7 +2,8 @@
 
 Items are dicts with ``response``, ``gold``, optional ``kind`` (default math), ``choices``,
 ``tests``, ``timeout`` (overrides the batch timeout for that item), ``fallback`` (the
-last-number fallback of ``extract_answer``; default on) and ``sandbox`` (where code runs:
+last-number fallback of ``extract_answer``; default off), ``question`` (the problem text: an
+answer that only restates it scores 0) and ``sandbox`` (where code runs:
 bwrap, none or a SandboxFusion address; default bwrap). Work is sent in chunks
 to a ``forkserver`` process pool (no fork of a threaded parent, so it is safe to call from a
 threaded server); each worker keeps its own sympy helper. Every item gets a Verdict with a
@@ -37,8 +38,9 @@ def grade_item(item, timeout: float = 5.0) -> Verdict:
         choices=item.get("choices"),
         tests=item.get("tests"),
         timeout=float(item.get("timeout") or timeout),
-        fallback=bool(item.get("fallback", True)),
+        fallback=bool(item.get("fallback", False)),
         sandbox=item.get("sandbox") or "bwrap",
+        question=item.get("question") if isinstance(item.get("question"), str) else None,
     )
 
 

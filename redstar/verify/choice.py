@@ -15,39 +15,13 @@ from __future__ import annotations
 
 import re
 
-from redstar.choices import LETTERS
+from redstar.choices import LETTERS, letter_of
 from redstar.records import Verdict
 
-_LETTER = re.compile(
-    r"^(?:\\text\{)?\s*(?:option|choice)?\s*[\(\[]?\s*([A-J])\s*[\)\]]?\s*\}?\s*(?:[.:：)]\s*.*)?$", re.I | re.S
-)
 _OPTION_WORD = re.compile(
     r"(?:\b(?i:option|choice|choose|select|pick)\s*(?:is\s*)?:?\s*|故选\s*[:：]?\s*)[\(\[\"“]?([A-J])\b[\)\]\"”]?"
 )
-_LETTER_AND_TEXT = re.compile(r"^[\(\[]([A-J])[\)\]]\s+(.+)$", re.S)  # "(A) Yes"
 _PAREN_LETTER = re.compile(r"\(([A-J])\)")
-
-
-def letter_of(answer: str | None, n: int | None = None) -> str | None:
-    """'(C)', 'C', 'C.', 'option C', '\\text{(C)}', 'C: 60°' -> 'C' (within the first n letters)."""
-    if not answer:
-        return None
-    a = answer.strip().strip("*").strip()
-    for q1, q2 in (('"', '"'), ("\u201c", "\u201d"), ("'", "'")):  # quoted: "C"
-        if len(a) > 2 and a.startswith(q1) and a.endswith(q2):
-            a = a[1:-1].strip()
-    if a.startswith("\\text{") and a.endswith("}") and a.count("{") == 1:
-        a = a[6:-1].strip()
-    m = _LETTER.match(a) or _LETTER_AND_TEXT.match(a)
-    if not m:
-        return None
-    letter = m.group(1).upper()
-    # a lowercase bare letter ("a") is a variable, not an option; accept it only in a frame
-    if m.group(1).islower() and a.strip("()[]. ").lower() == m.group(1):
-        return None
-    if n is not None and LETTERS.index(letter) >= n:
-        return None
-    return letter
 
 
 def _gold_letters(gold: str, choices: list[str] | None) -> frozenset[str]:
@@ -111,7 +85,8 @@ def grade_choice(
             answer = parens[-1].group(1) if parens else None
     if answer is None:
         return Verdict(False, None, "no answer extracted")
-    letter = letter_of(answer, n)
+    # in a choice item a lone lowercase letter after "the answer is" is the option (MMLU's "c")
+    letter = letter_of(answer, n, lowercase=True)
     how = "letter"
     if letter is None and choices:
         hits = _text_to_letters(answer, choices, timeout=min(timeout, 2.0))

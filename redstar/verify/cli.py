@@ -3,7 +3,9 @@
 
 Input rows (JSONL, JSON or Parquet): id, gold, response, optional kind (math | choice | code,
 default math), optional choices (option texts; letters A, B, C... in order), optional tests
-({"inputs": [...], "outputs": [...], "fn_name": optional}). Output rows, same order: id,
+({"inputs": [...], "outputs": [...], "fn_name": optional}), optional question (the problem text:
+an answer that only restates the question's expression is graded wrong). A stated answer is
+required (no bare last-number fallback). Output rows, same order: id,
 correct, extracted, reason. Malformed input rows are reported with their line number and
 left out (exit code 1), or stop the run with --strict (exit code 2).
 
@@ -59,6 +61,9 @@ class VerifyRow:
         choices = row.get("choices")
         if choices is not None and (not isinstance(choices, list) or not choices):
             raise RowError(f"row {row['id']!r}: 'choices' must be a non-empty list or null")
+        question = row.get("question")
+        if question is not None and not isinstance(question, str):
+            raise RowError(f"row {row['id']!r}: 'question' must be a string or null")
         if kind == "code":
             check_code_tests(row.get("tests"), f"code row {row['id']!r}")
         return row
@@ -90,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             "choices": r.get("choices"),
             "tests": r.get("tests"),
             "sandbox": sandbox,
+            "question": r.get("question"),
         }
         for r in rows
     ]

@@ -15,9 +15,13 @@ wrong thing. The rules here, in order:
    span are dropped.
 5. Without either, an answer stated in prose on the region's last line: "The value of x is 60.",
    "the length of AB is 3.0", "The probability is $\\frac{1}{2}$.", a last line that is one
-   math span ("Therefore, $x = 8$."). This counts as a stated answer (it works with the
-   fallback off).
-6. Fallback (switchable): the last number of the final region.
+   math span ("Therefore, $x = 8$."), a response that is only a short answer (``6``,
+   ``x = 6``, ``6\\sqrt{2}``, ``(-3, 3)``). This counts as a stated answer (it works with the
+   fallback off). A hedged line ("maybe 6?", "it might be 6") states nothing.
+6. Fallback (off unless asked for; official protocols reproduce scorers that use it): the last
+   number of the final region, and only a number that stands alone: never one inside an
+   equation or inequality, an exponent, a subscript, a step label (``Step 6:``), a list still
+   being written (``1, 2, 6,``) or a sentence that was cut off.
 
 Every step is a reverse scan or one linear regex pass, so a 200k-character response costs
 milliseconds and no input can make it backtrack.
@@ -26,6 +30,8 @@ milliseconds and no input can make it backtrack.
 from __future__ import annotations
 
 import re
+
+from redstar.choices import letter_of
 
 _BOX_CMDS = ("\\boxed", "\\fbox")
 _TRUNCATED = object()  # sentinel: the last box never closes
@@ -43,13 +49,21 @@ _FILLER = re.compile(
     r"indeed|therefore|thus|option|choice)\b[\s:]*)+",
     re.I,
 )
-# prose: "... is 60.", "... is approximately 14.1440", "... equals $\\frac12$." on the last line
+# prose: "... is 60.", "... is approximately 14.1440", "... equals $\\frac12$." on the last line;
+# "is therefore 2271380.", 'is "0.16800"', "is (-3, 3)", "There are 7 objects left.", "has 6 sides"
+_NOT_UNIT = r"(?!(?:or|and|to|of|if|but|so|not|than|more|less|times)\b)"
 _PROSE = re.compile(
-    r"\b(?:is|are|equals|=|be)\s+(?:(?:approximately|about|roughly|exactly|"
-    r"equal\s+to)\s+)?(\$[^$]+\$|\\\(.+?\\\)|-?\d[\d,]*(?:\.\d+)?"
-    r"(?:\s*(?!(?:or|and|to|of|if|but|so|not)\b)[a-zA-Z°%]+)?)"
-    r"(?=\s*(?:[.!;,]|$))"
-)  # the sentence ends there: never "is 12 or 13"
+    r"\b(?:is|are|equals|=|be|has|have)\s+(?:(?:approximately|about|roughly|exactly|therefore|thus|then|"
+    r"equal\s+to)\s+)?[\"\u201c]?(\$[^$]+\$|\\\(.+?\\\)|[\(\[]\s*-?[\w.\\]+\s*,\s*-?[\w.\\]+\s*[\)\]]|"
+    r"-?\d[\d,]*(?:\.\d+)?(?:\s*" + _NOT_UNIT + r"[a-zA-Z°%]+){0,2})[\"\u201d]?"
+    r"(?=\s*(?:[.!;]|,(?!\s*[-\d$(\\])|$))"
+)  # the sentence ends there: never "is 12 or 13", nor "are 1, 2, 6" (a list)
+_HEDGE = re.compile(
+    r"\b(?:maybe|might|perhaps|possibly|probably|not\s+sure|unsure|could\s+be|guess|or\s+maybe)\b|\?\s*$", re.I
+)
+# a whole response that is only a short answer: "6", "x = 6", "6\\sqrt{2}", "(-3, 3)", "$\\frac12$"
+_BARE = re.compile(r"^[$]?[^\sA-Za-z$][^$\n]{0,58}[$]?$|^[$]?[A-Za-z]\s*=\s*[^$\n]{1,50}[$]?$")
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _LAST_LINE_SPAN = re.compile(r"^[^$]{0,40}?(\$[^$]+\$|\\\(.+?\\\))[\s.]*$")
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d*\.?\d+(?:/\d+)?")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
@@ -139,8 +153,10 @@ def _prose_answer(region: str) -> str | None:
     """An answer stated in prose on the last non-empty line (see rule 5)."""
     tail = region[-1500:].rstrip()
     line = tail.rsplit("\n", 1)[-1].strip().replace("**", "")[-300:]  # the stated answer ends the line
-    if not line:
+    if not line or _HEDGE.search(line):
         return None
+    if "\n" not in region.strip() and _BARE.match(line) and not _WORD.search(re.sub(r"\\[a-zA-Z]+", "", line)):
+        return line.strip("$").strip()  # the whole response is the answer
     m = _LAST_LINE_SPAN.match(line)
     if m:
         return m.group(1)[1:-1].strip() if m.group(1).startswith("$") else m.group(1)[2:-2].strip()
@@ -170,19 +186,40 @@ def _explicit(region: str):
     return _phrase_answer(region) or _prose_answer(region)
 
 
+# what makes the last number no answer: inside an exponent, subscript or step label, or part of an
+# equation / inequality on its line
+_BEFORE_NO = re.compile(r"(?:[\^_]\{?|\bstep\s*|[=<>]\s*[^\n]*|\\(?:le|ge|leq|geq|ne|neq)\b[^\n]*)$", re.I)
+_AFTER_NO = re.compile(r"^(?:\}|\s*[=<>:^_]|[^\n]*[=<>])")
+_ENDS_SENTENCE = re.compile(r"(?:[.!)\]}$]|\d|\\\]|\\\))\s*$")
+
+
 def _last_number(region: str) -> str | None:
-    tail = region[-4000:]
+    """The last number of the region when it stands alone as the region's last statement (rule 6):
+    not in an equation, an inequality, an exponent, a subscript or a step label; not followed by a
+    comma (a list still being written); and the region ends a sentence (not cut off)."""
+    tail = region[-4000:].rstrip()
+    if not tail or not _ENDS_SENTENCE.search(tail):
+        return None  # cut off mid-sentence or mid-list
     last = None
     for m in _NUMBER.finditer(tail):
         last = m
-    return last.group(0) if last else None
+    if last is None:
+        return None
+    line_start = tail.rfind("\n", 0, last.start()) + 1
+    before, after = tail[line_start : last.start()], tail[last.end() :]
+    if _BEFORE_NO.search(before) or _AFTER_NO.match(after) or after.lstrip().startswith(","):
+        return None
+    if len(re.findall(r"[A-Za-z]+", after.split("\n", 1)[0])) > 4:  # the sentence goes on past it
+        return None
+    return last.group(0)
 
 
-def extract_answer(response: str, fallback: bool = True, *, kind: str = "math") -> str | None:
+def extract_answer(response: str, fallback: bool = False, *, kind: str = "math") -> str | None:
     """The isolated final answer of ``response`` (a string span, not yet normalised), or None.
 
-    ``fallback=False`` disables the last-number fallback (strict formats: the answer must be
-    boxed or announced). ``kind='code'`` returns the last ```python block; ``kind='choice'``
+    The answer must be stated (boxed, announced, in prose, or the whole response); ``fallback=True``
+    adds the guarded last-number fallback of rule 6 (official protocols only).
+    ``kind='code'`` returns the last ```python block; ``kind='choice'``
     returns the option letter when the answer names one, else the answer text.
     """
     if not isinstance(response, str) or not response:
@@ -208,8 +245,6 @@ def extract_answer(response: str, fallback: bool = True, *, kind: str = "math") 
         return None
     answer = answer.strip()
     if kind == "choice":
-        from redstar.verify.choice import letter_of
-
         letter = letter_of(answer)
         return letter or answer
     return answer or None

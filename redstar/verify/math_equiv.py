@@ -11,7 +11,10 @@ Order of decisions (each is the first that applies):
    intervals (ordered, endpoint types must match: ``[2,5)`` != ``(2,5)``), matrices (shape and
    entries), bare comma lists and "or"/"and"/``\\pm`` root lists (unordered multisets);
 4. equations: ``x=3`` vs ``3``, equal right-hand sides for the same variable, or equivalent
-   equations (``y=2x+1`` vs ``2x-y+1=0``) through sympy;
+   equations (``y=2x+1`` vs ``2x-y+1=0``) through sympy; a chain of computations with no
+   unknown in it (``\\log_5 125 = 3``, ``2^{10} = 1024``) answers with its last plain-number side
+   (else its last side in closed form, ``\\sqrt{72} = 6\\sqrt{2}``), and with neither it answers
+   nothing (``\\log_2 64 = \\log_2 2^6``); ``100 = 100 * 2 + 1`` answers 100, never the 1;
 5. text answers compare case-insensitively;
 6. anything else through sympy in a killable helper (``symbolic.py``), bounded by the deadline.
 
@@ -171,6 +174,17 @@ def _equation(s: str) -> tuple[str, str] | None:
     return (parts[0], parts[1]) if len(parts) == 2 and parts[0] and parts[1] else None
 
 
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
+# a value in closed form: digits, radicals, fractions and pi (6\sqrt{2}, \frac{\sqrt3}{2}), no powers or functions
+_CLOSED_FORM = re.compile(r"(?:[-+\d.\s{}()/*]|\\sqrt|\\frac|\\pi|\\cdot)+")
+
+
+def _has_unknown(side: str) -> bool:
+    """Whether a side of an equation names an unknown (a letter outside LaTeX commands; ``e``
+    and ``i`` are constants)."""
+    return re.search(r"[a-df-hj-zA-Z]", _COMMAND.sub("", side)) is not None
+
+
 _TOWER = re.compile(r"\s*(\d+)\s*\^\s*(?:\{(.*)\}|(\d+))\s*", re.S)
 
 
@@ -287,8 +301,47 @@ def _compare(p: str, g: str, deadline: float) -> tuple[bool, str]:
     return (True, "symbolic match") if res else (False, "symbolically different")
 
 
-def math_equal(pred: str | None, gold: str | None, timeout: float = 5.0) -> tuple[bool, str]:
-    """(equal, reason) for an extracted answer against a gold answer; never raises."""
+def _stated_value(p: str, g: str, restated: frozenset[str]) -> tuple[str | None, str]:
+    """The answer a response states, with the question's own expressions taken out.
+
+    An answer that is an expression of the question (``\\log_2 64`` for "Evaluate $\\log_2 64$")
+    answers nothing unless it is the gold's own literal form. A chain with no unknown
+    (``\\log_5 125 = 3``) answers with its last plain-number side, else its last side in closed
+    form; with neither it answers nothing."""
+    g_key = squash_spaces(g)
+
+    g_num = parse_number(g)
+
+    def echo(x: str) -> bool:
+        k = squash_spaces(x)
+        if k not in restated or k == g_key:
+            return False
+        # "27" for AMC's gold "27.0" is the gold, not a number taken from the question
+        x_num = parse_number(k)
+        return not (x_num and g_num and x_num == g_num and re.fullmatch(r"-?\d+", k))
+
+    if echo(p):
+        return None, "restates the question"
+    chain = split_top(p, ("=",))
+    if len(chain) > 2 or (len(chain) == 2 and _equation(g) is None and not _SIMPLE_VAR.match(chain[0])):
+        if all(chain) and not any(_has_unknown(side) for side in chain):
+            sides = [side for side in chain if not echo(side)]
+            values = [x for x in sides if parse_number(x) is not None] or [
+                x for x in sides if _CLOSED_FORM.fullmatch(x)
+            ]
+            if not values:
+                return None, "an unevaluated computation, no value stated"
+            return values[-1], ""
+    return p, ""
+
+
+def math_equal(
+    pred: str | None, gold: str | None, timeout: float = 5.0, *, restated: frozenset[str] = frozenset()
+) -> tuple[bool, str]:
+    """(equal, reason) for an extracted answer against a gold answer; never raises.
+
+    ``restated``: the question's own expressions, normalised (``redstar.verify.question``); an
+    answer that only gives one back is not an answer."""
     if pred is None or not str(pred).strip():
         return False, "no answer extracted"
     if gold is None or not str(gold).strip():
@@ -299,6 +352,9 @@ def math_equal(pred: str | None, gold: str | None, timeout: float = 5.0) -> tupl
         return False, f"normalisation failed: {type(e).__name__}"
     if not p:
         return False, "empty answer after normalisation"
+    p, why = _stated_value(p, g, restated)
+    if p is None:
+        return False, why
     # keep a small margin so normalising, IPC and the caller's bookkeeping stay inside the bound
     deadline = time.monotonic() + timeout - min(0.1, 0.05 * timeout)
     try:

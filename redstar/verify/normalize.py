@@ -199,6 +199,8 @@ def _is_unit_text(text: str) -> bool:
     bare = _AREA_WORD.sub("", t)
     if bare != t and (bare.casefold() in _UNIT_SET or _UNIT_POWER.sub("", bare).casefold() in _UNIT_SET):
         return True
+    if re.fullmatch(r"[a-zA-Z]+(?:\s*/\s*[a-zA-Z]+(?:\^\{?-?\d\}?)?)+", t):  # ergs/s, km/h, m/s^2
+        return True
     return re.fullmatch(r"[a-zA-Z]+", t) is not None and t.casefold() not in _NOT_NOUNS
 
 
@@ -253,6 +255,11 @@ def _short_answer_rules(s: str) -> str:
     m = re.match(r"^([-+]?[\d.,]+%?)\s+([a-zA-Z]{2,})(?:\s+([a-zA-Z]{2,}))?$", s)
     if m and parse_number(m.group(1)) is not None and not ({m.group(2), m.group(3)} & _NOT_NOUNS):
         s = m.group(1)
+    m = _SET_BUILDER.match(s)  # GaoKao's {x|-2\leq x < 1}
+    if m:
+        inner = _inequality_to_interval(m.group(2))
+        if inner != m.group(2) and inner[:1] in "([":
+            s = inner
     s = _inequality_to_interval(s)
     m = _UNIT_RE.match(s)
     if m and parse_number(m.group("num")) is not None:
@@ -307,11 +314,60 @@ def _inequality_to_interval(s: str) -> str:
     return s
 
 
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_NUMBER_WORDS.update(
+    {w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
+)
+_TENS = {w: int(v) for w, v in _NUMBER_WORDS.items() if int(v) >= 20}
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})\s*(?:([ap])\.?\s*m\.?)?$", re.I)
+_ALL_REALS = {"all real numbers", "all reals", "all real values", "every real number", "all real x"}
+_SET_BUILDER = re.compile(r"^\\\{\s*([a-zA-Z])\s*(?:\||\\mid)\s*(.+?)\s*\\\}$")
+# a known unit after an explicit spacing command: GaoKao's 576\pi\;m^{2}, 22.1cm^{2} is handled below
+_SPACED_UNIT = re.compile(r"(?:\\[,;:]|\\ |~)\s*([a-zA-Z]+)(\^\{?[23]\}?)?$")
+
+
+def number_word(s: str) -> str | None:
+    """'nine' -> '9', 'twenty-one' -> '21' (0-99, the way a response writes a small answer)."""
+    t = s.strip().rstrip(".").strip().casefold()
+    if t in _NUMBER_WORDS:
+        return _NUMBER_WORDS[t]
+    m = re.fullmatch(r"([a-z]+)[- ]([a-z]+)", t)
+    if m and m.group(1) in _TENS and m.group(2) in _NUMBER_WORDS and 0 < int(_NUMBER_WORDS[m.group(2)]) < 10:
+        return str(_TENS[m.group(1)] + int(_NUMBER_WORDS[m.group(2)]))
+    return None
+
+
+def _words_and_times(s: str) -> str:
+    """Answers written in words or as a clock time, in one canonical form: number words ('nine'),
+    'all real numbers' (the interval), a clock time ('4:30 p.m.', '\\text{4:30 p.m.}', '1:58 am')."""
+    plain = re.sub(r"\\(?:text|mathrm|mbox)\s*\{([^{}]*)\}", r"\1", s).strip()
+    m = _CLOCK.match(plain.replace("\\,", "").replace("\\ ", " "))
+    if m:
+        return f"{int(m.group(1))}:{m.group(2)}" + (f"{m.group(3).lower()}m" if m.group(3) else "")
+    word = number_word(plain)
+    if word is not None:
+        return word
+    if plain.casefold().rstrip(".") in _ALL_REALS:
+        return "(-\\infty,\\infty)"
+    return s
+
+
 def normalize(s: str) -> str:
     """A canonical string for an answer span; equal strings are equal answers."""
     if s is None:
         return ""
     s = _strip_wrappers(str(s))
+    if len(s) <= 40:
+        s = _words_and_times(s)
+    m = _SPACED_UNIT.search(s)
+    if m and _known_unit(m.group(1)) and re.search(r"\d", s[: m.start()]):
+        s = s[: m.start()].rstrip()
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = s.replace("{,}", ",").replace(",\\!", ",")
     s = re.sub(r"\\left\s*\.|\\right\s*\.", "", s)
@@ -353,6 +409,7 @@ _DEC = r"[-+]?(?:\d+\.\d*|\.\d+|\d+)"
 _RE_DEC = re.compile(rf"^({_DEC})(?:[eE]([-+]?\d+))?$")
 _RE_TIMES10 = re.compile(rf"^({_DEC})\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*\{{?\s*([-+]?\d+)\s*\}}?$")
 _RE_SLASH = re.compile(rf"^({_INT})\s*/\s*(\d+)$")
+_RE_DEC_SLASH = re.compile(rf"^({_DEC})\s*/\s*(\d+\.?\d*)$")  # Minerva's -1./3
 _RE_FRAC = re.compile(r"^([-+]?)\s*\\frac\s*(?:\{\s*([-+]?\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))$")
 _RE_MIXED = re.compile(r"^([-+]?)(\d+)\s*\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}$")
 _RE_REPEAT = re.compile(r"^([-+]?)(\d*)\.(\d*)\\overline\{(\d+)\}$")
@@ -418,6 +475,9 @@ def parse_number(s: str) -> tuple[Fraction, bool] | None:
     m = _RE_SLASH.match(t)
     if m and int(m.group(2)) != 0:
         return Fraction(int(m.group(1)), int(m.group(2))), pct
+    m = _RE_DEC_SLASH.match(t)
+    if m and Fraction(m.group(2)) != 0:
+        return Fraction(m.group(1)) / Fraction(m.group(2)), pct
     m = _RE_FRAC.match(t)
     if m:
         num = int(m.group(2) or m.group(3))

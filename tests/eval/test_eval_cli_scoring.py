@@ -171,12 +171,17 @@ def test_mathvista_float_answers_are_rounded_to_precision_and_fallback_is_switch
             {"id": "2", "responses": ["\\boxed{2.54}", "\\boxed{2.46}", "\\boxed{2.6}", "\\boxed{\\frac{5}{2}}"]},
             {
                 "id": "5",
-                "responses": ["\\boxed{1.414}", "\\boxed{1.42}", "Working: 2 - 0.5858 = 1.4142", "\\boxed{\\sqrt{2}}"],
+                "responses": [
+                    "\\boxed{1.414}",
+                    "\\boxed{1.42}",
+                    "Working: 2 - 0.5858 gives 1.4142",
+                    "\\boxed{\\sqrt{2}}",
+                ],
             },
         ],
     )
     out = tmp_path / "out"
-    assert fx.score_stored("mathvista-geo", data, resp, out, "--samples", "4") == 0
+    assert fx.score_stored("mathvista-geo", data, resp, out, "--samples", "4", "--fallback") == 0
     got = {r["id"]: r["correct"] for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
     # round(x, p) computed here for the plain numbers; sqrt(2) is no plain number and is graded as is
     want5 = [round(1.414, 2) == 1.41, round(1.42, 2) == 1.41, round(1.4142, 2) == 1.41, False]
@@ -185,7 +190,7 @@ def test_mathvista_float_answers_are_rounded_to_precision_and_fallback_is_switch
     assert json.loads((out / "metrics.json").read_text())["answer_fallback"] is True
 
     strict = tmp_path / "strict"
-    assert fx.score_stored("mathvista-geo", data, resp, strict, "--samples", "4", "--no-fallback") == 0
+    assert fx.score_stored("mathvista-geo", data, resp, strict, "--samples", "4") == 0  # the default
     got = {r["id"]: r["correct"] for r in map(json.loads, (strict / "results.jsonl").read_text().splitlines())}
     assert got["5"] == [True, False, False, False]  # no stated answer: no credit without the fallback
     assert json.loads((strict / "metrics.json").read_text())["answer_fallback"] is False

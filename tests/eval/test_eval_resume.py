@@ -12,11 +12,12 @@ import eval.cli as eval_cli
 from redstar.cli import main
 from redstar.generation import Backend, Completion
 
-ANSWERS = {"Tom": "He has 3 + 4 apples, so 7", "book": "1200 + 34 = 1234"}
+ANSWERS = {"Tom": "He has 3 + 4 apples, so 7", "book": "1200 + 34 gives 1234"}
 
 
 class ScriptedBackend(Backend):
-    """Answers each GSM8K question from ANSWERS (no box, so the last-number fallback decides);
+    """Answers each GSM8K question from ANSWERS (no box, so the last-number fallback, which these
+    runs turn on with --fallback, decides);
     raises after ``fail_after`` items, as a killed or crashed run would stop."""
 
     name = "scripted"
@@ -56,6 +57,7 @@ def _eval(tmp_path, data, out, backend, *extra):
                 "scripted",
                 "--backend",
                 "hf",
+                "--fallback",
                 "--out",
                 str(out),
                 "--workers",
@@ -134,7 +136,7 @@ def test_truncated_response_gets_no_last_number_fallback(tmp_path):
 
     # re-scoring the stored responses keeps their finish reasons, so the verdicts hold
     again = tmp_path / "rescored"
-    assert fx.score_stored("gsm8k", data, cut / "responses.jsonl", again) == 0
+    assert fx.score_stored("gsm8k", data, cut / "responses.jsonl", again, "--fallback") == 0
     m = json.loads((again / "metrics.json").read_text())
     assert m["accuracy"] == 0.0 and m["truncation_rate"] == 1.0
 

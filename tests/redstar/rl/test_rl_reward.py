@@ -123,6 +123,7 @@ def test_penalties_and_datasource_accuracy_on_a_direct_batch(env):
         "timed_out",
         "overlong_penalty",
         "response_length",
+        "reward_error",
         "ds/math_hard/n",
         "ds/math_hard/correct",
         "ds/geoqa/n",
@@ -166,11 +167,11 @@ def test_a_truncated_response_never_gets_the_fallback(env):
     env.setenv("REDSTAR_REWARD_WORKERS", "0")
     env.setenv("REDSTAR_REWARD_FALLBACK", "1")
     prompt = "<|im_start|>user\nTom has 3 apples and buys 4. How many?<|im_end|>\n<|im_start|>assistant\n"
-    ended = prompt + "He has 3 + 4 = 7<|im_end|>"
+    ended = prompt + "He has 3 + 4 apples, so 7<|im_end|>"
     cut = prompt + "He has 3 + 4 = 7 apples, and then if he gives away"[:24]  # "... = 7 apples, an"
     assert reward.finished(ended, prompt) is True and reward.finished(cut, prompt) is False
     assert reward.finished("3 + 4 = 7", "") is None  # decoded without special tokens: unknown
-    out = reward.reward_func([ended, prompt + "He has 3 + 4 = 7"], [prompt] * 2, [_label("7")] * 2)
+    out = reward.reward_func([ended, prompt + "He has 3 + 4 apples, so 7"], [prompt] * 2, [_label("7")] * 2)
     assert out["scores"].tolist() == [1.0, 0.0]
 
 
@@ -258,3 +259,37 @@ def test_previously_missed_conventions_now_earn_reward(env):
     wrong = ["So $\\boxed{m+n = 240}$.", "The area is $\\boxed{21\\text{ cm}^2}$."]
     out = reward.reward_func(wrong, [""] * 2, [PREVIOUSLY_MISSED[0][1], PREVIOUSLY_MISSED[1][1]])
     assert out["scores"].tolist() == [0.0, 0.0]
+
+
+def test_reward_func_never_raises_a_failure_scores_zero_and_is_logged(env, caplog):
+    """OpenRLHF 0.11.2 catches an exception from reward_func, logs it at INFO and later dies with
+    "reward_model_group is required": a batch that cannot be scored scores 0, is counted in
+    ``reward_error`` and logged at WARNING with its cause; the logs keep every key."""
+    env.setenv("REDSTAR_REWARD_WORKERS", "0")
+    env.setenv("REDSTAR_REWARD_DATASOURCES", "aime")
+    before = reward.reward_failures()
+    with caplog.at_level("WARNING", logger="redstar.reward"):
+        out = reward.reward_func(["a", "b"], [""], [_label("1"), _label("2")])  # one prompt for two queries
+    assert out["scores"].tolist() == [0.0, 0.0] and out["rewards"].tolist() == [0.0, 0.0]
+    assert out["extra_logs"]["reward_error"].tolist() == [1.0, 1.0]
+    good = reward.reward_func(["\\boxed{1}"], [""], [_label("1")])
+    assert set(out["extra_logs"]) == set(good["extra_logs"]) and good["extra_logs"]["reward_error"].tolist() == [0.0]
+    assert reward.reward_failures() == before + 2
+    warned = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert warned and "ValueError" in warned[-1].getMessage() and "2 queries, 1 prompts" in warned[-1].getMessage()
+
+    env.setenv("REDSTAR_REWARD_TIMEOUT", "not a number")  # a broken option: still no exception
+    with caplog.at_level("WARNING", logger="redstar.reward"):
+        out = reward.reward_func(["\\boxed{1}"], [""], [_label("1")])
+    assert out["scores"].tolist() == [0.0] and "REDSTAR_REWARD_TIMEOUT" in caplog.records[-1].getMessage()
+
+
+def test_no_reward_for_restating_the_question(env):
+    """The default model's demo failure: "So, the final answer is $\\log_2 64$." for gold 6. The
+    rendered prompt reaches the verifier as the question, so the echo earns nothing, while the
+    honest "$\\log_2 64 = 6$" keeps its reward."""
+    env.setenv("REDSTAR_REWARD_WORKERS", "0")
+    prompt = "<|im_start|>user\nEvaluate $\\log_2 64$.<|im_end|>\n<|im_start|>assistant\n"
+    replies = ["So, the final answer is $\\log_2 64$.", "$\\log_2 64 = 6$", "100 = 100 * 2 + 6"]
+    out = reward.reward_func([prompt + r + "<|im_end|>" for r in replies], [prompt] * 3, [_label("6")] * 3)
+    assert out["scores"].tolist() == [0.0, 1.0, 0.0]
