@@ -72,10 +72,12 @@ def load_benchmark(
     image_root: str | None = None,
     allow_pickle: bool = False,
     limit: int | None = None,
+    strict: bool = False,
 ) -> LoadResult:
-    """Load ``name`` from a local path or hub id; ``limit`` keeps the first N items."""
+    """Load ``name`` from a local path or hub id; ``limit`` keeps the first N items; ``strict``
+    raises ``RowError`` at the first malformed row instead of skipping it."""
     bench = get_benchmark(name)
-    kwargs: dict = {"split": split or bench.split}
+    kwargs: dict = {"split": split or bench.split, "strict": strict}
     if name == "mathvista-geo":
         kwargs.update(subset=subset, image_root=image_root)
     elif subset is not None:

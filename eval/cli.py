@@ -24,8 +24,15 @@ question scores 0; --fallback adds the verifier's guarded last-number fallback (
 records it as answer_fallback). MathVista float answers are rounded to the item's precision first.
 Outputs in --out: metrics.json, results.jsonl (every item: prompt, responses, finish reasons,
 extracted answers, verdicts), responses.jsonl (re-scorable; appended per item as generation goes,
-so an interrupted run continues from the items it lacks), generation.json (the settings that
-made them), report.md, accuracy_by_category.png, accuracy_by_length.png.
+so an interrupted run continues from the items it lacks), run.json (the run record: the
+settings that made the responses, redstar/rundir.py), report.md, accuracy_by_category.png,
+accuracy_by_length.png.
+
+--out is a run directory like every command's: a re-run with the same settings continues (or
+scores the stored responses again); other settings, or another command's directory, are refused
+with what changed, unless --overwrite; a run that stopped before writing a response (a mistyped
+model) holds nothing. A malformed benchmark row is skipped and the run exits 1 naming the count
+and the first path:line; --strict stops at the first one instead (exit 2).
 
 --protocol official scores as each benchmark's published scorer does (eval/protocols: lighteval
 for math-hard, Qwen2.5-Math for math500 / aime / gsm8k, G-LLaVA for geoqa, MathVista's extraction
@@ -110,6 +117,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--image-root", default=None, help="folder image paths are relative to")
     d.add_argument("--allow-pickle", action="store_true", help="geoqa: read the original pickle release (runs code)")
     d.add_argument("--limit", type=int, default=None, help="first N items only (smoke tests)")
+    d.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first malformed benchmark row (default: skip it, and exit 1 naming the count and the first)",
+    )
     s = p.add_argument_group("scoring")
     s.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="grading processes")
     fb = s.add_mutually_exclusive_group()
@@ -145,7 +157,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "64 for openai)",
     )
     if not any("--overwrite" in a.option_strings for a in p._actions):
-        p.add_argument("--overwrite", action="store_true", help="discard responses already in --out and generate again")
+        p.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="empty --out first (its responses are discarded and generated again)",
+        )
 
 
 def _default_backend() -> str:
@@ -180,27 +196,15 @@ def _make_backend(args, kind: str):
     return make_backend("openai", base_url=args.base_url, model=args.model, workers=args.concurrency)
 
 
-def _generate(args, backend_name: str, requests: list, cfg, out: Path, bench, gen_info: dict) -> dict[str, list]:
-    """Responses for every request: those already in ``out/responses.jsonl`` (same settings),
-    then the missing ones, generated a chunk at a time and appended per item as each chunk
-    finishes, so an interrupted run loses at most one chunk."""
-    from eval.prompting import system_prompt
+def _generate(args, backend_name: str, requests: list, cfg, out: Path) -> dict[str, list]:
+    """Responses for every request: those already in ``out/responses.jsonl`` (the run directory
+    checked they were made with these settings), then the missing ones, generated a chunk at a
+    time and appended per item as each chunk finishes, so an interrupted run loses at most one
+    chunk."""
     from eval.resume import ResponseLog, load_done
     from redstar.config import ConfigError
 
-    # what shapes a response (not --limit: a larger limit only adds items)
-    settings = {
-        "benchmark": args.benchmark,
-        "data": args.data,
-        "subset": args.subset,
-        "split": args.split,
-        "model": args.model,
-        "backend": backend_name,
-        "system": system_prompt(args.system),
-        "prompt": args.prompt,
-        **gen_info,
-    }
-    done = load_done(out, settings, [r.id for r in requests], cfg.n, overwrite=args.overwrite)
+    done = load_done(out, [r.id for r in requests], cfg.n)
     todo = [r for r in requests if r.id not in done]
     if done:
         print(
@@ -250,6 +254,30 @@ def _official(args, items, responses, extracted):
     finally:
         if judge is not None:
             judge.close()
+
+
+def _open_run(args, out: Path, backend_name: str | None, gen_info: dict | None):
+    """``out`` under the run-directory contract (redstar/rundir.py). Its key is what shapes the
+    responses: the data, and the model and generation settings or the stored responses file;
+    not --limit (a larger limit only adds items) nor the scoring options (every run scores
+    again, so a finished run is re-scored from its stored responses)."""
+    from eval.prompting import system_prompt
+    from redstar.rundir import local_model, open_run_dir
+
+    key = {"benchmark": args.benchmark, "data": args.data, "subset": args.subset, "split": args.split}
+    inputs = [args.data]
+    if args.responses:
+        key["responses"] = args.responses
+        inputs.append(args.responses)
+    else:
+        key.update(model=args.model, backend=backend_name, system=system_prompt(args.system), prompt=args.prompt)
+        key.update(gen_info or {})
+        inputs += local_model(args.model) + ([args.prompt] if args.prompt else [])
+    config = {k: v for k, v in sorted(vars(args).items()) if isinstance(v, (str, int, float, bool, list, type(None)))}
+    run = open_run_dir(out, "eval", key, config=config, inputs=inputs, overwrite=args.overwrite)
+    if run.complete:
+        print(f"{out}: finished earlier with the same settings; scoring its responses again", file=sys.stderr)
+    return run
 
 
 def _compare(args) -> int:
@@ -312,7 +340,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
     # data: every row accounted for (kept, left out on purpose, or skipped with its reason)
     res = load_benchmark(
-        args.benchmark, args.data, **options(args, "split", "subset", "image_root", "allow_pickle", "limit")
+        args.benchmark, args.data, **options(args, "split", "subset", "image_root", "allow_pickle", "limit", "strict")
     )
     print(f"{args.benchmark}: {res.summary()}", file=sys.stderr)
     if not res.items:
@@ -321,9 +349,27 @@ def run(args: argparse.Namespace) -> int:
     requests = build_requests(items, bench.prompt, system=args.system, prompt_file=args.prompt)
     prompts = {r.id: r.messages for r in requests}
 
+    gen_info = backend_name = cfg = None
+    if not args.responses:
+        temperature = args.temperature if args.temperature is not None else (0.0 if args.samples == 1 else 0.6)
+        top_p = args.top_p if args.top_p is not None else (1.0 if temperature == 0 else 0.95)
+        try:
+            cfg = GenerationConfig(
+                n=args.samples, temperature=temperature, top_p=top_p, max_new_tokens=args.max_new_tokens, seed=args.seed
+            )
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        backend_name = args.backend or _default_backend()
+        gen_info = {
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_new_tokens": args.max_new_tokens,
+            "seed": args.seed,
+            "n": args.samples,
+        }
+    run_dir = _open_run(args, out, backend_name, gen_info)
+
     scores = None
-    gen_info = None
-    backend_name = None
     if args.responses:
         stored = read_responses(args.responses)
         unmatched = match_responses(items, {k: v["responses"] for k, v in stored.items()}, args.responses)
@@ -341,23 +387,7 @@ def run(args: argparse.Namespace) -> int:
             scores = {i: (s[: args.samples] if s else None) for i, s in scores.items()}
         extracted = {it.id: (stored[it.id].get("extracted") or [])[: len(responses[it.id])] or None for it in items}
     else:
-        temperature = args.temperature if args.temperature is not None else (0.0 if args.samples == 1 else 0.6)
-        top_p = args.top_p if args.top_p is not None else (1.0 if temperature == 0 else 0.95)
-        try:
-            cfg = GenerationConfig(
-                n=args.samples, temperature=temperature, top_p=top_p, max_new_tokens=args.max_new_tokens, seed=args.seed
-            )
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
-        backend_name = args.backend or _default_backend()
-        gen_info = {
-            "temperature": temperature,
-            "top_p": top_p,
-            "max_new_tokens": args.max_new_tokens,
-            "seed": args.seed,
-            "n": args.samples,
-        }
-        responses = _generate(args, backend_name, requests, cfg, out, bench, gen_info)
+        responses = _generate(args, backend_name, requests, cfg, out)
         extracted = None
 
     fallback = bool(args.fallback)
@@ -417,4 +447,13 @@ def run(args: argparse.Namespace) -> int:
         f"{args.benchmark}: {label} {pct(metrics['accuracy'])}% over {metrics['n_items']} items "
         f"x {metrics['n_samples']} samples{extra} -> {out / 'report.md'}"
     )
+    run_dir.record["config"] = run_dir.config  # the scoring options of this run
+    run_dir.finish({k: metrics[k] for k in ("accuracy", "n_items", "n_samples", "n_skipped")})
+    if res.skipped:  # as redstar verify: the run is done, but not every row of the benchmark made it
+        print(
+            f"redstar eval: {len(res.skipped)} malformed benchmark row(s) skipped (first: {res.skipped[0]}); "
+            "the report lists them, --strict stops at the first",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -38,17 +38,23 @@ class EvalItem:
 
 @dataclass
 class LoadResult:
-    """``items`` kept; ``skipped`` lists 'where: why' for broken rows; ``filtered`` counts rows
-    left out on purpose (another MATH level, another MathVista task); ``subset`` names the
-    reading used, so reports say which one."""
+    """``items`` kept; ``skipped`` lists 'where: why' for broken rows (``where`` is ``path:line``
+    where the format has lines); ``filtered`` counts rows left out on purpose (another MATH
+    level, another MathVista task); ``subset`` names the reading used, so reports say which one.
+    With ``strict`` the first broken row raises ``RowError`` naming it instead of being skipped."""
 
     items: list[EvalItem] = field(default_factory=list)
     read: int = 0
     filtered: int = 0
     skipped: list[str] = field(default_factory=list)
     subset: str | None = None
+    strict: bool = False
 
     def skip(self, where: str, why: str) -> None:
+        if self.strict:
+            from redstar.records import RowError
+
+            raise RowError(f"{why} (--strict stops at the first malformed benchmark row)", where)
         self.skipped.append(f"{where}: {why}")
 
     def summary(self) -> str:

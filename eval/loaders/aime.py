@@ -53,8 +53,8 @@ def _aime_item(rid: str, row: dict, year: int) -> EvalItem | None:
     )
 
 
-def load_aime24(source: str, split: str | None = None, subset: str | None = None) -> LoadResult:
-    res = LoadResult(subset="2024")
+def load_aime24(source: str, split: str | None = None, subset: str | None = None, strict: bool = False) -> LoadResult:
+    res = LoadResult(subset="2024", strict=strict)
     rows = ((w, native_or_index(r, i, "id", "ID"), r) for w, i, r in iter_rows(source, res, split))
     return build_items(rows, res, lambda rid, row: _aime_item(rid, row, 2024))
 
@@ -73,8 +73,8 @@ def _aime25_sources(source: str) -> list[tuple[str, dict]]:
     return [(source, {"name": "AIME2025-I", "split": "test"}), (source, {"name": "AIME2025-II", "split": "test"})]
 
 
-def load_aime25(source: str, split: str | None = None, subset: str | None = None) -> LoadResult:
-    res = LoadResult(subset="2025")
+def load_aime25(source: str, split: str | None = None, subset: str | None = None, strict: bool = False) -> LoadResult:
+    res = LoadResult(subset="2025", strict=strict)
 
     def rows():
         n = 0

@@ -1,5 +1,6 @@
-"""Row iteration shared by the loaders: files, directories or hub ids, each row with a
-'where' label for messages, malformed lines counted as skipped instead of aborting the load."""
+"""Row iteration shared by the loaders: files, directories or hub ids, each row with its
+``path:line`` for messages, malformed lines counted as skipped instead of aborting the load
+(or, for a ``strict`` result, stopping it with a ``RowError`` naming the line)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from eval.items import EvalItem, ItemError, LoadResult
-from redstar.dataio import ReadStats, read_rows
+from redstar.dataio import ReadStats, iter_located
 
 
 def iter_rows(
     source: str | Path, res: LoadResult, split: str | None = None, name: str | None = None
 ) -> Iterator[tuple[str, int, dict]]:
-    """Yield (where, index, row) for each row of ``source``; ``index`` is 0-based over rows read."""
+    """Yield (where, index, row) for each row of ``source``: ``where`` is ``path:line`` (a
+    Parquet or hub row: ``path:row N``), ``index`` is 0-based over rows read."""
     stats = ReadStats()
-    label = str(source)
-    for i, row in enumerate(read_rows(source, split=split, name=name, skip_bad=True, stats=stats)):
-        yield f"{label}: row {i}", i, row
+    located = iter_located(source, split=split, name=name, skip_bad=not res.strict, stats=stats)
+    for i, (where, row) in enumerate(located):
+        yield where, i, row
     for s in stats.skipped_where:
         res.skipped.append(s)
     res.read += stats.skipped

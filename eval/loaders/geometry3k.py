@@ -11,9 +11,13 @@ from eval.loaders.common import build_items, choice_item, iter_rows, native_or_i
 
 
 def load_geometry3k(
-    source: str, split: str | None = None, subset: str | None = None, image_root: str | None = None
+    source: str,
+    split: str | None = None,
+    subset: str | None = None,
+    image_root: str | None = None,
+    strict: bool = False,
 ) -> LoadResult:
-    res = LoadResult()
+    res = LoadResult(strict=strict)
     path = Path(source).expanduser()
     base = path.parent if path.is_file() else path
     roots = ([Path(image_root)] if image_root else []) + [base]

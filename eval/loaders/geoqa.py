@@ -79,6 +79,7 @@ def load_geoqa(
     subset: str | None = None,
     image_root: str | None = None,
     allow_pickle: bool = False,
+    strict: bool = False,
 ) -> LoadResult:
     path = Path(source).expanduser()
     if path.is_file() and path.suffix in (".pk", ".pkl"):
@@ -96,11 +97,11 @@ def load_geoqa(
             )
         from eval.loaders.geoqa_pickle import load_geoqa_pickle
 
-        res = load_geoqa_pickle(pickles[0])
+        res = load_geoqa_pickle(pickles[0], strict=strict)
         for it in res.items:  # a problem without a subject: inferred as for the G-LLaVA files
             it.category = it.category or [geoqa_category(it.question, it.choices or [])]
         return res
-    res = LoadResult()
+    res = LoadResult(strict=strict)
     qfile, afile = _files(source)
     answers: dict[str, str] = {}
     first_seen: dict[str, str] = {}

@@ -18,14 +18,14 @@ from redstar.records import RowError
 _SUBJECTS = {"angle": "angle", "length": "length", "other": "other", "角度": "angle", "长度": "length", "其他": "other"}
 
 
-def load_geoqa_pickle(path: Path) -> LoadResult:
+def load_geoqa_pickle(path: Path, strict: bool = False) -> LoadResult:
     from PIL import Image
 
     with open(path, "rb") as f:
         data = pickle.load(f)
     if not isinstance(data, list):
         raise RowError(f"expected a pickled list of problems, got {type(data).__name__}", str(path))
-    res = LoadResult()
+    res = LoadResult(strict=strict)
 
     def make(rid: str, row: dict) -> EvalItem:
         if not isinstance(row, dict):

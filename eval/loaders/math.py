@@ -42,11 +42,11 @@ def _tree_rows(path: Path, res: LoadResult):
             row = json.loads(p.read_text(encoding="utf-8"))
         except ValueError as e:
             res.read += 1
-            res.skip(str(p), f"malformed JSON ({e})")
+            res.skip(f"{p}:{getattr(e, 'lineno', 1)}", f"malformed JSON ({e})")
             continue
         if not isinstance(row, dict):
             res.read += 1
-            res.skip(str(p), "expected one JSON object")
+            res.skip(f"{p}:1", "expected one JSON object")
             continue
         yield str(p), rel, row
 
@@ -73,10 +73,14 @@ def _math_item(rid: str, row: dict, level: str | None) -> EvalItem | None:
 
 
 def load_math(
-    source: str, split: str | None = None, level: str | None = "Level 5", subset: str | None = None
+    source: str,
+    split: str | None = None,
+    level: str | None = "Level 5",
+    subset: str | None = None,
+    strict: bool = False,
 ) -> LoadResult:
     """MATH problems, keeping only ``level`` ("Level 5" for MATH-Hard; None keeps all)."""
-    res = LoadResult(subset=level)
+    res = LoadResult(subset=level, strict=strict)
     path = Path(source).expanduser()
     if _is_math_tree(path):
         rows = _tree_rows(path, res)
@@ -85,8 +89,8 @@ def load_math(
     return build_items(rows, res, lambda rid, row: _math_item(rid, row, level))
 
 
-def load_math500(source: str, split: str | None = None, subset: str | None = None) -> LoadResult:
-    return load_math(source, split=split, level=None)
+def load_math500(source: str, split: str | None = None, subset: str | None = None, strict: bool = False) -> LoadResult:
+    return load_math(source, split=split, level=None, strict=strict)
 
 
 _GSM_ANSWER = re.compile(r"####\s*(.+?)\s*$", re.S)
@@ -104,8 +108,8 @@ def _gsm_item(rid: str, row: dict) -> EvalItem:
     return EvalItem(id=rid, question=question, answer=gold, meta={"solution": answer[: m.start()].strip()})
 
 
-def load_gsm8k(source: str, split: str | None = None, subset: str | None = None) -> LoadResult:
-    res = LoadResult()
+def load_gsm8k(source: str, split: str | None = None, subset: str | None = None, strict: bool = False) -> LoadResult:
+    res = LoadResult(strict=strict)
     name = "main" if "/" in str(source) and not Path(source).exists() else None
     rows = ((w, native_or_index(r, i, "id"), r) for w, i, r in iter_rows(source, res, split, name=name))
     return build_items(rows, res, _gsm_item)

@@ -39,12 +39,16 @@ def _same(a: str, b: str) -> bool:
 
 
 def load_mathvista(
-    source: str, split: str | None = None, subset: str | None = "task", image_root: str | None = None
+    source: str,
+    split: str | None = None,
+    subset: str | None = "task",
+    image_root: str | None = None,
+    strict: bool = False,
 ) -> LoadResult:
     subset = subset or "task"
     if subset not in SUBSETS:
         raise ConfigError(f"--subset must be one of {sorted(SUBSETS)} for MathVista, got {subset!r}")
-    res = LoadResult(subset=f"{subset}: {SUBSETS[subset]}")
+    res = LoadResult(subset=f"{subset}: {SUBSETS[subset]}", strict=strict)
     path = Path(source).expanduser()
     base = path.parent if path.is_file() else path
     roots = ([Path(image_root)] if image_root else []) + [base]

@@ -43,7 +43,7 @@ def test_math_broken_rows_are_skipped_with_reasons(tmp_path):
     res = load_benchmark("math-hard", str(path))
     assert len(res.items) == 1 and res.read == 4
     text = "\n".join(res.skipped)
-    assert "row 1 (id 1): no \\boxed{} answer in the solution" in text
+    assert "t.jsonl:2 (id 1): no \\boxed{} answer in the solution" in text
     assert "empty 'problem'" in text and "t.jsonl:4: malformed JSON" in text
     assert "skipped 3" in res.summary()
 
