@@ -241,9 +241,35 @@ def seccomp_pipe() -> int:
 _checked: dict[str, str] = {}
 _lock = threading.Lock()
 
+# Run by ``check`` inside the sandbox: what must be closed, tried once; prints what was not.
+PROBE = r"""
+import ctypes, os
+nr = %r
+libc = ctypes.CDLL(None, use_errno=True)
+left_open = []
+if libc.unshare(0x10000000) == 0:
+    left_open.append("user namespaces")
+if libc.syscall(nr["keyctl"], 0, -3, 0) >= 0:  # KEYCTL_GET_KEYRING_ID of the session keyring
+    left_open.append("kernel keyrings")
+sid = libc.syscall(nr["shmget"], 0, 4096, 0o1000 | 0o600)
+if sid >= 0:
+    libc.syscall(nr["shmctl"], sid, 0, None)  # IPC_RMID
+    left_open.append("SysV shared memory")
+old = ctypes.create_string_buffer(16)
+if libc.syscall(nr["prlimit64"], os.getpid(), 7, None, old) == 0:
+    left_open.append("prlimit on another process")
+s = libc.socket(2, 1, 0)
+if s >= 0:
+    os.close(s)
+    left_open.append("network sockets")
+print(", ".join(left_open) or "closed")
+"""
+
 
 def check() -> str:
-    """The bwrap to use, after running the interpreter once inside a sandbox (cached per process)."""
+    """The bwrap to use, after running the interpreter once inside a sandbox (cached per process)
+    and checking there that user namespaces, keyrings, SysV shared memory, prlimit on another
+    process and network sockets are refused (a bwrap that ignores its options fails here)."""
     with _lock:
         if "bwrap" in _checked:
             return _checked["bwrap"]
@@ -251,7 +277,7 @@ def check() -> str:
         fd = seccomp_pipe()
         try:
             proc = subprocess.run(
-                command(bwrap, fd, [interpreter(), "-I", "-S", "-c", "import sys"]),
+                command(bwrap, fd, [interpreter(), "-I", "-S", "-c", PROBE % (_syscall_numbers(),)]),
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 timeout=60,
@@ -268,5 +294,17 @@ def check() -> str:
                 f"{bwrap} cannot set up the sandbox here "
                 f"({said[-1] if said else f'exit {proc.returncode}'}); " + HOW_TO_FIX
             )
+        said = proc.stdout.decode("utf-8", "replace").strip().splitlines()
+        if said[-1:] != ["closed"]:
+            raise SandboxUnavailable(
+                f"{bwrap} runs, but the sandbox does not hold here "
+                f"(left open: {said[-1][:200] if said else 'no answer from the probe'}); " + HOW_TO_FIX
+            )
         _checked["bwrap"] = bwrap
         return bwrap
+
+
+def _syscall_numbers() -> dict:
+    import platform
+
+    return sandbox_seccomp.ARCHES[platform.machine()][2]

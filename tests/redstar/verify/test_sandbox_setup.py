@@ -55,6 +55,24 @@ def test_an_old_system_bwrap_gives_way_to_the_wheel(monkeypatch, tmp_path):
         sandbox_bwrap.find_bwrap()
 
 
+def test_a_bwrap_that_ignores_its_options_is_refused(monkeypatch, tmp_path):
+    """A wrapper that takes bwrap's options and runs the command unconfined: the probe in check
+    finds what is left open and code grading stops."""
+    shim = tmp_path / "bwrap"
+    options = " ".join(sandbox_bwrap.NEEDED_OPTIONS)
+    shim.write_text(
+        f"#!/bin/sh\nif [ \"$1\" = --help ]; then echo 'usage: bwrap {options}'; exit 0; fi\n"
+        'while [ "$1" != -- ]; do shift; done\nshift\nexec "$@"\n'
+    )
+    shim.chmod(0o755)
+    monkeypatch.setattr(sandbox_bwrap, "_checked", {})
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    with pytest.raises(
+        SandboxUnavailable, match=r"does not hold here \(left open: .*(user namespaces|kernel keyrings|network sockets)"
+    ):
+        grade(CODE, "", kind="code", tests=TESTS)
+
+
 def test_grading_stops_when_namespaces_are_off(broken_bwrap):
     with pytest.raises(SandboxUnavailable, match="No permissions to create new namespace.*user namespaces"):
         grade(CODE, "", kind="code", tests=TESTS)
