@@ -2,7 +2,8 @@
 
 examples:
   redstar rl export --input runs/math/rl_prompts.jsonl --output runs/openrlhf/rl.jsonl
-  redstar rl export --kind preference --input runs/math/preferences.jsonl --output runs/openrlhf/dpo.jsonl
+  redstar rl export --kind preference --input runs/math/preferences.jsonl --output runs/openrlhf/dpo.jsonl --config launch/openrlhf/redstar_dpo.yaml
+      # (with --config: pairs longer than the launch config's max_len are dropped and counted)
   redstar rl launch --algo ppo launch/openrlhf/redstar_ppo.yaml --dry-run
   redstar rl launch --algo grpo launch/openrlhf/grpo.yaml cluster.nodes=4 --slurm runs/grpo/job.sbatch
   redstar rl reward --input rollouts.jsonl            # score {query, prompt, label} rows offline
@@ -48,6 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="image paths made absolute, or embedded as base64 data URIs (portable)",
     )
     ex.add_argument("--limit", type=int, default=None, help="stop after this many rows")
+    ex.add_argument(
+        "--config",
+        default=None,
+        metavar="LAUNCH.yaml",
+        help="the launch config the rows are for: rows longer than its max_len in its model's tokens "
+        "(RL prompts: leaving less than max_new_tokens) are dropped and counted, not cut by OpenRLHF",
+    )
+    ex.add_argument("--max-len", type=int, default=None, help="the same limit given directly (overrides --config)")
+    ex.add_argument("--max-new-tokens", type=int, default=None, help="RL prompts: tokens kept free for the rollout")
+    ex.add_argument(
+        "--tokenizer", default=None, help="the policy's tokenizer for --max-len (default: the config's model)"
+    )
 
     la = sub.add_parser(
         "launch",
@@ -76,11 +89,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _export(args) -> int:
-    from redstar.rl.export import DATA_FLAGS, export_rows
+    from redstar.rl.export import DATA_FLAGS, export_rows, load_length_limit
     from redstar.rl.launch import render_flags
 
-    stats = export_rows(args.input, args.output, kind=args.kind, image_mode=args.images, limit=args.limit)
+    lengths = load_length_limit(args.config, args.max_len, args.tokenizer, args.max_new_tokens)
+    stats = export_rows(
+        args.input, args.output, kind=args.kind, image_mode=args.images, limit=args.limit, lengths=lengths
+    )
     print(stats.summary(stats.kind, args.output))
+    if lengths is None:
+        print(
+            "warning: lengths not checked; OpenRLHF truncates rows longer than its --data.max_len silently: "
+            "pass --config LAUNCH.yaml (or --max-len N --tokenizer DIR) to drop and count them here",
+            file=sys.stderr,
+        )
     print("read it in OpenRLHF with: " + " ".join(render_flags(DATA_FLAGS[stats.kind])))
     if stats.text_only_images:
         print(

@@ -21,6 +21,14 @@ parts). Paths in our rows are relative to their file, so they are resolved to ab
 (``--images absolute``) or embedded as data URIs (``--images embed``, portable across nodes).
 OpenRLHF's SFT and DPO trainers are text-only: their images are resolved and kept, but no tags
 are inserted and a warning says so.
+
+Lengths: OpenRLHF truncates what is longer than ``--data.max_len`` without a word
+(``RewardDataset`` cuts chosen and rejected at ``max_len`` tokens, losing the final answers that
+tell them apart). Given the launch config's ``max_len`` and the policy's tokenizer
+(``LengthLimit``), export drops such rows instead and counts them: an SFT row or a preference
+pair whose chat-templated text plus the end token is longer than ``max_len``, an RL prompt
+that leaves less than ``max_new_tokens`` of ``max_len`` for its rollout. Image tokens are not
+counted (the text trainers ignore images; the VLM path expands them later).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import mimetypes
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from redstar.records import PreferenceRow, RLPromptRow, RowError, SFTRow
 
@@ -55,17 +64,99 @@ DATA_FLAGS = {
 
 
 @dataclass
+class LengthLimit:
+    """The launch config's token budget in the policy's tokens: ``max_len`` (prompt + response)
+    and, for RL prompts, the rollout's ``max_new_tokens``."""
+
+    max_len: int
+    tokenizer: Any
+    max_new_tokens: int = 0
+
+    def __post_init__(self):
+        if self.max_len < 1 or self.max_new_tokens < 0 or self.max_new_tokens >= self.max_len:
+            raise RowError(
+                f"max_len must be >= 1 and max_new_tokens in 0..max_len-1, got {self.max_len} and {self.max_new_tokens}"
+            )
+
+    def _count(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def conversation(self, messages: list[dict]) -> int:
+        """Tokens of a whole conversation as OpenRLHF feeds it: the template's text without its
+        trailing newline, plus the end token it appends."""
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False).rstrip("\n")
+        eos = self.tokenizer.eos_token or ""
+        return self._count(text) + (0 if eos and text.endswith(eos) else 1)
+
+    def prompt(self, messages: list[dict]) -> int:
+        return self._count(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+
+    def too_long(self, kind: str, out: dict) -> int | None:
+        """The row's length when it does not fit, else None."""
+        if kind == "sft":
+            n = self.conversation(out["messages"])
+            return n if n > self.max_len else None
+        if kind == "preference":
+            n = max(
+                self.conversation(out["prompt"] + out["chosen"]), self.conversation(out["prompt"] + out["rejected"])
+            )
+            return n if n > self.max_len else None
+        n = self.prompt(out["prompt"])
+        return n if n + self.max_new_tokens > self.max_len else None
+
+
+def load_length_limit(
+    config: str | None = None,
+    max_len: int | None = None,
+    tokenizer: str | None = None,
+    max_new_tokens: int | None = None,
+) -> LengthLimit | None:
+    """The limit from a launch config (its ``max_len``, ``max_new_tokens`` and ``model``'s
+    tokenizer) and/or explicit values (which win); None when neither gives max_len."""
+    from redstar.config import ConfigError
+
+    if config:
+        from redstar.config import load_config
+        from redstar.rl.launch import RLLaunchConfig
+
+        cfg = load_config(RLLaunchConfig, config, [])
+        max_len = max_len if max_len is not None else cfg.max_len
+        tokenizer = tokenizer or cfg.model
+        if max_new_tokens is None and (cfg.algo or "dpo") != "dpo":
+            max_new_tokens = cfg.max_new_tokens
+    if max_len is None:
+        if tokenizer:
+            raise ConfigError("--tokenizer needs --max-len (or --config LAUNCH.yaml) to check lengths against")
+        return None
+    if not tokenizer:
+        raise ConfigError("--max-len needs the policy's tokenizer: --tokenizer DIR (or --config LAUNCH.yaml)")
+    from redstar.models import load_tokenizer
+
+    try:
+        tok = load_tokenizer(tokenizer)
+    except OSError as e:
+        raise ConfigError(f"cannot load the policy's tokenizer {tokenizer!r} to count tokens: {e}") from None
+    return LengthLimit(max_len, tok, max_new_tokens or 0)
+
+
+@dataclass
 class ExportStats:
     kind: str = ""
     rows: int = 0
     images: int = 0
     by_datasource: Counter = field(default_factory=Counter)
     text_only_images: int = 0  # image rows written for a text-only OpenRLHF trainer
+    too_long: int = 0  # rows dropped: longer than the launch config's max_len
+    first_too_long: str = ""  # where the first one is, with its length
+    limit: str = ""  # the limit checked, in words ("" = lengths not checked)
 
     def summary(self, kind: str, out: str) -> str:
         text = f"wrote {self.rows} {kind} rows ({self.images} images) to {out}"
         if self.by_datasource:
             text += "; datasources: " + ", ".join(f"{k}={v}" for k, v in sorted(self.by_datasource.items()))
+        if self.limit:
+            text += f"; dropped {self.too_long} longer than {self.limit}"
+            text += f" (first: {self.first_too_long})" if self.too_long else ""
         return text
 
 
@@ -212,9 +303,15 @@ def convert_row(row: dict, kind: str, base: Path, image_mode: str, where: str, s
 
 
 def export_rows(
-    inputs: list[str], output: str, kind: str = "auto", image_mode: str = "absolute", limit: int | None = None
+    inputs: list[str],
+    output: str,
+    kind: str = "auto",
+    image_mode: str = "absolute",
+    limit: int | None = None,
+    lengths: LengthLimit | None = None,
 ) -> ExportStats:
-    """Convert every row of ``inputs`` and write them to ``output`` (JSONL, atomically)."""
+    """Convert every row of ``inputs`` and write them to ``output`` (JSONL, atomically);
+    with ``lengths``, rows that would not fit are dropped and counted, not written."""
     from tqdm import tqdm
 
     from redstar.dataio import iter_located, write_jsonl
@@ -237,9 +334,28 @@ def export_rows(
                     except RowError as e:
                         raise RowError(str(e), where) from None
                     stats.kind = resolved
-                yield convert_row(row, resolved, base, image_mode, where, stats)
+                out = convert_row(row, resolved, base, image_mode, where, stats)
+                n = lengths.too_long(resolved, out) if lengths is not None else None
+                if n is not None:
+                    stats.rows -= 1
+                    stats.images -= len(out.get("images") or [])
+                    if resolved == "rl":
+                        stats.by_datasource[out["datasource"]] -= 1
+                    elif out.get("images"):
+                        stats.text_only_images -= 1
+                    stats.too_long += 1
+                    stats.first_too_long = stats.first_too_long or f"{where}, {n} tokens"
+                    continue
+                yield out
 
+    if lengths is not None:
+        stats.limit = f"max_len {lengths.max_len} tokens" + (
+            f" with {lengths.max_new_tokens} left for the rollout" if lengths.max_new_tokens else ""
+        )
     write_jsonl(output, tqdm(rows(), desc=f"export {kind}", unit="row", mininterval=2.0))
+    stats.by_datasource = +stats.by_datasource  # drop the zeroed counts
     if stats.rows == 0:
+        if stats.too_long:
+            raise RowError(f"all {stats.too_long} rows of {', '.join(inputs)} are longer than {stats.limit}")
         raise RowError(f"no rows in {', '.join(inputs)}")
     return stats

@@ -27,6 +27,39 @@ from redstar.config import ConfigError
 from redstar.rl.reward import LaunchOptions
 
 ALGOS = ("dpo", "ppo", "reinforce++", "grpo", "rloo")
+# What OpenRLHF 0.11.2 needs at run time: its package metadata (Requires-Dist) less torch and
+# transformers, which redstar pins itself (openrlhf pins transformers==5.15.0, so it is
+# installed with --no-deps and everything else it imports must be installed by name).
+OPENRLHF_REQUIREMENTS = (
+    "accelerate",
+    "aiohttp",
+    "bitsandbytes",
+    "datasets",
+    "deepspeed==0.19.6",
+    "einops",
+    "flash-attn==2.8.3",
+    "grpcio>=1.74.0",
+    "huggingface-hub>=1.0.0",
+    "isort",
+    "jsonlines",
+    "loralib",
+    "optimum",
+    "optree>=0.15.0",
+    "packaging",
+    "peft",
+    "pylatexenc",
+    "pynvml>=12.0.0",
+    "ray[default]==2.55.0",
+    "sympy",
+    "tensorboard",
+    "torchdata",
+    "torchmetrics",
+    "tqdm",
+    "transformers-stream-generator",
+    "wandb",
+    "wheel",
+)
+OPENRLHF_ROLLOUT_REQUIREMENTS = ("vllm==0.29.0",)  # the PPO family's rollout engines (its [vllm] extra)
 ESTIMATORS = {"ppo": "gae", "reinforce++": "reinforce", "grpo": "group_norm", "rloo": "rloo"}
 HEAD = "__HEAD__"  # placeholder for the head node in SLURM scripts
 
@@ -144,6 +177,60 @@ class Job:
         ] + self.flags
 
 
+def requirements(algo: str) -> list[str]:
+    """Every package an OpenRLHF ``algo`` job imports, beyond redstar's own dependencies."""
+    return list(OPENRLHF_REQUIREMENTS) + (list(OPENRLHF_ROLLOUT_REQUIREMENTS) if algo != "dpo" else [])
+
+
+def install_line(algo: str) -> str:
+    """The complete install, as one shell line: OpenRLHF without its pins, then what it imports."""
+    from redstar.rl.openrlhf_cli import PINNED_VERSION
+
+    reqs = " ".join(shlex.quote(r) for r in requirements(algo))
+    return f"pip install --no-deps openrlhf=={PINNED_VERSION} && pip install --no-build-isolation {reqs}"
+
+
+def missing_requirements(algo: str) -> list[str]:
+    """The distributions of ``requirements(algo)`` (openrlhf included) not installed here."""
+    import re
+    from importlib.metadata import PackageNotFoundError, version
+
+    missing = []
+    for req in ["openrlhf", *requirements(algo)]:
+        name = re.split(r"[\[<>=!~; ]", req, maxsplit=1)[0]
+        try:
+            version(name)
+        except PackageNotFoundError:
+            missing.append(name)
+    return missing
+
+
+def preflight(algo: str, code_rows: int) -> None:
+    """What a job needs on the machine that starts it, checked before anything is submitted:
+    OpenRLHF's run-time packages (named with the complete install line), and, when the data
+    has code labels, the sandbox the rule reward runs code in (``REDSTAR_REWARD_SANDBOX``,
+    default bwrap), which fails closed rather than grading every program 0 mid-run."""
+    import os
+
+    missing = missing_requirements(algo)
+    if missing:
+        raise ConfigError(
+            f"OpenRLHF {algo} needs packages that are not installed here ({', '.join(missing)}); "
+            f"install them with: {install_line(algo)}"
+        )
+    if code_rows and algo != "dpo":
+        from redstar.verify.code_sandbox import SandboxUnavailable, check_sandbox
+
+        sandbox = os.environ.get("REDSTAR_REWARD_SANDBOX", "")
+        try:
+            check_sandbox(sandbox)
+        except (SandboxUnavailable, ValueError) as e:
+            raise ConfigError(
+                f"{code_rows} prompts are graded by running code, and the reward's sandbox "
+                f"({sandbox or 'bwrap'}) cannot run here: {e}"
+            ) from None
+
+
 def scan_data(path: str, algo: str) -> dict:
     """Check that the data file has the columns the algorithm reads; collect datasources/images."""
     p = Path(path)
@@ -152,7 +239,7 @@ def scan_data(path: str, algo: str) -> dict:
     from redstar.dataio import iter_located
 
     need = ("prompt", "chosen", "rejected") if algo == "dpo" else ("prompt", "label")
-    rows, sources, max_images = 0, set(), 0
+    rows, sources, max_images, code_rows = 0, set(), 0, 0
     for where, row in iter_located(p):
         missing = [k for k in need if k not in row]
         if missing:
@@ -164,12 +251,20 @@ def scan_data(path: str, algo: str) -> dict:
             raise ConfigError(f"{where}: {algo} data needs columns {list(need)}, missing {missing} ({hint})")
         if algo != "dpo" and not isinstance(row["label"], str):
             raise ConfigError(f"{where}: label must be the JSON string 'redstar rl export' writes")
+        if algo != "dpo" and '"kind": "code"' in row["label"]:  # encode_label's own spelling
+            code_rows += 1
         rows += 1
         sources.add(str(row.get("datasource") or "default"))
         max_images = max(max_images, len(row.get("images") or []))
     if rows == 0:
         raise ConfigError(f"{path}: no rows")
-    return {"checked": True, "rows": rows, "datasources": sorted(sources), "max_images": max_images}
+    return {
+        "checked": True,
+        "rows": rows,
+        "datasources": sorted(sources),
+        "max_images": max_images,
+        "code_rows": code_rows,
+    }
 
 
 def render_flags(flags: dict[str, Any]) -> list[str]:
@@ -346,6 +441,12 @@ def slurm_script(job: Job, cfg: RLLaunchConfig) -> str:
     """A batch script: DPO as one torchrun per node (srun); PPO family via a Ray head plus workers."""
     c = cfg.cluster
     lines = _sbatch_header(cfg, job)
+    code_rows = int(job.data_info.get("code_rows", 0))
+    lines += [
+        "# packages (with the complete install line) and, for code prompts, the reward's sandbox",
+        f"python3 -c {shlex.quote(f'from redstar.rl.launch import preflight; preflight({job.algo!r}, {code_rows})')}",
+        "",
+    ]
     if job.entry == "dpo":
         # one torchrun per node through srun; on one node deepspeed's local launcher is enough
         cmd = job.command(c.nodes, c.gpus_per_node, head=HEAD, master_port=c.master_port, rdzv_id="__JOBID__")
@@ -396,9 +497,10 @@ def run_local(job: Job, cfg: RLLaunchConfig) -> int:
     tool = cmd[0]
     if shutil.which(tool) is None:
         raise ConfigError(
-            f"'{tool}' is not on PATH: install OpenRLHF with its dependencies "
-            f"(pip install openrlhf[vllm]==0.11.2) on a GPU node, or write a SLURM script with --slurm"
+            f"'{tool}' is not on PATH: on a GPU node install OpenRLHF and what it imports with: "
+            f"{install_line(job.algo)} (or write a SLURM script with --slurm)"
         )
+    preflight(job.algo, job.data_info.get("code_rows", 0))
     if job.entry == "ppo_ray":
         print(
             f"submitting to the Ray cluster at http://127.0.0.1:{c.dashboard_port} "

@@ -210,3 +210,103 @@ def test_bad_rows_fail_naming_file_and_row(tmp_path, capsys, row, message):
     err = capsys.readouterr().err
     assert message in err and f"in.jsonl:{1 if 'question' in row else 2}" in err
     assert not out.exists()  # atomic: no half-written file
+
+
+@pytest.fixture
+def tiny_tok_dir(tmp_path):
+    from redstar.models import tiny_tokenizer
+
+    tiny_tokenizer().save_pretrained(tmp_path / "tok")
+    (tmp_path / "tok" / "config.json").write_text('{"model_type": "qwen2"}')  # a model directory's marker
+    return tmp_path / "tok"
+
+
+def test_pairs_and_prompts_longer_than_max_len_are_dropped_and_counted(tmp_path, capsys, tiny_tok_dir):
+    from redstar.models import load_tokenizer
+    from redstar.rl.export import LengthLimit
+
+    long_answer = "step " * 300 + "\\boxed{2}"
+    rows = [
+        {"prompt": _user("Solve x+1=3."), "chosen": _asst("x = 2, \\boxed{2}"), "rejected": _asst("\\boxed{4}")},
+        {"prompt": _user("Solve x+2=4."), "chosen": _asst(long_answer), "rejected": _asst("\\boxed{3}")},
+        {"prompt": _user("Solve x+3=5."), "chosen": _asst("\\boxed{2}"), "rejected": _asst(long_answer)},
+    ]
+    src = _write(tmp_path / "pref.jsonl", rows)
+    out = tmp_path / "dpo.jsonl"
+    limit = LengthLimit(200, load_tokenizer(str(tiny_tok_dir)))
+    short = limit.conversation(rows[0]["prompt"] + rows[0]["chosen"])
+    assert short < 200 < limit.conversation(rows[1]["prompt"] + rows[1]["chosen"])  # the data means what it says
+    argv = [
+        "rl",
+        "export",
+        "--input",
+        str(src),
+        "--output",
+        str(out),
+        "--max-len",
+        "200",
+        "--tokenizer",
+        str(tiny_tok_dir),
+    ]
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    assert "wrote 1 preference rows" in said and "dropped 2 longer than max_len 200 tokens" in said
+    assert f"{src}:2" in said  # the first dropped pair, located
+    assert [json.loads(line)["chosen"][0]["content"] for line in out.read_text().splitlines()] == ["x = 2, \\boxed{2}"]
+    # a limit every pair fits: nothing dropped, and it says so
+    assert main(argv[:-3] + ["100000", "--tokenizer", str(tiny_tok_dir)]) == 0
+    assert "wrote 3 preference rows" in capsys.readouterr().out
+    # no limit: everything written, with a warning that OpenRLHF would cut silently
+    assert main(argv[:-4]) == 0
+    assert "lengths not checked" in capsys.readouterr().err
+
+
+def test_rl_prompts_need_room_for_the_rollout(tmp_path, capsys, tiny_tok_dir):
+    rows = [
+        {"prompt": _user("1+1?"), "label": "2", "datasource": "a"},
+        {"prompt": _user("word " * 100 + "?"), "label": "3", "datasource": "b"},
+    ]
+    src = _write(tmp_path / "rl_in.jsonl", rows)
+    out = tmp_path / "rl.jsonl"
+    base = ["rl", "export", "--input", str(src), "--output", str(out), "--tokenizer", str(tiny_tok_dir)]
+    assert main(base + ["--max-len", "120", "--max-new-tokens", "64"]) == 0
+    said = capsys.readouterr().out
+    assert "wrote 1 rl rows" in said and "datasources: a=1;" in said and "with 64 left for the rollout" in said
+    # nothing fits: an error naming the count, not an empty file handed to OpenRLHF
+    assert main(base + ["--max-len", "10", "--max-new-tokens", "5"]) != 0
+    assert "all 2 rows" in capsys.readouterr().err
+
+
+def test_export_length_settings_are_checked(tmp_path, tiny_tok_dir):
+    from redstar.config import ConfigError
+    from redstar.records import RowError
+    from redstar.rl.export import LengthLimit, load_length_limit
+
+    with pytest.raises(ConfigError, match="--max-len needs the policy's tokenizer"):
+        load_length_limit(max_len=100)
+    with pytest.raises(ConfigError, match="--tokenizer needs --max-len"):
+        load_length_limit(tokenizer=str(tiny_tok_dir))
+    with pytest.raises(ConfigError, match="cannot load the policy's tokenizer"):
+        load_length_limit(max_len=100, tokenizer=str(tmp_path / "nothing-here"))
+    with pytest.raises(RowError, match="max_new_tokens in 0..max_len-1"):
+        LengthLimit(100, None, max_new_tokens=100)
+    assert load_length_limit() is None
+    root = Path(__file__).resolve().parents[3]
+    lim = load_length_limit(str(root / "launch/openrlhf/grpo.yaml"), tokenizer=str(tiny_tok_dir))
+    assert (lim.max_len, lim.max_new_tokens) == (10240, 8192)
+
+
+def test_dpo_launch_max_len_holds_curations_longest_samples():
+    """Curation keeps samples up to the teacher's max_new_tokens; the DPO launch config must fit
+    such a pair whole (plus a prompt), or OpenRLHF cuts the answers off."""
+    from redstar.config import load_config
+    from redstar.rl.launch import RLLaunchConfig
+
+    root = Path(__file__).resolve().parents[3]
+    from data_recipes.recipe import load_recipe
+
+    longest = max(
+        t.max_new_tokens for t in load_recipe(str(root / "data_recipes/recipes/redstar_math.yaml")).sampling.teachers
+    )
+    dpo = load_config(RLLaunchConfig, str(root / "launch/openrlhf/redstar_dpo.yaml"), [])
+    assert dpo.max_len >= longest + 1024

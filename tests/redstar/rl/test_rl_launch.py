@@ -4,6 +4,7 @@ import json
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,107 @@ def test_uploaded_working_dir_gets_a_relative_reward_path(capsys):
     assert argv[argv.index("--reward.remote_url") + 1] == "redstar/rl/reward.py"
     runtime = json.loads(next(a for a in argv if a.startswith("--runtime-env-json=")).split("=", 1)[1])
     assert runtime["working_dir"] == str(ROOT) and ".venv" in runtime["excludes"]
+
+
+def _dist_name(module: str) -> str:
+    """The distribution that provides a top-level module (its own name, hyphenated, when it
+    is not installed here: flash_attn -> flash-attn)."""
+    from importlib.metadata import packages_distributions
+
+    found = packages_distributions().get(module)
+    return re.sub(r"[-_.]+", "-", found[0] if found else module).lower()
+
+
+@pytest.mark.parametrize("algo", ["dpo", "grpo"])
+def test_install_line_names_every_module_a_clean_environment_misses(algo):
+    """A clean environment (redstar's own dependencies + openrlhf --no-deps) is emulated in a
+    subprocess; every module the OpenRLHF entry fails to import there is in the hint."""
+    from redstar.rl.launch import install_line
+
+    entry = "openrlhf.cli.train_dpo" if algo == "dpo" else "openrlhf.cli.train_ppo_ray"
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("clean_env_imports.py")), entry],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    missing = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "pylatexenc" in missing and "peft" in missing  # what --no-deps leaves out (the reported failure)
+    line = install_line(algo)
+    named = {re.split(r"[\[<>=!~; ]", w.strip("'"), maxsplit=1)[0].lower() for w in line.split()}
+    assert line.startswith("pip install --no-deps openrlhf==0.11.2 && pip install ")
+    assert sorted(m for m in missing if _dist_name(m) not in named) == []
+
+
+def test_requirements_match_the_installed_openrlhf_metadata():
+    from importlib.metadata import requires
+
+    from redstar.rl.launch import OPENRLHF_REQUIREMENTS, OPENRLHF_ROLLOUT_REQUIREMENTS
+
+    reqs = requires("openrlhf")
+    core = sorted(
+        r for r in reqs if "extra ==" not in r and re.split(r"[\[<>=]", r)[0] not in ("torch", "transformers")
+    )
+    assert sorted(OPENRLHF_REQUIREMENTS) == core
+    assert any(r.startswith(OPENRLHF_ROLLOUT_REQUIREMENTS[0]) and 'extra == "vllm"' in r for r in reqs)
+
+
+def test_local_launch_stops_with_the_complete_install_line(tmp_path, capsys, monkeypatch):
+    import redstar.rl.launch as launch
+
+    monkeypatch.setattr(launch.shutil, "which", lambda tool: "/usr/bin/" + tool)  # the launcher is there
+    monkeypatch.setattr(launch, "missing_requirements", lambda algo: ["pylatexenc", "torchdata"])
+    data = tmp_path / "dpo.jsonl"
+    data.write_text(
+        json.dumps(
+            {
+                "prompt": [{"role": "user", "content": "q"}],
+                "chosen": [{"role": "assistant", "content": "a"}],
+                "rejected": [{"role": "assistant", "content": "b"}],
+            }
+        )
+        + "\n"
+    )
+    code = main(["rl", "launch", "--algo", "dpo", str(ROOT / "launch/openrlhf/redstar_dpo.yaml"), f"data={data}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "(pylatexenc, torchdata)" in err
+    assert "pip install --no-deps openrlhf==0.11.2 && pip install" in err and " pylatexenc " in err
+
+
+def test_code_prompts_need_a_working_sandbox_before_submitting(tmp_path, capsys, monkeypatch):
+    import redstar.rl.launch as launch
+    from redstar.verify import sandbox_bwrap
+
+    monkeypatch.setattr(launch.shutil, "which", lambda tool: "/usr/bin/" + tool)
+    monkeypatch.setattr(launch, "missing_requirements", lambda algo: [])
+    started = []
+    monkeypatch.setattr(launch.subprocess, "call", lambda cmd: started.append(cmd) or 0)
+
+    def no_bwrap():
+        raise sandbox_bwrap.SandboxUnavailable("bwrap: not found")
+
+    monkeypatch.setattr(sandbox_bwrap, "check", no_bwrap)
+    monkeypatch.delenv("REDSTAR_REWARD_SANDBOX", raising=False)
+    code_row = {
+        "prompt": [{"role": "user", "content": "Print 1."}],
+        "label": json.dumps({"answer": None, "kind": "code", "tests": {"inputs": [""], "outputs": ["1"]}}),
+        "images": [],
+        "datasource": "taco",
+    }
+    cfg = ROOT / "launch/openrlhf/grpo.yaml"
+    argv = [
+        "rl",
+        "launch",
+        "--algo",
+        "grpo",
+        str(cfg),
+        "cluster.nodes=1",
+        f"data={_rl_data(tmp_path, [code_row])}",
+        f"output_dir={tmp_path / 'o'}",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "1 prompts are graded by running code" in err and "bwrap: not found" in err and not started
+    # math prompts only: no sandbox needed, the job starts
+    assert main(argv[:-2] + [f"data={_rl_data(tmp_path)}", f"output_dir={tmp_path / 'o2'}"]) == 0 and started
