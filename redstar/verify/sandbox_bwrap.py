@@ -9,7 +9,7 @@ The sandbox a program runs in (one per graded item):
   few third-party packages a contest program may import (numpy, sortedcontainers); no ``/etc``,
   ``/home``, ``/run``, ``/var``, no working directory of the grader, no tests file;
 - its own ``/proc`` (its own processes only; ``/proc/keys`` and ``/proc/key-users``, which list
-  the host's keys, are masked) and a minimal, read-only ``/dev`` (so ``/dev/shm`` is read-only);
+  the host's keys, and pid 1's OOM scores are masked: ``MASKED``) and a minimal, read-only ``/dev`` (so ``/dev/shm`` is read-only);
 - a private tmpfs of ``TMPFS_BYTES`` at ``/sandbox`` as the only writable place (the working
   directory; there is no ``/tmp``, so a write there fails as a write outside the working
   directory), so concurrent sandboxes never see each other's files;
@@ -154,6 +154,20 @@ def _root_mounts() -> list[str]:
     return args
 
 
+# /proc files hidden behind /dev/null (nodev there, so opening one fails). Keyrings are not
+# namespaced: the host's key list stays out of sight. The OOM scores of pid 1 (the supervisor,
+# which is bwrap's set-up process until it execs): under a root grader its /proc files belong to
+# the tests' user, who could make it the OOM killer's first victim.
+MASKED = (
+    "/proc/keys",
+    "/proc/key-users",
+    "/proc/1/oom_score_adj",
+    "/proc/1/oom_adj",
+    "/proc/1/task/1/oom_score_adj",
+    "/proc/1/task/1/oom_adj",
+)
+
+
 def command(bwrap: str, seccomp_fd: int, argv: list[str]) -> list[str]:
     """The bwrap command line that runs ``argv`` inside a fresh sandbox."""
     args = [
@@ -181,15 +195,10 @@ def command(bwrap: str, seccomp_fd: int, argv: list[str]) -> list[str]:
     mounts, _ = site_dirs()
     for m in mounts:
         args += ["--ro-bind", m, m]
+    args += ["--proc", "/proc"]
+    for path in MASKED:
+        args += ["--ro-bind", "/dev/null", path]
     args += [
-        "--proc",
-        "/proc",
-        "--ro-bind",  # keyrings are not namespaced: the host's key list stays out of sight
-        "/dev/null",
-        "/proc/keys",
-        "--ro-bind",
-        "/dev/null",
-        "/proc/key-users",
         "--dev",
         "/dev",
         "--size",

@@ -661,3 +661,24 @@ if libc.ptrace(16, 1, None, None) == 0:                     # PTRACE_ATTACH to p
 
 def test_pid1_cannot_be_made_a_tracer_or_traced():
     assert_contained(PID1_PTRACE)
+
+
+PID1_OOM = """
+raised = []
+for p in ("/proc/1/oom_score_adj", "/proc/1/task/1/oom_score_adj", "/proc/1/oom_adj", "/proc/1/task/1/oom_adj",
+          "/proc/1/root/proc/1/oom_score_adj"):
+    try:
+        with open(p, "w") as f:
+            f.write("15" if p.endswith("oom_adj") else "1000")  # the OOM killer's first victim
+        raised.append(p)
+    except OSError:
+        pass
+print(" ".join(raised) or "contained")
+"""
+
+
+def test_pid1_cannot_be_made_the_oom_victim():
+    """Under a root grader the supervisor's /proc files belong to the tests' user (its non-dumpable
+    files are owned by host root, which is the sandbox's user): its OOM scores are masked."""
+    v = code_grade(PID1_OOM, {"inputs": [""], "outputs": ["contained"]})
+    assert v.correct, v.reason

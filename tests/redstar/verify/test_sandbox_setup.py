@@ -219,7 +219,9 @@ def test_bwrap_command_closes_user_namespaces_and_keyrings():
     for opt in ("--unshare-user", "--disable-userns", "--assert-userns-disabled"):
         assert opt in argv
     masked = {argv[i + 2] for i, a in enumerate(argv) if a == "--ro-bind" and argv[i + 1] == "/dev/null"}
-    assert masked == {"/proc/keys", "/proc/key-users"}
+    assert masked == {"/proc/keys", "/proc/key-users"} | {
+        f"/proc/1/{t}oom_{k}" for t in ("", "task/1/") for k in ("adj", "score_adj")
+    }
     assert argv.index("--proc") < argv.index("/proc/keys")  # masked after /proc is mounted
 
 
