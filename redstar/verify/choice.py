@@ -72,6 +72,10 @@ def grade_choice(
         tail = response.rsplit("</think>", 1)[1][-2000:]
     tail = tail.replace("**", "")
     whole = tail.strip()
+    named = list(_OPTION_WORD.finditer(whole.rsplit("\n", 1)[-1]))
+    if named and "\\boxed" not in tail and not letter_of(answer or "", n):
+        # "..., which is choice A": the option the last line names, not a value read from its prose
+        answer = named[-1].group(1)
     if answer is None and whole and len(whole) <= 80 and "\n" not in whole:
         # the whole answer is a bare option letter ("C", "(C)") or an option's text ("60°")
         if letter_of(whole, n) or (choices and _text_to_letters(whole, choices, timeout=min(timeout, 2.0))):

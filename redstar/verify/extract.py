@@ -55,7 +55,7 @@ _NOT_UNIT = r"(?!(?:or|and|to|of|if|but|so|not|than|more|less|times)\b)"
 _PROSE = re.compile(
     r"\b(?:is|are|equals|=|be|has|have)\s+(?:(?:approximately|about|roughly|exactly|therefore|thus|then|"
     r"equal\s+to)\s+)?[\"\u201c]?(\$[^$]+\$|\\\(.+?\\\)|[\(\[]\s*-?[\w.\\]+\s*,\s*-?[\w.\\]+\s*[\)\]]|"
-    r"-?\d[\d,]*(?:\.\d+)?(?:\s*" + _NOT_UNIT + r"[a-zA-Z°%]+){0,2})[\"\u201d]?"
+    r"all\s+real\s+numbers|-?\d[\d,]*(?:\.\d+)?(?:\s*" + _NOT_UNIT + r"[a-zA-Z°%]+){0,2})[\"\u201d]?"
     r"(?=\s*(?:[.!;]|,(?!\s*[-\d$(\\])|$))"
 )  # the sentence ends there: never "is 12 or 13", nor "are 1, 2, 6" (a list)
 _HEDGE = re.compile(
@@ -67,7 +67,16 @@ _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _LAST_LINE_SPAN = re.compile(r"^[^$]{0,40}?(\$[^$]+\$|\\\(.+?\\\))[\s.]*$")
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d*\.?\d+(?:/\d+)?")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
-_CODE_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.S | re.I)
+# a ```python / ```py / ``` fence line, then the body up to the next ```. The header has one way to
+# match (spaces, then optionally a name and spaces): the old [ \t]*(name)?[ \t]* split a run of tabs
+# between its two classes in every way and took quadratic time on a fence followed by many tabs.
+_CODE_BLOCK = re.compile(r"```[ \t]*(?:(?:python3?|py)[ \t]*)?\n(.*?)```", re.S | re.I)
+
+
+def code_blocks(text: str) -> list[str]:
+    """The bodies of the ```python / ```py / ``` blocks in ``text``, in order; linear in its length
+    (at most one fence is left unclosed, so the lazy body scans each character once or twice)."""
+    return _CODE_BLOCK.findall(text)
 
 
 def matched_braces(text: str, start: int) -> tuple[str, int] | None:
@@ -196,7 +205,8 @@ _ENDS_SENTENCE = re.compile(r"(?:[.!)\]}$]|\d|\\\]|\\\))\s*$")
 def _last_number(region: str) -> str | None:
     """The last number of the region when it stands alone as the region's last statement (rule 6):
     not in an equation, an inequality, an exponent, a subscript or a step label; not followed by a
-    comma (a list still being written); and the region ends a sentence (not cut off)."""
+    comma (a list still being written); not negated or hedged on its line; and the region ends a
+    sentence (not cut off)."""
     tail = region[-4000:].rstrip()
     if not tail or not _ENDS_SENTENCE.search(tail):
         return None  # cut off mid-sentence or mid-list
@@ -209,8 +219,11 @@ def _last_number(region: str) -> str | None:
     before, after = tail[line_start : last.start()], tail[last.end() :]
     if _BEFORE_NO.search(before) or _AFTER_NO.match(after) or after.lstrip().startswith(","):
         return None
-    if len(re.findall(r"[A-Za-z]+", after.split("\n", 1)[0])) > 4:  # the sentence goes on past it
+    rest = after.split("\n", 1)[0]
+    if len(re.findall(r"[A-Za-z]+", rest)) > 4:  # the sentence goes on past it
         return None
+    if _HEDGE.search(before + rest) or re.search(r"\bnot\b|n't\b|\bnever\b", before + rest, re.I):
+        return None  # "6 is not the answer", "maybe 6?"
     return last.group(0)
 
 
@@ -225,7 +238,7 @@ def extract_answer(response: str, fallback: bool = False, *, kind: str = "math")
     if not isinstance(response, str) or not response:
         return None
     if kind == "code":
-        blocks = _CODE_BLOCK.findall(response)
+        blocks = code_blocks(response)
         return blocks[-1] if blocks else None
     close = response.rfind("</think>")
     if close < 0 and "<think>" in response:

@@ -122,6 +122,14 @@ def _root_list(s: str) -> list[str]:
     return out
 
 
+def _set_items(items: list[str]) -> list[str]:
+    """A set's distinct elements, ``\\pm`` written out: ``\\{1\\pm\\sqrt5, -2\\}`` has three."""
+    out: list[str] = []
+    for item in items:
+        out += _root_list(item) if "\\pm" in item else [item]
+    return list(dict.fromkeys(out))
+
+
 _LONG_DECIMAL = re.compile(r"^[-+]?\d*\.(\d{6,})$")
 
 
@@ -250,10 +258,10 @@ def _compare(p: str, g: str, deadline: float) -> tuple[bool, str]:
             pl = _root_list(p)
             ok = _multiset_equal(sorted(set(pl)), sorted(set(gb[1])), deadline)
             return ok, "set match" if ok else "sets differ"
-        ok = _multiset_equal(list(dict.fromkeys(pb[1])), list(dict.fromkeys(gb[1])), deadline)
+        ok = _multiset_equal(_set_items(pb[1]), _set_items(gb[1]), deadline)
         return ok, "set match" if ok else "sets differ"
     if pb is not None and pb[0] == "{" and gb is None:  # a set for a bare list of answers
-        ok = _multiset_equal(list(dict.fromkeys(pb[1])), list(dict.fromkeys(_root_list(g))), deadline)
+        ok = _multiset_equal(_set_items(pb[1]), list(dict.fromkeys(_root_list(g))), deadline)
         return ok, "set match" if ok else "sets differ"
     if gb is not None or pb is not None:
         if gb is None or pb is None or pb[0] != gb[0] or pb[2] != gb[2] or len(pb[1]) != len(gb[1]):

@@ -292,10 +292,12 @@ def _strip_parens(s: str) -> str:
     return s[k : n - k].strip() if k else s
 
 
-_VAR_IN = re.compile(r"^[a-zA-Z]\s*\\in\s*")
+_VAR = r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?"  # x, \lambda, a_1
+_VAR_IN = re.compile(r"^" + _VAR + r"\s*\\in\s*")
+_BOUND = r"(?:(?!\\[lg]e\b)[^<>=])"  # a bound: anything but a comparison (\frac{1}{2}, -\infty)
 _LT = r"(<|\\le\b\s*)"
-_DOUBLE_INEQ = re.compile(r"^([^<>=\\]+?|\S*\\infty)\s*" + _LT + r"\s*[a-zA-Z]\s*" + _LT + r"\s*([^<>=]+)$")
-_ONE_SIDED = re.compile(r"^[a-zA-Z]\s*(<|>|\\le\b|\\ge\b)\s*([^<>=]+)$")
+_DOUBLE_INEQ = re.compile(r"^(" + _BOUND + r"+?)\s*" + _LT + r"\s*" + _VAR + r"\s*" + _LT + r"\s*(" + _BOUND + r"+)$")
+_ONE_SIDED = re.compile(r"^" + _VAR + r"\s*(<|>|\\le\b|\\ge\b)\s*(" + _BOUND + r"+)$")
 
 
 def _inequality_to_interval(s: str) -> str:

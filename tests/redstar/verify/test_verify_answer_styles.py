@@ -119,3 +119,78 @@ def test_new_styles_do_not_read_negations_or_hedges_as_answers(response, gold):
 def test_prose_value_must_end_its_sentence():
     assert extract_answer("The area is $5$ or $6$.", fallback=False) is None
     assert extract_answer("The value of x is 60, but y is 30.", fallback=False) == "30"
+
+
+# ---- conventions the second held-out set (published benchmark files) showed, one test each
+
+
+def test_minerva_decimal_slash_golds():
+    assert grade("The final answer is $\\boxed{-\\frac{1}{3}}$.", "-1./3").correct
+    assert grade("The final answer is $\\boxed{-\\frac{3}{2}}$.", "-3./2").correct
+    assert not grade("The final answer is $\\boxed{\\frac{1}{3}}$.", "-1./3").correct
+    assert not grade("The final answer is $\\boxed{-\\frac{2}{3}}$.", "-3./2").correct
+
+
+def test_minerva_scientific_notation_with_a_unit_word():
+    ans = "So $L = \\boxed{3.83 \\times 10^{35} \\text{ ergs/s}}$."
+    assert grade(ans, "3.83e35").correct
+    assert not grade(ans.replace("35}", "33}"), "3.83e35").correct
+    assert grade("\\boxed{9.8 \\text{ m/s^2}}", "9.8").correct
+    assert not grade("\\boxed{3 \\times 10^{8} \\text{ or more}}", "3e8").correct  # no unit: a qualifier
+
+
+def test_amc_float_and_gsm8k_thousands_golds():
+    assert grade("Therefore, the final answer is $\\boxed{3159}$.", "3159.0").correct
+    assert not grade("Therefore, the final answer is $\\boxed{3195}$.", "3159.0").correct
+    assert grade("#### 2125", "2,125").correct and grade("\\boxed{2,125}", "2125").correct
+    assert not grade("\\boxed{2152}", "2,125").correct
+
+
+def test_math_clock_times_qwen25_math_response():
+    # Qwen2.5-Math's published response to MATH's "at what time will they arrive" (gold \text{4:30 p.m.})
+    assert grade("arrive at \\boxed{4:30 \\text{ p.m.}}.", "\\text{4:30 p.m.}").correct
+    assert grade("\\boxed{1:58 \\text{ a.m.}}", "1:58 am").correct  # GaoKao's gold form
+    assert not grade("\\boxed{4:30 \\text{ a.m.}}", "\\text{4:30 p.m.}").correct
+    assert not grade("\\boxed{4:30}", "\\text{4:30 p.m.}").correct  # which half of the day is the answer
+    assert not grade("\\boxed{4:03 \\text{ p.m.}}", "\\text{4:30 p.m.}").correct
+
+
+def test_number_words():
+    assert grade("The answer is nine.", "9").correct
+    assert grade("The answer is twenty-one.", "21").correct
+    assert not grade("The answer is nineteen.", "9").correct
+    assert not grade("The answer is one or two.", "1").correct
+
+
+def test_gaokao_set_builder_and_spaced_unit_golds():
+    assert grade("\\boxed{[-2, 1)}", "$\\{x|-2\\leq x < 1\\}$").correct
+    assert not grade("\\boxed{(-2, 1)}", "$\\{x|-2\\leq x < 1\\}$").correct
+    assert grade("\\boxed{576\\pi \\text{ m}^2}", "$576\\pi\\;m^{2}$").correct
+    assert not grade("\\boxed{576 \\text{ m}^2}", "$576\\pi\\;m^{2}$").correct
+
+
+def test_college_math_all_real_numbers():
+    assert grade("\\boxed{(-\\infty, \\infty)}", "All real numbers").correct
+    assert grade("The domain is all real numbers.", "(-\\infty,\\infty)").correct
+    assert not grade("\\boxed{(0, \\infty)}", "All real numbers").correct
+
+
+@pytest.mark.parametrize(
+    "response,gold",
+    [
+        ("\\boxed{3 < \\lambda \\leq 4}", "(3,4]"),  # OlympiadBench interval as an inequality
+        ("\\boxed{\\frac{1}{2} \\le x \\le 8}", "[\\frac12, 8]"),
+        ("\\boxed{x < -5}", "(-\\infty,-5)"),
+        ("\\boxed{1\\pm\\sqrt{5}, -2}", "-2, 1+\\sqrt{5}, 1-\\sqrt{5}"),  # \pm roots against a list
+        ("\\boxed{\\{-2, 1\\pm\\sqrt{5}\\}}", "\\{1+\\sqrt{5},-2,1-\\sqrt{5}\\}"),
+        ("\\boxed{\\pm 2, \\pm\\frac{1}{2}}", "$2$ or $-2$ or $\\frac{1}{2}$ or $-\\frac{1}{2}$"),  # GaoKao
+        ("\\boxed{(4,23),(4,-23),(0,2),(0,-2)}", "$(0,2),(0,-2),(4,23),(4,-23)$"),  # solutions reordered
+    ],
+)
+def test_intervals_as_inequalities_and_root_lists_in_any_order(response, gold):
+    assert grade(response, gold).correct
+    # the near miss of each: one endpoint or one root changed
+    miss = response.replace("\\leq 4", "< 4").replace("\\le 8", "< 8").replace("x < -5", "x \\le -5")
+    miss = miss.replace(", -2", ", 2").replace("{-2,", "{2,").replace("\\pm\\frac{1}{2}", "\\frac{1}{2}")
+    miss = miss.replace("(0,-2)}", "(0,-3)}")
+    assert miss != response and not grade(miss, gold).correct, miss

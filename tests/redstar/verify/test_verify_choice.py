@@ -77,3 +77,31 @@ def test_gold_not_an_option_is_explained():
 
 def test_extract_answer_choice_kind():
     assert extract_answer("Thus the answer is (B).", kind="choice") == "B"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "Therefore the final answer is $\\boxed{\\mathrm{C}}$.",  # Qwen2.5-Math on AQuA / SAT
+        "Thus the answer is $\\mathrm{(C)}$.",
+        "So the answer is (c).",  # lowercase in parentheses (MMLU-STEM style)
+        "The answer is c.",  # a choice item's stated lowercase letter
+        "The answer is: **C**",  # bold letter after a colon
+        "So the value is 60, which is choice C.",
+        "Therefore, the answer is $\\boxed{\\text{(C) } 60°}$.",  # the letter with its option text
+        "\\boxed{\\text{(C) 60°}}",
+    ],
+)
+def test_choice_forms_models_write_aqua_sat_mmlu(response):
+    choices = ["30°", "45°", "60°", "90°"]
+    v = grade(response, "C", kind="choice", choices=choices)
+    assert v.correct and v.extracted == "C", (response, v)
+    wrong = response.replace("C", "B").replace("(c)", "(b)").replace(" c.", " b.").replace("60°", "45°")
+    assert not grade(wrong, "C", kind="choice", choices=choices).correct, wrong
+
+
+def test_lowercase_letter_outside_a_choice_item_is_a_variable():
+    from redstar.choices import letter_of
+
+    assert letter_of("c") is None and letter_of("(c)") == "C" and letter_of("c", lowercase=True) == "C"
+    assert letter_of("\\mathrm{E}", 4) is None  # beyond the options
