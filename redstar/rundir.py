@@ -20,7 +20,11 @@ Running again into DIR:
   and empty folders, e.g. after a bad data file): it gives way to the new run;
 - a non-empty DIR without ``run.json`` is refused too (it holds something else).
 
-Only the main rank writes (``is_main``); other ranks take the same decision from the record.
+Only one process decides and writes. Under torchrun, ``open_config_run`` with
+``decide_on_rank0`` (``redstar.train.distributed.decided_by_rank0``) has rank 0 open the directory
+and hands its decision to the other ranks, which wait and never read a half-written record.
+Independent processes sharing a directory (curation array tasks ``--shard i/N``) open it with
+``open_run_dir_locked``: one at a time, under an ``flock`` on ``DIR/.run.lock``.
 """
 
 from __future__ import annotations
@@ -31,13 +35,14 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from redstar.config import ConfigError
 
 RUN_FILE = "run.json"
+LOCK_FILE = ".run.lock"  # flock'd by open_run_dir_locked; never cleared, never counts as content
 
 # Settings of the training engine that change how a run is watched, not what it produces.
 TRAIN_IGNORE = (
@@ -153,6 +158,8 @@ def clear_dir(path: Path) -> None:
     if not path.is_dir():
         return
     for child in path.iterdir():
+        if child.name == LOCK_FILE:  # another process may hold it: the same file must stay
+            continue
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
         else:
@@ -188,6 +195,7 @@ class RunDir:
         if not self.is_main:
             return
         self.record = {
+            **(read_record(self.path) or {}),  # what the run added meanwhile (add_to_record)
             **self.record,
             "status": "complete",
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -211,7 +219,7 @@ def _holds_no_work(path: Path) -> bool:
     """True when DIR holds its run record and at most empty folders: the run it records stopped
     before writing anything (a bad data file or setting found before the first step)."""
     for root, _dirs, files in os.walk(path):
-        if any(not (Path(root) == path and f == RUN_FILE) for f in files):
+        if any(not (Path(root) == path and f in (RUN_FILE, LOCK_FILE)) for f in files):
             return False
     return True
 
@@ -243,7 +251,7 @@ def open_run_dir(
         record = None  # a run that stopped before doing anything (bad data, bad config) gives way
     state = "new"
     if record is None:
-        if not (overwrite or stale) and path.is_dir() and any(path.iterdir()):
+        if not (overwrite or stale) and path.is_dir() and any(p.name != LOCK_FILE for p in path.iterdir()):
             raise RunDirError(
                 f"{path} is not empty and holds no run record ({RUN_FILE}); use a new "
                 "directory, or --overwrite to clear it first"
@@ -288,19 +296,60 @@ def open_config_run(
     overwrite: bool = False,
     ignore: Iterable[str] = TRAIN_IGNORE,
     out_key: str = "out",
+    decide_on_rank0: Callable | None = None,
 ) -> RunDir:
     """``open_run_dir`` for a config-driven command (``config[out_key]`` is DIR): the key is
-    the resolved config less ``ignore``; only rank 0 (``RANK`` unset or 0) writes."""
+    the resolved config less ``ignore``; only rank 0 (``RANK`` unset or 0) writes.
+
+    ``decide_on_rank0(decide)`` (a training command under torchrun:
+    ``redstar.train.distributed.decided_by_rank0``) runs the check on rank 0 alone and gives
+    every rank its outcome; without it every rank checks DIR itself."""
     is_main = int(os.environ.get("RANK", "0") or 0) == 0
-    return open_run_dir(
-        config[out_key],
-        command,
-        result_key(config, ignore),
-        config=config,
-        inputs=inputs,
-        overwrite=overwrite,
-        is_main=is_main,
-    )
+
+    def decide(main: bool = is_main) -> RunDir:
+        return open_run_dir(
+            config[out_key],
+            command,
+            result_key(config, ignore),
+            config=config,
+            inputs=inputs,
+            overwrite=overwrite,
+            is_main=main,
+        )
+
+    if decide_on_rank0 is None or int(os.environ.get("WORLD_SIZE", "1") or 1) == 1:
+        return decide()
+    run = decide_on_rank0(decide)
+    return run if is_main else replace(run, is_main=False)
+
+
+def open_run_dir_locked(out: str | os.PathLike, command: str, key: dict, **kwargs) -> RunDir:
+    """``open_run_dir`` for processes that share DIR without a process group (curation array
+    tasks): one at a time, under an exclusive ``flock`` on ``DIR/.run.lock``, so none sees
+    another's half-written record. Each is a main process (``is_main``): the first records the
+    run, the others find it running and continue it. Pass ``overwrite`` from one of them only
+    (it empties DIR). The lock works on local filesystems and on NFSv4 (byte-range locks)."""
+    import fcntl
+
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return open_run_dir(path, command, key, **kwargs)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def add_to_record(out: str | os.PathLike, section: str, name: str, value: Any) -> None:
+    """Note ``value`` under ``run.json[section][name]`` (e.g. the token cache a run reads);
+    ``RunDir.finish`` keeps it. Main process only; nothing when DIR has no record."""
+    record = read_record(out)
+    if record is None:
+        return
+    record.setdefault(section, {})[name] = value
+    _write_record(Path(out), record)
 
 
 def add_overwrite_argument(parser) -> None:
@@ -320,10 +369,17 @@ def run_training(
     from redstar.config import to_dict
     from redstar.release.push import push_after_training
     from redstar.train.checkpoint import trim_metrics
+    from redstar.train.distributed import decided_by_rank0
     from redstar.train.engine import check_train_settings
 
     check_train_settings(cfg.train)
-    run_dir = open_config_run(command, to_dict(cfg), inputs=inputs, overwrite=overwrite)
+    run_dir = open_config_run(
+        command,
+        to_dict(cfg),
+        inputs=inputs,
+        overwrite=overwrite,
+        decide_on_rank0=lambda decide: decided_by_rank0(decide, cfg.train.device),
+    )
     if run_dir.complete:
         print(run_dir.complete_message())
         return None

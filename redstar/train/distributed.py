@@ -48,6 +48,38 @@ def init_distributed(device: str = "auto") -> DistInfo:
     return DistInfo(rank=rank, world_size=world, local_rank=local, device=device)
 
 
+def decided_by_rank0(decide, device: str = "auto"):
+    """``decide()`` run on rank 0 alone, its result (or its error) given to every rank.
+
+    What one process must decide for all, such as whether a run directory is new, resumed,
+    complete or refused: the other ranks wait here (this joins the process group when
+    launched by torchrun) and never look at files rank 0 is still writing. An error is
+    raised on every rank: as itself on rank 0, with its message elsewhere."""
+    from redstar.config import ConfigError
+
+    info = init_distributed(device)
+    if info.world_size == 1:
+        return decide()
+    payload: list = [None]
+    error = None
+    if info.is_main:
+        try:
+            payload = [("ok", decide())]
+        except Exception as e:  # noqa: BLE001 - shared with the other ranks, then raised
+            error = e
+            payload = [("error", (type(e).__name__, str(e)))]
+    torch.distributed.broadcast_object_list(payload, src=0)
+    kind, value = payload[0]
+    if error is not None:
+        raise error
+    if kind == "error":
+        name, message = value
+        from redstar.rundir import RunDirError
+
+        raise (RunDirError if name == "RunDirError" else ConfigError)(message)
+    return value
+
+
 def barrier() -> None:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()

@@ -287,6 +287,9 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
         from redstar.dataio import write_json
 
         write_json(out_dir / "data_stats.json", {**stats, "token_cache": str(examples.path)})
+        from redstar.rundir import add_to_record
+
+        add_to_record(Path(cfg.out), "token_caches", stage.name, str(examples.path))
         if stats["bad_rows"] or stats["too_long"] or stats["no_targets"]:
             first = f" (first: {stats['first_bad'][0]})" if stats["first_bad"] else ""
             print(
@@ -332,6 +335,7 @@ def run(cfg: SFTConfig) -> list[dict]:
 def main(args) -> int:
     from redstar.config import config_from_args, to_dict
     from redstar.rundir import local_model, open_config_run
+    from redstar.train.distributed import decided_by_rank0
     from redstar.train.engine import check_train_settings
 
     cfg = config_from_args(SFTConfig, args)
@@ -344,6 +348,7 @@ def main(args) -> int:
         to_dict(cfg),
         inputs=[f for s in stages for f in s.data.train] + local_model(cfg.model),
         overwrite=getattr(args, "overwrite", False),
+        decide_on_rank0=lambda decide: decided_by_rank0(decide, cfg.train.device),
     )
     if run_dir.complete:
         print(run_dir.complete_message())
