@@ -56,6 +56,11 @@ TRAIN_IGNORE = (
     "train.wandb_project",
     "train.peak_tflops",
     "push",
+    # where and how fast the rows are tokenised, not what they become (redstar/train/token_cache.py)
+    "data.cache_dir",
+    "data.num_proc",
+    "stages.*.data.cache_dir",
+    "stages.*.data.num_proc",
 )
 
 
@@ -80,9 +85,16 @@ def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def result_key(config: dict, ignore: Iterable[str] = ()) -> dict[str, Any]:
-    """The flattened config without the keys in ``ignore`` (a key drops its sub-keys too)."""
+    """The flattened config without the keys in ``ignore`` (a key drops its sub-keys too; a key
+    with ``*`` is a pattern, e.g. ``stages.*.data.cache_dir``)."""
+    from fnmatch import fnmatchcase
+
     ignore = tuple(ignore)
-    return {k: v for k, v in flatten(config).items() if not any(k == i or k.startswith(i + ".") for i in ignore)}
+
+    def ignored(k: str) -> bool:
+        return any(k == i or k.startswith(i + ".") or ("*" in i and fnmatchcase(k, i)) for i in ignore)
+
+    return {k: v for k, v in flatten(config).items() if not ignored(k)}
 
 
 def input_files(paths: Iterable[str | os.PathLike]) -> dict[str, Any]:

@@ -109,3 +109,13 @@ def test_a_record_of_a_run_that_did_no_work_gives_way(tmp_path):
     (out / "metrics.jsonl").write_text("{}\n")  # work done: the contract holds again
     with pytest.raises(RunDirError, match='data: "good.jsonl" -> "other.jsonl"'):
         open_run_dir(out, "dpo", {"data": "other.jsonl"})
+
+
+def test_token_cache_settings_are_not_part_of_the_result_key():
+    from redstar.rundir import TRAIN_IGNORE, result_key
+
+    cfg = {
+        "data": {"max_len": 8, "cache_dir": "/a", "num_proc": 4},
+        "stages": [{"name": "s", "data": {"max_len": 8, "cache_dir": "/b", "num_proc": 2}}],
+    }
+    assert result_key(cfg, TRAIN_IGNORE) == {"data.max_len": 8, "stages.0.name": "s", "stages.0.data.max_len": 8}
