@@ -4,6 +4,8 @@ Tests are ``{"inputs": [...], "outputs": [...], "fn_name": optional}`` as TACO s
 without ``fn_name`` each input is a whole stdin and each output the expected stdout; with it,
 each input is the argument list of a call (top-level function or ``Solution().fn_name``) and
 each output the return value (TACO often wraps it in a one-element list; both are accepted).
+An optional ``tolerance`` (a number in [0, 1)) is the error allowed on non-integer decimal
+tokens of stdout; without it ``sandbox_compare.DEFAULT_TOL`` (1e-6) applies. Integers are exact.
 
 ``sandbox`` says where the program runs:
 - ``"bwrap"`` (default): bubblewrap namespaces, read-only mounts, a private tmpfs, seccomp and
@@ -13,16 +15,20 @@ each output the return value (TACO often wraps it in a one-element list; both ar
   nodes without user namespaces.
 - ``"none"``: the same runner without isolation; only when asked for, and recorded by callers.
 Only the inputs enter the sandbox; outputs come back through pipes the grader holds and are
-compared here (``sandbox_compare``). A verdict's reason is built from this module's words
+compared here (``sandbox_compare``, linear in the output), within the item's own deadline: the
+program's ``timeout`` plus ``GRADER_SLACK_S``. A verdict's reason is built from this module's words
 only (test number, failure class, a builtin exception name), never from the program's output.
 """
 
 from __future__ import annotations
 
+import time
+
 from redstar.records import Verdict
 from redstar.verify.sandbox_bwrap import SandboxUnavailable
 
 MAX_TESTS = 1000
+GRADER_SLACK_S = 2.0  # the grader's own comparing may run this far past the program's time limit
 DEFAULT_SANDBOX = "bwrap"
 
 __all__ = ["DEFAULT_SANDBOX", "SandboxUnavailable", "check_sandbox", "grade_code", "run_tests"]
@@ -55,9 +61,14 @@ def _normalise(tests: dict):
     fn_name = tests.get("fn_name") or None
     if fn_name is not None and (not isinstance(fn_name, str) or not fn_name.isidentifier()):
         return None, "bad tests: 'fn_name' must be a Python identifier"
+    tol = tests.get("tolerance")
+    if tol is not None and (
+        isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1 or tol != tol
+    ):
+        return None, "bad tests: 'tolerance' must be a number in [0, 1)"
     if fn_name is None:
         inputs = ["\n".join(map(str, x)) if isinstance(x, list) else str(x) for x in inputs]
-    return (inputs, outputs, fn_name), ""
+    return (inputs, outputs, fn_name, tol), ""
 
 
 def _failure(result, fn_name: str | None) -> str | None:
@@ -95,7 +106,7 @@ def run_tests(code: str, tests: dict, timeout: float = 5.0, sandbox: str = DEFAU
     norm, why = _normalise(tests)
     if norm is None:
         return False, why
-    inputs, outputs, fn_name = norm
+    inputs, outputs, fn_name, tol = norm
     n = len(inputs)
     if sandbox.startswith("http"):
         from redstar.verify.sandbox_remote import RemoteRun
@@ -105,10 +116,11 @@ def run_tests(code: str, tests: dict, timeout: float = 5.0, sandbox: str = DEFAU
         from redstar.verify.sandbox_runner import Run
 
         run = Run(sandbox, code, inputs, fn_name, timeout)
+    deadline = time.monotonic() + timeout + GRADER_SLACK_S  # the item's whole grading, comparing included
     try:
         k = 0
         for k, result in enumerate(run.results()):
-            if result is None:
+            if result is None or time.monotonic() > deadline:
                 return False, f"failed test {k + 1}/{n}: timeout"
             why = _failure(result, fn_name)
             if why:
@@ -119,8 +131,10 @@ def run_tests(code: str, tests: dict, timeout: float = 5.0, sandbox: str = DEFAU
                     return False, f"failed test {k + 1}/{n}: no return value"
                 if not value_matches(text, outputs[k]):
                     return False, f"failed test {k + 1}/{n}: wrong answer"
-            elif not output_matches(text, outputs[k]):
+            elif not output_matches(text, outputs[k], tol):
                 return False, f"failed test {k + 1}/{n}: wrong answer"
+            if time.monotonic() > deadline:
+                return False, f"failed test {k + 1}/{n}: timeout (grading)"
             if k + 1 == n:
                 return True, f"passed {n} tests"
         if run.compile_error is not None:

@@ -1,12 +1,24 @@
 """Run one program against a list of test inputs in a local sandbox, returning raw per-test results.
 
 One sandbox per graded item (``bwrap``, or nothing with ``--sandbox none``) runs SUPERVISOR, a
-small Python program that reads the job (code, inputs, limits) from its stdin, compiles the code
-once and forks one fresh process per test. Each test process gets its input on a pipe as stdin
-(or, for ``fn_name`` tests, as the call's arguments), its stdout and stderr on pipes the
-supervisor reads, rlimits (CPU, address space, file size, open files, processes, no core), and
-in ``bwrap`` mode a seccomp filter that refuses new processes. The supervisor sends each test's
-result back as a frame on its stdout, a pipe only this parent holds; the parent compares.
+small Python program that reads the job (code, limits) from its stdin, compiles the code once and
+forks one fresh process per test. Stdin carries, after the job, each test's input as
+``<length>\\n<bytes>``; the supervisor moves one test's input at a time into a fresh memfd with
+``splice`` (never into its own memory), so a test process sees its own input and no other, as a
+regular file (``os.fstat(0).st_size`` works, as on a judge). ``fn_name`` tests read their
+arguments (JSON) from that file. Each test process has its stdout and stderr on pipes the
+supervisor reads, rlimits (CPU, address space, file size, open files, processes, no core), and in
+``bwrap`` mode a seccomp filter that refuses new processes.
+
+A test runs as a program: ``exit`` and ``quit`` exist (what ``site`` adds; the interpreter starts
+with ``-S``), and at the end the runner does what the interpreter does at exit: joins non-daemon
+threads (``threading.Thread(target=main).start()``), runs ``atexit`` handlers and flushes whatever
+``sys.stdout`` / ``sys.stderr`` are by then (the FastIO template replaces them). A call-form test
+runs ``CALL_PREFIX`` first (the ``typing`` names and modules a LeetCode starter file assumes) and
+returns its value through a descriptor of its own, while the program's prints go to /dev/null;
+the value is encoded by ``encode_value`` so that the grader compares what ``==`` would see.
+The supervisor sends each test's result back as a frame on its stdout, a pipe only this parent
+holds; frames never depend on what the program does with ``sys.stdout``; the parent compares.
 
 The supervisor makes itself non-dumpable, so a test process (same user) can neither trace it
 nor open its file descriptors through ``/proc``; under ``bwrap`` it is the sandbox's pid 1, so
@@ -38,17 +50,61 @@ ERR_TAIL = 2048
 MAX_FRAME_HEADER = 200
 
 CALL_FORM = r'''
+import json as _json
+
+# The names a LeetCode-style starter file assumes (LeetCode and TACO predefine them), then the
+# builtins again so that no star import shadows one (math's pow, re's compile).
+CALL_PREFIX = (
+    "from typing import *\nfrom collections import *\nfrom heapq import *\nfrom bisect import *\n"
+    "from math import *\nfrom itertools import *\nfrom functools import *\n"
+    "import collections, heapq, bisect, math, itertools, functools, string, re, random, operator, copy, sys\n"
+    "from builtins import *\n"
+)
+
+
+def encode_value(x, depth=0):
+    """A return value as JSON text that keeps what ``==`` sees: tuples, dicts with their key types,
+    sets, non-finite floats; numpy scalars and arrays become Python values. Anything else (an
+    object that could decide its own equality) is refused."""
+    if depth > 500:
+        raise TypeError("return value nested too deeply")
+    if x is None or isinstance(x, bool):
+        return x if x is None else bool(x)
+    if isinstance(x, int):
+        return int(x)
+    if isinstance(x, float):
+        x = float(x)
+        return x if x == x and x not in (float("inf"), float("-inf")) else {"f": repr(x)}
+    if isinstance(x, str):
+        return str(x)
+    if type(x).__module__ == "numpy" and hasattr(x, "tolist"):
+        return encode_value(x.tolist(), depth + 1)  # numpy scalar (.tolist() is .item()) or array
+    if isinstance(x, list):
+        return [encode_value(v, depth + 1) for v in list(x)]
+    if isinstance(x, tuple):
+        return {"t": [encode_value(v, depth + 1) for v in tuple(x)]}
+    if isinstance(x, (set, frozenset)):
+        return {"s": [encode_value(v, depth + 1) for v in list(x)]}
+    if isinstance(x, dict):
+        return {"d": [[encode_value(k, depth + 1), encode_value(v, depth + 1)] for k, v in dict(x).items()]}
+    raise TypeError("return value of type " + type(x).__name__ + " is not plain data")  # (CALL_FORM holds no percent sign: the remote harness formats it)
+
+
 def call_form(code, fn_name, arg, ns):
-    """A call-form test: run the program in ns, call fn_name (a function, or a method of a class
-    Solution) with the test's arguments and return the result as JSON text; exit status 120 when
-    there is no such function. Sandbox source, shared with the remote harness."""
+    """A call-form test: run the program in ns after CALL_PREFIX, call fn_name (a function, or a
+    method of a class Solution) with the test's arguments and return the result as JSON text
+    (``encode_value``); exit status 120 when there is no such function. Sandbox source, shared
+    with the remote harness."""
+    exec(CALL_PREFIX, ns)
     exec(code, ns)
     fn = ns.get(fn_name)
     if fn is None and isinstance(ns.get("Solution"), type):
         fn = getattr(ns["Solution"](), fn_name, None)
     if not callable(fn):
         raise SystemExit(120)
-    return json.dumps(fn(*arg) if isinstance(arg, list) else fn(arg), allow_nan=False)
+    value = fn(*arg) if isinstance(arg, list) else fn(arg)
+    getattr(sys, "set_int_max_str_digits", lambda n: None)(0)
+    return _json.dumps(encode_value(value), allow_nan=False)
 '''
 
 SUPERVISOR = (
@@ -65,14 +121,28 @@ for _s in signal.valid_signals():
         signal.signal(_s, signal.SIG_DFL)
 # -- end of pid-1 set-up ---------------------------------------------------------------------
 chan = os.dup(1)
-chunks = []
-while True:
-    b = os.read(0, 1 << 20)
-    if not b:
-        break
-    chunks.append(b)
-job = json.loads(b"".join(chunks))
-del chunks
+feed = os.dup(0)
+
+def read_exact(n):
+    parts = []
+    while n > 0:
+        b = os.read(feed, min(n, 1 << 20))
+        if not b:
+            os._exit(0)  # the grader went away
+        parts.append(b)
+        n -= len(b)
+    return b"".join(parts)
+
+def read_length():
+    # one decimal length and a newline, read a byte at a time: nothing after it is read into memory
+    digits = b""
+    while True:
+        c = read_exact(1)
+        if c == b"\n":
+            return int(digits)
+        digits += c
+
+job = json.loads(read_exact(read_length()))
 null = os.open("/dev/null", os.O_RDWR)
 os.dup2(null, 0)
 os.dup2(null, 1)
@@ -113,7 +183,7 @@ for name in sorted(names & allowed):
         __import__(name)
     except BaseException:
         pass
-import io, traceback
+import _sitebuiltins, atexit, traceback
 prog = None
 if job["seccomp"]:
     import ctypes
@@ -131,7 +201,48 @@ else:
     except Exception:
         pass
 
-def child(arg, fn_name):
+def take_input(n):
+    # the next test's input, moved from the grader's pipe into a fresh memfd without passing
+    # through this process's memory (splice): a test process never finds another test's input
+    fd = os.memfd_create("stdin", 0)
+    try:
+        while n > 0:
+            try:
+                moved = os.splice(feed, fd, n)
+            except OSError:
+                moved = os.write(fd, os.read(feed, min(n, 1 << 16)))
+            if moved <= 0:
+                os._exit(0)
+            n -= moved
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+def finish(rc, call):
+    # what the interpreter does at exit: join non-daemon threads, run atexit handlers, flush
+    # whatever sys.stdout and sys.stderr are now (a FastIO wrapper included)
+    try:
+        th = sys.modules.get("threading")
+        if th is not None:
+            th._shutdown()
+    except BaseException:
+        pass
+    try:
+        import atexit
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            if not call:  # a call's prints go nowhere; a program whose stdout cannot be flushed
+                rc = rc or 120  # exits 120, as CPython does
+    return rc
+
+def child(fn_name):
     os.setpgid(0, 0)
     m = job["mem"]
     for lim, val in ((resource.RLIMIT_AS, m), (resource.RLIMIT_FSIZE, job["fsize"]), (resource.RLIMIT_CORE, 0),
@@ -142,19 +253,28 @@ def child(arg, fn_name):
     if prog is not None:
         if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:
             os._exit(121)  # PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP: never run the code without its filter
+    import builtins, _sitebuiltins
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")  # what site adds
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+    result = -1
+    if fn_name is not None:
+        with open(0, "rb", closefd=False) as f:
+            arg = json.loads(f.read())
+        nul = os.open("/dev/null", os.O_RDWR)
+        os.dup2(nul, 0)
+        result = os.dup(1)  # the return value's channel; the program's own stdout goes nowhere
+        os.dup2(nul, 1)
+        os.close(nul)
     sys.stdin = sys.__stdin__ = open(0, "r", encoding="utf-8", errors="replace", closefd=False)
-    out = sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", errors="replace", closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", errors="replace", closefd=False)
     sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     sys.argv = ["solution.py"]
-    rc = 0
+    rc, text = 0, None
     try:
         if fn_name is None:
-            exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
+            exec(code, {"__name__": "__main__", "__builtins__": builtins})
         else:
-            sys.stdout = io.StringIO()
-            text = call_form(code, fn_name, arg, {"__name__": "solution", "__builtins__": __builtins__})
-            sys.stdout = out
-            out.write(text)
+            text = call_form(code, fn_name, arg, {"__name__": "solution", "__builtins__": builtins})
     except SystemExit as e:
         c = e.code
         rc = 0 if c is None else c if isinstance(c, int) else 1
@@ -166,55 +286,39 @@ def child(arg, fn_name):
             traceback.print_exc()
         except BaseException:
             pass
-    try:
-        sys.stdout = out
-        out.flush()
-        sys.stderr.flush()
-    except BaseException:
-        rc = rc or 1
+    rc = finish(rc, fn_name is not None)
+    if text is not None and rc == 0:
+        data = text.encode("utf-8", "surrogatepass")
+        while data:
+            data = data[os.write(result, data):]
     os._exit(rc & 0xFF)
 
-def run(k, arg, fn_name, data):
-    fds = [os.pipe() for _ in range(3)]
+def run(k, fn_name, stdin_fd):
+    fds = [os.pipe() for _ in range(2)]
     pid = os.fork()
     if pid == 0:
         try:
-            os.dup2(fds[0][0], 0)
-            os.dup2(fds[1][1], 1)
-            os.dup2(fds[2][1], 2)
+            os.dup2(stdin_fd, 0)
+            os.dup2(fds[0][1], 1)
+            os.dup2(fds[1][1], 2)
             os.closerange(3, 1 << 16)
-            child(arg, fn_name)
+            child(fn_name)
         finally:
             os._exit(122)
-    w_in, r_out, r_err = fds[0][1], fds[1][0], fds[2][0]
-    for fd in (fds[0][0], fds[1][1], fds[2][1]):
+    os.close(stdin_fd)
+    r_out, r_err = fds[0][0], fds[1][0]
+    for fd in (fds[0][1], fds[1][1]):
         os.close(fd)
-    os.set_blocking(w_in, False)
     poll = select.poll()
     poll.register(r_out, select.POLLIN)
     poll.register(r_err, select.POLLIN)
-    if data:
-        poll.register(w_in, select.POLLOUT)
-    else:
-        os.close(w_in)
-        w_in = -1
-    out, n_out, err, status, pos, open_fds = [], 0, b"", "ok", 0, 2
+    out, n_out, err, status, open_fds = [], 0, b"", "ok", 2
     while open_fds:
         left = end - time.monotonic()
         if left <= 0:
             status = "timeout"
             break
         for fd, ev in poll.poll(left * 1000):
-            if fd == w_in:
-                try:
-                    pos += os.write(w_in, data[pos:pos + 65536])
-                except OSError:
-                    pos = len(data)
-                if pos >= len(data):
-                    poll.unregister(w_in)
-                    os.close(w_in)
-                    w_in = -1
-                continue
             b = os.read(fd, 65536)
             if not b:
                 poll.unregister(fd)
@@ -233,19 +337,16 @@ def run(k, arg, fn_name, data):
     except OSError:
         pass
     _, st = os.waitpid(pid, 0)
-    for fd in (w_in, r_out, r_err):
-        if fd >= 0:
-            os.close(fd)
+    for fd in (r_out, r_err):
+        os.close(fd)
     rc = os.waitstatus_to_exitcode(st)
     if status == "ok" and rc == -signal.SIGXCPU:
         status = "timeout"
     o = b"".join(out)[:job["out_cap"]]
     return b"R %d %s %d %d %d\n" % (k, status.encode(), rc, len(o), len(err)) + o + err
 
-for k, arg in enumerate(job["inputs"]):
-    fn_name = job["fn_name"]
-    data = b"" if fn_name is not None else arg.encode("utf-8", "surrogatepass")
-    frame = run(k, arg, fn_name, data)
+for k in range(job["n_tests"]):
+    frame = run(k, job["fn_name"], take_input(read_length()))
     send(frame)
     if frame.split(b" ", 3)[2] == b"timeout":
         break
@@ -279,7 +380,7 @@ class Run:
         _, paths = bw.site_dirs()
         job = {
             "code": code,
-            "inputs": inputs,
+            "n_tests": len(inputs),
             "fn_name": fn_name,
             "wall": max(0.05, timeout - 0.1),
             "mem": MEMORY_MB << 20,
@@ -291,7 +392,12 @@ class Run:
             "third_party": third_party,
             "seccomp": bw.child_filter().hex() if mode == "bwrap" else "",
         }
-        self.job = json.dumps(job).encode("utf-8", "surrogatepass")
+        head = json.dumps(job).encode("utf-8", "surrogatepass")
+        parts = [b"%d\n" % len(head), head]
+        for x in inputs:  # each test's input; the supervisor moves one at a time into that test's stdin
+            data = (json.dumps(x) if fn_name is not None else x).encode("utf-8", "surrogatepass")
+            parts += [b"%d\n" % len(data), data]
+        self.job = b"".join(parts)
         argv = [bw.interpreter(), "-I", "-S", "-c", SUPERVISOR]
         fds: tuple = ()
         if mode == "bwrap":
