@@ -1,0 +1,303 @@
+"""SFT at scale on CPU: tokenise once, memory-map everywhere (issue 24, training half).
+
+    python bench/bench_scale.py                                  # 100k and 1,000k rows, 3 repeats
+    python bench/bench_scale.py --rows 20000 --reps 1            # a quick look
+    python bench/bench_scale.py --out bench/results/bench_scale.md
+
+Synthetic SFT rows (a user question, an assistant reply whose length in words is log-normal:
+median 24, sigma 1.1, so most replies are short and a long tail runs past ``max_len`` and is
+dropped; one row in 50,000 is malformed JSON and skipped with ``skip_bad``) are trained with
+``redstar sft`` on the tiny Qwen2 test model by two ranks (``torchrun --nproc_per_node 2``,
+gloo), each to its first optimizer step (``train.max_steps=1``). For each row count and repeat:
+
+- a *cold* run: an empty token cache, so local rank 0 tokenises every row with ``--num-proc``
+  processes while rank 1 waits;
+- a *warm* run: a new run directory on the same data and cache: nothing is tokenised.
+
+Each rank records, at its first optimizer step, the seconds since the launch and its peak RSS
+(``ru_maxrss``; the tokenising processes are separate processes, reported apart). The table gives
+median (min-max) over the repeats, and checks the issue's targets: per-rank peak RSS at the
+largest row count at most 1.25x that at the smallest, the warm run's time to the first step at
+most 10% of the cold run's, and every row accounted for (read = used + malformed + too long +
+without targets). Tokenising speed is rows (and tokens) per second per tokenising process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WORDS = (
+    "so we add the two numbers then multiply by 3 and check the result is an integer therefore "
+    "the answer is wait let me verify x + y = 12 and x - y = 4 gives x = 8"
+).split()
+
+
+def write_rows(path: Path, n: int, seed: int = 0) -> None:
+    rng = random.Random(seed)
+    with open(path, "w") as f:
+        for i in range(n):
+            if i % 50_000 == 49_999:
+                f.write('{"messages": [{"role": "user", "content": "cut off\n')
+                continue
+            k = 1 + int(min(3000, rng.lognormvariate(3.2, 1.1)))
+            reply = " ".join(rng.choice(WORDS) for _ in range(k)) + f" \\boxed{{{i % 97}}}"
+            row = {
+                "id": f"r{i}",
+                "messages": [
+                    {"role": "user", "content": f"Problem {i}: what is {i % 89} times {i % 13}?"},
+                    {"role": "assistant", "content": reply},
+                ],
+            }
+            f.write(json.dumps(row) + "\n")
+
+
+def write_model(path: Path) -> None:
+    from redstar.models import tiny_causal_lm
+
+    model, tok = tiny_causal_lm(seed=0)
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+
+
+def write_config(path: Path, model: Path, data: Path, out: Path, cache: Path, num_proc: int) -> None:
+    path.write_text(
+        f"""# schema: redstar.train.sft:SFTConfig
+model: {model}
+out: {out}
+attn_implementation: sdpa
+data:
+  train: [{data}]
+  max_len: 1024
+  pack_len: 2048
+  skip_bad: true
+  cache_dir: {cache}
+  num_proc: {num_proc}
+train:
+  max_steps: 1
+  grad_accum: 1
+  dtype: float32
+  device: cpu
+  gradient_checkpointing: false
+  warmup_ratio: 0.0
+  progress: false
+  tensorboard: false
+"""
+    )
+
+
+def rank_main(argv: list[str]) -> int:
+    """One torchrun rank: ``redstar sft`` with a hook at the first optimizer step."""
+    from redstar.cli import main
+    from redstar.train import sft, tracking
+
+    t0 = float(os.environ["BENCH_T0"])
+    report = Path(os.environ["BENCH_REPORT"])
+    real_log = tracking.MetricsLogger.log
+    real_cache = sft.token_cache
+    seen, prep = [], []
+
+    def token_cache(*a, **k):  # the rows to a token cache: built (cold) or opened (warm)
+        t = time.time()
+        out = real_cache(*a, **k)
+        prep.append(time.time() - t)
+        return out
+
+    def log(self, step, metrics):
+        if not seen:
+            seen.append(step)
+            rank = int(os.environ.get("RANK", "0"))
+            (report / f"rank{rank}.json").write_text(
+                json.dumps(
+                    {
+                        "rank": rank,
+                        "seconds_to_first_step": time.time() - t0,
+                        "data_seconds": sum(prep),
+                        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                        "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                    }
+                )
+            )
+        return real_log(self, step, metrics)
+
+    tracking.MetricsLogger.log = log
+    sft.token_cache = token_cache
+    return main(["sft", *argv])
+
+
+def launch(config: Path, report: Path, nproc: int) -> dict:
+    report.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "BENCH_T0": repr(time.time()), "BENCH_REPORT": str(report), "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        str(Path(__file__).resolve()),
+        "--rank-hook",
+        str(config),
+    ]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    if p.returncode != 0:
+        raise SystemExit(f"run failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-5000:]}")
+    ranks = [json.loads((report / f"rank{r}.json").read_text()) for r in range(nproc)]
+    return {"ranks": ranks, "stdout": p.stdout[-2000:]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--nproc", type=int, default=2, help="training ranks")
+    ap.add_argument("--num-proc", type=int, default=2, help="tokenising processes (data.num_proc)")
+    ap.add_argument("--work", default="", help="working directory (default: a temporary one)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "bench_scale.md"))
+    ap.add_argument("--rank-hook", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.rank_hook is not None:
+        return rank_main(args.rank_hook)
+
+    from bench.common import mmm
+
+    work = Path(args.work or tempfile.mkdtemp(prefix="bench_scale_"))
+    work.mkdir(parents=True, exist_ok=True)
+    model = work / "model"
+    if not (model / "config.json").is_file():
+        write_model(model)
+    results = {}
+    for n in args.rows:
+        data = work / f"rows_{n}.jsonl"
+        if not data.is_file():
+            t = time.time()
+            write_rows(data, n)
+            print(f"wrote {n} rows ({data.stat().st_size / 1e6:.0f} MB) in {time.time() - t:.0f} s", flush=True)
+        runs = []
+        for rep in range(args.reps):
+            cache = work / f"cache_{n}_{rep}"
+            one = {}
+            for phase in ("cold", "warm"):
+                out = work / f"run_{n}_{rep}_{phase}"
+                cfg = work / f"sft_{n}_{rep}_{phase}.yaml"
+                write_config(cfg, model, data, out, cache, args.num_proc)
+                one[phase] = launch(cfg, work / f"report_{n}_{rep}_{phase}", args.nproc)
+                one[phase]["data"] = json.loads((out / "data_stats.json").read_text())
+                r = one[phase]["ranks"]
+                print(
+                    f"{n} rows rep {rep + 1} {phase}: first step after "
+                    + ", ".join(f"{x['seconds_to_first_step']:.1f} s" for x in r)
+                    + "; peak RSS "
+                    + ", ".join(f"{x['peak_rss_mb']:.0f} MB" for x in r),
+                    flush=True,
+                )
+            meta = json.loads((Path(one["cold"]["data"]["token_cache"]) / "meta.json").read_text())
+            one["build_seconds"] = meta["build_seconds"]
+            one["num_proc"] = meta["num_proc"]
+            runs.append(one)
+        results[n] = runs
+
+    lines = [
+        "# bench_scale: SFT on 100k and 1,000k rows, two CPU ranks, to the first optimizer step",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs), "
+        f"Python {platform.python_version()}; tiny Qwen2 test model (hidden 64, 2 layers, vocab 512); "
+        f"2 ranks (torchrun, gloo); tokenising processes (data.num_proc): {args.num_proc}; max_len 1024, "
+        f"pack_len 2048. Median (min-max) of {args.reps} repeat(s).",
+        "",
+        f"Command: `python bench/bench_scale.py --rows {' '.join(map(str, args.rows))} --reps {args.reps} "
+        f"--num-proc {args.num_proc}`",
+        "",
+        "| rows | cold: s to 1st step | warm: s to 1st step | warm / cold | data s, cold | data s, warm "
+        "| rows/s per tokenising process | tokens/s per process | peak RSS per rank, cold (MB) "
+        "| peak RSS per rank, warm (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    summary = {}
+    for n, runs in results.items():
+        cold = [max(x["seconds_to_first_step"] for x in r["cold"]["ranks"]) for r in runs]
+        warm = [max(x["seconds_to_first_step"] for x in r["warm"]["ranks"]) for r in runs]
+        ratio = [w / c for w, c in zip(warm, cold)]
+        build = [r["build_seconds"] for r in runs]
+        data_cold = [max(x["data_seconds"] for x in r["cold"]["ranks"]) for r in runs]
+        data_warm = [max(x["data_seconds"] for x in r["warm"]["ranks"]) for r in runs]
+        stats = runs[0]["cold"]["data"]
+        per_proc = [stats["rows"] / b / r["num_proc"] for b, r in zip(build, runs)]
+        tok_per_proc = [stats["tokens"] / b / r["num_proc"] for b, r in zip(build, runs)]
+        rss_cold = [max(x["peak_rss_mb"] for x in r["cold"]["ranks"]) for r in runs]
+        rss_warm = [max(x["peak_rss_mb"] for x in r["warm"]["ranks"]) for r in runs]
+        summary[n] = {
+            "cold_s": cold,
+            "warm_s": warm,
+            "warm_over_cold": ratio,
+            "build_s": build,
+            "data_cold_s": data_cold,
+            "data_warm_s": data_warm,
+            "rows_per_s_per_proc": per_proc,
+            "tokens_per_s_per_proc": tok_per_proc,
+            "peak_rss_cold_mb": rss_cold,
+            "peak_rss_warm_mb": rss_warm,
+            "tokeniser_children_peak_rss_mb": [
+                max(x["children_peak_rss_mb"] for x in r["cold"]["ranks"]) for r in runs
+            ],
+            "data": {k: stats[k] for k in ("rows_read", "used", "bad_rows", "too_long", "no_targets", "tokens")},
+        }
+        lines.append(
+            f"| {n:,} | {mmm(cold, '{:.1f}')} | {mmm(warm, '{:.1f}')} | {mmm(ratio, '{:.3f}')} "
+            f"| {mmm(data_cold, '{:.1f}')} | {mmm(data_warm, '{:.2f}')} "
+            f"| {mmm(per_proc)} | {mmm(tok_per_proc)} | {mmm(rss_cold)} | {mmm(rss_warm)} |"
+        )
+    lines += [
+        "",
+        "Data s: seconds a rank spends from the start of the data step to holding its memory-mapped rows "
+        "(cold: tokenising every row, or waiting for local rank 0 to; warm: opening the cache). Rows/s and "
+        "tokens/s per tokenising process: rows (tokens) over the build's wall time, divided by data.num_proc.",
+    ]
+    lines += ["", "Every row accounted for (read = used + malformed + over max_len + without targets):", ""]
+    for n, s in summary.items():
+        d = s["data"]
+        ok = d["rows_read"] == d["used"] + d["bad_rows"] + d["too_long"] + d["no_targets"]
+        lines.append(
+            f"- {n:,} rows: read {d['rows_read']:,} = used {d['used']:,} + malformed {d['bad_rows']:,} "
+            f"+ over max_len {d['too_long']:,} + without targets {d['no_targets']:,} ({'yes' if ok else 'NO'}); "
+            f"{d['tokens']:,} tokens"
+        )
+    small, large = min(summary), max(summary)
+    if small != large:
+        import statistics
+
+        growth = statistics.median(summary[large]["peak_rss_cold_mb"]) / statistics.median(
+            summary[small]["peak_rss_cold_mb"]
+        )
+        growth_w = statistics.median(summary[large]["peak_rss_warm_mb"]) / statistics.median(
+            summary[small]["peak_rss_warm_mb"]
+        )
+        lines += [
+            "",
+            f"Per-rank peak RSS, {large:,} over {small:,} rows (medians): cold {growth:.2f}x, warm {growth_w:.2f}x "
+            f"(target <= 1.25x).",
+        ]
+    for n, s in summary.items():
+        lines.append(
+            f"Warm over cold time to the first step at {n:,} rows: {mmm(s['warm_over_cold'], '{:.3f}')} (target <= 0.10)."
+        )
+    text = "\n".join(lines) + "\n"
+    Path(args.out).write_text(text)
+    Path(args.out).with_suffix(".json").write_text(json.dumps({str(k): v for k, v in summary.items()}, indent=2))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
