@@ -7,6 +7,8 @@ examples:
   redstar curate data_recipes/recipes/redstar_math.yaml --out runs/math    # again after a kill: resumes
   redstar curate RECIPE.yaml --out runs/big --shard $SLURM_ARRAY_TASK_ID/64   # one array task
   redstar curate RECIPE.yaml --out runs/big --merge                           # after all tasks
+  redstar curate RECIPE.yaml --out runs/big --prep-only                       # load, dedup, decontaminate only
+  redstar curate RECIPE.yaml --out runs/big --slurm runs/big/jobs --shards 64 # prep, array, merge scripts
 
 DIR receives sft.jsonl, preferences.jsonl, rl_prompts.jsonl, samples.jsonl (every sample with
 its verdict and filter results), funnel.json, report.md and funnel.png. Run again, the same
@@ -35,6 +37,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--shard", default="0/1", help="i/n: run chunks k with k mod n == i (no merge when n > 1)")
     parser.add_argument("--merge", action="store_true", help="join finished shards into the final outputs")
+    parser.add_argument(
+        "--prep-only",
+        action="store_true",
+        help="load, dedup and decontaminate, then stop (the job a --shard array depends on)",
+    )
+    parser.add_argument(
+        "--slurm",
+        metavar="DIR",
+        default=None,
+        help="write prep.sbatch, array.sbatch, merge.sbatch and submit.sh (afterok dependencies) to DIR; run nothing",
+    )
+    parser.add_argument("--shards", type=int, default=8, help="array tasks in the --slurm scripts")
+    parser.add_argument("--gpus-per-task", type=int, default=8, help="GPUs per array task in the --slurm scripts")
+    parser.add_argument(
+        "--sbatch",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="an extra #SBATCH line for every --slurm script, e.g. --sbatch=--partition=gpu (repeatable)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved recipe, each key with its help, and exit"
@@ -78,9 +100,29 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"# schema: data_recipes.recipe:Recipe\n{annotated_yaml(recipe)}")
         return 0
-    result = run_pipeline(recipe, args.out, shard=shard, merge_only=args.merge, overwrite=args.overwrite)
+    if getattr(args, "slurm", None):
+        from data_recipes.slurm import write_scripts
+
+        files = write_scripts(
+            args.recipe, list(args.overrides), args.out, args.slurm, args.shards, args.sbatch, args.gpus_per_task
+        )
+        print(f"wrote {', '.join(f.name for f in files)} to {args.slurm}; submit with: bash {files[-1]}")
+        return 0
+    result = run_pipeline(
+        recipe,
+        args.out,
+        shard=shard,
+        merge_only=args.merge,
+        overwrite=args.overwrite,
+        prep_only=getattr(args, "prep_only", False),
+    )
     if "complete" in result:
         print(result["complete"])
+    elif "prep" in result:
+        print(
+            f"prep: {result['prep']['n_problems']} problems after load, dedup and decontamination -> "
+            f"{args.out}/prep; now run the --shard i/n tasks"
+        )
     elif "counts" in result:
         c = result["counts"]
         print(

@@ -5,7 +5,9 @@
 
 The first occurrence in stream order wins, so every shard that reads the same sources in the
 same order makes the same decisions. Near-duplicates use datasketch's MinHash over word
-shingles of the normalised question (estimated Jaccard >= ``threshold``). Problems with images
+shingles of the normalised question (estimated Jaccard >= ``threshold``), banded as
+datasketch's LSH bands them; the index keeps 64-bit keys in numpy arrays (``KeyIndex``), so a
+million problems fit in tens of MB. Problems with images
 are compared exactly on text plus the images' bytes: two geometry problems with the same words
 ("As shown in the figure, find angle 1") and different diagrams are different problems.
 """
@@ -29,40 +31,136 @@ def _image_digest(paths: list[str]) -> str:
     return h.hexdigest()
 
 
+class KeyIndex:
+    """First value stored per 64-bit key, in about 12 bytes an entry: sorted numpy arrays (keys,
+    values), plus a small dict of recent inserts merged into them when it fills. A million
+    problems' exact keys and LSH band keys take tens of MB rather than the GB of Python sets."""
+
+    def __init__(self, buffer: int = 1 << 16):
+        import numpy as np
+
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.values = np.empty(0, dtype=np.int32)
+        self.recent: dict[int, int] = {}
+        self.buffer = buffer
+
+    def __len__(self) -> int:
+        return len(self.keys) + len(self.recent)
+
+    def get(self, key: int) -> int | None:
+        import numpy as np
+
+        hit = self.recent.get(key)
+        if hit is not None:
+            return hit
+        i = int(np.searchsorted(self.keys, np.uint64(key)))
+        if i < len(self.keys) and int(self.keys[i]) == key:
+            return int(self.values[i])
+        return None
+
+    def put(self, key: int, value: int) -> None:
+        """Store ``value`` unless ``key`` already has one (the first occurrence wins)."""
+        if self.get(key) is None:
+            self.recent[key] = value
+            if len(self.recent) >= self.buffer:
+                self._merge()
+
+    def _merge(self) -> None:
+        import numpy as np
+
+        keys = np.fromiter(self.recent.keys(), dtype=np.uint64, count=len(self.recent))
+        values = np.fromiter(self.recent.values(), dtype=np.int32, count=len(self.recent))
+        keys, values = np.concatenate([self.keys, keys]), np.concatenate([self.values, values])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.values = keys[order], values[order]
+        self.recent.clear()
+
+
+class IdStore:
+    """Kept problem ids by ordinal, packed in one bytearray (ids are short strings)."""
+
+    def __init__(self):
+        import numpy as np
+
+        self.blob = bytearray()
+        self.ends = np.zeros(1024, dtype=np.int64)
+        self.n = 0
+
+    def add(self, pid: str) -> int:
+        import numpy as np
+
+        if self.n == len(self.ends):
+            self.ends = np.concatenate([self.ends, np.zeros(len(self.ends), dtype=np.int64)])
+        self.blob += pid.encode("utf-8")
+        self.ends[self.n] = len(self.blob)
+        self.n += 1
+        return self.n - 1
+
+    def __getitem__(self, i: int) -> str:
+        start = int(self.ends[i - 1]) if i else 0
+        return self.blob[start : int(self.ends[i])].decode("utf-8")
+
+
+def _key64(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
 class Deduper:
+    """The index grows by one exact key and ``bands`` LSH band keys per kept problem, held
+    compactly (``KeyIndex``): prep's memory is bounded by this index, not by the rows read.
+
+    Near-duplicates follow datasketch's MinHash LSH: the signature is cut into ``bands`` bands
+    of ``rows`` values (datasketch's optimal split for the threshold), and a problem whose band
+    matches an earlier kept problem's is a near duplicate of the first such problem, as a
+    ``MinHashLSH.query`` hit is."""
+
     def __init__(self, cfg):
         self.cfg = cfg
-        self.seen: dict[bytes, str] = {}
-        self.lsh = None
+        self.ids = IdStore()
+        self.exact = KeyIndex()
+        self.bands = KeyIndex() if cfg.near else None
+        self._perms = None
         if cfg.near:
-            from datasketch import MinHashLSH
+            from datasketch import MinHash
+            from datasketch.lsh import _optimal_param
 
-            self.lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm)
+            self.n_bands, self.rows = _optimal_param(cfg.threshold, cfg.num_perm, 0.5, 0.5)
+            first = MinHash(num_perm=cfg.num_perm, seed=1)
+            self._perms, self._scheme = first.permutations, first.scheme  # built once, not per problem
 
     def _minhash(self, tokens: list[str]):
         from datasketch import MinHash
 
         k = self.cfg.shingle
         shingles = {" ".join(tokens[i : i + k]).encode("utf-8") for i in range(max(1, len(tokens) - k + 1))}
-        m = MinHash(num_perm=self.cfg.num_perm, seed=1)
+        m = MinHash(num_perm=self.cfg.num_perm, seed=1, permutations=self._perms, scheme=self._scheme)
         m.update_batch(list(shingles))
         return m
+
+    def _band_keys(self, hashvalues) -> list[int]:
+        r = self.rows
+        return [_key64(bytes([b]) + hashvalues[b * r : (b + 1) * r].tobytes()) for b in range(self.n_bands)]
 
     def check(self, problem: dict) -> tuple[str, str] | None:
         """Return (reason, id of the kept problem it duplicates), or None and index it."""
         norm = normalize(problem["question"])
         images = problem.get("images") or []
         key = norm + ("|img:" + _image_digest(images) if images else "") + "|" + problem.get("domain", "")
-        d = _digest(key)
-        if self.cfg.exact and d in self.seen:
-            return "exact duplicate", self.seen[d]
-        if self.lsh is not None and not images:
-            m = self._minhash(norm.split())
-            hits = self.lsh.query(m)
+        d = int.from_bytes(_digest(key)[:8], "little")
+        if self.cfg.exact:
+            hit = self.exact.get(d)
+            if hit is not None:
+                return "exact duplicate", self.ids[hit]
+        bands = None
+        if self.bands is not None and not images:
+            bands = self._band_keys(self._minhash(norm.split()).hashvalues)
+            hits = [h for h in (self.bands.get(b) for b in bands) if h is not None]
             if hits:
-                return "near duplicate", sorted(hits)[0]
-            self.lsh.insert(problem["id"], m, check_duplication=False)
-        self.seen.setdefault(d, problem["id"])
+                return "near duplicate", self.ids[min(hits)]
+        ordinal = self.ids.add(problem["id"])
+        self.exact.put(d, ordinal)
+        for b in bands or ():
+            self.bands.put(b, ordinal)
         return None
 
 

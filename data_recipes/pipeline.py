@@ -8,8 +8,9 @@
 Layout of the output directory:
 
     prep/problems.jsonl, prep/dropped.jsonl, prep/funnel.json   problems after load, dedup and
-        decontamination (every shard computes the same prep; the first to finish writes it,
-        atomically, and the others reuse it)
+        decontamination, computed exactly once per directory: under an flock on
+        ``.prep.lock`` that the other array tasks wait on (``prep_once``), or by a
+        ``--prep-only`` job that the array depends on (``data_recipes.slurm``)
     chunks/NNNNN.scored.jsonl, NNNNN.teacher-J.jsonl   a chunk's problems with their difficulty
         levels, and teacher J's samples: sampling runs one model at a time over every pending
         chunk (so each engine is built once), and these keep each finished stage; removed once
@@ -30,9 +31,11 @@ run samples again get other draws from the same distribution (see ``sampling``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import os
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -118,6 +121,37 @@ def prep(recipe, out: Path, progress: bool = True) -> dict:
     stats = {"recipe_hash": recipe_hash(recipe), "n_problems": n_kept, "funnel": funnel.to_dict()}
     write_json(out / "prep" / "funnel.json", stats)
     return stats
+
+
+PREP_LOCK = ".prep.lock"
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path):
+    """An exclusive ``flock`` on ``path`` (created if missing), held for the block; the file is
+    removed when the block ends (waiters holding it re-check what was done before working)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def prep_once(recipe, out: Path, progress: bool = True) -> dict:
+    """``prep`` exactly once per run directory: array tasks that start together wait on an
+    flock while the first computes it, then read its result. Returns prep's stats."""
+    done = out / "prep" / "funnel.json"
+    if not done.is_file():
+        with _exclusive(out / PREP_LOCK):
+            if not done.is_file():  # nobody finished it while this task waited
+                return prep(recipe, out, progress)
+    return json.loads(done.read_text())
 
 
 def check_source_loaded(spec, label: str, n_rows: int, n_loaded: int, first_drop) -> None:
@@ -255,8 +289,10 @@ def run(
     shard: tuple[int, int] = (0, 1),
     merge_only: bool = False,
     overwrite: bool = False,
+    prep_only: bool = False,
 ) -> dict:
-    """Run this shard's part of the job; merge when unsharded (or ``merge_only``).
+    """Run this shard's part of the job; merge when unsharded (or ``merge_only``); with
+    ``prep_only``, load, dedup and decontaminate only (the job an array depends on).
 
     The directory follows the run-directory contract: the same recipe continues where a killed
     run stopped (``resume`` is accepted for old scripts; it is always on), a finished run
@@ -273,6 +309,8 @@ def run(
         raise ConfigError(f"--shard {i}/{n}: the index must be in 0..{n - 1}")
     h = recipe_hash(recipe)
     progress = recipe.run.progress
+    if prep_only and (merge_only or n > 1):
+        raise ConfigError("--prep-only runs alone: without --shard or --merge")
     run_dir = open_run(recipe, out, overwrite=overwrite, sharded=n > 1 or merge_only)
     if run_dir.complete:
         return {"complete": run_dir.complete_message(), **(run_dir.record.get("summary") or {})}
@@ -281,8 +319,9 @@ def run(
         run_dir.finish({"counts": result.get("counts", {})})
         return result
     save_config(recipe, out / "recipe.yaml")
-    if not (out / "prep" / "funnel.json").is_file():
-        prep(recipe, out, progress)
+    stats = prep_once(recipe, out, progress)
+    if prep_only:
+        return {"prep": stats}
     backends = Backends(recipe)
     judges = [Judge(j, recipe, backends) for j in recipe.curators.judges] if recipe.curators.enabled else []
     manifest_path = out / "manifests" / f"shard-{i}-of-{n}.json"
