@@ -81,8 +81,8 @@ def eval_command(metrics: dict, out_dir: str | None) -> str:
         ]
     elif metrics.get("n_samples", 1) != 1:
         argv += ["--samples", str(metrics["n_samples"])]
-    if metrics.get("answer_fallback") is False:
-        argv.append("--no-fallback")
+    if metrics.get("answer_fallback") is True:  # off is eval's default (a stated answer is required)
+        argv.append("--fallback")
     if metrics.get("protocol") not in (None, "redstar"):
         argv += ["--protocol", str(metrics["protocol"])]
     if out_dir:
