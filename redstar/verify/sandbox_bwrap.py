@@ -9,7 +9,8 @@ The sandbox a program runs in (one per graded item):
   few third-party packages a contest program may import (numpy, sortedcontainers); no ``/etc``,
   ``/home``, ``/run``, ``/var``, no working directory of the grader, no tests file;
 - its own ``/proc`` (its own processes only; ``/proc/keys`` and ``/proc/key-users``, which list
-  the host's keys, and pid 1's OOM scores are masked: ``MASKED``) and a minimal, read-only ``/dev`` (so ``/dev/shm`` is read-only);
+  the host's keys, and pid 1's OOM scores are masked: ``MASKED``) and a minimal, read-only
+  ``/dev`` (so ``/dev/shm`` is read-only);
 - a private tmpfs of ``TMPFS_BYTES`` at ``/sandbox`` as the only writable place (the working
   directory; there is no ``/tmp``, so a write there fails as a write outside the working
   directory), so concurrent sandboxes never see each other's files;
@@ -266,7 +267,7 @@ if sid >= 0:
     left_open.append("SysV shared memory")
 old = ctypes.create_string_buffer(16)
 if libc.syscall(nr["prlimit64"], os.getpid(), 7, None, old) == 0:
-    left_open.append("prlimit on another process")
+    left_open.append("prlimit naming a pid")
 s = libc.socket(2, 1, 0)
 if s >= 0:
     os.close(s)
@@ -277,8 +278,8 @@ print(", ".join(left_open) or "closed")
 
 def check() -> str:
     """The bwrap to use, after running the interpreter once inside a sandbox (cached per process)
-    and checking there that user namespaces, keyrings, SysV shared memory, prlimit on another
-    process and network sockets are refused (a bwrap that ignores its options fails here)."""
+    and checking there that user namespaces, keyrings, SysV shared memory, prlimit naming a pid
+    and network sockets are refused (a bwrap that ignores its options fails here)."""
     with _lock:
         if "bwrap" in _checked:
             return _checked["bwrap"]
