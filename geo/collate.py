@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from redstar.config import ConfigError
 from redstar.records import RowError
 from redstar.train.packing import IGNORE_INDEX, collate_packed, collate_padded
 from redstar.train.tokenize import TooLong, assistant_spans
@@ -141,20 +142,46 @@ def encode_chat(
     return ex
 
 
+# transformers 5.3.0 ("Unify 3D position ids", huggingface/transformers#43972) made the Qwen2-VL
+# processors return mm_token_type_ids (text 0, image 1, video 2) and get_rope_index read them;
+# 4.57 gives neither, and packed positions could only be guessed. pyproject requires >= 5.3.
+MIN_TRANSFORMERS = "5.3"
+
+
+def _needs_newer_transformers(what: str) -> ConfigError:
+    import transformers
+
+    return ConfigError(
+        f"packed Qwen2-VL training needs transformers >= {MIN_TRANSFORMERS} ({what}); found "
+        f"{transformers.__version__}: pip install 'transformers>={MIN_TRANSFORMERS},<6'"
+    )
+
+
 def rope_index_fn(model):
     """The model's multimodal rotary index (Qwen2-VL family), or None for 1-D rotary models
-    (InternVL, LLaVA), where packed positions are just 0..n-1 per sample."""
+    (InternVL, LLaVA), where packed positions are just 0..n-1 per sample. A ``get_rope_index``
+    that does not take ``mm_token_type_ids`` (transformers < 5.3) is refused: packed samples
+    would lose their image positions."""
+    import inspect
+
     inner = getattr(model, "model", model)
     fn = getattr(inner, "get_rope_index", None)
+    if fn is not None and "mm_token_type_ids" not in inspect.signature(fn).parameters:
+        raise _needs_newer_transformers("its get_rope_index takes no mm_token_type_ids")
     return fn
 
 
 def sample_positions(ex: dict, rope_fn) -> torch.Tensor:
-    """[3, 1, n] multimodal positions of one sample as if it were alone."""
+    """[3, 1, n] multimodal positions of one sample as if it were alone. A text-only sample's
+    are 0..n-1 on all three axes (what get_rope_index gives text); a sample with images must
+    carry the processor's ``mm_token_type_ids``, or this raises rather than fall back to
+    text positions for its image tokens."""
     ids = torch.tensor([ex["input_ids"]])  # [1, n]
     n = ids.shape[1]
-    if "image_grid_thw" not in ex or "mm_token_type_ids" not in ex:
+    if "image_grid_thw" not in ex:
         return torch.arange(n).view(1, 1, -1).expand(3, 1, -1)
+    if "mm_token_type_ids" not in ex:
+        raise _needs_newer_transformers("the processor gave no mm_token_type_ids for a sample with images")
     mm = torch.tensor([ex["mm_token_type_ids"]])
     pos, _ = rope_fn(ids, mm_token_type_ids=mm, image_grid_thw=ex["image_grid_thw"])
     return pos  # [3, 1, n]

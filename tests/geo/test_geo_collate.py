@@ -129,3 +129,44 @@ def test_lazy_items_give_the_processor_tensors(tmp_path, kind):
     lazy = items[1][0]
     assert lazy["input_ids"] == direct["input_ids"] and lazy["labels"] == direct["labels"]
     assert torch.equal(lazy["pixel_values"], direct["pixel_values"])
+
+
+def test_packed_positions_never_fall_back_silently(problems):
+    """A sample with images but no mm_token_type_ids (what a transformers 4.57 processor gives)
+    and a get_rope_index that cannot read them are errors, not 0..n positions."""
+    from geo.collate import rope_index_fn, sample_positions
+    from redstar.config import ConfigError
+
+    model, proc = tiny_vl_model("qwen2_vl")
+    rows, imgs = problems
+    msgs = [{"role": "user", "content": "<image>\n" + rows[0]["question"]}, {"role": "assistant", "content": "3"}]
+    ex = encode_chat(msgs, [imgs[0]], proc)
+    assert "mm_token_type_ids" in ex  # the installed transformers gives them
+    rope = rope_index_fn(model)
+    pos = sample_positions(ex, rope)
+    n = len(ex["input_ids"])
+    assert not torch.equal(pos, torch.arange(n).view(1, 1, -1).expand(3, 1, -1))  # image tokens: 3-D positions
+    old = {k: v for k, v in ex.items() if k != "mm_token_type_ids"}
+    with pytest.raises(ConfigError, match=r"needs transformers >= 5\.3 .*no mm_token_type_ids"):
+        sample_positions(old, rope)
+    with pytest.raises(ConfigError, match=r"pip install 'transformers>=5\.3,<6'"):
+        VLCollator(proc, model, pack=True)([old])
+    text_only = {k: v for k, v in old.items() if k not in ("image_grid_thw", "pixel_values")}
+    assert torch.equal(sample_positions(text_only, rope)[0, 0], torch.arange(n))  # text: 0..n-1, no error
+
+    class Old:  # get_rope_index as transformers 4.57 declares it
+        def get_rope_index(self, input_ids, image_grid_thw=None, video_grid_thw=None, attention_mask=None):
+            raise AssertionError("never called")
+
+    with pytest.raises(ConfigError, match="get_rope_index takes no mm_token_type_ids"):
+        rope_index_fn(Old())
+
+
+def test_pyproject_requires_the_transformers_that_gives_mm_token_type_ids():
+    import re
+    from pathlib import Path
+
+    from geo.collate import MIN_TRANSFORMERS
+
+    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert re.search(rf'"transformers>={re.escape(MIN_TRANSFORMERS)}(,|")', text)
