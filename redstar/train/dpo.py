@@ -195,14 +195,17 @@ def pair_lengths(items: list[dict]) -> list[int]:
     return [len(it["chosen"]["input_ids"]) + len(it["rejected"]["input_ids"]) for it in items]
 
 
-def collate_pairs(items: list[dict], pad_token_id: int = 0) -> dict:
+def collate_pairs(items: list[dict], pad_token_id: int = 0, pack_len: int | None = None) -> dict:
     """Pack whole pairs as samples ``[c0, r0, c1, r1, ...]``; ``num_targets`` = pairs.
 
-    Adds ``ref_logps`` [2P] (same order) when the items carry reference log-probs.
+    Adds ``ref_logps`` [2P] (same order) when the items carry reference log-probs, and
+    ``pack_len`` (the micro-batch budget: a constant head chunk count under ZeRO-3) when given.
     """
     from redstar.train.packing import collate_packed
 
-    batch = collate_packed([ex for it in items for ex in (it["chosen"], it["rejected"])], pad_token_id=pad_token_id)
+    batch = collate_packed(
+        [ex for it in items for ex in (it["chosen"], it["rejected"])], pad_token_id=pad_token_id, pack_len=pack_len
+    )
     if all("ref_logps" in it for it in items):
         batch["ref_logps"] = torch.tensor([lp for it in items for lp in it["ref_logps"]], dtype=torch.float32)
     batch["num_targets"] = len(items)
@@ -217,6 +220,7 @@ def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     batch, from one forward pass and one chunked pass of the head over every target of the
     pack (``loss.sample_logps``): one fp32 weight-gradient buffer per pack, not per sample,
     and under ZeRO-3 the head is called as a module (gathered by design)."""
+    from redstar.train import loss
     from redstar.train.loss import pack_sample_index, packed_attention_kwargs, sample_logps
 
     decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.model
@@ -229,7 +233,8 @@ def sequence_logps(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     labels = batch["labels"]  # [1, T] shifted per sample
     cu = batch["cu_seqlens"]  # [S + 1], no padding sample
     idx = pack_sample_index(cu, labels.shape[-1])  # [1, T]
-    return sample_logps(hidden, model.get_output_embeddings(), labels, idx, len(cu) - 1)
+    head_chunks = loss.head_chunks(batch.get("pack_len"))
+    return sample_logps(hidden, model.get_output_embeddings(), labels, idx, len(cu) - 1, n_chunks=head_chunks)
 
 
 @torch.no_grad()
@@ -446,7 +451,7 @@ def run(cfg: DPOConfig) -> dict:
         model,
         items,
         lambda epoch: best_fit_pack(lengths, budget, seed=tcfg.seed + epoch),
-        lambda batch_items: collate_pairs(batch_items, pad),
+        lambda batch_items: collate_pairs(batch_items, pad, budget),
         cfg.dpo,
         tcfg,
         cfg.out,

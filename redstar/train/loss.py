@@ -143,15 +143,21 @@ class _ChunkedTokenNLL(torch.autograd.Function):
 
 
 def token_nll(
-    hidden: torch.Tensor, head, labels: torch.Tensor, chunk_size: int | None = None, head_chunk_size: int = 1024
+    hidden: torch.Tensor,
+    head,
+    labels: torch.Tensor,
+    chunk_size: int | None = None,
+    head_chunk_size: int = 1024,
+    n_chunks: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token ``-log p`` of every target of a pack in one chunked pass over the head.
 
     hidden [..., H], labels [...] (shifted; -100 = no target). Returns (nll [n] fp32 of the
     target tokens in order, keep [N] bool mask of which flattened positions they are).
-    Under DeepSpeed ZeRO-3 the head is called as a module in checkpointed chunks, the chunk
-    count the maximum over ranks, so its weight is gathered by design (never read while
-    partitioned); otherwise the weight is used directly by :class:`_ChunkedTokenNLL`."""
+    Under DeepSpeed ZeRO-3 the head is called as a module in checkpointed chunks (``n_chunks``
+    of them, the same for every micro-batch; see :func:`checkpointed_head_cross_entropy`), so
+    its weight is gathered by design (never read while partitioned); otherwise the weight is
+    used directly by :class:`_ChunkedTokenNLL`."""
     h = hidden.reshape(-1, hidden.shape[-1])  # [N, H]
     y = labels.reshape(-1)
     keep = y != IGNORE_INDEX
@@ -163,11 +169,9 @@ def token_nll(
         def chunk_nll(hc, yc):
             return torch.nn.functional.cross_entropy(head(hc).float(), yc, reduction="none")
 
-        n_chunks = _max_over_ranks(-(-n // head_chunk_size), hidden.device)
         parts = []
-        for k in range(n_chunks):
-            a = min(k * head_chunk_size, n)  # past n: an empty call
-            hc, yc = h[a : a + head_chunk_size], y[a : a + head_chunk_size]
+        for a, b in _chunk_bounds(n, head_chunk_size, n_chunks, hidden.device):
+            hc, yc = h[a:b], y[a:b]
             if torch.is_grad_enabled():
                 parts.append(checkpoint(chunk_nll, hc, yc, use_reentrant=False))
             else:
@@ -192,11 +196,12 @@ def sample_logps(
     num_samples: int,
     chunk_size: int | None = None,
     head_chunk_size: int = 1024,
+    n_chunks: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(summed target log-probs [S], target counts [S]) per sample of a pack: one
     :func:`token_nll` pass for all samples, then a per-sample sum (``sample_idx`` [...] is
     the sample of each position, -1 for none)."""
-    nll, keep = token_nll(hidden, head, labels, chunk_size, head_chunk_size)  # [n]
+    nll, keep = token_nll(hidden, head, labels, chunk_size, head_chunk_size, n_chunks)  # [n]
     seg = sample_idx.reshape(-1).to(nll.device)[keep]  # [n]
     if bool((seg < 0).any()):
         raise ValueError("a target token lies outside every sample (sample index -1)")
@@ -309,7 +314,8 @@ def causal_lm_loss(
     if _is_zero3_partitioned(head.weight):
         # ZeRO-3 holds only a shard of the head outside its own forward: call the module,
         # chunk by chunk under activation checkpointing, so still no [T, V] logits are kept.
-        loss, n = checkpointed_head_cross_entropy(head, hidden, batch["labels"], head_chunk_size)
+        n_chunks = head_chunks(batch.get("pack_len"), head_chunk_size)
+        loss, n = checkpointed_head_cross_entropy(head, hidden, batch["labels"], head_chunk_size, n_chunks)
     else:
         loss, n = linear_cross_entropy(
             hidden, head.weight, batch["labels"], bias=getattr(head, "bias", None), impl=impl
@@ -332,16 +338,19 @@ def packed_attention_kwargs(model, batch: dict) -> dict:
 
 
 def checkpointed_head_cross_entropy(
-    head, hidden: torch.Tensor, labels: torch.Tensor, chunk_size: int = 1024
+    head, hidden: torch.Tensor, labels: torch.Tensor, chunk_size: int = 1024, n_chunks: int | None = None
 ) -> tuple[torch.Tensor, int]:
     """The same sum as :func:`linear_cross_entropy` through ``head(...)`` module calls (so
     DeepSpeed ZeRO-3 can gather the weight), one checkpointed chunk at a time: each chunk's
     logits are freed after its loss and recomputed in backward.
 
     Every ``head`` call is a collective under ZeRO-3 (the weight is all-gathered in forward
-    and again when backward recomputes the chunk), so all data-parallel ranks must make the
-    same number of calls whatever their own target count: the chunk count is the maximum
-    over ranks, and a rank with fewer chunks calls the head on empty slices."""
+    and again when backward recomputes the chunk), so every rank and every micro-batch makes
+    the same calls: ``n_chunks`` (:func:`head_chunks`, from the pack length) whatever the
+    target count, the targets split evenly over them, so DeepSpeed's recorded module trace
+    stays valid and its prefetching works. Without ``n_chunks`` the count is the largest
+    ``ceil(targets / chunk_size)`` over ranks (a collective per micro-batch, and a count that
+    changes between micro-batches)."""
     from torch.utils.checkpoint import checkpoint
 
     h = hidden.reshape(-1, hidden.shape[-1])  # [N, H]
@@ -349,19 +358,33 @@ def checkpointed_head_cross_entropy(
     keep = y != IGNORE_INDEX
     n = int(keep.sum())
     h, y = h[keep], y[keep]  # [n, H], [n]
-    n_chunks = _max_over_ranks(-(-n // chunk_size), hidden.device)
+    bounds = _chunk_bounds(n, chunk_size, n_chunks, hidden.device)
 
     def chunk_loss(hc, yc):
         # hc [c, H] with c possibly 0 (the empty call still joins ZeRO-3's gather)
         return torch.nn.functional.cross_entropy(head(hc).float(), yc, reduction="sum")
 
     total = hidden.sum() * 0.0  # connected even when n == 0
-    for k in range(n_chunks):
-        start = min(k * chunk_size, n)  # past n: empty slice [0, H]
-        total = total + checkpoint(
-            chunk_loss, h[start : start + chunk_size], y[start : start + chunk_size], use_reentrant=False
-        )
+    for a, b in bounds:
+        total = total + checkpoint(chunk_loss, h[a:b], y[a:b], use_reentrant=False)
     return total.float(), n
+
+
+def head_chunks(pack_len: int | None, chunk_size: int = 1024) -> int | None:
+    """The constant number of head chunks for micro-batches of at most ``pack_len`` tokens
+    (None when unknown)."""
+    return -(-int(pack_len) // int(chunk_size)) if pack_len else None
+
+
+def _chunk_bounds(n: int, chunk_size: int, n_chunks: int | None, device) -> list[tuple[int, int]]:
+    """[start, end) of each head chunk over ``n`` targets: ``n_chunks`` even parts (at most
+    ``chunk_size`` each, as n <= pack_len), else ``chunk_size`` parts as many as the largest
+    rank needs (past ``n``: empty)."""
+    if n_chunks is not None:
+        k = max(int(n_chunks), 1)
+        return [(i * n // k, (i + 1) * n // k) for i in range(k)]
+    k = _max_over_ranks(-(-n // chunk_size), device)
+    return [(min(i * chunk_size, n), min((i + 1) * chunk_size, n)) for i in range(k)]
 
 
 def _max_over_ranks(value: int, device) -> int:

@@ -162,7 +162,9 @@ def shift_labels(labels: Sequence[int]) -> list[int]:
     return list(labels[1:]) + [IGNORE_INDEX]
 
 
-def collate_packed(samples: Sequence[dict], pad_to: int | None = None, pad_token_id: int = 0) -> dict:
+def collate_packed(
+    samples: Sequence[dict], pad_to: int | None = None, pad_token_id: int = 0, pack_len: int | None = None
+) -> dict:
     """Concatenate tokenised samples (``input_ids``, ``labels`` unshifted, aligned with the
     input) into one packed row.
 
@@ -170,6 +172,9 @@ def collate_packed(samples: Sequence[dict], pad_to: int | None = None, pad_token
     [1, T]), ``cu_seqlens`` (int32 [n_samples + 1]), ``max_seqlen`` (int) and
     ``num_targets`` (int: tokens with a label). ``pad_to`` appends one padding "sample" with
     no targets so every pack has the same length (static shapes for compiled kernels).
+    ``pack_len`` (the plan's token budget) is passed on as ``batch["pack_len"]``: the loss
+    splits the LM head into a number of chunks derived from it, the same for every micro-batch
+    (``loss.head_chunks``), which DeepSpeed ZeRO-3's module trace needs.
     """
     import numpy as np
     import torch
@@ -204,6 +209,7 @@ def collate_packed(samples: Sequence[dict], pad_to: int | None = None, pad_token
         "cu_seqlens": cu,  # [n + 1]
         "max_seqlen": max(lens) if lens else 0,
         "num_targets": int((lab != IGNORE_INDEX).sum()),
+        **({"pack_len": int(pack_len)} if pack_len else {}),
     }
 
 

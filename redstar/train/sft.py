@@ -255,7 +255,9 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
     def plan(epoch: int):
         return examples.pack_plan(budget, seed=tcfg.seed + epoch)
 
-    loader = PlanLoader(examples, plan, lambda items: collate_packed(items, pad_token_id=tok.pad_token_id or 0))
+    loader = PlanLoader(
+        examples, plan, lambda items: collate_packed(items, pad_token_id=tok.pad_token_id or 0, pack_len=budget)
+    )
     resolved = replace(
         cfg, model=model_path, stages=[stage] if cfg.stages else [], train=tcfg, data=None if cfg.stages else stage.data
     )

@@ -7,7 +7,7 @@ import torch
 from redstar.models import tiny_causal_lm
 from redstar.train.engine import PlanLoader, TrainConfig, Trainer
 from redstar.train.loss import causal_lm_loss, linear_cross_entropy, scale_for_backward
-from redstar.train.packing import collate_packed
+from redstar.train.packing import IGNORE_INDEX, collate_packed
 from tests.redstar.train.train_fixtures import quiet_train, token_samples
 
 
@@ -180,3 +180,40 @@ def test_chunked_weight_gradient_accumulates_in_fp32_from_bf16_on_gpu():
     torch.nn.functional.cross_entropy(h64 @ w64.t(), y, reduction="sum").backward()
     err = (w.grad.double() - w64.grad).norm() / w64.grad.norm()
     assert err < 1e-2, err
+
+
+def test_zero3_head_calls_are_the_same_for_every_micro_batch():
+    """Under ZeRO-3 DeepSpeed records the order of module calls and prefetches parameters by
+    it; a micro-batch that calls the head a different number of times invalidates the trace.
+    Two packs of the same pack_len with very different target counts make the same calls,
+    forward and backward (the checkpointed chunks recompute), and the loss stays exact."""
+    from redstar.train import loss as L
+
+    model, _ = tiny_causal_lm(seed=3)
+    g = torch.Generator().manual_seed(0)
+
+    def pack(prompt, reply):
+        ids = torch.randint(10, 400, (prompt + reply,), generator=g).tolist()
+        return {"input_ids": ids, "labels": [IGNORE_INDEX] * prompt + ids[prompt:]}
+
+    batches = [
+        collate_packed(samples, pack_len=48)
+        for samples in ([pack(20, 3)], [pack(2, 30), pack(1, 10)], [pack(40, 0), pack(1, 1)])
+    ]
+    refs = [causal_lm_loss(model, b, impl="naive")[0].item() for b in batches]  # full logits
+    head = model.get_output_embeddings()
+    head.weight.ds_id, head.weight.ds_status = 0, "AVAILABLE"  # what ZeRO-3 puts on a partitioned weight
+    assert L._is_zero3_partitioned(head.weight)
+    calls = []
+    for name, module in model.named_modules():
+        module.register_forward_hook(lambda m, a, o, name=name: calls.append(name))
+    seqs = []
+    for batch, ref in zip(batches, refs):
+        calls.clear()
+        loss, n, _ = causal_lm_loss(model, batch, head_chunk_size=8)
+        loss.backward()
+        seqs.append(list(calls))
+        assert loss.item() == pytest.approx(ref, rel=1e-5)
+    assert [b["num_targets"] for b in batches] == [3, 40, 1]
+    assert seqs[0].count("lm_head") == 2 * 6  # 48 / 8 chunks, forward and recomputed in backward
+    assert seqs[0] == seqs[1] == seqs[2]
