@@ -165,6 +165,11 @@ def main() -> int:
     ap.add_argument("--num-proc", type=int, default=2, help="tokenising processes (data.num_proc)")
     ap.add_argument("--work", default="", help="working directory (default: a temporary one)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "bench_scale.md"))
+    ap.add_argument(
+        "--from-disk",
+        action="store_true",
+        help="launch nothing: tabulate the repeats of an earlier run in --work that finished both phases",
+    )
     ap.add_argument("--rank-hook", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rank_hook is not None:
@@ -180,7 +185,7 @@ def main() -> int:
     results = {}
     for n in args.rows:
         data = work / f"rows_{n}.jsonl"
-        if not data.is_file():
+        if not data.is_file() and not args.from_disk:
             t = time.time()
             write_rows(data, n)
             print(f"wrote {n} rows ({data.stat().st_size / 1e6:.0f} MB) in {time.time() - t:.0f} s", flush=True)
@@ -190,9 +195,16 @@ def main() -> int:
             one = {}
             for phase in ("cold", "warm"):
                 out = work / f"run_{n}_{rep}_{phase}"
-                cfg = work / f"sft_{n}_{rep}_{phase}.yaml"
-                write_config(cfg, model, data, out, cache, args.num_proc)
-                one[phase] = launch(cfg, work / f"report_{n}_{rep}_{phase}", args.nproc)
+                report = work / f"report_{n}_{rep}_{phase}"
+                if args.from_disk:
+                    files = [report / f"rank{r}.json" for r in range(args.nproc)]
+                    if not all(f.is_file() for f in files) or not (out / "data_stats.json").is_file():
+                        break
+                    one[phase] = {"ranks": [json.loads(f.read_text()) for f in files]}
+                else:
+                    cfg = work / f"sft_{n}_{rep}_{phase}.yaml"
+                    write_config(cfg, model, data, out, cache, args.num_proc)
+                    one[phase] = launch(cfg, report, args.nproc)
                 one[phase]["data"] = json.loads((out / "data_stats.json").read_text())
                 r = one[phase]["ranks"]
                 print(
@@ -202,11 +214,14 @@ def main() -> int:
                     + ", ".join(f"{x['peak_rss_mb']:.0f} MB" for x in r),
                     flush=True,
                 )
+            if "warm" not in one:
+                continue
             meta = json.loads((Path(one["cold"]["data"]["token_cache"]) / "meta.json").read_text())
             one["build_seconds"] = meta["build_seconds"]
             one["num_proc"] = meta["num_proc"]
             runs.append(one)
-        results[n] = runs
+        if runs:
+            results[n] = runs
 
     lines = [
         "# bench_scale: SFT on 100k and 1,000k rows, two CPU ranks, to the first optimizer step",
@@ -214,7 +229,9 @@ def main() -> int:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs), "
         f"Python {platform.python_version()}; tiny Qwen2 test model (hidden 64, 2 layers, vocab 512); "
         f"2 ranks (torchrun, gloo); tokenising processes (data.num_proc): {args.num_proc}; max_len 1024, "
-        f"pack_len 2048. Median (min-max) of {args.reps} repeat(s).",
+        f"pack_len 2048. Median (min-max) of the repeats: "
+        + ", ".join(f"{len(runs)} at {n:,} rows" for n, runs in results.items())
+        + ".",
         "",
         f"Command: `python bench/bench_scale.py --rows {' '.join(map(str, args.rows))} --reps {args.reps} "
         f"--num-proc {args.num_proc}`",
