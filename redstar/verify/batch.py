@@ -23,7 +23,7 @@ CHUNK = 16
 
 def grade_item(item, timeout: float = 5.0) -> Verdict:
     """Grade one item dict; a malformed item is a failed Verdict, not an exception."""
-    from redstar.verify import grade
+    from redstar.verify.grading import grade
 
     if not isinstance(item, dict):
         return Verdict(False, None, f"bad item: expected a mapping, got {type(item).__name__}")

@@ -147,7 +147,7 @@ def test_no_reward_for_a_bare_trailing_number_unless_the_fallback_is_on(env):
     nothing by default; REDSTAR_REWARD_FALLBACK=1 restores the verifier's last-number fallback."""
     env.setenv("REDSTAR_REWARD_WORKERS", "0")
     env.setenv("REDSTAR_REWARD_FORMAT_PENALTY", "0.5")
-    responses = ["Maybe 3 apples, or 7, or perhaps 12", "So the answer is \\boxed{12}."]
+    responses = ["He has 3 apples and buys 9 more, so 12", "So the answer is \\boxed{12}."]
     labels = [_label("12"), _label("12")]
     out = reward.reward_func(responses, [""] * 2, labels)
     assert out["scores"].tolist() == [0.0, 1.0]
@@ -155,6 +155,8 @@ def test_no_reward_for_a_bare_trailing_number_unless_the_fallback_is_on(env):
     env.setenv("REDSTAR_REWARD_FALLBACK", "1")
     out = reward.reward_func(responses, [""] * 2, labels)
     assert out["scores"].tolist() == [1.0, 1.0]
+    hedged = ["Maybe 3 apples, or 7, or perhaps 12", "So 3 + 9 = 12"]  # a hedge, an equation's last number
+    assert reward.reward_func(hedged, [""] * 2, labels)["scores"].tolist() == [0.0, 0.0]
     assert options_from_env({"REDSTAR_REWARD_FALLBACK": "off"}).fallback is False
     with pytest.raises(ValueError, match="REDSTAR_REWARD_FALLBACK"):
         options_from_env({"REDSTAR_REWARD_FALLBACK": "maybe"})
