@@ -112,39 +112,46 @@ def main() -> None:
                 print(
                     f"{n} problems, pass {k + 1}: {r['seconds']:.0f} s, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True
                 )
-    load1 = os.getloadavg()[0]
+                # the report so far after every pass: a run stopped early keeps what it measured
+                Path(args.out).write_text(report(results, args, load0))
+    print(report(results, args, load0))
+
+
+def report(results: dict[int, list[dict]], args, load0: float) -> str:
+    import statistics
+
     lines = [
         "# bench_curate_prep: curation prep (load, dedup, decontamination) at growing sizes",
         "",
         f"command: `python bench/bench_curate_prep.py --sizes {' '.join(map(str, args.sizes))} --repeats {args.repeats}`",
         "",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores visible, shared with other jobs "
-        f"(load average {load0:.1f} at the start, {load1:.1f} at the end), python {platform.python_version()}",
+        f"(load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} when written), python "
+        f"{platform.python_version()}",
         "- input: synthetic Problem rows (40-word questions; 5% near duplicates, 1% copied from a "
         "5,000-item benchmark), one JSONL file per size; recipe defaults (exact + MinHash LSH dedup, "
         "13-gram decontamination)",
-        f"- figures: median (min-max) of {args.repeats} passes, each in a fresh process",
+        "- figures: median (min-max) over the passes listed, each pass in a fresh process",
         "",
-        "| problems | kept | peak RSS (MB) | wall time (s) | problems/s |",
-        "|---:|---:|---:|---:|---:|",
+        "| problems | passes | kept | peak RSS (MB) | wall time (s) | problems/s |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
-    for n, rs in results.items():
+    done = {n: rs for n, rs in results.items() if rs}
+    for n, rs in done.items():
         lines.append(
-            f"| {n:,} | {rs[0]['kept']:,} | {mmm(r['peak_rss_mb'] for r in rs)} | "
+            f"| {n:,} | {len(rs)} | {rs[0]['kept']:,} | {mmm(r['peak_rss_mb'] for r in rs)} | "
             f"{mmm(r['seconds'] for r in rs)} | {mmm((n / r['seconds'] for r in rs), '{:,.0f}')} |"
         )
-    if len(results) >= 2:
-        small, big = min(results), max(results)
-        import statistics
-
-        ratio = statistics.median(r["peak_rss_mb"] for r in results[big]) / statistics.median(
-            r["peak_rss_mb"] for r in results[small]
+    if len(done) >= 2:
+        small, big = min(done), max(done)
+        ratio = statistics.median(r["peak_rss_mb"] for r in done[big]) / statistics.median(
+            r["peak_rss_mb"] for r in done[small]
         )
         lines += ["", f"Peak RSS at {big:,} problems is **{ratio:.2f}x** that at {small:,} (target: at most 1.5x)."]
-    funnel = results[max(results)][0]["funnel"]
-    lines += ["", f"Drops at {max(results):,}: " + json.dumps({k: v.get("dropped") for k, v in funnel.items()})]
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    if done:
+        funnel = done[max(done)][0]["funnel"]
+        lines += ["", f"Drops at {max(done):,}: " + json.dumps({k: v.get("dropped") for k, v in funnel.items()})]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -48,22 +48,32 @@ class KeyIndex:
         return len(self.keys) + len(self.recent)
 
     def get(self, key: int) -> int | None:
+        return self.get_many([key])[0]
+
+    def get_many(self, keys: list[int]) -> list[int | None]:
+        """The value of each key (None when absent): one vectorised search of the arrays."""
         import numpy as np
 
-        hit = self.recent.get(key)
-        if hit is not None:
-            return hit
-        i = int(np.searchsorted(self.keys, np.uint64(key)))
-        if i < len(self.keys) and int(self.keys[i]) == key:
-            return int(self.values[i])
-        return None
+        out: list[int | None] = [self.recent.get(k) for k in keys]
+        if len(self.keys):
+            q = np.array(keys, dtype=np.uint64)
+            i = np.minimum(np.searchsorted(self.keys, q), len(self.keys) - 1)
+            found = self.keys[i] == q
+            for j in np.flatnonzero(found).tolist():
+                if out[j] is None:
+                    out[j] = int(self.values[i[j]])
+        return out
 
     def put(self, key: int, value: int) -> None:
         """Store ``value`` unless ``key`` already has one (the first occurrence wins)."""
         if self.get(key) is None:
-            self.recent[key] = value
-            if len(self.recent) >= self.buffer:
-                self._merge()
+            self.put_new(key, value)
+
+    def put_new(self, key: int, value: int) -> None:
+        """Store a key the caller has just looked up and found absent."""
+        self.recent[key] = value
+        if len(self.recent) >= self.buffer:
+            self._merge()
 
     def _merge(self) -> None:
         import numpy as np
@@ -154,13 +164,14 @@ class Deduper:
         bands = None
         if self.bands is not None and not images:
             bands = self._band_keys(self._minhash(norm.split()).hashvalues)
-            hits = [h for h in (self.bands.get(b) for b in bands) if h is not None]
+            hits = [h for h in self.bands.get_many(bands) if h is not None]
             if hits:
                 return "near duplicate", self.ids[min(hits)]
         ordinal = self.ids.add(problem["id"])
-        self.exact.put(d, ordinal)
+        if self.cfg.exact:
+            self.exact.put_new(d, ordinal)
         for b in bands or ():
-            self.bands.put(b, ordinal)
+            self.bands.put_new(b, ordinal)
         return None
 
 
