@@ -331,6 +331,11 @@ def _stated_value(p: str, g: str, restated: frozenset[str]) -> tuple[str | None,
     if echo(p):
         return None, "restates the question"
     chain = split_top(p, ("=",))
+    if len(chain) == 2 and all(chain) and _equation(g) is None and any(map(_has_unknown, chain)):
+        # "f(4) = 14" for "find $f(4)$": the side the question asked about, then its value
+        asked = [k for k, side in enumerate(chain) if squash_spaces(side) in restated]
+        if len(asked) == 1 and not echo(chain[1 - asked[0]]):
+            return chain[1 - asked[0]], ""
     if len(chain) > 2 or (len(chain) == 2 and _equation(g) is None and not _SIMPLE_VAR.match(chain[0])):
         if all(chain) and not any(_has_unknown(side) for side in chain):
             sides = [side for side in chain if not echo(side)]

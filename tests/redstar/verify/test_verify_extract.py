@@ -119,3 +119,10 @@ def test_the_question_s_own_expression_is_an_answer_when_it_is_the_gold():
     assert grade("\\boxed{27}", "27.0", question="Find 27 less than 54.").correct  # AMC's float gold
     assert not grade("\\boxed{54}", "27.0", question="Find 27 less than 54.").correct
     assert grade("So, the final answer is $\\log_2 64$.", "6", question=None).correct  # no question: value only
+
+
+def test_the_side_the_question_asks_about_math_style():
+    q = "If $f(x) = 3x + 2$, find $f(4)$."
+    assert grade("So $f(4) = 14$.", "14", question=q).correct
+    assert not grade("So $f(4) = 15$.", "14", question=q).correct
+    assert not grade("So $f(x) = 3x + 2$.", "14", question=q).correct  # the question's equation given back
