@@ -56,6 +56,7 @@ from redstar.release.push import PushConfig
 from redstar.train import recipe
 from redstar.train.engine import TrainConfig, batch_to_device
 from redstar.train.recipe import system_prompt as _system_prompt
+from redstar.train.token_cache import cache_dir_field, num_proc_field
 
 
 @dataclass
@@ -86,6 +87,8 @@ class DPODataConfig(RowFilesConfig):
     max_len: int = field(default=8192, metadata={"help": "tokens per side (prompt + reply); longer pairs are dropped"})
     pack_len: int = field(default=0, metadata={"help": "tokens per micro-batch (0: 2 * max_len, room for any pair)"})
     system_prompt_file: str = recipe.system_prompt_file_field()
+    cache_dir: str = cache_dir_field()
+    num_proc: int = num_proc_field()
 
 
 @dataclass
@@ -193,6 +196,75 @@ def tokenize_pairs(
 
 def pair_lengths(items: list[dict]) -> list[int]:
     return [len(it["chosen"]["input_ids"]) + len(it["rejected"]["input_ids"]) for it in items]
+
+
+class CachedPairs:
+    """The pairs of a token cache (``redstar.train.token_cache``, kind ``dpo``) as the DPO
+    items: ``pairs[i]`` is ``{"chosen", "rejected"}`` read from the memory map, plus
+    ``ref_logps`` once :func:`fill_reference_logps` has set it through ``pairs.records``
+    (an [n, 2] array: a rank holds two numbers per pair, not the pairs)."""
+
+    def __init__(self, cache):
+        import numpy as np
+
+        self.cache = cache
+        self.ref = np.full((len(cache), 2), np.nan)
+        self.records = _RefRecords(self.ref)
+
+    def __len__(self) -> int:
+        return len(self.cache)
+
+    def __getitem__(self, i: int) -> dict:
+        item = self.cache[i]
+        if self.ref[i, 0] == self.ref[i, 0]:  # not NaN: filled
+            item["ref_logps"] = self.ref[i].tolist()
+        return item
+
+
+class _RefRecords:
+    """``records[i]["ref_logps"] = [chosen, rejected]`` writes row i of the array."""
+
+    def __init__(self, ref):
+        self.ref = ref
+
+    def __getitem__(self, i: int):
+        ref = self.ref
+
+        class Slot:
+            def __setitem__(self, key, value):
+                if key != "ref_logps":
+                    raise KeyError(key)
+                ref[i] = value
+
+        return Slot()
+
+
+def token_cache(data: DPODataConfig, tok, dist, budget: int, progress: bool = True):
+    """The preference rows tokenised once (see ``redstar.train.token_cache``), every row
+    accounted for; raises a ``ConfigError`` when no pair is left."""
+    from redstar.records import PreferenceRow
+    from redstar.train.token_cache import ChatEncoder, open_token_cache
+
+    cache = open_token_cache(
+        "dpo",
+        data.train,
+        tok,
+        ChatEncoder("dpo", data.max_len, system_prompt=_system_prompt(data)),
+        schema=PreferenceRow,
+        dist=dist,
+        cache_dir=data.cache_dir,
+        num_proc=data.num_proc,
+        skip_bad=data.skip_bad,
+        max_rows=data.max_rows,
+        budgets=[budget],
+        progress=progress,
+    )
+    stats = cache.stats
+    if not stats["rows"]:
+        raise ConfigError(f"no preference rows in {data.train}")
+    if not stats["used"]:
+        raise ConfigError(f"{data.train}: every pair was dropped ({stats}); raise data.max_len?")
+    return cache
 
 
 def collate_pairs(items: list[dict], pad_token_id: int = 0, pack_len: int | None = None) -> dict:
@@ -407,7 +479,6 @@ The full resolved config is `redstar_config.yaml`.
 
 def run(cfg: DPOConfig) -> dict:
     from redstar.train.checkpoint import data_key
-    from redstar.train.packing import best_fit_pack
     from redstar.train.recipe import load_for_training, seed_and_devices
 
     if cfg.modality == "vision":
@@ -420,29 +491,28 @@ def run(cfg: DPOConfig) -> dict:
     tcfg = cfg.train
     dist = seed_and_devices(tcfg)  # seed first: data order and anything random in the model follow from it
 
-    rows, wheres, bad_rows = read_pairs(cfg.data)
-
     # the policy; a separate reference model loads later, whole, outside ZeRO-3
     attn, (model, tok) = load_for_training(
         lambda attn, dtype: _load_model(cfg.model, attn, tcfg.seed, dtype=dtype), tcfg, dist, cfg.attn_implementation
     )
     if tok.chat_template is None:
         raise ConfigError(f"{cfg.model}: the tokenizer has no chat template; preference rows need one")
-    items, stats = tokenize_pairs(
-        rows, tok, cfg.data.max_len, _system_prompt(cfg.data), dist.is_main, wheres, cfg.data.skip_bad
-    )
-    stats["bad_rows"] += bad_rows
-    if not items:
-        raise ConfigError(f"{cfg.data.train}: every pair was dropped ({stats}); raise data.max_len?")
     budget = cfg.data.pack_len or 2 * cfg.data.max_len
-    lengths = pair_lengths(items)
-    if max(lengths) > budget:
-        raise ConfigError(f"data.pack_len {budget} is shorter than the longest pair ({max(lengths)} tokens)")
+    cache = token_cache(cfg.data, tok, dist, budget, dist.is_main and tcfg.progress)
+    stats = {**cache.stats, "pairs": cache.stats["used"], "token_cache": str(cache.path)}
+    longest = int(cache.lengths().max())
+    if longest > budget:
+        raise ConfigError(f"data.pack_len {budget} is shorter than the longest pair ({longest} tokens)")
+    items = CachedPairs(cache)
     pad = tok.pad_token_id or 0
+    if dist.is_main:
+        from redstar.rundir import add_to_record
+
+        add_to_record(cfg.out, "token_caches", "dpo", str(cache.path))
 
     def describe(trainer) -> str:
         return (
-            f"{stats['rows']} preference rows -> {len(items)} pairs in {len(best_fit_pack(lengths, budget))} "
+            f"{stats['rows']} preference rows -> {len(items)} pairs in {len(cache.pack_plan(budget))} "
             f"packs of {budget}; {cfg.dpo.loss_type} beta {cfg.dpo.beta}; {trainer.total_steps} steps, "
             f"attention {attn}"
         )
@@ -450,7 +520,7 @@ def run(cfg: DPOConfig) -> dict:
     summary = train_dpo(
         model,
         items,
-        lambda epoch: best_fit_pack(lengths, budget, seed=tcfg.seed + epoch),
+        lambda epoch: cache.pack_plan(budget, seed=tcfg.seed + epoch),
         lambda batch_items: collate_pairs(batch_items, pad, budget),
         cfg.dpo,
         tcfg,
@@ -460,6 +530,7 @@ def run(cfg: DPOConfig) -> dict:
         if cfg.ref_model
         else None,
         describe=describe,
+        records=items.records,
         tokenizer=tok,
         run_config=cfg,
         data_key=data_key(cfg.data.train, max_len=cfg.data.max_len, pack_len=budget, max_rows=cfg.data.max_rows),

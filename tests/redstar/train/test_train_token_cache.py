@@ -131,3 +131,41 @@ def test_cache_location(monkeypatch, tmp_path):
     monkeypatch.delenv("REDSTAR_CACHE")
     assert tc.cache_root() == tc.Path.home() / ".cache" / "redstar" / "tokens"
     assert tc.available_cores() == len(os.sched_getaffinity(0))
+
+
+def test_preference_pairs_match_tokenize_pairs_and_keep_their_reference_logps(tmp_path):
+    from redstar.records import PreferenceRow
+    from redstar.train.dpo import CachedPairs, collate_pairs, tokenize_pairs
+
+    tok = tiny_tokenizer()
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": f"What is {i} + {i}?"}],
+            "chosen": [{"role": "assistant", "content": f"\\boxed{{{2 * i}}}"}],
+            "rejected": [{"role": "assistant", "content": "step " * (3 + 40 * (i == 2)) + "\\boxed{0}"}],
+        }
+        for i in range(4)
+    ]
+    path = _write(tmp_path / "p.jsonl", rows)
+    cache = tc.open_token_cache(
+        "dpo",
+        [path],
+        tok,
+        tc.ChatEncoder("dpo", 48),
+        schema=PreferenceRow,
+        cache_dir=str(tmp_path / "cache"),
+        num_proc=1,
+        progress=False,
+    )
+    ref, stats = tokenize_pairs(rows, tok, 48, progress=False)
+    assert cache.stats["used"] == stats["pairs"] == 3 and cache.stats["too_long"] == stats["too_long"] == 1
+    pairs = CachedPairs(cache)
+    for i, item in enumerate(ref):
+        for side in ("chosen", "rejected"):
+            assert pairs[i][side]["input_ids"].tolist() == item[side]["input_ids"]
+            assert pairs[i][side]["labels"].tolist() == item[side]["labels"]
+    assert "ref_logps" not in pairs[0]
+    pairs.records[1]["ref_logps"] = [-1.5, -2.5]
+    assert pairs[1]["ref_logps"] == [-1.5, -2.5] and "ref_logps" not in pairs[0]
+    batch = collate_pairs([pairs[1]], pack_len=96)
+    assert batch["ref_logps"].tolist() == [-1.5, -2.5] and batch["pack_len"] == 96 and batch["num_targets"] == 1
