@@ -46,7 +46,19 @@ RESULTS = HERE / "results"
 SECTIONS = ("sft", "dpo", "vl", "equal")
 # the --smoke stand-in for every published shape
 TOY = Qwen2Shape(4096, 64, 128, 2, 4, 2)
-PEAK_TFLOPS = (("H200", 989.0), ("H100", 989.0), ("A100", 312.0), ("L40", 181.0))
+# Dense bf16 tensor-core peak (TFLOPS, no sparsity) by the name nvidia-smi reports, the most
+# specific first: the H100 PCIe and NVL parts run lower clocks than the SXM5 part ("H100 80GB
+# HBM3"), the H200 NVL likewise; NVIDIA's data sheets.
+PEAK_TFLOPS = (
+    ("H100 PCIe", 756.0),
+    ("H100 NVL", 835.0),
+    ("H200 NVL", 835.0),
+    ("H200", 989.0),  # H200 SXM, GH200
+    ("H100", 989.0),  # H100 SXM5
+    ("A100", 312.0),
+    ("L40S", 362.0),
+    ("L40", 181.0),
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -169,31 +181,71 @@ def _examples(args) -> list[dict]:
     ]
 
 
+def peak_tflops(name: str) -> float:
+    """The card's dense bf16 peak from its name (``PEAK_TFLOPS``); 0.0 when unknown (no MFU)."""
+    return next((t for key, t in PEAK_TFLOPS if key.lower() in name.lower()), 0.0)
+
+
+def gpu_name() -> str:
+    """The name nvidia-smi gives the first visible GPU (it tells the H100 SXM part, "H100 80GB
+    HBM3", from the PCIe and NVL parts); torch's device name where nvidia-smi is missing."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")[0].strip()
+    cmd = ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"] + (["-i", visible] if visible else [])
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+        if out:
+            return out.splitlines()[0].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else ""
+
+
 def _peak_tflops() -> float:
     import torch
 
-    if not torch.cuda.is_available():
-        return 0.0
-    name = torch.cuda.get_device_name()
-    return next((t for key, t in PEAK_TFLOPS if key in name), 0.0)
+    return peak_tflops(gpu_name()) if torch.cuda.is_available() else 0.0
 
 
-def _flops(n_params: int, lengths: list[int], cfg: dict) -> float:
-    d = cfg["hidden_size"]
-    return 6.0 * n_params * sum(lengths) + 6.0 * cfg["num_hidden_layers"] * d * sum(n * n for n in lengths)
+def attention_span(lengths: list[int]) -> float:
+    """Mean causal attention span per token of a sample set, sum(n^2) / sum(n)."""
+    return sum(n * n for n in lengths) / max(1, sum(lengths))
 
 
-def child_sft_ours(args) -> dict:
+def train_flops(n_params: int, tokens: float, span: float, cfg: dict) -> float:
+    """Model FLOPs of a training step over ``tokens``, one definition for every trainer:
+    6 x matmul parameters per token, plus causal attention, 6 x layers x hidden x span per token
+    (QK^T and AV, 2 n^2 d each, halved by the causal mask, x3 for forward and backward).
+    Gradient-checkpointing recomputation is not counted (model FLOPs, not hardware FLOPs)."""
+    return 6.0 * n_params * tokens + 6.0 * cfg["num_hidden_layers"] * cfg["hidden_size"] * span * tokens
+
+
+def mfu(flops: float, seconds: float, peak: float) -> float | None:
+    return flops / seconds / (peak * 1e12) if peak and seconds > 0 else None
+
+
+def child_sft_ours(args, strategy: str = "torch") -> dict:
+    """redstar's engine, one GPU: the torch strategy (fp32 masters, bf16 autocast) or DeepSpeed
+    ZeRO-3 (bf16 weights partitioned at load, fp32 masters in its optimizer)."""
     import tempfile
 
-    from redstar.train.engine import PlanLoader, Trainer, matmul_params
+    from redstar.train.engine import PlanLoader, Trainer, load_settings, matmul_params
     from redstar.train.loss import causal_lm_loss
     from redstar.train.packing import best_fit_pack, collate_packed
 
     dev = _device(args)
     attn = _attention(dev)
     shape = _shape("qwen2.5-0.5b", args)
-    model = random_qwen2(shape, attn, dev)  # fp32 masters, as the engine trains
+    if strategy == "deepspeed":  # a one-process group, as a launcher would set up
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        for k, v in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}.items():
+            os.environ.setdefault(k, v)
+        os.environ.setdefault("MASTER_PORT", str(port))
     exs = _examples(args)
     lengths = [len(e["input_ids"]) for e in exs]
     packs = best_fit_pack(lengths, args.pack_len, seed=args.seed)
@@ -207,25 +259,35 @@ def child_sft_ours(args) -> dict:
         gradient_checkpointing=True,
         device=dev,
         save_every=0,
+        strategy=strategy,
+        **({"zero_stage": 3} if strategy == "deepspeed" else {}),
     )
     _reset_peak(dev)
+    import torch
+
+    dtype, hold = load_settings(cfg, 1)  # ZeRO-3: the model is partitioned as it is built
+    model = random_qwen2(shape, attn, dev, dtype=getattr(torch, dtype))
     Trainer(model, causal_lm_loss, PlanLoader(exs, lambda e: packs, collate_packed), cfg, out).train()
+    del hold
     rows = [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()][2:]
     if not rows:
         raise SystemExit(f"{len(packs)} packs: too few for 2 warm-up steps and a timed one (raise --samples)")
     secs = sum(r["step_time_s"] for r in rows)
     toks = sum(r["tokens_per_s"] * r["step_time_s"] for r in rows)
-    timed = [lengths[i] for p in packs[2:steps] for i in p]
-    peak = _peak_tflops()
-    flops = _flops(matmul_params(model), timed, shape)
+    n_params = matmul_params(random_qwen2(shape, None, "meta"))  # the full count (ZeRO-3 shards the model)
     return {
         "attention": attn,
+        "strategy": strategy if strategy == "torch" else "deepspeed zero-3",
         "tokens_per_s": toks / secs,
-        "mfu": flops / secs / (peak * 1e12) if peak else None,
+        "mfu": mfu(train_flops(n_params, toks, attention_span(lengths), shape), secs, _peak_tflops()),
         "peak_gib": _peak_gib(dev),
         "steps": len(rows),
         "tokens": toks,
     }
+
+
+def child_sft_zero3(args) -> dict:
+    return child_sft_ours(args, "deepspeed")
 
 
 def child_sft_trl(args) -> dict:
@@ -302,14 +364,13 @@ def child_sft_trl(args) -> dict:
         packs = best_fit_pack(lengths, args.pack_len)
         toks, counted = sum(lengths[i] for p in packs[2 : len(timer.times)] for i in p), "redstar BFD packs"
     secs = sum(timer.times[2:])
-    peak = _peak_tflops()
     from redstar.train.engine import matmul_params
 
-    flops = 6.0 * matmul_params(model) * toks
+    flops = train_flops(matmul_params(model), toks, attention_span(lengths), _shape("qwen2.5-0.5b", args))
     return {
         "attention": attn,
         "tokens_per_s": toks / secs,
-        "mfu_6n_only": flops / secs / (peak * 1e12) if peak else None,
+        "mfu": mfu(flops, secs, _peak_tflops()),
         "peak_gib": _peak_gib(dev),
         "steps": len(timer.times) - 2,
         "tokens_counted_by": counted,
@@ -435,12 +496,13 @@ def child_equal(args) -> dict:
 
 CHILDREN = {
     "sft-ours": child_sft_ours,
+    "sft-zero3": child_sft_zero3,
     "sft-trl": child_sft_trl,
     "dpo": child_dpo,
     "vl": child_vl,
     "equal": child_equal,
 }
-RUNS = {"sft": ("sft-ours", "sft-trl"), "dpo": ("dpo",), "vl": ("vl",), "equal": ("equal",)}
+RUNS = {"sft": ("sft-ours", "sft-zero3", "sft-trl"), "dpo": ("dpo",), "vl": ("vl",), "equal": ("equal",)}
 
 
 # ----------------------------------------------------------------------------- parent
@@ -523,15 +585,28 @@ def report(results: dict, info: dict, args) -> str:
             "| trainer | attention | tokens/s | MFU | peak GiB |",
             "|---|---|---|---|---|",
         ]
-        for name, r in (("redstar", ours), ("TRL (bfd packing, padding-free, liger)", trl)):
+        trainers = (
+            ("redstar (torch, fp32 masters)", ours),
+            ("redstar (DeepSpeed ZeRO-3, 1 GPU)", results.get("sft-zero3")),
+            ("TRL (bfd packing, padding-free, liger)", trl),
+        )
+        for name, r in trainers:
+            if r is None:
+                continue
             if "error" in r or "skipped" in r:
                 lines.append(f"| {name} | - | {r.get('error') or r.get('skipped')} | - | - |")
             else:
-                mfu = r.get("mfu", r.get("mfu_6n_only"))
+                m = r.get("mfu")
                 lines.append(
                     f"| {name} | {r['attention']} | {r['tokens_per_s']:.0f} | "
-                    f"{_f(mfu * 100 if mfu else None)}% | {_f(r['peak_gib'])} |"
+                    f"{_f(m * 100 if m else None)}% | {_f(r['peak_gib'])} |"
                 )
+        lines += [
+            "",
+            f"MFU, the same for every row: (6 x matmul parameters + 6 x layers x hidden x mean causal span) "
+            f"FLOPs per token over the card's dense bf16 peak ({info.get('peak_tflops') or '-'} TFLOPS for "
+            f"{info['gpu']}); recomputation under gradient checkpointing is not counted.",
+        ]
         if all("tokens_per_s" in r for r in (ours, trl)):
             mem = f"{ours['peak_gib'] / trl['peak_gib']:.2f}x" if ours["peak_gib"] and trl["peak_gib"] else "-"
             lines += [
@@ -571,8 +646,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import transformers
 
+    name = "" if args.smoke else gpu_name()
     info = {
-        "gpu": "CPU smoke run (toy shapes: no figures)" if args.smoke else torch.cuda.get_device_name(),
+        "gpu": "CPU smoke run (toy shapes: no figures)" if args.smoke else name,
+        "peak_tflops": peak_tflops(name) if name else None,
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "python": platform.python_version(),
