@@ -59,3 +59,20 @@ def test_grade_batch_matches_grade_in_order():
         assert v == grade(it["response"], it["gold"])
     assert not got[40].correct and "bad item" in got[40].reason
     assert got[41].correct
+
+
+def test_cli_rows_may_carry_the_question(tmp_path, capsys):
+    src, dst = tmp_path / "rows.jsonl", tmp_path / "verdicts.jsonl"
+    q = "Evaluate $\\log_2 64$."
+    rows = [
+        {"id": "echo", "gold": "6", "question": q, "response": "So, the final answer is $\\log_2 64$."},
+        {"id": "honest", "gold": "6", "question": q, "response": "$\\log_2 64 = 6$"},
+        {"id": "no-question", "gold": "6", "response": "So, the final answer is $\\log_2 64$."},
+        {"id": "bad", "gold": "6", "question": 6, "response": "6"},
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rc = main(["verify", "--input", str(src), "--output", str(dst), "--no-progress"])
+    assert rc == 1 and f"{src}:4" in capsys.readouterr().err  # 'question' must be text
+    out = {o["id"]: o for o in map(json.loads, dst.read_text().splitlines())}
+    assert out["echo"]["correct"] is False and out["echo"]["reason"] == "restates the question"
+    assert out["honest"]["correct"] is True and out["no-question"]["correct"] is True
