@@ -72,7 +72,8 @@ def grade_choice(
         tail = response.rsplit("</think>", 1)[1][-2000:]
     tail = tail.replace("**", "")
     whole = tail.strip()
-    named = list(_OPTION_WORD.finditer(whole.rsplit("\n", 1)[-1]))
+    last_line = whole.rsplit("\n", 1)[-1]
+    named = [m for m in _OPTION_WORD.finditer(last_line) if not re.search(r"\bnot\s+$|n't\s+$", last_line[: m.start()])]
     if named and "\\boxed" not in tail and not letter_of(answer or "", n):
         # "..., which is choice A": the option the last line names, not a value read from its prose
         answer = named[-1].group(1)

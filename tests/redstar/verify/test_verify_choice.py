@@ -105,3 +105,9 @@ def test_lowercase_letter_outside_a_choice_item_is_a_variable():
 
     assert letter_of("c") is None and letter_of("(c)") == "C" and letter_of("c", lowercase=True) == "C"
     assert letter_of("\\mathrm{E}", 4) is None  # beyond the options
+
+
+def test_a_negated_option_is_not_the_answer():
+    choices = ["30°", "45°", "60°", "90°"]
+    assert not grade("The angle is 60°, not choice B.", "B", kind="choice", choices=choices).correct
+    assert grade("The angle is 60°, not choice B.", "C", kind="choice", choices=choices).correct
