@@ -64,6 +64,43 @@ def write_rows(path: Path, n: int, seed: int = 0) -> None:
             f.write(json.dumps(row) + "\n")
 
 
+def longcot_per_core(n_rows: int, reps: int) -> dict:
+    """Tokens/s of one tokenising process (``token_cache.encode_chunk``: chat template, fast
+    tokenizer, target flags) on long-CoT rows with the embedded default model's tokenizer
+    (SmolLM2's 49k BPE): replies of log-normal length around 6,000 tokens, as the paper's
+    1,000k rows (about 6B tokens) are. Returns the figures and the hours for 1M such rows."""
+    import statistics
+
+    from redstar.models import load_tokenizer
+    from redstar.train.token_cache import ChatEncoder, encode_chunk
+
+    tok = load_tokenizer("default")
+    rng = random.Random(1)
+    rows = []
+    for i in range(n_rows):
+        k = int(min(30000, max(500, rng.lognormvariate(8.33, 0.6))))  # words; about 1.3 tokens each
+        reply = " ".join(rng.choice(WORDS) for _ in range(k)) + f" \\boxed{{{i}}}"
+        rows.append(
+            {"messages": [{"role": "user", "content": f"Problem {i}."}, {"role": "assistant", "content": reply}]}
+        )
+    enc = ChatEncoder("sft", None)
+    speeds, tokens = [], 0
+    for _ in range(reps):
+        t = time.perf_counter()
+        out = encode_chunk(rows, tok, enc)
+        speeds.append(out["ids"].size / (time.perf_counter() - t))
+        tokens = int(out["ids"].size)
+    mean_tokens = tokens / n_rows
+    hours = [1_000_000 * mean_tokens / s / 3600 for s in speeds]
+    return {
+        "rows": n_rows,
+        "mean_tokens_per_row": mean_tokens,
+        "tokens_per_s_per_core": speeds,
+        "hours_per_core_for_1M_rows": hours,
+        "median_tokens_per_s": statistics.median(speeds),
+    }
+
+
 def write_model(path: Path) -> None:
     from redstar.models import tiny_causal_lm
 
@@ -165,6 +202,12 @@ def main() -> int:
     ap.add_argument("--num-proc", type=int, default=2, help="tokenising processes (data.num_proc)")
     ap.add_argument("--work", default="", help="working directory (default: a temporary one)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "bench_scale.md"))
+    ap.add_argument(
+        "--longcot-rows",
+        type=int,
+        default=0,
+        help="also time one tokenising process on this many ~6k-token long-CoT rows (default tokenizer)",
+    )
     ap.add_argument(
         "--from-disk",
         action="store_true",
@@ -309,6 +352,18 @@ def main() -> int:
         lines.append(
             f"Warm over cold time to the first step at {n:,} rows: {mmm(s['warm_over_cold'], '{:.3f}')} (target <= 0.10)."
         )
+    if args.longcot_rows:
+        from bench.common import mmm as _mmm
+
+        lc = longcot_per_core(args.longcot_rows, args.reps)
+        summary["longcot_per_core"] = lc
+        lines += [
+            "",
+            f"Long-CoT tokenising, one process: {lc['rows']} rows of {lc['mean_tokens_per_row']:.0f} tokens on "
+            f"average (SmolLM2 tokenizer): {_mmm(lc['tokens_per_s_per_core'])} tokens/s, so 1,000k such rows "
+            f"(~{lc['mean_tokens_per_row'] / 1000:.1f}B tokens) take {_mmm(lc['hours_per_core_for_1M_rows'], '{:.1f}')} "
+            "core-hours.",
+        ]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     Path(args.out).with_suffix(".json").write_text(json.dumps({str(k): v for k, v in summary.items()}, indent=2))
