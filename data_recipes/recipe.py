@@ -29,6 +29,12 @@ class SourceSpec:
     name: str = field(default="", metadata={"help": 'source name in ids and reports ("": the file name)'})
     split: str | None = field(default=None, metadata={"help": "dataset split of a hub id"})
     config_name: str | None = field(default=None, metadata={"help": "dataset config of a hub id"})
+    streaming: bool = field(
+        default=False,
+        metadata={
+            "help": "hub id: stream its rows as they download (datasets streaming=True) instead of caching it whole"
+        },
+    )
     domain: str | None = field(
         default=None, metadata={"help": "set every problem's domain (math, code, geo); null: the preset's"}
     )

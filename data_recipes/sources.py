@@ -184,7 +184,12 @@ def iter_source(spec, recipe) -> Iterator[tuple[dict | None, tuple[str, str] | N
     answers = _geoqa_answers(p) if spec.preset == "geoqa" and p.is_file() else None
     stats = ReadStats()
     rows = iter_located(
-        path if local else spec.path, split=spec.split, name=spec.config_name, skip_bad=recipe.run.skip_bad, stats=stats
+        path if local else spec.path,
+        split=spec.split,
+        name=spec.config_name,
+        skip_bad=recipe.run.skip_bad,
+        stats=stats,
+        streaming=spec.streaming and not local,
     )
     n_skipped = 0
     kept = 0

@@ -359,10 +359,12 @@ def iter_located(
     skip_bad: bool = False,
     stats: ReadStats | None = None,
     name: str | None = None,
+    streaming: bool = False,
 ) -> Iterator[tuple[str, dict]]:
     """(where, row) for every row of a JSONL/JSON/Parquet file, a directory of them, a saved
     HF dataset, or a hub dataset id (``owner/name``, optionally with ``split`` and config
-    ``name``). ``where`` is ``path:line`` (see above).
+    ``name``; ``streaming``: rows arrive as they download, nothing is cached whole). ``where``
+    is ``path:line`` (see above).
 
     A malformed row raises ``RowError`` naming ``path:line``; with ``skip_bad=True`` it is
     skipped and counted in ``stats`` instead.
@@ -377,7 +379,7 @@ def iter_located(
         import datasets
 
         try:
-            ds = datasets.load_dataset(str(source), name, split=split or "train")
+            ds = datasets.load_dataset(str(source), name, split=split or "train", streaming=streaming)
         except Exception as e:  # noqa: BLE001 - any failure to fetch means: no such data here
             if hub_offline():
                 raise FileNotFoundError(

@@ -173,3 +173,34 @@ def test_prep_dropped_rows_name_what_they_duplicate(clean_run):
     _, out = clean_run
     dropped = [json.loads(line) for line in (out / "prep" / "dropped.jsonl").read_text().splitlines()]
     assert {(d["id"], d["duplicate_of"]) for d in dropped if d["stage"] == "dedup"} == {("m0-near", "m0")}
+
+
+def test_hub_sources_stream_their_rows(tmp_path, monkeypatch):
+    """streaming: true asks datasets for an iterable dataset and prep consumes it row by row."""
+    import datasets
+
+    from data_recipes.recipe import load_recipe
+    from data_recipes.sources import iter_source
+
+    pulled, calls = [], []
+
+    def rows():
+        for i in range(3):
+            pulled.append(i)
+            yield {"problem": f"What is {i} + {i}? Give the number.", "solution": f"\\boxed{{{2 * i}}}", "source": "x"}
+
+    def fake_load(path, name=None, split=None, streaming=False, **kw):
+        calls.append((path, split, streaming))
+        return rows()
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    (tmp_path / "r.yaml").write_text(
+        "# schema: data_recipes.recipe:Recipe\nname: hub\n"
+        "sources:\n  - {path: AI-MO/NuminaMath-CoT, preset: numina, name: numina, split: train, streaming: true}\n"
+    )
+    recipe = load_recipe(str(tmp_path / "r.yaml"))
+    it = iter_source(recipe.sources[0], recipe)
+    first, drop = next(it)
+    assert calls == [("AI-MO/NuminaMath-CoT", "train", True)] and drop is None and first["answer"] == "0"
+    assert pulled == [0]  # one row read so far: the source streams
+    assert [p["answer"] for p, _ in it] == ["2", "4"]
