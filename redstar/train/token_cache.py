@@ -485,6 +485,7 @@ def open_token_cache(
     root = cache_root(cache_dir)
     path = root / key_name(kind, key)
     local_rank = getattr(dist, "local_rank", 0)
+    group = _waiting_group(dist)  # made by every rank now, before some of them build for hours
     error: BaseException | None = None
     if local_rank == 0:
         try:
@@ -508,11 +509,26 @@ def open_token_cache(
                         cache.write_pack_plan(b)
         except Exception as e:  # noqa: BLE001 - shared with the waiting ranks, then raised
             error = e
-    _share_outcome(error, dist)
+    _share_outcome(error, dist, group)
     return TokenCache(path)
 
 
-def _share_outcome(error: BaseException | None, dist) -> None:
+WAIT_HOURS = 48  # how long ranks wait for a build (the process group's own limit is 30 minutes)
+
+
+def _waiting_group(dist):
+    """A gloo group with a long timeout for the ranks that wait while their node's local rank 0
+    tokenises (the default group, NCCL or gloo, would time out after 30 minutes)."""
+    import datetime
+
+    import torch
+
+    if getattr(dist, "world_size", 1) > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.new_group(backend="gloo", timeout=datetime.timedelta(hours=WAIT_HOURS))
+    return None
+
+
+def _share_outcome(error: BaseException | None, dist, group=None) -> None:
     """Every rank learns whether the builders succeeded (this is the barrier the other ranks
     wait at); a builder's error is raised on every rank, as itself where it happened."""
     import torch
@@ -520,7 +536,7 @@ def _share_outcome(error: BaseException | None, dist) -> None:
     if getattr(dist, "world_size", 1) > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
         mine = None if error is None else (type(error).__name__, str(error))
         outcomes: list = [None] * torch.distributed.get_world_size()
-        torch.distributed.all_gather_object(outcomes, mine)
+        torch.distributed.all_gather_object(outcomes, mine, group=group)
         if error is None:
             failed = next((o for o in outcomes if o is not None), None)
             if failed is not None:
