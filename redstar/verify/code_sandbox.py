@@ -6,6 +6,9 @@ each input is the argument list of a call (top-level function or ``Solution().fn
 each output the return value (TACO often wraps it in a one-element list; both are accepted).
 An optional ``tolerance`` (a number in [0, 1)) is the error allowed on non-integer decimal
 tokens of stdout; without it ``sandbox_compare.DEFAULT_TOL`` (1e-6) applies. Integers are exact.
+An optional ``time_limit`` (seconds) bounds each test, as a judge's per-test limit does (local
+sandboxes; a remote service gets the item's remaining time per request); ``timeout`` bounds
+the whole item either way.
 
 ``sandbox`` says where the program runs:
 - ``"bwrap"`` (default): bubblewrap namespaces, read-only mounts, a private tmpfs, seccomp and
@@ -66,9 +69,12 @@ def _normalise(tests: dict):
         isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1 or tol != tol
     ):
         return None, "bad tests: 'tolerance' must be a number in [0, 1)"
+    limit = tests.get("time_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit <= 3600):
+        return None, "bad tests: 'time_limit' must be a number of seconds in (0, 3600]"
     if fn_name is None:
         inputs = ["\n".join(map(str, x)) if isinstance(x, list) else str(x) for x in inputs]
-    return (inputs, outputs, fn_name, tol), ""
+    return (inputs, outputs, fn_name, tol, limit), ""
 
 
 def _failure(result, fn_name: str | None) -> str | None:
@@ -106,7 +112,7 @@ def run_tests(code: str, tests: dict, timeout: float = 5.0, sandbox: str = DEFAU
     norm, why = _normalise(tests)
     if norm is None:
         return False, why
-    inputs, outputs, fn_name, tol = norm
+    inputs, outputs, fn_name, tol, limit = norm
     n = len(inputs)
     if sandbox.startswith("http"):
         from redstar.verify.sandbox_remote import RemoteRun
@@ -115,7 +121,7 @@ def run_tests(code: str, tests: dict, timeout: float = 5.0, sandbox: str = DEFAU
     else:
         from redstar.verify.sandbox_runner import Run
 
-        run = Run(sandbox, code, inputs, fn_name, timeout)
+        run = Run(sandbox, code, inputs, fn_name, timeout, per_test=limit)
     deadline = time.monotonic() + timeout + GRADER_SLACK_S  # the item's whole grading, comparing included
     try:
         k = 0

@@ -242,13 +242,13 @@ def finish(rc, call):
                 rc = rc or 120  # exits 120, as CPython does
     return rc
 
-def child(fn_name):
+def child(fn_name, stop):
     os.setpgid(0, 0)
     m = job["mem"]
     for lim, val in ((resource.RLIMIT_AS, m), (resource.RLIMIT_FSIZE, job["fsize"]), (resource.RLIMIT_CORE, 0),
                      (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_NPROC, job["nproc"])):
         resource.setrlimit(lim, (val, val))
-    cpu = max(1, int(end - time.monotonic()) + 1)
+    cpu = max(1, int(stop - time.monotonic()) + 1)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     if prog is not None:
         if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:
@@ -294,6 +294,7 @@ def child(fn_name):
     os._exit(rc & 0xFF)
 
 def run(k, fn_name, stdin_fd):
+    stop = end if not job["per_test"] else min(end, time.monotonic() + job["per_test"])
     fds = [os.pipe() for _ in range(2)]
     pid = os.fork()
     if pid == 0:
@@ -302,7 +303,7 @@ def run(k, fn_name, stdin_fd):
             os.dup2(fds[0][1], 1)
             os.dup2(fds[1][1], 2)
             os.closerange(3, 1 << 16)
-            child(fn_name)
+            child(fn_name, stop)
         finally:
             os._exit(122)
     os.close(stdin_fd)
@@ -314,7 +315,7 @@ def run(k, fn_name, stdin_fd):
     poll.register(r_err, select.POLLIN)
     out, n_out, err, status, open_fds = [], 0, b"", "ok", 2
     while open_fds:
-        left = end - time.monotonic()
+        left = stop - time.monotonic()
         if left <= 0:
             status = "timeout"
             break
@@ -370,7 +371,9 @@ class TestResult:
 class Run:
     """One sandbox process for one item; iterate ``results()`` for per-test results as they come."""
 
-    def __init__(self, mode: str, code: str, inputs: list, fn_name: str | None, timeout: float):
+    def __init__(
+        self, mode: str, code: str, inputs: list, fn_name: str | None, timeout: float, per_test: float | None = None
+    ):
         from redstar.verify import sandbox_bwrap as bw
 
         self.compile_error: bytes | None = None
@@ -383,6 +386,7 @@ class Run:
             "n_tests": len(inputs),
             "fn_name": fn_name,
             "wall": max(0.05, timeout - 0.1),
+            "per_test": per_test or 0,  # seconds a test may run (the item's wall bounds them all)
             "mem": MEMORY_MB << 20,
             "fsize": FILE_BYTES,
             "nproc": 64,

@@ -237,3 +237,15 @@ def test_real_rows_graded_as_labelled():
     for r in rows.values():
         v = grade(f"```python\n{r['code']}\n```", "", kind="code", tests=r["tests"], timeout=12)
         assert v.correct, (r["id"], v.reason)
+
+
+def test_time_limit_bounds_each_test():
+    """A judge's limit is per test: one slow test does not borrow the fast tests' time."""
+    code = "import time\nx = int(input())\ntime.sleep(x)\nprint(x)"
+    tests = {"inputs": ["0\n", "0\n", "2\n"], "outputs": ["0", "0", "2"]}
+    assert run_tests(code, tests, timeout=8)[0]
+    ok, why = run_tests(code, {**tests, "time_limit": 1}, timeout=8)
+    assert not ok and why == "failed test 3/3: timeout"
+    for bad in (0, -1, "2", True, 7200):
+        ok, why = run_tests(code, {**tests, "time_limit": bad})
+        assert not ok and why.startswith("bad tests: 'time_limit'")
