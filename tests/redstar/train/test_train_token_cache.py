@@ -169,3 +169,30 @@ def test_preference_pairs_match_tokenize_pairs_and_keep_their_reference_logps(tm
     assert pairs[1]["ref_logps"] == [-1.5, -2.5] and "ref_logps" not in pairs[0]
     batch = collate_pairs([pairs[1]], pack_len=96)
     assert batch["ref_logps"].tolist() == [-1.5, -2.5] and batch["pack_len"] == 96 and batch["num_targets"] == 1
+
+
+def test_the_prep_job_builds_what_the_training_run_then_only_maps(tmp_path, monkeypatch):
+    from redstar.models import tiny_causal_lm
+    from redstar.train import prepare, sft
+
+    model, tok = tiny_causal_lm()
+    model.save_pretrained(tmp_path / "model")
+    tok.save_pretrained(tmp_path / "model")
+    data = _write(tmp_path / "a.jsonl", [_row(i) for i in range(5)])
+    cfg = tmp_path / "sft.yaml"
+    cfg.write_text(
+        "# schema: redstar.train.sft:SFTConfig\n"
+        f"model: {tmp_path / 'model'}\nout: {tmp_path / 'out'}\n"
+        f"data:\n  train: [{data}]\n  max_len: 64\n  cache_dir: {tmp_path / 'cache'}\n  num_proc: 1\n"
+    )
+    [(name, cache)] = prepare.prepare(str(cfg), ["data.system_prompt=Think."])
+    assert name == "sft" and cache.stats["used"] == 5 and cache.plan_file(64).is_file()
+    monkeypatch.setattr(tc, "build", lambda *a, **k: pytest.fail("the training run tokenised again"))
+    from redstar.config import load_config
+
+    run_cfg = load_config(sft.SFTConfig, str(cfg), ["data.system_prompt=Think."])
+    again = sft.token_cache(run_cfg.data, prepare.tokenizer_for(run_cfg.model), None, 64, progress=False)
+    assert again.path == cache.path
+    bad = tmp_path / "dpo.yaml"
+    bad.write_text("# schema: geo.sft:VLSFTConfig\n")
+    assert prepare.main([str(bad)]) == 2
