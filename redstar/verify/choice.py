@@ -8,7 +8,10 @@ letter with the math equivalence (so ``\\frac{1}{2}`` picks the option ``0.5``).
 text that matches no option, or several, is wrong, unless the gold is a text that those several
 options share (MathVista items where C and D both read ``18``: either letter is right). A response
 that is only a letter (``C``) or only an option's text (``60°``) is that answer; quotes, bold,
-"choose C" and GeoQA's "故选C" are read too.
+"choose C" and GeoQA's "故选C" are read too, and the forms Qwen2.5-Math writes on AQuA, SAT and
+MMLU-STEM: ``\\mathrm{C}``, ``(c)``, a stated lowercase ``c``, ``**C**`` after a colon, "..., which
+is choice C" (the option the last line names wins over a value in its prose, unless after "not"),
+and a letter with its option text (``\\text{(C) } 60°``). ``letter_of`` lives in ``redstar.choices``.
 """
 
 from __future__ import annotations

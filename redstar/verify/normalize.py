@@ -13,6 +13,14 @@ unicode roots and operators (prm800k ``_parse_latex``: ``√5``, ``π``, ``∞``
 minus sign U+2212), ``\\mathbb{R}`` as ``(-\\infty,\\infty)`` (Qwen2.5-Math ``strip_string``), and
 matrix row breaks ``\\\\`` kept whole so a MATH gold ``1 \\\\ -2`` never reads as the space command.
 
+Rules named after the published files that showed them (the second held-out set): Minerva's
+``-1./3`` (a decimal over a number), units after scientific notation (``3.83 \\times 10^{35}
+\\text{ ergs/s}``), GaoKao's set-builder interval ``\\{x|-2\\leq x < 1\\}`` and a unit after a
+spacing command (``576\\pi\\;m^{2}``), College Math's "All real numbers", clock times in one form
+(``\\text{4:30 p.m.}``, ``4:30 \\text{ p.m.}`` and ``4:30pm`` agree; ``4:30`` alone does not), number
+words (``nine``, ``twenty-one``), and intervals written as inequalities over any variable
+(``3 < \\lambda \\leq 4``).
+
 ``parse_number`` reads a plain number exactly as a ``Fraction`` (integers, decimals,
 ``a/b``, ``\\frac{a}{b}``, mixed numbers (``2 1/2``, ``2\\frac{1}{2}``), e-notation, ``\\times 10^{k}``) plus a percent flag;
 this is the fast path that answers most comparisons without sympy. Spaces are dropped only
