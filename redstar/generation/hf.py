@@ -99,8 +99,9 @@ def explicit_sampling(cfg: GenerationConfig) -> dict:
         begin_suppress_tokens=None,
     )
     if cfg.greedy:
-        # sampling knobs unused when greedy; neutral values keep transformers from warning
-        return dict(common, do_sample=False, temperature=1.0, top_p=1.0, top_k=0, min_p=None, typical_p=1.0)
+        # the sampling knobs do nothing when greedy: unset (None), which also overrides the model's
+        # values and keeps transformers from warning that they are set
+        return dict(common, do_sample=False, temperature=None, top_p=None, top_k=None, min_p=None, typical_p=None)
     return dict(
         common,
         do_sample=True,
