@@ -47,7 +47,7 @@ COMMANDS: dict[str, Command] = {
     "eval": Command("eval.cli", "score a model or stored responses on MATH-Hard, AIME, GeoQA, MathVista-GEO, ..."),
     "verify": Command("redstar.verify.cli", "grade responses against gold answers (math, choice, code)"),
     "ask": Command("redstar.ask", "ask a model one question (the embedded default by default)"),
-    "demo": Command("data_recipes.demo", "run the whole pipeline on the embedded default model, on CPU"),
+    "demo": Command("redstar_demo.demo", "run the whole pipeline on the embedded default model, on CPU"),
     "sweep": Command("redstar.sweep.cli", "data-scaling study: models x data sizes x subset kinds, trained and scored"),
     "card": Command("redstar.release.card_cli", "write a model or dataset card; add eval scores to model-index"),
     "push": Command("redstar.release.push_cli", "publish a trained model or curated data to the Hugging Face Hub"),

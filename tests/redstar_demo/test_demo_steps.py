@@ -3,17 +3,18 @@ a --quick run followed by a full run recomputes, an unchanged re-run skips."""
 
 import json
 
-from data_recipes import demo
-from data_recipes.demo import Step, plan
+from redstar_demo import demo
+from redstar_demo.demo import Step, plan
+from redstar_demo.report import write_report
 
 
 def _steps(tmp_path, value_a, value_b):
-    a = Step("a", [str(tmp_path / "a"), value_a], tmp_path / "a" / "result.json", module="tests.data_recipes.fake_step")
+    a = Step("a", [str(tmp_path / "a"), value_a], tmp_path / "a" / "result.json", module="tests.redstar_demo.fake_step")
     b = Step(
         "b",
         [str(tmp_path / "b"), value_b],
         tmp_path / "b" / "result.json",
-        module="tests.data_recipes.fake_step",
+        module="tests.redstar_demo.fake_step",
         deps=(a,),
     )
     return [a, b]
@@ -70,7 +71,35 @@ def test_report_shows_only_the_planned_steps_results(tmp_path):
             d = where["eval"] / label / bench
             d.mkdir(parents=True)
             (d / "metrics.json").write_text(json.dumps({"accuracy": acc, "n_items": 2}))
-    report = demo.write_report(out, steps, where, {s.name: None for s in steps} | {"total": 1.0})
+    report = write_report(out, steps, where, {s.name: None for s in steps} | {"total": 1.0})
     text = report.read_text()
     assert "| math-hard | 2 | 50.0% | 50.0% |" in text and "geoqa" not in text
     assert "- curate: finished by an earlier run with the same command and inputs" in text
+
+
+def test_a_rerun_that_skips_every_step_keeps_the_timings_of_the_run_that_did_the_work(tmp_path, monkeypatch, capsys):
+    import argparse
+
+    out = tmp_path / "demo"
+    steps = _steps(tmp_path, "quick", "x")
+    where = {k: out / k for k in ("curate", "sft", "dpo", "geo_sft", "eval")}
+    monkeypatch.setattr(demo, "plan", lambda o, quick, skip_geo: (steps, where))
+    args = argparse.Namespace(out=str(out), quick=True, skip_geo=True, overwrite=False)
+    assert demo.run(args) == 0
+    first = capsys.readouterr().out
+    assert "expected: " in first.splitlines()[1]  # the expected duration comes before any step
+    assert "a: done in" in first and "b: done in" in first
+    times = json.loads((out / demo.TIMES_FILE).read_text())
+    assert set(times) == {"a", "b"} and all(t["key"] == s.key() for t, s in zip(times.values(), steps))
+    assert demo.run(args) == 0  # every step skipped
+    again = capsys.readouterr().out
+    assert again.count("finished earlier with the same command and inputs; skipped") == 2
+    assert "took" in again and "when it ran" in again
+    report = (out / "report.md").read_text()
+    secs = {n: times[n]["seconds"] for n in times}
+    for name in ("a", "b"):
+        assert f"- {name}: {secs[name]:.0f} s (finished by an earlier run" in report
+    assert f"the steps' work {secs['a'] + secs['b']:.0f} s" in report
+    # a step whose command changed runs again: its old time is not shown as the new one's
+    steps[:] = _steps(tmp_path, "full", "x")
+    assert demo.earlier_seconds(times, steps) == {}

@@ -1,4 +1,4 @@
-"""A stand-in for a demo step's command: ``python -m tests.data_recipes.fake_step OUT VALUE`` writes
+"""A stand-in for a demo step's command: ``python -m tests.redstar_demo.fake_step OUT VALUE`` writes
 OUT/result.json holding VALUE and appends one line to OUT/../calls.log."""
 
 import json

@@ -12,7 +12,7 @@ with the same loaders it uses for the real files:
   ``metadata.task`` "geometry problem solving", ``metadata.skills``, ``query``);
 - training rows for the vision-language SFT leg (``sft.jsonl``, images relative to it).
 
-    python -m data_recipes.demo_sets --out runs/demo/geo_data --train 24 --test 12
+    python -m redstar_demo.geo_sets --out runs/demo/geo_data --train 24 --test 12
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def save_tiny_vl(out: str | Path, kind: str = "qwen2_vl", seed: int = 0) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m data_recipes.demo_sets",
+        prog="python -m redstar_demo.geo_sets",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,0 +1,132 @@
+"""The demo's report: OUT/report.md with the funnel, loss curves, the before/after table and
+plot, every step's command and what each step took (from this run, or from the run that did
+the work when this one skipped it)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def _metrics(path: Path) -> dict | None:
+    f = path / "metrics.json"
+    return json.loads(f.read_text()) if f.exists() else None
+
+
+def _plot_before_after(table: list[tuple[str, float | None, float | None]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [t[0] for t in table]
+    x = range(len(names))
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar([i - 0.2 for i in x], [100 * (t[1] or 0) for t in table], width=0.4, label="base")
+    ax.bar([i + 0.2 for i in x], [100 * (t[2] or 0) for t in table], width=0.4, label="trained")
+    ax.set_xticks(list(x), names)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("demo: base vs trained")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _pct_or_dash(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def write_report(
+    out: Path, steps: list, where: dict, seconds: dict[str, float | None], earlier: dict[str, float] | None = None
+) -> Path:
+    """OUT/report.md. ``seconds`` holds each step's time in this run (None: skipped) and
+    ``total``; ``earlier`` what a skipped step took in the run that did its work."""
+    from redstar.dataio import atomic_write_text
+
+    def rel(p: Path) -> str:  # links in the report are relative to it
+        return os.path.relpath(p, out)
+
+    lines = [
+        "# redstar demo",
+        "",
+        "Everything below ran on CPU with SmolLM2-135M-Instruct (the embedded default model) for the "
+        "text legs and a tiny random Qwen2-VL built from config for the geometry leg (the default model "
+        "has no vision). The numbers show the pipeline working end to end, not a strong model.",
+        "",
+    ]
+    funnel = where["curate"] / "funnel.json"
+    if funnel.exists():
+        lines += [
+            "## Curation funnel",
+            "",
+            f"Full report: [{rel(where['curate'] / 'report.md')}]({rel(where['curate'] / 'report.md')})",
+            "",
+        ]
+        data = json.loads(funnel.read_text())
+        stages = data.get("funnel") or {}
+        if stages:
+            lines += ["| stage | unit | in | out | dropped (why) |", "|---|---|---:|---:|---|"]
+            for name, st in stages.items():
+                why = ", ".join(f"{k}: {v}" for k, v in (st.get("dropped") or {}).items()) or "-"
+                lines.append(f"| {name} | {st.get('unit', '')} | {st.get('in', '')} | {st.get('out', '')} | {why} |")
+            lines.append("")
+        counts = data.get("counts") or {}
+        if counts:
+            lines += ["Exported: " + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
+        if (where["curate"] / "funnel.png").exists():
+            lines += [f"![funnel]({rel(where['curate'] / 'funnel.png')})", ""]
+    planned = {s.name for s in steps}  # results of steps outside this plan are not shown
+    lines += ["## Training", ""]
+    for name in ("sft", "dpo", "geo_sft"):
+        d = where[name]
+        if name.replace("_", " ") in planned and (d / "loss.png").exists():
+            lines += [
+                f"### {name}",
+                "",
+                f"Model: `{rel(d / 'final')}`",
+                "",
+                f"![{name} loss]({rel(d / 'loss.png')})",
+                "",
+            ]
+    table = []
+    for bench in ("math-hard", "aime24", "geoqa", "mathvista-geo"):
+        if f"eval base {bench}" not in planned:
+            continue
+        base, trained = _metrics(where["eval"] / "base" / bench), _metrics(where["eval"] / "trained" / bench)
+        if base or trained:
+            table.append(
+                (
+                    bench,
+                    base and base.get("accuracy"),
+                    trained and trained.get("accuracy"),
+                    (base or trained).get("n_items"),
+                )
+            )
+    if table:
+        lines += ["## Before / after", "", "| benchmark (demo set) | items | base | trained |", "|---|---:|---:|---:|"]
+        for bench, b, t, n in table:
+            lines.append(f"| {bench} | {n} | {_pct_or_dash(b)} | {_pct_or_dash(t)} |")
+        _plot_before_after([t[:3] for t in table], out / "before_after.png")
+        lines += ["", "![before/after](before_after.png)", ""]
+    lines += ["## Commands (each step alone)", "", "```bash"]
+    lines += [s.command() for s in steps]
+    lines += ["```", "", "## Time", ""]
+    earlier = earlier or {}
+    for name, sec in seconds.items():
+        if name == "total":
+            continue
+        if sec is not None:
+            lines.append(f"- {name}: {sec:.0f} s")
+        elif name in earlier:
+            lines.append(
+                f"- {name}: {earlier[name]:.0f} s (finished by an earlier run with the same command and inputs; skipped now)"
+            )
+        else:
+            lines.append(f"- {name}: finished by an earlier run with the same command and inputs")
+    work = sum(sec if sec is not None else earlier.get(name, 0.0) for name, sec in seconds.items() if name != "total")
+    lines.append(f"- total: the steps' work {work:.0f} s; this run {seconds.get('total', 0.0):.0f} s")
+    path = out / "report.md"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
