@@ -54,9 +54,7 @@ def decided_by_rank0(decide, device: str = "auto"):
     What one process must decide for all, such as whether a run directory is new, resumed,
     complete or refused: the other ranks wait here (this joins the process group when
     launched by torchrun) and never look at files rank 0 is still writing. An error is
-    raised on every rank: as itself on rank 0, with its message elsewhere."""
-    from redstar.config import ConfigError
-
+    raised on every rank (a copy of it elsewhere than rank 0)."""
     info = init_distributed(device)
     if info.world_size == 1:
         return decide()
@@ -67,17 +65,28 @@ def decided_by_rank0(decide, device: str = "auto"):
             payload = [("ok", decide())]
         except Exception as e:  # noqa: BLE001 - shared with the other ranks, then raised
             error = e
-            payload = [("error", (type(e).__name__, str(e)))]
+            payload = [("error", _portable(e))]
     torch.distributed.broadcast_object_list(payload, src=0)
     kind, value = payload[0]
     if error is not None:
         raise error
     if kind == "error":
-        name, message = value
-        from redstar.rundir import RunDirError
-
-        raise (RunDirError if name == "RunDirError" else ConfigError)(message)
+        raise value
     return value
+
+
+def _portable(e: Exception) -> Exception:
+    """``e`` itself when it survives pickling (RunDirError, ConfigError), else a ConfigError
+    with its message."""
+    import pickle
+
+    from redstar.config import ConfigError
+
+    try:
+        pickle.loads(pickle.dumps(e))
+        return e
+    except Exception:  # noqa: BLE001 - any exception that cannot travel
+        return ConfigError(f"{type(e).__name__}: {e}")
 
 
 def barrier() -> None:
