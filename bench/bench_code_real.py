@@ -4,7 +4,8 @@ Rows: ``bench/data/code_real.jsonl`` (see ``bench/data/README.md``): published p
 their tests and a label from TACO's own ``testing_util.py`` (``taco_pass``), overridden by
 ``adjudicated`` where TACO's harness is itself wrong. Each row is graded ``--runs`` times with
 ``redstar.verify.grade(..., kind="code")`` as a response holding the program in a ```python block,
-with TACO's time budget (4 s a test) as the item's timeout.
+with TACO's time limit (4 s a test) as each test's ``time_limit`` and their sum (at most 40 s) as
+the item's timeout.
 
 Reported: agreement with the label, false positives (graded correct, labelled wrong), false
 negatives, agreement per idiom (threads, ``exit()``, starter code without ``typing``...), rows
@@ -55,7 +56,8 @@ def grade_row(row: dict, sandbox: str) -> tuple[bool, str]:
     from redstar.verify import grade
 
     timeout = min(MAX_ITEM_S, PER_TEST_S * len(row["tests"]["inputs"]))
-    v = grade(f"```python\n{row['code']}\n```", "", kind="code", tests=row["tests"], timeout=timeout, sandbox=sandbox)
+    tests = {**row["tests"], "time_limit": PER_TEST_S}  # TACO's limit is per test
+    v = grade(f"```python\n{row['code']}\n```", "", kind="code", tests=tests, timeout=timeout, sandbox=sandbox)
     return bool(v.correct), v.reason
 
 
@@ -94,11 +96,12 @@ def main() -> None:
         "# bench_code_real" + (" — first score (before any runner change)" if args.first_score else ""),
         "",
         f"Command: `python bench/bench_code_real.py{' --first-score' if args.first_score else ''}"
+        f"{'' if args.cases.resolve() == CASES.resolve() else ' --cases ' + os.path.relpath(args.cases.resolve(), ROOT.parent)}"
         f"{'' if args.out == OUT.resolve() else ' --out ' + os.path.relpath(args.out, ROOT.parent)}`",
         "",
         f"Machine: {os.cpu_count()}-core CPU ({platform.machine()}), shared with other work; Python "
-        f"{platform.python_version()}; sandbox `{args.sandbox}`; {args.workers} items at a time; item timeout "
-        f"{PER_TEST_S:.0f} s a test (TACO's), at most {MAX_ITEM_S:.0f} s. {args.runs} runs; wall per run "
+        f"{platform.python_version()}; sandbox `{args.sandbox}`; {args.workers} items at a time; time limit "
+        f"{PER_TEST_S:.0f} s a test (TACO's), item timeout their sum, at most {MAX_ITEM_S:.0f} s. {args.runs} runs; wall per run "
         + ", ".join(f"{w:.0f} s" for w in walls)
         + ".",
         "",

@@ -23,6 +23,10 @@ LiveCodeBench outputs lack: the PyRival FastIO template, ``os.read(0, os.fstat(0
 TACO's own harness on each row.
 
     python bench/data/code_real_make.py SUBMISSIONS_GIT_DIR [TACO_GIT_DIR] > rows.jsonl
+    python bench/data/code_real_make.py SUBMISSIONS_GIT_DIR TACO_GIT_DIR --heldout > heldout.jsonl
+
+``--heldout`` draws 150 LiveCodeBench and 100 TACO rows that the main set does not hold (seed 1),
+at random rather than by idiom: a set scored once, after the runner was fixed on the main set.
 """
 
 from __future__ import annotations
@@ -123,7 +127,8 @@ def taco_samples(prompt: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def taco_rows(git_dir: str, rng: random.Random) -> list[dict]:
+def taco_rows(git_dir: str, rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """(the rows chosen for the main set, every usable row)."""
     commit = subprocess.run(["git", "-C", git_dir, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
     commit = commit.stdout.strip()
     blob = subprocess.run(["git", "-C", git_dir, "show", f"{commit}:{TACO_FILE}"], capture_output=True, check=True)
@@ -157,7 +162,7 @@ def taco_rows(git_dir: str, rng: random.Random) -> list[dict]:
         picked += group[:20]
     rest = [r for r in rows if r not in picked]
     rng.shuffle(rest)
-    return picked + rest[:25]
+    return picked + rest[:25], rows
 
 
 def tests_for(row: dict, meta: dict) -> dict | None:
@@ -185,6 +190,8 @@ def tests_for(row: dict, meta: dict) -> dict | None:
 
 
 def main() -> None:
+    heldout = "--heldout" in sys.argv
+    sys.argv = [a for a in sys.argv if a != "--heldout"]
     git_dir = sys.argv[1]
     commit = subprocess.run(["git", "-C", git_dir, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
     commit = commit.stdout.strip()
@@ -234,8 +241,19 @@ def main() -> None:
             group = [r for r in rows if r["platform"] == platform and r["lcb_verdict"] is verdict and r not in picked]
             rng.shuffle(group)
             picked += group[:25]
+    everything = list(rows)
     if len(sys.argv) > 2:
-        picked += taco_rows(sys.argv[2], rng)
+        chosen, usable = taco_rows(sys.argv[2], rng)
+        picked += chosen
+        everything += usable
+    if heldout:  # rows the main set does not hold, drawn with another seed
+        held = random.Random(1)
+        taken = {r["id"] for r in picked}
+        lcb = [r for r in rows if r["id"] not in taken]
+        taco = [r for r in everything[len(rows) :] if r["id"] not in taken]
+        held.shuffle(lcb)
+        held.shuffle(taco)
+        picked = lcb[:150] + taco[:100]
     picked.sort(key=lambda r: r["id"])
     for r in picked:
         print(json.dumps(r))
