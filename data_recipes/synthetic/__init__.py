@@ -1,0 +1,11 @@
+"""A synthetic long chain-of-thought world small enough to learn from scratch on a laptop.
+
+- ``world``: the problem family (a chain of digit operations, difficulty = number of steps),
+  gold answers, a programmatic teacher writing ``<think>`` chains with controlled errors and
+  truncations, and held-out eval items in the MATH row format;
+- ``tiny``: a tokenizer built for the world and a random tiny Qwen2 model, saved as a normal
+  Hugging Face directory with a chat template;
+- ``build``: writes all of it (``python -m data_recipes.synthetic.build --out DIR``).
+
+The shipped files under ``data/`` are what ``build`` writes with its defaults.
+"""
