@@ -55,14 +55,17 @@ def add_arguments(parser) -> None:
     )
 
 
-def _run(argv: list[str], log: Path) -> tuple[int, float]:
-    """One redstar command in a child process; its output goes to ``log`` and, shortened, here."""
+def _run(argv: list[str], log: Path, threads: int = 0) -> tuple[int, float]:
+    """One redstar command in a child process; its output goes to ``log`` and, shortened, here.
+    ``threads`` > 0 sets the child's CPU threads (OMP_NUM_THREADS, which torch reads)."""
     env = dict(
         os.environ,
         HF_HUB_OFFLINE=os.environ.get("HF_HUB_OFFLINE", "1"),
         TOKENIZERS_PARALLELISM="false",
         MPLBACKEND="Agg",
     )
+    if threads > 0:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     with open(log, "a") as f:
@@ -187,7 +190,7 @@ def run(args) -> int:
                 if Path(c.final(s), "config.json").is_file():
                     continue  # an earlier stage finished before a kill
                 print("    " + c.command(s), flush=True)
-                rc, secs = _run(c.argv[s], Path(c.dir) / f"{s}.log")
+                rc, secs = _run(c.argv[s], Path(c.dir) / f"{s}.log", cfg.threads)
                 wall += secs
                 if rc != 0:
                     break
@@ -207,7 +210,7 @@ def run(args) -> int:
                 print("    already done; skipped", flush=True)
                 continue
             state.start_unit(out, unit, cmds)
-            rc, secs = _run(e.argv, Path(e.out).parent / f"{e.benchmark}.log")
+            rc, secs = _run(e.argv, Path(e.out).parent / f"{e.benchmark}.log", cfg.threads)
             if rc != 0:
                 failures.append(
                     f"eval {e.id}: exit {rc}; log {Path(e.out).parent / (e.benchmark + '.log')}; re-run: {e.command()}"

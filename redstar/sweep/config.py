@@ -26,8 +26,16 @@ class StageSpec:
 
 @dataclass
 class BenchmarkSpec:
-    name: str = field(metadata={"help": "a `redstar eval --benchmark` name (math-hard, aime24, ...)"})
+    name: str = field(
+        metadata={"help": "the label in tables and plots; also the `redstar eval --benchmark` unless format is set"}
+    )
     data: str = field(metadata={"help": "its file / directory / hub id"})
+    format: str = field(
+        default="",
+        metadata={
+            "help": 'the `redstar eval --benchmark` that reads data (math500, math-hard, ...); "": the name (two sets of one format need distinct names)'
+        },
+    )
     args: list[str] = field(
         default_factory=list, metadata={"help": "extra eval flags for this benchmark only (--subset skill)"}
     )
@@ -109,6 +117,12 @@ class SweepConfig:
         default_factory=EvalSpec, metadata={"help": "benchmarks and decoding, the same for every checkpoint"}
     )
     tokenizer: str = field(default="", metadata={"help": 'counts manifest tokens; "" = ~4 characters per token'})
+    threads: int = field(
+        default=0,
+        metadata={
+            "help": "CPU threads of each training and eval command (OMP_NUM_THREADS; 0: the environment's). 1 is fastest for tiny models on a shared machine"
+        },
+    )
     slurm: SlurmSpec = field(default_factory=SlurmSpec, metadata={"help": "sbatch options of the train and eval tasks"})
 
 
@@ -140,5 +154,12 @@ def check(cfg: SweepConfig, where: str) -> None:
             raise ConfigError(f"{where}: stage '{st}' is listed but '{st}.config' is not set")
     if not cfg.eval.benchmarks:
         raise ConfigError(f"{where}: 'eval.benchmarks' needs at least one benchmark")
+    labels = [b.name for b in cfg.eval.benchmarks]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(
+            f"{where}: 'eval.benchmarks' names must be unique (set 'format' for two sets of one format), got {labels}"
+        )
+    if cfg.threads < 0:
+        raise ConfigError(f"{where}: 'threads' must be >= 0, got {cfg.threads}")
     if cfg.eval.bootstrap < 100:
         raise ConfigError(f"{where}: 'eval.bootstrap' must be >= 100 resamples, got {cfg.eval.bootstrap}")

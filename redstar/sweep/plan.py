@@ -146,7 +146,19 @@ def build_plan(cfg: SweepConfig, out: Path) -> Plan:
     def add(checkpoint: str, cell: str | None, stage: str, model: str, path: str) -> None:
         for b in cfg.eval.benchmarks:
             d = str(out / "evals" / checkpoint / b.name)
-            argv = ["eval", "--benchmark", b.name, "--data", b.data, "--model", path, "--out", d, *dec, *b.args]
+            argv = [
+                "eval",
+                "--benchmark",
+                b.format or b.name,
+                "--data",
+                b.data,
+                "--model",
+                path,
+                "--out",
+                d,
+                *dec,
+                *b.args,
+            ]
             evals.append(EvalRun(f"{checkpoint}/{b.name}", checkpoint, cell, stage, model, b.name, path, d, argv))
 
     if cfg.eval.include_base:
