@@ -4,16 +4,17 @@ One sandbox per graded item (``bwrap``, or nothing with ``--sandbox none``) runs
 small Python program that reads the job (code, limits) from its stdin, compiles the code once and
 forks one fresh process per test. Stdin carries, after the job, each test's input as
 ``<length>\\n<bytes>``; the supervisor moves one test's input at a time into a fresh memfd with
-``splice`` (never into its own memory), so a test process sees its own input and no other, as a
-regular file (``os.fstat(0).st_size`` works, as on a judge). ``fn_name`` tests read their
-arguments (JSON) from that file. Each test process has its stdout and stderr on pipes the
+``splice`` (never into its own memory; a plain copy only where the kernel refuses splice), so a
+test process sees its own input and no other, as a regular file (``os.fstat(0).st_size`` works,
+as on a judge). ``fn_name`` tests read their arguments (JSON) from that file. Each test process has its stdout and stderr on pipes the
 supervisor reads, rlimits (CPU, address space, file size, open files, processes, no core), and in
 ``bwrap`` mode a seccomp filter that refuses new processes.
 
 A test runs as a program: ``exit`` and ``quit`` exist (what ``site`` adds; the interpreter starts
 with ``-S``), and at the end the runner does what the interpreter does at exit: joins non-daemon
-threads (``threading.Thread(target=main).start()``), runs ``atexit`` handlers and flushes whatever
-``sys.stdout`` / ``sys.stderr`` are by then (the FastIO template replaces them). A call-form test
+threads (``threading.Thread(target=main).start()``), runs ``atexit`` handlers, flushes whatever
+``sys.stdout`` / ``sys.stderr`` are by then (the FastIO template replaces them), then the files
+the program left open. A call-form test
 runs ``CALL_PREFIX`` first (the ``typing`` names and modules a LeetCode starter file assumes) and
 returns its value through a descriptor of its own, while the program's prints go to /dev/null;
 the value is encoded by ``encode_value`` so that the grader compares what ``==`` would see.
@@ -183,7 +184,7 @@ for name in sorted(names & allowed):
         __import__(name)
     except BaseException:
         pass
-import _sitebuiltins, atexit, traceback
+import _sitebuiltins, atexit, gc, io, traceback
 prog = None
 if job["seccomp"]:
     import ctypes
@@ -222,7 +223,8 @@ def take_input(n):
 
 def finish(rc, call):
     # what the interpreter does at exit: join non-daemon threads, run atexit handlers, flush
-    # whatever sys.stdout and sys.stderr are now (a FastIO wrapper included)
+    # whatever sys.stdout and sys.stderr are now (a FastIO wrapper included), then the files the
+    # program left open, as their finalizers do at shutdown
     try:
         th = sys.modules.get("threading")
         if th is not None:
@@ -240,6 +242,16 @@ def finish(rc, call):
         except BaseException:
             if not call:  # a call's prints go nowhere; a program whose stdout cannot be flushed
                 rc = rc or 120  # exits 120, as CPython does
+    try:
+        for obj in gc.get_objects():
+            if isinstance(obj, io.IOBase) and obj is not sys.stdout and obj is not sys.stderr:
+                try:
+                    if not obj.closed and obj.writable():
+                        obj.flush()
+                except BaseException:
+                    pass
+    except BaseException:
+        pass
     return rc
 
 def child(fn_name, stop):
@@ -270,11 +282,13 @@ def child(fn_name, stop):
     sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     sys.argv = ["solution.py"]
     rc, text = 0, None
+    # the program's globals live until finish(), as a module's do until interpreter shutdown
+    ns = {"__name__": "__main__" if fn_name is None else "solution", "__builtins__": builtins}
     try:
         if fn_name is None:
-            exec(code, {"__name__": "__main__", "__builtins__": builtins})
+            exec(code, ns)
         else:
-            text = call_form(code, fn_name, arg, {"__name__": "solution", "__builtins__": builtins})
+            text = call_form(code, fn_name, arg, ns)
     except SystemExit as e:
         c = e.code
         rc = 0 if c is None else c if isinstance(c, int) else 1

@@ -249,3 +249,9 @@ def test_time_limit_bounds_each_test():
     for bad in (0, -1, "2", True, 7200):
         ok, why = run_tests(code, {**tests, "time_limit": bad})
         assert not ok and why.startswith("bad tests: 'time_limit'")
+
+
+def test_files_left_open_are_flushed_at_exit():
+    """As at interpreter shutdown: sys.stdout first, then writers the program never closed."""
+    code = "import os, sys\nout = os.fdopen(os.dup(1), 'w')\nsys.stdout.write('1 ')\nout.write('2\\n')"
+    assert run_tests(code, {"inputs": [""], "outputs": ["1 2"]}) == (True, "passed 1 tests")
