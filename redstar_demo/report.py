@@ -34,6 +34,41 @@ def _plot_before_after(table: list[tuple[str, float | None, float | None]], path
     plt.close(fig)
 
 
+def _item_scores(run: Path) -> dict[str, float]:
+    """Per-item mean pass@1 of an eval run, by item id (empty without results.jsonl)."""
+    f = run / "results.jsonl"
+    if not f.is_file():
+        return {}
+    out = {}
+    for line in f.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            out[str(r["id"])] = sum(bool(c) for c in r["correct"]) / len(r["correct"]) if r["correct"] else 0.0
+    return out
+
+
+def gain_interval(base_run: Path, trained_run: Path, resamples: int = 2000) -> tuple[float, float, float] | None:
+    """(trained - base, 95% interval): a paired percentile bootstrap over the items both runs
+    scored; None when either run has no per-item results."""
+    from redstar.sweep.stats import bootstrap_ci
+
+    base, trained = _item_scores(base_run), _item_scores(trained_run)
+    ids = sorted(set(base) & set(trained))
+    if not ids:
+        return None
+    diffs = [trained[i] - base[i] for i in ids]
+    lo, hi = bootstrap_ci(diffs, resamples=resamples, seed=0)
+    return sum(diffs) / len(diffs), lo, hi
+
+
+def _gain_text(g: tuple[float, float, float] | None) -> str:
+    if g is None:
+        return "-"
+    d, lo, hi = g
+    mark = " (excludes 0)" if lo > 0 or hi < 0 else ""
+    return f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]{mark}"
+
+
 def _pct_or_dash(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
 
@@ -52,8 +87,11 @@ def write_report(
         "# redstar demo",
         "",
         "Everything below ran on CPU with SmolLM2-135M-Instruct (the embedded default model) for the "
-        "text legs and a tiny random Qwen2-VL built from config for the geometry leg (the default model "
-        "has no vision). The numbers show the pipeline working end to end, not a strong model.",
+        "text legs, a tiny random Qwen2-VL built from config for the geometry leg (the default model "
+        "has no vision) and a tiny Qwen2 trained from scratch for the synthetic digit-chain world "
+        "(data_recipes/synthetic). The SmolLM2 and geometry numbers show the pipeline working end to "
+        "end, not a strong model; the synthetic rows show learning in a toy world, not how real models "
+        "scale.",
         "",
     ]
     funnel = where["curate"] / "funnel.json"
@@ -79,7 +117,7 @@ def write_report(
             lines += [f"![funnel]({rel(where['curate'] / 'funnel.png')})", ""]
     planned = {s.name for s in steps}  # results of steps outside this plan are not shown
     lines += ["## Training", ""]
-    for name in ("sft", "dpo", "geo_sft"):
+    for name in ("sft", "dpo", "synthetic_sft", "geo_sft"):
         d = where[name]
         if name.replace("_", " ") in planned and (d / "loss.png").exists():
             lines += [
@@ -91,10 +129,11 @@ def write_report(
                 "",
             ]
     table = []
-    for bench in ("math-hard", "aime24", "geoqa", "mathvista-geo"):
+    for bench in ("math-hard", "aime24", "synthetic-easy", "synthetic-hard", "geoqa", "mathvista-geo"):
         if f"eval base {bench}" not in planned:
             continue
-        base, trained = _metrics(where["eval"] / "base" / bench), _metrics(where["eval"] / "trained" / bench)
+        b_run, t_run = where["eval"] / "base" / bench, where["eval"] / "trained" / bench
+        base, trained = _metrics(b_run), _metrics(t_run)
         if base or trained:
             table.append(
                 (
@@ -102,12 +141,20 @@ def write_report(
                     base and base.get("accuracy"),
                     trained and trained.get("accuracy"),
                     (base or trained).get("n_items"),
+                    gain_interval(b_run, t_run) if base and trained else None,
                 )
             )
     if table:
-        lines += ["## Before / after", "", "| benchmark (demo set) | items | base | trained |", "|---|---:|---:|---:|"]
-        for bench, b, t, n in table:
-            lines.append(f"| {bench} | {n} | {_pct_or_dash(b)} | {_pct_or_dash(t)} |")
+        lines += [
+            "## Before / after",
+            "",
+            "Gain: trained minus base in points, with a 95% paired percentile-bootstrap interval over items.",
+            "",
+            "| benchmark (demo set) | items | base | trained | gain [95% CI] |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for bench, b, t, n, g in table:
+            lines.append(f"| {bench} | {n} | {_pct_or_dash(b)} | {_pct_or_dash(t)} | {_gain_text(g)} |")
         _plot_before_after([t[:3] for t in table], out / "before_after.png")
         lines += ["", "![before/after](before_after.png)", ""]
     lines += ["## Commands (each step alone)", "", "```bash"]
