@@ -232,3 +232,92 @@ def check_example(where: str, command: str, capsys) -> None:
         rc = main([*argv, *extra])
         out = capsys.readouterr()
         assert rc == 0, f"{where}: '{command}' failed: {out.err.strip()[-500:]}"
+
+
+# ----------------------------------------------------------------------------- on the demo's output
+
+# The README examples that run here, verbatim and in README order, after a quick demo wrote
+# runs/demo: commands that read the demo's output or shipped files and take seconds to a minute
+# on CPU. Every other example is checked by test_example_is_exact only: training, curation and
+# sweeps are minutes each (their own tests run them), --slurm writes a job for a cluster, and a
+# push without --dry-run needs the hub (the README says it is refused offline).
+RUN_AFTER_DEMO = (("ask",), ("eval",), ("card",), ("push",), ("verify",), ("configs",), ("rl", "export"))
+
+
+def _runs_after_demo(argv: list[str]) -> str | None:
+    """Why the example is not run after the demo, or None when it is."""
+    if _is_synopsis(argv):
+        return "a synopsis"
+    if not any(tuple(argv[: len(k)]) == k for k in RUN_AFTER_DEMO):
+        return "trains, curates or launches: minutes on CPU, run by its own tests"
+    if argv[0] == "push" and "--dry-run" not in argv:
+        return "publishes to the hub"
+    return None
+
+
+def _expand(argv: list[str]) -> list[str]:
+    """Shell globbing of the arguments, as bash does it (sorted; a pattern matching nothing stays)."""
+    import glob
+
+    out = []
+    for a in argv:
+        matches = sorted(glob.glob(a)) if any(c in a for c in "*?[") else []
+        out += matches or [a]
+    return out
+
+
+@pytest.fixture(scope="module")
+def after_quick_demo(tmp_path_factory):
+    """A working directory where ``redstar demo --out runs/demo --quick`` has run, with the
+    repository's folders linked in so the examples' relative paths resolve."""
+    import os
+
+    root = tmp_path_factory.mktemp("readme")
+    for folder in ROOT.iterdir():
+        if folder.is_dir() and not folder.name.startswith(".") and folder.name != "runs":
+            (root / folder.name).symlink_to(folder)
+    before = Path.cwd()
+    os.chdir(root)
+    try:
+        assert main(["demo", "--out", "runs/demo", "--quick"]) == 0
+        yield root
+    finally:
+        os.chdir(before)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_readme_examples_run_on_the_quick_demos_output(after_quick_demo, capsys):
+    ran, failed = [], []
+    for _, command in readme_examples():
+        argv = shlex.split(command)[1:]
+        if _runs_after_demo(argv) is not None:
+            continue
+        capsys.readouterr()
+        rc = main(_expand(argv))
+        err = capsys.readouterr().err.strip()
+        ran.append(command)
+        if rc != 0:
+            failed.append(f"'{command}' exited {rc}: {err[-400:]}")
+    assert not failed, "README examples that fail after the demo:\n" + "\n".join(failed)
+    # the examples that use the demo's output are among them
+    for head in ("redstar ask --model runs/demo/", "redstar card runs/demo/dpo --eval", "redstar eval --compare"):
+        assert any(c.startswith(head) for c in ran), head
+    assert (after_quick_demo / "runs" / "eval" / "mh-official" / "metrics.json").is_file()
+    dpo_card = (after_quick_demo / "runs" / "demo" / "dpo" / "final" / "README.md").read_text()
+    assert "model-index" in dpo_card and "aime24" in dpo_card
+
+
+def test_examples_after_the_demo_are_chosen_by_command():
+    assert _runs_after_demo(shlex.split("redstar card runs/demo/dpo --eval runs/x")[1:]) is None
+    assert _runs_after_demo(shlex.split("redstar push runs/demo/dpo --repo me/x --dry-run")[1:]) is None
+    assert _runs_after_demo(shlex.split("redstar push runs/demo/sft --repo me/x")[1:]) == "publishes to the hub"
+    assert "minutes" in _runs_after_demo(shlex.split("redstar sft configs/sft_tiny_cpu.yaml")[1:])
+    assert _runs_after_demo(shlex.split("redstar curate RECIPE.yaml --out runs/math")[1:]) == "a synopsis"
+
+
+def test_globs_expand_as_the_shell_does(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("b", "a", "c.txt"):
+        (tmp_path / "d" / name).mkdir(parents=True)
+    assert _expand(["card", "x", "--eval", "d/*", "e/*"]) == ["card", "x", "--eval", "d/a", "d/b", "d/c.txt", "e/*"]
