@@ -293,8 +293,13 @@ def build(
                 results = _windowed(pool, chunks, 2 * num_proc)
             else:
                 results = ((encode_chunk(rows, tok, encoder), wheres) for wheres, rows in chunks)
-            bar = tqdm(
-                desc=f"tokenize ({num_proc} process{'es' if num_proc > 1 else ''})", unit="row", disable=not progress
+            # closed by the stack on an error too, so the error starts on its own line
+            bar = stack.enter_context(
+                tqdm(
+                    desc=f"tokenize ({num_proc} process{'es' if num_proc > 1 else ''})",
+                    unit="row",
+                    disable=not progress,
+                )
             )
             for out, wheres in results:
                 for i, msg in out["errors"].items():
@@ -318,7 +323,6 @@ def build(
                     longest = max(longest, int(out["lengths"].max()))
                 n_examples += int(out["lengths"].size)
                 bar.update(len(st))
-            bar.close()
         read = read_stats.to_dict()
         stats = {
             **counts,
