@@ -14,7 +14,7 @@ A test runs as a program: ``exit`` and ``quit`` exist (what ``site`` adds; the i
 with ``-S``), and at the end the runner does what the interpreter does at exit: joins non-daemon
 threads (``threading.Thread(target=main).start()``), runs ``atexit`` handlers, flushes whatever
 ``sys.stdout`` / ``sys.stderr`` are by then (the FastIO template replaces them), then the files
-the program left open. A call-form test
+the program left open in its globals. A call-form test
 runs ``CALL_PREFIX`` first (the ``typing`` names and modules a LeetCode starter file assumes) and
 returns its value through a descriptor of its own, while the program's prints go to /dev/null;
 the value is encoded by ``encode_value`` so that the grader compares what ``==`` would see.
@@ -184,7 +184,7 @@ for name in sorted(names & allowed):
         __import__(name)
     except BaseException:
         pass
-import _sitebuiltins, atexit, gc, io, traceback
+import _sitebuiltins, atexit, io, traceback
 prog = None
 if job["seccomp"]:
     import ctypes
@@ -221,10 +221,10 @@ def take_input(n):
         raise
     return fd
 
-def finish(rc, call):
+def finish(rc, call, ns):
     # what the interpreter does at exit: join non-daemon threads, run atexit handlers, flush
     # whatever sys.stdout and sys.stderr are now (a FastIO wrapper included), then the files the
-    # program left open, as their finalizers do at shutdown
+    # program left open in its globals, as their finalizers do at shutdown
     try:
         th = sys.modules.get("threading")
         if th is not None:
@@ -242,8 +242,14 @@ def finish(rc, call):
         except BaseException:
             if not call:  # a call's prints go nowhere; a program whose stdout cannot be flushed
                 rc = rc or 120  # exits 120, as CPython does
-    try:
-        for obj in gc.get_objects():
+    try:  # the program's globals and their attributes (a walk of the whole heap costs too much a test)
+        seen = []
+        for value in list(ns.values()):
+            seen.append(value)
+            attrs = getattr(value, "__dict__", None)
+            if isinstance(attrs, dict) and not isinstance(value, type(sys)):
+                seen.extend(list(attrs.values()))
+        for obj in seen:
             if isinstance(obj, io.IOBase) and obj is not sys.stdout and obj is not sys.stderr:
                 try:
                     if not obj.closed and obj.writable():
@@ -300,7 +306,7 @@ def child(fn_name, stop):
             traceback.print_exc()
         except BaseException:
             pass
-    rc = finish(rc, fn_name is not None)
+    rc = finish(rc, fn_name is not None, ns)
     if text is not None and rc == 0:
         data = text.encode("utf-8", "surrogatepass")
         while data:
