@@ -9,6 +9,13 @@ the row's global timeout (TACO's ``check_correctness`` idea) is its first argume
 
     python bench/data/code_real_label.py rows.jsonl labelled.jsonl -- /path/run_one.sh
 
+How the committed labels were made: TACO at commit 245eba3 (``metrics/testing_util.py`` and
+``metrics/pyext2.py`` copied to a throwaway directory), a throwaway venv of the system Python 3.11
+with numpy (TACO's stdin programs import it), the driver run by ``setpriv --reuid 65534 --regid
+65534 --clear-groups`` under ``timeout -s KILL``; on Python 3.11 the driver sets
+``inspect.getargspec = inspect.getfullargspec`` before importing TACO (``pyext2`` aliases the
+name, which 3.11 removed); nothing else of TACO's was changed.
+
 Each output row gets ``taco``: the per-test results as TACO returns them (true, false, -1 timeout,
 -2 compile error, -3 runtime error / exit status) and ``taco_pass`` (every test true). The label
 that scores redstar is ``label`` = ``adjudicated.label`` where a row is adjudicated (TACO's harness
