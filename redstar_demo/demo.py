@@ -9,13 +9,10 @@ Steps, each a plain redstar command (the report lists them so each can be re-run
               code problems; verification, filters, dedup, decontamination, exports, funnel
   2. sft      a few SFT steps of the default model on the curated rows
   3. dpo      a few native DPO steps on the curated preference pairs, from the SFT model
-  4. synthetic  curate the synthetic digit-chain world (data_recipes/synthetic) and train its tiny
-              Qwen2 from scratch on 512 rows: the leg whose before/after gain is real
-  5. geo      draw geometry problems (GeoQA and MathVista formats), train a tiny random
+  4. geo      draw geometry problems (GeoQA and MathVista formats), train a tiny random
               Qwen2-VL built from config on them (the 135M default model has no vision)
-  6. eval     base and trained models on MATH-Hard-, AIME-, GeoQA- and MathVista-shaped sets and on
-              the synthetic world's held-out easy and hard chains
-  7. report   OUT/report.md with the funnel, loss curves, before/after table and plots
+  5. eval     base and trained models on MATH-Hard-, AIME-, GeoQA- and MathVista-shaped sets
+  6. report   OUT/report.md with the funnel, loss curves, before/after table and plots
 
 Run again with the same --out, a step is skipped only when it finished with the same command
 on the same inputs (OUT/steps.json keys each step on its command and the keys of the steps it
@@ -135,55 +132,15 @@ class Step:
 
 def _eval_steps(out: Path, runs: dict, sets: dict, options: list[str]) -> list[Step]:
     """One eval step per run and benchmark, into OUT/eval/<label>/<benchmark>: ``runs`` maps a
-    label to (model, the steps that make it), ``sets`` a benchmark to its data, or to (the eval
-    --benchmark format, data) when the name is the demo's own; ``options`` follow the model and
-    output arguments."""
+    label to (model, the steps that make it), ``sets`` a benchmark to its data; ``options``
+    follow the model and output arguments."""
     steps = []
     for label, (model, deps) in runs.items():
         for bench, path in sets.items():
-            fmt, path = path if isinstance(path, tuple) else (bench, path)
             d = out / "eval" / label / bench
-            argv = ["eval", "--benchmark", fmt, "--data", str(path), "--model", str(model), "--out", str(d)]
+            argv = ["eval", "--benchmark", bench, "--data", str(path), "--model", str(model), "--out", str(d)]
             steps.append(Step(f"eval {label} {bench}", [*argv, *options], d / "metrics.json", deps=deps, outputs=(d,)))
     return steps
-
-
-SYNTHETIC = Path("data_recipes") / "synthetic"
-
-
-def synthetic_steps(out: Path, quick: bool) -> list[Step]:
-    """The experiment in miniature that shows learning on CPU: curate the synthetic world's
-    teacher samples, train its tiny model from scratch, score the random start and the trained
-    model on held-out easy and hard chains (``configs/sweep_laptop.yaml`` is the full study)."""
-    cur, sft = out / "synthetic" / "curate", out / "synthetic" / "sft"
-    s_cur = Step(
-        "synthetic curate",
-        ["curate", "data_recipes/recipes/synthetic.yaml", "--out", str(cur), "--no-progress"],
-        cur / "funnel.json",
-        outputs=(cur,),
-    )
-    s_sft = Step(
-        "synthetic sft",
-        [
-            "sft",
-            "configs/sft_synthetic_tiny.yaml",
-            f"data.train=[{cur / 'sft.jsonl'}]",
-            f"data.max_rows={64 if quick else 512}",
-            f"out={sft}",
-            *(["train.epochs=1"] if quick else []),
-        ],
-        sft / "final" / "config.json",
-        deps=(s_cur,),
-        outputs=(sft,),
-    )
-    data = SYNTHETIC / "data"
-    sets = {
-        "synthetic-easy": ("math500", data / "eval_easy.jsonl"),
-        "synthetic-hard": ("math500", data / "eval_hard.jsonl"),
-    }
-    options = ["--prompt", str(SYNTHETIC / "prompt.txt"), "--max-new-tokens", "128", "--batch-size", "100"]
-    runs = {"base": (data / "model", ()), "trained": (sft / "final", (s_cur, s_sft))}
-    return [s_cur, s_sft, *_eval_steps(out, runs, sets, [*options, *(["--limit", "3"] if quick else [])])]
 
 
 def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
@@ -234,7 +191,6 @@ def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
     evals = {"base": ("default", ()), "trained": (str(dpo / "final"), (s_dpo,))}
     text_sets = {"math-hard": data / "math_hard.jsonl", "aime24": data / "aime24.jsonl"}
     steps += _eval_steps(out, evals, text_sets, [*gen, *limit])
-    steps += synthetic_steps(out, quick)
     if not skip_geo:
         n = ["--train", "8", "--test", "4"] if quick else ["--train", "36", "--test", "12"]
         s_gdata = Step(
@@ -272,7 +228,6 @@ def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
             "sft": sft,
             "dpo": dpo,
             "geo_sft": geo_sft,
-            "synthetic_sft": out / "synthetic" / "sft",
             "eval": out / "eval",
         }.items()
     }

@@ -87,11 +87,8 @@ def write_report(
         "# redstar demo",
         "",
         "Everything below ran on CPU with SmolLM2-135M-Instruct (the embedded default model) for the "
-        "text legs, a tiny random Qwen2-VL built from config for the geometry leg (the default model "
-        "has no vision) and a tiny Qwen2 trained from scratch for the synthetic digit-chain world "
-        "(data_recipes/synthetic). The SmolLM2 and geometry numbers show the pipeline working end to "
-        "end, not a strong model; the synthetic rows show learning in a toy world, not how real models "
-        "scale.",
+        "text legs and a tiny random Qwen2-VL built from config for the geometry leg (the default model "
+        "has no vision). The numbers show the pipeline working end to end, not a strong model.",
         "",
     ]
     funnel = where["curate"] / "funnel.json"
@@ -117,7 +114,7 @@ def write_report(
             lines += [f"![funnel]({rel(where['curate'] / 'funnel.png')})", ""]
     planned = {s.name for s in steps}  # results of steps outside this plan are not shown
     lines += ["## Training", ""]
-    for name in ("sft", "dpo", "synthetic_sft", "geo_sft"):
+    for name in ("sft", "dpo", "geo_sft"):
         d = where[name]
         if name.replace("_", " ") in planned and (d / "loss.png").exists():
             lines += [
@@ -129,7 +126,7 @@ def write_report(
                 "",
             ]
     table = []
-    for bench in ("math-hard", "aime24", "synthetic-easy", "synthetic-hard", "geoqa", "mathvista-geo"):
+    for bench in ("math-hard", "aime24", "geoqa", "mathvista-geo"):
         if f"eval base {bench}" not in planned:
             continue
         b_run, t_run = where["eval"] / "base" / bench, where["eval"] / "trained" / bench

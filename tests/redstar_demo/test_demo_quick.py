@@ -20,18 +20,15 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
         "sft/final/config.json",
         "dpo/final/config.json",
         "geo_sft/final/config.json",
-        "synthetic/curate/sft.jsonl",
-        "synthetic/sft/final/config.json",
         "before_after.png",
     ):
         assert (out / path).exists(), path
-    for bench in ("math-hard", "aime24", "synthetic-easy", "synthetic-hard", "geoqa", "mathvista-geo"):
+    for bench in ("math-hard", "aime24", "geoqa", "mathvista-geo"):
         shown = []
         for label in ("base", "trained"):
             run = out / "eval" / label / bench
             metrics = json.loads((run / "metrics.json").read_text())
-            fmt = "math500" if bench.startswith("synthetic") else bench  # the synthetic sets are MATH rows
-            assert metrics["benchmark"] == fmt and metrics["n_items"] == 3
+            assert metrics["benchmark"] == bench and metrics["n_items"] == 3
             # the accuracy is the share of graded responses in results.jsonl, to the digit
             rows = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
             per_item = [sum(r["correct"]) / len(r["correct"]) for r in rows]
@@ -45,6 +42,6 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     # a second run finds every step done and only rewrites the report
     capsys.readouterr()
     assert main(["demo", "--quick", "--out", str(out)]) == 0
-    assert capsys.readouterr().out.count("finished earlier with the same command and inputs") == 19
+    assert capsys.readouterr().out.count("finished earlier with the same command and inputs") == 13
     assert "finished by an earlier run" in (out / "report.md").read_text()
     assert "total: 0 s" not in (out / "report.md").read_text()  # the steps' times are kept

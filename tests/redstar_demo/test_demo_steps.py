@@ -54,7 +54,7 @@ def test_quick_and_full_plans_share_no_step_key(tmp_path):
     full, _ = plan(tmp_path / "demo", quick=False, skip_geo=False)
     assert [s.name for s in quick] == [s.name for s in full]
     same = [q.name for q, f in zip(quick, full) if q.key() == f.key()]
-    assert same == ["synthetic curate"]  # the replayed synthetic curation is the same command in both
+    assert same == []
     # the trained model's evaluation depends on every training step before it
     trained = next(s for s in quick if s.name == "eval trained math-hard")
     assert [d.name for d in trained.deps] == ["dpo"] and [d.name for d in trained.deps[0].deps] == ["curate", "sft"]
@@ -82,7 +82,7 @@ def test_a_rerun_that_skips_every_step_keeps_the_timings_of_the_run_that_did_the
 
     out = tmp_path / "demo"
     steps = _steps(tmp_path, "quick", "x")
-    where = {k: out / k for k in ("curate", "sft", "dpo", "synthetic_sft", "geo_sft", "eval")}
+    where = {k: out / k for k in ("curate", "sft", "dpo", "geo_sft", "eval")}
     monkeypatch.setattr(demo, "plan", lambda o, quick, skip_geo: (steps, where))
     args = argparse.Namespace(out=str(out), quick=True, skip_geo=True, overwrite=False)
     assert demo.run(args) == 0
@@ -126,24 +126,3 @@ def test_the_before_after_gain_is_a_paired_bootstrap_interval_over_items(tmp_pat
     d, lo, hi = gain_interval(tmp_path / "trained", tmp_path / "mixed")
     assert d == 0.0 and lo < 0 < hi
     assert gain_interval(tmp_path / "base", tmp_path / "nothing") is None
-
-
-def test_the_synthetic_leg_trains_the_tiny_model_and_scores_both_models_on_both_sets(tmp_path):
-    out = tmp_path / "demo"
-    steps, where = plan(out, quick=False, skip_geo=True)
-    by = {s.name: s for s in steps}
-    assert [d.name for d in by["synthetic sft"].deps] == ["synthetic curate"]
-    assert "data.max_rows=512" in by["synthetic sft"].argv
-    for label in ("base", "trained"):
-        for bench in ("synthetic-easy", "synthetic-hard"):
-            argv = by[f"eval {label} {bench}"].argv
-            assert argv[argv.index("--benchmark") + 1] == "math500"
-            assert argv[argv.index("--prompt") + 1].endswith("synthetic/prompt.txt")
-    assert by["eval base synthetic-easy"].deps == ()
-    report_steps = [s for s in steps if s.name.startswith("eval trained synthetic")]
-    assert all(d.name == "synthetic sft" for s in report_steps for d in s.deps[1:])
-    for bench, base_ok, trained_ok in (("synthetic-easy", 0, 30), ("synthetic-hard", 2, 20)):
-        _results(where["eval"] / "base" / bench, [True] * base_ok + [False] * (40 - base_ok))
-        _results(where["eval"] / "trained" / bench, [True] * trained_ok + [False] * (40 - trained_ok))
-    text = write_report(out, steps, where, {s.name: None for s in steps} | {"total": 1.0}).read_text()
-    assert "| synthetic-easy | 40 | 0.0% | 75.0% | +75.0 [" in text and "(excludes 0) |" in text
