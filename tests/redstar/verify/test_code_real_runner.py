@@ -255,3 +255,17 @@ def test_files_left_open_are_flushed_at_exit():
     """As at interpreter shutdown: sys.stdout first, then writers the program never closed."""
     code = "import os, sys\nout = os.fdopen(os.dup(1), 'w')\nsys.stdout.write('1 ')\nout.write('2\\n')"
     assert run_tests(code, {"inputs": [""], "outputs": ["1 2"]}) == (True, "passed 1 tests")
+
+
+def test_the_graders_own_comparing_has_a_deadline(monkeypatch):
+    """Comparing is the grader's work, outside every sandbox limit: it is bounded like the program."""
+    from redstar.verify import code_sandbox, sandbox_compare
+
+    def slow(got, want, tol=None):
+        time.sleep(1.5)
+        return True
+
+    monkeypatch.setattr(sandbox_compare, "output_matches", slow)
+    monkeypatch.setattr(code_sandbox, "GRADER_SLACK_S", 0.2)
+    ok, why = run_tests("print(3)", {"inputs": ["", ""], "outputs": ["3", "3"]}, timeout=1.0)
+    assert not ok and why == "failed test 1/2: timeout (grading)"
