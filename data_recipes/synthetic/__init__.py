@@ -1,4 +1,8 @@
-"""A synthetic long chain-of-thought world small enough to learn from scratch on a laptop.
+"""A synthetic long chain-of-thought world for data-scaling experiments on a laptop.
+
+Status: a tiny model trained from scratch within a laptop sweep's budget (a few hundred steps
+per cell) learns the format and reads the problem but not the digit arithmetic, and scores at
+chance; the README's ``redstar sweep`` section has the figures.
 
 - ``world``: the problem family (a chain of digit operations, difficulty = number of steps),
   gold answers, a programmatic teacher writing ``<think>`` chains with controlled errors and
