@@ -6,8 +6,9 @@
 The first occurrence in stream order wins, so every shard that reads the same sources in the
 same order makes the same decisions. Near-duplicates use datasketch's MinHash over word
 shingles of the normalised question (estimated Jaccard >= ``threshold``), banded as
-datasketch's LSH bands them; the index keeps 64-bit keys in numpy arrays (``KeyIndex``), so a
-million problems fit in tens of MB. Problems with images
+datasketch's LSH bands them; the index keeps packed keys in sorted numpy segments (``KeyIndex``,
+``BandIndex``: 12 bytes a kept problem's exact key, 8 bytes each band entry), so a million
+problems fit in about 85 MB. Problems with images
 are compared exactly on text plus the images' bytes: two geometry problems with the same words
 ("As shown in the figure, find angle 1") and different diagrams are different problems.
 """
@@ -31,37 +32,37 @@ def _image_digest(paths: list[str]) -> str:
     return h.hexdigest()
 
 
+SEGMENT = 1 << 20  # entries per sorted segment: merging one copies at most this many
+
+
 class KeyIndex:
-    """First value stored per 64-bit key, in about 12 bytes an entry: sorted numpy arrays (keys,
-    values), plus a small dict of recent inserts merged into them when it fills. A million
-    problems' exact keys and LSH band keys take tens of MB rather than the GB of Python sets."""
+    """First value stored per 64-bit key, in 12 bytes an entry: sorted numpy segments of at most
+    ``segment`` keys (uint64) and values (int32), plus a small dict of recent inserts merged
+    into the open segment when it fills. A merge copies one segment, never the whole index, so
+    memory stays at the index's own size."""
 
-    def __init__(self, buffer: int = 1 << 16):
-        import numpy as np
-
-        self.keys = np.empty(0, dtype=np.uint64)
-        self.values = np.empty(0, dtype=np.int32)
+    def __init__(self, buffer: int = 1 << 16, segment: int = SEGMENT):
+        self.segments: list[tuple] = []  # (sorted keys, values)
         self.recent: dict[int, int] = {}
-        self.buffer = buffer
+        self.buffer, self.segment = buffer, segment
 
     def __len__(self) -> int:
-        return len(self.keys) + len(self.recent)
+        return sum(len(k) for k, _ in self.segments) + len(self.recent)
 
     def get(self, key: int) -> int | None:
         return self.get_many([key])[0]
 
     def get_many(self, keys: list[int]) -> list[int | None]:
-        """The value of each key (None when absent): one vectorised search of the arrays."""
+        """The value of each key (None when absent): one vectorised search per segment."""
         import numpy as np
 
         out: list[int | None] = [self.recent.get(k) for k in keys]
-        if len(self.keys):
-            q = np.array(keys, dtype=np.uint64)
-            i = np.minimum(np.searchsorted(self.keys, q), len(self.keys) - 1)
-            found = self.keys[i] == q
-            for j in np.flatnonzero(found).tolist():
+        q = np.array(keys, dtype=np.uint64)
+        for seg_keys, seg_values in self.segments:
+            i = np.minimum(np.searchsorted(seg_keys, q), len(seg_keys) - 1)
+            for j in np.flatnonzero(seg_keys[i] == q).tolist():
                 if out[j] is None:
-                    out[j] = int(self.values[i[j]])
+                    out[j] = int(seg_values[i[j]])
         return out
 
     def put(self, key: int, value: int) -> None:
@@ -80,10 +81,66 @@ class KeyIndex:
 
         keys = np.fromiter(self.recent.keys(), dtype=np.uint64, count=len(self.recent))
         values = np.fromiter(self.recent.values(), dtype=np.int32, count=len(self.recent))
-        keys, values = np.concatenate([self.keys, keys]), np.concatenate([self.values, values])
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.values = keys[order], values[order]
         self.recent.clear()
+        if self.segments and len(self.segments[-1][0]) + len(keys) <= self.segment:
+            old_keys, old_values = self.segments.pop()
+            keys, values = np.concatenate([old_keys, keys]), np.concatenate([old_values, values])
+        order = np.argsort(keys, kind="stable")
+        self.segments.append((keys[order], values[order]))
+
+
+class BandIndex:
+    """One LSH band's keys, 8 bytes an entry: a 40-bit band hash and the kept problem's 24-bit
+    ordinal packed in one uint64, sorted by hash, in segments as ``KeyIndex``. With one index
+    per band, a lookup collides by chance with probability (entries in the band) / 2^40: about
+    four falsely flagged near duplicates in a million problems."""
+
+    HASH_BITS, ORD_BITS = 40, 24
+    MAX_ORDINAL = (1 << 24) - 1
+
+    def __init__(self, buffer: int = 1 << 16, segment: int = SEGMENT):
+        self.segments: list = []
+        self.recent: dict[int, int] = {}
+        self.buffer, self.segment = buffer, segment
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.segments) + len(self.recent)
+
+    def get_many(self, hashes: list[int]) -> list[int | None]:
+        """The ordinal stored for each 40-bit hash, or None."""
+        import numpy as np
+
+        out: list[int | None] = [self.recent.get(h) for h in hashes]
+        q = np.array(hashes, dtype=np.uint64) << np.uint64(self.ORD_BITS)
+        for seg in self.segments:
+            i = np.minimum(np.searchsorted(seg, q), len(seg) - 1)
+            found = seg[i]
+            for j in np.flatnonzero((found >> np.uint64(self.ORD_BITS)) == (q >> np.uint64(self.ORD_BITS))).tolist():
+                if out[j] is None:
+                    out[j] = int(found[j]) & self.MAX_ORDINAL
+        return out
+
+    def put_new(self, h: int, ordinal: int) -> None:
+        if ordinal > self.MAX_ORDINAL:
+            raise OverflowError(
+                f"the near-duplicate index holds at most {self.MAX_ORDINAL + 1:,} kept problems; "
+                "split the sources into several curation runs (or set dedup.near: false)"
+            )
+        self.recent[h] = ordinal
+        if len(self.recent) >= self.buffer:
+            self._merge()
+
+    def _merge(self) -> None:
+        import numpy as np
+
+        packed = np.fromiter(
+            ((h << self.ORD_BITS) | o for h, o in self.recent.items()), dtype=np.uint64, count=len(self.recent)
+        )
+        self.recent.clear()
+        if self.segments and len(self.segments[-1]) + len(packed) <= self.segment:
+            packed = np.concatenate([self.segments.pop(), packed])
+        packed.sort()
+        self.segments.append(packed)
 
 
 class IdStore:
@@ -116,8 +173,9 @@ def _key64(data: bytes) -> int:
 
 
 class Deduper:
-    """The index grows by one exact key and ``bands`` LSH band keys per kept problem, held
-    compactly (``KeyIndex``): prep's memory is bounded by this index, not by the rows read.
+    """The index grows by one exact key (12 bytes, ``KeyIndex``) and one 8-byte entry in each
+    LSH band's ``BandIndex`` per kept problem: prep's memory is bounded by this index, not by
+    the rows read.
 
     Near-duplicates follow datasketch's MinHash LSH: the signature is cut into ``bands`` bands
     of ``rows`` values (datasketch's optimal split for the threshold), and a problem whose band
@@ -128,13 +186,14 @@ class Deduper:
         self.cfg = cfg
         self.ids = IdStore()
         self.exact = KeyIndex()
-        self.bands = KeyIndex() if cfg.near else None
+        self.bands: list[BandIndex] | None = None
         self._perms = None
         if cfg.near:
             from datasketch import MinHash
             from datasketch.lsh import _optimal_param
 
             self.n_bands, self.rows = _optimal_param(cfg.threshold, cfg.num_perm, 0.5, 0.5)
+            self.bands = [BandIndex() for _ in range(self.n_bands)]
             first = MinHash(num_perm=cfg.num_perm, seed=1)
             self._perms, self._scheme = first.permutations, first.scheme  # built once, not per problem
 
@@ -148,8 +207,9 @@ class Deduper:
         return m
 
     def _band_keys(self, hashvalues) -> list[int]:
+        """A 40-bit hash of each band's slice of the signature."""
         r = self.rows
-        return [_key64(bytes([b]) + hashvalues[b * r : (b + 1) * r].tobytes()) for b in range(self.n_bands)]
+        return [_key64(hashvalues[b * r : (b + 1) * r].tobytes()) >> 24 for b in range(self.n_bands)]
 
     def check(self, problem: dict) -> tuple[str, str] | None:
         """Return (reason, id of the kept problem it duplicates), or None and index it."""
@@ -164,14 +224,14 @@ class Deduper:
         bands = None
         if self.bands is not None and not images:
             bands = self._band_keys(self._minhash(norm.split()).hashvalues)
-            hits = [h for h in self.bands.get_many(bands) if h is not None]
+            hits = [o for index, h in zip(self.bands, bands) for o in index.get_many([h]) if o is not None]
             if hits:
                 return "near duplicate", self.ids[min(hits)]
         ordinal = self.ids.add(problem["id"])
         if self.cfg.exact:
             self.exact.put_new(d, ordinal)
-        for b in bands or ():
-            self.bands.put_new(b, ordinal)
+        for index, h in zip(self.bands or (), bands or ()):
+            index.put_new(h, ordinal)
         return None
 
 

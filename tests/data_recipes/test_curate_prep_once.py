@@ -10,22 +10,37 @@ import time
 
 import pytest
 
-from data_recipes.dedup import Deduper, IdStore, KeyIndex
+from data_recipes.dedup import BandIndex, Deduper, IdStore, KeyIndex
 from data_recipes.recipe import DedupConfig
 from redstar.cli import main
 from tests.data_recipes.curate_fixtures import make_world
 
 
 def test_key_index_keeps_the_first_value_across_merges():
-    idx = KeyIndex(buffer=4)
+    idx = KeyIndex(buffer=4, segment=16)
     rng = random.Random(0)
     keys = [rng.getrandbits(64) for _ in range(50)]
     for v, k in enumerate(keys):
         idx.put(k, v)
         idx.put(k, 999)  # a later value for the same key never replaces the first
     assert len(idx) == 50 and len(idx.recent) < 4  # merged into the sorted arrays as it filled
+    assert len(idx.segments) >= 3 and all(len(k) <= 16 for k, _ in idx.segments)  # no merge copies it all
     assert [idx.get(k) for k in keys] == list(range(50))
-    assert idx.get(12345) is None and idx.get(2**64 - 1) is None
+    assert idx.get_many([12345, keys[7], 2**64 - 1]) == [None, 7, None]
+
+
+def test_band_index_packs_hash_and_ordinal():
+    idx = BandIndex(buffer=4, segment=16)
+    rng = random.Random(1)
+    hashes = list({rng.getrandbits(40) for _ in range(60)})
+    for ordinal, h in enumerate(hashes):
+        idx.put_new(h, ordinal)
+    assert len(idx) == len(hashes) and len(idx.segments) >= 3
+    assert idx.get_many(hashes) == list(range(len(hashes)))
+    absent = [h for h in (0, 1, 2**40 - 1, hashes[0] ^ 1) if h not in hashes]
+    assert idx.get_many(absent) == [None] * len(absent)
+    with pytest.raises(OverflowError, match="at most 16,777,216 kept problems"):
+        idx.put_new(123, 1 << 24)
 
 
 def test_id_store_round_trips():
