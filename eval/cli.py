@@ -256,13 +256,34 @@ def _official(args, items, responses, extracted):
             judge.close()
 
 
+# what `redstar card` / `eval --card` write into a model directory: not the model
+CARD_FILES = ("README.md", "eval_results.json", "eval")
+
+
+def _model_files(model: str) -> dict:
+    """``{"input:MODEL": {"bytes", "newest"}}`` for a local model directory, over its files less
+    the card's (``CARD_FILES``), so adding scores to a model's card does not change the key of
+    the runs that scored it while a re-exported model does; ``{}`` for a hub id or a name."""
+    path = Path(model)
+    if not path.is_dir():
+        return {}
+    stats = [f.stat() for f in path.rglob("*") if f.is_file() and f.relative_to(path).parts[0] not in CARD_FILES]
+    newest = max((st.st_mtime for st in stats), default=0)
+    return {
+        f"input:{model}": {
+            "bytes": sum(st.st_size for st in stats),
+            "newest": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(newest)),
+        }
+    }
+
+
 def _open_run(args, out: Path, backend_name: str | None, gen_info: dict | None):
     """``out`` under the run-directory contract (redstar/rundir.py). Its key is what shapes the
     responses: the data, and the model and generation settings or the stored responses file;
     not --limit (a larger limit only adds items) nor the scoring options (every run scores
     again, so a finished run is re-scored from its stored responses)."""
     from eval.prompting import system_prompt
-    from redstar.rundir import local_model, open_run_dir
+    from redstar.rundir import open_run_dir
 
     key = {"benchmark": args.benchmark, "data": args.data, "subset": args.subset, "split": args.split}
     inputs = [args.data]
@@ -272,7 +293,8 @@ def _open_run(args, out: Path, backend_name: str | None, gen_info: dict | None):
     else:
         key.update(model=args.model, backend=backend_name, system=system_prompt(args.system), prompt=args.prompt)
         key.update(gen_info or {})
-        inputs += local_model(args.model) + ([args.prompt] if args.prompt else [])
+        key.update(_model_files(args.model))
+        inputs += [args.prompt] if args.prompt else []
     config = {k: v for k, v in sorted(vars(args).items()) if isinstance(v, (str, int, float, bool, list, type(None)))}
     run = open_run_dir(out, "eval", key, config=config, inputs=inputs, overwrite=args.overwrite)
     if run.complete:

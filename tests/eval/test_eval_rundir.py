@@ -120,3 +120,27 @@ def test_strict_stops_at_the_first_malformed_row(tmp_path, capsys):
     data.write_text("\n".join(ln for i, ln in enumerate(data.read_text().splitlines()) if i != 1) + "\n")
     assert fx.score_stored("gsm8k", data, resp, out, "--strict") == 2
     assert f"{data}:2: malformed JSON" in _one_line(capsys)
+
+
+def test_a_card_written_into_the_model_does_not_change_the_runs_key(tmp_path, monkeypatch, capsys):
+    import os
+
+    data = fx.gsm8k(tmp_path / "test.jsonl")
+    model, out = tmp_path / "model", tmp_path / "out"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"\0" * 64)
+    assert _eval(data, out, "--model", str(model), backend=Answers(), monkeypatch=monkeypatch) == 0
+    # `redstar card MODEL --eval OUT` (or eval --card) writes the card and its evidence there
+    (model / "README.md").write_text("---\nmodel-index: []\n---\n")
+    (model / "eval_results.json").write_text("{}")
+    (model / "eval" / "gsm8k").mkdir(parents=True)
+    (model / "eval" / "gsm8k" / "metrics.json").write_text("{}")
+    capsys.readouterr()
+    assert _eval(data, out, "--model", str(model), backend=Answers(), monkeypatch=monkeypatch) == 0
+    assert "scoring its responses again" in capsys.readouterr().err
+    # new weights are another model: refused, naming the changed input
+    (model / "model.safetensors").write_bytes(b"\1" * 128)
+    os.utime(model / "model.safetensors", (2_000_000_000, 2_000_000_000))
+    assert _eval(data, out, "--model", str(model), backend=Answers(), monkeypatch=monkeypatch) == 2
+    assert f"input:{model}: " in _one_line(capsys)
