@@ -277,7 +277,12 @@ def main() -> int:
         + ".",
         "",
         f"Command: `python bench/bench_scale.py --rows {' '.join(map(str, args.rows))} --reps {args.reps} "
-        f"--num-proc {args.num_proc}`",
+        f"--num-proc {args.num_proc}`"
+        + (
+            f" (this table: `--from-disk --longcot-rows {args.longcot_rows}` on that run's work directory)"
+            if args.from_disk
+            else ""
+        ),
         "",
         "| rows | cold: s to 1st step | warm: s to 1st step | warm / cold | data s, cold | data s, warm "
         "| rows/s per tokenising process | tokens/s per process | peak RSS per rank, cold (MB) "
