@@ -68,7 +68,7 @@ def pack_arrays(lengths: Sequence[int], budget: int):
     spaces: list[int] = []  # sorted distinct free spaces of open packs
     holders: dict[int, list[int]] = {}  # free space -> heap of pack indices with it
     n_packs = 0
-    for i, n in zip(order.tolist(), lens[order].tolist()):
+    for i, n in (pair for a in range(0, order.size, 1 << 16) for pair in _block(order, lens, a, 1 << 16)):
         pos = bisect.bisect_left(spaces, n)
         if pos < len(spaces):
             space = spaces[pos]
@@ -92,6 +92,13 @@ def pack_arrays(lengths: Sequence[int], budget: int):
     offsets = np.zeros(n_packs + 1, dtype=np.int64)
     np.cumsum(np.bincount(pack_of[order], minlength=n_packs), out=offsets[1:])
     return members, offsets
+
+
+def _block(order, lens, start: int, size: int):
+    """(sample, length) pairs of one block of ``order`` as Python ints: a million samples are
+    walked without a million-element list of each."""
+    block = order[start : start + size]
+    return zip(block.tolist(), lens[block].tolist())
 
 
 class PackPlan:
