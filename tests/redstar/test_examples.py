@@ -244,15 +244,26 @@ def check_example(where: str, command: str, capsys) -> None:
 RUN_AFTER_DEMO = (("ask",), ("eval",), ("card",), ("push",), ("verify",), ("configs",), ("rl", "export"))
 
 
-def _runs_after_demo(argv: list[str]) -> str | None:
-    """Why the example is not run after the demo, or None when it is."""
+def _runs_after_demo(argv: list[str], not_written: tuple[str, ...] = ()) -> str | None:
+    """Why the example is not run after the demo, or None when it is. ``not_written``: the
+    outputs of the examples not run before it (an example reading one is not run either)."""
     if _is_synopsis(argv):
         return "a synopsis"
     if not any(tuple(argv[: len(k)]) == k for k in RUN_AFTER_DEMO):
         return "trains, curates or launches: minutes on CPU, run by its own tests"
     if argv[0] == "push" and "--dry-run" not in argv:
         return "publishes to the hub"
+    for part in (p for a in argv for p in re.split(r"[=\[\],]", a)):
+        hit = next((o for o in not_written if part == o or part.startswith(o.rstrip("/") + "/")), None)
+        if hit:
+            return f"reads {part}, which an example not run here writes"
     return None
+
+
+def _outputs(argv: list[str]) -> list[str]:
+    """The paths an example writes: the values of --out / --output / --slurm and out=."""
+    found = [b for a, b in zip(argv, argv[1:]) if a in OUTPUT_FLAGS]
+    return found + [a.split("=", 1)[1] for a in argv if a.startswith("out=")]
 
 
 def _expand(argv: list[str]) -> list[str]:
@@ -288,10 +299,12 @@ def after_quick_demo(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.integration
 def test_readme_examples_run_on_the_quick_demos_output(after_quick_demo, capsys):
-    ran, failed = [], []
+    ran, failed, not_written = [], [], []
     for _, command in readme_examples():
         argv = shlex.split(command)[1:]
-        if _runs_after_demo(argv) is not None:
+        if _runs_after_demo(argv, tuple(not_written)) is not None:
+            if argv[0] != "demo":  # the quick demo wrote runs/demo before
+                not_written += _outputs(argv)
             continue
         capsys.readouterr()
         rc = main(_expand(argv))
@@ -314,6 +327,14 @@ def test_examples_after_the_demo_are_chosen_by_command():
     assert _runs_after_demo(shlex.split("redstar push runs/demo/sft --repo me/x")[1:]) == "publishes to the hub"
     assert "minutes" in _runs_after_demo(shlex.split("redstar sft configs/sft_tiny_cpu.yaml")[1:])
     assert _runs_after_demo(shlex.split("redstar curate RECIPE.yaml --out runs/math")[1:]) == "a synopsis"
+    # an example reading what a training or curation example writes is not run either
+    export = shlex.split("redstar rl export --kind preference --input runs/math/preferences.jsonl --output x")[1:]
+    assert (
+        _runs_after_demo(export, ("runs/math",))
+        == "reads runs/math/preferences.jsonl, which an example not run here writes"
+    )
+    assert _runs_after_demo(export, ("runs/mat",)) is None
+    assert _outputs(shlex.split("redstar sft c.yaml out=runs/sft_tiny --out runs/o")[1:]) == ["runs/o", "runs/sft_tiny"]
 
 
 def test_globs_expand_as_the_shell_does(tmp_path, monkeypatch):
