@@ -200,7 +200,7 @@ def _jsonl_located(path: Path) -> Iterator[tuple[str, Any]]:
             try:
                 yield where, json.loads(line.strip())
             except json.JSONDecodeError as e:
-                yield where, RowError(f"malformed JSON ({e.msg} at column {e.colno})", where)
+                yield where, RowError(f"malformed JSON ({e.msg.removesuffix(' at')} at column {e.colno})", where)
 
 
 def iter_jsonl_located(
@@ -279,7 +279,9 @@ def _json_located(path: Path) -> Iterator[tuple[str, Any]]:
         if e.msg == "Extra data":
             yield from _jsonl_located(path)
             return
-        raise RowError(f"malformed JSON ({e.msg} at column {e.colno})", f"{path}:{e.lineno}") from None
+        raise RowError(
+            f"malformed JSON ({e.msg.removesuffix(' at')} at column {e.colno})", f"{path}:{e.lineno}"
+        ) from None
     lines = _json_lines(text, data) if isinstance(data, (list, dict)) else None
     if isinstance(data, dict):
         # {"id": {...}, ...} (MathVista style) or {"data": [...]} wrappers.
