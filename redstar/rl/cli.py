@@ -89,8 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _export(args) -> int:
-    from redstar.rl.export import DATA_FLAGS, export_rows, load_length_limit
-    from redstar.rl.launch import render_flags
+    from redstar.rl.export import DATA_FLAGS, export_rows
+    from redstar.rl.launch import load_length_limit, render_flags
 
     lengths = load_length_limit(args.config, args.max_len, args.tokenizer, args.max_new_tokens)
     stats = export_rows(

@@ -25,8 +25,8 @@ are inserted and a warning says so.
 Lengths: OpenRLHF truncates what is longer than ``--data.max_len`` without a word
 (``RewardDataset`` cuts chosen and rejected at ``max_len`` tokens, losing the final answers that
 tell them apart). Given the launch config's ``max_len`` and the policy's tokenizer
-(``LengthLimit``), export drops such rows instead and counts them: an SFT row or a preference
-pair whose chat-templated text plus the end token is longer than ``max_len``, an RL prompt
+(``LengthLimit``; ``redstar.rl.launch.load_length_limit`` reads it from a launch config), export
+drops such rows instead and counts them: an SFT row or a preference pair whose chat-templated text plus the end token is longer than ``max_len``, an RL prompt
 that leaves less than ``max_new_tokens`` of ``max_len`` for its rollout. Image tokens are not
 counted (the text trainers ignore images; the VLM path expands them later).
 """
@@ -103,40 +103,6 @@ class LengthLimit:
             return n if n > self.max_len else None
         n = self.prompt(out["prompt"])
         return n if n + self.max_new_tokens > self.max_len else None
-
-
-def load_length_limit(
-    config: str | None = None,
-    max_len: int | None = None,
-    tokenizer: str | None = None,
-    max_new_tokens: int | None = None,
-) -> LengthLimit | None:
-    """The limit from a launch config (its ``max_len``, ``max_new_tokens`` and ``model``'s
-    tokenizer) and/or explicit values (which win); None when neither gives max_len."""
-    from redstar.config import ConfigError
-
-    if config:
-        from redstar.config import load_config
-        from redstar.rl.launch import RLLaunchConfig
-
-        cfg = load_config(RLLaunchConfig, config, [])
-        max_len = max_len if max_len is not None else cfg.max_len
-        tokenizer = tokenizer or cfg.model
-        if max_new_tokens is None and (cfg.algo or "dpo") != "dpo":
-            max_new_tokens = cfg.max_new_tokens
-    if max_len is None:
-        if tokenizer:
-            raise ConfigError("--tokenizer needs --max-len (or --config LAUNCH.yaml) to check lengths against")
-        return None
-    if not tokenizer:
-        raise ConfigError("--max-len needs the policy's tokenizer: --tokenizer DIR (or --config LAUNCH.yaml)")
-    from redstar.models import load_tokenizer
-
-    try:
-        tok = load_tokenizer(tokenizer)
-    except OSError as e:
-        raise ConfigError(f"cannot load the policy's tokenizer {tokenizer!r} to count tokens: {e}") from None
-    return LengthLimit(max_len, tok, max_new_tokens or 0)
 
 
 @dataclass

@@ -21,10 +21,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redstar.config import ConfigError
 from redstar.rl.reward import LaunchOptions
+
+if TYPE_CHECKING:
+    from redstar.rl.export import LengthLimit
 
 ALGOS = ("dpo", "ppo", "reinforce++", "grpo", "rloo")
 # What OpenRLHF 0.11.2 needs at run time: its package metadata (Requires-Dist) less torch and
@@ -510,3 +513,35 @@ def run_local(job: Job, cfg: RLLaunchConfig) -> int:
     save_config(cfg, out / "launch_config.yaml")  # the resolved config beside the checkpoints
     atomic_write_text(out / "launch_command.sh", "#!/bin/bash\n" + shlex.join(cmd) + "\n")
     return subprocess.call(cmd)
+
+
+def load_length_limit(
+    config: str | None = None,
+    max_len: int | None = None,
+    tokenizer: str | None = None,
+    max_new_tokens: int | None = None,
+) -> LengthLimit | None:
+    """The limit from a launch config (its ``max_len``, ``max_new_tokens`` and ``model``'s
+    tokenizer) and/or explicit values (which win); None when neither gives max_len."""
+    from redstar.config import load_config
+    from redstar.rl.export import LengthLimit
+
+    if config:
+        cfg = load_config(RLLaunchConfig, config, [])
+        max_len = max_len if max_len is not None else cfg.max_len
+        tokenizer = tokenizer or cfg.model
+        if max_new_tokens is None and (cfg.algo or "dpo") != "dpo":
+            max_new_tokens = cfg.max_new_tokens
+    if max_len is None:
+        if tokenizer:
+            raise ConfigError("--tokenizer needs --max-len (or --config LAUNCH.yaml) to check lengths against")
+        return None
+    if not tokenizer:
+        raise ConfigError("--max-len needs the policy's tokenizer: --tokenizer DIR (or --config LAUNCH.yaml)")
+    from redstar.models import load_tokenizer
+
+    try:
+        tok = load_tokenizer(tokenizer)
+    except OSError as e:
+        raise ConfigError(f"cannot load the policy's tokenizer {tokenizer!r} to count tokens: {e}") from None
+    return LengthLimit(max_len, tok, max_new_tokens or 0)

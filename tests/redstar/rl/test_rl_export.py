@@ -280,7 +280,8 @@ def test_rl_prompts_need_room_for_the_rollout(tmp_path, capsys, tiny_tok_dir):
 def test_export_length_settings_are_checked(tmp_path, tiny_tok_dir):
     from redstar.config import ConfigError
     from redstar.records import RowError
-    from redstar.rl.export import LengthLimit, load_length_limit
+    from redstar.rl.export import LengthLimit
+    from redstar.rl.launch import load_length_limit
 
     with pytest.raises(ConfigError, match="--max-len needs the policy's tokenizer"):
         load_length_limit(max_len=100)
