@@ -264,15 +264,16 @@ def _inputs(recipe) -> list[str]:
 
 def open_run(recipe, out: Path, overwrite: bool = False, sharded: bool = False):
     """The curation run directory (redstar.rundir): the key is the recipe without progress
-    bars, plus the sizes of its input files."""
-    from redstar.rundir import open_run_dir, result_key
+    bars, plus the sizes of its input files. Array tasks of one run start together: each opens
+    DIR under the run directory's lock, so none sees another's half-written record."""
+    from redstar.rundir import open_run_dir_locked, result_key
 
     if overwrite and sharded:
         raise ConfigError(
             "--overwrite cannot be combined with --shard i/n or --merge (each array task "
             "would clear the others' work); clear the directory once before submitting"
         )
-    return open_run_dir(
+    return open_run_dir_locked(
         out,
         "curate",
         result_key(to_dict(recipe), ignore=("run.progress",)),

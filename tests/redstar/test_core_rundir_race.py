@@ -47,12 +47,20 @@ def _rank(rank, port, out, ranks_decide, start, results):
 
 
 def _shard(i, out, locked, start, results):
+    from pathlib import Path
+
+    from data_recipes.pipeline import open_run
+    from data_recipes.recipe import load_recipe
+
+    recipe = load_recipe(str(Path(__file__).parents[2] / "data_recipes/recipes/demo.yaml"))
     os.replace = partial(_slow_replace, os.replace)
     start.wait()
     time.sleep(0.1 * i)  # array tasks start a little apart
     try:
-        opener = rundir.open_run_dir_locked if locked else rundir.open_run_dir
-        run = opener(out, "curate", {"source": "x.jsonl", "shards": 4})
+        if locked:  # what 'redstar curate --shard i/4' does
+            run = open_run(recipe, out, sharded=True)
+        else:
+            run = rundir.open_run_dir(out, "curate", {"source": "x.jsonl", "shards": 4})
         results.put(("shard", i, run.state, run.is_main))
     except Exception as e:  # noqa: BLE001
         results.put(("shard", i, "error", f"{type(e).__name__}: {e}"))
