@@ -22,7 +22,7 @@ from pathlib import Path
 from data_recipes.synthetic.world import TeacherNoise, eval_rows, make_problems, teacher_rows
 
 # the user message's suffix in the recipe, and the eval prompt (prompt.txt) around the question
-SUFFIX = "Please reason step by step, and put your final answer within \\boxed{}."
+SUFFIX = "Put the final answer in \\boxed{}."
 PROMPT_FILE = Path(__file__).parent / "prompt.txt"
 SHIPPED = Path(__file__).parent / "data"
 EASY, HARD = (1, 2, 3), (6, 7, 8)
@@ -64,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("--out", default=str(SHIPPED), help="output directory (default: the shipped data/)")
-    ap.add_argument("--pool", type=int, default=1800, help="training problems (levels 1-8, equal shares)")
+    ap.add_argument(
+        "--pool",
+        type=int,
+        default=1800,
+        help="training problems (levels 1-8 in turn; the few distinct short ones run out, so long chains are the majority)",
+    )
     ap.add_argument("--eval", type=int, default=100, help="items in each eval set")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-model", action="store_true", help="write the data only")

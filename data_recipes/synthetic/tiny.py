@@ -3,9 +3,8 @@
     tok = world_tokenizer(texts)                 # byte-level BPE trained on the world's text
     path = save_tiny_model("runs/tiny", texts)   # config, random weights, tokenizer, chat template
 
-The tokenizer splits digits one by one (each arithmetic step is then a lookup over single-digit
-tokens) except inside the world's words (an operation such as ``x*3``, a start such as ``x=7``
-and a step count such as ``n=5`` are one token each, so reading the problem is one lookup), keeps ``<think>`` and ``</think>`` as ordinary tokens (they stay in decoded text) and
+The tokenizer splits digits one by one (each step of a chain is then a lookup over single-digit
+tokens), keeps ``<think>`` and ``</think>`` as ordinary tokens (they stay in decoded text) and
 has the ChatML special tokens and chat template redstar's training and eval use. The model is a
 Qwen2 decoder initialised from a seed, so the same settings give the same weights.
 """
@@ -18,17 +17,9 @@ from pathlib import Path
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 THINK = ["<think>", "</think>"]
 
-# hidden 96, 4 layers: about 0.45M parameters; a sweep cell trains in about a minute on 2 cores
-MODEL_SHAPE = {"hidden_size": 96, "num_layers": 4, "num_heads": 4, "intermediate_size": 384}
-
-
-def world_words() -> list[str]:
-    """The world's one-token words: every operation (``x+1`` ... ``x*9``), start (``x=0`` ...
-    ``x=9``) and step count (``n=1`` ... ``n=8``)."""
-    from data_recipes.synthetic.world import MAX_STEPS, OPS, op_word
-
-    ops = [op_word(op, d) for op in OPS for d in range(1, 10)]
-    return ops + [f"x={v}" for v in range(10)] + [f"n={k}" for k in range(1, MAX_STEPS + 1)]
+# hidden 64, 2 layers, 4 heads: about 0.13M parameters; the largest laptop-sweep cell (1,024
+# rows, six epochs) trains in about a minute or two on one CPU core
+MODEL_SHAPE = {"hidden_size": 64, "num_layers": 2, "num_heads": 4, "intermediate_size": 256}
 
 
 def world_tokenizer(texts: Iterable[str], vocab_size: int = 512):
@@ -51,7 +42,7 @@ def world_tokenizer(texts: Iterable[str], vocab_size: int = 512):
         show_progress=False,
     )
     tok.train_from_iterator(list(texts), trainer=trainer)
-    tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in THINK + world_words()])
+    tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in THINK])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None, unk_token=None
     )

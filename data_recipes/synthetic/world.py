@@ -1,27 +1,31 @@
-"""The synthetic world: chains of digit steps whose difficulty is the number of steps.
+"""The synthetic world: chains of small additions whose difficulty is the number of steps.
 
-A problem starts from a digit and applies one operation (``+d``, ``-d`` or ``*d``) ``n``
-times, keeping the last digit after each step; the gold answer is the final digit::
+A problem starts from a digit and lists ``n`` labelled steps, each adding 1, 2 or 3 and keeping
+the last digit; the gold answer is the final digit::
 
-    Start with x=7. Repeat n=3 times: x+5. Keep only the last digit after each step.
-    What is x at the end?
+    Start at 7. Steps: a+2 b+3 c+1. Keep the last digit. Final value?
 
-The teacher writes the long-CoT format, one labelled line per step, then the boxed answer::
+The teacher writes the long-CoT format, one line per step that copies the running value and
+the step's addend next to each other, then the boxed answer::
 
     <think>
-    x=7
-    a: 7+5=2
-    b: 2+5=7
-    c: 7+5=2
-    The final number is 2.
+    a: 7+2=9
+    b: 9+3=2
+    c: 2+1=3
+    The final number is 3.
     </think>
 
-    The answer is \\boxed{2}.
+    The answer is \\boxed{3}.
 
-Harder problems have more steps, so they need what easy ones never show: the later labels
-(f, g, h), stopping after six to eight lines, and carrying a value through a long chain. The
-world's tokenizer reads ``x=7``, ``n=3`` and ``x+5`` as one token each (``tiny.world_words``),
-so a tiny model reads the problem with one lookup and the chain itself is the work.
+Each line is one of 30 small facts (a digit plus 1, 2 or 3, last digit kept) once the model has
+copied the previous line's result and found the step's addend in the question by its label, so
+a tiny model trained from scratch can learn the world on a laptop. Harder problems have more
+steps: they need what short ones never show (the labels f, g and h, stopping after six to eight
+lines) and a value carried through the whole chain, so the final answer is right only if every
+line is. Every step list is its own problem (10 starts x 3**n step lists), so the pool holds
+thousands of distinct problems; 1- and 2-step problems are few (30 and 90 in all), so the
+default pool of 1,800 is mostly 4-8 step chains (8, 53, 159, 269, 321, 327, 332 and 331 of
+1 to 8 steps).
 
 The teacher slips at each step with probability ``step_error`` (a wrong digit that
 propagates), stops early with probability ``truncate`` (finish reason ``length``, no answer)
@@ -40,37 +44,24 @@ from dataclasses import dataclass
 
 LABELS = "abcdefgh"
 MAX_STEPS = len(LABELS)
-OPS = "+-*"
+ADDENDS = (1, 2, 3)
 
 
-def apply(value: int, op: str, d: int) -> int:
-    """One step: the last digit of ``value op d``."""
-    if op == "+":
-        return (value + d) % 10
-    if op == "-":
-        return (value - d) % 10
-    if op == "*":
-        return (value * d) % 10
-    raise ValueError(f"unknown operation {op!r}")
+def apply(value: int, d: int) -> int:
+    """One step: the last digit of ``value + d``."""
+    return (value + d) % 10
 
 
-def op_word(op: str, d: int) -> str:
-    """The operation as the problem writes it (``x+5``): one token of the world's tokenizer."""
-    return f"x{op}{d}"
+def question_text(start: int, addends: list[int]) -> str:
+    steps = " ".join(f"{LABELS[i]}+{d}" for i, d in enumerate(addends))
+    return f"Start at {start}. Steps: {steps}. Keep the last digit. Final value?"
 
 
-def question_text(start: int, op: str, d: int, n: int) -> str:
-    return (
-        f"Start with x={start}. Repeat n={n} times: {op_word(op, d)}. "
-        "Keep only the last digit after each step. What is x at the end?"
-    )
-
-
-def solve(start: int, op: str, d: int, n: int) -> list[int]:
+def solve(start: int, addends: list[int]) -> list[int]:
     """The value after each step (the last one is the answer)."""
     values, v = [], start
-    for _ in range(n):
-        v = apply(v, op, d)
+    for d in addends:
+        v = apply(v, d)
         values.append(v)
     return values
 
@@ -78,8 +69,10 @@ def solve(start: int, op: str, d: int, n: int) -> list[int]:
 def make_problems(
     n: int, seed: int, levels: tuple[int, ...] = tuple(range(1, MAX_STEPS + 1)), exclude: set[str] | None = None
 ) -> list[dict]:
-    """``n`` distinct problems (Problem rows), levels cycling through ``levels``; questions in
-    ``exclude`` (another split's) are never drawn."""
+    """``n`` distinct problems (Problem rows) whose step counts take turns through ``levels``;
+    a level that has run out of fresh problems is skipped, so short levels, which hold few
+    distinct problems, end up rarer than long ones. Questions in ``exclude`` (another
+    split's) are never drawn."""
     if not levels or any(not 1 <= k <= MAX_STEPS for k in levels):
         raise ValueError(f"levels must be step counts in 1..{MAX_STEPS}, got {levels}")
     rng = random.Random(f"synthetic-{seed}")
@@ -90,9 +83,10 @@ def make_problems(
         tries += 1
         if tries > 50 * n + 1000:
             raise ValueError(f"could not draw {n} distinct problems at levels {levels}")
-        n_steps = levels[len(out) % len(levels)]
-        start, op, d = rng.randrange(10), rng.choice(OPS), rng.randrange(1, 10)
-        q = question_text(start, op, d, n_steps)
+        n_steps = levels[tries % len(levels)]
+        start = rng.randrange(10)
+        addends = [rng.choice(ADDENDS) for _ in range(n_steps)]
+        q = question_text(start, addends)
         if q in seen:
             continue
         seen.add(q)
@@ -102,34 +96,34 @@ def make_problems(
                 "source": "synthetic_chains",
                 "domain": "math",
                 "question": q,
-                "answer": str(solve(start, op, d, n_steps)[-1]),
+                "answer": str(solve(start, addends)[-1]),
                 "solution": None,
                 "choices": None,
                 "images": [],
                 "tests": None,
                 "difficulty": n_steps,
-                "meta": {"start": start, "op": f"{op}{d}", "steps": n_steps},
+                "meta": {"start": start, "addends": "".join(map(str, addends)), "steps": n_steps},
             }
         )
     return out
 
 
-def parse(problem: dict) -> tuple[int, str, int, int]:
-    """(start, op, digit, steps) of a Problem row this module wrote."""
+def parse(problem: dict) -> tuple[int, list[int]]:
+    """(start, addends) of a Problem row this module wrote."""
     m = problem["meta"]
-    return int(m["start"]), m["op"][0], int(m["op"][1:]), int(m["steps"])
+    return int(m["start"]), [int(c) for c in m["addends"]]
 
 
-def chain_of_thought(start: int, op: str, d: int, n: int, slip_at: int | None = None, slip_by: int = 1) -> str:
+def chain_of_thought(start: int, addends: list[int], slip_at: int | None = None, slip_by: int = 1) -> str:
     """The teacher's full response; ``slip_at`` writes a wrong digit at that step (0-based)
     and carries it on, as a model's arithmetic slip would."""
-    lines = ["<think>", f"x={start}"]
+    lines = ["<think>"]
     v = start
-    for i in range(n):
-        r = apply(v, op, d)
+    for i, d in enumerate(addends):
+        r = apply(v, d)
         if i == slip_at:
             r = (r + slip_by) % 10
-        lines.append(f"{LABELS[i]}: {v}{op}{d}={r}")
+        lines.append(f"{LABELS[i]}: {v}+{d}={r}")
         v = r
     lines += [f"The final number is {v}.", "</think>", "", f"The answer is \\boxed{{{v}}}."]
     return "\n".join(lines)
@@ -146,9 +140,10 @@ class TeacherNoise:
 
 def teacher_response(problem: dict, noise: TeacherNoise, rng: random.Random) -> tuple[str, str]:
     """(response, finish_reason) for one sample."""
-    start, op, d, n = parse(problem)
+    start, addends = parse(problem)
+    n = len(addends)
     slip = next((i for i in range(n) if rng.random() < noise.step_error), None)
-    text = chain_of_thought(start, op, d, n, slip, slip_by=rng.randrange(1, 10))
+    text = chain_of_thought(start, addends, slip, slip_by=rng.randrange(1, 10))
     if rng.random() < noise.truncate:
         cut = rng.randrange(len("<think>") + 1, text.index("\\boxed"))
         return text[:cut], "length"
@@ -172,13 +167,13 @@ def eval_rows(problems: list[dict]) -> list[dict]:
     ``\\boxed{}``, ``unique_id``), read by ``redstar eval --benchmark math500``."""
     rows = []
     for p in problems:
-        start, op, d, n = parse(p)
+        start, addends = parse(p)
         rows.append(
             {
                 "problem": p["question"],
                 "level": f"Level {p['difficulty']}",
                 "type": "Digit chains",
-                "solution": chain_of_thought(start, op, d, n).split("</think>")[0].replace("<think>\n", "").strip()
+                "solution": chain_of_thought(start, addends).split("</think>")[0].replace("<think>\n", "").strip()
                 + f"\nThe answer is $\\boxed{{{p['answer']}}}$.",
                 "answer": p["answer"],
                 "unique_id": p["id"],

@@ -9,6 +9,7 @@ import pytest
 
 from data_recipes.synthetic import build as world_build
 from data_recipes.synthetic.world import (
+    LABELS,
     TeacherNoise,
     apply,
     chain_of_thought,
@@ -26,29 +27,30 @@ SHIPPED = ROOT / "data_recipes" / "synthetic" / "data"
 
 
 def test_gold_answers_follow_the_chain_and_difficulty_is_the_step_count():
-    assert apply(7, "+", 5) == 2 and apply(2, "-", 4) == 8 and apply(6, "*", 7) == 2
-    with pytest.raises(ValueError, match="unknown operation"):
-        apply(1, "/", 2)
+    assert apply(7, 5) == 2 and apply(9, 1) == 0 and apply(0, 3) == 3
     problems = make_problems(80, seed=3)
     assert len({p["question"] for p in problems}) == 80
     for p in problems:
-        start, op, d, n = parse(p)
+        start, addends = parse(p)
         v = start
-        for _ in range(n):
-            v = {"+": v + d, "-": v - d, "*": v * d}[op] % 10
-        assert p["answer"] == str(v) == str(solve(start, op, d, n)[-1])
-        assert p["difficulty"] == n and f"n={n} " in p["question"]
+        for d in addends:
+            assert d in (1, 2, 3)
+            v = (v + d) % 10
+        assert p["answer"] == str(v) == str(solve(start, addends)[-1])
+        n = len(addends)
+        assert p["difficulty"] == n and f" {LABELS[n - 1]}+{addends[-1]}. " in p["question"]
+        assert n == len(LABELS) or f" {LABELS[n]}+" not in p["question"]
     assert {p["difficulty"] for p in problems} == set(range(1, 9))
 
 
 def test_problems_of_another_split_are_never_drawn_and_bad_levels_are_refused():
-    held = make_problems(30, seed=1, levels=(1,))
-    pool = make_problems(200, seed=2, levels=(1,), exclude={p["question"] for p in held})
+    held = make_problems(30, seed=1, levels=(2,))
+    pool = make_problems(50, seed=2, levels=(2,), exclude={p["question"] for p in held})
     assert not {p["question"] for p in held} & {p["question"] for p in pool}
     with pytest.raises(ValueError, match="levels must be step counts"):
         make_problems(5, seed=0, levels=(0, 9))
     with pytest.raises(ValueError, match="could not draw"):
-        make_problems(400, seed=0, levels=(1,))  # only 270 one-step problems exist
+        make_problems(31, seed=0, levels=(1,))  # only 30 one-step problems exist (10 starts x 3 addends)
 
 
 def test_the_teacher_slips_truncates_and_forgets_the_box_at_its_rates_and_the_verifier_sees_it():
@@ -65,9 +67,9 @@ def test_the_teacher_slips_truncates_and_forgets_the_box_at_its_rates_and_the_ve
     boxed = [r for r in whole if "\\boxed" in r["responses"][0]]
     verdicts = [grade(r["responses"][0], by_id[r["id"]]["answer"], question=by_id[r["id"]]["question"]) for r in boxed]
     wrong = [r for r, v in zip(boxed, verdicts) if not v.correct]
-    # a slip at each step with p = 0.03 over 4.5 steps on average; a slip now and then lands on
-    # the right digit again (x*5, x*2 ... lose information), so a little under 1 - 0.97**4.5
-    assert 0.05 < len(wrong) / len(boxed) < 0.15
+    # a slip at each step with p = 0.03 and always a wrong digit from there on (adding keeps
+    # the difference): 1 - 0.97**n, about 0.13 over the pool's 4.5 steps on average
+    assert 0.08 < len(wrong) / len(boxed) < 0.2
     level = {p["id"]: p["difficulty"] for p in problems}
     long_wrong = sum(level[r["id"]] >= 6 for r in wrong) / max(1, sum(level[r["id"]] >= 6 for r in boxed))
     short_wrong = sum(level[r["id"]] <= 3 for r in wrong) / max(1, sum(level[r["id"]] <= 3 for r in boxed))
@@ -76,11 +78,12 @@ def test_the_teacher_slips_truncates_and_forgets_the_box_at_its_rates_and_the_ve
 
 def test_a_clean_chain_is_graded_right_and_a_slipped_one_wrong():
     p = make_problems(1, seed=9, levels=(5,))[0]
-    start, op, d, n = parse(p)
-    good = chain_of_thought(start, op, d, n)
-    assert good.startswith("<think>\n") and "</think>" in good and good.count("\n") == n + 5
+    start, addends = parse(p)
+    n = len(addends)
+    good = chain_of_thought(start, addends)
+    assert good.startswith("<think>\n") and "</think>" in good and good.count("\n") == n + 4
     assert grade(good, p["answer"], question=p["question"]).correct
-    slipped = chain_of_thought(start, op, d, n, slip_at=n - 1, slip_by=3)
+    slipped = chain_of_thought(start, addends, slip_at=n - 1, slip_by=3)
     assert not grade(slipped, p["answer"], question=p["question"]).correct
     text, reason = teacher_response(p, TeacherNoise(step_error=0, truncate=1.0, no_box=0), random.Random(0))
     assert reason == "length" and good.startswith(text) and len(text) < len(good)
@@ -103,21 +106,21 @@ def test_eval_rows_are_math_rows_that_the_eval_loader_reads_with_their_gold():
     assert {it.meta["level"] for it in items} == {"Level 6", "Level 7", "Level 8"}
 
 
-def test_the_world_tokenizer_reads_words_as_one_token_splits_digits_and_round_trips():
+def test_the_world_tokenizer_splits_digits_keeps_think_tags_and_round_trips():
     from redstar.models import load_tokenizer
 
     tok = load_tokenizer(str(SHIPPED / "model"))
     p = make_problems(1, seed=2, levels=(8,))[0]
-    start, op, d, n = parse(p)
+    start, addends = parse(p)
     messages = [
         {"role": "user", "content": p["question"] + "\n\n" + world_build.SUFFIX},
-        {"role": "assistant", "content": chain_of_thought(start, op, d, n)},
+        {"role": "assistant", "content": chain_of_thought(start, addends)},
     ]
     text = tok.apply_chat_template(messages, tokenize=False)
     ids = tok(text, add_special_tokens=False)["input_ids"]
     assert tok.decode(ids) == text  # <think> and the answer survive decoding
     pieces = tok.convert_ids_to_tokens(ids)
-    for word in (f"x={start}", f"n={n}", f"x{op}{d}", "<think>", "</think>"):
+    for word in ("<think>", "</think>"):
         assert word in pieces, word
     assert all(len(t.lstrip("Ġ")) == 1 for t in pieces if t.lstrip("Ġ").isdigit())
     assert "<|im_start|>assistant" in text and len(ids) < 200
