@@ -1,7 +1,7 @@
 """configs/sweep_laptop.yaml, reduced, end to end on the shipped synthetic world: subsets of the
 curated rows, the tiny model trained from scratch, both eval sets scored under their own names
-with the world's prompt, and the report. It checks the machinery, not the data effects (the
-tiny model stays at chance within a laptop budget; see the README's sweep section)."""
+with the world's prompt, and the report. It checks the machinery in seconds of training;
+test_sweep_laptop_effects.py checks the data effects."""
 
 import json
 from pathlib import Path
