@@ -243,20 +243,16 @@ def token_cache(data: DPODataConfig, tok, dist, budget: int, progress: bool = Tr
     """The preference rows tokenised once (see ``redstar.train.token_cache``), every row
     accounted for; raises a ``ConfigError`` when no pair is left."""
     from redstar.records import PreferenceRow
-    from redstar.train.token_cache import ChatEncoder, open_token_cache
+    from redstar.train.token_cache import ChatEncoder, open_data_cache
 
-    cache = open_token_cache(
+    cache = open_data_cache(
         "dpo",
-        data.train,
+        data,
         tok,
         ChatEncoder("dpo", data.max_len, system_prompt=_system_prompt(data)),
         schema=PreferenceRow,
         dist=dist,
-        cache_dir=data.cache_dir,
-        num_proc=data.num_proc,
-        skip_bad=data.skip_bad,
-        max_rows=data.max_rows,
-        budgets=[budget],
+        budget=budget,
         progress=progress,
     )
     stats = cache.stats

@@ -192,20 +192,16 @@ def token_cache(data: DataConfig, tok, dist, budget: int, progress: bool = True)
     by one process per node, memory-mapped by every rank of this and later runs. Raises a
     ``ConfigError`` when no row is left to train on."""
     from redstar.records import SFTRow
-    from redstar.train.token_cache import ChatEncoder, open_token_cache
+    from redstar.train.token_cache import ChatEncoder, open_data_cache
 
-    cache = open_token_cache(
+    cache = open_data_cache(
         "sft",
-        data.train,
+        data,
         tok,
         ChatEncoder("sft", data.max_len, data.train_on, system_prompt(data), data.overflow),
         schema=SFTRow,
         dist=dist,
-        cache_dir=data.cache_dir,
-        num_proc=data.num_proc,
-        skip_bad=data.skip_bad,
-        max_rows=data.max_rows,
-        budgets=[budget],
+        budget=budget,
         progress=progress,
     )
     stats = cache.stats

@@ -464,6 +464,26 @@ class TokenCache:
 # ----------------------------------------------------------------------------- opening
 
 
+def open_data_cache(kind: str, data, tok, encoder, *, schema, dist, budget: int, progress: bool = True):
+    """``open_token_cache`` for a recipe's ``data`` section (its train files, ``cache_dir``,
+    ``num_proc``, ``skip_bad`` and ``max_rows``), packed to one token ``budget``: what SFT and DPO
+    both read."""
+    return open_token_cache(
+        kind,
+        data.train,
+        tok,
+        encoder,
+        schema=schema,
+        dist=dist,
+        cache_dir=data.cache_dir,
+        num_proc=data.num_proc,
+        skip_bad=data.skip_bad,
+        max_rows=data.max_rows,
+        budgets=[budget],
+        progress=progress,
+    )
+
+
 def open_token_cache(
     kind: str,
     sources: Sequence[str],
