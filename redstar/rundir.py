@@ -398,7 +398,7 @@ def run_training(
     if run_dir.is_main:
         trim_metrics(cfg.out, cfg.train.resume)  # steps redone after a kill are logged once
     result = train(cfg)
-    run_dir.finish({k: result.get(k) for k in ("final_dir", "step", "final_loss")})
+    run_dir.finish({k: result.get(k) for k in ("final_dir", "step", "final_loss", "tokens", "loop_seconds")})
     if result.get("final_dir"):
         push_after_training(result["final_dir"], cfg.push)
     return result

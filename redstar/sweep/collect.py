@@ -56,8 +56,30 @@ def eval_row(run: EvalRun, cell: Cell | None, metric: str, resamples: int, seed:
     return row
 
 
+def _run_summary(stage_dir: Path) -> list[dict]:
+    """The finished run's own totals from its run.json (one entry per SFT stage; a DPO run's
+    summary is one entry), or [] for a run that has not finished or predates them."""
+    from redstar.rundir import read_record
+
+    try:
+        rec = read_record(stage_dir) or {}
+    except (OSError, ValueError):
+        return []
+    if rec.get("status") != "complete":
+        return []
+    summary = rec.get("summary") or {}
+    stages = summary.get("stages", [summary])
+    return [s for s in stages if isinstance(s, dict)]
+
+
 def training_log(stage_dir: Path) -> dict:
-    """Tokens seen and training-loop seconds from a run's metrics.jsonl (last row per step)."""
+    """Optimizer steps, tokens seen and training-loop seconds of a whole run, and its last
+    logged loss.
+
+    The totals come from the finished run's summary in run.json (the trainer's own counts over
+    every step); metrics.jsonl holds only every ``log_every``-th step, so summing its rows
+    would count a fraction of the run. A run without them (not finished, or written before
+    the summary carried them) reports the steps it logged and no tokens or seconds (None)."""
     f = stage_dir / "metrics.jsonl"
     steps: dict[int, dict] = {}
     if f.is_file():
@@ -68,13 +90,19 @@ def training_log(stage_dir: Path) -> dict:
                 continue  # a line cut by a kill
             if isinstance(r, dict) and "step" in r:
                 steps[int(r["step"])] = r
-    tokens = sum(r.get("tokens_per_s", 0.0) * r.get("step_time_s", 0.0) for r in steps.values())
-    secs = sum(r.get("step_time_s", 0.0) for r in steps.values())
     last = steps[max(steps)] if steps else {}
+    summary = _run_summary(stage_dir)
+    if summary and all(s.get("tokens") is not None and s.get("loop_seconds") is not None for s in summary):
+        return {
+            "steps": sum(int(s.get("step") or 0) for s in summary),
+            "tokens_seen": sum(int(s["tokens"]) for s in summary),
+            "train_seconds": round(sum(float(s["loop_seconds"]) for s in summary), 2),
+            "final_loss": summary[-1].get("final_loss", last.get("loss")),
+        }
     return {
-        "steps": len(steps),
-        "tokens_seen": round(tokens),
-        "train_seconds": round(secs, 2),
+        "steps": max(steps) if steps else 0,
+        "tokens_seen": None,
+        "train_seconds": None,
         "final_loss": last.get("loss"),
     }
 
@@ -103,7 +131,8 @@ def cell_rows(plan: Plan, out: Path, stages: list[str]) -> list[dict]:
         }
         for s in stages:
             row[s] = training_log(Path(c.dir) / s)
-        row["tokens_seen"] = sum(row[s]["tokens_seen"] for s in stages)
+        seen = [row[s]["tokens_seen"] for s in stages]
+        row["tokens_seen"] = None if None in seen else sum(seen)
         rows.append(row)
     return rows
 

@@ -219,11 +219,13 @@ def write_report(
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for c in cells:
-        train_s = sum(c[s]["train_seconds"] for s in stages)
+        secs = [c[s]["train_seconds"] for s in stages]
+        train_s = "-" if None in secs else f"{sum(secs):.1f}"
+        seen = "-" if c["tokens_seen"] is None else str(c["tokens_seen"])
         wall = "-" if c["wall_seconds"] is None else f"{c['wall_seconds']:.1f}"
         md.append(
             f"| {c['cell']} | {c['status']} | {c['data_rows']} | {c['data_prompts']} | {c['data_tokens']} | "
-            f"{c['tokens_seen']} | {train_s:.1f} | {wall} |"
+            f"{seen} | {train_s} | {wall} |"
         )
     md += ["", "## Commands", "", "Each cell and eval run is a plain redstar command; run any one alone:", "", "```"]
     for c in cells:

@@ -358,7 +358,14 @@ def main(args) -> int:
                 f"[{s['stage']}] final model: {s['final_dir']}"
                 + (f" (loss {s['final_loss']:.4f}, {s['step']} steps)" if "final_loss" in s else "")
             )
-    run_dir.finish({"stages": [{k: s.get(k) for k in ("stage", "final_dir", "step", "final_loss")} for s in summaries]})
+    run_dir.finish(
+        {
+            "stages": [
+                {k: s.get(k) for k in ("stage", "final_dir", "step", "final_loss", "tokens", "loop_seconds")}
+                for s in summaries
+            ]
+        }
+    )
     finals = [s["final_dir"] for s in summaries if s.get("final_dir")]
     if finals:  # push.repo set: publish the last stage's model (rank 0 only has final_dir)
         from redstar.release.push import push_after_training
