@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from redstar.config import ConfigError
 from redstar.dataio import read_rows
@@ -101,18 +100,17 @@ def binary_metrics(pred: list[int], labels: list[int]) -> dict:
 
 class Judge:
     def __init__(self, spec, recipe, backends):
-        from data_recipes.recipe import resolve
-
         self.spec, self.recipe, self.backends = spec, recipe, backends
         self.template = None
         self.scores: dict[str, float] | None = None
         if spec.kind == "llm":
-            path = resolve(recipe, spec.prompt_file)
-            if not Path(path).is_file():
-                raise FileNotFoundError(f"curator {spec.name!r}: prompt file {path}: no such file")
-            self.template = Path(path).read_text(encoding="utf-8")
+            self.template = spec.prompt  # the text of prompt_file, read when the recipe loaded
+            if self.template is None:
+                raise ConfigError(
+                    f"curator {spec.name!r}: prompt_file was not read: load the recipe with load_recipe or resolve_recipe"
+                )
         if spec.kind == "rm" and spec.scores_file:
-            path = resolve(recipe, spec.scores_file)
+            path = spec.scores_file  # absolute once the recipe is loaded
             key = spec.column or "rm"
             self.scores = {}
             for i, row in enumerate(read_rows(path)):

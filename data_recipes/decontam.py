@@ -27,9 +27,7 @@ _ID_KEYS = ("id", "ID", "pid", "question_id", "_key")
 def _load_items(spec, recipe) -> list[tuple[str, str]]:
     """(item id, question) pairs of one benchmark: through ``eval``'s loaders when ``benchmark``
     names one, else from a plain JSON / JSONL / Parquet file or directory."""
-    from data_recipes.recipe import resolve
-
-    path = resolve(recipe, spec.path)
+    path = spec.path  # absolute once the recipe is loaded, or a hub id
     if spec.benchmark:
         from eval.benchmarks import load_benchmark
 

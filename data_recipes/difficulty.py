@@ -15,7 +15,8 @@ RedStar trains a difficulty model on MATH / Omni-MATH levels and keeps hard prom
 from __future__ import annotations
 
 import re
-from pathlib import Path
+
+from redstar.config import ConfigError
 
 _NUMBER = re.compile(r"(?<![\d.])(10|[1-9])(?:\.\d+)?(?!\d|\.\d)")
 
@@ -31,7 +32,6 @@ def pass_rate_level(n_correct: int, k: int) -> float:
 
 
 def score_levels(problems: list[dict], recipe, backends, chunk_index: int) -> None:
-    from data_recipes.recipe import resolve
     from data_recipes.sampling import generate, prompt_messages
 
     cfg = recipe.difficulty
@@ -43,10 +43,9 @@ def score_levels(problems: list[dict], recipe, backends, chunk_index: int) -> No
     spec = cfg.scorer
     backend = backends.get(spec)
     if cfg.method == "model":
-        path = resolve(recipe, cfg.prompt_file)
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"difficulty.prompt_file: {path}: no such file")
-        template = Path(path).read_text(encoding="utf-8")
+        template = cfg.prompt  # the text of prompt_file, read when the recipe loaded
+        if template is None:
+            raise ConfigError("difficulty.prompt_file was not read: load the recipe with load_recipe or resolve_recipe")
         msgs = [[{"role": "user", "content": template.replace("{question}", p["question"])}] for p in problems]
         outs = generate(
             backend, spec, problems, msgs, [1] * len(problems), 0.0, 1.0, cfg.max_new_tokens, seed=chunk_index

@@ -254,12 +254,10 @@ def process_chunk(k: int, recipe, out: Path, judges) -> dict:
 
 
 def _inputs(recipe) -> list[str]:
-    """The files whose contents shape the result: sources, benchmarks, replayed responses."""
-    from data_recipes.recipe import resolve
-
+    """The files whose contents shape the result: sources, benchmarks, replayed responses
+    (absolute paths, or hub ids, since ``load_recipe`` resolved them)."""
     paths = [spec.path for spec in recipe.sources] + [b.path for b in recipe.decontam.benchmarks]
-    paths += [t.backend.path for t in recipe.sampling.teachers if t.backend.path]
-    return [resolve(recipe, p) or p for p in paths]
+    return paths + [t.backend.path for t in recipe.sampling.teachers if t.backend.path]
 
 
 def open_run(recipe, out: Path, overwrite: bool = False, sharded: bool = False):

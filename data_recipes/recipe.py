@@ -3,17 +3,21 @@
     recipe = load_recipe("data_recipes/recipes/redstar_math.yaml", ["sampling.teachers.0.n=4"])
 
 Paths inside a recipe (sources, benchmark files, replay files, prompt files) are relative to
-the recipe file, so a recipe directory can be moved as a whole. Every stage can be switched
-off (``enabled: false``); the funnel report then shows it as a pass-through.
+the recipe file, so a recipe directory can be moved as a whole; a path given as a ``key=value``
+override is relative to the current directory. ``load_recipe`` resolves every path key once
+(``path_keys``) to an absolute path and reads the prompt files the stages use, so a missing
+prompt fails at load naming the key, and the stages read ``recipe`` as it is. Every stage can
+be switched off (``enabled: false``); the funnel report then shows it as a pass-through.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from redstar.config import ConfigError, load_config
+from redstar.config import ConfigError, load_config, parse_override
 
 
 @dataclass
@@ -128,6 +132,9 @@ class DifficultyConfig:
     prompt_file: str = field(
         default="difficulty.txt", metadata={"help": "rating prompt for method model (a shipped prompt or a path)"}
     )
+    prompt: str | None = field(
+        default=None, metadata={"help": "method model: the text of prompt_file, read when the recipe loads"}
+    )
     k: int = field(default=4, metadata={"help": "answers sampled per problem for method pass_rate"})
     max_new_tokens: int = field(default=512, metadata={"help": "tokens per rating or answer"})
     default_level: float | None = field(
@@ -165,7 +172,8 @@ class SamplingConfig:
         default_factory=lambda: [TeacherSpec()], metadata={"help": "the models that write solutions"}
     )
     system_prompt: str | None = field(
-        default=None, metadata={"help": "system turn of every sampling prompt (null: none)"}
+        default=None,
+        metadata={"help": "system turn of every sampling prompt (null: none; set from system_prompt_file when given)"},
     )
     system_prompt_file: str | None = field(
         default=None, metadata={"help": "the same, read from a file: a path, or a prompt shipped in redstar/prompts/"}
@@ -258,6 +266,9 @@ class JudgeSpec:
     backend: BackendSpec = field(default_factory=BackendSpec, metadata={"help": "judge model (kind llm)"})
     prompt_file: str = field(
         default="judge_binary.txt", metadata={"help": "judge prompt (kind llm; a shipped prompt or a path)"}
+    )
+    prompt: str | None = field(
+        default=None, metadata={"help": "kind llm: the text of prompt_file, read when the recipe loads"}
     )
     max_new_tokens: int = field(default=256, metadata={"help": "tokens per judgment (kind llm)"})
     threshold: float = field(default=0.0, metadata={"help": "lowest passing reward score (kind rm)"})
@@ -360,30 +371,130 @@ class Recipe:
     base_dir: str = field(default="", metadata={"help": "filled by load_recipe: the recipe file's directory"})
 
 
-def resolve(recipe: Recipe, path: str | None) -> str | None:
-    """A recipe path made absolute against the recipe's directory; ``pkg:`` paths point into
-    the installed ``data_recipes`` package (shipped prompts and data)."""
-    if path is None:
-        return None
-    from redstar.prompts import find_prompt
+# path keys and what they may name: "file" (a file or directory), "data" (also a hub dataset
+# id), "model" (a model directory or file, a hub id, or a built-in name), "prompt" (a prompt
+# file, or the name of a prompt shipped in redstar/prompts/)
+PathKind = Literal["file", "data", "model", "prompt"]
+
+
+def path_keys(recipe: Recipe) -> list[tuple[str, object, str, PathKind]]:
+    """Every path-valued key of ``recipe``: ``(dotted key, object, attribute, kind)``."""
+    keys: list[tuple[str, object, str, PathKind]] = []
+    for i, s in enumerate(recipe.sources):
+        keys.append((f"sources.{i}.path", s, "path", "data"))
+    for i, b in enumerate(recipe.decontam.benchmarks):
+        keys.append((f"decontam.benchmarks.{i}.path", b, "path", "data"))
+    backends = [(f"sampling.teachers.{i}.backend", t.backend) for i, t in enumerate(recipe.sampling.teachers)]
+    backends.append(("difficulty.scorer", recipe.difficulty.scorer))
+    backends += [(f"curators.judges.{i}.backend", j.backend) for i, j in enumerate(recipe.curators.judges)]
+    for prefix, spec in backends:
+        keys.append((f"{prefix}.model", spec, "model", "model"))
+        keys.append((f"{prefix}.path", spec, "path", "file"))
+        keys.append((f"{prefix}.chat_template", spec, "chat_template", "file"))
+    keys.append(("difficulty.prompt_file", recipe.difficulty, "prompt_file", "prompt"))
+    keys.append(("sampling.system_prompt_file", recipe.sampling, "system_prompt_file", "prompt"))
+    for i, j in enumerate(recipe.curators.judges):
+        keys.append((f"curators.judges.{i}.prompt_file", j, "prompt_file", "prompt"))
+        keys.append((f"curators.judges.{i}.scores_file", j, "scores_file", "file"))
+    keys.append(("run.tokenizer", recipe.run, "tokenizer", "model"))
+    return keys
+
+
+def resolve_path(path: str | None, base: str, kind: PathKind = "file") -> str | None:
+    """``path`` made absolute: against ``base`` (the recipe's directory, or the current
+    directory for a command-line override); else data shipped in the ``data_recipes`` package
+    (``pkg:NAME`` names it outright) or, for a ``.txt`` or prompt key, a prompt shipped in
+    redstar/prompts/. A ``data`` key that looks like a hub id (``owner/name``) and a ``model``
+    key (hub id, ``default``) that are not local paths stay as written. Absolute paths, None and
+    "" are returned as they are, so resolving twice changes nothing."""
+    if not path:
+        return path
+    from redstar.dataio import looks_like_hub_id
+    from redstar.prompts import PROMPT_DIR, find_prompt
+
+    def shipped_prompt(name: str) -> Path | None:
+        found = find_prompt(name)
+        return found if found is not None and found.resolve().parent == PROMPT_DIR.resolve() else None
 
     if path.startswith("pkg:"):
         shipped = Path(__file__).parent / path[4:]
-        prompt = None if shipped.exists() else find_prompt(path)
-        return str(prompt or shipped)
+        found = None if shipped.exists() else shipped_prompt(path)
+        return os.path.abspath(found or shipped)
     p = Path(path).expanduser()
-    if p.is_absolute() or not recipe.base_dir:
+    if p.is_absolute():
         return str(p)
-    local = Path(recipe.base_dir) / p
+    local = Path(base) / p
     if local.exists():
-        return str(local)
-    if (Path(__file__).parent / p).exists():
-        return str(Path(__file__).parent / p)  # shipped data/ as a fallback
-    prompt = find_prompt(path) if p.suffix == ".txt" else None  # a prompt shipped in redstar/prompts
-    return str(prompt or local)
+        return os.path.abspath(local)
+    if kind == "model":
+        return path  # a hub id or a built-in name
+    package = Path(__file__).parent / p
+    if package.exists():
+        return os.path.abspath(package)  # data shipped in the package
+    if kind == "prompt" or p.suffix == ".txt":
+        found = shipped_prompt(path)
+        if found is not None:
+            return os.path.abspath(found)
+    if kind == "data" and looks_like_hub_id(path):
+        return path
+    return os.path.abspath(local)  # missing: the stage that reads it names the full path
+
+
+def resolve(recipe: Recipe, path: str | None) -> str | None:
+    """``path`` resolved as a key of ``recipe``'s file would be (see ``resolve_path``).
+    Stages do not call this: ``load_recipe`` resolves every path key once."""
+    return resolve_path(path, recipe.base_dir or os.getcwd())
+
+
+def _read_prompt(path: str, key: str, source: str) -> str:
+    if not Path(path).is_file():
+        from redstar.prompts import prompt_names
+
+        raise ConfigError(
+            f"{source}: {key}: {path}: no such file (a recipe's relative paths are relative to "
+            "its directory, a command-line override's to the current directory; shipped "
+            f"prompts: {', '.join(prompt_names())})"
+        )
+    return Path(path).read_text(encoding="utf-8")
+
+
+def resolve_recipe(
+    recipe: Recipe, source: str = "recipe", overridden: list[str] | tuple[str, ...] = (), cwd: str | None = None
+) -> Recipe:
+    """Resolve every path key of ``recipe`` in place (``path_keys``, ``resolve_path``) and read
+    the prompt texts the stages use into ``sampling.system_prompt``, ``difficulty.prompt`` and
+    ``curators.judges.N.prompt``. A relative path is relative to ``recipe.base_dir`` (the
+    recipe file's directory); one set by a command-line override (its key, or a key above it,
+    in ``overridden``) is relative to ``cwd`` (default: the current directory). A prompt file
+    that a stage will read and that does not exist is a ``ConfigError`` naming ``source`` and
+    the key. Returns ``recipe``."""
+    cwd = os.path.abspath(cwd or os.getcwd())
+    on_cli = lambda key: any(key == k or key.startswith(k + ".") for k in overridden)  # noqa: E731
+    for key, obj, attr, kind in path_keys(recipe):
+        base = cwd if on_cli(key) or not recipe.base_dir else recipe.base_dir
+        setattr(obj, attr, resolve_path(getattr(obj, attr), base, kind))
+
+    def where(key: str) -> str:
+        return f"{source} + command line" if on_cli(key) else source
+
+    s = recipe.sampling
+    if s.system_prompt_file:
+        key = "sampling.system_prompt_file"
+        s.system_prompt = _read_prompt(s.system_prompt_file, key, where(key)).strip()
+    d = recipe.difficulty
+    if d.method == "model":
+        d.prompt = _read_prompt(d.prompt_file, "difficulty.prompt_file", where("difficulty.prompt_file"))
+    if recipe.curators.enabled:
+        for i, j in enumerate(recipe.curators.judges):
+            if j.kind == "llm":
+                key = f"curators.judges.{i}.prompt_file"
+                j.prompt = _read_prompt(j.prompt_file, key, where(key))
+    return recipe
 
 
 def load_recipe(path: str, overrides: list[str] | None = None) -> Recipe:
+    """Load the recipe at ``path`` with ``key=value`` overrides, check it, and resolve its
+    paths and prompts once (``resolve_recipe``): the stages read absolute paths and prompt texts."""
     recipe = load_config(Recipe, path, overrides)
     recipe.base_dir = str(Path(path).resolve().parent)
     for s in recipe.sampling.n_by_level or {}:
@@ -401,4 +512,5 @@ def load_recipe(path: str, overrides: list[str] | None = None) -> Recipe:
                     f"{path}: crosscheck.{key} = {getattr(recipe.crosscheck, key)!r} "
                     f"is not a teacher (teachers: {names})"
                 )
-    return recipe
+    overridden = [".".join(parse_override(o)[0]) for o in overrides or []]
+    return resolve_recipe(recipe, str(path), overridden)

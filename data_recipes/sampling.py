@@ -31,14 +31,13 @@ from redstar.config import ConfigError
 
 
 def system_prompt(recipe) -> str | None:
-    from data_recipes.recipe import resolve
-
+    """The system turn: ``sampling.system_prompt``, which ``load_recipe`` fills from
+    ``system_prompt_file``."""
     s = recipe.sampling
-    if s.system_prompt_file:
-        path = resolve(recipe, s.system_prompt_file)
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"sampling.system_prompt_file: {path}: no such file")
-        return Path(path).read_text(encoding="utf-8").strip()
+    if s.system_prompt_file and s.system_prompt is None:
+        raise ConfigError(
+            "sampling.system_prompt_file was not read: load the recipe with load_recipe or resolve_recipe"
+        )
     return s.system_prompt
 
 
@@ -81,8 +80,6 @@ class Backends:
         self._cache: dict = {}
 
     def get(self, spec):
-        from data_recipes.recipe import resolve
-
         key = (spec.backend, spec.model, spec.base_url, spec.path, tuple(sorted(spec.options.items())))
         if key in self._cache:
             return self._cache[key]
@@ -95,7 +92,7 @@ class Backends:
             if spec.backend == "replay":
                 if not spec.path:
                     raise ConfigError("a replay backend needs 'path' (rows: id, responses)")
-                path = resolve(self.recipe, spec.path)
+                path = spec.path  # absolute once the recipe is loaded
                 if not Path(path).is_file():
                     raise FileNotFoundError(f"replay responses file {path}: no such file")
                 kwargs["path"] = path
@@ -119,12 +116,11 @@ class Backends:
     def _with_template(self, spec):
         """(model, tokenizer) with the recipe's chat template; only the transformers backend
         renders prompts here (vLLM and servers apply the template the model ships)."""
-        from data_recipes.recipe import resolve
         from redstar.models import load_causal_lm
 
         if spec.backend != "hf":
             raise ConfigError(f"chat_template is supported with the hf backend only, not {spec.backend!r}")
-        path = resolve(self.recipe, spec.chat_template)
+        path = spec.chat_template
         if not Path(path).is_file():
             raise FileNotFoundError(f"chat_template {path}: no such file")
         model, tok = load_causal_lm(spec.model)

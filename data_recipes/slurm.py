@@ -53,15 +53,18 @@ def write_scripts(
     d = Path(dest)
     d.mkdir(parents=True, exist_ok=True)
     logs = f"--output={d.resolve()}/%x-%A_%a.log"  # beside the scripts: OUT stays the run's alone
+    # every job runs where the scripts were written: a relative path in an override is relative
+    # to the current directory (``recipe.load_recipe``) and names the same file in each job
+    cwd = f"--chdir={Path.cwd()}"
     files = {
-        "prep.sbatch": _script("curate-prep", ["--ntasks=1", logs], shlex.join(base + ["--prep-only"]), extra),
+        "prep.sbatch": _script("curate-prep", ["--ntasks=1", logs, cwd], shlex.join(base + ["--prep-only"]), extra),
         "array.sbatch": _script(
             "curate-shard",
-            [f"--array=0-{shards - 1}", "--ntasks=1", f"--gres=gpu:{gpus_per_task}", logs],
+            [f"--array=0-{shards - 1}", "--ntasks=1", f"--gres=gpu:{gpus_per_task}", logs, cwd],
             shlex.join(base) + f' --shard "${{SLURM_ARRAY_TASK_ID}}/{shards}"',  # expanded by bash
             extra,
         ),
-        "merge.sbatch": _script("curate-merge", ["--ntasks=1", logs], shlex.join(base + ["--merge"]), extra),
+        "merge.sbatch": _script("curate-merge", ["--ntasks=1", logs, cwd], shlex.join(base + ["--merge"]), extra),
     }
     here = shlex.quote(str(d.resolve()))
     files["submit.sh"] = "\n".join(

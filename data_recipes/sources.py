@@ -169,14 +169,12 @@ def map_row(
 
 def iter_source(spec, recipe) -> Iterator[tuple[dict | None, tuple[str, str] | None]]:
     """Yield ``(problem, None)`` for good rows and ``(None, (reason, where))`` for dropped ones."""
-    from data_recipes.recipe import resolve
-
     if spec.preset not in PRESETS:
         from redstar.config import ConfigError
 
         raise ConfigError(f"source {spec.path!r}: unknown preset {spec.preset!r} (known: {', '.join(PRESETS)})")
     mapping = dict(PRESETS[spec.preset], **spec.fields)
-    path = resolve(recipe, spec.path)
+    path = spec.path  # absolute once the recipe is loaded, or a hub id
     p = Path(path)
     local = p.exists()
     name = spec.name or (p.stem if local else spec.path)

@@ -30,7 +30,7 @@ def test_a_source_with_every_row_dropped_fails_naming_the_first(world, tmp_path,
     bad.write_text('{"id": "x1", "source": "pool"}\n\n{"id": "x2", "question": "What is 2 + 2?", "answer": ""}\n')
     assert main(["curate", str(_recipe(paths["dir"], recipe, "all_bad.jsonl")), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "source 'pool' (all_bad.jsonl): all 2 rows were dropped at load" in err
+    assert f"source 'pool' ({bad}): all 2 rows were dropped at load" in err  # the path the recipe resolved
     assert f"{bad}:1 (id x1)" in err and "question" in err
 
 
@@ -38,4 +38,4 @@ def test_an_empty_source_fails(world, tmp_path, capsys):
     recipe, paths = world
     (paths["dir"] / "empty.jsonl").write_text("\n")
     assert main(["curate", str(_recipe(paths["dir"], recipe, "empty.jsonl")), "--out", str(tmp_path / "o")]) == 2
-    assert "source 'pool' (empty.jsonl): no rows" in capsys.readouterr().err
+    assert f"source 'pool' ({paths['dir'] / 'empty.jsonl'}): no rows" in capsys.readouterr().err

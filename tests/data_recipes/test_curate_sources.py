@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from data_recipes.recipe import Recipe, SourceSpec
+from data_recipes.recipe import Recipe, SourceSpec, resolve_recipe
 from data_recipes.sources import iter_source
 from redstar.records import RowError
 
 
 def _load(tmp_path, spec, **run):
-    recipe = Recipe(base_dir=str(tmp_path))
+    recipe = resolve_recipe(Recipe(base_dir=str(tmp_path), sources=[spec]))  # spec.path made absolute
     for k, v in run.items():
         setattr(recipe.run, k, v)
     kept, dropped = [], []
