@@ -32,22 +32,29 @@ def _image_digest(paths: list[str]) -> str:
     return h.hexdigest()
 
 
-SEGMENT = 1 << 20  # entries per sorted segment: merging one copies at most this many
+SEGMENT = 1 << 20  # entries per sorted band segment
+KEY_SEGMENT = 1 << 18  # entries per sorted exact-key segment (its merge permutes keys and values)
 
 
 class KeyIndex:
     """First value stored per 64-bit key, in 12 bytes an entry: sorted numpy segments of at most
     ``segment`` keys (uint64) and values (int32), plus a small dict of recent inserts merged
-    into the open segment when it fills. A merge copies one segment, never the whole index, so
-    memory stays at the index's own size."""
+    into the open segment when it fills. Each segment is allocated at its full size once (pages
+    are only resident once written) and filled in place, so a merge never copies the index:
+    its transient memory is one permutation of the open segment."""
 
-    def __init__(self, buffer: int = 1 << 16, segment: int = SEGMENT):
-        self.segments: list[tuple] = []  # (sorted keys, values)
+    def __init__(self, buffer: int = 1 << 16, segment: int = KEY_SEGMENT):
+        self._segs: list[list] = []  # [keys buffer, values buffer, filled]
         self.recent: dict[int, int] = {}
         self.buffer, self.segment = buffer, segment
 
+    @property
+    def segments(self) -> list[tuple]:
+        """(sorted keys, values) of each segment, as views of what is filled."""
+        return [(k[:n], v[:n]) for k, v, n in self._segs]
+
     def __len__(self) -> int:
-        return sum(len(k) for k, _ in self.segments) + len(self.recent)
+        return sum(n for _, _, n in self._segs) + len(self.recent)
 
     def get(self, key: int) -> int | None:
         return self.get_many([key])[0]
@@ -58,8 +65,9 @@ class KeyIndex:
 
         out: list[int | None] = [self.recent.get(k) for k in keys]
         q = np.array(keys, dtype=np.uint64)
-        for seg_keys, seg_values in self.segments:
-            i = np.minimum(np.searchsorted(seg_keys, q), len(seg_keys) - 1)
+        for seg_keys, seg_values, n in self._segs:
+            seg_keys = seg_keys[:n]
+            i = np.minimum(np.searchsorted(seg_keys, q), n - 1)
             for j in np.flatnonzero(seg_keys[i] == q).tolist():
                 if out[j] is None:
                     out[j] = int(seg_values[i[j]])
@@ -79,43 +87,57 @@ class KeyIndex:
     def _merge(self) -> None:
         import numpy as np
 
-        keys = np.fromiter(self.recent.keys(), dtype=np.uint64, count=len(self.recent))
-        values = np.fromiter(self.recent.values(), dtype=np.int32, count=len(self.recent))
+        m = len(self.recent)
+        keys = np.fromiter(self.recent.keys(), dtype=np.uint64, count=m)
+        values = np.fromiter(self.recent.values(), dtype=np.int32, count=m)
         self.recent.clear()
-        if self.segments and len(self.segments[-1][0]) + len(keys) <= self.segment:
-            old_keys, old_values = self.segments.pop()
-            keys, values = np.concatenate([old_keys, keys]), np.concatenate([old_values, values])
-        order = np.argsort(keys, kind="stable")
-        self.segments.append((keys[order], values[order]))
+        if not self._segs or self._segs[-1][2] + m > max(self.segment, m):
+            size = max(self.segment, m)
+            self._segs.append([np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.int32), 0])
+        seg = self._segs[-1]
+        n = seg[2]
+        seg_keys, seg_values = seg[0][: n + m], seg[1][: n + m]
+        seg_keys[n:], seg_values[n:] = keys, values
+        order = np.argsort(seg_keys, kind="stable")  # a sorted run and the new tail
+        seg_keys[:] = seg_keys[order]
+        seg_values[:] = seg_values[order]
+        seg[2] = n + m
 
 
 class BandIndex:
     """One LSH band's keys, 8 bytes an entry: a 40-bit band hash and the kept problem's 24-bit
-    ordinal packed in one uint64, sorted by hash, in segments as ``KeyIndex``. With one index
-    per band, a lookup collides by chance with probability (entries in the band) / 2^40: about
-    four falsely flagged near duplicates in a million problems."""
+    ordinal packed in one uint64, sorted by hash, in segments allocated once at full size and
+    sorted in place as ``KeyIndex``'s. With one index per band, a lookup collides by chance
+    with probability (entries in the band) / 2^40: about four falsely flagged near duplicates
+    in a million problems."""
 
     HASH_BITS, ORD_BITS = 40, 24
     MAX_ORDINAL = (1 << 24) - 1
 
     def __init__(self, buffer: int = 1 << 16, segment: int = SEGMENT):
-        self.segments: list = []
+        self._segs: list[list] = []  # [buffer, filled]
         self.recent: dict[int, int] = {}
         self.buffer, self.segment = buffer, segment
 
+    @property
+    def segments(self) -> list:
+        return [buf[:n] for buf, n in self._segs]
+
     def __len__(self) -> int:
-        return sum(len(s) for s in self.segments) + len(self.recent)
+        return sum(n for _, n in self._segs) + len(self.recent)
 
     def get_many(self, hashes: list[int]) -> list[int | None]:
         """The ordinal stored for each 40-bit hash, or None."""
         import numpy as np
 
         out: list[int | None] = [self.recent.get(h) for h in hashes]
-        q = np.array(hashes, dtype=np.uint64) << np.uint64(self.ORD_BITS)
-        for seg in self.segments:
-            i = np.minimum(np.searchsorted(seg, q), len(seg) - 1)
+        shift = np.uint64(self.ORD_BITS)
+        q = np.array(hashes, dtype=np.uint64) << shift
+        for buf, n in self._segs:
+            seg = buf[:n]
+            i = np.minimum(np.searchsorted(seg, q), n - 1)
             found = seg[i]
-            for j in np.flatnonzero((found >> np.uint64(self.ORD_BITS)) == (q >> np.uint64(self.ORD_BITS))).tolist():
+            for j in np.flatnonzero((found >> shift) == (q >> shift)).tolist():
                 if out[j] is None:
                     out[j] = int(found[j]) & self.MAX_ORDINAL
         return out
@@ -133,39 +155,51 @@ class BandIndex:
     def _merge(self) -> None:
         import numpy as np
 
-        packed = np.fromiter(
-            ((h << self.ORD_BITS) | o for h, o in self.recent.items()), dtype=np.uint64, count=len(self.recent)
-        )
+        m = len(self.recent)
+        packed = np.fromiter(((h << self.ORD_BITS) | o for h, o in self.recent.items()), dtype=np.uint64, count=m)
         self.recent.clear()
-        if self.segments and len(self.segments[-1]) + len(packed) <= self.segment:
-            packed = np.concatenate([self.segments.pop(), packed])
-        packed.sort()
-        self.segments.append(packed)
+        if not self._segs or self._segs[-1][1] + m > max(self.segment, m):
+            self._segs.append([np.empty(max(self.segment, m), dtype=np.uint64), 0])
+        seg = self._segs[-1]
+        n = seg[1]
+        seg[0][n : n + m] = packed
+        seg[0][: n + m].sort(kind="stable")  # timsort: merges the sorted run with the sorted-in tail
+        seg[1] = n + m
 
 
 class IdStore:
-    """Kept problem ids by ordinal, packed in one bytearray (ids are short strings)."""
+    """Kept problem ids by ordinal, in blocks of ``block`` ids: the ids' UTF-8 bytes in one
+    bytes object and their end offsets in a uint32 array, about (id length + 4) bytes an id;
+    adding a block never copies the earlier ones."""
 
-    def __init__(self):
-        import numpy as np
-
-        self.blob = bytearray()
-        self.ends = np.zeros(1024, dtype=np.int64)
+    def __init__(self, block: int = 1 << 16):
+        self.block = block
+        self.blobs: list = [bytearray()]
+        self.ends: list = []
         self.n = 0
 
     def add(self, pid: str) -> int:
         import numpy as np
 
-        if self.n == len(self.ends):
-            self.ends = np.concatenate([self.ends, np.zeros(len(self.ends), dtype=np.int64)])
-        self.blob += pid.encode("utf-8")
-        self.ends[self.n] = len(self.blob)
+        k, i = divmod(self.n, self.block)
+        if i == 0:
+            if k:
+                self.blobs[-1] = bytes(self.blobs[-1])  # closed: exactly its size
+                self.blobs.append(bytearray())
+            self.ends.append(np.empty(self.block, dtype=np.uint32))
+        blob = self.blobs[-1]
+        blob += pid.encode("utf-8")
+        if len(blob) > 0xFFFFFFFF:
+            raise OverflowError("problem ids average over 64 kB: the id store's offsets are 32-bit")
+        self.ends[-1][i] = len(blob)
         self.n += 1
         return self.n - 1
 
-    def __getitem__(self, i: int) -> str:
-        start = int(self.ends[i - 1]) if i else 0
-        return self.blob[start : int(self.ends[i])].decode("utf-8")
+    def __getitem__(self, ordinal: int) -> str:
+        k, i = divmod(ordinal, self.block)
+        ends = self.ends[k]
+        start = int(ends[i - 1]) if i else 0
+        return self.blobs[k][start : int(ends[i])].decode("utf-8")
 
 
 def _key64(data: bytes) -> int:
