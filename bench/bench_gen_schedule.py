@@ -1,7 +1,9 @@
 """How busy the generation slots stay: blocking batches of 32 prompts against one whole-chunk call.
 
     python bench/bench_gen_schedule.py                       # writes bench/results/bench_gen_schedule.md
-    python bench/bench_gen_schedule.py --lengths lens.jsonl  # replay measured output lengths instead
+    python bench/bench_gen_schedule.py --models open         # every open-weight model in the length file
+    python bench/bench_gen_schedule.py --lognormal           # the assumed log-normal shape instead
+    python bench/bench_gen_schedule.py --lengths lens.jsonl  # replay other measured output lengths
 
 A simulation, not a GPU run. An engine has ``--slots`` concurrent sequences (vLLM's
 ``max_num_seqs``, 256 by default) and decodes one token per active sequence per step (the
@@ -20,13 +22,19 @@ by the share of the node's GPUs that hold an engine. Prompt levels and samples p
 the shipped RedStar math recipe's (levels 3-9 kept, ``n_by_level`` 7: 12, 8: 14, 9: 16, else 10),
 and outputs are capped at its ``max_new_tokens``, 16,384.
 
-Output lengths: log-normal, clipped to [--min-len, 16,384]. The default shape (median 4,000
-tokens, sigma 0.8: mean about 5,200, 4% of samples at the cap) is an assumption in the
-range that long-CoT distillation reports describe for QwQ / R1-style teachers on competition
-math (a few thousand tokens typical, a long tail to the 16k-32k cap: the DeepSeek-R1 report,
-arXiv:2501.12948, Fig. 3; OpenThoughts, arXiv:2506.04178); it is not fitted to a published
-length table. ``--lengths FILE`` (JSONL rows ``{"tokens": n}`` or bare numbers) replays measured
-lengths instead, resampled with replacement.
+Output lengths: published per-response token counts, replayed. ``bench/data/longcot_math_lengths.json``
+holds the completion tokens (reasoning plus answer, as the serving API counted them) of reasoning
+models on 6 AIME-level prompts, 5 runs each, from the LRM Token Economy study (Tim, @cpldcpu,
+6 August 2025; https://github.com/cpldcpu/LRMTokenEconomy, commit d5cc353, Apache-2.0; the file
+says how it was extracted). By default the DeepSeek-R1 family's 90 responses are replayed
+(deepseek-r1, deepseek-r1-0528, deepseek-r1-distill-qwen-7b: median 3,645 tokens, 90th
+percentile 10,671, none truncated): each prompt of a simulated chunk takes one source prompt at
+random and draws its n samples from that prompt's responses with replacement, so a hard prompt's
+samples are long together, as they are in a real chunk. ``--models`` picks other models
+(``open``: every open-weight one; ``all``). ``--lengths FILE`` replays other lengths (that JSON
+shape, or JSONL rows ``{"tokens": n, "prompt": id}`` or bare numbers, pooled when no prompt is
+given). ``--lognormal`` uses the earlier assumed shape instead (median 4,000 tokens, sigma 0.8,
+clipped to [--min-len, 16,384]), which was not fitted to any published lengths.
 """
 
 from __future__ import annotations
@@ -67,9 +75,9 @@ def continuous(lengths: list[int], slots: int) -> int:
     return max(running)
 
 
-def chunk(rng: random.Random, prompts: int, draw) -> list[list[int]]:
-    """Output lengths per prompt: a level (3-9), its n, n draws."""
-    return [[draw() for _ in range(n_for(rng.randint(3, 9)))] for _ in range(prompts)]
+def chunk(rng: random.Random, prompts: int, sample) -> list[list[int]]:
+    """Output lengths per prompt: a level (3-9), its n, then ``sample(n)``: that prompt's n lengths."""
+    return [sample(n_for(rng.randint(3, 9))) for _ in range(prompts)]
 
 
 def old_schedule(prompts: list[list[int]], slots: int, batch: int = 32) -> int:
@@ -91,8 +99,7 @@ def new_schedule(prompts: list[list[int]], slots: int, engines: int) -> int:
 
 def simulate(args, seed: int, draw_factory) -> dict:
     rng = random.Random(seed)
-    draw = draw_factory(rng)
-    prompts = chunk(rng, args.prompts, draw)
+    prompts = chunk(rng, args.prompts, draw_factory(rng))
     tokens = sum(map(sum, prompts))
     engines = max(1, args.gpus // args.tp)
     old = old_schedule(prompts, args.slots)
@@ -110,26 +117,76 @@ def simulate(args, seed: int, draw_factory) -> dict:
     }
 
 
+DEFAULT_LENGTHS = "bench/data/longcot_math_lengths.json"
+R1_FAMILY = ("deepseek-r1", "deepseek-r1-0528", "deepseek-r1-distill-qwen-7b")
+
+
 def lognormal_draw(median: float, sigma: float, lo: int):
     def factory(rng):
-        return lambda: int(min(MAX_NEW, max(lo, rng.lognormvariate(math.log(median), sigma))))
+        def sample(n: int) -> list[int]:
+            return [int(min(MAX_NEW, max(lo, rng.lognormvariate(math.log(median), sigma)))) for _ in range(n)]
+
+        return sample
 
     return factory
 
 
-def replay_draw(path: str):
-    vals = []
-    for line in Path(path).read_text().splitlines():
-        if line.strip():
-            v = json.loads(line)
-            vals.append(int(v["tokens"] if isinstance(v, dict) else v))
-    if not vals:
-        raise SystemExit(f"{path}: no lengths")
+def load_lengths(path: str | Path, models: str = "r1") -> dict[str, list[int]]:
+    """Measured output lengths grouped by source prompt. ``path``: the shipped JSON (``rows`` of
+    model, open_weights, prompt, run, tokens), or JSONL of ``{"tokens": n, "prompt": id}`` rows or
+    bare numbers (one group when no prompt is named). ``models``: ``r1`` (the DeepSeek-R1
+    family), ``open`` (open-weight models), ``all``, or a comma-separated list of names."""
+    text = Path(path).read_text()
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict) and "rows" in doc:
+        rows = doc["rows"]
+        if models == "r1":
+            rows = [r for r in rows if r["model"] in R1_FAMILY]
+        elif models == "open":
+            rows = [r for r in rows if r.get("open_weights")]
+        elif models != "all":
+            names = set(models.split(","))
+            rows = [r for r in rows if r["model"] in names]
+    else:
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        rows = [r if isinstance(r, dict) else {"tokens": r} for r in rows]
+    groups: dict[str, list[int]] = {}
+    for r in rows:
+        groups.setdefault(str(r.get("prompt", "")), []).append(int(r["tokens"]))
+    if not groups:
+        raise SystemExit(f"{path}: no lengths (models: {models})")
+    return groups
+
+
+def replay_draw(groups: dict[str, list[int]]):
+    """Each prompt takes one source prompt at random and its n lengths from that prompt's
+    measured responses, with replacement, capped at ``MAX_NEW``."""
+    pools = [groups[k] for k in sorted(groups)]
 
     def factory(rng):
-        return lambda: min(MAX_NEW, rng.choice(vals))
+        def sample(n: int) -> list[int]:
+            pool = rng.choice(pools)
+            return [min(MAX_NEW, rng.choice(pool)) for _ in range(n)]
+
+        return sample
 
     return factory
+
+
+def describe(groups: dict[str, list[int]]) -> str:
+    import statistics
+
+    vals = sorted(v for g in groups.values() for v in g)
+    deciles = statistics.quantiles(vals, n=10, method="inclusive") if len(vals) > 1 else vals * 9
+    return (
+        f"{len(vals)} responses to {len(groups)} prompts: median {deciles[4]:,.0f}, "
+        f"90th percentile {deciles[8]:,.0f}, "
+        f"mean {sum(vals) / len(vals):,.0f} tokens, {sum(v >= MAX_NEW for v in vals)} at or over the "
+        f"{MAX_NEW:,} cap"
+    )
 
 
 def main(argv=None) -> int:
@@ -141,19 +198,28 @@ def main(argv=None) -> int:
     ap.add_argument("--median", type=float, default=4000.0)
     ap.add_argument("--sigma", type=float, default=0.8)
     ap.add_argument("--min-len", type=int, default=200)
-    ap.add_argument("--lengths", default=None, help="JSONL of measured output lengths to replay")
+    ap.add_argument("--lengths", default=DEFAULT_LENGTHS, help="measured output lengths to replay")
+    ap.add_argument("--models", default="r1", help="r1 (DeepSeek-R1 family), open, all, or names, comma-separated")
+    ap.add_argument("--lognormal", action="store_true", help="the assumed log-normal lengths instead")
     ap.add_argument("--repeats", type=int, default=3, help="chunks simulated (different seeds)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "bench_gen_schedule.md"))
     args = ap.parse_args(argv)
     if args.gpus % args.tp or args.tp < 1:
         ap.error("--tp must divide --gpus")
-    draw = replay_draw(args.lengths) if args.lengths else lognormal_draw(args.median, args.sigma, args.min_len)
+    if args.lognormal:
+        draw = lognormal_draw(args.median, args.sigma, args.min_len)
+        src = f"log-normal (assumed), median {args.median:.0f}, sigma {args.sigma}, clipped to [{args.min_len}, {MAX_NEW}]"
+    else:
+        path = Path(args.lengths)
+        groups = load_lengths(path if path.is_absolute() else ROOT / path, args.models)
+        draw = replay_draw(groups)
+        src = f"replayed from `{args.lengths}` (models: {args.models}; {describe(groups)})"
+        if args.lengths == DEFAULT_LENGTHS:
+            src += (
+                "; source: LRM Token Economy, https://github.com/cpldcpu/LRMTokenEconomy at commit d5cc353 "
+                "(Apache-2.0). Each chunk prompt draws its n samples from one source prompt's responses"
+            )
     runs = [simulate(args, seed, draw) for seed in range(args.repeats)]
-    src = (
-        f"replayed from {args.lengths}"
-        if args.lengths
-        else (f"log-normal, median {args.median:.0f}, sigma {args.sigma}, clipped to [{args.min_len}, {MAX_NEW}]")
-    )
     engines = args.gpus // args.tp
     lines = [
         "# bench_gen_schedule: generation-slot utilisation, blocking batches against one whole-chunk call",

@@ -40,3 +40,38 @@ def test_report_is_written(gs, tmp_path):
     assert gs.main(["--prompts", "64", "--repeats", "1", "--out", str(out)]) == 0
     text = out.read_text()
     assert "| old (blocking batches of 32) |" in text and "sooner with the new schedule" in text
+
+
+def test_shipped_lengths_load_by_model_and_prompt(gs):
+    r1 = gs.load_lengths(ROOT / gs.DEFAULT_LENGTHS)  # the DeepSeek-R1 family by default
+    assert len(r1) == 6 and all(len(v) == 15 for v in r1.values())  # 3 models x 5 runs a prompt
+    assert sorted(v for g in r1.values() for v in g)[45] == 3648  # the data, not a fitted shape
+    assert sum(map(len, gs.load_lengths(ROOT / gs.DEFAULT_LENGTHS, "open").values())) == 393
+    assert sum(map(len, gs.load_lengths(ROOT / gs.DEFAULT_LENGTHS, "all").values())) == 693
+    one = gs.load_lengths(ROOT / gs.DEFAULT_LENGTHS, "deepseek-r1")
+    assert sorted(one["AIME2023II_P1"]) == [1280, 1353, 1479, 2800, 2999]
+
+
+def test_jsonl_lengths_pool_without_a_prompt(gs, tmp_path):
+    path = tmp_path / "lens.jsonl"
+    path.write_text('{"tokens": 5}\n7\n\n{"tokens": 9, "prompt": "p"}\n')
+    assert gs.load_lengths(path) == {"": [5, 7], "p": [9]}
+
+
+def test_replay_draws_a_prompts_samples_from_one_source_prompt(gs):
+    import random
+
+    sample = gs.replay_draw({"easy": [1, 2, 3], "hard": [1000, 2000, 99_999]})(random.Random(0))
+    draws = [sample(12) for _ in range(200)]
+    assert all(set(d) <= {1, 2, 3} or set(d) <= {1000, 2000, gs.MAX_NEW} for d in draws)  # never mixed
+    kinds = {max(d) > 3 for d in draws}
+    assert kinds == {True, False}  # both source prompts are drawn
+    assert any(gs.MAX_NEW in d for d in draws)  # capped at max_new_tokens
+
+
+def test_report_names_the_length_source(gs, tmp_path):
+    out = tmp_path / "r.md"
+    assert gs.main(["--prompts", "64", "--repeats", "1", "--out", str(out)]) == 0
+    assert "cpldcpu/LRMTokenEconomy" in out.read_text() and "90 responses to 6 prompts" in out.read_text()
+    assert gs.main(["--prompts", "64", "--repeats", "1", "--lognormal", "--out", str(out)]) == 0
+    assert "log-normal (assumed)" in out.read_text()
