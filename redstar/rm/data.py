@@ -17,14 +17,23 @@ A (question, response) pair is encoded with the tokenizer's chat template (user 
 turn), exactly as the policy saw it. Too long a pair keeps the start of the prompt (at most half
 the budget) and the *end* of the response: the reward is read at the last token, and the final
 answer lives there.
+
+Training reads the groups from the token cache (``open_rm_cache``, ``redstar.train.token_cache``):
+one process per node groups the samples and tokenises every picked pair once (``data.num_proc``
+processes), the other ranks wait, and every rank, re-run and sweep cell with the same samples,
+problems, tokenizer and grouping settings maps the flat arrays. ``RMGroups.accounting`` places
+every sample read: malformed, without a verdict, duplicate, in an all-correct or all-wrong
+problem, not picked, or used (``truncated`` of them cut to max_len).
 """
 
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from redstar.records import RowError
@@ -50,6 +59,11 @@ class GroupStats:
     dropped_all_wrong: int = 0
     skipped_no_verdict: int = 0
     duplicates: int = 0
+    # samples, where the fields above count problems: every read sample is in exactly one of
+    # skipped_no_verdict, duplicates, these three, or a group's responses
+    samples_all_correct: int = 0
+    samples_all_wrong: int = 0
+    not_picked: int = 0
 
     def summary(self) -> str:
         return (
@@ -168,9 +182,11 @@ def build_groups(
         neg = [r for r in entry["rows"] if not bool(r["verdict"]["correct"])]
         if not neg:
             stats.dropped_all_correct += 1
+            stats.samples_all_correct += len(pos)
             continue
         if not pos:
             stats.dropped_all_wrong += 1
+            stats.samples_all_wrong += len(neg)
             continue
         k, m = balanced_split(len(pos), len(neg), n)
         rng = random.Random(f"{seed}:{pid}")  # stable whatever the row order
@@ -185,6 +201,7 @@ def build_groups(
         groups.append(Group(pid, entry["question"], [r["response"] for r in chosen], labels))
         stats.groups += 1
         stats.responses += len(chosen)
+        stats.not_picked += len(entry["rows"]) - len(chosen)
         stats.positives += sum(labels)
     return groups
 
@@ -235,14 +252,15 @@ def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.T
     ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), T), dtype=torch.long)
     for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+        ids[i, : len(s)] = torch.from_numpy(np.array(s, dtype=np.int64))
         mask[i, : len(s)] = 1
     return ids, mask
 
 
 class GroupCollator:
-    """list[Group] -> batch. All responses go through the model in one flat batch; ``slots``
-    puts each score back in its group for the listwise loss.
+    """list[Group] (or list[EncodedGroup], already tokenised) -> batch. All responses go
+    through the model in one flat batch; ``slots`` puts each score back in its group for the
+    listwise loss.
 
         input_ids, attention_mask: (R, T)   R = responses in the batch
         slots:  (G, n_max) long, index into R, -1 for padding
@@ -260,9 +278,12 @@ class GroupCollator:
     def __call__(self, groups: list[Group]) -> dict:
         seqs, slot_rows, label_rows = [], [], []
         for g in groups:
-            slot_rows.append(list(range(len(seqs), len(seqs) + len(g.responses))))
+            slot_rows.append(list(range(len(seqs), len(seqs) + len(g.labels))))
             label_rows.append(list(g.labels))
-            seqs.extend(self.encoder(g.question, r) for r in g.responses)
+            if isinstance(g, EncodedGroup):
+                seqs.extend(g.seqs)
+            else:
+                seqs.extend(self.encoder(g.question, r) for r in g.responses)
         n_max = max(len(s) for s in slot_rows)
         slots = torch.full((len(groups), n_max), -1, dtype=torch.long)
         labels = torch.zeros((len(groups), n_max), dtype=torch.bool)
@@ -280,3 +301,191 @@ class GroupCollator:
             "labels": labels,
             "num_targets": num_targets,
         }
+
+
+# ----------------------------------------------------------------------------- the token cache
+
+
+CORRECT, TRUNCATED, HELD_OUT = 1, 2, 4  # bits of a cached response's tag
+
+
+def is_held_out(problem_id: str, eval_fraction: float) -> bool:
+    """Held-out problems are chosen by a hash of the id: the same split whatever the row order."""
+    return zlib.crc32(problem_id.encode()) % 10_000 < int(eval_fraction * 10_000)
+
+
+@dataclass
+class EncodedGroup:
+    """A group read from the token cache: each response's token ids (a memory-mapped view)
+    and whether it is correct."""
+
+    seqs: list
+    labels: list[bool]
+
+
+@dataclass
+class RMEncoder:
+    """A group row (question, responses, labels, held_out) -> one example per response: its
+    ids through ``PairEncoder``, a target flag on the last token (where the reward is read) and
+    a tag (``CORRECT | TRUNCATED | HELD_OUT`` bits). Picklable, for the tokenising processes;
+    ``grouping`` (how samples became groups) is part of the cache key."""
+
+    max_len: int
+    grouping: dict = field(default_factory=dict)
+    per_row = 0  # a group holds up to n responses
+
+    def settings(self) -> dict:
+        return {"max_len": self.max_len, "pair_encoding": 1, **self.grouping}
+
+    def __call__(self, row: dict, tok) -> list[tuple]:
+        enc = PairEncoder(tok, max_len=self.max_len)  # one per group: its prompt is tokenised once
+        out = []
+        for response, label in zip(row["responses"], row["labels"]):
+            before = enc.truncated
+            ids = np.asarray(enc(row["question"], response), dtype=np.int32)
+            flags = np.zeros(len(ids), dtype=np.uint8)
+            flags[-1:] = 1
+            tag = (CORRECT if label else 0) | (TRUNCATED if enc.truncated > before else 0)
+            out.append((ids, flags, tag | (HELD_OUT if row["held_out"] else 0)))
+        return out
+
+
+def group_rows(
+    samples: list[str],
+    questions_path: str | None,
+    *,
+    n: int,
+    sort_by: str | None,
+    sort_pool: int,
+    seed: int,
+    eval_fraction: float,
+    skip_bad: bool,
+):
+    """``rows(read_stats, extra)`` for ``token_cache.open_token_cache``: the samples read
+    (streamed), grouped by ``build_groups``, each group as a row for ``RMEncoder``; the
+    grouping's counts go to ``extra["groups"]``. Runs in the cache's builder only."""
+
+    def rows(read_stats, extra: dict):
+        from redstar.dataio import iter_located, where_with_id
+        from redstar.records import Sample
+
+        questions = load_questions(questions_path) if questions_path else None
+        stats = GroupStats()
+        located = (
+            (where_with_id(where, row), row)
+            for src in samples
+            for where, row in iter_located(src, schema=Sample, skip_bad=skip_bad, stats=read_stats)
+        )
+        groups = build_groups(located, questions, n=n, sort_by=sort_by, sort_pool=sort_pool, seed=seed, stats=stats)
+        extra["groups"] = vars(stats)
+        extra["read"] = read_stats.to_dict()
+        for g in groups:
+            yield (
+                f"problem {g.problem_id!r}",
+                {
+                    "question": g.question,
+                    "responses": g.responses,
+                    "labels": g.labels,
+                    "held_out": is_held_out(g.problem_id, eval_fraction),
+                },
+            )
+
+    return rows
+
+
+class RMGroups:
+    """The reward model's groups in the token cache: ``train`` and ``held_out`` are sequences
+    of ``EncodedGroup``; ``stats`` the grouping's counts; ``accounting`` every sample read."""
+
+    def __init__(self, cache):
+        self.cache = cache
+        self.path = cache.path
+        tags = np.asarray(cache.tags)
+        firsts = np.asarray(cache.rows[:-1])
+        held = (tags[firsts] & HELD_OUT) != 0 if len(firsts) else np.zeros(0, dtype=bool)
+        self.train = _GroupView(self, np.flatnonzero(~held))
+        self.held_out = _GroupView(self, np.flatnonzero(held))
+        self.truncated = int(((tags & TRUNCATED) != 0).sum())
+        self.stats = GroupStats(**cache.meta["extra"]["groups"])
+
+    def group(self, i: int) -> EncodedGroup:
+        ks = self.cache.examples_of(i)
+        seqs = [self.cache.ids[int(self.cache.offsets[k]) : int(self.cache.offsets[k + 1])] for k in ks]
+        labels = [bool(t & CORRECT) for t in self.cache.tags[ks.start : ks.stop]]
+        return EncodedGroup(seqs, labels)
+
+    @property
+    def accounting(self) -> dict:
+        """Every sample read, in exactly one place: malformed (skipped by the reader), without a
+        verdict, a duplicate response, in a problem with only correct or only wrong responses,
+        not picked (past the group size), in a group the encoder dropped, or used; ``truncated``
+        (over max_len, cut as the module docstring says) counts used ones."""
+        g, read, st = self.cache.meta["extra"]["groups"], self.cache.meta["extra"]["read"], self.cache.stats
+        used = int(len(self.cache.tags))
+        out = {
+            "samples_read": read["rows_read"],
+            "malformed": read["rows_skipped"],
+            "no_verdict": g["skipped_no_verdict"],
+            "duplicates": g["duplicates"],
+            "all_correct": g["samples_all_correct"],
+            "all_wrong": g["samples_all_wrong"],
+            "not_picked": g["not_picked"],
+            "dropped_by_encoder": g["responses"] - used,  # responses of groups it could not encode
+            "used": used,
+            "truncated": self.truncated,
+            "groups": len(self.cache),
+            "groups_dropped_by_encoder": st["rows"] - st["used"],
+            "first_bad": st["first_bad"],
+        }
+        return out
+
+
+class _GroupView:
+    def __init__(self, groups: RMGroups, index: np.ndarray):
+        self.groups, self.index = groups, index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> EncodedGroup:
+        return self.groups.group(int(self.index[i]))
+
+
+def open_rm_cache(data, tok, *, seed: int, dist=None, progress: bool = True) -> RMGroups:
+    """The reward model's groups tokenised once (``redstar.train.token_cache``): built by one
+    process per node while the other ranks wait, memory-mapped by every rank of this and later
+    runs with the same samples, problems, tokenizer and grouping (n, sort_by, sort_pool, seed,
+    eval_fraction, max_len)."""
+    from redstar.train.token_cache import open_token_cache
+
+    grouping = {
+        "n": data.n,
+        "sort_by": data.sort_by,
+        "sort_pool": data.sort_pool,
+        "seed": seed,
+        "eval_fraction": data.eval_fraction,
+    }
+    sources = list(data.samples) + ([data.problems] if data.problems else [])
+    cache = open_token_cache(
+        "rm",
+        sources,
+        tok,
+        RMEncoder(data.max_len, grouping),
+        schema=None,
+        dist=dist,
+        cache_dir=data.cache_dir,
+        num_proc=data.num_proc,
+        skip_bad=data.skip_bad,
+        progress=progress,
+        rows=group_rows(
+            list(data.samples),
+            data.problems,
+            n=data.n,
+            sort_by=data.sort_by,
+            sort_pool=data.sort_pool,
+            seed=seed,
+            eval_fraction=data.eval_fraction,
+            skip_bad=data.skip_bad,
+        ),
+    )
+    return RMGroups(cache)

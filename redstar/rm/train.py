@@ -17,7 +17,6 @@ problems (here ``data.groups_per_micro * train.grad_accum * ranks``).
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -31,12 +30,13 @@ from redstar.rm.data import (
     GroupCollator,
     GroupStats,
     PairEncoder,
-    build_groups,
-    load_questions,
+    is_held_out,
+    open_rm_cache,
 )
 from redstar.rm.losses import get_loss, ranking_metrics
 from redstar.train.engine import TrainConfig, batch_to_device
 from redstar.train.recipe import push_field
+from redstar.train.token_cache import cache_dir_field, num_proc_field
 
 
 @dataclass
@@ -59,6 +59,8 @@ class RMDataConfig(DataConfigBase):
     groups_per_micro: int = field(
         default=1, metadata={"help": "problems per forward pass (all n responses of each together)"}
     )
+    cache_dir: str = cache_dir_field()
+    num_proc: int = num_proc_field()
 
     def __post_init__(self):
         from redstar.config import ConfigError
@@ -133,7 +135,7 @@ def evaluate(model, groups: list[Group], collator, micro: int = 4, loss: str = "
     device = next(model.parameters()).device
     loss_sum, count, wins, pairs, top1 = 0.0, 0, 0.0, 0, 0
     for start in range(0, len(groups), micro):
-        batch = collator(groups[start : start + micro])
+        batch = collator([groups[i] for i in range(start, min(start + micro, len(groups)))])
         on_device = batch_to_device(batch, device)
         rewards = model(on_device["input_ids"], on_device["attention_mask"]).cpu()  # (R,)
         valid = batch["slots"] >= 0  # (G, n)
@@ -155,8 +157,7 @@ def evaluate(model, groups: list[Group], collator, micro: int = 4, loss: str = "
 
 def split_groups(groups: list[Group], eval_fraction: float) -> tuple[list[Group], list[Group]]:
     """Held-out problems chosen by a hash of the id: the same split whatever the row order."""
-    cut = int(eval_fraction * 10_000)
-    is_held = [zlib.crc32(g.problem_id.encode()) % 10_000 < cut for g in groups]
+    is_held = [is_held_out(g.problem_id, eval_fraction) for g in groups]
     return [g for g, h in zip(groups, is_held) if not h], [g for g, h in zip(groups, is_held) if h]
 
 
@@ -200,9 +201,9 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
     """Train per ``cfg``; ``model``/``tokenizer`` (an in-memory causal LM) override cfg.model."""
 
     from redstar.config import ConfigError
-    from redstar.dataio import ReadStats, iter_located, where_with_id, write_json
-    from redstar.records import Sample
-    from redstar.rm.model import RewardModel
+    from redstar.dataio import write_json
+    from redstar.models import resolve_model_path
+    from redstar.rm.model import RewardModel, load_saved_tokenizer
     from redstar.train.engine import PlanLoader, Trainer
     from redstar.train.packing import fixed_batches
     from redstar.train.recipe import load_for_training, seed_and_devices
@@ -211,30 +212,28 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
     # seed first: group picks, the new head's init and the data order all follow from it
     dist = seed_and_devices(tcfg)
 
-    # data: verified samples -> one balanced group per problem; held-out problems for eval
+    # data: verified samples -> one balanced group per problem, held-out problems for eval,
+    # tokenised once into the token cache (one build per node; every rank maps it), before any
+    # model loads, so data errors surface first
     if not cfg.data.samples:
         raise ConfigError("data.samples is empty: list the verified Sample files (curation output)")
-    questions = load_questions(cfg.data.problems) if cfg.data.problems else None
-    read_stats, stats = ReadStats(), GroupStats()
-    rows = (
-        (where_with_id(where, row), row)
-        for src in cfg.data.samples  # path:line (id X), for errors
-        for where, row in iter_located(src, schema=Sample, skip_bad=cfg.data.skip_bad, stats=read_stats)
-    )
-    groups = build_groups(
-        rows,
-        questions,
-        n=cfg.data.n,
-        sort_by=cfg.data.sort_by,
-        sort_pool=cfg.data.sort_pool,
-        seed=tcfg.seed,
-        stats=stats,
-    )
+    if model is None:
+        tokenizer = tokenizer or load_saved_tokenizer(resolve_model_path(str(cfg.model)))
+    elif tokenizer is None:
+        raise ConfigError("an in-memory model needs its tokenizer")
+    data = open_rm_cache(cfg.data, tokenizer, seed=tcfg.seed, dist=dist, progress=dist.is_main and tcfg.progress)
+    stats, counts = data.stats, data.accounting
     if dist.is_main:
-        print(f"rm data: {read_stats.summary()}; {stats.summary()}")
-    if not groups:
+        from redstar.rundir import add_to_record
+
+        add_to_record(cfg.out, "token_caches", "rm", str(data.path))  # run.json names the cache it reads
+        print(
+            f"rm data: {counts['samples_read']} samples read, {counts['malformed']} malformed; {stats.summary()}; "
+            f"{counts['truncated']} pairs over {cfg.data.max_len} tokens cut (token cache {data.path})"
+        )
+    if not len(data.train) + len(data.held_out):
         raise ConfigError(f"{cfg.data.samples}: no problem has both a correct and a wrong response to train on")
-    train_groups, eval_groups = split_groups(groups, cfg.data.eval_fraction)
+    train_groups, eval_groups = data.train, data.held_out
 
     # model: the causal LM's backbone + a new scalar head, loaded as the text recipes load:
     # fp32 master weights on the torch backend (the engine autocasts to bf16 when train.dtype
@@ -289,7 +288,9 @@ def train(cfg: RMTrainConfig, model=None, tokenizer=None) -> dict:
         "train_groups": len(train_groups),
         "eval_groups": len(eval_groups),
         "data": vars(stats),
-        "truncated_pairs": collator.encoder.truncated,
+        "samples": counts,
+        "token_cache": str(data.path),
+        "truncated_pairs": counts["truncated"],
         "eval_before": before,
         "eval_after": after,
     }

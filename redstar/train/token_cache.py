@@ -37,7 +37,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,10 +176,13 @@ class ChatEncoder:
 def encode_chunk(rows: list[dict], tok, encoder: ChatEncoder) -> dict:
     """Tokenise a chunk of rows: flat ids and target flags of the kept rows' examples, each
     example's length, each row's status (USED / TOO_LONG / NO_TARGETS / BAD) and the messages
-    of BAD rows."""
+    of BAD rows. An encoder whose examples are (ids, flags, tag) also gives each example a small
+    integer tag, and one with ``per_row == 0`` (a varying number of examples per row) each kept
+    row's number of examples (``sizes``)."""
     from redstar.train.tokenize import TooLong
 
     ids, flags_out, lengths, status, errors, targets = [], [], [], [], {}, 0
+    sizes, tags = [], []
     for i, row in enumerate(rows):
         try:
             exs = encoder(row, tok)
@@ -190,20 +193,24 @@ def encode_chunk(rows: list[dict], tok, encoder: ChatEncoder) -> dict:
             status.append(BAD)
             errors[i] = str(e)
             continue
-        counts = [int(flags[1:].sum()) for _, flags in exs]  # after the shift
+        counts = [int(ex[1][1:].sum()) for ex in exs]  # after the shift
         if 0 in counts:
             status.append(NO_TARGETS)
             continue
         status.append(USED)
         targets += sum(counts)
-        for x, flags in exs:
-            ids.append(x.astype(np.int32))
-            flags_out.append(flags.astype(np.uint8))
+        sizes.append(len(exs))
+        for x, flags, *tag in exs:
+            ids.append(np.asarray(x).astype(np.int32))
+            flags_out.append(np.asarray(flags).astype(np.uint8))
             lengths.append(len(x))
+            tags.extend(tag[:1])
     return {
         "ids": np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32),
         "flags": np.concatenate(flags_out) if flags_out else np.zeros(0, dtype=np.uint8),
         "lengths": np.asarray(lengths, dtype=np.int64),
+        "sizes": np.asarray(sizes, dtype=np.int64),
+        "tags": np.asarray(tags, dtype=np.int8),
         "status": status,
         "errors": errors,
         "targets": targets,
@@ -261,10 +268,14 @@ def build(
     read_stats,
     num_proc: int = 1,
     progress: bool = True,
+    extra: dict | None = None,
 ) -> None:
     """Tokenise ``located`` rows into the cache directory ``path`` (written under a temporary
     name beside it, renamed when complete). A row the chat template cannot split raises a
-    ``RowError`` naming its location, or with ``skip_bad`` is counted as malformed."""
+    ``RowError`` naming its location, or with ``skip_bad`` is counted as malformed. An encoder
+    with ``per_row == 0`` also writes ``rows.i64`` (row i is examples ``[rows[i], rows[i + 1])``)
+    and ``tags.i8`` (one tag per example). ``extra``, read once every row is through (the row
+    source may fill it as it goes), is stored as ``meta["extra"]``."""
     from tqdm import tqdm
 
     from redstar.records import RowError
@@ -282,6 +293,11 @@ def build(
             f_flags = stack.enter_context(open(tmp / "targets.u8", "wb"))
             f_off = stack.enter_context(open(tmp / "offsets.i64", "wb"))
             f_off.write(np.zeros(1, dtype=np.int64).tobytes())
+            variable = encoder.per_row == 0
+            if variable:
+                f_rows = stack.enter_context(open(tmp / "rows.i64", "wb"))
+                f_tags = stack.enter_context(open(tmp / "tags.i8", "wb"))
+                f_rows.write(np.zeros(1, dtype=np.int64).tobytes())
             total = 0
             chunks = _chunks(located, CHUNK_ROWS)
             if num_proc > 1:
@@ -321,6 +337,10 @@ def build(
                     f_off.write((total + np.cumsum(out["lengths"])).tobytes())
                     total += int(out["lengths"].sum())
                     longest = max(longest, int(out["lengths"].max()))
+                if variable:
+                    if out["sizes"].size:
+                        f_rows.write((n_examples + np.cumsum(out["sizes"])).tobytes())
+                    f_tags.write(out["tags"].tobytes())
                 n_examples += int(out["lengths"].size)
                 bar.update(len(st))
         read = read_stats.to_dict()
@@ -340,6 +360,8 @@ def build(
             "build_seconds": round(time.time() - started, 3),
             "num_proc": num_proc,
         }
+        if extra is not None:
+            meta["extra"] = extra
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
         os.chmod(tmp, 0o755)
         try:
@@ -404,6 +426,9 @@ class TokenCache:
         self.ids = _map(self.path / "input_ids.i32", np.int32)
         self.flags = _map(self.path / "targets.u8", np.uint8)
         self.offsets = _map(self.path / "offsets.i64", np.int64)
+        if self.per_row == 0:  # a varying number of examples per row, each with a tag
+            self.rows = _map(self.path / "rows.i64", np.int64)
+            self.tags = _map(self.path / "tags.i8", np.int8)
         self._plans: dict[int, tuple] = {}
 
     @property
@@ -411,7 +436,13 @@ class TokenCache:
         return dict(self.meta["stats"])
 
     def __len__(self) -> int:
+        if self.per_row == 0:
+            return len(self.rows) - 1
         return (len(self.offsets) - 1) // self.per_row
+
+    def examples_of(self, i: int) -> range:
+        """The examples of row ``i`` (``per_row == 0``)."""
+        return range(int(self.rows[i]), int(self.rows[i + 1]))
 
     def example(self, k: int) -> dict:
         a, b = int(self.offsets[k]), int(self.offsets[k + 1])
@@ -422,12 +453,18 @@ class TokenCache:
     def __getitem__(self, i: int) -> dict:
         if not 0 <= i < len(self):
             raise IndexError(i)
+        if self.per_row == 0:
+            ks = self.examples_of(i)
+            return {"examples": [self.example(k) for k in ks], "tags": np.asarray(self.tags[ks.start : ks.stop])}
         if self.per_row == 2:
             return {"chosen": self.example(2 * i), "rejected": self.example(2 * i + 1)}
         return self.example(i)
 
     def lengths(self) -> np.ndarray:
         """Tokens per row (a pair: both sides), for packing."""
+        if self.per_row == 0:
+            bounds = np.asarray(self.offsets)[np.asarray(self.rows)]
+            return np.diff(bounds)
         per_example = np.diff(np.asarray(self.offsets))
         return per_example.reshape(-1, self.per_row).sum(axis=1)
 
@@ -498,11 +535,17 @@ def open_token_cache(
     max_rows: int = 0,
     budgets: Sequence[int] = (),
     progress: bool = True,
+    rows: Callable[[Any, dict], Iterator[tuple[str, dict]]] | None = None,
 ) -> TokenCache:
     """The cache of these rows and settings, built first when missing (by local rank 0 of
     each node, under a lock, while the other ranks wait), with the packing plans for
     ``budgets`` stored beside it. Every rank returns the same cache or raises the same error
-    (a bad row's ``RowError`` names its file and line)."""
+    (a bad row's ``RowError`` names its file and line).
+
+    ``rows(read_stats, extra)``, where given, yields the (where, row) pairs the encoder takes in
+    place of the files' own rows (the reward model's groups of samples); ``sources`` then only
+    name the files in the key, and what ``rows`` puts in ``extra`` is stored as
+    ``meta["extra"]``. Every setting that changes its rows must be in ``encoder.settings()``."""
     from redstar.dataio import ReadStats
 
     key = cache_key(kind, sources, tok, {**encoder.settings(), "max_rows": max_rows, "skip_bad": skip_bad})
@@ -515,17 +558,23 @@ def open_token_cache(
         try:
             with file_lock(root / f".{path.name}.lock"):
                 if not (path / "meta.json").is_file():
-                    read_stats = ReadStats()
+                    read_stats, extra = ReadStats(), {}
+                    located = (
+                        rows(read_stats, extra)
+                        if rows is not None
+                        else iter_rows(sources, schema, skip_bad, read_stats, max_rows)
+                    )
                     build(
                         path,
                         key,
-                        iter_rows(sources, schema, skip_bad, read_stats, max_rows),
+                        located,
                         tok,
                         encoder,
                         skip_bad=skip_bad,
                         read_stats=read_stats,
                         num_proc=num_proc or available_cores(),
                         progress=progress,
+                        extra=extra if rows is not None else None,
                     )
                 cache = TokenCache(path)
                 for b in budgets:

@@ -1,6 +1,7 @@
 """`redstar rm train / score / rmk` end to end on files in the real row formats."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +50,11 @@ def test_train_score_rmk_end_to_end(tmp_path, base_model, task_files, capsys):
     final = tmp_path / "run" / "final"
     assert "seed: 1" in (final / "redstar_config.yaml").read_text()  # the override is in the stored config
     assert json.loads((tmp_path / "run" / "rm_eval.json").read_text())["eval_after"]["pair_acc"] >= 0.9
+    # run.json names the token cache the run read (safe to delete: the next run rebuilds it)
+    cache = json.loads((tmp_path / "run" / "run.json").read_text())["token_caches"]["rm"]
+    assert (Path(cache) / "meta.json").is_file() and json.loads((Path(cache) / "meta.json").read_text())["key"][
+        "kind"
+    ] == "rm"
 
     out = tmp_path / "scored.jsonl"
     assert (
