@@ -1,4 +1,4 @@
-"""The prep job of a cluster run: tokenise an SFT or DPO config's rows into the token cache
+"""The prep job of a cluster run: tokenise an SFT, DPO or reward-model config's rows into the token cache
 with every core of a CPU node, loading no model, so the GPU job that follows starts training
 at once (its ranks find the cache and only map it).
 
@@ -28,7 +28,8 @@ def tokenizer_for(model: str):
 
 
 def prepare(path: str, overrides: list[str]) -> list[tuple[str, object]]:
-    """Build (or find) the token cache of every stage of the config at ``path``: [(name, cache)]."""
+    """Build (or find) the token cache of every stage of the config at ``path``: [(name, cache)]
+    (a reward model's: its groups, for ``train.seed``)."""
     from redstar.config import ConfigError, config_schema, load_config
 
     schema = config_schema(path) or ""
@@ -46,9 +47,15 @@ def prepare(path: str, overrides: list[str]) -> list[tuple[str, object]]:
         return [
             (s.name, token_cache(s.data, tok, None, s.data.pack_len or s.data.max_len)) for s in resolve_stages(cfg)
         ]
+    if schema.endswith(":RMTrainConfig") and schema.startswith("redstar.rm.train"):
+        from redstar.rm.data import open_rm_cache
+        from redstar.rm.train import RMTrainConfig
+
+        cfg = load_config(RMTrainConfig, path, overrides)
+        return [("rm", open_rm_cache(cfg.data, tokenizer_for(cfg.model), seed=cfg.train.seed).cache)]
     raise ConfigError(
-        f"{path}: prepare takes a text SFT or DPO config (first line '# schema: redstar.train.sft:SFTConfig' "
-        f"or '# schema: redstar.train.dpo:DPOConfig'), got {schema or 'no schema line'}"
+        f"{path}: prepare takes a text SFT, DPO or reward-model config (first line '# schema: redstar.train.sft:SFTConfig', "
+        f"'# schema: redstar.train.dpo:DPOConfig' or '# schema: redstar.rm.train:RMTrainConfig'), got {schema or 'no schema line'}"
     )
 
 

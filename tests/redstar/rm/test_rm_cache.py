@@ -172,3 +172,22 @@ def test_several_tokenising_processes_write_the_same_cache_as_one(tmp_path, monk
     assert two.cache.meta["num_proc"] == 2
     for name in ("input_ids.i32", "targets.u8", "offsets.i64", "rows.i64", "tags.i8"):
         assert (one.path / name).read_bytes() == (two.path / name).read_bytes(), name
+
+
+def test_the_prep_job_builds_the_reward_models_cache_the_run_then_maps(tmp_path, monkeypatch):
+    from redstar.config import load_config
+    from redstar.rm.train import RMTrainConfig
+    from redstar.train import prepare
+
+    samples, problems = _task(tmp_path)
+    cfg = tmp_path / "rm.yaml"
+    cfg.write_text(
+        "# schema: redstar.rm.train:RMTrainConfig\nmodel: tiny\n"
+        f"data:\n  samples: [{samples}]\n  problems: {problems}\n  n: 4\n  max_len: 64\n"
+        f"  cache_dir: {tmp_path / 'cache'}\n  num_proc: 1\n"
+    )
+    assert prepare.main([str(cfg), "train.seed=2"]) == 0
+    monkeypatch.setattr(tc, "build", lambda *a, **k: pytest.fail("the training run tokenised again"))
+    run_cfg = load_config(RMTrainConfig, str(cfg), ["train.seed=2"])
+    groups = rmd.open_rm_cache(run_cfg.data, prepare.tokenizer_for("tiny"), seed=2, progress=False)
+    assert groups.accounting["used"] == 12 * 4
