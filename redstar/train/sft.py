@@ -213,8 +213,21 @@ def token_cache(data: DataConfig, tok, dist, budget: int, progress: bool = True)
     return cache
 
 
+def load_model(model_path: str, dtype, attn: str | None):
+    """The causal LM alone (``models.load_causal_lm`` less the tokenizer, which the stage has
+    already loaded: a large vocabulary takes each rank a second or so to load again)."""
+    from transformers import AutoModelForCausalLM
+
+    from redstar.models import _dtype, resolve_model_path
+
+    kwargs = {"dtype": _dtype(dtype)}
+    if attn:
+        kwargs["attn_implementation"] = attn
+    return AutoModelForCausalLM.from_pretrained(resolve_model_path(model_path), **kwargs)
+
+
 def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path) -> dict:
-    from redstar.models import load_causal_lm, load_tokenizer
+    from redstar.models import load_tokenizer
     from redstar.train.engine import PlanLoader, Trainer
     from redstar.train.loss import causal_lm_loss
     from redstar.train.packing import collate_packed
@@ -242,7 +255,7 @@ def run_stage(cfg: SFTConfig, stage: StageConfig, model_path: str, out_dir: Path
         )
 
     attn, (model, _) = load_for_training(
-        lambda attn, dtype: load_causal_lm(model_path, dtype=dtype, attn_implementation=attn),
+        lambda attn, dtype: (load_model(model_path, dtype, attn), tok),
         tcfg,
         dist,
         cfg.attn_implementation,

@@ -196,3 +196,34 @@ def test_the_prep_job_builds_what_the_training_run_then_only_maps(tmp_path, monk
     bad = tmp_path / "dpo.yaml"
     bad.write_text("# schema: geo.sft:VLSFTConfig\n")
     assert prepare.main([str(bad)]) == 2
+
+
+def test_a_second_sft_run_maps_the_cache_and_loads_the_tokenizer_once(tmp_path, monkeypatch):
+    """Up to the first step, a warm run does no work a cold one already did: it tokenises
+    nothing, and loads the tokenizer once (not again with the model)."""
+    import redstar.models
+    from redstar.cli import main
+    from redstar.models import tiny_causal_lm
+
+    model, tok = tiny_causal_lm()
+    model.save_pretrained(tmp_path / "model")
+    tok.save_pretrained(tmp_path / "model")
+    data = _write(tmp_path / "a.jsonl", [_row(i) for i in range(8)])
+    cfg = tmp_path / "sft.yaml"
+    cfg.write_text(
+        "# schema: redstar.train.sft:SFTConfig\n"
+        f"model: {tmp_path / 'model'}\nattn_implementation: sdpa\n"
+        f"data:\n  train: [{data}]\n  max_len: 64\n  cache_dir: {tmp_path / 'cache'}\n  num_proc: 1\n"
+        "train:\n  max_steps: 1\n  device: cpu\n  dtype: float32\n  gradient_checkpointing: false\n"
+        "  progress: false\n  tensorboard: false\n"
+    )
+    assert main(["sft", str(cfg), f"out={tmp_path / 'cold'}"]) == 0
+    real, loads = redstar.models.load_tokenizer, []
+    monkeypatch.setattr(redstar.models, "load_tokenizer", lambda *a, **k: loads.append(a) or real(*a, **k))
+    monkeypatch.setattr(tc, "build", lambda *a, **k: pytest.fail("the warm run tokenised again"))
+    assert main(["sft", str(cfg), f"out={tmp_path / 'warm'}"]) == 0
+    assert len(loads) == 1
+    record = json.loads((tmp_path / "warm" / "run.json").read_text())
+    assert (
+        record["token_caches"]["sft"] == json.loads((tmp_path / "cold" / "run.json").read_text())["token_caches"]["sft"]
+    )
