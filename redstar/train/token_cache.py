@@ -375,14 +375,15 @@ def build(
         raise
 
 
-def _windowed(pool, chunks, window: int):
-    """(tokenised chunk, its rows' locations) in order, with at most ``window`` chunks in
-    flight: the reader stays a few chunks ahead of the workers, never the whole file."""
+def _windowed(pool, chunks, window: int, work=_work):
+    """(``work(rows)`` run in ``pool``, the rows' locations) in order, with at most ``window``
+    chunks in flight: the reader stays a few chunks ahead of the workers, never the whole
+    file. A worker's error is raised here, at its chunk's turn."""
     from collections import deque
 
     inflight: deque = deque()
     for wheres, rows in chunks:
-        inflight.append((pool.apply_async(_work, (rows,)), wheres))
+        inflight.append((pool.apply_async(work, (rows,)), wheres))
         if len(inflight) >= window:
             res, w = inflight.popleft()
             yield res.get(), w

@@ -227,3 +227,50 @@ def test_a_second_sft_run_maps_the_cache_and_loads_the_tokenizer_once(tmp_path, 
     assert (
         record["token_caches"]["sft"] == json.loads((tmp_path / "cold" / "run.json").read_text())["token_caches"]["sft"]
     )
+
+
+class _FakePool:
+    """apply_async that runs the task when its result is asked for, in any order, and counts
+    the tasks submitted but not yet collected."""
+
+    def __init__(self):
+        self.pending, self.most = 0, 0
+
+    def apply_async(self, fn, args):
+        pool = self
+        pool.pending += 1
+        pool.most = max(pool.most, pool.pending)
+
+        class Result:
+            def get(self):
+                pool.pending -= 1
+                return fn(*args)
+
+        return Result()
+
+
+def test_the_worker_window_keeps_order_bounds_what_is_in_flight_and_raises_at_the_bad_chunk():
+    read = []
+
+    def chunks(n):
+        for k in range(n):
+            read.append(k)
+            yield [f"f:{k}"], [k]
+
+    pool = _FakePool()
+    out = []
+    for result, wheres in tc._windowed(pool, chunks(10), 3, work=lambda rows: rows[0] * 10):
+        out.append((result, wheres))
+        assert len(read) - len(out) <= 3  # the reader is at most a window ahead of the consumer
+    assert out == [(k * 10, [f"f:{k}"]) for k in range(10)] and pool.most == 3
+
+    def work(rows):
+        if rows[0] == 4:
+            raise ValueError("chunk 4")
+        return rows[0]
+
+    got = []
+    with pytest.raises(ValueError, match="chunk 4"):
+        for result, _ in tc._windowed(_FakePool(), chunks(10), 3, work=work):
+            got.append(result)
+    assert got == [0, 1, 2, 3]
