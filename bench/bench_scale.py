@@ -141,10 +141,20 @@ def rank_main(argv: list[str]) -> int:
     from redstar.train import sft, tracking
 
     t0 = float(os.environ["BENCH_T0"])
+    started = time.time() - t0  # the launcher's and this interpreter's start-up, and the imports
+    from redstar.train import recipe
+
     report = Path(os.environ["BENCH_REPORT"])
     real_log = tracking.MetricsLogger.log
     real_cache = sft.token_cache
-    seen, prep = [], []
+    real_load = recipe.load_for_training
+    seen, prep, load = [], [], []
+
+    def load_for_training(*a, **k):  # the model: its library's modules imported, then built
+        t = time.time()
+        out = real_load(*a, **k)
+        load.append(time.time() - t)
+        return out
 
     def token_cache(*a, **k):  # the rows to a token cache: built (cold) or opened (warm)
         t = time.time()
@@ -162,6 +172,8 @@ def rank_main(argv: list[str]) -> int:
                         "rank": rank,
                         "seconds_to_first_step": time.time() - t0,
                         "data_seconds": sum(prep),
+                        "started_seconds": started,
+                        "model_seconds": sum(load),
                         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                         "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
                     }
@@ -171,7 +183,37 @@ def rank_main(argv: list[str]) -> int:
 
     tracking.MetricsLogger.log = log
     sft.token_cache = token_cache
+    recipe.load_for_training = load_for_training
     return main(["sft", *argv])
+
+
+def floor_main(model: str) -> int:
+    """One torchrun rank of the start-up floor: import torch and transformers, join the process
+    group, load the model; nothing of redstar. Rank 0 prints the seconds since the launch."""
+    import torch
+    import torch.distributed as dist
+    from transformers import AutoModelForCausalLM
+
+    dist.init_process_group("gloo")
+    AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32, attn_implementation="sdpa")
+    dist.barrier()
+    if dist.get_rank() == 0:
+        print(f"FLOOR {time.time() - float(os.environ['BENCH_T0'])}", flush=True)
+    dist.destroy_process_group()
+    return 0
+
+
+def floor(model: Path, nproc: int) -> float:
+    """Seconds from the launch until every rank has imported torch and transformers, joined the
+    process group and loaded the model: what any run on these libraries pays before its data."""
+    env = {**os.environ, "BENCH_T0": repr(time.time()), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    p = subprocess.run(
+        [*cmd, str(Path(__file__).resolve()), "--floor-hook", str(model)], env=env, capture_output=True, text=True
+    )
+    if p.returncode != 0:
+        raise SystemExit(f"floor run failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    return float(next(line for line in p.stdout.splitlines() if line.startswith("FLOOR")).split()[1])
 
 
 def launch(config: Path, report: Path, nproc: int) -> dict:
@@ -213,10 +255,20 @@ def main() -> int:
         action="store_true",
         help="launch nothing: tabulate the repeats of an earlier run in --work that finished both phases",
     )
+    ap.add_argument(
+        "--floor-reps",
+        type=int,
+        default=0,
+        help="also time this many bare launches (ranks that only import torch and transformers, join the "
+        "process group and load the model): the start-up floor under the warm run",
+    )
     ap.add_argument("--rank-hook", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    ap.add_argument("--floor-hook", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rank_hook is not None:
         return rank_main(args.rank_hook)
+    if args.floor_hook is not None:
+        return floor_main(args.floor_hook)
 
     from bench.common import mmm
 
@@ -316,6 +368,10 @@ def main() -> int:
             "tokeniser_children_peak_rss_mb": [
                 max(x["children_peak_rss_mb"] for x in r["cold"]["ranks"]) for r in runs
             ],
+            "warm_breakdown_s": {
+                k: [max(x.get(f"{k}_seconds", float("nan")) for x in r["warm"]["ranks"]) for r in runs]
+                for k in ("started", "data", "model")
+            },
             "data": {k: stats[k] for k in ("rows_read", "used", "bad_rows", "too_long", "no_targets", "tokens")},
         }
         lines.append(
@@ -357,6 +413,26 @@ def main() -> int:
         lines.append(
             f"Warm over cold time to the first step at {n:,} rows: {mmm(s['warm_over_cold'], '{:.3f}')} (target <= 0.10)."
         )
+    for n, s in summary.items():
+        b = s["warm_breakdown_s"]
+        if any(v != v for v in b["started"]):  # nan: a run from before the breakdown was recorded
+            continue
+        rest = [w - a - d - m for w, a, d, m in zip(s["warm_s"], b["started"], b["data"], b["model"])]
+        lines.append(
+            f"Warm run at {n:,} rows, where its time to the first step goes (slowest rank): launcher, "
+            f"interpreter and imports {mmm(b['started'], '{:.1f}')} s, data {mmm(b['data'], '{:.2f}')} s, model "
+            f"(its library's modules imported, then built) {mmm(b['model'], '{:.1f}')} s, the rest (tokenizer, "
+            f"process group, first step) {mmm(rest, '{:.1f}')} s."
+        )
+    if args.floor_reps:
+        floors = [floor(model, args.nproc) for _ in range(args.floor_reps)]
+        summary["startup_floor_s"] = floors
+        lines += [
+            "",
+            f"Start-up floor, {args.floor_reps} bare launches (torchrun, {args.nproc} ranks that import torch and "
+            f"transformers, join the process group and load the model; nothing of redstar): "
+            f"{mmm(floors, '{:.1f}')} s to the last rank's barrier.",
+        ]
     if args.longcot_rows:
         from bench.common import mmm as _mmm
 
