@@ -13,6 +13,7 @@ metadata lists every export under ``configs:``, so that ``datasets.load_dataset(
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -155,6 +156,15 @@ def refresh_dataset_card(out: str | Path, license: str | None = None) -> Path:
     return card_path
 
 
+def _shown(path, recipe: dict):
+    """A recipe path as its author wrote it: ``load_recipe`` made it absolute, the card shows it
+    relative to the recipe's directory (``base_dir``); a hub id stays as it is."""
+    base = recipe.get("base_dir")
+    if not (isinstance(path, str) and base and os.path.isabs(path)):
+        return path
+    return os.path.relpath(path, base)
+
+
 def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> str:
     lines = [
         "## Exports",
@@ -204,7 +214,11 @@ def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> s
         ]
         for t in teachers:
             b = t.get("backend") or {}
-            model = b.get("model") if b.get("backend") != "replay" else f"stored responses `{b.get('path')}`"
+            model = (
+                b.get("model")
+                if b.get("backend") != "replay"
+                else f"stored responses `{_shown(b.get('path'), recipe)}`"
+            )
             lines.append(
                 f"| {t.get('name')} | {b.get('backend')} | {model} | {t.get('n')} | {t.get('temperature')} | "
                 f"{t.get('top_p')} | {t.get('max_new_tokens')} |"
@@ -229,7 +243,9 @@ def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> s
             "|---|---|---:|",
         ]
         for b in decon["benchmarks"]:
-            lines.append(f"| {b.get('name')} | `{b.get('path')}` | {matches.get(str(b.get('name')), 0)} |")
+            lines.append(
+                f"| {b.get('name')} | `{_shown(b.get('path'), recipe)}` | {matches.get(str(b.get('name')), 0)} |"
+            )
     else:
         lines.append("None: this recipe does not decontaminate against any benchmark.")
 
@@ -237,7 +253,7 @@ def _body(out: Path, summary: dict, recipe: dict, exports, described: dict) -> s
     if sources:
         lines += ["", "## Sources", ""]
         lines += [
-            f"- {s.get('name') or s.get('path')}: `{s.get('path')}` (preset {s.get('preset')}"
+            f"- {s.get('name') or _shown(s.get('path'), recipe)}: `{_shown(s.get('path'), recipe)}` (preset {s.get('preset')}"
             + (f", first {s['limit']}" if s.get("limit") else "")
             + ")"
             for s in sources

@@ -133,6 +133,10 @@ def test_stages_read_the_loaded_recipe_from_any_directory(world, tmp_path, monke
     monkeypatch.chdir(empty)
     result = run(r, str(tmp_path / "out"))
     assert result["counts"]["sft"] > 0
+    # the run's saved recipe names the same files, wherever it is loaded from
+    again = load_recipe(str(tmp_path / "out" / "recipe.yaml"))
+    assert [s.path for s in again.sources] == [s.path for s in r.sources] == [str(recipe.parent / "math.jsonl")]
+    assert again.sampling.teachers[0].backend.path == r.sampling.teachers[0].backend.path
 
 
 def test_curation_resumes_after_a_change_of_directory(world, tmp_path, monkeypatch):
