@@ -31,11 +31,9 @@ run samples again get other draws from the same distribution (see ``sampling``).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
-import os
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -43,6 +41,7 @@ from tqdm.auto import tqdm
 from data_recipes.funnel import Funnel
 from redstar.config import ConfigError, to_dict
 from redstar.dataio import atomic_open, read_rows, write_json, write_jsonl
+from redstar.locks import file_lock
 
 
 def recipe_hash(recipe) -> str:
@@ -126,29 +125,12 @@ def prep(recipe, out: Path, progress: bool = True) -> dict:
 PREP_LOCK = ".prep.lock"
 
 
-@contextlib.contextmanager
-def _exclusive(path: Path):
-    """An exclusive ``flock`` on ``path`` (created if missing), held for the block; the file is
-    removed when the block ends (waiters holding it re-check what was done before working)."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        path.unlink(missing_ok=True)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
 def prep_once(recipe, out: Path, progress: bool = True) -> dict:
     """``prep`` exactly once per run directory: array tasks that start together wait on an
     flock while the first computes it, then read its result. Returns prep's stats."""
     done = out / "prep" / "funnel.json"
     if not done.is_file():
-        with _exclusive(out / PREP_LOCK):
+        with file_lock(out / PREP_LOCK, remove=True):
             if not done.is_file():  # nobody finished it while this task waited
                 return prep(recipe, out, progress)
     return json.loads(done.read_text())

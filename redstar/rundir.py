@@ -341,17 +341,12 @@ def open_run_dir_locked(out: str | os.PathLike, command: str, key: dict, **kwarg
     another's half-written record. Each is a main process (``is_main``): the first records the
     run, the others find it running and continue it. Pass ``overwrite`` from one of them only
     (it empties DIR). The lock works on local filesystems and on NFSv4 (byte-range locks)."""
-    import fcntl
+    from redstar.locks import file_lock
 
     path = Path(out)
     path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(path / LOCK_FILE):
         return open_run_dir(path, command, key, **kwargs)
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def add_to_record(out: str | os.PathLike, section: str, name: str, value: Any) -> None:

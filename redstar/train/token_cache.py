@@ -44,6 +44,8 @@ from typing import Any
 
 import numpy as np
 
+from redstar.locks import file_lock
+
 FORMAT = 1  # bump when the layout or the tokenisation changes: old caches are then ignored
 CHUNK_ROWS = 512  # rows per task handed to a tokenising process
 FIRST_BAD = 5  # skipped rows named in the stats
@@ -390,21 +392,6 @@ def _windowed(pool, chunks, window: int, work=_work):
     while inflight:
         res, w = inflight.popleft()
         yield res.get(), w
-
-
-@contextlib.contextmanager
-def file_lock(path: Path):
-    """An exclusive ``flock`` on ``path`` (created if needed) while the block runs."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 # ----------------------------------------------------------------------------- reading
