@@ -1,23 +1,32 @@
-"""Run the whole pipeline for real on the embedded default model, on CPU.
+"""Run the whole pipeline for real on CPU: the embedded default model, and a toy world where
+a tiny model trained from scratch shows learning.
 
 example:
   redstar demo --out runs/demo            # the full demo (EXPECTED says how long)
   redstar demo --out runs/demo --quick    # the fast path: fewer items and steps
 
 Steps, each a plain redstar command (the report lists them so each can be re-run alone):
-  1. curate   the demo recipe: SmolLM2-135M-Instruct samples answers to the shipped math and
-              code problems; verification, filters, dedup, decontamination, exports, funnel
-  2. sft      a few SFT steps of the default model on the curated rows
-  3. dpo      a few native DPO steps on the curated preference pairs, from the SFT model
-  4. geo      draw geometry problems (GeoQA and MathVista formats), train a tiny random
-              Qwen2-VL built from config on them (the 135M default model has no vision)
-  5. eval     base and trained models on MATH-Hard-, AIME-, GeoQA- and MathVista-shaped sets
-  6. report   OUT/report.md with the funnel, loss curves, before/after table and plots
+  1. curate     the demo recipe: SmolLM2-135M-Instruct samples answers to the shipped math and
+                code problems; verification, filters, dedup, decontamination, exports, funnel
+  2. sft        a few SFT steps of the default model on the curated rows
+  3. dpo        a few native DPO steps on the curated preference pairs, from the SFT model
+  4. synthetic  the laptop sweep's experiment in its smallest useful form: curate the synthetic
+                digit-chain world (data_recipes/synthetic), train its tiny Qwen2 from scratch on
+                SYNTHETIC_ROWS random curated rows with the sweep's settings; the leg whose
+                before/after gain is learning rather than noise (a toy world, not a real model)
+  5. geo        draw geometry problems (GeoQA and MathVista formats), train a tiny random
+                Qwen2-VL built from config on them (the 135M default model has no vision)
+  6. eval       base and trained models on MATH-Hard-, AIME-, GeoQA- and MathVista-shaped sets,
+                and the synthetic world's random start and trained model on its held-out easy
+                (1-3 steps) and hard (6-8 steps) chains
+  7. report     OUT/report.md with the funnel, loss curves, before/after table (each gain with a
+                95% paired bootstrap interval; the same rows in OUT/before_after.json) and plots
 
 Run again with the same --out, a step is skipped only when it finished with the same command
 on the same inputs (OUT/steps.json keys each step on its command and the keys of the steps it
 reads from); otherwise its directory is cleared and it runs again, so a --quick run followed by
-a full one recomputes everything. --overwrite empties OUT first.
+a full one recomputes every step whose command differs (the synthetic curation and the random
+start's scores are the same in both and are reused). --overwrite empties OUT first.
 
 The demo prints its expected duration when it starts and each step's elapsed time when the
 step ends. OUT/step_seconds.json keeps what each step took, keyed like steps.json, so a re-run
@@ -57,15 +66,16 @@ TIMES_FILE = "step_seconds.json"
 # What a run is expected to take, shown when it starts; the README quotes the measured figures.
 EXPECTED = {
     False: "about 10-15 minutes on an idle 2-core machine, longer when the cores are shared",
-    True: "about 5 minutes on an idle 2-core machine, longer when the cores are shared",
+    True: "about 6 minutes on an idle 2-core machine, longer when the cores are shared",
 }
 
 
 class Step:
     """One redstar command. ``done`` names the file it writes last; ``outputs`` the directories
     it owns (cleared before it runs again with another command); ``deps`` the steps whose
-    results it reads. Its key is its command plus its dependencies' keys, so a step is reused
-    only when it would run the same command on the same inputs."""
+    results it reads; ``env`` variables set for it (shown before the command, so the printed
+    command runs the same way). Its key is its command plus its dependencies' keys, so a step is
+    reused only when it would run the same command on the same inputs."""
 
     def __init__(
         self,
@@ -75,14 +85,17 @@ class Step:
         module: str = "redstar.cli",
         deps: tuple[Step, ...] = (),
         outputs: tuple[Path, ...] = (),
+        env: dict[str, str] | None = None,
     ):
         self.name, self.argv, self.done, self.module = name, argv, done, module
         self.deps = deps
         self.outputs = outputs or (done.parent,)
+        self.env = dict(env or {})
 
     def command(self) -> str:
         head = "redstar" if self.module == "redstar.cli" else f"python -m {self.module}"
-        return head + " " + " ".join(shlex.quote(a) for a in self.argv)
+        prefix = "".join(f"{k}={shlex.quote(v)} " for k, v in self.env.items())
+        return prefix + head + " " + " ".join(shlex.quote(a) for a in self.argv)
 
     def key(self) -> str:
         import hashlib
@@ -108,6 +121,7 @@ class Step:
         env = dict(
             os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg"
         )
+        env.update(self.env)
         with open(log, "w") as f:
             proc = subprocess.Popen(
                 [sys.executable, "-m", self.module, *self.argv],
@@ -130,17 +144,70 @@ class Step:
         return seconds
 
 
-def _eval_steps(out: Path, runs: dict, sets: dict, options: list[str]) -> list[Step]:
+def _eval_steps(out: Path, runs: dict, sets: dict, options: list[str], env: dict | None = None) -> list[Step]:
     """One eval step per run and benchmark, into OUT/eval/<label>/<benchmark>: ``runs`` maps a
-    label to (model, the steps that make it), ``sets`` a benchmark to its data; ``options``
-    follow the model and output arguments."""
+    label to (model, the steps that make it), ``sets`` a benchmark to its data, or to (the eval
+    --benchmark format, data) when the name is the demo's own; ``options`` follow the model and
+    output arguments; ``env`` as in Step."""
     steps = []
     for label, (model, deps) in runs.items():
         for bench, path in sets.items():
+            fmt, path = path if isinstance(path, tuple) else (bench, path)
             d = out / "eval" / label / bench
-            argv = ["eval", "--benchmark", bench, "--data", str(path), "--model", str(model), "--out", str(d)]
-            steps.append(Step(f"eval {label} {bench}", [*argv, *options], d / "metrics.json", deps=deps, outputs=(d,)))
+            argv = ["eval", "--benchmark", fmt, "--data", str(path), "--model", str(model), "--out", str(d)]
+            step = Step(
+                f"eval {label} {bench}", [*argv, *options], d / "metrics.json", deps=deps, outputs=(d,), env=env
+            )
+            steps.append(step)
     return steps
+
+
+SYNTHETIC = Path("data_recipes") / "synthetic"
+# Curated rows the synthetic leg trains on (the curation's order is a seeded shuffle of the
+# world's problems, so the first rows are a random subset): the laptop sweep's largest random
+# cell, where the model is far above chance on easy and hard chains (the README's demo section
+# quotes a run); the fast path's 256 rows, a quarter of the training time, still beat the
+# random start on easy chains (the tests check the interval). The sweep's 64 rows stay at chance.
+SYNTHETIC_ROWS = {False: 1024, True: 256}
+# A 0.15M-parameter model: one CPU thread per command is faster than two that synchronise.
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
+
+
+def synthetic_steps(out: Path, quick: bool) -> list[Step]:
+    """The laptop sweep's experiment (configs/sweep_laptop.yaml) in its smallest useful form:
+    curate the synthetic world's replayed teacher samples, train its tiny Qwen2 from scratch on
+    SYNTHETIC_ROWS curated rows with the sweep's training config, and score the random start and
+    the trained model on all 100 held-out easy and 100 hard chains (greedy, the world's prompt)."""
+    cur, sft = out / "synthetic" / "curate", out / "synthetic" / "sft"
+    s_cur = Step(
+        "synthetic curate",
+        ["curate", "data_recipes/recipes/synthetic.yaml", "--out", str(cur), "--no-progress"],
+        cur / "funnel.json",
+        outputs=(cur,),
+    )
+    s_sft = Step(
+        "synthetic sft",
+        [
+            "sft",
+            "configs/sft_synthetic_tiny.yaml",
+            f"data.train=[{cur / 'sft.jsonl'}]",
+            f"data.max_rows={SYNTHETIC_ROWS[quick]}",
+            f"out={sft}",
+        ],
+        sft / "final" / "config.json",
+        deps=(s_cur,),
+        outputs=(sft,),
+        env=ONE_THREAD,
+    )
+    data = SYNTHETIC / "data"
+    sets = {
+        "synthetic-easy": ("math500", data / "eval_easy.jsonl"),
+        "synthetic-hard": ("math500", data / "eval_hard.jsonl"),
+    }
+    options = ["--prompt", str(SYNTHETIC / "prompt.txt"), "--max-new-tokens", "128", "--batch-size", "100"]
+    runs = {"base": (data / "model", ()), "trained": (sft / "final", (s_cur, s_sft))}
+    evals = _eval_steps(out, runs, sets, [*options, "--workers", "1"], env=ONE_THREAD)
+    return [s_cur, s_sft, *evals]
 
 
 def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
@@ -191,6 +258,7 @@ def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
     evals = {"base": ("default", ()), "trained": (str(dpo / "final"), (s_dpo,))}
     text_sets = {"math-hard": data / "math_hard.jsonl", "aime24": data / "aime24.jsonl"}
     steps += _eval_steps(out, evals, text_sets, [*gen, *limit])
+    steps += synthetic_steps(out, quick)
     if not skip_geo:
         n = ["--train", "8", "--test", "4"] if quick else ["--train", "36", "--test", "12"]
         s_gdata = Step(
@@ -228,6 +296,7 @@ def plan(out: Path, quick: bool, skip_geo: bool) -> tuple[list[Step], dict]:
             "sft": sft,
             "dpo": dpo,
             "geo_sft": geo_sft,
+            "synthetic_sft": out / "synthetic" / "sft",
             "eval": out / "eval",
         }.items()
     }

@@ -1,12 +1,17 @@
 """The demo's report: OUT/report.md with the funnel, loss curves, the before/after table and
 plot, every step's command and what each step took (from this run, or from the run that did
-the work when this one skipped it)."""
+the work when this one skipped it). The table's rows are also written to OUT/before_after.json
+(BEFORE_AFTER_FILE) for scripts and tests."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+
+BEFORE_AFTER_FILE = "before_after.json"
+# The before/after table's rows in order; a row shows only when its eval steps are planned.
+BENCHMARKS = ("math-hard", "aime24", "synthetic-easy", "synthetic-hard", "geoqa", "mathvista-geo")
 
 
 def _metrics(path: Path) -> dict | None:
@@ -22,7 +27,7 @@ def _plot_before_after(table: list[tuple[str, float | None, float | None]], path
 
     names = [t[0] for t in table]
     x = range(len(names))
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.4 * len(names)), 3.5))
     ax.bar([i - 0.2 for i in x], [100 * (t[1] or 0) for t in table], width=0.4, label="base")
     ax.bar([i + 0.2 for i in x], [100 * (t[2] or 0) for t in table], width=0.4, label="trained")
     ax.set_xticks(list(x), names)
@@ -69,6 +74,22 @@ def _gain_text(g: tuple[float, float, float] | None) -> str:
     return f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]{mark}"
 
 
+def _row_json(bench: str, base, trained, n, gain) -> dict:
+    """One before/after row as data: accuracies and the gain as fractions, the interval's ends
+    and whether it excludes 0 (None where a run or its per-item results are missing)."""
+    d, lo, hi = gain if gain else (None, None, None)
+    return {
+        "benchmark": bench,
+        "n_items": n,
+        "base": base,
+        "trained": trained,
+        "gain": d,
+        "ci_low": lo,
+        "ci_high": hi,
+        "excludes_zero": None if gain is None else bool(lo > 0 or hi < 0),
+    }
+
+
 def _pct_or_dash(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
 
@@ -78,7 +99,7 @@ def write_report(
 ) -> Path:
     """OUT/report.md. ``seconds`` holds each step's time in this run (None: skipped) and
     ``total``; ``earlier`` what a skipped step took in the run that did its work."""
-    from redstar.dataio import atomic_write_text
+    from redstar.dataio import atomic_write_text, write_json
 
     def rel(p: Path) -> str:  # links in the report are relative to it
         return os.path.relpath(p, out)
@@ -87,8 +108,13 @@ def write_report(
         "# redstar demo",
         "",
         "Everything below ran on CPU with SmolLM2-135M-Instruct (the embedded default model) for the "
-        "text legs and a tiny random Qwen2-VL built from config for the geometry leg (the default model "
-        "has no vision). The numbers show the pipeline working end to end, not a strong model.",
+        "text legs, a tiny random Qwen2-VL built from config for the geometry leg (the default model "
+        "has no vision) and a tiny Qwen2 (0.15M parameters) trained from scratch for the synthetic "
+        "digit-chain world (data_recipes/synthetic). The SmolLM2 and geometry numbers show the pipeline "
+        "working end to end, not a strong model. The synthetic rows show learning in a toy world: base "
+        "is the random start, trained the model after SFT on the world's curated rows, scored on "
+        "held-out easy (1-3 steps) and hard (6-8 steps) chains; chance is about 10% once a model "
+        "answers in the right format. They say nothing about how real models scale.",
         "",
     ]
     funnel = where["curate"] / "funnel.json"
@@ -114,9 +140,9 @@ def write_report(
             lines += [f"![funnel]({rel(where['curate'] / 'funnel.png')})", ""]
     planned = {s.name for s in steps}  # results of steps outside this plan are not shown
     lines += ["## Training", ""]
-    for name in ("sft", "dpo", "geo_sft"):
-        d = where[name]
-        if name.replace("_", " ") in planned and (d / "loss.png").exists():
+    for name in ("sft", "dpo", "synthetic_sft", "geo_sft"):
+        d = where.get(name)
+        if d is not None and name.replace("_", " ") in planned and (d / "loss.png").exists():
             lines += [
                 f"### {name}",
                 "",
@@ -126,7 +152,7 @@ def write_report(
                 "",
             ]
     table = []
-    for bench in ("math-hard", "aime24", "geoqa", "mathvista-geo"):
+    for bench in BENCHMARKS:
         if f"eval base {bench}" not in planned:
             continue
         b_run, t_run = where["eval"] / "base" / bench, where["eval"] / "trained" / bench
@@ -154,6 +180,7 @@ def write_report(
             lines.append(f"| {bench} | {n} | {_pct_or_dash(b)} | {_pct_or_dash(t)} | {_gain_text(g)} |")
         _plot_before_after([t[:3] for t in table], out / "before_after.png")
         lines += ["", "![before/after](before_after.png)", ""]
+    write_json(out / BEFORE_AFTER_FILE, {"rows": [_row_json(*row) for row in table]})
     lines += ["## Commands (each step alone)", "", "```bash"]
     lines += [s.command() for s in steps]
     lines += ["```", "", "## Time", ""]

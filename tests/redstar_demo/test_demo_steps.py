@@ -2,6 +2,7 @@
 a --quick run followed by a full run recomputes, an unchanged re-run skips."""
 
 import json
+from pathlib import Path
 
 from redstar_demo import demo
 from redstar_demo.demo import Step, plan
@@ -54,7 +55,10 @@ def test_quick_and_full_plans_share_no_step_key(tmp_path):
     full, _ = plan(tmp_path / "demo", quick=False, skip_geo=False)
     assert [s.name for s in quick] == [s.name for s in full]
     same = [q.name for q, f in zip(quick, full) if q.key() == f.key()]
-    assert same == []
+    # the same commands in both, so a full run after a quick one reuses them: the synthetic
+    # world's curation (a replay) and the scores of its random start on the whole held-out sets
+    assert same == ["synthetic curate", "eval base synthetic-easy", "eval base synthetic-hard"]
+    assert all(q.command() == f.command() for q, f in zip(quick, full) if q.name in same)
     # the trained model's evaluation depends on every training step before it
     trained = next(s for s in quick if s.name == "eval trained math-hard")
     assert [d.name for d in trained.deps] == ["dpo"] and [d.name for d in trained.deps[0].deps] == ["curate", "sft"]
@@ -126,3 +130,81 @@ def test_the_before_after_gain_is_a_paired_bootstrap_interval_over_items(tmp_pat
     d, lo, hi = gain_interval(tmp_path / "trained", tmp_path / "mixed")
     assert d == 0.0 and lo < 0 < hi
     assert gain_interval(tmp_path / "base", tmp_path / "nothing") is None
+
+
+def test_the_synthetic_leg_trains_the_tiny_model_from_scratch_and_scores_both_models_on_both_sets(tmp_path):
+    from redstar_demo.demo import SYNTHETIC_ROWS
+
+    assert SYNTHETIC_ROWS[False] == 1024  # the laptop sweep's largest random cell: 67% easy, 40% hard
+    for quick in (False, True):
+        steps, where = plan(tmp_path / "demo", quick=quick, skip_geo=True)
+        by = {s.name: s for s in steps}
+        names = [s.name for s in steps]
+        # after the SmolLM2 legs, before nothing that reads it
+        assert names[names.index("synthetic curate") :][:6] == [
+            "synthetic curate",
+            "synthetic sft",
+            "eval base synthetic-easy",
+            "eval base synthetic-hard",
+            "eval trained synthetic-easy",
+            "eval trained synthetic-hard",
+        ]
+        cur, sft = by["synthetic curate"], by["synthetic sft"]
+        assert cur.argv[:2] == ["curate", "data_recipes/recipes/synthetic.yaml"] and cur.deps == ()
+        assert sft.argv[:2] == ["sft", "configs/sft_synthetic_tiny.yaml"] and sft.deps == (cur,)
+        leg = Path(demo._rel(where["synthetic_sft"])).parent
+        assert f"data.train=[{leg / 'curate' / 'sft.jsonl'}]" in sft.argv and f"out={leg / 'sft'}" in sft.argv
+        assert f"data.max_rows={SYNTHETIC_ROWS[quick]}" in sft.argv
+        assert sft.done == leg / "sft" / "final" / "config.json"
+        for label in ("base", "trained"):
+            for bench in ("synthetic-easy", "synthetic-hard"):
+                step = by[f"eval {label} {bench}"]
+                argv = step.argv
+                assert argv[argv.index("--benchmark") + 1] == "math500"
+                assert argv[argv.index("--data") + 1] == f"data_recipes/synthetic/data/eval_{bench[10:]}.jsonl"
+                assert argv[argv.index("--prompt") + 1] == "data_recipes/synthetic/prompt.txt"
+                assert "--limit" not in argv  # the whole held-out set, quick or not
+                model = argv[argv.index("--model") + 1]
+                if label == "base":  # the random start the training begins from
+                    assert model == "data_recipes/synthetic/data/model" and step.deps == ()
+                else:
+                    assert model == str(sft.done.parent) and step.deps == (cur, sft)
+                assert step.env == {"OMP_NUM_THREADS": "1"} and step.command().startswith(
+                    "OMP_NUM_THREADS=1 redstar eval"
+                )
+        # the SmolLM2 legs stay, as the real-model path
+        assert {"curate", "sft", "dpo", "eval trained math-hard"} <= set(by)
+
+
+def test_a_step_runs_with_its_environment_and_shows_it_in_its_command(tmp_path):
+    base = Step("a", [str(tmp_path / "a"), "x"], tmp_path / "a" / "result.json", module="tests.redstar_demo.fake_step")
+    one = Step(
+        "a",
+        [str(tmp_path / "a"), "x"],
+        tmp_path / "a" / "result.json",
+        module="tests.redstar_demo.fake_step",
+        env={"OMP_NUM_THREADS": "1"},
+    )
+    assert one.command() == "OMP_NUM_THREADS=1 " + base.command() and one.key() != base.key()
+    (tmp_path / "logs").mkdir()
+    assert one.run(tmp_path / "logs", 1, 1, {}) is not None
+    assert json.loads((tmp_path / "a" / "env.json").read_text())["OMP_NUM_THREADS"] == "1"
+
+
+def test_the_report_writes_the_before_after_rows_as_data_with_the_synthetic_gain(tmp_path):
+    out = tmp_path / "demo"
+    steps, where = plan(out, quick=False, skip_geo=True)
+    for bench, base_ok, trained_ok in (("synthetic-easy", 0, 30), ("synthetic-hard", 2, 3), ("math-hard", 1, 1)):
+        _results(where["eval"] / "base" / bench, [True] * base_ok + [False] * (40 - base_ok))
+        _results(where["eval"] / "trained" / bench, [True] * trained_ok + [False] * (40 - trained_ok))
+    text = write_report(out, steps, where, {s.name: None for s in steps} | {"total": 1.0}).read_text()
+    assert "| synthetic-easy | 40 | 0.0% | 75.0% | +75.0 [" in text
+    assert text.count("(excludes 0) |") == 1  # the hard set's +2.5 and math-hard's 0 do not
+    assert "toy world" in text
+    rows = json.loads((out / "before_after.json").read_text())["rows"]
+    assert [r["benchmark"] for r in rows] == ["math-hard", "synthetic-easy", "synthetic-hard"]
+    easy, hard = rows[1], rows[2]
+    assert easy["n_items"] == 40 and easy["base"] == 0.0 and easy["trained"] == 0.75 and easy["gain"] == 0.75
+    assert 0 < easy["ci_low"] < 0.75 < easy["ci_high"] and easy["excludes_zero"] is True
+    assert hard["gain"] == 0.025 and hard["ci_low"] <= 0 and hard["excludes_zero"] is False
+    assert rows[0]["gain"] == 0.0 and rows[0]["excludes_zero"] is False
