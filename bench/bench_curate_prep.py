@@ -9,8 +9,9 @@ in a fresh process per pass, with the recipe defaults: exact + MinHash LSH dedup
 permutations, threshold 0.8) and 13-gram decontamination against the benchmark. Each pass
 reports its own peak resident memory (``ru_maxrss``) and wall time; the figures are the median
 (min-max) of the passes. The prep streams its source and writes kept rows as it goes, so what
-grows with the row count is the dedup index alone (about 12 bytes per key, 10 keys per kept
-problem, plus its id). Writes bench/results/bench_curate_prep.md.
+grows with the row count is the dedup index alone: per kept problem a 12-byte exact key, an
+8-byte entry in each of the 9 LSH bands and its id (4 bytes plus its length), about 90 bytes,
+in segments filled in place (no merge copies one). Writes bench/results/bench_curate_prep.md.
 """
 
 from __future__ import annotations
