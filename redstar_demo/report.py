@@ -109,7 +109,7 @@ def write_report(
         "",
         "Everything below ran on CPU with SmolLM2-135M-Instruct (the embedded default model) for the "
         "text legs, a tiny random Qwen2-VL built from config for the geometry leg (the default model "
-        "has no vision) and a tiny Qwen2 (0.15M parameters) trained from scratch for the synthetic "
+        "has no vision) and a tiny Qwen2 (a few hundred thousand parameters) trained from scratch for the synthetic "
         "digit-chain world (data_recipes/synthetic). The SmolLM2 and geometry numbers show the pipeline "
         "working end to end, not a strong model. The synthetic rows show learning in a toy world: base "
         "is the random start, trained the model after SFT on the world's curated rows, scored on "

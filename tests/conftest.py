@@ -76,3 +76,39 @@ def write_sft_config(tmp_path, tiny_lm_dir):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory):
+    """``redstar demo --out runs/demo --quick`` run once for the whole test session (it takes
+    minutes) and shared by the demo's end-to-end test and the README examples that read its
+    output. It runs in a working directory with the repository's folders linked in, so the
+    examples' relative paths resolve, and then runs again at once with the same arguments.
+    Returns a namespace: ``root`` (that directory), ``out`` (root/runs/demo), ``report`` (the
+    report after the first run), ``rerun_stdout`` and ``rerun_report`` (what the second run
+    printed and wrote). The working directory is restored before the tests run."""
+    import contextlib
+    import io
+    import types
+
+    from redstar.cli import main
+
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path_factory.mktemp("quick_demo")
+    for folder in repo.iterdir():
+        if folder.is_dir() and not folder.name.startswith(".") and folder.name != "runs":
+            (root / folder.name).symlink_to(folder)
+    out = root / "runs" / "demo"
+    before = Path.cwd()
+    os.chdir(root)
+    try:
+        assert main(["demo", "--out", "runs/demo", "--quick"]) == 0
+        report = (out / "report.md").read_text()
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert main(["demo", "--out", "runs/demo", "--quick"]) == 0
+    finally:
+        os.chdir(before)
+    return types.SimpleNamespace(
+        root=root, out=out, report=report, rerun_stdout=printed.getvalue(), rerun_report=(out / "report.md").read_text()
+    )

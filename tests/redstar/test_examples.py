@@ -277,23 +277,13 @@ def _expand(argv: list[str]) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def after_quick_demo(tmp_path_factory):
-    """A working directory where ``redstar demo --out runs/demo --quick`` has run, with the
-    repository's folders linked in so the examples' relative paths resolve."""
-    import os
-
-    root = tmp_path_factory.mktemp("readme")
-    for folder in ROOT.iterdir():
-        if folder.is_dir() and not folder.name.startswith(".") and folder.name != "runs":
-            (root / folder.name).symlink_to(folder)
-    before = Path.cwd()
-    os.chdir(root)
-    try:
-        assert main(["demo", "--out", "runs/demo", "--quick"]) == 0
-        yield root
-    finally:
-        os.chdir(before)
+@pytest.fixture
+def after_quick_demo(quick_demo, monkeypatch):
+    """The working directory where ``redstar demo --out runs/demo --quick`` has run (the
+    session's shared ``quick_demo``, tests/conftest.py), with the repository's folders linked in
+    so the examples' relative paths resolve; the test runs in it."""
+    monkeypatch.chdir(quick_demo.root)
+    return quick_demo.root
 
 
 @pytest.mark.slow
