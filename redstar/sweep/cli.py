@@ -7,7 +7,7 @@ Steps, each cell a plain `redstar sft` (then `redstar dpo`) run and each score a
 `redstar eval` run, so any of them can be re-run alone (report.md lists every command):
   1. data     nested, seeded subsets of the source (DIR/data/<kind>-n<size>-s<seed>.jsonl, written
               once, with a manifest: source, size, prompts, tokens, seed)
-  2. train    the cells one after another (--slurm DIR: write an array job instead, one task per cell)
+  2. train    the cells, `jobs` at once (--slurm DIR: write an array job instead, one task per cell)
   3. eval     every checkpoint, and each base model as size 0, with the same decoding settings
   4. report   DIR/sweep.jsonl (one row per checkpoint and benchmark: metric, value, n_items, bootstrap
               95% interval), DIR/cells.jsonl, DIR/report.md, DIR/scaling.png, DIR/hard_vs_random.png
@@ -85,6 +85,60 @@ def _run(argv: list[str], log: Path, threads: int = 0) -> tuple[int, float]:
                 print("    " + line.rstrip()[-160:], flush=True)
         rc = proc.wait()
     return rc, time.time() - start
+
+
+def _run_all(jobs: list, work, workers: int) -> list[str]:
+    """``work(job)`` for every job, ``workers`` at once (each job is a child process, so threads
+    suffice); returns the failures the jobs reported, in the jobs' order."""
+    if workers <= 1 or len(jobs) <= 1:
+        results = [work(j) for j in jobs]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(work, jobs))
+    return [f for f in results if f]
+
+
+def _train_cell(cfg, out: Path, total: int, i: int, c, cmds: list[str]) -> str | None:
+    """One cell's stages, in order; returns its failure line, or None."""
+    from redstar.sweep import state
+
+    unit = f"cells/{c.id}"
+    print(f"\n[{i}/{total}] cell {c.id}", flush=True)
+    state.start_unit(out, unit, cmds)
+    wall, rc, failure = 0.0, 0, None
+    for s in cfg.stages:
+        if Path(c.final(s), "config.json").is_file():
+            continue  # an earlier stage finished before a kill
+        print("    " + c.command(s), flush=True)
+        rc, secs = _run(c.argv[s], Path(c.dir) / f"{s}.log", cfg.threads)
+        wall += secs
+        if rc != 0:
+            failure = f"cell {c.id}: exit {rc}; log {Path(c.dir) / (s + '.log')}; re-run: {c.command(s)}"
+            print("    FAILED: " + failure, flush=True)
+            break
+    state.finish_unit(out, unit, cmds, status="failed" if rc else "done", wall_seconds=round(wall, 2))
+    if not rc:
+        print(f"    cell {c.id}: done in {wall:.0f} s", flush=True)
+    return failure
+
+
+def _eval_one(cfg, out: Path, total: int, i: int, e) -> str | None:
+    """One eval run; returns its failure line, or None."""
+    from redstar.sweep import state
+
+    unit, cmds = f"evals/{e.id}", [e.command()]
+    print(f"\n[eval {i}/{total}] {e.id}", flush=True)
+    state.start_unit(out, unit, cmds)
+    log = Path(e.out).parent / f"{e.benchmark}.log"
+    rc, secs = _run(e.argv, log, cfg.threads)
+    failure = None
+    if rc != 0:
+        failure = f"eval {e.id}: exit {rc}; log {log}; re-run: {e.command()}"
+        print("    FAILED: " + failure, flush=True)
+    state.finish_unit(out, unit, cmds, status="failed" if rc else "done", wall_seconds=round(secs, 2))
+    return failure
 
 
 def _write_data(cfg, plan, out: Path) -> list[str]:
@@ -173,50 +227,28 @@ def run(args) -> int:
             print("\n".join(f"wrote {p}" for p in paths))
             print(f"submit with: bash {paths[-1]}")
             return 0
-        # ---- train, one cell after another
+        # ---- train every cell, then eval every checkpoint that exists (cfg.jobs at once)
+        todo = []
         for i, c in enumerate(plan.cells, 1):
             cmds = [c.command(s) for s in cfg.stages]
-            unit = f"cells/{c.id}"
-            print(f"\n[{i}/{len(plan.cells)}] cell {c.id}", flush=True)
             if c.data in missing:
-                print("    not run: its subset is larger than the source", flush=True)
-                continue
-            if state.check_unit(out, unit, cmds, [f"{c.final(s)}/config.json" for s in cfg.stages]):
-                print("    already done; skipped", flush=True)
-                continue
-            state.start_unit(out, unit, cmds)
-            wall, rc = 0.0, 0
-            for s in cfg.stages:
-                if Path(c.final(s), "config.json").is_file():
-                    continue  # an earlier stage finished before a kill
-                print("    " + c.command(s), flush=True)
-                rc, secs = _run(c.argv[s], Path(c.dir) / f"{s}.log", cfg.threads)
-                wall += secs
-                if rc != 0:
-                    break
-            if rc != 0:
-                failures.append(f"cell {c.id}: exit {rc}; log {Path(c.dir) / (s + '.log')}; re-run: {c.command(s)}")
-                print("    FAILED: " + failures[-1], flush=True)
-            state.finish_unit(out, unit, cmds, status="failed" if rc else "done", wall_seconds=round(wall, 2))
-        # ---- eval every checkpoint that exists
-        for i, e in enumerate(plan.evals, 1):
-            unit = f"evals/{e.id}"
-            cmds = [e.command()]
-            print(f"\n[eval {i}/{len(plan.evals)}] {e.id}", flush=True)
-            if e.cell is not None and not Path(e.model_path, "config.json").is_file():
-                print("    no model (its cell did not finish); skipped", flush=True)
-                continue
-            if state.check_unit(out, unit, cmds, [f"{e.out}/metrics.json"]):
-                print("    already done; skipped", flush=True)
-                continue
-            state.start_unit(out, unit, cmds)
-            rc, secs = _run(e.argv, Path(e.out).parent / f"{e.benchmark}.log", cfg.threads)
-            if rc != 0:
-                failures.append(
-                    f"eval {e.id}: exit {rc}; log {Path(e.out).parent / (e.benchmark + '.log')}; re-run: {e.command()}"
+                print(
+                    f"\n[{i}/{len(plan.cells)}] cell {c.id}: not run (its subset is larger than the source)", flush=True
                 )
-                print("    FAILED: " + failures[-1], flush=True)
-            state.finish_unit(out, unit, cmds, status="failed" if rc else "done", wall_seconds=round(secs, 2))
+            elif state.check_unit(out, f"cells/{c.id}", cmds, [f"{c.final(s)}/config.json" for s in cfg.stages]):
+                print(f"\n[{i}/{len(plan.cells)}] cell {c.id}: already done; skipped", flush=True)
+            else:
+                todo.append((i, c, cmds))
+        failures += _run_all(todo, lambda job: _train_cell(cfg, out, len(plan.cells), *job), cfg.jobs)
+        todo = []
+        for i, e in enumerate(plan.evals, 1):
+            if e.cell is not None and not Path(e.model_path, "config.json").is_file():
+                print(f"\n[eval {i}/{len(plan.evals)}] {e.id}: no model (its cell did not finish); skipped", flush=True)
+            elif state.check_unit(out, f"evals/{e.id}", [e.command()], [f"{e.out}/metrics.json"]):
+                print(f"\n[eval {i}/{len(plan.evals)}] {e.id}: already done; skipped", flush=True)
+            else:
+                todo.append((i, e))
+        failures += _run_all(todo, lambda job: _eval_one(cfg, out, len(plan.evals), *job), cfg.jobs)
     else:
         from redstar.rundir import read_record
 

@@ -123,6 +123,12 @@ class SweepConfig:
             "help": "CPU threads of each training and eval command (OMP_NUM_THREADS; 0: the environment's). 1 is fastest for tiny models on a shared machine"
         },
     )
+    jobs: int = field(
+        default=1,
+        metadata={
+            "help": "cells (then eval runs) run at once on this machine; with threads: 1, set it to the cores. Results do not depend on it"
+        },
+    )
     slurm: SlurmSpec = field(default_factory=SlurmSpec, metadata={"help": "sbatch options of the train and eval tasks"})
 
 
@@ -161,5 +167,7 @@ def check(cfg: SweepConfig, where: str) -> None:
         )
     if cfg.threads < 0:
         raise ConfigError(f"{where}: 'threads' must be >= 0, got {cfg.threads}")
+    if cfg.jobs < 1:
+        raise ConfigError(f"{where}: 'jobs' must be >= 1 (cells run at once), got {cfg.jobs}")
     if cfg.eval.bootstrap < 100:
         raise ConfigError(f"{where}: 'eval.bootstrap' must be >= 100 resamples, got {cfg.eval.bootstrap}")

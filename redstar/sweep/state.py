@@ -16,7 +16,7 @@ from redstar.config import ConfigError
 from redstar.dataio import write_json
 
 # Settings that change how results are shown or submitted, not what the cells produce.
-SWEEP_IGNORE = ("slurm", "eval.bootstrap", "threads")
+SWEEP_IGNORE = ("slurm", "eval.bootstrap", "threads", "jobs")
 
 
 def open_sweep(out: Path, cfg, resume: bool, overwrite: bool = False, create: bool = True):
