@@ -66,7 +66,7 @@ TIMES_FILE = "step_seconds.json"
 # What a run is expected to take, shown when it starts; the README quotes the measured figures.
 EXPECTED = {
     False: "about 10-15 minutes on an idle 2-core machine, longer when the cores are shared",
-    True: "about 6 minutes on an idle 2-core machine, longer when the cores are shared",
+    True: "about 4 minutes on an idle 2-core machine, longer when the cores are shared",
 }
 
 
