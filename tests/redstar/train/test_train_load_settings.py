@@ -24,12 +24,18 @@ class _Held:
 
 def _rm_run(tmp_path, train, monkeypatch, load):
     from redstar.dataio import write_jsonl
+    from redstar.models import tiny_causal_lm
     from redstar.rm.model import RewardModel
     from redstar.rm.train import RMDataConfig, RMTrainConfig
     from redstar.rm.train import train as run
     from tests.redstar.rm.rm_fixtures import synthetic_task
 
     problems, samples = synthetic_task(4)
+    # the RM tokenises its data (into the token cache) before any model loads: a real tokenizer
+    model_dir = tmp_path / "some-model"
+    m, tok = tiny_causal_lm(seed=0)
+    m.save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
     write_jsonl(tmp_path / "p.jsonl", problems)
     write_jsonl(tmp_path / "s.jsonl", samples)
     monkeypatch.setattr(
@@ -39,7 +45,7 @@ def _rm_run(tmp_path, train, monkeypatch, load):
     )
     run(
         RMTrainConfig(
-            model="some/model",
+            model=str(model_dir),
             out=str(tmp_path / "run"),
             train=train,
             data=RMDataConfig(samples=[str(tmp_path / "s.jsonl")], problems=str(tmp_path / "p.jsonl"), n=4),
@@ -94,4 +100,5 @@ def test_recipe_loads_under_load_settings(tmp_path, monkeypatch, recipe):
         else:
             _vl_run(tmp_path, train, monkeypatch, load, recipe)
     assert seen["settings"] == ("deepspeed", 3, "bfloat16", 1)
-    assert seen["load"] == ("some/model", "bfloat16", True)  # in its dtype, while the object is held
+    name = str(tmp_path / "some-model") if recipe == "rm" else "some/model"
+    assert seen["load"] == (name, "bfloat16", True)  # in its dtype, while the object is held
