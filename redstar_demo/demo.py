@@ -65,8 +65,8 @@ STATE_FILE = "steps.json"
 TIMES_FILE = "step_seconds.json"
 # What a run is expected to take, shown when it starts; the README quotes the measured figures.
 EXPECTED = {
-    False: "about 10-15 minutes on an idle 2-core machine, longer when the cores are shared",
-    True: "about 4 minutes on an idle 2-core machine, longer when the cores are shared",
+    False: "about 8-9 minutes on an idle 2-core machine, longer when the cores are shared",
+    True: "about 3-4 minutes on an idle 2-core machine, longer when the cores are shared",
 }
 
 
@@ -169,7 +169,7 @@ SYNTHETIC = Path("data_recipes") / "synthetic"
 # quotes a run); the fast path's 256 rows, a quarter of the training time, still beat the
 # random start on easy chains (the tests check the interval). The sweep's 64 rows stay at chance.
 SYNTHETIC_ROWS = {False: 1024, True: 256}
-# A 0.15M-parameter model: one CPU thread per command is faster than two that synchronise.
+# A 0.22M-parameter model: one CPU thread per command is faster than two that synchronise.
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 
 
