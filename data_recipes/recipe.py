@@ -440,12 +440,6 @@ def resolve_path(path: str | None, base: str, kind: PathKind = "file") -> str | 
     return os.path.abspath(local)  # missing: the stage that reads it names the full path
 
 
-def resolve(recipe: Recipe, path: str | None) -> str | None:
-    """``path`` resolved as a key of ``recipe``'s file would be (see ``resolve_path``).
-    Stages do not call this: ``load_recipe`` resolves every path key once."""
-    return resolve_path(path, recipe.base_dir or os.getcwd())
-
-
 def _read_prompt(path: str, key: str, source: str) -> str:
     if not Path(path).is_file():
         from redstar.prompts import prompt_names

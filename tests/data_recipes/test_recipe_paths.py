@@ -127,11 +127,12 @@ def test_stages_read_the_loaded_recipe_from_any_directory(world, tmp_path, monke
 
     recipe, _ = world
     r = load_recipe(str(recipe))
-    monkeypatch.setattr(recipe_module, "resolve", lambda *a: pytest.fail("a stage resolved a path again"))
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.chdir(empty)
-    result = run(r, str(tmp_path / "out"))
+    with monkeypatch.context() as m:  # while the stages run: no path resolved again, no CWD to lean on
+        m.setattr(recipe_module, "resolve_path", lambda *a, **k: pytest.fail("a stage resolved a path again"))
+        m.chdir(empty)
+        result = run(r, str(tmp_path / "out"))
     assert result["counts"]["sft"] > 0
     # the run's saved recipe names the same files, wherever it is loaded from
     again = load_recipe(str(tmp_path / "out" / "recipe.yaml"))
